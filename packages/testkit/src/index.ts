@@ -1,0 +1,15 @@
+/**
+ * The shared test harness: real services (anvil, Kubo, PostgreSQL) started per test run on
+ * OS-chosen loopback ports, and always torn down — on success, failure, Ctrl-C, and (through a
+ * reaper process) even when the test runner is killed.
+ */
+export { DEV_KEYS, type DevRole } from './accounts.js';
+export { jsonRpc, startAnvil, type Anvil, type AnvilOptions } from './anvil.js';
+export { startKubo, type Kubo, type KuboOptions } from './kubo.js';
+export { freePort } from './ports.js';
+export { postgresBin, startPostgres, type Postgres } from './postgres.js';
+export { isAlive, liveCount, startProcess, stopAll, type ManagedProcess } from './processes.js';
+export { repoRoot, toolPath, toolsBin } from './tools.js';
+export { waitFor, type WaitOptions } from './wait.js';
+export type { StackContext, StackPart, StackRow, StackUp } from './stack.js';
+export { fixturesDir, loadSyntheaBundles, loadBulkResources, sharedDir } from './fixtures.js';

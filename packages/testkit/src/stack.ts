@@ -1,0 +1,34 @@
+/**
+ * The contract between `npm start` (scripts/start.ts) and the packages that add a part to the
+ * local stack. A package that has a part exports `up` from its `./stack` entry; start.ts calls the
+ * parts in order, each seeing what the earlier ones published in `ctx.values`.
+ */
+export interface StackRow {
+  /** What it is, e.g. "bridge". */
+  name: string;
+  /** Where to reach it. */
+  url: string;
+  /** One short line: what to use it for, which account to sign in with. */
+  note?: string;
+}
+
+export interface StackContext {
+  /** Persistent state of the local stack (`.data/`, ignored by git). */
+  readonly dataDir: string;
+  /** `../shared` (fixtures and tools). */
+  readonly sharedDir: string;
+  /** Values published by earlier parts: rpcUrl, chainId, ipfsApiUrl, ipfsGatewayUrl, deploymentFile, bridgeUrl, fhirBaseUrl, … */
+  readonly values: Record<string, string>;
+  /** Adds a line to the table printed when the stack is ready. */
+  row(row: StackRow): void;
+  /** Progress line (never patient data). */
+  log(message: string): void;
+}
+
+export interface StackPart {
+  /** Stops what `up` started (the stack calls it on Ctrl-C, in reverse order). */
+  stop?(): Promise<void>;
+}
+
+/** Signature of a package's `./stack` export. */
+export type StackUp = (ctx: StackContext) => Promise<StackPart | void>;

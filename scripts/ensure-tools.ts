@@ -1,0 +1,87 @@
+/**
+ * Installs the tools the stack needs that npm cannot: Kubo (built with Go, cached under .tools/),
+ * Debian's chromium and postgresql (apt, when missing and running as root). Idempotent: a second
+ * run only checks. anvil comes from the npm package @foundry-rs/anvil-linux-amd64.
+ *
+ *   npm run ensure-tools            everything
+ *   npm run ensure-tools -- --check only report, install nothing (exit 1 if something is missing)
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot, toolsBin } from '@ehr-anchor/testkit';
+
+const KUBO_VERSION = 'v0.39.0';
+const checkOnly = process.argv.includes('--check');
+let missing = 0;
+
+function has(cmd: string, args: string[] = ['--version']): string | undefined {
+  const result = spawnSync(cmd, args, { encoding: 'utf8' });
+  return result.status === 0 ? (result.stdout || result.stderr).trim().split('\n')[0] : undefined;
+}
+
+function step(name: string, version: string | undefined, install: () => void, hint: string): void {
+  if (version) {
+    console.log(`ok       ${name.padEnd(10)} ${version}`);
+    return;
+  }
+  if (checkOnly) {
+    console.log(`missing  ${name.padEnd(10)} ${hint}`);
+    missing++;
+    return;
+  }
+  console.log(`install  ${name.padEnd(10)} …`);
+  install();
+}
+
+const ipfs = join(toolsBin, 'ipfs');
+step(
+  'kubo',
+  existsSync(ipfs) ? has(ipfs, ['version']) : undefined,
+  () => {
+    if (!has('go', ['version'])) throw new Error('Go is needed to build Kubo: install Go ≥ 1.25 (https://go.dev/dl)');
+    mkdirSync(toolsBin, { recursive: true });
+    // A small build module (scripts/kubo-build) pins Kubo and the one dependency bump it needs
+    // to compile with current Go; see the comment in its go.mod.
+    execFileSync('go', ['install', 'github.com/ipfs/kubo/cmd/ipfs'], {
+      cwd: join(repoRoot, 'scripts', 'kubo-build'),
+      env: { ...process.env, GOBIN: toolsBin, GOFLAGS: '-mod=mod' },
+      stdio: 'inherit',
+    });
+    console.log(`ok       kubo       ${has(ipfs, ['version'])} (${KUBO_VERSION})`);
+  },
+  'run `npm run ensure-tools` (builds Kubo with Go)',
+);
+
+const anvil = join(repoRoot, 'node_modules', '@foundry-rs', 'anvil-linux-amd64', 'bin', 'anvil');
+step('anvil', existsSync(anvil) ? has(anvil)?.replace('anvil Version: ', 'anvil ') : undefined, () => {
+  throw new Error('anvil is an npm dependency: run `npm ci` first');
+}, 'run `npm ci`');
+
+const aptMissing: string[] = [];
+step(
+  'chromium',
+  has('chromium'),
+  () => aptMissing.push('chromium'),
+  'apt-get install -y chromium',
+);
+step(
+  'postgres',
+  existsSync('/usr/lib/postgresql') ? has('psql') : undefined,
+  () => aptMissing.push('postgresql'),
+  'apt-get install -y postgresql',
+);
+if (aptMissing.length > 0) {
+  if (userInfo().uid !== 0) {
+    console.error(`Please install Debian packages as root: sudo apt-get install -y ${aptMissing.join(' ')}`);
+    process.exit(1);
+  }
+  execFileSync('apt-get', ['update'], { stdio: 'inherit' });
+  execFileSync('apt-get', ['install', '-y', '--no-install-recommends', ...aptMissing], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  for (const pkg of aptMissing) console.log(`ok       ${pkg}`);
+}
+if (missing > 0) process.exit(1);

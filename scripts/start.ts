@@ -1,0 +1,107 @@
+/**
+ * `npm start`: the whole local stack on loopback — anvil (chain id 1337, gas price 0, state kept in
+ * .data/ so the chain survives a restart), Kubo (repo in .data/), then each package's part (contracts
+ * deployed or reused, FHIR server, bridge, fixtures, demo portal) — and a table of URLs and accounts.
+ * Ctrl-C stops every process it started.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  DEV_KEYS,
+  repoRoot,
+  sharedDir,
+  startAnvil,
+  startKubo,
+  stopAll,
+  type StackContext,
+  type StackPart,
+  type StackRow,
+  type StackUp,
+} from '@ehr-anchor/testkit';
+import { Wallet } from 'ethers';
+
+/** Parts provided by packages, in start order. A missing one is reported, never faked. */
+const PARTS: { name: string; module: string }[] = [
+  { name: 'contracts', module: '@ehr-anchor/contracts/stack' },
+  { name: 'fhir-server', module: '@ehr-anchor/testkit/hapi-stack' },
+  { name: 'bridge', module: '@ehr-anchor/fhir-bridge/stack' },
+  { name: 'demo', module: '@ehr-anchor/demo/stack' },
+];
+
+const dataDir = join(repoRoot, '.data');
+mkdirSync(dataDir, { recursive: true });
+const rows: StackRow[] = [];
+const stops: (() => Promise<void>)[] = [];
+const started = Date.now();
+const log = (message: string) => console.log(`[start] ${message}`);
+
+let stopping = false;
+async function shutdown(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    log('stopping…');
+    for (const stop of stops.reverse()) await stop().catch((e: unknown) => log(`stop failed: ${String(e)}`));
+    await stopAll();
+    log('stopped; no process left behind');
+  }
+  process.exit(code);
+}
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+
+try {
+  log('starting anvil (chain id 1337, gas price 0, state in .data/anvil-state.json)');
+  const anvil = await startAnvil({ statePath: join(dataDir, 'anvil-state.json'), port: Number(process.env.EHR_RPC_PORT ?? 8545) });
+  stops.push(() => anvil.stop());
+  rows.push({ name: 'chain (anvil)', url: anvil.rpcUrl, note: 'chain id 1337, free gas, like a Besu QBFT dev network' });
+
+  log('starting Kubo (repo in .data/ipfs)');
+  const kubo = await startKubo({
+    repoPath: join(dataDir, 'ipfs'),
+    apiPort: Number(process.env.EHR_IPFS_API_PORT ?? 5001),
+    gatewayPort: Number(process.env.EHR_IPFS_GATEWAY_PORT ?? 8080),
+  });
+  stops.push(() => kubo.stop());
+  rows.push({ name: 'IPFS (Kubo) API', url: kubo.apiUrl, note: `gateway ${kubo.gatewayUrl}` });
+
+  const ctx: StackContext = {
+    dataDir,
+    sharedDir,
+    values: {
+      rpcUrl: anvil.rpcUrl,
+      chainId: '1337',
+      ipfsApiUrl: kubo.apiUrl,
+      ipfsGatewayUrl: kubo.gatewayUrl,
+    },
+    row: (row) => rows.push(row),
+    log: (message) => log(message),
+  };
+
+  for (const part of PARTS) {
+    let up: StackUp | undefined;
+    try {
+      up = ((await import(part.module)) as { up?: StackUp }).up;
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND' && (error as { code?: string }).code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED') throw error;
+    }
+    if (!up) {
+      log(`${part.name}: not built yet`);
+      rows.push({ name: part.name, url: '—', note: 'not built yet' });
+      continue;
+    }
+    log(`${part.name}: starting`);
+    const handle: StackPart | void = await up(ctx);
+    if (handle?.stop) stops.push(handle.stop.bind(handle));
+  }
+
+  const accounts = Object.entries(DEV_KEYS).map(([role, key]) => ({ role, address: new Wallet(key).address }));
+  const width = Math.max(...rows.map((r) => r.name.length));
+  console.log(`\nehr-anchor local stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  for (const r of rows) console.log(`  ${r.name.padEnd(width)}  ${r.url.padEnd(24)}  ${r.note ?? ''}`);
+  console.log('\n  dev accounts (anvil\'s well-known test keys — never use them elsewhere):');
+  for (const a of accounts) console.log(`  ${a.role.padEnd(width)}  ${a.address}`);
+  console.log('\nready — Ctrl-C stops everything');
+} catch (error) {
+  console.error(error);
+  await shutdown(1);
+}
