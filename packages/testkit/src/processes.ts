@@ -35,6 +35,8 @@ function hookExit(): void {
     for (const p of live) killGroup(p.pid, 'SIGKILL');
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    // A program with its own handler (npm start) stops services itself, in its own order.
+    if (process.listenerCount(signal) > 0) continue;
     process.once(signal, () => {
       void stopAll().finally(() => process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1)));
     });
