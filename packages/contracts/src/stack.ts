@@ -1,0 +1,94 @@
+/**
+ * The contracts part of `npm start`: deploys EhrRegistry (or reuses the deployment in
+ * `.data/deployment.json` while the persisted anvil chain still holds it), then makes sure the dev
+ * network exists — hospitals A and B with their bridge signers, doctorA at A, doctorB at B — and
+ * publishes `deploymentFile` and `ehrRegistryAddress`. Safe to run on every restart.
+ */
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { join } from 'node:path';
+import { DEV_KEYS, type StackUp } from '@ehr-anchor/testkit';
+import { Wallet, keccak256, toUtf8Bytes, type JsonRpcProvider } from 'ethers';
+import type { Deployment } from './deployment.js';
+import { chainProvider, chainSigner, deployContracts, isLive, readDeployment, registryAt } from './deploy.js';
+
+export type DevHospital = 'hospitalA' | 'hospitalB';
+
+/** The dev network: each hospital with its bridge key and its doctor's key (all from testkit's DEV_KEYS). */
+export const DEV_HOSPITALS: Record<DevHospital, { name: string; bridge: keyof typeof DEV_KEYS; doctor: keyof typeof DEV_KEYS }> = {
+  hospitalA: { name: 'Dev Hospital A', bridge: 'bridgeA', doctor: 'doctorA' },
+  hospitalB: { name: 'Dev Hospital B', bridge: 'bridgeB', doctor: 'doctorB' },
+};
+
+/**
+ * A dev hospital's X25519 key-wrapping key pair (raw 32-byte keys, hex), derived from a public seed so
+ * every part of the local stack agrees on it. The private key is as public as DEV_KEYS: dev only.
+ */
+export function devKeyWrappingKey(hospital: DevHospital): { privateKey: `0x${string}`; publicKey: `0x${string}` } {
+  const seed = keccak256(toUtf8Bytes(`ehr-anchor dev key-wrapping key ${hospital}`));
+  const raw = Buffer.from(seed.slice(2), 'hex');
+  // PKCS#8 wrapper of a raw X25519 private key (RFC 8410).
+  const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b656e04220420', 'hex'), raw]);
+  const spki = createPublicKey(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' });
+  return { privateKey: seed as `0x${string}`, publicKey: `0x${spki.subarray(-32).toString('hex')}` };
+}
+
+/** Registers the dev hospitals and doctors that are missing; a no-op when all are there. Returns what it did. */
+export async function ensureDevNetwork(provider: JsonRpcProvider, registryAddress: string): Promise<string[]> {
+  const done: string[] = [];
+  const reader = registryAt(registryAddress, provider);
+  const admin = registryAt(registryAddress, chainSigner(DEV_KEYS.admin, provider));
+  for (const [key, h] of Object.entries(DEV_HOSPITALS) as [DevHospital, (typeof DEV_HOSPITALS)[DevHospital]][]) {
+    const hospital = new Wallet(DEV_KEYS[key]).address;
+    const bridge = new Wallet(DEV_KEYS[h.bridge]).address;
+    const doctor = new Wallet(DEV_KEYS[h.doctor]).address;
+    if (!(await reader.getFunction('isHospital')(hospital))) {
+      await (await admin.getFunction('addHospital')(hospital, bridge, devKeyWrappingKey(key).publicKey, h.name)).wait();
+      done.push(`added ${key}`);
+    }
+    if ((await reader.getFunction('hospitalOfDoctor')(doctor)) !== hospital) {
+      const asHospital = registryAt(registryAddress, chainSigner(DEV_KEYS[key], provider));
+      await (await asHospital.getFunction('addDoctor')(doctor)).wait();
+      done.push(`added ${h.doctor} to ${key}`);
+    }
+  }
+  return done;
+}
+
+/** Deploys, or reuses the deployment in `file` if the chain still holds it. */
+export async function deployOrReuse(rpcUrl: string, file: string): Promise<{ deployment: Deployment; reused: boolean }> {
+  const provider = chainProvider(rpcUrl);
+  try {
+    let existing: Deployment | undefined;
+    try {
+      existing = readDeployment(file);
+    } catch {
+      existing = undefined;
+    }
+    if (existing && (await isLive(provider, existing))) return { deployment: existing, reused: true };
+  } finally {
+    provider.destroy();
+  }
+  return { deployment: await deployContracts({ rpcUrl, adminKey: DEV_KEYS.admin, outFile: file }), reused: false };
+}
+
+export const up: StackUp = async (ctx) => {
+  const rpcUrl = ctx.values.rpcUrl;
+  if (!rpcUrl) throw new Error('contracts: no rpcUrl published by the chain part');
+  const file = join(ctx.dataDir, 'deployment.json');
+  const { deployment, reused } = await deployOrReuse(rpcUrl, file);
+  ctx.log(`contracts: EhrRegistry ${reused ? 'reused' : 'deployed'} at ${deployment.addresses.ehrRegistry}`);
+  const provider = chainProvider(rpcUrl);
+  try {
+    const changes = await ensureDevNetwork(provider, deployment.addresses.ehrRegistry);
+    ctx.log(`contracts: dev network ${changes.length ? changes.join(', ') : 'already set up'}`);
+  } finally {
+    provider.destroy();
+  }
+  ctx.values.deploymentFile = file;
+  ctx.values.ehrRegistryAddress = deployment.addresses.ehrRegistry;
+  ctx.row({
+    name: 'EhrRegistry',
+    url: deployment.addresses.ehrRegistry,
+    note: `hospitals A+B, doctorA@A, doctorB@B; ${file}`,
+  });
+};
