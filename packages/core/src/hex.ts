@@ -1,0 +1,69 @@
+/** A 0x-prefixed lowercase hex string (bytes32 values, hashes, salts). */
+export type Hex = `0x${string}`;
+
+const HEX_DIGITS = '0123456789abcdef';
+const BYTE_TO_HEX: string[] = Array.from({ length: 256 }, (_, i) => HEX_DIGITS[i >> 4]! + HEX_DIGITS[i & 15]!);
+
+/** Lowercase 0x-prefixed hex of the bytes. */
+export function toHex(bytes: Uint8Array): Hex {
+  let out = '0x';
+  for (let i = 0; i < bytes.length; i++) out += BYTE_TO_HEX[bytes[i]!]!;
+  return out as Hex;
+}
+
+function nibble(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48; // 0-9
+  if (code >= 97 && code <= 102) return code - 87; // a-f
+  if (code >= 65 && code <= 70) return code - 55; // A-F
+  return -1;
+}
+
+/** Bytes of a hex string (with or without 0x); throws on odd length or a non-hex digit. */
+export function fromHex(hex: string): Uint8Array {
+  const start = hex.startsWith('0x') || hex.startsWith('0X') ? 2 : 0;
+  const length = hex.length - start;
+  if (length % 2 !== 0) throw new TypeError(`hex string has an odd number of digits: ${hex.slice(0, 20)}…`);
+  const out = new Uint8Array(length / 2);
+  for (let i = 0; i < out.length; i++) {
+    const hi = nibble(hex.charCodeAt(start + 2 * i));
+    const lo = nibble(hex.charCodeAt(start + 2 * i + 1));
+    if (hi < 0 || lo < 0) throw new TypeError(`not a hex string: ${hex.slice(0, 20)}…`);
+    out[i] = (hi << 4) | lo;
+  }
+  return out;
+}
+
+/** True for a 0x-prefixed hex string of exactly `bytes` bytes (any case). */
+export function isHex(value: unknown, bytes?: number): value is Hex {
+  if (typeof value !== 'string' || !/^0x[0-9a-fA-F]*$/.test(value) || value.length % 2 !== 0) return false;
+  return bytes === undefined || value.length === 2 + 2 * bytes;
+}
+
+/** Concatenates byte arrays. */
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+/** Constant-time-ish equality of two byte arrays (length leaks, contents do not). */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+/** The bytes as an ArrayBuffer-backed view WebCrypto accepts under TS's strict BufferSource typing. */
+export function bufferSource(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
+}
+
+/** WebCrypto's CryptoKey as a type, without the DOM lib (in Node's typings the global is value-only). */
+export type CryptoKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;

@@ -1,0 +1,106 @@
+import { keccak_256 } from '@noble/hashes/sha3.js';
+import { fromHex, isHex, toHex, type Hex } from './hex.js';
+
+/** A Merkle tree over leaf hashes, laid out exactly like OpenZeppelin's StandardMerkleTree. */
+export interface MerkleTree {
+  /** The root to anchor on chain. */
+  readonly root: Hex;
+  /** Number of leaves. */
+  readonly length: number;
+  /** Proof for the leaf at `index` of the array handed to {@link buildTree} (sibling hashes, leaf to root). */
+  proof(index: number): Hex[];
+  /** Every node, in OpenZeppelin's array layout (`tree` of `StandardMerkleTree.dump()`). */
+  readonly nodes: readonly Hex[];
+  /** Position of input leaf `index` in {@link nodes}. */
+  treeIndex(index: number): number;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < 32; i++) {
+    const d = a[i]! - b[i]!;
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+const pair = new Uint8Array(64);
+
+/** OpenZeppelin's commutative node hash: keccak256 of the two children in ascending order. */
+function hashPair(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (compareBytes(a, b) <= 0) {
+    pair.set(a, 0);
+    pair.set(b, 32);
+  } else {
+    pair.set(b, 0);
+    pair.set(a, 32);
+  }
+  return keccak_256(pair);
+}
+
+function nodeBytes(value: Hex, what: string): Uint8Array {
+  if (!isHex(value, 32)) throw new TypeError(`${what} must be a 0x-prefixed 32-byte hex string`);
+  return fromHex(value);
+}
+
+/**
+ * Builds the tree `StandardMerkleTree.of(values, LEAF_TYPES)` builds when the values hash to
+ * `leafHashes` (see {@link leafHash}): leaves sorted ascending (stable), stored from the end of a
+ * `2n-1` array, each inner node the sorted-pair keccak of its children. Roots, node arrays and
+ * proofs are byte-identical to OpenZeppelin's, at a fraction of the cost (no hex round trips or
+ * BigInt comparisons), so a 10,000-leaf batch takes milliseconds.
+ */
+export function buildTree(leafHashes: readonly Hex[]): MerkleTree {
+  const n = leafHashes.length;
+  if (n === 0) throw new RangeError('a Merkle tree needs at least one leaf');
+  const leaves = leafHashes.map((h, i) => ({ bytes: nodeBytes(h, `leafHashes[${i}]`), index: i }));
+  leaves.sort((a, b) => compareBytes(a.bytes, b.bytes) || a.index - b.index);
+  const tree = new Array<Uint8Array>(2 * n - 1);
+  const positions = new Int32Array(n);
+  for (let k = 0; k < n; k++) {
+    const leaf = leaves[k]!;
+    tree[tree.length - 1 - k] = leaf.bytes;
+    positions[leaf.index] = tree.length - 1 - k;
+  }
+  for (let i = tree.length - 1 - n; i >= 0; i--) tree[i] = hashPair(tree[2 * i + 1]!, tree[2 * i + 2]!);
+  let hexNodes: Hex[] | undefined;
+  const hexAt = (i: number): Hex => (hexNodes ? hexNodes[i]! : toHex(tree[i]!));
+  return {
+    root: toHex(tree[0]!),
+    length: n,
+    get nodes() {
+      hexNodes ??= tree.map(toHex);
+      return hexNodes;
+    },
+    treeIndex(index) {
+      if (!Number.isInteger(index) || index < 0 || index >= n) throw new RangeError(`no leaf at index ${index}`);
+      return positions[index]!;
+    },
+    proof(index) {
+      let i = this.treeIndex(index);
+      const proof: Hex[] = [];
+      while (i > 0) {
+        proof.push(hexAt(i % 2 === 1 ? i + 1 : i - 1));
+        i = Math.floor((i - 1) / 2);
+      }
+      return proof;
+    },
+  };
+}
+
+/** The root a proof leads to from a leaf hash (OpenZeppelin `MerkleProof.processProof`). */
+export function processProof(leafHash: Hex, proof: readonly Hex[]): Hex {
+  let node = nodeBytes(leafHash, 'leafHash');
+  for (let i = 0; i < proof.length; i++) node = hashPair(node, nodeBytes(proof[i]!, `proof[${i}]`));
+  return toHex(node);
+}
+
+/**
+ * True when `proof` leads from `leafHash` to `root`, as OpenZeppelin's `MerkleProof.verify` decides
+ * on chain. Malformed input (not 32-byte hex) is simply not a valid proof.
+ */
+export function verifyProof(leafHash: Hex, proof: readonly Hex[], root: Hex): boolean {
+  if (!isHex(root, 32) || !isHex(leafHash, 32) || !Array.isArray(proof) || !proof.every((p) => isHex(p, 32))) {
+    return false;
+  }
+  return processProof(leafHash, proof) === root.toLowerCase();
+}

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { buildTree, contentHash, leafHash, randomSalt, verifyRecord, type Hex, type LeafInput } from '../src/index.js';
+
+async function anchoredBatch() {
+  const resources = Array.from({ length: 5 }, (_, i) => ({
+    resourceType: 'Observation',
+    id: `obs-${i}`,
+    meta: { versionId: '1' },
+    status: 'final',
+    valueQuantity: { value: 70 + i, unit: 'kg' },
+  }));
+  const leaves: LeafInput[] = [];
+  for (const r of resources) {
+    leaves.push({
+      subject: randomSalt(),
+      resourceType: r.resourceType,
+      resourceId: r.id,
+      versionId: r.meta.versionId,
+      contentHash: await contentHash(r),
+      payloadCid: 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku',
+      salt: randomSalt(),
+    });
+  }
+  const tree = buildTree(leaves.map(leafHash));
+  return { resources, leaves, tree };
+}
+
+describe('verifyRecord', () => {
+  it('verifies an anchored, unchanged resource', async () => {
+    const { resources, leaves, tree } = await anchoredBatch();
+    const result = await verifyRecord({ resource: resources[2], leaf: leaves[2]!, proof: tree.proof(2), root: tree.root, anchored: (r) => r === tree.root });
+    assert.equal(result.status, 'verified');
+  });
+
+  it('still verifies after only meta/text changed', async () => {
+    const { resources, leaves, tree } = await anchoredBatch();
+    const shown = { ...resources[0]!, meta: { versionId: '1', lastUpdated: '2030-01-01T00:00:00Z' }, text: { status: 'generated', div: '<div/>' } };
+    assert.equal((await verifyRecord({ resource: shown, leaf: leaves[0]!, proof: tree.proof(0), root: tree.root, anchored: true })).status, 'verified');
+  });
+
+  it('reports content-changed when a value was edited', async () => {
+    const { resources, leaves, tree } = await anchoredBatch();
+    const edited = { ...resources[1]!, valueQuantity: { value: 999, unit: 'kg' } };
+    const result = await verifyRecord({ resource: edited, leaf: leaves[1]!, proof: tree.proof(1), root: tree.root, anchored: true });
+    assert.deepEqual([result.status, result.status === 'tampered' && result.reason], ['tampered', 'content-changed']);
+  });
+
+  it('reports identity-mismatch when a resource is shown under another version', async () => {
+    const { resources, leaves, tree } = await anchoredBatch();
+    const result = await verifyRecord({ resource: { ...resources[1]!, meta: { versionId: '2' } }, leaf: leaves[1]!, proof: tree.proof(1), root: tree.root, anchored: true });
+    assert.equal(result.status === 'tampered' && result.reason, 'identity-mismatch');
+  });
+
+  it('reports proof-invalid for another leaf’s proof or a forged leaf', async () => {
+    const { resources, leaves, tree } = await anchoredBatch();
+    const wrongProof = await verifyRecord({ resource: resources[1], leaf: leaves[1]!, proof: tree.proof(2), root: tree.root, anchored: true });
+    assert.equal(wrongProof.status === 'tampered' && wrongProof.reason, 'proof-invalid');
+    const forged = await verifyRecord({ resource: resources[1], leaf: { ...leaves[1]!, salt: randomSalt() }, proof: tree.proof(1), root: tree.root, anchored: true });
+    assert.equal(forged.status === 'tampered' && forged.reason, 'proof-invalid');
+  });
+
+  it('reports root-unknown when the chain does not know the root', async () => {
+    const { resources, leaves, tree } = await anchoredBatch();
+    const result = await verifyRecord({ resource: resources[3], leaf: leaves[3]!, proof: tree.proof(3), root: tree.root, anchored: async () => false });
+    assert.equal(result.status === 'tampered' && result.reason, 'root-unknown');
+  });
+
+  it('reports malformed for a non-resource or a broken leaf', async () => {
+    const { leaves, tree } = await anchoredBatch();
+    const notResource = await verifyRecord({ resource: 'x', leaf: leaves[0]!, proof: tree.proof(0), root: tree.root, anchored: true });
+    assert.equal(notResource.status === 'tampered' && notResource.reason, 'malformed');
+    const { resources } = await anchoredBatch();
+    const badLeaf = await verifyRecord({ resource: resources[0], leaf: { ...leaves[0]!, subject: '0x00' as Hex }, proof: [], root: tree.root, anchored: true });
+    assert.equal(badLeaf.status === 'tampered' && badLeaf.reason, 'malformed');
+  });
+});
