@@ -1,0 +1,194 @@
+/**
+ * Bridge configuration: one zod schema, filled from an optional JSON file and then from
+ * environment variables (env wins), so the same bridge runs in dev and production by
+ * configuration only. `loadConfig` throws a `ConfigError` that lists every bad field.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/** How a source (a FHIR server that pushes to us) proves a request is its own. */
+export const SourceAuthSchema = z.discriminatedUnion('type', [
+  /** `Authorization: Bearer <secret>` — what HAPI rest-hook `channel.header` sends. */
+  z.object({ type: z.literal('bearer'), secret: z.string().min(16, 'bearer secret must be at least 16 characters') }),
+  /** `X-Signature: hex(HMAC-SHA256(secret, raw body))` — the way Medplum signs subscription deliveries. */
+  z.object({
+    type: z.literal('hmac'),
+    secret: z.string().min(16, 'HMAC secret must be at least 16 characters'),
+    header: z.string().default('x-signature'),
+  }),
+  /** No authentication: only for loopback development stacks; refused unless `allowInsecure` is set. */
+  z.object({ type: z.literal('none') }),
+]);
+
+export const SourceSchema = z.object({
+  /** Short name used in logs, metrics and the outbox (`hapi`, `medplum-prod`). */
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'source id: letters, digits, _ and -'),
+  auth: SourceAuthSchema,
+  /** FHIR base URL of the source, for empty notifications, id-only events, sync and Provenance. */
+  fhirBaseUrl: z.url().optional(),
+  /** Headers the bridge sends when it calls the source (e.g. its own Authorization). */
+  fhirHeaders: z.record(z.string(), z.string()).default({}),
+  /** Write a Provenance resource back to the source after a version is anchored. */
+  provenance: z.boolean().default(false),
+  /** Resource types an empty (content-less) notification re-reads with `_lastUpdated`. */
+  types: z.array(z.string().regex(/^[A-Z][A-Za-z]+$/)).default([]),
+});
+export type SourceConfig = z.infer<typeof SourceSchema>;
+
+export const BridgeConfigSchema = z
+  .object({
+    host: z.string().default('127.0.0.1'),
+    port: z.coerce.number().int().min(0).max(65535).default(8787),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** `sqlite:<path>` (default, WAL) or `postgres://…` to share one queue between several bridges. */
+    outbox: z
+      .string()
+      .refine((v) => v.startsWith('sqlite:') || /^postgres(ql)?:\/\//.test(v), 'outbox must be sqlite:<path> or postgres://…')
+      .default('sqlite:./ehr-bridge.db'),
+    /** Kubo RPC API, e.g. http://127.0.0.1:5001 */
+    ipfsApiUrl: z.url(),
+    /** Ethereum JSON-RPC of the Besu (or anvil) chain. */
+    rpcUrl: z.url(),
+    /** Deployment JSON written by @ehr-anchor/contracts (addresses of the registry). */
+    deploymentFile: z.string().optional(),
+    /** Address of the anchoring contract, if no deployment file is given. */
+    anchorAddress: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{40}$/)
+      .optional(),
+    /** Private key (0x…) of this hospital's bridge signer, or a file holding it. */
+    signerKey: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{64}$/, 'signerKey must be a 0x-prefixed 32-byte hex key')
+      .optional(),
+    signerKeyFile: z.string().optional(),
+    /** Key store file (see README "Key store"); created with fresh keys when missing and `createKeys` is set. */
+    keyStoreFile: z.string(),
+    createKeys: z.coerce.boolean().default(false),
+    /** A batch closes at `batchMax` records … */
+    batchMax: z.coerce.number().int().min(1).max(100_000).default(2_000),
+    /** … or when its oldest record has waited `batchMaxMs`. */
+    batchMaxMs: z.coerce.number().int().min(10).default(2_000),
+    /** Largest request body accepted (bytes); larger → 413. */
+    bodyLimit: z.coerce.number().int().min(1024).default(32 * 1024 * 1024),
+    /** Sources allowed to push. */
+    sources: z.array(SourceSchema).min(1, 'configure at least one source'),
+    /** Allow `auth: none` sources (loopback development only). */
+    allowInsecure: z.coerce.boolean().default(false),
+    /** Run the pipeline workers in this process (turn off for an ingest-only replica). */
+    workers: z.coerce.boolean().default(true),
+    /** Chain retry backoff: first delay and cap (ms). */
+    retryBaseMs: z.coerce.number().int().min(1).default(200),
+    retryMaxMs: z.coerce.number().int().min(1).default(10_000),
+  })
+  .superRefine((c, ctx) => {
+    if (!c.deploymentFile && !c.anchorAddress) {
+      ctx.addIssue({ code: 'custom', path: ['deploymentFile'], message: 'set deploymentFile or anchorAddress' });
+    }
+    if (!c.signerKey && !c.signerKeyFile) {
+      ctx.addIssue({ code: 'custom', path: ['signerKey'], message: 'set signerKey or signerKeyFile' });
+    }
+    if (!c.allowInsecure && c.sources.some((s) => s.auth.type === 'none')) {
+      ctx.addIssue({ code: 'custom', path: ['sources'], message: 'auth type "none" needs allowInsecure: true' });
+    }
+    const ids = new Set<string>();
+    for (const s of c.sources) {
+      if (ids.has(s.id)) ctx.addIssue({ code: 'custom', path: ['sources'], message: `duplicate source id ${s.id}` });
+      ids.add(s.id);
+    }
+  });
+
+export type BridgeConfig = z.infer<typeof BridgeConfigSchema>;
+export type BridgeConfigInput = z.input<typeof BridgeConfigSchema>;
+
+/** Environment variables, one per top-level field (`EHR_BRIDGE_SOURCES` is JSON). */
+export const ENV_VARS: Record<string, keyof BridgeConfigInput> = {
+  EHR_BRIDGE_HOST: 'host',
+  EHR_BRIDGE_PORT: 'port',
+  EHR_BRIDGE_LOG_LEVEL: 'logLevel',
+  EHR_BRIDGE_OUTBOX: 'outbox',
+  EHR_BRIDGE_IPFS_API_URL: 'ipfsApiUrl',
+  EHR_BRIDGE_RPC_URL: 'rpcUrl',
+  EHR_BRIDGE_DEPLOYMENT_FILE: 'deploymentFile',
+  EHR_BRIDGE_ANCHOR_ADDRESS: 'anchorAddress',
+  EHR_BRIDGE_SIGNER_KEY: 'signerKey',
+  EHR_BRIDGE_SIGNER_KEY_FILE: 'signerKeyFile',
+  EHR_BRIDGE_KEY_STORE: 'keyStoreFile',
+  EHR_BRIDGE_CREATE_KEYS: 'createKeys',
+  EHR_BRIDGE_BATCH_MAX: 'batchMax',
+  EHR_BRIDGE_BATCH_MAX_MS: 'batchMaxMs',
+  EHR_BRIDGE_BODY_LIMIT: 'bodyLimit',
+  EHR_BRIDGE_SOURCES: 'sources',
+  EHR_BRIDGE_ALLOW_INSECURE: 'allowInsecure',
+  EHR_BRIDGE_WORKERS: 'workers',
+  EHR_BRIDGE_RETRY_BASE_MS: 'retryBaseMs',
+  EHR_BRIDGE_RETRY_MAX_MS: 'retryMaxMs',
+};
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`invalid bridge configuration:\n  - ${issues.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const BOOLEAN_FIELDS = new Set(['createKeys', 'allowInsecure', 'workers']);
+
+function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const issues: string[] = [];
+  for (const [name, field] of Object.entries(ENV_VARS)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    if (field === 'sources') {
+      try {
+        out[field] = JSON.parse(raw);
+      } catch {
+        issues.push(`${name}: not valid JSON`);
+      }
+    } else if (BOOLEAN_FIELDS.has(field)) {
+      if (!/^(1|0|true|false|yes|no)$/i.test(raw)) issues.push(`${name}: expected true/false`);
+      out[field] = /^(1|true|yes)$/i.test(raw);
+    } else {
+      out[field] = raw;
+    }
+  }
+  if (issues.length) throw new ConfigError(issues);
+  return out;
+}
+
+/**
+ * Validates a configuration object (e.g. built in code by tests or the stack) and returns the
+ * parsed config with defaults applied.
+ */
+export function parseConfig(input: unknown): BridgeConfig {
+  const result = BridgeConfigSchema.safeParse(input);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`),
+    );
+  }
+  return result.data;
+}
+
+/**
+ * Reads the JSON file named by `file` (or `EHR_BRIDGE_CONFIG`), overlays the environment and
+ * validates the result. Secrets belong in the environment or in files readable only by the bridge.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, file = env.EHR_BRIDGE_CONFIG): BridgeConfig {
+  let fromFile: Record<string, unknown> = {};
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new ConfigError([`config file ${file}: ${(error as Error).message}`]);
+    }
+    try {
+      fromFile = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      throw new ConfigError([`config file ${file}: not valid JSON`]);
+    }
+  }
+  return parseConfig({ ...fromFile, ...fromEnv(env) });
+}

@@ -1,0 +1,114 @@
+/** Table definitions shared by both outbox implementations (dialect differences passed in). */
+import type { BatchRow, RecordInfo, RecordState, BatchState } from './types.js';
+
+export function schemaSql(d: { serial: string; blob: string; bigint: string }): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS batches (
+      id ${d.serial},
+      state TEXT NOT NULL CHECK (state IN ('pending','sent','anchored')),
+      root TEXT NOT NULL UNIQUE,
+      manifest_cid TEXT NOT NULL,
+      count INTEGER NOT NULL,
+      created_at ${d.bigint} NOT NULL,
+      lease_until ${d.bigint} NOT NULL DEFAULT 0,
+      tx_hash TEXT,
+      raw_tx TEXT,
+      nonce ${d.bigint},
+      block_number ${d.bigint},
+      anchored_at ${d.bigint},
+      attempts INTEGER NOT NULL DEFAULT 0,
+      last_error TEXT
+    )`,
+    `CREATE TABLE IF NOT EXISTS records (
+      seq ${d.serial},
+      source TEXT NOT NULL,
+      resource_type TEXT NOT NULL,
+      resource_id TEXT NOT NULL,
+      version_id TEXT NOT NULL,
+      content_hash TEXT NOT NULL,
+      subject TEXT NOT NULL,
+      deleted INTEGER NOT NULL DEFAULT 0,
+      body ${d.blob},
+      state TEXT NOT NULL DEFAULT 'received' CHECK (state IN ('received','stored','batched','anchored')),
+      received_at ${d.bigint} NOT NULL,
+      lease_until ${d.bigint} NOT NULL DEFAULT 0,
+      cid TEXT,
+      salt TEXT,
+      leaf TEXT,
+      key_id TEXT,
+      stored_at ${d.bigint},
+      batch_id ${d.bigint} REFERENCES batches(id),
+      proof TEXT,
+      anchored_at ${d.bigint},
+      provenance TEXT,
+      UNIQUE (resource_type, resource_id, version_id, content_hash)
+    )`,
+    `CREATE INDEX IF NOT EXISTS records_state ON records (state, seq)`,
+    `CREATE INDEX IF NOT EXISTS records_subject ON records (subject, seq)`,
+    `CREATE INDEX IF NOT EXISTS records_resource ON records (resource_type, resource_id)`,
+    `CREATE INDEX IF NOT EXISTS records_batch ON records (batch_id)`,
+    `CREATE INDEX IF NOT EXISTS batches_state ON batches (state, id)`,
+    `CREATE INDEX IF NOT EXISTS records_provenance ON records (source, seq) WHERE state = 'anchored' AND provenance IS NULL`,
+    `CREATE TABLE IF NOT EXISTS bridge_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+  ];
+}
+
+export const RECORD_INFO_COLUMNS =
+  'seq, source, resource_type, resource_id, version_id, content_hash, subject, deleted, state, received_at, cid, salt, leaf, key_id, batch_id, proof, anchored_at, provenance';
+
+export const BATCH_COLUMNS =
+  'id, state, root, manifest_cid, count, created_at, tx_hash, raw_tx, nonce, block_number, anchored_at, attempts, last_error';
+
+
+type Row = Record<string, unknown>;
+const num = (v: unknown): number => Number(v);
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+export function toRecordInfo(r: Row): RecordInfo {
+  return {
+    seq: num(r.seq),
+    source: String(r.source),
+    resourceType: String(r.resource_type),
+    resourceId: String(r.resource_id),
+    versionId: String(r.version_id),
+    contentHash: String(r.content_hash),
+    subject: String(r.subject),
+    deleted: num(r.deleted) === 1,
+    state: r.state as RecordState,
+    receivedAt: num(r.received_at),
+    cid: strOrNull(r.cid),
+    salt: strOrNull(r.salt),
+    leaf: strOrNull(r.leaf),
+    keyId: strOrNull(r.key_id),
+    batchId: numOrNull(r.batch_id),
+    proof: r.proof === null || r.proof === undefined ? null : (JSON.parse(String(r.proof)) as string[]),
+    anchoredAt: numOrNull(r.anchored_at),
+    provenance: strOrNull(r.provenance),
+  };
+}
+
+export function toBatchRow(r: Row): BatchRow {
+  return {
+    id: num(r.id),
+    state: r.state as BatchState,
+    root: String(r.root),
+    manifestCid: String(r.manifest_cid),
+    count: num(r.count),
+    createdAt: num(r.created_at),
+    txHash: strOrNull(r.tx_hash),
+    rawTx: strOrNull(r.raw_tx),
+    nonce: numOrNull(r.nonce),
+    blockNumber: numOrNull(r.block_number),
+    anchoredAt: numOrNull(r.anchored_at),
+    attempts: num(r.attempts),
+    lastError: strOrNull(r.last_error),
+  };
+}
+
+export function emptyCounts() {
+  return {
+    records: { received: 0, stored: 0, batched: 0, anchored: 0 },
+    batches: { pending: 0, sent: 0, anchored: 0 },
+  };
+}

@@ -1,0 +1,284 @@
+/**
+ * The embedded outbox: one `node:sqlite` file in WAL mode with `synchronous=FULL`, so a version
+ * acknowledged with 202 survives a crash of the process and of the machine. One bridge process
+ * owns the file; scale out with the PostgreSQL outbox instead.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import { BATCH_COLUMNS, RECORD_INFO_COLUMNS, emptyCounts, schemaSql, toBatchRow, toRecordInfo } from './schema.js';
+import type {
+  BatchDraft,
+  BatchRow,
+  EnqueueResult,
+  IncomingVersion,
+  Outbox,
+  OutboxCounts,
+  ReceivedRecord,
+  RecordInfo,
+  StoredRecord,
+  StoredUpdate,
+} from './types.js';
+
+type Row = Record<string, unknown>;
+
+export class SqliteOutbox implements Outbox {
+  readonly kind = 'sqlite' as const;
+  readonly #db: DatabaseSync;
+  readonly #stmts = new Map<string, StatementSync>();
+
+  constructor(readonly path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.#db = new DatabaseSync(path);
+    this.#db.exec('PRAGMA journal_mode = WAL');
+    this.#db.exec('PRAGMA synchronous = FULL');
+    this.#db.exec('PRAGMA busy_timeout = 5000');
+    this.#db.exec('PRAGMA foreign_keys = ON');
+  }
+
+  #stmt(sql: string): StatementSync {
+    let s = this.#stmts.get(sql);
+    if (!s) {
+      s = this.#db.prepare(sql);
+      this.#stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  #all(sql: string, ...params: SQLInputValue[]): Row[] {
+    return this.#stmt(sql).all(...params) as Row[];
+  }
+
+  #tx<T>(fn: () => T): T {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      this.#db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      this.#db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  async init(): Promise<void> {
+    for (const sql of schemaSql({ serial: 'INTEGER PRIMARY KEY AUTOINCREMENT', blob: 'BLOB', bigint: 'INTEGER' })) {
+      this.#db.exec(sql);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#stmts.clear();
+    if (this.#db.isOpen) this.#db.close();
+  }
+
+  async ping(): Promise<void> {
+    this.#stmt('SELECT 1').get();
+  }
+
+  async enqueue(versions: IncomingVersion[], now = Date.now()): Promise<EnqueueResult[]> {
+    return this.#tx(() => {
+      const insert = this.#stmt(
+        `INSERT INTO records (source, resource_type, resource_id, version_id, content_hash, subject, deleted, body, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING seq`,
+      );
+      const find = this.#stmt(
+        'SELECT seq FROM records WHERE resource_type = ? AND resource_id = ? AND version_id = ? AND content_hash = ?',
+      );
+      return versions.map((v) => {
+        const row = insert.get(
+          v.source, v.resourceType, v.resourceId, v.versionId, v.contentHash, v.subject, v.deleted ? 1 : 0, v.body, now,
+        ) as Row | undefined;
+        if (row) return { seq: Number(row.seq), duplicate: false };
+        const existing = find.get(v.resourceType, v.resourceId, v.versionId, v.contentHash) as Row;
+        return { seq: Number(existing.seq), duplicate: true };
+      });
+    });
+  }
+
+  async claimReceived(limit: number, leaseMs: number, now = Date.now()): Promise<ReceivedRecord[]> {
+    return this.#tx(() => {
+      const rows = this.#all(
+        `SELECT seq, source, resource_type, resource_id, version_id, content_hash, subject, deleted, body
+         FROM records WHERE state = 'received' AND lease_until < ? ORDER BY seq LIMIT ?`,
+        now, limit,
+      );
+      const lease = this.#stmt('UPDATE records SET lease_until = ? WHERE seq = ?');
+      for (const r of rows) lease.run(now + leaseMs, r.seq as number);
+      return rows.map((r) => ({
+        seq: Number(r.seq),
+        source: String(r.source),
+        resourceType: String(r.resource_type),
+        resourceId: String(r.resource_id),
+        versionId: String(r.version_id),
+        contentHash: String(r.content_hash),
+        subject: String(r.subject),
+        deleted: Number(r.deleted) === 1,
+        body: r.body as Uint8Array,
+      }));
+    });
+  }
+
+  async markStored(updates: StoredUpdate[], now = Date.now()): Promise<number> {
+    return this.#tx(() => {
+      const update = this.#stmt(
+        `UPDATE records SET state = 'stored', cid = ?, salt = ?, leaf = ?, key_id = ?, stored_at = ?, body = NULL, lease_until = 0
+         WHERE seq = ? AND state = 'received'`,
+      );
+      let changed = 0;
+      for (const u of updates) changed += Number(update.run(u.cid, u.salt, u.leaf, u.keyId, now, u.seq).changes);
+      return changed;
+    });
+  }
+
+  async release(seqs: number[]): Promise<void> {
+    this.#tx(() => {
+      const update = this.#stmt('UPDATE records SET lease_until = 0 WHERE seq = ?');
+      for (const seq of seqs) update.run(seq);
+    });
+  }
+
+  async stored(): Promise<{ count: number; oldestReceivedAt: number | null }> {
+    const row = this.#stmt(
+      `SELECT count(*) AS n, min(received_at) AS oldest FROM records WHERE state = 'stored'`,
+    ).get() as Row;
+    return { count: Number(row.n), oldestReceivedAt: row.oldest === null ? null : Number(row.oldest) };
+  }
+
+  async claimStored(limit: number, leaseMs: number, now = Date.now()): Promise<StoredRecord[]> {
+    return this.#tx(() => {
+      const rows = this.#all(
+        `SELECT seq, leaf, cid FROM records WHERE state = 'stored' AND lease_until < ? ORDER BY seq LIMIT ?`,
+        now, limit,
+      );
+      const lease = this.#stmt('UPDATE records SET lease_until = ? WHERE seq = ?');
+      for (const r of rows) lease.run(now + leaseMs, r.seq as number);
+      return rows.map((r) => ({ seq: Number(r.seq), leaf: String(r.leaf), cid: String(r.cid) }));
+    });
+  }
+
+  async createBatch(draft: BatchDraft, now = Date.now()): Promise<number> {
+    return this.#tx(() => {
+      const batch = this.#stmt(
+        `INSERT INTO batches (state, root, manifest_cid, count, created_at) VALUES ('pending', ?, ?, ?, ?) RETURNING id`,
+      ).get(draft.root, draft.manifestCid, draft.members.length, now) as Row;
+      const id = Number(batch.id);
+      const member = this.#stmt(
+        `UPDATE records SET state = 'batched', batch_id = ?, proof = ?, lease_until = 0 WHERE seq = ? AND state = 'stored'`,
+      );
+      for (const m of draft.members) {
+        if (Number(member.run(id, JSON.stringify(m.proof), m.seq).changes) !== 1) {
+          throw new Error(`record ${m.seq} is no longer stored; batch abandoned`);
+        }
+      }
+      return id;
+    });
+  }
+
+  async claimBatch(leaseMs: number, now = Date.now()): Promise<BatchRow | undefined> {
+    return this.#tx(() => {
+      const row = this.#stmt(
+        `SELECT ${BATCH_COLUMNS} FROM batches WHERE state IN ('pending','sent') AND lease_until < ? ORDER BY id LIMIT 1`,
+      ).get(now) as Row | undefined;
+      if (!row) return undefined;
+      this.#stmt('UPDATE batches SET lease_until = ? WHERE id = ?').run(now + leaseMs, row.id as number);
+      return toBatchRow(row);
+    });
+  }
+
+  async markBatchSent(id: number, tx: { hash: string; raw: string; nonce: number }): Promise<void> {
+    this.#stmt(
+      `UPDATE batches SET state = 'sent', tx_hash = ?, raw_tx = ?, nonce = ?, attempts = attempts + 1 WHERE id = ? AND state IN ('pending','sent')`,
+    ).run(tx.hash, tx.raw, tx.nonce, id);
+  }
+
+  async batchFailed(id: number, error: string, retryInMs: number, now = Date.now()): Promise<void> {
+    this.#stmt('UPDATE batches SET last_error = ?, lease_until = ? WHERE id = ?').run(
+      error.slice(0, 500), now + retryInMs, id,
+    );
+  }
+
+  async markBatchAnchored(id: number, blockNumber: number, now = Date.now()): Promise<void> {
+    this.#tx(() => {
+      this.#stmt(
+        `UPDATE batches SET state = 'anchored', block_number = ?, anchored_at = ?, lease_until = 0, last_error = NULL WHERE id = ?`,
+      ).run(blockNumber, now, id);
+      this.#stmt(`UPDATE records SET state = 'anchored', anchored_at = ? WHERE batch_id = ? AND state = 'batched'`).run(
+        now, id,
+      );
+    });
+  }
+
+  async getBatch(id: number): Promise<BatchRow | undefined> {
+    const row = this.#stmt(`SELECT ${BATCH_COLUMNS} FROM batches WHERE id = ?`).get(id) as Row | undefined;
+    return row ? toBatchRow(row) : undefined;
+  }
+
+  async listBatches(limit: number, beforeId = Number.MAX_SAFE_INTEGER): Promise<BatchRow[]> {
+    return this.#all(`SELECT ${BATCH_COLUMNS} FROM batches WHERE id < ? ORDER BY id DESC LIMIT ?`, beforeId, limit).map(
+      toBatchRow,
+    );
+  }
+
+  async versions(resourceType: string, resourceId: string): Promise<RecordInfo[]> {
+    return this.#all(
+      `SELECT ${RECORD_INFO_COLUMNS} FROM records WHERE resource_type = ? AND resource_id = ? ORDER BY seq DESC`,
+      resourceType, resourceId,
+    ).map(toRecordInfo);
+  }
+
+  async bySubject(subject: string, limit: number, afterSeq = 0): Promise<RecordInfo[]> {
+    return this.#all(
+      `SELECT ${RECORD_INFO_COLUMNS} FROM records WHERE subject = ? AND seq > ? ORDER BY seq DESC LIMIT ?`,
+      subject, afterSeq, limit,
+    ).map(toRecordInfo);
+  }
+
+  async bySeq(seqs: number[]): Promise<RecordInfo[]> {
+    const stmt = this.#stmt(`SELECT ${RECORD_INFO_COLUMNS} FROM records WHERE seq = ?`);
+    return seqs.flatMap((s) => {
+      const row = stmt.get(s) as Row | undefined;
+      return row ? [toRecordInfo(row)] : [];
+    });
+  }
+
+  async counts(now = Date.now()): Promise<OutboxCounts> {
+    const out = { ...emptyCounts(), lagMs: 0 };
+    for (const r of this.#all('SELECT state, count(*) AS n FROM records GROUP BY state')) {
+      out.records[r.state as keyof typeof out.records] = Number(r.n);
+    }
+    for (const r of this.#all('SELECT state, count(*) AS n FROM batches GROUP BY state')) {
+      out.batches[r.state as keyof typeof out.batches] = Number(r.n);
+    }
+    const oldest = this.#stmt(
+      `SELECT min(received_at) AS t FROM (
+         SELECT received_at FROM (SELECT received_at FROM records WHERE state = 'received' ORDER BY seq LIMIT 1)
+         UNION ALL SELECT received_at FROM (SELECT received_at FROM records WHERE state = 'stored' ORDER BY seq LIMIT 1)
+         UNION ALL SELECT received_at FROM (SELECT received_at FROM records WHERE state = 'batched' ORDER BY seq LIMIT 1))`,
+    ).get() as Row;
+    out.lagMs = oldest.t === null ? 0 : Math.max(0, now - Number(oldest.t));
+    return out;
+  }
+
+  async pendingProvenance(source: string, limit: number): Promise<RecordInfo[]> {
+    return this.#all(
+      `SELECT ${RECORD_INFO_COLUMNS} FROM records WHERE state = 'anchored' AND source = ? AND provenance IS NULL ORDER BY seq LIMIT ?`,
+      source, limit,
+    ).map(toRecordInfo);
+  }
+
+  async setProvenance(seq: number, status: string): Promise<void> {
+    this.#stmt('UPDATE records SET provenance = ? WHERE seq = ?').run(status.slice(0, 300), seq);
+  }
+
+  async getState(key: string): Promise<string | undefined> {
+    const row = this.#stmt('SELECT value FROM bridge_state WHERE key = ?').get(key) as Row | undefined;
+    return row ? String(row.value) : undefined;
+  }
+
+  async setState(key: string, value: string): Promise<void> {
+    this.#stmt(
+      'INSERT INTO bridge_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    ).run(key, value);
+  }
+}
