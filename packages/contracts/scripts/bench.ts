@@ -1,0 +1,114 @@
+/**
+ * Gas per record, measured side by side in one run on anvil (`npm run bench -w packages/contracts`):
+ *
+ * - baseline: the thesis' way, written fresh (contracts/bench/SeedRecords.sol) — each record's
+ *   444-byte JSON string stored in a mapping, one transaction per record;
+ * - one event per record (contracts/bench/EventRecords.sol), one transaction per record;
+ * - EhrRegistry.anchor() of one Merkle root per batch of 1, 10, 100, 1,000 and 10,000 records, the
+ *   roots built by @ehr-anchor/core from real record leaves.
+ *
+ * Gas is the receipt's gasUsed (intrinsic 21,000 + calldata + execution): deterministic, so the ratios
+ * do not depend on the machine. Goal: anchor at batch 1,000 ≤ 0.05 % of the baseline's gas per record.
+ */
+import { buildTree, leafHash, type Hex } from '@ehr-anchor/core';
+import { DEV_KEYS, startAnvil } from '@ehr-anchor/testkit';
+import { ContractFactory, Wallet, keccak256, toUtf8Bytes, type BaseContract } from 'ethers';
+import { chainProvider, chainSigner, deployContracts, registryAt } from '../src/deploy.js';
+import { eventRecordsAbi, eventRecordsBytecode, seedRecordsAbi, seedRecordsBytecode } from '../src/generated/bench.js';
+
+const RECORD_BYTES = 444;
+const PER_RECORD_TXS = Number(process.env.BENCH_TXS ?? 20);
+const BATCHES = [1, 10, 100, 1_000, 10_000];
+const GOAL = 0.0005;
+
+/** A synthetic 444-byte FHIR Observation as JSON (no patient data: the bench needs only the size). */
+function record(i: number): string {
+  const base = {
+    resourceType: 'Observation',
+    id: `bench-${i}`,
+    status: 'final',
+    code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }] },
+    subject: { reference: `Patient/bench-subject-${i % 7}` },
+    effectiveDateTime: '2025-01-01T10:00:00Z',
+    valueQuantity: { value: 60 + (i % 40), unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+    note: [{ text: '' }],
+  };
+  const short = Buffer.byteLength(JSON.stringify(base));
+  base.note[0]!.text = 'x'.repeat(RECORD_BYTES - short);
+  const json = JSON.stringify(base);
+  if (Buffer.byteLength(json) !== RECORD_BYTES) throw new Error(`record is ${Buffer.byteLength(json)} bytes`);
+  return json;
+}
+
+const bytes32 = (label: string) => keccak256(toUtf8Bytes(label)) as Hex;
+const CID = 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy';
+
+const anvil = await startAnvil();
+const provider = chainProvider(anvil.rpcUrl, 20);
+try {
+  const admin = chainSigner(DEV_KEYS.admin, provider);
+  const deploy = async (abi: readonly unknown[], bytecode: string): Promise<BaseContract> => {
+    const c = await new ContractFactory(abi as never, bytecode, admin).deploy();
+    await c.waitForDeployment();
+    return c;
+  };
+  const gasOf = async (p: Promise<{ wait(): Promise<{ gasUsed: bigint } | null> }>) => Number((await (await p).wait())!.gasUsed);
+
+  const seed = await deploy(seedRecordsAbi, seedRecordsBytecode);
+  let seedGas = 0;
+  for (let i = 0; i < PER_RECORD_TXS; i++) seedGas += await gasOf(seed.getFunction('addRecord')(record(i)));
+
+  const events = await deploy(eventRecordsAbi, eventRecordsBytecode);
+  let eventGas = 0;
+  for (let i = 0; i < PER_RECORD_TXS; i++) eventGas += await gasOf(events.getFunction('logRecord')(bytes32(`leaf ${i}`), CID));
+
+  const deployment = await deployContracts({ rpcUrl: anvil.rpcUrl, adminKey: DEV_KEYS.admin });
+  admin.reset(); // the deploy function signed with its own nonce manager
+  const registry = registryAt(deployment.addresses.ehrRegistry, admin);
+  const hospital = new Wallet(DEV_KEYS.hospitalA).address;
+  const bridgeWallet = new Wallet(DEV_KEYS.bridgeA).address;
+  await (await registry.getFunction('addHospital')(hospital, bridgeWallet, '0x' + '11'.repeat(32), 'Bench Hospital')).wait();
+  const bridge = registryAt(deployment.addresses.ehrRegistry, chainSigner(DEV_KEYS.bridgeA, provider));
+
+  const rows: { method: string; records: number; gasPerTx: number; gasPerRecord: number }[] = [
+    { method: 'baseline: JSON string in storage', records: 1, gasPerTx: seedGas / PER_RECORD_TXS, gasPerRecord: seedGas / PER_RECORD_TXS },
+    { method: 'one event per record', records: 1, gasPerTx: eventGas / PER_RECORD_TXS, gasPerRecord: eventGas / PER_RECORD_TXS },
+  ];
+  for (const size of BATCHES) {
+    const leaves = Array.from({ length: size }, (_, i) =>
+      leafHash({
+        subject: bytes32(`subject ${i % 50}`),
+        resourceType: 'Observation',
+        resourceId: `bench-${size}-${i}`,
+        versionId: '1',
+        contentHash: bytes32(`content ${size} ${i}`),
+        payloadCid: CID,
+        salt: bytes32(`salt ${size} ${i}`),
+      }),
+    );
+    const { root } = buildTree(leaves);
+    const gas = await gasOf(bridge.getFunction('anchor')(root, CID, size));
+    rows.push({ method: `anchor(), batch of ${size.toLocaleString('en-US')}`, records: size, gasPerTx: gas, gasPerRecord: gas / size });
+  }
+
+  const baseline = rows[0]!.gasPerRecord;
+  const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
+  const header = ['method', 'records/tx', 'gas per tx', 'gas per record', '% of baseline'];
+  const table = rows.map((r) => [r.method, r.records.toLocaleString('en-US'), fmt(r.gasPerTx), fmt(r.gasPerRecord), `${((100 * r.gasPerRecord) / baseline).toFixed(4)} %`]);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  console.log(`\nGas per record on anvil (cancun, solc optimizer 200), ${RECORD_BYTES}-byte records, per-record methods averaged over ${PER_RECORD_TXS} txs\n`);
+  console.log(line(header));
+  console.log(`|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
+  for (const row of table) console.log(line(row));
+  const at1000 = rows.find((r) => r.records === 1_000)!;
+  const ratio = at1000.gasPerRecord / baseline;
+  console.log(
+    `\ngoal: anchor() at batch 1,000 ≤ ${(GOAL * 100).toFixed(2)} % of baseline gas per record → ${(ratio * 100).toFixed(4)} % (${ratio <= GOAL ? 'met' : 'NOT met'}); ` +
+      `baseline / anchor@1,000 = ${Math.round(baseline / at1000.gasPerRecord).toLocaleString('en-US')}×`,
+  );
+  if (ratio > GOAL) process.exitCode = 1;
+} finally {
+  provider.destroy();
+  await anvil.stop();
+}
