@@ -43,3 +43,11 @@ describe('canonical form', () => {
     assert.throws(() => canonicalize({ resourceType: 'Patient', id: '\ud800' }), NotAFhirResourceError);
   });
 });
+
+describe('RFC 8785 sample (section 3.2.2) with a resourceType added', () => {
+  it('produces the RFC’s canonical text', () => {
+    const input = String.raw`{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001], "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/", "literals": [null, true, false], "resourceType": "Basic"}`;
+    const expected = String.raw`{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"resourceType":"Basic","string":"€$\u000f\nA'B\"\\\\\"/"}`;
+    assert.equal(canonicalJson(JSON.parse(input)), expected);
+  });
+});

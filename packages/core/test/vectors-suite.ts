@@ -1,0 +1,191 @@
+/**
+ * The test-vector checks, shared by Node (vectors.test.ts, node:test) and Chromium
+ * (browser/vectors.browser.ts, @web/test-runner): the same cases must pass in both, proving the
+ * bridge and the elements agree byte for byte. No Node or DOM APIs here.
+ */
+import {
+  buildTree,
+  canonicalJson,
+  cidForBytes,
+  contentHash,
+  describeEnvelopeHeader,
+  encodeLeaf,
+  EnvelopeError,
+  fromHex,
+  leafHash,
+  NotAFhirResourceError,
+  openEnvelope,
+  pseudonym,
+  toHex,
+  verifyProof,
+  verifyRecord,
+  type EnvelopeHeaderInfo,
+  type Hex,
+  type LeafInput,
+} from '../src/index.js';
+
+export interface Vectors {
+  description: string;
+  resources: { name: string; json: string; canonical: string; contentHash: Hex }[];
+  notResources: { name: string; json: string }[];
+  leaves: { name: string; leaf: LeafInput; encoded: Hex; leafHash: Hex }[];
+  pseudonyms: { key: Hex; patientId: string; pseudonym: Hex }[];
+  trees: { leafHashes: Hex[]; root: Hex; proofs: Hex[][] }[];
+  cids: { size: number; seed: number; chunkSize?: number; maxLinks?: number; cid: string; kubo: string }[];
+  envelopes: {
+    name: string;
+    aad: string;
+    plaintext: Hex;
+    envelope: Hex;
+    header: EnvelopeHeaderInfo;
+    keys: (
+      | { kind: 'hospital'; keyId: Hex; secret: Hex }
+      | { kind: 'hpke'; keyId: Hex; publicKey: Hex; privateKey: Hex }
+    )[];
+  }[];
+  records: {
+    name: string;
+    json: string;
+    leaf: LeafInput;
+    proof: Hex[];
+    root: Hex;
+    anchored: boolean;
+    expected: { status: 'verified' } | { status: 'tampered'; reason: string };
+  }[];
+}
+
+/** Deterministic pseudo-random bytes (a 32-bit LCG's high bytes): the CID vectors' inputs. */
+export function bytesOf(size: number, seed: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = (seed * 2654435761 + 1) >>> 0;
+  for (let i = 0; i < size; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+export interface VectorCase {
+  name: string;
+  run(): Promise<void>;
+}
+
+function expectEqual<T>(actual: T, expected: T, what: string): void {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`${what}: expected ${e.slice(0, 300)}, got ${a.slice(0, 300)}`);
+}
+
+async function expectEnvelopeError(promise: Promise<unknown>, code: string, what: string): Promise<void> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof EnvelopeError && error.code === code) return;
+    throw new Error(`${what}: expected EnvelopeError ${code}, got ${String(error)}`);
+  }
+  throw new Error(`${what}: expected EnvelopeError ${code}, but it opened`);
+}
+
+/** Every check over the vectors, one case each. */
+export function vectorCases(v: Vectors): VectorCase[] {
+  const cases: VectorCase[] = [];
+  for (const r of v.resources) {
+    cases.push({
+      name: `canonical form and contentHash of ${r.name}`,
+      async run() {
+        const parsed = JSON.parse(r.json) as unknown;
+        expectEqual(canonicalJson(parsed), r.canonical, 'canonical JSON');
+        expectEqual(await contentHash(parsed), r.contentHash, 'contentHash');
+      },
+    });
+  }
+  for (const r of v.notResources) {
+    cases.push({
+      name: `rejects ${r.name} as not a FHIR resource`,
+      async run() {
+        try {
+          canonicalJson(JSON.parse(r.json));
+        } catch (error) {
+          if (error instanceof NotAFhirResourceError) return;
+          throw error;
+        }
+        throw new Error('accepted');
+      },
+    });
+  }
+  for (const l of v.leaves) {
+    cases.push({
+      name: `ABI encoding and leaf hash of ${l.name}`,
+      async run() {
+        expectEqual(toHex(encodeLeaf(l.leaf)), l.encoded, 'abi.encode');
+        expectEqual(leafHash(l.leaf), l.leafHash, 'leafHash');
+      },
+    });
+  }
+  cases.push({
+    name: 'pseudonyms (HMAC-SHA-256)',
+    async run() {
+      for (const p of v.pseudonyms) expectEqual(await pseudonym(p.patientId, fromHex(p.key)), p.pseudonym, p.patientId);
+    },
+  });
+  for (const t of v.trees) {
+    cases.push({
+      name: `Merkle root and proofs of ${t.leafHashes.length} leaves`,
+      async run() {
+        const tree = buildTree(t.leafHashes);
+        expectEqual(tree.root, t.root, 'root');
+        t.leafHashes.forEach((h, i) => {
+          expectEqual(tree.proof(i), t.proofs[i], `proof ${i}`);
+          expectEqual(verifyProof(h, t.proofs[i]!, t.root), true, `verifyProof ${i}`);
+        });
+      },
+    });
+  }
+  for (const c of v.cids) {
+    cases.push({
+      name: `CID of ${c.size} bytes${c.chunkSize ? ` (chunk ${c.chunkSize}, ${c.maxLinks} links)` : ''} equals Kubo's`,
+      async run() {
+        const options = c.chunkSize ? { chunkSize: c.chunkSize, maxLinks: c.maxLinks } : {};
+        expectEqual(await cidForBytes(bytesOf(c.size, c.seed), options), c.cid, 'cid');
+      },
+    });
+  }
+  for (const e of v.envelopes) {
+    cases.push({
+      name: `opens envelope ${e.name} with each key and refuses it altered`,
+      async run() {
+        const bytes = fromHex(e.envelope);
+        expectEqual(describeEnvelopeHeader(bytes), e.header, 'header');
+        for (const k of e.keys) {
+          const key =
+            k.kind === 'hospital'
+              ? { kind: 'hospital' as const, keyId: k.keyId, secret: fromHex(k.secret) }
+              : { kind: 'hpke' as const, keyId: k.keyId, publicKey: fromHex(k.publicKey), privateKey: fromHex(k.privateKey) };
+          expectEqual(toHex(await openEnvelope(bytes, { aad: e.aad, key })), e.plaintext, `plaintext (${k.kind})`);
+          await expectEnvelopeError(openEnvelope(bytes, { aad: e.aad + 'x', key }), 'unwrap-failed', `wrong AAD (${k.kind})`);
+          for (const at of [5, 30, bytes.length - 20, bytes.length - 1]) {
+            const bad = bytes.slice();
+            bad[at]! ^= 0x80;
+            try {
+              await openEnvelope(bad, { aad: e.aad, key });
+            } catch (error) {
+              if (error instanceof EnvelopeError) continue;
+              throw error;
+            }
+            throw new Error(`opened with byte ${at} flipped (${k.kind})`);
+          }
+        }
+      },
+    });
+  }
+  for (const r of v.records) {
+    cases.push({
+      name: `verifyRecord: ${r.name}`,
+      async run() {
+        const result = await verifyRecord({ resource: JSON.parse(r.json), leaf: r.leaf, proof: r.proof, root: r.root, anchored: r.anchored });
+        expectEqual<unknown>(result.status === 'verified' ? { status: 'verified' } : { status: result.status, reason: result.reason }, r.expected, 'result');
+      },
+    });
+  }
+  return cases;
+}
