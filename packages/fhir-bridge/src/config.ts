@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { ReadConfigSchema } from './read/config.js';
 
 /** How a source (a FHIR server that pushes to us) proves a request is its own. */
 export const SourceAuthSchema = z.discriminatedUnion('type', [
@@ -80,6 +81,8 @@ export const BridgeConfigSchema = z
     /** Chain retry backoff: first delay and cap (ms). */
     retryBaseMs: z.coerce.number().int().min(1).default(200),
     retryMaxMs: z.coerce.number().int().min(1).default(10_000),
+    /** Read side: sessions, search index, documents, consent mirror (src/read/config.ts). */
+    read: ReadConfigSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     if (!c.deploymentFile && !c.anchorAddress) {
