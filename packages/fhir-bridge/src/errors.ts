@@ -45,3 +45,11 @@ export function operationOutcome(
 ): OperationOutcome {
   return { resourceType: 'OperationOutcome', issue: [{ severity, code, diagnostics }] };
 }
+
+/** An error's message for logs: URLs (which may name a patient's resource) are cut out. */
+export function errorMessage(error: unknown): string {
+  const e = error as { shortMessage?: string; message?: string; code?: string };
+  return String(e?.shortMessage ?? e?.message ?? error)
+    .replace(/https?:\/\/\S+/g, '<url>')
+    .slice(0, 300);
+}

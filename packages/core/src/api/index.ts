@@ -6,7 +6,13 @@
  * Nothing here carries PHI except where a FHIR resource itself is the payload.
  */
 import { z } from 'zod';
-import { bytes32Schema, hexSchema } from '../schemas.js';
+
+/*
+ * Response schemas are also *encoded* by the bridge (fastify-type-provider-zod v7 serializes with
+ * zod's encode), so they must not contain one-way transforms: plain regex strings here, typed as Hex.
+ */
+const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'expected 0x + 32 bytes of hex') as unknown as z.ZodType<`0x${string}`, `0x${string}`>;
+const bytes32Schema = hex32;
 
 /** A FHIR `OperationOutcome.issue` as the bridge writes it. */
 export const operationOutcomeIssueSchema = z.object({
@@ -62,7 +68,7 @@ export const batchSchema = z.object({
   manifestCid: z.string(),
   count: z.number().int(),
   createdAt: z.string(),
-  txHash: hexSchema(32).nullable(),
+  txHash: hex32.nullable(),
   blockNumber: z.number().int().nullable(),
   anchoredAt: z.string().nullable(),
 });

@@ -1,0 +1,108 @@
+/**
+ * The IPFS side: whole batches go to Kubo as ONE CAR import (`dag import`), the blocks' CIDs
+ * computed locally with the same chunking Kubo's `add --cid-version=1` uses (so `cidForBytes` from
+ * packages/core agrees). Kubo re-hashes every block of a CAR and refuses a mismatch ("mismatch in
+ * content integrity"), and we compare the root CID Kubo reports with ours — so every CID is checked.
+ * Each import has one dag-cbor root that links all its blocks and is pinned, so one pin keeps a
+ * whole chunk of envelopes out of garbage collection.
+ */
+import * as dagCbor from '@ipld/dag-cbor';
+import { KUBO_CHUNK_SIZE, KUBO_MAX_LINKS, rawCid } from '@ehr-anchor/core';
+import { importer } from 'ipfs-unixfs-importer';
+import { fixedSize } from 'ipfs-unixfs-importer/chunker';
+import { balanced } from 'ipfs-unixfs-importer/layout';
+import { create, type KuboRPCClient } from 'kubo-rpc-client';
+import { CID } from 'multiformats/cid';
+import { sha256 } from 'multiformats/hashes/sha2';
+import { encode as varint } from 'uint8-varint';
+
+export interface Block {
+  cid: CID;
+  bytes: Uint8Array;
+}
+
+/** The blocks of `bytes` as `ipfs add --cid-version=1` stores them, root last. */
+export async function fileBlocks(bytes: Uint8Array): Promise<{ cid: CID; blocks: Block[] }> {
+  if (bytes.length <= KUBO_CHUNK_SIZE) {
+    const cid = CID.parse(await rawCid(bytes));
+    return { cid, blocks: [{ cid, bytes }] };
+  }
+  const blocks: Block[] = [];
+  const store = {
+    async put(cid: CID, block: Uint8Array): Promise<CID> {
+      blocks.push({ cid, bytes: block });
+      return cid;
+    },
+  };
+  let root: CID | undefined;
+  for await (const entry of importer([{ content: bytes }], store, {
+    cidVersion: 1,
+    rawLeaves: true,
+    reduceSingleLeafToSelf: true,
+    chunker: fixedSize({ chunkSize: KUBO_CHUNK_SIZE }),
+    layout: balanced({ maxChildrenPerNode: KUBO_MAX_LINKS }),
+  })) {
+    root = entry.cid;
+  }
+  return { cid: root!, blocks };
+}
+
+/** CARv1 bytes: header `{version: 1, roots}` then `varint(len) cid bytes` per block. */
+export function encodeCar(roots: CID[], blocks: Block[]): Uint8Array[] {
+  const header = dagCbor.encode({ version: 1, roots });
+  const parts: Uint8Array[] = [varint(header.length), header];
+  for (const b of blocks) parts.push(varint(b.cid.bytes.length + b.bytes.length), b.cid.bytes, b.bytes);
+  return parts;
+}
+
+export async function dagCborBlock(value: unknown): Promise<Block> {
+  const bytes = dagCbor.encode(value);
+  return { cid: CID.createV1(dagCbor.code, await sha256.digest(bytes)), bytes };
+}
+
+export class IpfsStore {
+  readonly client: KuboRPCClient;
+
+  constructor(readonly apiUrl: string) {
+    this.client = create({ url: apiUrl, timeout: 120_000 });
+  }
+
+  /** Imports `blocks` plus a pinned dag-cbor root linking `links`; returns the root CID. */
+  async importPinned(kind: string, links: CID[], blocks: Block[]): Promise<CID> {
+    const root = await dagCborBlock({ format: `ehr-anchor-${kind}/v1`, links });
+    const parts = encodeCar([root.cid], [root, ...blocks]);
+    let pinned: string | undefined;
+    for await (const result of this.client.dag.import(
+      [(async function* () {
+        yield* parts;
+      })()] as never,
+      { pinRoots: true },
+    )) {
+      if (result.root.pinErrorMsg) throw new Error(`Kubo could not pin the import root: ${result.root.pinErrorMsg}`);
+      pinned = result.root.cid.toString();
+    }
+    if (pinned !== root.cid.toString()) throw new Error(`Kubo reported root ${pinned}, expected ${root.cid.toString()}`);
+    return root.cid;
+  }
+
+  /** Stores a JSON document as one raw block (pinned) and returns its CID (`bafkrei…`). */
+  async putJson(value: unknown): Promise<string> {
+    const bytes = new TextEncoder().encode(JSON.stringify(value));
+    const { cid, blocks } = await fileBlocks(bytes);
+    const parts = encodeCar([cid], blocks);
+    for await (const result of this.client.dag.import(
+      [(async function* () {
+        yield* parts;
+      })()] as never,
+      { pinRoots: true },
+    )) {
+      if (result.root.pinErrorMsg) throw new Error(`Kubo could not pin ${cid.toString()}: ${result.root.pinErrorMsg}`);
+      if (result.root.cid.toString() !== cid.toString()) throw new Error('Kubo reported another root CID');
+    }
+    return cid.toString();
+  }
+
+  async ping(): Promise<void> {
+    await this.client.id({ timeout: 3_000 });
+  }
+}

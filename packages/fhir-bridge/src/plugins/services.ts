@@ -1,0 +1,77 @@
+/**
+ * Decorates the app with the services routes and workers share: the outbox, the key store, IPFS,
+ * the chain, the ingestor and the pipeline. Opened here, closed on `app.close()` in reverse order.
+ */
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import { readFileSync } from 'node:fs';
+import type { BridgeConfig } from '../config.js';
+import { Ingestor } from '../ingest/service.js';
+import { loadKeyStore, type KeyStore } from '../keys/keystore.js';
+import type { BridgeMetrics } from '../metrics.js';
+import { openOutbox, type Outbox } from '../outbox/index.js';
+import { Chain } from '../pipeline/chain.js';
+import { IpfsStore } from '../pipeline/ipfs.js';
+import { Pipeline } from '../pipeline/pipeline.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: BridgeConfig;
+    metrics: BridgeMetrics;
+    outbox: Outbox;
+    keyStore: KeyStore;
+    ipfs: IpfsStore;
+    chain: Chain;
+    ingestor: Ingestor;
+    pipeline: Pipeline;
+  }
+}
+
+export interface ServiceOverrides {
+  outbox?: Outbox;
+  keyStore?: KeyStore;
+}
+
+export const servicesPlugin = fp(async (app: FastifyInstance, overrides: ServiceOverrides) => {
+  const config = app.config;
+  const outbox = overrides.outbox ?? (await openOutbox(config.outbox));
+  const keyStore = overrides.keyStore ?? loadKeyStore(config.keyStoreFile, config.createKeys);
+  const signerKey = config.signerKey ?? readFileSync(config.signerKeyFile!, 'utf8').trim();
+  const chain = new Chain({
+    rpcUrl: config.rpcUrl,
+    deploymentFile: config.deploymentFile,
+    anchorAddress: config.anchorAddress,
+    signerKey,
+  });
+  const ipfs = new IpfsStore(config.ipfsApiUrl);
+  const ingestor = new Ingestor({
+    outbox,
+    keyStore,
+    metrics: app.metrics,
+    log: app.log,
+    onQueued: () => pipeline.wake(),
+  });
+  const pipeline: Pipeline = new Pipeline(
+    { outbox, ipfs, chain, keyStore, metrics: app.metrics, log: app.log, ingestor },
+    {
+      batchMax: config.batchMax,
+      batchMaxMs: config.batchMaxMs,
+      retryBaseMs: config.retryBaseMs,
+      retryMaxMs: config.retryMaxMs,
+      provenanceSources: config.sources.filter((s) => s.provenance && s.fhirBaseUrl),
+    },
+  );
+  app.decorate('outbox', outbox);
+  app.decorate('keyStore', keyStore);
+  app.decorate('chain', chain);
+  app.decorate('ipfs', ipfs);
+  app.decorate('ingestor', ingestor);
+  app.decorate('pipeline', pipeline);
+  if (config.workers) app.addHook('onReady', async () => pipeline.start());
+  app.addHook('onClose', async () => {
+    await pipeline.stop();
+    await ingestor.pollsSettled();
+    chain.destroy();
+    if (!overrides.outbox) await outbox.close();
+  });
+});

@@ -1,0 +1,59 @@
+/** Operator views: outbox counts, lag and batches (no content, no ids). */
+import { batchSchema, bridgeStatusSchema, type ApiBatch } from '@ehr-anchor/core/api';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { notFound } from '../../errors.js';
+import type { BatchRow } from '../../outbox/types.js';
+
+export function batchView(b: BatchRow): ApiBatch {
+  return {
+    id: b.id,
+    state: b.state,
+    root: b.root as ApiBatch['root'],
+    manifestCid: b.manifestCid,
+    count: b.count,
+    createdAt: new Date(b.createdAt).toISOString(),
+    txHash: b.txHash as ApiBatch['txHash'],
+    blockNumber: b.blockNumber,
+    anchoredAt: b.anchoredAt === null ? null : new Date(b.anchoredAt).toISOString(),
+  };
+}
+
+export const statusRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get('/status', { schema: { tags: ['ops'], summary: 'Outbox counts, lag and latest batches', response: { 200: bridgeStatusSchema } } }, async () => {
+    const counts = await app.outbox.counts();
+    return {
+      outbox: app.outbox.kind,
+      records: counts.records,
+      batches: counts.batches,
+      lagMs: counts.lagMs,
+      chainId: await app.chain.chainId(),
+      registry: app.chain.address,
+      signer: app.chain.signerAddress,
+      latestBatches: (await app.outbox.listBatches(10)).map(batchView),
+    };
+  });
+
+  app.get(
+    '/batches',
+    {
+      schema: {
+        tags: ['anchors'],
+        summary: 'Batches, newest first',
+        querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50), before: z.coerce.number().int().optional() }),
+        response: { 200: z.object({ batches: z.array(batchSchema) }) },
+      },
+    },
+    async (request) => ({ batches: (await app.outbox.listBatches(request.query.limit, request.query.before)).map(batchView) }),
+  );
+
+  app.get(
+    '/batches/:id',
+    { schema: { tags: ['anchors'], summary: 'One batch', params: z.object({ id: z.coerce.number().int().min(1) }), response: { 200: batchSchema } } },
+    async (request) => {
+      const batch = await app.outbox.getBatch(request.params.id);
+      if (!batch) throw notFound('no such batch');
+      return batchView(batch);
+    },
+  );
+};

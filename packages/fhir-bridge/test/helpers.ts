@@ -1,0 +1,135 @@
+/**
+ * Test harness of the bridge: real anvil + Kubo (testkit), the contracts deployed and dev
+ * hospital A registered with bridge signer DEV_KEYS.bridgeA, a fresh key store, and a config.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { deployContracts } from '@ehr-anchor/contracts/deploy';
+import { ensureDevNetwork } from '@ehr-anchor/contracts/stack';
+import { DEV_KEYS, startAnvil, startKubo, waitFor, type Anvil, type Kubo } from '@ehr-anchor/testkit';
+import { JsonRpcProvider } from 'ethers';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../src/app.js';
+import { parseConfig, type BridgeConfig, type BridgeConfigInput } from '../src/config.js';
+import { signBody } from '../src/plugins/auth.js';
+
+export const BEARER = 'test-bearer-secret-0123456789';
+export const HMAC_SECRET = 'test-hmac-secret-0123456789abcdef';
+
+export interface Chain {
+  anvil: Anvil;
+  deploymentFile: string;
+  registry: string;
+}
+
+/** anvil with the registry deployed and dev hospitals A/B registered. */
+export async function startChain(dir: string, anvilOptions: Parameters<typeof startAnvil>[0] = {}): Promise<Chain> {
+  const anvil = await startAnvil(anvilOptions);
+  const deploymentFile = join(dir, 'deployment.json');
+  const deployment = await deployContracts({ rpcUrl: anvil.rpcUrl, adminKey: DEV_KEYS.admin, outFile: deploymentFile });
+  const provider = new JsonRpcProvider(anvil.rpcUrl, undefined, { pollingInterval: 100 });
+  try {
+    await ensureDevNetwork(provider, deployment.addresses.ehrRegistry);
+  } finally {
+    provider.destroy();
+  }
+  return { anvil, deploymentFile, registry: deployment.addresses.ehrRegistry };
+}
+
+export function testConfig(dir: string, chain: { rpcUrl: string; deploymentFile: string }, ipfsApiUrl: string, over: Partial<BridgeConfigInput> = {}): BridgeConfig {
+  return parseConfig({
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: 'info',
+    outbox: `sqlite:${join(dir, 'outbox.db')}`,
+    ipfsApiUrl,
+    rpcUrl: chain.rpcUrl,
+    deploymentFile: chain.deploymentFile,
+    signerKey: DEV_KEYS.bridgeA,
+    keyStoreFile: join(dir, 'keys.json'),
+    createKeys: true,
+    batchMax: 500,
+    batchMaxMs: 200,
+    retryBaseMs: 50,
+    retryMaxMs: 1_000,
+    sources: [
+      { id: 'hapi', auth: { type: 'bearer', secret: BEARER } },
+      { id: 'medplum', auth: { type: 'hmac', secret: HMAC_SECRET } },
+    ],
+    ...over,
+  });
+}
+
+/** Collects log lines in memory (to scan them for PHI). */
+export function logSink(): { stream: Writable; text: () => string } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      chunks.push(chunk.toString('utf8'));
+      cb();
+    },
+  });
+  return { stream, text: () => chunks.join('') };
+}
+
+export interface Env {
+  dir: string;
+  chain: Chain;
+  kubo: Kubo;
+  stop(): Promise<void>;
+}
+
+export async function startEnv(): Promise<Env> {
+  const dir = await mkdtemp(join(tmpdir(), 'ehr-bridge-test-'));
+  const [chain, kubo] = await Promise.all([startChain(dir), startKubo()]);
+  return {
+    dir,
+    chain,
+    kubo,
+    async stop() {
+      await Promise.all([chain.anvil.stop(), kubo.stop()]);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function bridgeFor(env: Env, sub: string, over: Partial<BridgeConfigInput> = {}, logStream?: Writable) {
+  const dir = join(env.dir, sub);
+  const config = testConfig(dir, { rpcUrl: env.chain.anvil.rpcUrl, deploymentFile: env.chain.deploymentFile }, env.kubo.apiUrl, over);
+  const app = await buildApp(config, logStream ? { logStream } : {});
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  return { app, url, config, dir };
+}
+
+export function bearer(): Record<string, string> {
+  return { authorization: `Bearer ${BEARER}`, 'content-type': 'application/fhir+json' };
+}
+
+export function hmacHeaders(body: string): Record<string, string> {
+  return { 'x-signature': signBody(HMAC_SECRET, body), 'content-type': 'application/fhir+json' };
+}
+
+export async function push(url: string, path: string, body: unknown, init: { method?: string; headers?: Record<string, string> } = {}) {
+  const text = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+  const response = await fetch(`${url}${path}`, {
+    method: init.method ?? 'POST',
+    headers: init.headers ?? (text === undefined ? { authorization: `Bearer ${BEARER}` } : bearer()),
+    body: text,
+  });
+  return { status: response.status, body: (await response.json()) as { resourceType: string; issue: { severity: string; code: string; diagnostics?: string; location?: string[]; details?: { coding?: { system: string; code: string }[] } }[] } };
+}
+
+/** Waits until the outbox has no record left that is not anchored (and at least `min` anchored). */
+export async function waitAnchored(app: FastifyInstance, min: number, timeoutMs = 120_000) {
+  return waitFor(
+    async () => {
+      const c = await app.outbox.counts();
+      return c.records.received + c.records.stored + c.records.batched === 0 && c.records.anchored >= min ? c : undefined;
+    },
+    { timeoutMs, intervalMs: 100, what: `${min} records anchored` },
+  );
+}
