@@ -1,16 +1,17 @@
 /**
  * Installs the tools the stack needs that npm cannot: Kubo (built with Go, cached under .tools/),
- * Debian's chromium and postgresql (apt, when missing and running as root). Idempotent: a second
+ * the HAPI FHIR server (built with Maven from tools/fhir-server, cached under .tools/), Debian's chromium and postgresql (apt, when missing and running as root). Idempotent: a second
  * run only checks. anvil comes from the npm package @foundry-rs/anvil-linux-amd64.
  *
  *   npm run ensure-tools            everything
  *   npm run ensure-tools -- --check only report, install nothing (exit 1 if something is missing)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
-import { repoRoot, toolsBin } from '@ehr-anchor/testkit';
+import { dirname, join, relative } from 'node:path';
+import { hapiJar, repoRoot, toolsBin } from '@ehr-anchor/testkit';
 
 const KUBO_VERSION = 'v0.39.0';
 const checkOnly = process.argv.includes('--check');
@@ -52,6 +53,52 @@ step(
     console.log(`ok       kubo       ${has(ipfs, ['version'])} (${KUBO_VERSION})`);
   },
   'run `npm run ensure-tools` (builds Kubo with Go)',
+);
+
+// HAPI FHIR R4 JPA server (tools/fhir-server), built with Maven into .tools/fhir-server. Rebuilt
+// only when the Maven project changes: the jar's stamp is a hash of pom.xml and src/.
+const fhirServerDir = join(repoRoot, 'tools', 'fhir-server');
+const fhirServerStamp = join(dirname(hapiJar), 'source.sha256');
+function fhirServerHash(): string {
+  const hash = createHash('sha256');
+  const walk = (path: string): string[] =>
+    statSync(path).isDirectory() ? readdirSync(path).sort().flatMap((name) => walk(join(path, name))) : [path];
+  for (const file of [join(fhirServerDir, 'pom.xml'), ...walk(join(fhirServerDir, 'src'))]) {
+    hash.update(relative(fhirServerDir, file)).update('\0').update(readFileSync(file)).update('\0');
+  }
+  return hash.digest('hex');
+}
+const fhirServerFresh =
+  existsSync(hapiJar) && existsSync(fhirServerStamp) && readFileSync(fhirServerStamp, 'utf8').trim() === fhirServerHash();
+step(
+  'fhir-server',
+  fhirServerFresh ? `HAPI FHIR 8.8.0 (${(statSync(hapiJar).size / 2 ** 20).toFixed(0)} MiB jar)` : undefined,
+  () => {
+    if (!has('java', ['-version']) || !has('mvn', ['-v'])) {
+      if (userInfo().uid !== 0) throw new Error('Java 17 and Maven are needed: sudo apt-get install -y openjdk-17-jdk-headless maven');
+      execFileSync('apt-get', ['update'], { stdio: 'inherit' });
+      execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'openjdk-17-jdk-headless', 'maven'], {
+        stdio: 'inherit',
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      });
+    }
+    const started = Date.now();
+    const buildDir = join(dirname(hapiJar), 'build');
+    mkdirSync(buildDir, { recursive: true });
+    const mvn = (offline: boolean) =>
+      spawnSync(
+        'mvn',
+        ['-B', '-q', ...(offline ? ['-o'] : []), '-f', join(fhirServerDir, 'pom.xml'), `-Dehr.buildDir=${buildDir}`, 'clean', 'package', '-DskipTests'],
+        { stdio: offline ? 'pipe' : 'inherit' },
+      ).status === 0;
+    // Offline first: with ~/.m2 already filled this needs no network at all.
+    if (!mvn(true) && !mvn(false)) throw new Error('building tools/fhir-server with Maven failed (see above)');
+    renameSync(join(buildDir, 'hapi-fhir-server.jar'), hapiJar);
+    writeFileSync(fhirServerStamp, `${fhirServerHash()}\n`);
+    const mib = (statSync(hapiJar).size / 2 ** 20).toFixed(0);
+    console.log(`ok       fhir-server HAPI FHIR 8.8.0 (${mib} MiB jar, built in ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  },
+  'run `npm run ensure-tools` (builds the HAPI FHIR server with Maven)',
 );
 
 const anvil = join(repoRoot, 'node_modules', '@foundry-rs', 'anvil-linux-amd64', 'bin', 'anvil');

@@ -13,3 +13,18 @@ export { repoRoot, toolPath, toolsBin } from './tools.js';
 export { waitFor, type WaitOptions } from './wait.js';
 export type { StackContext, StackPart, StackRow, StackUp } from './stack.js';
 export { fixturesDir, loadSyntheaBundles, loadBulkResources, sharedDir } from './fixtures.js';
+export {
+  CLINICAL_TYPES,
+  HAPI_SEND_DELETES,
+  createRestHookSubscription,
+  hapiJar,
+  loadSyntheaIntoHapi,
+  processRssBytes,
+  startHapi,
+  type Hapi,
+  type HapiOptions,
+  type LoadedBundle,
+  type LoadOptions,
+  type LoadReport,
+  type RestHookOptions,
+} from './hapi.js';

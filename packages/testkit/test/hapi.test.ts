@@ -1,0 +1,216 @@
+import assert from 'node:assert/strict';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import type { Bundle, CapabilityStatement, Observation, Patient } from 'fhir/r4';
+import {
+  createRestHookSubscription,
+  isAlive,
+  loadSyntheaIntoHapi,
+  loadSyntheaBundles,
+  startHapi,
+  waitFor,
+  type Hapi,
+} from '../src/index.js';
+
+/** One request as the REST-hook receiver saw it. */
+interface Delivery {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/**
+ * A small HTTP receiver standing in for the bridge's REST-hook endpoint: it records every
+ * request and answers 200, or the status `respond` picks (the injected fault of the redelivery test).
+ */
+async function startReceiver(): Promise<{
+  url: string;
+  deliveries: Delivery[];
+  setResponder(fn: (d: Delivery) => number): void;
+  close(): Promise<void>;
+}> {
+  const deliveries: Delivery[] = [];
+  let respond = (_: Delivery) => 200;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const delivery = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      deliveries.push(delivery);
+      res.writeHead(respond(delivery)).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    deliveries,
+    setResponder(fn) {
+      respond = fn;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function fhir<T>(url: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
+  const response = await fetch(url, {
+    ...init,
+    headers: { accept: 'application/fhir+json', 'content-type': 'application/fhir+json', ...init.headers },
+  });
+  const text = await response.text();
+  return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
+}
+
+describe('HAPI FHIR server (tools/fhir-server)', () => {
+  let hapi: Hapi;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  const bundles = loadSyntheaBundles();
+  const tiny = bundles.get('tiny-clemente-kreiger.json')!;
+  const small = bundles.get('small-louis-erdman.json')!;
+
+  before(async () => {
+    [hapi, receiver] = await Promise.all([startHapi(), startReceiver()]);
+    console.log(
+      `HAPI FHIR start-up ${(hapi.startupMs / 1000).toFixed(1)} s, JVM RSS ${(hapi.rssBytes / 2 ** 20).toFixed(0)} MiB`,
+    );
+  });
+
+  after(async () => {
+    await receiver?.close();
+    await hapi?.stop();
+    if (hapi) assert.equal(isAlive(hapi.process.pid), false, 'the JVM is gone after stop()');
+  });
+
+  it('answers /metadata as an R4 server that offers REST-hook subscriptions', async () => {
+    const { status, body } = await fhir<CapabilityStatement>(`${hapi.baseUrl}/metadata`);
+    assert.equal(status, 200);
+    assert.equal(body.fhirVersion, '4.0.1');
+    assert.equal(body.software?.name, 'HAPI FHIR Server');
+    const types = new Set<string>(body.rest?.[0]?.resource?.map((r) => r.type));
+    for (const type of ['Patient', 'Observation', 'Subscription', 'Provenance']) assert.ok(types.has(type), type);
+    const cors = await fetch(`${hapi.baseUrl}/metadata`, { headers: { origin: 'http://127.0.0.1:5173' } });
+    assert.equal(cors.headers.get('access-control-allow-origin'), 'http://127.0.0.1:5173', 'CORS is open for the demo portal');
+  });
+
+  it('creates a Patient, reads it, and keeps every version in its history', async () => {
+    const patient: Patient = { resourceType: 'Patient', active: true, gender: 'other', birthDate: '1970-01-01' };
+    const created = await fhir<Patient>(`${hapi.baseUrl}/Patient`, { method: 'POST', body: JSON.stringify(patient) });
+    assert.equal(created.status, 201);
+    const id = created.body.id!;
+    assert.equal(created.body.meta?.versionId, '1');
+
+    const read = await fhir<Patient>(`${hapi.baseUrl}/Patient/${id}`);
+    assert.equal(read.body.birthDate, '1970-01-01');
+
+    const updated = await fhir<Patient>(`${hapi.baseUrl}/Patient/${id}`, {
+      method: 'PUT',
+      body: JSON.stringify({ ...read.body, active: false }),
+    });
+    assert.equal(updated.status, 200);
+    assert.equal(updated.body.meta?.versionId, '2');
+
+    const history = await fhir<Bundle<Patient>>(`${hapi.baseUrl}/Patient/${id}/_history`);
+    assert.deepEqual(history.body.entry?.map((e) => e.resource?.meta?.versionId), ['2', '1']);
+    const v1 = await fhir<Patient>(`${hapi.baseUrl}/Patient/${id}/_history/1`);
+    assert.equal(v1.body.active, true, 'version 1 is still readable as it was');
+  });
+
+  it('loads the tiny Synthea bundle as one transaction, resolving its urn:uuid references', async () => {
+    const report = await loadSyntheaIntoHapi(hapi.baseUrl, [tiny]);
+    console.log(`tiny bundle (${report.resources} resources) loaded in ${report.ms} ms`);
+    assert.equal(report.resources, 70);
+    const locations = report.bundles[0]!.locations;
+    assert.equal(locations.length, 70);
+    assert.ok(locations.every((l) => /^[A-Za-z]+\/[^/]+\/_history\/1$/.test(l)), 'every entry created at version 1');
+    const patientId = locations.find((l) => l.startsWith('Patient/'))!.split('/')[1];
+    const observations = await fhir<Bundle<Observation>>(`${hapi.baseUrl}/Observation?subject=Patient/${patientId}&_count=100`);
+    assert.equal(observations.body.entry?.length, 48, 'all 48 Observations point at the server-assigned Patient id');
+  });
+
+  it('loads idempotently in put mode: a second load creates no new versions', async () => {
+    const first = await loadSyntheaIntoHapi(hapi.baseUrl, [tiny], { mode: 'put' });
+    const second = await loadSyntheaIntoHapi(hapi.baseUrl, [tiny], { mode: 'put' });
+    assert.deepEqual(second.bundles[0]!.locations, first.bundles[0]!.locations);
+    assert.ok(second.bundles[0]!.locations.every((l) => l.endsWith('/_history/1')));
+  });
+
+  it('pushes creates, updates and deletes to a REST-hook endpoint with the channel header', async () => {
+    const [subscription] = await createRestHookSubscription(hapi.baseUrl, `${receiver.url}/hook`, ['Authorization: Bearer test-secret'], {
+      criteria: ['Observation?'],
+    });
+    assert.match(subscription!, /^Subscription\/\d+$/);
+
+    const observation: Observation = { resourceType: 'Observation', status: 'final', code: { text: 'test reading' } };
+    const created = await fhir<Observation>(`${hapi.baseUrl}/Observation`, { method: 'POST', body: JSON.stringify(observation) });
+    const id = created.body.id!;
+    await fhir(`${hapi.baseUrl}/Patient`, { method: 'POST', body: JSON.stringify({ resourceType: 'Patient' }) });
+
+    const put1 = await waitFor(() => receiver.deliveries.find((d) => d.path === `/hook/Observation/${id}`), {
+      what: 'the create to be pushed',
+    });
+    assert.equal(put1.method, 'PUT');
+    assert.equal(put1.headers.authorization, 'Bearer test-secret');
+    assert.match(put1.headers['content-type'] ?? '', /^application\/fhir\+json/);
+    assert.equal(put1.headers['if-match'], 'W/"1"');
+    const pushed = JSON.parse(put1.body) as Observation;
+    assert.equal(pushed.id, id);
+    assert.equal(pushed.meta?.versionId, '1');
+    assert.equal(pushed.code.text, 'test reading');
+
+    await fhir(`${hapi.baseUrl}/Observation/${id}`, { method: 'PUT', body: JSON.stringify({ ...created.body, status: 'amended' }) });
+    const put2 = await waitFor(() => receiver.deliveries.find((d) => d.path === `/hook/Observation/${id}` && d.headers['if-match'] === 'W/"2"'), {
+      what: 'the update to be pushed',
+    });
+    assert.equal((JSON.parse(put2.body) as Observation).status, 'amended');
+
+    await fhir(`${hapi.baseUrl}/Observation/${id}`, { method: 'DELETE' });
+    const deleted = await waitFor(() => receiver.deliveries.find((d) => d.method === 'DELETE'), { what: 'the delete to be pushed' });
+    assert.equal(deleted.path, `/hook/Observation/${id}`);
+    assert.equal(deleted.body, '');
+    assert.equal(deleted.headers.authorization, 'Bearer test-secret');
+
+    assert.ok(receiver.deliveries.every((d) => d.path.startsWith('/hook/Observation/')), 'the Patient create matched no subscription');
+  });
+
+  it('pushes every Observation of a Synthea transaction', async () => {
+    const before = receiver.deliveries.length;
+    const report = await loadSyntheaIntoHapi(hapi.baseUrl, [small]);
+    const ids = report.bundles[0]!.locations.filter((l) => l.startsWith('Observation/')).map((l) => l.split('/')[1]);
+    assert.equal(ids.length, 50);
+    await waitFor(
+      () => {
+        const paths = new Set(receiver.deliveries.slice(before).map((d) => d.path));
+        return ids.every((id) => paths.has(`/hook/Observation/${id}`));
+      },
+      { what: 'all 50 Observations to be pushed', timeoutMs: 120_000 },
+    );
+  });
+
+  it('redelivers with back-off while the receiver fails (injected 503s)', async () => {
+    let failures = 0;
+    receiver.setResponder((d) => (d.path.includes('/Observation/') && failures++ < 2 ? 503 : 200));
+    try {
+      const created = await fhir<Observation>(`${hapi.baseUrl}/Observation`, {
+        method: 'POST',
+        body: JSON.stringify({ resourceType: 'Observation', status: 'final', code: { text: 'retry me' } }),
+      });
+      const path = `/hook/Observation/${created.body.id}`;
+      const attempts = await waitFor(
+        () => {
+          const seen = receiver.deliveries.filter((d) => d.path === path);
+          return seen.length >= 3 ? seen : undefined;
+        },
+        { what: 'two failed attempts and a third delivery', timeoutMs: 60_000 },
+      );
+      assert.ok(attempts.every((d) => d.headers['if-match'] === 'W/"1"'), 'each attempt carries the same version');
+    } finally {
+      receiver.setResponder(() => 200);
+    }
+  });
+});
