@@ -40,6 +40,13 @@ const encoder = new TextEncoder();
  */
 export function canonicalJson(resource: unknown): string {
   assertFhirResource(resource);
+  try {
+    return JSON.stringify(sortedCopy(resource, true));
+  } catch (error) {
+    if (error !== UNUSUAL && !(error instanceof RangeError)) throw error;
+  }
+  // Anything unusual (toJSON, class instances, lone surrogates, non-finite numbers, digit-leading
+  // keys, cycles): the `canonicalize` package decides, and its errors become NotAFhirResourceError.
   const { meta: _meta, text: _text, ...content } = resource;
   let json: string | undefined;
   try {
@@ -49,6 +56,61 @@ export function canonicalJson(resource: unknown): string {
   }
   if (json === undefined) throw new NotAFhirResourceError('has no JSON representation');
   return json;
+}
+
+const UNUSUAL = Symbol('unusual');
+
+/** ES2024 String.prototype.isWellFormed (Node 20+, Chromium 111+); the project's lib is ES2023. */
+function wellFormed(value: string): boolean {
+  return (value as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+/**
+ * RFC 8785's own recipe for ECMAScript (section 3.2.3 and appendix A): sort object keys by UTF-16
+ * code units, then `JSON.stringify` — whose number and string serialization IS the one JCS
+ * specifies. This fast path builds a key-sorted copy of plain JSON data (what `JSON.parse` gives)
+ * and lets the engine's native `JSON.stringify` serialize it; anything outside plain JSON data
+ * throws UNUSUAL so the `canonicalize` package handles it. Property tests check that both paths
+ * give identical text.
+ */
+function sortedCopy(value: unknown, topLevel = false): unknown {
+  switch (typeof value) {
+    case 'string':
+      if (!wellFormed(value)) throw UNUSUAL;
+      return value;
+    case 'number':
+      if (!Number.isFinite(value)) throw UNUSUAL;
+      return value;
+    case 'boolean':
+      return value;
+    case 'object': {
+      if (value === null) return null;
+      if (Array.isArray(value)) {
+        const out = new Array<unknown>(value.length);
+        for (let i = 0; i < value.length; i++) {
+          const item: unknown = value[i];
+          out[i] = item === undefined || typeof item === 'function' || typeof item === 'symbol' ? null : sortedCopy(item);
+        }
+        return out;
+      }
+      if (Object.getPrototypeOf(value) !== Object.prototype || typeof (value as { toJSON?: unknown }).toJSON === 'function') throw UNUSUAL;
+      // Default sort compares UTF-16 code units, exactly JCS's property order.
+      const keys = Object.keys(value).sort();
+      const out: Record<string, unknown> = {};
+      for (const key of keys) {
+        if (topLevel && (key === 'meta' || key === 'text')) continue;
+        // Digit-leading keys would be reordered numerically by the engine; __proto__ is special.
+        const first = key.charCodeAt(0);
+        if ((first >= 48 && first <= 57) || key === '__proto__' || !wellFormed(key)) throw UNUSUAL;
+        const item: unknown = (value as Record<string, unknown>)[key];
+        if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
+        out[key] = sortedCopy(item);
+      }
+      return out;
+    }
+    default:
+      throw UNUSUAL;
+  }
 }
 
 /** UTF-8 bytes of {@link canonicalJson}. */

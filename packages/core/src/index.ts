@@ -19,12 +19,12 @@ export {
   LEAF_TYPES,
   leafTuple,
   encodeLeaf,
-  keccak256,
   leafHash,
   randomSalt,
   generatePseudonymKey,
   pseudonym,
 } from './leaf.js';
+export { keccak256, keccakReady } from './keccak.js';
 export { type MerkleTree, buildTree, processProof, verifyProof } from './merkle.js';
 export {
   ENVELOPE_MAGIC,

@@ -1,5 +1,5 @@
-import { keccak_256 } from '@noble/hashes/sha3.js';
 import { bufferSource, fromHex, isHex, toHex, type CryptoKey, type Hex } from './hex.js';
+import { keccak256 } from './keccak.js';
 
 /**
  * What a record leaf commits to. All fields are public once anchored, so none may be PHI:
@@ -91,18 +91,13 @@ export function encodeLeaf(leaf: LeafInput): Uint8Array {
   return out;
 }
 
-/** keccak-256 of bytes. */
-export function keccak256(bytes: Uint8Array): Uint8Array {
-  return keccak_256(bytes);
-}
-
 /**
  * The leaf hash exactly as OpenZeppelin's StandardMerkleTree computes it and `MerkleProof.verify`
  * expects it: `keccak256(bytes.concat(keccak256(abi.encode(...leaf))))`. The double hash keeps a
  * 64-byte leaf preimage from ever being mistaken for an inner node.
  */
 export function leafHash(leaf: LeafInput): Hex {
-  return toHex(keccak_256(keccak_256(encodeLeaf(leaf))));
+  return toHex(keccak256(keccak256(encodeLeaf(leaf))));
 }
 
 /** 32 random bytes from WebCrypto, for {@link LeafInput.salt}. */

@@ -1,5 +1,5 @@
-import { keccak_256 } from '@noble/hashes/sha3.js';
 import { fromHex, isHex, toHex, type Hex } from './hex.js';
+import { keccak256 } from './keccak.js';
 
 /** A Merkle tree over leaf hashes, laid out exactly like OpenZeppelin's StandardMerkleTree. */
 export interface MerkleTree {
@@ -34,7 +34,7 @@ function hashPair(a: Uint8Array, b: Uint8Array): Uint8Array {
     pair.set(b, 0);
     pair.set(a, 32);
   }
-  return keccak_256(pair);
+  return keccak256(pair);
 }
 
 function nodeBytes(value: Hex, what: string): Uint8Array {
@@ -99,8 +99,18 @@ export function processProof(leafHash: Hex, proof: readonly Hex[]): Hex {
  * on chain. Malformed input (not 32-byte hex) is simply not a valid proof.
  */
 export function verifyProof(leafHash: Hex, proof: readonly Hex[], root: Hex): boolean {
-  if (!isHex(root, 32) || !isHex(leafHash, 32) || !Array.isArray(proof) || !proof.every((p) => isHex(p, 32))) {
-    return false;
+  if (!Array.isArray(proof)) return false;
+  try {
+    const expected = node32(root);
+    let node = node32(leafHash);
+    for (let i = 0; i < proof.length; i++) node = hashPair(node, node32(proof[i]!));
+    return compareBytes(node, expected) === 0;
+  } catch {
+    return false; // not 32-byte hex somewhere: not a valid proof
   }
-  return processProof(leafHash, proof) === root.toLowerCase();
+}
+
+function node32(value: unknown): Uint8Array {
+  if (typeof value !== 'string' || value.length !== 66 || value[0] !== '0' || value[1] !== 'x') throw new TypeError('not a 32-byte hex node');
+  return fromHex(value);
 }

@@ -12,6 +12,7 @@ import {
   encodeLeaf,
   EnvelopeError,
   fromHex,
+  keccakReady,
   leafHash,
   NotAFhirResourceError,
   openEnvelope,
@@ -89,6 +90,12 @@ async function expectEnvelopeError(promise: Promise<unknown>, code: string, what
 /** Every check over the vectors, one case each. */
 export function vectorCases(v: Vectors): VectorCase[] {
   const cases: VectorCase[] = [];
+  cases.push({
+    name: 'starts the WebAssembly keccak (the cases below run on it)',
+    async run() {
+      expectEqual(await keccakReady(), true, 'keccakReady()');
+    },
+  });
   for (const r of v.resources) {
     cases.push({
       name: `canonical form and contentHash of ${r.name}`,

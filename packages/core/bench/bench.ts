@@ -1,0 +1,100 @@
+/**
+ * `npm run bench -w packages/core`: verification cost vs plain hashing for 1,000 Synthea
+ * resources, in Node and in Chromium in one run, plus batch-tree building (core vs OpenZeppelin).
+ * Prints tables; asserts nothing (times on a shared machine are noisy, ratios are what matter).
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { loadSyntheaBundles } from '@ehr-anchor/testkit';
+import { build } from 'esbuild';
+import { chromium } from 'playwright-core';
+import { runTreeWorkload, runWorkload, type Timing, type WorkloadResult } from './workload.js';
+
+const COUNT = 1000;
+const TREE_LEAVES = 10_000;
+
+function syntheaTexts(): string[] {
+  const texts: string[] = [];
+  for (const bundle of loadSyntheaBundles().values()) {
+    for (const entry of bundle.entry ?? []) {
+      if (entry.resource && texts.length < COUNT) texts.push(JSON.stringify(entry.resource));
+    }
+  }
+  if (texts.length < COUNT) throw new Error(`only ${texts.length} resources in the fixtures`);
+  return texts;
+}
+
+async function inChromium(texts: string[]): Promise<{ result: WorkloadResult; tree: Timing[]; version: string }> {
+  const bundle = await build({
+    entryPoints: [fileURLToPath(new URL('./browser-entry.ts', import.meta.url))],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    external: ['crypto'],
+    write: false,
+    logLevel: 'silent',
+  });
+  const js = bundle.outputFiles[0]!.text;
+  // Served over http://127.0.0.1 so the page is a secure context (WebCrypto).
+  const server = createServer((req, res) => {
+    if (req.url === '/bench.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
+    else res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><script type="module" src="/bench.js"></script>');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--headless', '--disable-gpu'] });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    await page.waitForFunction(() => 'runWorkload' in globalThis);
+    const result = await page.evaluate(
+      (t) => (globalThis as unknown as { runWorkload: (t: string[]) => Promise<WorkloadResult> }).runWorkload(t),
+      texts,
+    );
+    const tree = await page.evaluate(
+      (n) => (globalThis as unknown as { runTreeWorkload: (n: number) => Promise<Timing[]> }).runTreeWorkload(n),
+      TREE_LEAVES,
+    );
+    return { result, tree, version: browser.version() };
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
+
+function table(title: string, columns: { label: string; result: WorkloadResult }[]): string {
+  const names = columns[0]!.result.timings.map((t) => t.name);
+  const base = columns.map((c) => c.result.timings[0]!.ms);
+  const w = Math.max(...names.map((n) => n.length));
+  const lines = [title, `| ${'step'.padEnd(w)} | ${columns.map((c) => `${c.label} ms | ${c.label} × plain`).join(' | ')} |`];
+  lines.push(`|${'-'.repeat(w + 2)}|${columns.map(() => '---:|---:').join('|')}|`);
+  for (const [i, name] of names.entries()) {
+    const cells = columns.map((c, j) => {
+      const ms = c.result.timings[i]!.ms;
+      return `${ms.toFixed(1)} | ${(ms / base[j]!).toFixed(2)}×`;
+    });
+    lines.push(`| ${name.padEnd(w)} | ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+const texts = syntheaTexts();
+const node = await runWorkload(texts);
+const nodeTree = await runTreeWorkload(TREE_LEAVES);
+const browser = await inChromium(texts);
+
+console.log(
+  table(
+    `Verification of ${node.resources} Synthea resources (${(node.bytes / 1024).toFixed(0)} KiB of JSON), median of 7 runs — Node ${process.version} and Chromium ${browser.version}:`,
+    [
+      { label: 'Node', result: node },
+      { label: 'Chromium', result: browser.result },
+    ],
+  ),
+);
+const verifyRow = (r: WorkloadResult) => r.timings.find((t) => t.name.startsWith('verifyRecord'))!.ms / r.timings[0]!.ms;
+console.log(`\nkeccak on WebAssembly: Node ${node.wasm}, Chromium ${browser.result.wasm}`);
+console.log(`\nverifyRecord ÷ plain hashing: Node ${verifyRow(node).toFixed(2)}×, Chromium ${verifyRow(browser.result).toFixed(2)}× (goal ≤ 5×)`);
+console.log(`\nBatch tree (bridge side), one run each:\n| step | Node ms | Chromium ms |\n|---|---:|---:|`);
+for (const [i, t] of nodeTree.entries()) console.log(`| ${t.name} | ${t.ms.toFixed(1)} | ${browser.tree[i]!.ms.toFixed(1)} |`);

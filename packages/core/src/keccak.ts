@@ -1,0 +1,40 @@
+import { keccak_256 } from '@noble/hashes/sha3.js';
+import { createKeccak, type IHasher } from 'hash-wasm';
+
+/*
+ * keccak-256 dominates leaf hashing and proof checks (12+ hashes per verified record). hash-wasm's
+ * WebAssembly keccak is ~7× faster than pure JS here, but needs an async start and may be refused
+ * (a portal's Content-Security-Policy without 'wasm-unsafe-eval'). So: the first call starts it in
+ * the background and uses @noble/hashes until it is ready, and forever if it never is. Both give
+ * identical bytes (tested).
+ */
+let wasm: IHasher | undefined;
+let starting: Promise<boolean> | undefined;
+
+/** Starts the WebAssembly keccak; resolves to whether it is in use (false: pure JS fallback). */
+export function keccakReady(): Promise<boolean> {
+  starting ??= createKeccak(256).then(
+    (hasher) => {
+      wasm = hasher;
+      return true;
+    },
+    () => false,
+  );
+  return starting;
+}
+
+/** keccak-256 in pure JS (@noble/hashes), the portable reference. */
+export function keccak256Portable(bytes: Uint8Array): Uint8Array {
+  return keccak_256(bytes);
+}
+
+/** keccak-256 of bytes (WebAssembly once ready, pure JS until then). */
+export function keccak256(bytes: Uint8Array): Uint8Array {
+  if (wasm) {
+    wasm.init();
+    wasm.update(bytes);
+    return wasm.digest('binary');
+  }
+  if (!starting) void keccakReady();
+  return keccak_256(bytes);
+}

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadBulkResources, loadSyntheaBundles } from '@ehr-anchor/testkit';
+import canonicalizeJson from 'canonicalize';
+import fc from 'fast-check';
+import { canonicalJson } from '../src/index.js';
+
+/** What canonicalJson must equal: the `canonicalize` package (RFC 8785) over the resource without meta/text. */
+function reference(resource: Record<string, unknown>): string | undefined {
+  const { meta: _meta, text: _text, ...content } = resource;
+  return canonicalizeJson(content);
+}
+
+describe('canonical form equals the canonicalize package (RFC 8785) exactly', () => {
+  it('for every resource of the shared Synthea and bulk fixtures', () => {
+    let count = 0;
+    const resources: unknown[] = loadBulkResources();
+    for (const bundle of loadSyntheaBundles().values()) for (const entry of bundle.entry ?? []) resources.push(entry.resource);
+    for (const resource of resources) {
+      assert.equal(canonicalJson(resource), reference(resource as Record<string, unknown>));
+      count++;
+    }
+    assert.ok(count > 8000, `only ${count} resources`);
+  });
+
+  it('for arbitrary JSON objects (unicode keys and strings, doubles, nesting, digit keys)', () => {
+    const key = fc.oneof(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }), fc.constantFrom('meta', 'text', '10', '9', '__proto__', 'a', 'B', 'é', '😀'));
+    const json = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        fc.constant(null),
+        fc.boolean(),
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        fc.integer(),
+        fc.string({ unit: 'binary' }),
+        fc.array(tie('value'), { maxLength: 5 }),
+        fc.dictionary(key, tie('value'), { maxKeys: 6 }),
+      ),
+    }));
+    fc.assert(
+      fc.property(fc.dictionary(key, json.value, { maxKeys: 8 }), (extra) => {
+        const resource = JSON.parse(JSON.stringify({ ...extra, resourceType: 'Basic' })) as Record<string, unknown>;
+        assert.equal(canonicalJson(resource), reference(resource));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('for values JSON.parse never makes (undefined, toJSON, Date) via the library path', () => {
+    const resource = { resourceType: 'Basic', a: undefined, b: [undefined, 1], c: new Date(0), d: { toJSON: () => 'x' } };
+    assert.equal(canonicalJson(resource), reference(resource));
+  });
+});
