@@ -23,6 +23,14 @@ import { anchorRoutes } from './routes/anchors/index.js';
 import { healthRoutes } from './routes/health/index.js';
 import { ingestRoutes } from './routes/ingest/index.js';
 import { statusRoutes } from './routes/status/index.js';
+import { readSidePlugin } from './read/plugin.js';
+import { auditRoutes } from './routes/audit/index.js';
+import { authRoutes } from './routes/auth/index.js';
+import { consentRoutes } from './routes/consent/index.js';
+import { documentRoutes } from './routes/documents/index.js';
+import { erasureRoutes } from './routes/erasure/index.js';
+import { patientRoutes } from './routes/patients/index.js';
+import { recordRoutes } from './routes/records/index.js';
 
 /** Every route plugin of the bridge, in registration order. */
 export const ROUTES: { name: string; plugin: FastifyPluginAsync }[] = [
@@ -30,7 +38,15 @@ export const ROUTES: { name: string; plugin: FastifyPluginAsync }[] = [
   { name: 'ingest', plugin: ingestRoutes as FastifyPluginAsync },
   { name: 'anchors', plugin: anchorRoutes as FastifyPluginAsync },
   { name: 'status', plugin: statusRoutes as FastifyPluginAsync },
-  // read side: records, documents, auth (src/routes/records|documents|auth)
+  // read side (issue 7): its services first, then its route areas
+  { name: 'read-side', plugin: readSidePlugin as FastifyPluginAsync },
+  { name: 'auth', plugin: authRoutes as FastifyPluginAsync },
+  { name: 'records', plugin: recordRoutes as FastifyPluginAsync },
+  { name: 'patients', plugin: patientRoutes as FastifyPluginAsync },
+  { name: 'documents', plugin: documentRoutes as FastifyPluginAsync },
+  { name: 'audit', plugin: auditRoutes as FastifyPluginAsync },
+  { name: 'consent', plugin: consentRoutes as FastifyPluginAsync },
+  { name: 'erasure', plugin: erasureRoutes as FastifyPluginAsync },
 ];
 
 export interface BuildOptions extends ServiceOverrides {

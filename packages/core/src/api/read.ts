@@ -6,9 +6,29 @@
  * sequence number, never by a patient id or name, so no URL (and no access log line) holds PHI.
  */
 import { z } from 'zod';
-import { bytes32Schema, hexSchema, leafInputSchema, proofSchema } from '../schemas.js';
+import type { Hex } from '../hex.js';
 
-const address = hexSchema(20);
+/*
+ * Hex strings here are plain regex-checked strings typed as `Hex` (no zod transform), because the
+ * bridge also uses these schemas to serialize its responses, and zod cannot encode a transform.
+ */
+const hexSchema = (bytes?: number) =>
+  z
+    .string()
+    .regex(bytes === undefined ? /^0x(?:[0-9a-fA-F]{2})*$/ : new RegExp(`^0x[0-9a-fA-F]{${2 * bytes}}$`)) as unknown as z.ZodType<Hex, string>;
+const bytes32Schema = hexSchema(32);
+const address = hexSchema(20) as unknown as z.ZodType<`0x${string}`, string>;
+/** A record leaf's inputs (same fields as `leafInputSchema` of the core, without transforms). */
+const leafInputSchema = z.object({
+  subject: bytes32Schema,
+  resourceType: z.string().regex(/^[A-Z][A-Za-z]+$/),
+  resourceId: z.string().min(1),
+  versionId: z.string().min(1),
+  contentHash: bytes32Schema,
+  payloadCid: z.string().min(1),
+  salt: bytes32Schema,
+});
+const proofSchema = z.array(bytes32Schema);
 /** FHIR resources pass through as objects; the elements render them with their own renderers. */
 const resource = z.looseObject({ resourceType: z.string(), id: z.string().optional() });
 

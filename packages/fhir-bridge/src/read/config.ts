@@ -2,8 +2,11 @@
 import { z } from 'zod';
 
 export const ReadConfigSchema = z.object({
-  /** node:sqlite file of the read side's own tables (blind search index, access log, consent mirror, erasures, document keys). */
-  store: z.string().default('./ehr-bridge-read.db'),
+  /**
+   * node:sqlite file of the read side's own tables (blind search index, access log, consent mirror,
+   * erasures, document keys). Default: beside a SQLite outbox (`<outbox>.read.db`), else `./ehr-bridge-read.db`.
+   */
+  store: z.string().optional(),
   /** HMAC secret of session tokens, 0x + ≥32 bytes hex; random per process when absent (sessions end on restart). */
   sessionSecret: z
     .string()

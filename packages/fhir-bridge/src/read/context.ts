@@ -1,0 +1,204 @@
+/**
+ * The read side's dependencies and its one authorization path. Every route goes through
+ * {@link ReadSide.guard}: it authenticates the session (401), asks the chain at the latest block
+ * whether the caller may do this (403 OperationOutcome), writes an AuditEvent for the outcome
+ * either way, and only then runs the handler.
+ */
+import { SCOPES, scopeOf, type ScopeCategory } from '@ehr-anchor/contracts';
+import type { SessionRoles } from '@ehr-anchor/core/api';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import type { KuboRPCClient } from 'kubo-rpc-client';
+import { HttpError, operationOutcome } from '../errors.js';
+import type { KeyStore } from '../keys/keystore.js';
+import type { Outbox } from '../outbox/types.js';
+import { Auditor, type AuditAction, type AuditInput } from './audit.js';
+import type { ChainReader } from './chain.js';
+import { GoneError, RecordReader, TamperError } from './records.js';
+import type { SessionIssuer } from './session.js';
+import type { ReadStore } from './store.js';
+
+export interface ReadSideDeps {
+  outbox: Outbox;
+  keyStore: KeyStore;
+  ipfs: KuboRPCClient;
+  chain: ChainReader;
+  store: ReadStore;
+  sessions: SessionIssuer;
+  /** This bridge's anchoring account; its hospital (`hospitalOfSigner`) approves erasures and owns uploads. */
+  bridgeSigner: string;
+  /** The chain's id (asked once, lazily: the bridge starts even while the chain is down). */
+  chainId: () => Promise<number>;
+  log: FastifyBaseLogger;
+  /** Outbox `source` of the versions the read side writes itself (AuditEvent, DocumentReference, Patient edits). */
+  source?: string;
+  /** FHIR server the patient's contact edits and the consent mirror are written to (fhir-kit-client). */
+  fhir?: { baseUrl: string; headers?: Record<string, string> };
+  /** Wakes the pipeline after the read side queued a version. */
+  onQueued?: () => void;
+  /** Largest document upload in bytes (default 256 MiB). */
+  uploadLimit?: number;
+}
+
+export interface Actor {
+  address: string;
+  roles: SessionRoles;
+}
+
+export type Role = 'patient' | 'doctor' | 'hospital' | 'admin' | 'other-patient' | 'stranger' | 'anonymous';
+
+export function roleLabel(actor: Actor | null, subject?: string | null): Role {
+  if (!actor) return 'anonymous';
+  const r = actor.roles;
+  if (subject && r.subjects.includes(subject.toLowerCase() as `0x${string}`)) return 'patient';
+  if (r.doctorOf) return 'doctor';
+  if (r.hospital) return 'hospital';
+  if (r.admin) return 'admin';
+  if (r.subjects.length) return 'other-patient';
+  return 'stranger';
+}
+
+export const forbidden = (message = 'no valid grant covers this request') => new HttpError(403, 'security', message);
+
+export interface GuardSpec {
+  action: AuditAction;
+  subject?: string | null;
+  /** Scope bits the caller needs on `subject` (checked with `canRead` at the latest block). */
+  scope?: number;
+  /** Extra check after authentication (e.g. "only the patient"), returning a refusal reason or null. */
+  check?: (actor: Actor) => Promise<string | null> | string | null;
+  entity?: AuditInput['entity'];
+}
+
+export class ReadSide {
+  readonly records: RecordReader;
+  readonly auditor: Auditor;
+  readonly source: string;
+  readonly uploadLimit: number;
+
+  constructor(readonly deps: ReadSideDeps) {
+    this.source = deps.source ?? 'bridge-read';
+    this.uploadLimit = deps.uploadLimit ?? 256 * 1024 * 1024;
+    this.records = new RecordReader(deps);
+    this.auditor = new Auditor({
+      outbox: deps.outbox,
+      store: deps.store,
+      source: this.source,
+      chainId: deps.chainId,
+      onQueued: () => deps.onQueued?.(),
+      pseudonymKey: deps.keyStore.pseudonymKey(),
+    });
+  }
+
+  get chain(): ChainReader {
+    return this.deps.chain;
+  }
+
+  /** The hospital this bridge anchors for, at the latest block. */
+  async hospital(): Promise<string | null> {
+    return this.deps.chain.hospitalOfSigner(this.deps.bridgeSigner);
+  }
+
+  /** The signed-in caller with roles read from the chain now; 401 without a valid session. */
+  async actor(req: FastifyRequest): Promise<Actor> {
+    const header = req.headers.authorization;
+    const token = typeof header === 'string' && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, '') : undefined;
+    const session = await this.deps.sessions.verify(token);
+    return { address: session.address, roles: await this.deps.chain.roles(session.address) };
+  }
+
+  /**
+   * Authenticates, authorizes from chain state and audits; returns the actor to the handler.
+   * The handler may audit more detail itself by passing `entity` later via {@link audit}.
+   */
+  async guard(req: FastifyRequest, spec: GuardSpec): Promise<Actor> {
+    let actor: Actor | null = null;
+    try {
+      actor = await this.actor(req);
+      if (spec.subject && spec.scope !== undefined && !(await this.deps.chain.canRead(actor.address, spec.subject, spec.scope))) {
+        throw forbidden();
+      }
+      const reason = spec.check ? await spec.check(actor) : null;
+      if (reason) throw forbidden(reason);
+    } catch (error) {
+      if (error instanceof HttpError && (error.statusCode === 401 || error.statusCode === 403)) {
+        await this.audit({ ...spec, actor, outcome: 'denied', reason: error.message });
+      }
+      throw error;
+    }
+    return actor;
+  }
+
+  /**
+   * The whole life of a request: guard (401/403 audited as denied), the handler, then one audit
+   * entry for its outcome. The handler may fill `spec.entity` once it knows the record.
+   */
+  async run<T>(req: FastifyRequest, spec: GuardSpec, handler: (actor: Actor) => Promise<T>): Promise<T> {
+    const actor = await this.guard(req, spec);
+    let result: T;
+    try {
+      result = await handler(actor);
+    } catch (error) {
+      const reason = error instanceof HttpError ? error.message : 'internal error';
+      await this.audit({ ...spec, actor, outcome: 'denied', reason });
+      throw error;
+    }
+    await this.audit({ ...spec, actor, outcome: 'allowed' });
+    return result;
+  }
+
+  /** True when `actor` is the wallet `subject` is bound to, at the latest block. */
+  async isPatientSelf(actor: Actor, subject: string): Promise<boolean> {
+    return (await this.deps.chain.patientOf(subject)) === actor.address;
+  }
+
+  async audit(spec: GuardSpec & { actor: Actor | null; outcome: 'allowed' | 'denied'; reason?: string }): Promise<void> {
+    await this.auditor.record({
+      action: spec.action,
+      outcome: spec.outcome,
+      actor: spec.actor?.address ?? null,
+      role: roleLabel(spec.actor, spec.subject),
+      subject: spec.subject ?? null,
+      entity: spec.entity ?? null,
+      ...(spec.reason ? { reason: spec.reason } : {}),
+    });
+  }
+
+  /** The categories of `subject` the actor may read now (one `canRead` per category, in parallel). */
+  async readableScope(actor: Actor, subject: string): Promise<number> {
+    const entries = Object.entries(SCOPES) as [ScopeCategory, number][];
+    const allowed = await Promise.all(entries.map(([, bit]) => this.deps.chain.canRead(actor.address, subject, bit)));
+    return entries.reduce((mask, [, bit], i) => (allowed[i] ? mask | bit : mask), 0);
+  }
+
+  scopeOf(resourceType: string): number {
+    return scopeOf(resourceType);
+  }
+}
+
+/** Error handler for the read routes: OperationOutcome for every error, tamper reasons and 410 details kept. */
+export function readErrorHandler(error: Error & { statusCode?: number; code?: string; validation?: unknown }, req: FastifyRequest, reply: FastifyReply): void {
+  if (error instanceof TamperError) {
+    req.log.warn({ reason: error.reason }, 'record failed verification');
+    void reply.code(409).type('application/fhir+json').send(error.outcome());
+    return;
+  }
+  if (error instanceof GoneError) {
+    const outcome = operationOutcome('error', 'not-found', error.message);
+    if (error.leaf) outcome.issue[0]!.details = { coding: [{ system: 'urn:ehr-anchor:leaf', code: error.leaf }] };
+    void reply.code(410).type('application/fhir+json').send(outcome);
+    return;
+  }
+  if (error instanceof HttpError) {
+    void reply.code(error.statusCode).type('application/fhir+json').send(operationOutcome('error', error.issueCode, error.message));
+    return;
+  }
+  if (error.validation) {
+    void reply.code(400).type('application/fhir+json').send(operationOutcome('error', 'invalid', 'request does not match the API schema'));
+    return;
+  }
+  const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+  if (status === 500) req.log.error({ err: { type: error.name, message: error.message } }, 'read side error');
+  const code = status === 413 ? 'too-costly' : status === 415 ? 'not-supported' : status === 500 ? 'exception' : 'invalid';
+  // Client errors name only the kind of problem; server errors never echo request content.
+  void reply.code(status).type('application/fhir+json').send(operationOutcome('error', code, status === 500 ? 'internal error' : error.message.slice(0, 200)));
+}

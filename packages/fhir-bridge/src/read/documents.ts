@@ -1,0 +1,170 @@
+/**
+ * Documents: an uploaded file becomes a FHIR DocumentReference (anchored like any record) whose
+ * attachment points at the file's encrypted content on IPFS (`ipfs://<cid>`, chunked envelope,
+ * see chunked.ts). Upload and download both stream: the file is hashed, encrypted chunk by chunk
+ * and added to Kubo as it arrives; a download is fetched, decrypted and sent chunk by chunk.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { contentHash, envelopeRecipients, openEnvelope, sealEnvelope, type Hex } from '@ehr-anchor/core';
+import type { DocumentReference } from 'fhir/r4';
+import type { KuboRPCClient } from 'kubo-rpc-client';
+import type { KeyStore } from '../keys/keystore.js';
+import { CHUNKED_FORMAT, ChunkedError, decryptChunked, encryptChunked } from './chunked.js';
+import { GoneError, TamperError } from './records.js';
+import type { ReadStore } from './store.js';
+
+export const ENCRYPTION_EXTENSION = 'urn:ehr-anchor:content-encryption';
+export const SHA256_EXTENSION = 'urn:ehr-anchor:content-sha256';
+
+/** Types a browser may show inline; everything else is a download (`Content-Disposition: attachment`). */
+export const SAFE_INLINE = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'text/plain', 'application/pdf']);
+
+export function sanitizeContentType(value: string | undefined): string {
+  const v = (value ?? '').toLowerCase().split(';')[0]!.trim();
+  return /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/.test(v) ? v : 'application/octet-stream';
+}
+
+function docKeyAad(docId: string): string {
+  return `ehr-anchor/doc-key/v1/${docId}`;
+}
+function contentAad(docId: string): string {
+  return `ehr-anchor/doc-content/v1/${docId}`;
+}
+
+export interface StoredContent {
+  docId: string;
+  cid: string;
+  size: number;
+  sha1: string;
+  sha256: string;
+}
+
+/** Encrypts a plaintext stream into Kubo (pinned) and keeps the content key, wrapped, in the key table. */
+export async function storeContent(
+  deps: { ipfs: KuboRPCClient; keyStore: KeyStore; store: ReadStore },
+  source: AsyncIterable<Uint8Array>,
+  onProgress?: (bytes: number) => void,
+): Promise<StoredContent> {
+  const docId = randomUUID();
+  const key = new Uint8Array(randomBytes(32));
+  const sha1 = createHash('sha1');
+  const sha256 = createHash('sha256');
+  let size = 0;
+  async function* hashed(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of source) {
+      sha1.update(chunk);
+      sha256.update(chunk);
+      size += chunk.length;
+      onProgress?.(size);
+      yield chunk;
+    }
+  }
+  const added = await deps.ipfs.add(encryptChunked(hashed(), key, contentAad(docId)), { cidVersion: 1, rawLeaves: true, pin: true });
+  const wrapped = await sealEnvelope({ plaintext: key, aad: docKeyAad(docId), recipients: [deps.keyStore.activeKey()] });
+  key.fill(0);
+  deps.store.putDocKey(docId, wrapped);
+  return { docId, cid: added.cid.toString(), size, sha1: sha1.digest('base64'), sha256: sha256.digest('hex') };
+}
+
+export function documentReference(input: {
+  content: StoredContent;
+  contentType: string;
+  title: string;
+  date: string;
+  category: string;
+  patientRef: DocumentReference['subject'];
+  author: string;
+}): DocumentReference {
+  const { content } = input;
+  const date = input.date.length === 10 ? `${input.date}T00:00:00Z` : new Date(input.date).toISOString();
+  return {
+    resourceType: 'DocumentReference',
+    id: content.docId,
+    meta: { versionId: '1' },
+    status: 'current',
+    docStatus: 'final',
+    category: [{ text: input.category, ...(/^\d{1,7}-\d$/.test(input.category) ? { coding: [{ system: 'http://loinc.org', code: input.category }] } : {}) }],
+    subject: input.patientRef,
+    date,
+    author: [{ identifier: { system: 'urn:ietf:rfc:3986', value: input.author } }],
+    description: input.title,
+    content: [
+      {
+        attachment: {
+          contentType: input.contentType,
+          size: content.size,
+          hash: content.sha1,
+          title: input.title,
+          url: `ipfs://${content.cid}`,
+          creation: date,
+          extension: [
+            { url: ENCRYPTION_EXTENSION, valueString: CHUNKED_FORMAT },
+            { url: SHA256_EXTENSION, valueString: content.sha256 },
+          ],
+        },
+      },
+    ],
+  };
+}
+
+export async function documentHash(doc: DocumentReference): Promise<Hex> {
+  return contentHash(doc);
+}
+
+export interface OpenedContent {
+  contentType: string;
+  size: number;
+  title: string | undefined;
+  /** Plaintext chunks; throws TamperError mid-stream if anything does not match. */
+  stream: AsyncGenerator<Buffer>;
+}
+
+/** Streams the decrypted content of a verified DocumentReference; checks chunk tags, size and SHA-256. */
+export async function openContent(deps: { ipfs: KuboRPCClient; keyStore: KeyStore; store: ReadStore }, doc: DocumentReference): Promise<OpenedContent> {
+  const attachment = doc.content?.[0]?.attachment;
+  const url = attachment?.url;
+  if (!attachment || !url?.startsWith('ipfs://')) throw new TamperError('content-changed', 'the DocumentReference has no ipfs:// attachment');
+  const cid = url.slice('ipfs://'.length);
+  const expectedSha = attachment.extension?.find((e) => e.url === SHA256_EXTENSION)?.valueString;
+  const wrapped = deps.store.docKey(doc.id!);
+  if (!wrapped) throw new GoneError(null);
+  let key: Uint8Array | undefined;
+  for (const entry of envelopeRecipients(wrapped)) {
+    const k = deps.keyStore.key(entry.keyId);
+    if (k) {
+      key = await openEnvelope(wrapped, { aad: docKeyAad(doc.id!), key: k });
+      break;
+    }
+  }
+  if (!key) throw new GoneError(null);
+  const size = attachment.size ?? 0;
+  const ipfs = deps.ipfs;
+  const docId = doc.id!;
+  async function* plaintext(): AsyncGenerator<Buffer> {
+    const sha = createHash('sha256');
+    let n = 0;
+    try {
+      for await (const chunk of decryptChunked(ipfs.cat(cid, { timeout: 60_000 }), key!, contentAad(docId))) {
+        sha.update(chunk);
+        n += chunk.length;
+        yield chunk;
+      }
+    } catch (error) {
+      if (error instanceof ChunkedError) throw new TamperError('cid-mismatch', `document content: ${error.message}`);
+      throw error;
+    }
+    if (n !== size || (expectedSha && sha.digest('hex') !== expectedSha)) {
+      throw new TamperError('content-changed', 'document content does not match its anchored size and hash');
+    }
+  }
+  return { contentType: attachment.contentType ?? 'application/octet-stream', size, title: attachment.title, stream: plaintext() };
+}
+
+/** Reads small content fully (so a tampered file gets an explicit 409 before any byte is sent). */
+export async function bufferIfSmall(opened: OpenedContent, limit: number): Promise<Readable | Buffer> {
+  if (opened.size > limit) return Readable.from(opened.stream, { objectMode: false, highWaterMark: 1 });
+  const parts: Buffer[] = [];
+  for await (const c of opened.stream) parts.push(c);
+  return Buffer.concat(parts);
+}

@@ -1,0 +1,99 @@
+/**
+ * Builds the read side from the services the app already has (outbox, key store, IPFS, chain,
+ * pipeline) plus its own (`config.read`): the read store, SIWE sessions, the patient search index
+ * and the consent mirror. Registered once before the read route plugins (see ROUTES in app.ts).
+ */
+import { fromHex, type Hex } from '@ehr-anchor/core';
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import { ChainReader } from './chain.js';
+import { ConsentMirror } from './consent-mirror.js';
+import { ReadSide } from './context.js';
+import { PatientIndex } from './patient-index.js';
+import { SessionIssuer } from './session.js';
+import { ReadStore } from './store.js';
+
+export interface ReadServices {
+  side: ReadSide;
+  store: ReadStore;
+  index: PatientIndex;
+  mirror: ConsentMirror;
+  chain: ChainReader;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    read: ReadServices;
+  }
+}
+
+/** The read store beside a SQLite outbox (same directory, `.read.db`), else in the working directory. */
+export function defaultStorePath(outbox: string): string {
+  if (!outbox.startsWith('sqlite:')) return './ehr-bridge-read.db';
+  const path = outbox.slice('sqlite:'.length);
+  return path === ':memory:' ? ':memory:' : `${path}.read.db`;
+}
+
+export const readSidePlugin = fp(
+  async (app: FastifyInstance) => {
+    const config = app.config.read;
+    let known: number | undefined;
+    const chainId = async () => (known ??= await app.chain.chainId());
+    const chain = new ChainReader(app.chain.provider, app.chain.address, config.fromBlock);
+    const store = new ReadStore(config.store ?? defaultStorePath(app.config.outbox));
+    const sessions = new SessionIssuer({
+      chainId,
+      domains: config.siweDomains,
+      sessionTtlSec: config.sessionTtlSec,
+      ...(config.sessionSecret ? { secret: fromHex(config.sessionSecret as Hex) } : {}),
+    });
+    const fhir = config.fhirBaseUrl ? { baseUrl: config.fhirBaseUrl, headers: config.fhirHeaders } : undefined;
+    const side = new ReadSide({
+      outbox: app.outbox,
+      keyStore: app.keyStore,
+      ipfs: app.ipfs.client,
+      chain,
+      store,
+      sessions,
+      bridgeSigner: app.chain.wallet.address,
+      chainId,
+      log: app.log,
+      source: config.source,
+      uploadLimit: config.uploadLimit,
+      onQueued: () => app.pipeline.wake(),
+      ...(fhir ? { fhir } : {}),
+    });
+    const index = new PatientIndex({ outbox: app.outbox, store, records: side.records, keyStore: app.keyStore, log: app.log });
+    const mirror = new ConsentMirror({
+      chain,
+      store,
+      outbox: app.outbox,
+      chainId,
+      fromBlock: config.fromBlock,
+      log: app.log,
+      ...(fhir ? { fhir } : {}),
+      patientIdOf: async (wallet) => {
+        for (const subject of await chain.subjectsOf(wallet)) {
+          const seq = store.latestPatientSeq(subject);
+          if (seq === undefined) continue;
+          const [info] = await app.outbox.bySeq([seq]);
+          if (info) return info.resourceId;
+        }
+        return undefined;
+      },
+    });
+    app.decorate('read', { side, store, index, mirror, chain });
+    if (app.config.workers) {
+      app.addHook('onReady', async () => {
+        index.start();
+        mirror.start();
+      });
+    }
+    app.addHook('onClose', async () => {
+      await index.stop();
+      await mirror.stop();
+      store.close();
+    });
+  },
+  { name: 'ehr-read-side' },
+);

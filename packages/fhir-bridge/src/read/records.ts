@@ -1,0 +1,163 @@
+/**
+ * Reading one record back: fetch its envelope from IPFS, check the bytes against the CID, open the
+ * envelope with the hospital key, and check the resource against the leaf the outbox holds — and,
+ * once anchored, the leaf against the proof and the root against the chain. Anything that does not
+ * match is a {@link TamperError} (409, with the reason): a record is never served as valid unless
+ * every check passed. The browser repeats the checks itself (packages/core `verifyRecord`).
+ */
+import { categoryOf } from '@ehr-anchor/contracts';
+import { cidForBytes, EnvelopeError, leafHash, openEnvelope, recordAad, verifyRecord, type Hex, type LeafInput } from '@ehr-anchor/core';
+import { TAMPER_SYSTEM, type ApiTamperReason, type RecordAnchor, type RecordRead } from '@ehr-anchor/core/api';
+import type { OperationOutcome } from 'fhir/r4';
+import type { KuboRPCClient } from 'kubo-rpc-client';
+import { HttpError } from '../errors.js';
+import type { KeyStore } from '../keys/keystore.js';
+import type { Outbox, RecordInfo } from '../outbox/types.js';
+import type { ChainReader } from './chain.js';
+
+/** The record's bytes or content do not match what was anchored. */
+export class TamperError extends HttpError {
+  constructor(
+    readonly reason: ApiTamperReason,
+    detail: string,
+  ) {
+    super(409, 'processing', `record failed verification (${reason}): ${detail}`);
+    this.name = 'TamperError';
+  }
+  outcome(): OperationOutcome {
+    return {
+      resourceType: 'OperationOutcome',
+      issue: [{ severity: 'error', code: 'processing', diagnostics: this.message, details: { coding: [{ system: TAMPER_SYSTEM, code: this.reason }] } }],
+    };
+  }
+}
+
+/** The record was erased (crypto-shredded); the anchor still proves it existed. */
+export class GoneError extends HttpError {
+  constructor(readonly leaf: string | null) {
+    super(410, 'not-found', 'this record was erased at the patient\'s request; its anchor still proves that it existed');
+    this.name = 'GoneError';
+  }
+}
+
+const MAX_ENVELOPE = 64 * 1024 * 1024;
+
+/** Reads IPFS content in full (records are small; documents stream elsewhere). */
+export async function catBytes(ipfs: KuboRPCClient, cid: string, limit = MAX_ENVELOPE, timeoutMs = 30_000): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of ipfs.cat(cid, { timeout: timeoutMs })) {
+    size += chunk.length;
+    if (size > limit) throw new HttpError(502, 'exception', 'IPFS content larger than any record');
+    chunks.push(chunk);
+  }
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
+}
+
+export interface RecordReaderDeps {
+  outbox: Outbox;
+  keyStore: KeyStore;
+  ipfs: KuboRPCClient;
+  chain: ChainReader;
+}
+
+export function leafOf(info: RecordInfo): LeafInput {
+  return {
+    subject: info.subject as Hex,
+    resourceType: info.resourceType,
+    resourceId: info.resourceId,
+    versionId: info.versionId,
+    contentHash: info.contentHash as Hex,
+    payloadCid: info.cid!,
+    salt: info.salt as Hex,
+  };
+}
+
+export class RecordReader {
+  constructor(readonly deps: RecordReaderDeps) {}
+
+  async info(seq: number): Promise<RecordInfo | undefined> {
+    const [info] = await this.deps.outbox.bySeq([seq]);
+    return info;
+  }
+
+  /** The anchor of a record's batch, checked against the chain (`anchorOf`). */
+  async anchorOf(info: RecordInfo): Promise<{ anchor: RecordAnchor | null; root: string | null }> {
+    if (info.batchId === null) return { anchor: null, root: null };
+    const batch = await this.deps.outbox.getBatch(info.batchId);
+    if (!batch) return { anchor: null, root: null };
+    if (info.state !== 'anchored') return { anchor: null, root: batch.root };
+    const onChain = await this.deps.chain.anchorOf(batch.root);
+    if (!onChain) throw new TamperError('root-unknown', `root ${batch.root} is not anchored on chain`);
+    return {
+      root: batch.root,
+      anchor: {
+        root: batch.root as Hex,
+        manifestCid: batch.manifestCid,
+        txHash: batch.txHash as Hex | null,
+        blockNumber: batch.blockNumber,
+        hospital: onChain.hospital as `0x${string}`,
+      },
+    };
+  }
+
+  /** Fetches and opens a record's envelope; verifies CID, envelope, content and (when anchored) proof and root. */
+  async read(info: RecordInfo): Promise<RecordRead> {
+    if (!info.cid || !info.salt || !info.keyId || !info.leaf) {
+      throw new HttpError(409, 'transient', 'this version is not stored yet; try again shortly');
+    }
+    const bytes = await catBytes(this.deps.ipfs, info.cid).catch((error: unknown) => {
+      if (error instanceof HttpError) throw error;
+      throw new HttpError(502, 'transient', 'the record content could not be fetched from IPFS');
+    });
+    const actual = await cidForBytes(bytes);
+    if (actual !== info.cid) throw new TamperError('cid-mismatch', `IPFS returned bytes whose CID is ${actual}, not ${info.cid}`);
+    const key = this.deps.keyStore.key(info.keyId);
+    if (!key) throw new GoneError(info.leaf);
+    let plaintext: Uint8Array;
+    try {
+      plaintext = await openEnvelope(bytes, { aad: recordAad(info), key });
+    } catch (error) {
+      if (error instanceof EnvelopeError && error.code === 'no-recipient') throw new GoneError(info.leaf);
+      throw new TamperError('envelope-tampered', error instanceof EnvelopeError ? error.code : 'the envelope does not open');
+    }
+    let resource: { resourceType: string; id?: string };
+    try {
+      resource = JSON.parse(new TextDecoder().decode(plaintext)) as { resourceType: string; id?: string };
+    } catch {
+      throw new TamperError('content-changed', 'the decrypted content is not JSON');
+    }
+    const leaf = leafOf(info);
+    const computedLeaf = leafHash(leaf);
+    if (computedLeaf !== info.leaf.toLowerCase()) throw new TamperError('proof-invalid', 'the leaf fields do not hash to the stored leaf');
+    const { anchor, root } = await this.anchorOf(info);
+    const result = await verifyRecord({
+      resource,
+      leaf,
+      proof: (info.proof ?? []) as Hex[],
+      root: (root ?? computedLeaf) as Hex,
+      // Not yet batched: only content and identity are checked (an empty proof leads to the leaf itself).
+      anchored: anchor !== null || root === null || info.state !== 'anchored',
+    });
+    if (result.status === 'tampered') {
+      const reason = result.reason === 'malformed' ? 'content-changed' : result.reason;
+      throw new TamperError(reason, result.detail);
+    }
+    return {
+      seq: info.seq,
+      category: categoryOf(info.resourceType),
+      resource,
+      leaf,
+      leafHash: computedLeaf,
+      proof: (info.proof ?? null) as Hex[] | null,
+      anchor,
+      state: info.state,
+    };
+  }
+}

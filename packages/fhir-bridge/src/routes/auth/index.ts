@@ -1,0 +1,48 @@
+/** Sign-In with Ethereum: POST /auth/nonce, POST /auth/session, GET /auth/session. */
+import { sessionSchema, siweChallengeSchema, siweSignInSchema } from '@ehr-anchor/core/api';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { readErrorHandler } from '../../read/context.js';
+
+export async function authRoutes(root: FastifyInstance): Promise<void> {
+  const app = root.withTypeProvider<ZodTypeProvider>();
+  app.setErrorHandler(readErrorHandler);
+  const { side } = root.read;
+  const sessions = side.deps.sessions;
+
+  app.post(
+    '/auth/nonce',
+    { schema: { tags: ['auth'], summary: 'A single-use nonce for an EIP-4361 message', response: { 200: siweChallengeSchema } } },
+    async (req) => {
+      const { nonce, expiresAt } = sessions.nonce();
+      return {
+        nonce,
+        domain: req.host,
+        uri: `${req.protocol}://${req.host}`,
+        chainId: await side.deps.chainId(),
+        statement: sessions.statement,
+        expiresAt: new Date(expiresAt).toISOString(),
+      };
+    },
+  );
+
+  app.post(
+    '/auth/session',
+    { schema: { tags: ['auth'], summary: 'Exchange a signed EIP-4361 message for a session token', body: siweSignInSchema, response: { 200: sessionSchema } } },
+    async (req) => {
+      const { token, address, expiresAt } = await sessions.signIn(req.body.message, req.body.signature, req.host);
+      return { token, address: address as `0x${string}`, expiresAt: new Date(expiresAt).toISOString(), roles: await side.chain.roles(address) };
+    },
+  );
+
+  app.get(
+    '/auth/session',
+    { schema: { tags: ['auth'], summary: 'The current session with roles read from the chain now', security: [{ session: [] }], response: { 200: sessionSchema } } },
+    async (req) => {
+      const actor = await side.actor(req);
+      const header = String(req.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
+      const session = await sessions.verify(header);
+      return { address: actor.address as `0x${string}`, expiresAt: new Date(session.expiresAt).toISOString(), roles: actor.roles };
+    },
+  );
+}

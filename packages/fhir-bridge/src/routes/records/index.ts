@@ -1,0 +1,132 @@
+/**
+ * The consent-checked records API: a patient's record list (by category, type, date, paged) and
+ * one record with its leaf inputs, proof and anchor. Patients are named by subject, records by
+ * outbox sequence number (no patient id in any URL).
+ */
+import { categoryOf, SCOPES } from '@ehr-anchor/contracts';
+import { bytes32Schema } from '@ehr-anchor/core';
+import { recordListQuerySchema, recordListSchema, recordReadSchema, type RecordSummary } from '@ehr-anchor/core/api';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { notFound } from '../../errors.js';
+import { readErrorHandler, type GuardSpec } from '../../read/context.js';
+import { GoneError } from '../../read/records.js';
+
+/** Resource types the read side writes for its own bookkeeping; never part of a patient's record list. */
+const HIDDEN = new Set(['AuditEvent', 'Consent', 'Provenance']);
+const MAX_SCAN = 100_000;
+
+export const subjectParams = z.object({ subject: bytes32Schema });
+export const seqParams = z.object({ seq: z.coerce.number().int().positive() });
+
+function parseCursor(cursor: string | undefined): number {
+  if (!cursor) return Number.MAX_SAFE_INTEGER;
+  const n = Number(Buffer.from(cursor, 'base64url').toString('utf8'));
+  return Number.isInteger(n) && n > 0 ? n : Number.MAX_SAFE_INTEGER;
+}
+
+export async function recordRoutes(root: FastifyInstance): Promise<void> {
+  const app = root.withTypeProvider<ZodTypeProvider>();
+  app.setErrorHandler(readErrorHandler);
+  const { side, store } = root.read;
+
+  app.get(
+    '/patients/:subject/records',
+    {
+      schema: {
+        tags: ['records'],
+        summary: "A patient's records the caller may read (newest first, paged)",
+        security: [{ session: [] }],
+        params: subjectParams,
+        querystring: recordListQuerySchema,
+        response: { 200: recordListSchema },
+      },
+    },
+    async (req) => {
+      const subject = req.params.subject.toLowerCase();
+      const q = req.query;
+      let readable = 0;
+      const spec: GuardSpec = {
+        action: 'list',
+        subject,
+        check: async (actor) => {
+          readable = await side.readableScope(actor, subject);
+          if (q.category) readable &= SCOPES[q.category];
+          if (q.type) readable &= side.scopeOf(q.type);
+          return readable === 0 ? 'no valid grant covers these records' : null;
+        },
+      };
+      return side.run(req, spec, async () => {
+        const before = parseCursor(q.cursor);
+        const since = q.since ? Date.parse(q.since) : -Infinity;
+        const until = q.until ? Date.parse(q.until) : Infinity;
+        const rows = await side.deps.outbox.bySubject(subject, MAX_SCAN);
+        const items: RecordSummary[] = [];
+        const seen = new Set<string>();
+        let next: string | undefined;
+        for (const r of rows) {
+          if (HIDDEN.has(r.resourceType)) continue;
+          const key = `${r.resourceType}/${r.resourceId}`;
+          if (seen.has(key)) continue; // newest version only
+          seen.add(key);
+          if (r.seq >= before) continue;
+          const category = categoryOf(r.resourceType);
+          if ((readable & SCOPES[category]) === 0) continue;
+          if (q.type && r.resourceType !== q.type) continue;
+          if (r.receivedAt < since || r.receivedAt >= until) continue;
+          if (items.length === q.limit) {
+            next = Buffer.from(String(items[items.length - 1]!.seq)).toString('base64url');
+            break;
+          }
+          items.push({
+            seq: r.seq,
+            resourceType: r.resourceType,
+            resourceId: r.resourceId,
+            versionId: r.versionId,
+            category,
+            state: r.state,
+            receivedAt: new Date(r.receivedAt).toISOString(),
+            anchoredAt: r.anchoredAt === null ? null : new Date(r.anchoredAt).toISOString(),
+            erased: false,
+          });
+        }
+        const erased = store.erasedSet(items.map((i) => i.seq));
+        for (const i of items) i.erased = erased.has(i.seq);
+        return { subject: subject as `0x${string}`, items, ...(next ? { next } : {}) };
+      });
+    },
+  );
+
+  app.get(
+    '/records/:seq',
+    {
+      schema: {
+        tags: ['records'],
+        summary: 'One record: decrypted resource, leaf inputs, Merkle proof and anchor (verify it in the browser)',
+        security: [{ session: [] }],
+        params: seqParams,
+        response: { 200: recordReadSchema },
+      },
+    },
+    async (req) => {
+      // Authenticate before saying whether a record exists.
+      await side.actor(req).catch(async (error: unknown) => {
+        await side.audit({ action: 'read', actor: null, outcome: 'denied', reason: 'no session' });
+        throw error;
+      });
+      const info = await side.records.info(req.params.seq);
+      if (!info) throw notFound('no such record');
+      const spec: GuardSpec = {
+        action: 'read',
+        subject: info.subject,
+        scope: side.scopeOf(info.resourceType),
+        entity: { resourceType: info.resourceType, resourceId: info.resourceId, versionId: info.versionId, seq: info.seq },
+      };
+      return side.run(req, spec, async () => {
+        if (store.isErased(info.seq)) throw new GoneError(info.leaf);
+        return side.records.read(info);
+      });
+    },
+  );
+}

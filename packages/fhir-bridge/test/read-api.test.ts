@@ -1,0 +1,308 @@
+/**
+ * The read side over real HTTP (real bridge, real anvil, real Kubo): the consent matrix, sessions,
+ * records with proofs that verify against the chain, the consent mirror and access log, tamper
+ * evidence, erasure, and a PHI scan of everything the bridge logged.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { after, before, describe, it } from 'node:test';
+import { leafHash, verifyRecord, type Hex, type LeafInput } from '@ehr-anchor/core';
+import { TAMPER_SYSTEM, type RecordRead } from '@ehr-anchor/core/api';
+import { sharedDir, waitFor } from '@ehr-anchor/testkit';
+import { Wallet } from 'ethers';
+import { SignJWT } from 'jose';
+import { hasBlock } from '../src/read/erasure.js';
+import { ACTORS, api, send, signIn, startReadWorld, upload, type ActorName, type ReadWorld } from './read-harness.js';
+
+const { scanBytes } = (await import(join(sharedDir, 'tools', 'phi-scan.mjs'))) as { scanBytes: (buf: Buffer) => { term: string; form: string }[] };
+
+type Op = 'list' | 'read' | 'search' | 'download' | 'edit contact';
+const OPS: Op[] = ['list', 'read', 'search', 'download', 'edit contact'];
+const READERS = new Set<ActorName>(['patient self', 'granted doctor', 'granted hospital', 'doctor of granted hospital']);
+
+/** The rule: who may do what. */
+function expected(actor: ActorName, op: Op): 'allow' | 'deny' | 'unauthenticated' {
+  if (actor === 'no session') return 'unauthenticated';
+  if (op === 'edit contact') return actor === 'patient self' ? 'allow' : 'deny';
+  return READERS.has(actor) ? 'allow' : 'deny';
+}
+
+describe('bridge read side over HTTP (real anvil + Kubo)', () => {
+  let w: ReadWorld;
+  const tokens = new Map<ActorName, string | undefined>();
+  let observationSeq: number;
+  let documentSeq: number;
+  const documentText = 'Discharge note: rest and fluids.\n'.repeat(100);
+
+  before(async () => {
+    w = await startReadWorld();
+    for (const name of ACTORS) tokens.set(name, name === 'no session' ? undefined : await signIn(w.bridge.url, w.wallets[name]));
+    const list = await api(w.bridge.url, `/patients/${w.subject}/records?type=Observation&limit=1`, tokens.get('patient self'));
+    assert.equal(list.status, 200, JSON.stringify(list.body));
+    observationSeq = (list.body.items as { seq: number }[])[0]!.seq;
+    const up = await upload(
+      w.bridge.url,
+      tokens.get('granted doctor')!,
+      { subject: w.subject, title: 'Discharge note', date: '2026-11-01', category: '18842-5' },
+      new Blob([documentText], { type: 'text/plain' }),
+    );
+    assert.equal(up.status, 201, JSON.stringify(up.body));
+    documentSeq = up.body.seq as number;
+    await waitFor(async () => (await w.bridge.app.outbox.bySeq([documentSeq]))[0]?.state === 'anchored', { what: 'document anchored', timeoutMs: 60_000 });
+  });
+  after(async () => {
+    await w?.stop();
+  });
+
+  async function perform(actor: ActorName, op: Op): Promise<{ status: number; allowed: boolean }> {
+    const token = tokens.get(actor);
+    const url = w.bridge.url;
+    switch (op) {
+      case 'list': {
+        const r = await api(url, `/patients/${w.subject}/records`, token);
+        return { status: r.status, allowed: r.status === 200 && (r.body.items?.length ?? 0) > 0 };
+      }
+      case 'read': {
+        const r = await api(url, `/records/${observationSeq}`, token);
+        return { status: r.status, allowed: r.status === 200 };
+      }
+      case 'search': {
+        const r = await api(url, '/patients/_search', token, { method: 'POST', body: { name: w.patient.name![0]!.family, birthDate: w.patient.birthDate } });
+        const found = r.status === 200 && (r.body.items as { subject: string }[]).some((i) => i.subject === w.subject);
+        return { status: r.status, allowed: found };
+      }
+      case 'download': {
+        const r = await api(url, `/documents/${documentSeq}/content`, token);
+        return { status: r.status, allowed: r.status === 200 && Buffer.isBuffer(r.body) && r.body.toString('utf8') === documentText };
+      }
+      case 'edit contact': {
+        const r = await api(url, `/patients/${w.subject}/contact`, token, {
+          method: 'PUT',
+          body: { telecom: [{ system: 'email', value: 'new-contact@example.org', use: 'home' }], address: [{ city: 'Springfield', country: 'US' }] },
+        });
+        return { status: r.status, allowed: r.status === 202 };
+      }
+    }
+  }
+
+  it('enforces the consent matrix exactly, and writes an AuditEvent for every cell', async () => {
+    // The search index follows the outbox; wait until the patient is in it.
+    await waitFor(() => w.bridge.app.read.store.latestPatientSeq(w.subject) !== undefined, { what: 'patient indexed', timeoutMs: 30_000 });
+    const rows: string[] = [];
+    let cells = 0;
+    for (const actor of ACTORS) {
+      const line: string[] = [];
+      for (const op of OPS) {
+        const before = w.bridge.app.read.store.auditCount();
+        const got = await perform(actor, op);
+        const want = expected(actor, op);
+        if (want === 'unauthenticated') assert.equal(got.status, 401, `${actor} × ${op}: 401 without a session`);
+        else if (want === 'deny') {
+          assert.equal(got.allowed, false, `${actor} × ${op} must be refused`);
+          if (op !== 'search') assert.equal(got.status, 403, `${actor} × ${op}: 403 OperationOutcome`);
+        } else assert.equal(got.allowed, true, `${actor} × ${op} must be allowed (status ${got.status})`);
+        const audits = w.bridge.app.read.store.allAudit().slice(before);
+        assert.ok(audits.length >= 1, `${actor} × ${op} wrote an AuditEvent`);
+        const main = audits.find((a) => a.subject !== w.subject || a.action !== 'search' || op !== 'search') ?? audits[0]!;
+        const wantOutcome = want === 'allow' || op === 'search' ? 'allowed' : 'denied';
+        if (op !== 'search') assert.equal(main.outcome, wantOutcome, `${actor} × ${op} audited as ${wantOutcome}`);
+        line.push(`${want === 'allow' ? 'allow' : want === 'deny' ? 'deny ' : '401  '}`);
+        cells++;
+      }
+      rows.push(`${actor.padEnd(28)} ${line.join(' ')}`);
+    }
+    console.log(`consent matrix: ${ACTORS.length} actors × ${OPS.length} operations = ${cells} cells\n${' '.repeat(29)}${OPS.map((o) => o.slice(0, 5)).join(' ')}\n${rows.join('\n')}`);
+    assert.equal(cells, 50);
+  });
+
+  it('serves a record with leaf inputs, proof and anchor that verify against the chain independently', async () => {
+    const r = await api(w.bridge.url, `/records/${observationSeq}`, tokens.get('granted doctor'));
+    assert.equal(r.status, 200);
+    const rec = r.body as unknown as RecordRead;
+    assert.equal(rec.resource.resourceType, 'Observation');
+    assert.ok(rec.anchor, 'anchored');
+    const result = await verifyRecord({
+      resource: rec.resource,
+      leaf: rec.leaf as LeafInput,
+      proof: rec.proof as Hex[],
+      root: rec.anchor.root,
+      anchored: async (root) => (await w.bridge.app.read.chain.anchorOf(root))?.hospital === rec.anchor!.hospital,
+    });
+    assert.equal(result.status, 'verified');
+    assert.equal(await w.bridge.app.read.chain.verifyLeaf(rec.anchor.root, leafHash(rec.leaf as LeafInput), rec.proof!), true, 'EhrRegistry.verifyLeaf');
+    const tx = await w.provider.getTransactionReceipt(rec.anchor.txHash!);
+    assert.equal(tx?.blockNumber, rec.anchor.blockNumber);
+  });
+
+  it('lists by category and type with paging that neither repeats nor skips', async () => {
+    const token = tokens.get('patient self');
+    const all = await api(w.bridge.url, `/patients/${w.subject}/records?category=observations&limit=500`, token);
+    const allSeqs = (all.body.items as { seq: number; category: string }[]).map((i) => i.seq);
+    assert.ok(allSeqs.length >= 40);
+    assert.ok((all.body.items as { category: string }[]).every((i) => i.category === 'observations'));
+    const paged: number[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await api(w.bridge.url, `/patients/${w.subject}/records?category=observations&limit=7${cursor ? `&cursor=${cursor}` : ''}`, token);
+      paged.push(...(page.body.items as { seq: number }[]).map((i) => i.seq));
+      cursor = page.body.next as string | undefined;
+    } while (cursor);
+    assert.deepEqual(paged, allSeqs);
+    const future = await api(w.bridge.url, `/patients/${w.subject}/records?since=2999-01-01`, token);
+    assert.equal(future.body.items?.length, 0);
+  });
+
+  it('refuses a revoked grant on the very next request (403 OperationOutcome)', async () => {
+    const token = tokens.get('granted hospital');
+    assert.equal((await api(w.bridge.url, `/records/${observationSeq}`, token)).status, 200);
+    await send(w.as((await import('@ehr-anchor/testkit')).DEV_KEYS.patient), 'revokeAccess', w.wallets['granted hospital'].address);
+    const next = await api(w.bridge.url, `/records/${observationSeq}`, token);
+    assert.equal(next.status, 403);
+    assert.equal(next.body.resourceType, 'OperationOutcome');
+    assert.equal((next.body.issue as { code: string }[])[0]!.code, 'security');
+  });
+
+  it('refuses forged, replayed, foreign and expired sign-ins and sessions with 401', async () => {
+    const url = w.bridge.url;
+    const wallet = w.wallets['granted doctor'];
+    // Forged: a message for one address signed by another key.
+    const { nonce } = (await (await fetch(`${url}/auth/nonce`, { method: 'POST' })).json()) as { nonce: string };
+    const host = new URL(url).host;
+    const message = `${host} wants you to sign in with your Ethereum account:\n${wallet.address}\n\nSign in.\n\nURI: ${url}\nVersion: 1\nChain ID: 1337\nNonce: ${nonce}\nIssued At: ${new Date().toISOString()}`;
+    const forged = await Wallet.createRandom().signMessage(message);
+    const post = (m: string, s: string) => fetch(`${url}/auth/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: m, signature: s }) });
+    assert.equal((await post(message, forged)).status, 401, 'forged signature');
+    // Replayed: the nonce was consumed by the failed attempt.
+    assert.equal((await post(message, await wallet.signMessage(message))).status, 401, 'replayed nonce');
+    // Another domain.
+    const n2 = ((await (await fetch(`${url}/auth/nonce`, { method: 'POST' })).json()) as { nonce: string }).nonce;
+    const foreign = message.replace(host, 'evil.example').replace(nonce, n2);
+    assert.equal((await post(foreign, await wallet.signMessage(foreign))).status, 401, 'foreign domain');
+    // A token signed with another secret.
+    const fake = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(wallet.address).setIssuer('urn:ehr-anchor:fhir-bridge').setExpirationTime('1h').sign(new Uint8Array(32));
+    assert.equal((await api(url, `/records/${observationSeq}`, fake)).status, 401, 'forged token');
+    // A session that ends with its message's expirationTime.
+    const short = await signIn(url, wallet, { expirationTime: new Date(Date.now() + 2_000).toISOString() });
+    assert.equal((await api(url, '/auth/session', short)).status, 200);
+    await waitFor(async () => (await api(url, '/auth/session', short)).status === 401, { what: 'session expiry', timeoutMs: 15_000 });
+  });
+
+  it('mirrors grants as FHIR Consent resources readable by the patient (revoked and expired → inactive)', async () => {
+    const r = await api(w.bridge.url, `/patients/${w.subject}/consents`, tokens.get('patient self'));
+    assert.equal(r.status, 200);
+    const consents = (r.body.entry as { resource: { status: string; provision?: { actor?: { reference: { identifier: { value: string } } }[] } } }[]).map((e) => e.resource);
+    const byGrantee = (name: Exclude<ActorName, 'no session'>) => consents.find((c) => c.provision?.actor?.[0]?.reference.identifier.value.endsWith(w.wallets[name].address));
+    assert.equal(byGrantee('granted doctor')?.status, 'active');
+    assert.equal(byGrantee('revoked grant')?.status, 'inactive');
+    assert.equal(byGrantee('expired grant')?.status, 'inactive');
+    assert.equal(byGrantee('granted hospital')?.status, 'inactive', 'revoked in the previous test');
+    assert.equal((await api(w.bridge.url, `/patients/${w.subject}/consents`, tokens.get('granted doctor'))).status, 403, 'only the patient');
+  });
+
+  it("lists who accessed the patient's records, and anchors the AuditEvents in batches", async () => {
+    const r = await api(w.bridge.url, `/patients/${w.subject}/access-log?limit=1000`, tokens.get('patient self'));
+    assert.equal(r.status, 200);
+    const items = r.body.items as { actor: string | null; action: string; outcome: string; auditSeq: number }[];
+    assert.ok(items.some((i) => i.actor === w.wallets['granted doctor'].address && i.action === 'read' && i.outcome === 'allowed'));
+    assert.ok(items.some((i) => i.actor === w.wallets.stranger.address && i.outcome === 'denied'));
+    assert.equal((await api(w.bridge.url, `/patients/${w.subject}/access-log`, tokens.get('granted doctor'))).status, 403);
+    const seqs = items.map((i) => i.auditSeq).slice(-20);
+    await waitFor(async () => (await w.bridge.app.outbox.bySeq(seqs)).every((s) => s.state === 'anchored'), { what: 'AuditEvents anchored', timeoutMs: 60_000 });
+    const anchored = await w.bridge.app.outbox.bySeq(seqs);
+    assert.ok(new Set(anchored.map((a) => a.batchId)).size < anchored.length, 'several AuditEvents share a batch');
+  });
+
+  it('writes the edited contact details as a new anchored Patient version', async () => {
+    const edited = (w.bridge.app.read.store.allAudit().filter((a) => a.action === 'edit' && a.outcome === 'allowed'))[0];
+    assert.ok(edited);
+    const versions = await w.bridge.app.outbox.versions('Patient', w.patient.id!);
+    assert.ok(versions.length >= 2, 'a new Patient version');
+    await waitFor(async () => (await w.bridge.app.outbox.versions('Patient', w.patient.id!))[0]!.state === 'anchored', { what: 'edit anchored', timeoutMs: 60_000 });
+    const newest = (await w.bridge.app.outbox.versions('Patient', w.patient.id!))[0]!;
+    const r = await api(w.bridge.url, `/records/${newest.seq}`, tokens.get('patient self'));
+    assert.equal(r.status, 200);
+    const resource = (r.body as unknown as RecordRead).resource as unknown as { telecom: { value: string }[] };
+    assert.equal(resource.telecom[0]!.value, 'new-contact@example.org');
+  });
+
+  it('detects a corrupted IPFS block and an altered outbox row, and never serves them as valid', async () => {
+    const token = tokens.get('patient self');
+    const list = await api(w.bridge.url, `/patients/${w.subject}/records?type=Observation&limit=3`, token);
+    const [a, b] = list.body.items as { seq: number }[];
+    // 1. Flip one byte of the envelope's block in Kubo's repository.
+    const info = (await w.bridge.app.outbox.bySeq([a!.seq]))[0]!;
+    const chunks: Uint8Array[] = [];
+    for await (const c of w.bridge.app.ipfs.client.cat(info.cid!)) chunks.push(c);
+    const bytes = Buffer.concat(chunks);
+    const files: string[] = [];
+    const walk = (dir: string) => {
+      for (const f of readdirSync(dir)) {
+        const p = join(dir, f);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (f.endsWith('.data') && statSync(p).size === bytes.length) files.push(p);
+      }
+    };
+    walk(join(w.env.kubo.repoPath, 'blocks'));
+    const file = files.find((f) => readFileSync(f).equals(bytes));
+    assert.ok(file, 'found the block file');
+    const corrupted = Buffer.from(bytes);
+    corrupted[corrupted.length - 40]! ^= 0xff;
+    writeFileSync(file, corrupted);
+    const r1 = await api(w.bridge.url, `/records/${a!.seq}`, token);
+    assert.equal(r1.status, 409, JSON.stringify(r1.body));
+    const issue1 = (r1.body.issue as { details: { coding: { system: string; code: string }[] } }[])[0]!;
+    assert.deepEqual(issue1.details.coding[0], { system: TAMPER_SYSTEM, code: 'cid-mismatch' });
+
+    // 2. Alter the outbox row: a different content hash, with the leaf hash recomputed to match it.
+    const row = (await w.bridge.app.outbox.bySeq([b!.seq]))[0]!;
+    const forgedHash = `0x${'ab'.repeat(32)}` as Hex;
+    const forgedLeaf = leafHash({ subject: row.subject as Hex, resourceType: row.resourceType, resourceId: row.resourceId, versionId: row.versionId, contentHash: forgedHash, payloadCid: row.cid!, salt: row.salt as Hex });
+    const db = new DatabaseSync(join(w.bridge.dir, 'outbox.db'));
+    db.prepare('UPDATE records SET content_hash = ?, leaf = ? WHERE seq = ?').run(forgedHash, forgedLeaf, b!.seq);
+    db.close();
+    const r2 = await api(w.bridge.url, `/records/${b!.seq}`, token);
+    assert.equal(r2.status, 409);
+    const issue2 = (r2.body.issue as { details: { coding: { system: string; code: string }[] } }[])[0]!;
+    assert.equal(issue2.details.coding[0]!.code, 'content-changed');
+  });
+
+  it('erases a document once the hospital approves: 410 Gone, key material gone, the anchor still proves it existed', async () => {
+    const patientToken = tokens.get('patient self');
+    const { DEV_KEYS } = await import('@ehr-anchor/testkit');
+    const hospitalToken = await signIn(w.bridge.url, new Wallet(DEV_KEYS.hospitalA));
+    const doc = (await api(w.bridge.url, `/records/${documentSeq}`, patientToken)).body as unknown as RecordRead;
+    const contentCid = (doc.resource as unknown as { content: { attachment: { url: string } }[] }).content[0]!.attachment.url.slice('ipfs://'.length);
+    const info = (await w.bridge.app.outbox.bySeq([documentSeq]))[0]!;
+    assert.ok(w.bridge.app.read.store.docKey(info.resourceId), 'content key present before');
+    assert.ok(await hasBlock(w.bridge.app.ipfs.client, info.cid!));
+
+    const req = await api(w.bridge.url, `/patients/${w.subject}/erasure-requests`, patientToken, { method: 'POST', body: { seq: documentSeq } });
+    assert.equal(req.status, 201);
+    const id = req.body.id as number;
+    assert.equal((await api(w.bridge.url, `/erasure-requests/${id}/approve`, tokens.get('granted doctor'), { method: 'POST' })).status, 403, 'a doctor cannot approve');
+    const pending = await api(w.bridge.url, '/erasure-requests?state=pending', hospitalToken);
+    assert.ok((pending.body.items as { id: number }[]).some((i) => i.id === id));
+    const approved = await api(w.bridge.url, `/erasure-requests/${id}/approve`, hospitalToken, { method: 'POST' });
+    assert.equal(approved.status, 200, JSON.stringify(approved.body));
+    assert.equal(approved.body.state, 'approved');
+
+    assert.equal((await api(w.bridge.url, `/records/${documentSeq}`, patientToken)).status, 410);
+    assert.equal((await api(w.bridge.url, `/documents/${documentSeq}/content`, patientToken)).status, 410);
+    assert.equal(w.bridge.app.read.store.docKey(info.resourceId), undefined, 'wrapped content key deleted');
+    assert.equal(await hasBlock(w.bridge.app.ipfs.client, info.cid!), false, 'envelope block removed from Kubo');
+    assert.equal(await hasBlock(w.bridge.app.ipfs.client, contentCid), false, 'content blocks removed from Kubo');
+    const batch = (await w.bridge.app.outbox.getBatch(info.batchId!))!;
+    assert.equal(await w.bridge.app.read.chain.verifyLeaf(batch.root, info.leaf!, info.proof!), true, 'the anchor still proves the record existed');
+    const listed = await api(w.bridge.url, `/patients/${w.subject}/records?category=documents`, patientToken);
+    assert.ok((listed.body.items as { seq: number; erased: boolean }[]).find((i) => i.seq === documentSeq)?.erased);
+  });
+
+  it('logged no patient data (PHI scan of every log line: 0 hits)', () => {
+    const text = w.logs.text();
+    assert.ok(text.length > 1000, 'the bridge did log');
+    const hits = scanBytes(Buffer.from(text));
+    assert.deepEqual(hits, []);
+  });
+});
