@@ -75,6 +75,8 @@ export class Ingestor {
     const key = this.deps.keyStore.pseudonymKey();
     const missing: string[] = [];
     const polls = items.filter((i) => i.kind === 'poll');
+    // A content-less notification is only useful if we can read from the source: refuse it up front.
+    if (polls.length) this.client(source);
     const resolved = await mapLimit(items, 8, async (item): Promise<IncomingVersion | undefined> => {
       switch (item.kind) {
         case 'resource':

@@ -70,6 +70,10 @@ export class PostgresOutbox implements Outbox {
     await this.#q('SELECT 1');
   }
 
+  async recoverLeases(): Promise<void> {
+    // Other workers may hold live leases on a shared queue: leave them to expire.
+  }
+
   async enqueue(versions: IncomingVersion[], now = Date.now()): Promise<EnqueueResult[]> {
     if (versions.length === 0) return [];
     return this.#tx(async (c) => {

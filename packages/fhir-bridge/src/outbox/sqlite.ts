@@ -76,6 +76,11 @@ export class SqliteOutbox implements Outbox {
     this.#stmt('SELECT 1').get();
   }
 
+  async recoverLeases(): Promise<void> {
+    this.#db.exec('UPDATE records SET lease_until = 0 WHERE lease_until > 0');
+    this.#db.exec('UPDATE batches SET lease_until = 0 WHERE lease_until > 0');
+  }
+
   async enqueue(versions: IncomingVersion[], now = Date.now()): Promise<EnqueueResult[]> {
     return this.#tx(() => {
       const insert = this.#stmt(

@@ -125,6 +125,12 @@ export interface Outbox {
   close(): Promise<void>;
   /** Cheap round trip for /readyz. */
   ping(): Promise<void>;
+  /**
+   * Called when this process's workers start. The SQLite outbox belongs to one bridge process, so
+   * claims left by a previous (crashed) process are released at once; PostgreSQL keeps them, since
+   * other workers may be alive — a dead worker's claims come back when their lease expires.
+   */
+  recoverLeases(): Promise<void>;
 
   /** Commits all versions in one transaction (all or nothing); duplicates are reported, not re-added. */
   enqueue(versions: IncomingVersion[], now?: number): Promise<EnqueueResult[]>;

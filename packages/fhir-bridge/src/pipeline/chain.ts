@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ehrRegistryAbi, type Deployment } from '@ehr-anchor/contracts';
-import { Contract, JsonRpcProvider, NonceManager, Transaction, Wallet, type TransactionReceipt } from 'ethers';
+import { Contract, JsonRpcProvider, Network, NonceManager, Transaction, Wallet, type TransactionReceipt } from 'ethers';
 
 export interface SignedAnchor {
   hash: string;
@@ -36,13 +36,6 @@ export class Chain {
   #chainId: number | undefined;
 
   constructor(config: ChainConfig) {
-    this.provider = new JsonRpcProvider(config.rpcUrl, undefined, {
-      pollingInterval: config.pollingIntervalMs ?? 100,
-      cacheTimeout: -1,
-      staticNetwork: false,
-    });
-    this.wallet = new Wallet(config.signerKey, this.provider);
-    this.signer = new NonceManager(this.wallet);
     if (config.deploymentFile) {
       const deployment = JSON.parse(readFileSync(config.deploymentFile, 'utf8')) as Deployment;
       this.address = deployment.addresses.ehrRegistry;
@@ -50,6 +43,15 @@ export class Chain {
     } else {
       this.address = config.anchorAddress!;
     }
+    // A known chain id means no network detection: a bridge that starts while the chain is down
+    // just queues, instead of ethers retrying detection (and logging) forever.
+    this.provider = new JsonRpcProvider(config.rpcUrl, this.#chainId, {
+      pollingInterval: config.pollingIntervalMs ?? 100,
+      cacheTimeout: -1,
+      ...(this.#chainId !== undefined ? { staticNetwork: Network.from(this.#chainId) } : {}),
+    });
+    this.wallet = new Wallet(config.signerKey, this.provider);
+    this.signer = new NonceManager(this.wallet);
     this.registry = new Contract(this.address, ehrRegistryAbi, this.provider);
   }
 

@@ -84,7 +84,7 @@ export class Pipeline {
     readonly options: PipelineOptions,
   ) {
     this.storeChunk = options.storeChunk ?? Math.min(options.batchMax, 5000);
-    this.leaseMs = options.leaseMs ?? 120_000;
+    this.leaseMs = options.leaseMs ?? 60_000;
   }
 
   /** Called after new records were committed. */
@@ -92,9 +92,10 @@ export class Pipeline {
     this.#signal.notify();
   }
 
-  start(): void {
+  async start(): Promise<void> {
     if (this.#running) return;
     this.#running = true;
+    await this.deps.outbox.recoverLeases();
     this.#loops = [
       this.#loop('store', () => this.storeStep()),
       this.#loop('batch', () => this.batchStep()),
@@ -252,7 +253,7 @@ export class Pipeline {
           }
         }
       }
-      const receipt = await chain.waitForReceipt(hash, this.options.receiptTimeoutMs ?? 60_000);
+      const receipt = await chain.waitForReceipt(hash, this.options.receiptTimeoutMs ?? 30_000);
       if (!receipt) {
         const onChain = await chain.anchorOf(batch.root);
         if (onChain.timestamp === 0) throw new Error('anchor transaction not mined yet');

@@ -1,0 +1,81 @@
+/**
+ * The bridge part of `npm start`: a bridge with its SQLite outbox under `.data/bridge/`, signing
+ * anchors as dev hospital A's bridge signer, then the Synthea fixtures loaded through it — the
+ * real way when a FHIR server is up (a REST-hook Subscription pointing at the bridge, bundles
+ * loaded into the server), else by POSTing the bundles to the bridge directly.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import * as testkit from '@ehr-anchor/testkit';
+import { DEV_KEYS, loadSyntheaBundles, type StackUp } from '@ehr-anchor/testkit';
+import { parseConfig } from './config.js';
+import { startServer } from './server.js';
+
+/** Shared secret of the dev source (loopback only; as public as the dev keys). */
+export const DEV_SOURCE_SECRET = 'ehr-anchor-dev-source-secret';
+
+type HapiHelpers = {
+  createRestHookSubscription?: (options: Record<string, unknown>) => Promise<unknown>;
+  loadSyntheaIntoHapi?: (fhirBaseUrl: string, ...rest: unknown[]) => Promise<unknown>;
+};
+
+export const up: StackUp = async (ctx) => {
+  const { rpcUrl, ipfsApiUrl, deploymentFile, fhirBaseUrl } = ctx.values;
+  if (!rpcUrl || !ipfsApiUrl || !deploymentFile) throw new Error('bridge: needs rpcUrl, ipfsApiUrl and deploymentFile from earlier parts');
+  const dir = join(ctx.dataDir, 'bridge');
+  mkdirSync(dir, { recursive: true });
+  const config = parseConfig({
+    host: '127.0.0.1',
+    port: process.env.EHR_BRIDGE_PORT ?? 8787,
+    logLevel: process.env.EHR_BRIDGE_LOG_LEVEL ?? 'warn',
+    outbox: `sqlite:${join(dir, 'outbox.db')}`,
+    ipfsApiUrl,
+    rpcUrl,
+    deploymentFile,
+    signerKey: DEV_KEYS.bridgeA,
+    keyStoreFile: join(dir, 'keys.json'),
+    createKeys: true,
+    batchMax: 1000,
+    batchMaxMs: 1000,
+    sources: [
+      {
+        id: 'dev',
+        auth: { type: 'bearer', secret: DEV_SOURCE_SECRET },
+        ...(fhirBaseUrl ? { fhirBaseUrl, provenance: true } : {}),
+      },
+    ],
+  });
+  const bridge = await startServer(config);
+  ctx.values.bridgeUrl = bridge.url;
+  ctx.values.bridgeSourceSecret = DEV_SOURCE_SECRET;
+  ctx.row({ name: 'bridge', url: bridge.url, note: `push: POST /fhir (Bearer ${DEV_SOURCE_SECRET}); /openapi.json /status /metrics` });
+
+  const loaded = await bridge.app.outbox.getState('stack:fixtures');
+  const hapi = testkit as unknown as HapiHelpers;
+  if (loaded) {
+    ctx.log(`bridge: fixtures already loaded (${loaded})`);
+  } else if (fhirBaseUrl && hapi.createRestHookSubscription && hapi.loadSyntheaIntoHapi) {
+    ctx.log('bridge: REST-hook Subscription on the FHIR server → bridge, then loading Synthea into the FHIR server');
+    await hapi.createRestHookSubscription({
+      fhirBaseUrl,
+      endpoint: `${bridge.url}/fhir`,
+      headers: [`Authorization: Bearer ${DEV_SOURCE_SECRET}`],
+    });
+    await hapi.loadSyntheaIntoHapi(fhirBaseUrl);
+    await bridge.app.outbox.setState('stack:fixtures', `via FHIR server ${new Date().toISOString()}`);
+  } else {
+    let versions = 0;
+    for (const [, bundle] of loadSyntheaBundles()) {
+      const response = await fetch(`${bridge.url}/fhir`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${DEV_SOURCE_SECRET}`, 'content-type': 'application/fhir+json' },
+        body: JSON.stringify(bundle),
+      });
+      if (response.status !== 202) throw new Error(`bridge refused a fixture bundle: ${response.status}`);
+      versions += bundle.entry?.length ?? 0;
+    }
+    await bridge.app.outbox.setState('stack:fixtures', `posted directly ${new Date().toISOString()}`);
+    ctx.log(`bridge: ${versions} Synthea resource versions pushed; anchoring in batches`);
+  }
+  return { stop: () => bridge.close() };
+};
