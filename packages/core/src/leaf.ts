@@ -1,4 +1,4 @@
-import { bufferSource, fromHex, isHex, toHex, type CryptoKey, type Hex } from './hex.js';
+import { bufferSource, toHex, type CryptoKey, type Hex } from './hex.js';
 import { keccak256 } from './keccak.js';
 
 /**
@@ -38,14 +38,31 @@ export function leafTuple(leaf: LeafInput): LeafTuple {
 
 const encoder = new TextEncoder();
 
-function bytes32(name: string, value: unknown): Uint8Array {
-  if (!isHex(value, 32)) throw new TypeError(`leaf.${name} must be a 0x-prefixed 32-byte hex string`);
-  return fromHex(value);
+function nibble(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48;
+  if (code >= 97 && code <= 102) return code - 87;
+  if (code >= 65 && code <= 70) return code - 55;
+  return -1;
 }
 
-function text(name: string, value: unknown): Uint8Array {
+/** Parses a 0x-prefixed 32-byte hex field straight into `out` (no intermediate arrays: this is hot). */
+function writeBytes32(out: Uint8Array, offset: number, name: string, value: unknown): void {
+  if (typeof value !== 'string' || value.length !== 66 || value[0] !== '0' || (value[1] !== 'x' && value[1] !== 'X')) {
+    throw new TypeError(`leaf.${name} must be a 0x-prefixed 32-byte hex string`);
+  }
+  for (let i = 0; i < 32; i++) {
+    const hi = nibble(value.charCodeAt(2 + 2 * i));
+    const lo = nibble(value.charCodeAt(3 + 2 * i));
+    if (hi < 0 || lo < 0) throw new TypeError(`leaf.${name} must be a 0x-prefixed 32-byte hex string`);
+    out[offset + i] = (hi << 4) | lo;
+  }
+}
+
+/** UTF-8 of a string field; ASCII (ids, types, CIDs) is copied without TextEncoder's call overhead. */
+function utf8(name: string, value: unknown): string | Uint8Array {
   if (typeof value !== 'string') throw new TypeError(`leaf.${name} must be a string`);
-  return encoder.encode(value);
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0x7f) return encoder.encode(value);
+  return value; // ASCII: one byte per char
 }
 
 function writeUint(out: Uint8Array, offset: number, value: number): void {
@@ -56,37 +73,39 @@ function writeUint(out: Uint8Array, offset: number, value: number): void {
   out[offset + 31] = value & 0xff;
 }
 
+const padded = (n: number) => Math.ceil(n / 32) * 32;
+
 /**
  * Solidity `abi.encode(subject, resourceType, resourceId, versionId, contentHash, payloadCid, salt)`:
  * seven head words (bytes32 in place, strings as offsets), then each string as length + data
  * padded to a whole word.
  */
 export function encodeLeaf(leaf: LeafInput): Uint8Array {
-  const fields: Uint8Array[] = [
-    bytes32('subject', leaf.subject),
-    text('resourceType', leaf.resourceType),
-    text('resourceId', leaf.resourceId),
-    text('versionId', leaf.versionId),
-    bytes32('contentHash', leaf.contentHash),
-    text('payloadCid', leaf.payloadCid),
-    bytes32('salt', leaf.salt),
+  const strings = [
+    utf8('resourceType', leaf.resourceType),
+    utf8('resourceId', leaf.resourceId),
+    utf8('versionId', leaf.versionId),
+    utf8('payloadCid', leaf.payloadCid),
   ];
   let size = 32 * LEAF_TYPES.length;
-  for (let i = 0; i < fields.length; i++) {
-    if (LEAF_TYPES[i] === 'string') size += 32 + Math.ceil(fields[i]!.length / 32) * 32;
-  }
+  for (const s of strings) size += 32 + padded(s.length);
   const out = new Uint8Array(size);
+  writeBytes32(out, 0, 'subject', leaf.subject);
+  writeBytes32(out, 4 * 32, 'contentHash', leaf.contentHash);
+  writeBytes32(out, 6 * 32, 'salt', leaf.salt);
   let tail = 32 * LEAF_TYPES.length;
-  for (let i = 0; i < fields.length; i++) {
-    const field = fields[i]!;
-    if (LEAF_TYPES[i] === 'bytes32') {
-      out.set(field, 32 * i);
+  // Head slots 1, 2, 3 and 5 hold the strings' offsets (LEAF_TYPES order).
+  const slots = [1, 2, 3, 5];
+  for (let k = 0; k < strings.length; k++) {
+    const field = strings[k]!;
+    writeUint(out, 32 * slots[k]!, tail);
+    writeUint(out, tail, field.length);
+    if (typeof field === 'string') {
+      for (let i = 0; i < field.length; i++) out[tail + 32 + i] = field.charCodeAt(i);
     } else {
-      writeUint(out, 32 * i, tail);
-      writeUint(out, tail, field.length);
       out.set(field, tail + 32);
-      tail += 32 + Math.ceil(field.length / 32) * 32;
     }
+    tail += 32 + padded(field.length);
   }
   return out;
 }
