@@ -1,0 +1,641 @@
+import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
+import { property, state } from 'lit/decorators.js';
+import { Task } from '@lit/task';
+import { virtualize } from '@lit-labs/virtualizer/virtualize.js';
+import { flow } from '@lit-labs/virtualizer/layouts/flow.js';
+import type { Attachment, DocumentReference, FhirResource, Observation, Patient } from 'fhir/r4';
+import { EhrElement, describeError } from '../../internal/ehr-element.js';
+import {
+  RECORD_CATEGORIES,
+  type PatientMatch,
+  type RecordCategory,
+  type RecordDetail,
+  type RecordSummary,
+} from '../../data/data-source.js';
+import { VerificationController, type BadgeState } from '../../controllers/verification-controller.js';
+import type { Verification } from '../../verify/verify-record.js';
+import {
+  formatAddress,
+  formatCodeableConcept,
+  formatContactPoint,
+  formatDate,
+  formatIdentifier,
+  formatReferenceRange,
+  outOfRange,
+  preferredName,
+  valueOf,
+} from '../../fhir/format.js';
+import { safeUrl, sanitizeNarrative } from '../../fhir/sanitize.js';
+import { attachmentHashMatches, attachmentView, base64ToBytes, mediaType } from '../../fhir/attachment.js';
+import { EhrRecordSelectEvent } from '../../events/record-select.js';
+import { EhrPatientSelectEvent } from '../../events/patient-select.js';
+import { EhrVerifiedEvent } from '../../events/verified.js';
+import { EhrContactUpdatedEvent } from '../../events/contact-updated.js';
+import { ehrViewerStrings, type EhrViewerStrings } from './ehr-viewer.strings.js';
+import { styles } from './ehr-viewer.styles.js';
+
+type Row = { kind: 'header'; category: RecordCategory; count: number } | { kind: 'record'; summary: RecordSummary };
+
+type Tab = 'formatted' | 'raw' | 'proof';
+
+interface ShownAttachment {
+  index: number;
+  title: string;
+  type: string;
+  view: ReturnType<typeof attachmentView>;
+  url?: string;
+  text?: string;
+  blocked?: boolean;
+}
+
+/**
+ * A patient's record: header, a virtualized timeline grouped by category with filters, a doctor's
+ * patient search and a detail panel with formatted view, raw JSON and proof. Every record carries a
+ * verification badge computed in the browser.
+ *
+ * @summary A patient's verifiable health record.
+ *
+ * @fires ehr-record-select - A record was opened in the detail panel.
+ * @fires ehr-patient-select - A doctor picked a patient from search (cancelable).
+ * @fires ehr-verified - A record's verification badge was computed.
+ * @fires ehr-contact-updated - The patient saved new contact details.
+ *
+ * @slot header-actions - Extra controls next to the patient's name.
+ *
+ * @csspart base - The wrapper of everything.
+ * @csspart header - The patient header.
+ * @csspart search - The doctor's patient search.
+ * @csspart filters - The category and date filters.
+ * @csspart record-list - The scrolling timeline.
+ * @csspart record - One record row.
+ * @csspart badge - A verification badge.
+ * @csspart detail - The detail panel.
+ * @csspart narrative - Sanitized narrative HTML.
+ * @csspart attachment - An attachment preview.
+ *
+ * @cssprop --ehr-viewer-list-height - Height of the timeline (default 28rem).
+ * @cssprop --ehr-viewer-heading-color - Heading color.
+ * @cssprop --ehr-color-text - Text color.
+ * @cssprop --ehr-color-surface - Background color.
+ * @cssprop --ehr-color-accent - Accent color.
+ * @cssprop --ehr-color-success - Verified badge color.
+ * @cssprop --ehr-color-warning - Pending badge color.
+ * @cssprop --ehr-color-danger - Tampered badge and error color.
+ */
+export class EhrViewer extends EhrElement {
+  static override styles = styles;
+
+  /** The patient whose record is shown (set by the page, or by a doctor's search). */
+  @property({ attribute: 'patient-id' }) accessor patientId = '';
+
+  /** `patient` shows contact editing; `doctor` shows the patient search. Defaults from the session role. */
+  @property({ reflect: true }) accessor mode: 'patient' | 'doctor' | '' = '';
+
+  /** Translatable strings. */
+  @property({ attribute: false }) accessor strings: EhrViewerStrings = ehrViewerStrings;
+
+  @state() private accessor categories = new Set<RecordCategory>();
+  @state() private accessor from = '';
+  @state() private accessor to = '';
+  @state() private accessor selectedKey = '';
+  @state() private accessor tab: Tab = 'formatted';
+  @state() private accessor editing = false;
+  @state() private accessor status = '';
+  @state() private accessor searchQuery: { text: string; identifier: string; birthDate: string } | undefined;
+
+  private readonly verifier = new VerificationController(this, (key, verification) =>
+    this.dispatchEvent(new EhrVerifiedEvent({ key, verification })),
+  );
+
+  private readonly patientTask = new Task(this, {
+    task: async ([source, patientId], { signal }) => {
+      if (!source || !patientId) return undefined;
+      return (await source.getPatient(patientId, signal)).resource;
+    },
+    args: () => [this.source, this.patientId] as const,
+  });
+
+  private readonly recordsTask = new Task(this, {
+    task: async ([source, patientId, from, to], { signal }) => {
+      if (!source || !patientId) return undefined;
+      return source.listRecords(patientId, { ...(from ? { from } : {}), ...(to ? { to } : {}) }, signal);
+    },
+    args: () => [this.source, this.patientId, this.from, this.to] as const,
+  });
+
+  private readonly detailTask = new Task(this, {
+    task: async ([source, patientId, key], { signal }) => {
+      if (!source || !patientId || !key) return undefined;
+      const detail = await source.getRecord(patientId, key, signal);
+      const verification = await this.verifier.verifyDetail(detail);
+      const attachments = verification.state === 'verified' ? await this.prepareAttachments(detail, signal) : [];
+      return { detail, verification, attachments };
+    },
+    args: () => [this.source, this.patientId, this.selectedKey] as const,
+  });
+
+  private readonly searchTask = new Task(this, {
+    task: async ([source, query], { signal }) => {
+      if (!source || !query) return undefined;
+      return source.searchPatients(
+        {
+          ...(query.text ? { text: query.text } : {}),
+          ...(query.identifier ? { identifier: query.identifier } : {}),
+          ...(query.birthDate ? { birthDate: query.birthDate } : {}),
+        },
+        signal,
+      );
+    },
+    args: () => [this.source, this.searchQuery] as const,
+  });
+
+  private objectUrls: string[] = [];
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.revokeUrls();
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    super.willUpdate(changed);
+    this.verifier.reset(this.source, this.patientId);
+    if (changed.has('patientId') && changed.get('patientId') !== undefined) {
+      this.selectedKey = '';
+      this.editing = false;
+    }
+  }
+
+  private get effectiveMode(): 'patient' | 'doctor' {
+    if (this.mode) return this.mode;
+    return this.session?.role === 'doctor' || this.session?.role === 'hospital' ? 'doctor' : 'patient';
+  }
+
+  private revokeUrls(): void {
+    for (const url of this.objectUrls) URL.revokeObjectURL(url);
+    this.objectUrls = [];
+  }
+
+  /** Attachments become viewable only here, i.e. after the record verified. */
+  private async prepareAttachments(detail: RecordDetail, signal: AbortSignal): Promise<ShownAttachment[]> {
+    this.revokeUrls();
+    if (detail.resource.resourceType !== 'DocumentReference') return [];
+    const doc = detail.resource as DocumentReference;
+    const out: ShownAttachment[] = [];
+    for (const [index, content] of (doc.content ?? []).entries()) {
+      const att: Attachment = content.attachment;
+      let bytes: Uint8Array<ArrayBuffer>;
+      let blocked = false;
+      if (att.data) {
+        // Inline data is part of the resource, so its content hash already covers it.
+        bytes = base64ToBytes(att.data);
+      } else if (this.source) {
+        bytes = new Uint8Array(await (await this.source.getAttachment(this.patientId, detail.summary.key, index, signal)).arrayBuffer());
+        // Bytes fetched by URL are covered only by Attachment.hash; without one they are not shown.
+        blocked = (await attachmentHashMatches(att, bytes)) !== true;
+      } else continue;
+      const view = attachmentView(att);
+      const type = mediaType(att);
+      const shown: ShownAttachment = { index, title: att.title ?? `attachment-${index + 1}`, type, view, blocked };
+      if (!blocked) {
+        // The download blob is typed octet-stream so that no browser renders it in our origin.
+        const url = URL.createObjectURL(new Blob([bytes], { type: view === 'image' || view === 'frame' ? type : 'application/octet-stream' }));
+        this.objectUrls.push(url);
+        shown.url = url;
+        if (view === 'text') shown.text = new TextDecoder().decode(bytes);
+      }
+      out.push(shown);
+    }
+    return out;
+  }
+
+  // ───────── rendering ─────────
+
+  override render(): TemplateResult {
+    const s = this.strings;
+    if (!this.source) {
+      return html`<div part="base"><p role="status">${s.notConfigured}</p></div>`;
+    }
+    return html`<div part="base" class="base">
+      ${this.effectiveMode === 'doctor' ? this.renderSearch() : nothing}
+      ${this.patientId
+        ? html`${this.renderHeader()}
+            <div class="body">
+              <section class="timeline" aria-labelledby="timeline-heading">
+                <h3 id="timeline-heading">${s.timeline}</h3>
+                ${this.renderFilters()} ${this.renderRecords()}
+              </section>
+              ${this.renderDetail()}
+            </div>`
+        : html`<p role="status">${s.noPatient}</p>`}
+      <div class="visually-hidden" role="status" aria-live="polite">${this.status}</div>
+    </div>`;
+  }
+
+  private renderSearch(): TemplateResult {
+    const s = this.strings;
+    return html`<section part="search" class="search" aria-labelledby="search-heading">
+      <h2 id="search-heading">${s.search}</h2>
+      <form @submit=${this.onSearch}>
+        <label>${s.searchName}<input name="text" autocomplete="off" /></label>
+        <label>${s.searchIdentifier}<input name="identifier" autocomplete="off" /></label>
+        <label>${s.searchBirthDate}<input name="birthDate" type="date" /></label>
+        <button class="primary" type="submit">${s.searchButton}</button>
+      </form>
+      ${this.searchTask.render({
+        pending: () => html`<p role="status">${s.searching}</p>`,
+        error: (e) => html`<p role="alert" class="error">${describeError(e, s)}</p>`,
+        complete: (matches) => (matches ? this.renderMatches(matches) : nothing),
+      })}
+    </section>`;
+  }
+
+  private renderMatches(matches: PatientMatch[]): TemplateResult {
+    const s = this.strings;
+    if (matches.length === 0) return html`<p role="status">${s.noMatches}</p>`;
+    return html`<ul class="matches">
+      ${matches.map(
+        (m) => html`<li>
+          <button type="button" @click=${() => this.selectPatient(m.id)}>
+            ${preferredName(m.name)}${m.birthDate ? html` <span class="muted">(${formatDate(m.birthDate)})</span>` : nothing}
+          </button>
+        </li>`,
+      )}
+    </ul>`;
+  }
+
+  private onSearch(e: SubmitEvent): void {
+    e.preventDefault();
+    const form = new FormData(e.target as HTMLFormElement);
+    this.searchQuery = {
+      text: String(form.get('text') ?? '').trim(),
+      identifier: String(form.get('identifier') ?? '').trim(),
+      birthDate: String(form.get('birthDate') ?? ''),
+    };
+  }
+
+  private selectPatient(patientId: string): void {
+    if (!this.dispatchEvent(new EhrPatientSelectEvent({ patientId }))) return;
+    this.patientId = patientId;
+  }
+
+  private renderHeader(): TemplateResult {
+    const s = this.strings;
+    return html`<header part="header" class="header">
+      ${this.patientTask.render({
+        pending: () => html`<p role="status">${s.loadingPatient}</p>`,
+        error: (e) => html`<p role="alert" class="error">${describeError(e, s)}
+            <button type="button" @click=${() => void this.patientTask.run()}>${s.retry}</button></p>`,
+        complete: (patient) => (patient ? this.renderPatient(patient) : nothing),
+      })}
+    </header>`;
+  }
+
+  private renderPatient(p: Patient): TemplateResult {
+    const s = this.strings;
+    const canEdit = this.effectiveMode === 'patient' && (!this.session || this.session.role === 'patient' || this.session.role === undefined);
+    return html`<div class="title-row">
+        <h2>${preferredName(p.name)}</h2>
+        <slot name="header-actions"></slot>
+      </div>
+      <dl class="facts">
+        ${p.birthDate ? html`<div><dt>${s.birthDate}</dt><dd>${formatDate(p.birthDate)}</dd></div>` : nothing}
+        ${p.identifier?.length
+          ? html`<div>
+              <dt>${s.identifiers}</dt>
+              <dd><ul class="plain">${p.identifier.map((id) => html`<li>${formatIdentifier(id)}</li>`)}</ul></dd>
+            </div>`
+          : nothing}
+        <div>
+          <dt>${s.contact}</dt>
+          <dd>
+            ${p.telecom?.length || p.address?.length
+              ? html`<ul class="plain">
+                  ${(p.telecom ?? []).map((c) => {
+                    const href = c.system === 'url' ? safeUrl(c.value) : undefined;
+                    return html`<li>${href ? html`<a href=${href} target="_blank" rel="noopener noreferrer">${formatContactPoint(c)}</a>` : formatContactPoint(c)}</li>`;
+                  })}
+                  ${(p.address ?? []).map((a) => html`<li>${formatAddress(a)}</li>`)}
+                </ul>`
+              : html`<span class="muted">${s.noContact}</span>`}
+          </dd>
+        </div>
+      </dl>
+      ${canEdit && !this.editing
+        ? html`<button type="button" @click=${() => (this.editing = true)}>${s.editContact}</button>`
+        : nothing}
+      ${this.editing ? this.renderContactForm(p) : nothing}`;
+  }
+
+  private renderContactForm(p: Patient): TemplateResult {
+    const s = this.strings;
+    const phone = p.telecom?.find((t) => t.system === 'phone')?.value ?? '';
+    const email = p.telecom?.find((t) => t.system === 'email')?.value ?? '';
+    const a = p.address?.[0];
+    return html`<form class="contact-form" @submit=${(e: SubmitEvent) => void this.saveContact(e, p)}>
+      <label>${s.phone}<input name="phone" type="tel" autocomplete="tel" .value=${phone} /></label>
+      <label>${s.email}<input name="email" type="email" autocomplete="email" .value=${email} /></label>
+      <label>${s.addressLine}<input name="line" autocomplete="street-address" .value=${a?.line?.join(', ') ?? ''} /></label>
+      <label>${s.city}<input name="city" autocomplete="address-level2" .value=${a?.city ?? ''} /></label>
+      <label>${s.postalCode}<input name="postalCode" autocomplete="postal-code" .value=${a?.postalCode ?? ''} /></label>
+      <label>${s.country}<input name="country" autocomplete="country" .value=${a?.country ?? ''} /></label>
+      <div class="actions">
+        <button class="primary" type="submit">${s.saveContact}</button>
+        <button type="button" @click=${() => (this.editing = false)}>${s.cancel}</button>
+      </div>
+    </form>`;
+  }
+
+  private async saveContact(e: SubmitEvent, p: Patient): Promise<void> {
+    e.preventDefault();
+    const source = this.source;
+    if (!source) return;
+    const f = new FormData(e.target as HTMLFormElement);
+    const get = (k: string): string => String(f.get(k) ?? '').trim();
+    const others = (p.telecom ?? []).filter((t) => t.system !== 'phone' && t.system !== 'email');
+    const telecom = [
+      ...(get('phone') ? [{ system: 'phone' as const, value: get('phone'), use: 'home' as const }] : []),
+      ...(get('email') ? [{ system: 'email' as const, value: get('email') }] : []),
+      ...others,
+    ];
+    const base = p.address?.[0] ?? {};
+    const address = [
+      {
+        ...base,
+        line: get('line') ? [get('line')] : [],
+        city: get('city'),
+        postalCode: get('postalCode'),
+        country: get('country'),
+      },
+      ...(p.address ?? []).slice(1),
+    ];
+    try {
+      await source.updateContact(this.patientId, { telecom, address });
+      this.editing = false;
+      this.status = this.strings.contactSaved;
+      void this.patientTask.run();
+      this.dispatchEvent(new EhrContactUpdatedEvent({ patientId: this.patientId }));
+    } catch (error) {
+      this.status = describeError(error, this.strings);
+    }
+  }
+
+  private renderFilters(): TemplateResult {
+    const s = this.strings;
+    const all = this.recordsTask.value ?? [];
+    const counts = new Map<RecordCategory, number>();
+    for (const r of all) counts.set(r.category, (counts.get(r.category) ?? 0) + 1);
+    return html`<form part="filters" class="filters" @submit=${(e: Event) => e.preventDefault()}>
+      <fieldset>
+        <legend>${s.categories}</legend>
+        ${RECORD_CATEGORIES.filter((c) => counts.has(c) || this.categories.has(c)).map(
+          (c) => html`<label class="check"
+            ><input
+              type="checkbox"
+              .checked=${this.categories.has(c)}
+              @change=${(e: Event) => this.toggleCategory(c, (e.target as HTMLInputElement).checked)}
+            />${s.category[c]} <span class="muted">(${counts.get(c) ?? 0})</span></label
+          >`,
+        )}
+      </fieldset>
+      <label>${s.from}<input type="date" .value=${this.from} @change=${(e: Event) => (this.from = (e.target as HTMLInputElement).value)} /></label>
+      <label>${s.to}<input type="date" .value=${this.to} @change=${(e: Event) => (this.to = (e.target as HTMLInputElement).value)} /></label>
+      <button type="button" @click=${this.clearFilters}>${s.clearFilters}</button>
+    </form>`;
+  }
+
+  private toggleCategory(c: RecordCategory, on: boolean): void {
+    const next = new Set(this.categories);
+    if (on) next.add(c);
+    else next.delete(c);
+    this.categories = next;
+  }
+
+  private clearFilters(): void {
+    this.categories = new Set();
+    this.from = '';
+    this.to = '';
+  }
+
+  private rows(records: RecordSummary[]): Row[] {
+    const by = new Map<RecordCategory, RecordSummary[]>();
+    for (const r of records) {
+      if (this.categories.size && !this.categories.has(r.category)) continue;
+      let list = by.get(r.category);
+      if (!list) by.set(r.category, (list = []));
+      list.push(r);
+    }
+    const rows: Row[] = [];
+    for (const c of RECORD_CATEGORIES) {
+      const list = by.get(c);
+      if (!list) continue;
+      rows.push({ kind: 'header', category: c, count: list.length });
+      for (const summary of list) rows.push({ kind: 'record', summary });
+    }
+    return rows;
+  }
+
+  private renderRecords(): TemplateResult {
+    const s = this.strings;
+    return this.recordsTask.render({
+      initial: () => html`<p role="status">${s.loadingRecords}</p>`,
+      pending: () => html`<p role="status">${s.loadingRecords}</p>`,
+      error: (e) => html`<p role="alert" class="error">${describeError(e, s)}
+          <button type="button" @click=${() => void this.recordsTask.run()}>${s.retry}</button></p>`,
+      complete: (records) => {
+        const rows = this.rows(records ?? []);
+        if (rows.length === 0) return html`<p role="status">${s.emptyRecords}</p>`;
+        const shown = rows.filter((r) => r.kind === 'record').length;
+        return html`<p class="muted count" aria-live="polite">${s.recordCount(shown)}</p>
+          <div part="record-list" class="record-list" role="list" aria-labelledby="timeline-heading">
+            ${virtualize({
+              scroller: true,
+              layout: flow(),
+              items: rows,
+              keyFunction: (r: Row) => (r.kind === 'header' ? `h:${r.category}` : r.summary.key),
+              renderItem: (r: Row) => (r.kind === 'header' ? this.renderGroupHeader(r) : this.renderRow(r.summary)),
+            })}
+          </div>`;
+      },
+    });
+  }
+
+  private renderGroupHeader(r: { category: RecordCategory; count: number }): TemplateResult {
+    return html`<div role="listitem" class="group"><h4>${this.strings.category[r.category]} <span class="muted">(${r.count})</span></h4></div>`;
+  }
+
+  private renderRow(r: RecordSummary): TemplateResult {
+    const badge = r.state === 'pending' ? ({ state: 'pending' } as const) : this.verifier.get(r.key);
+    return html`<div role="listitem" class="row">
+      <button
+        type="button"
+        part="record"
+        class="record"
+        aria-current=${this.selectedKey === r.key ? 'true' : 'false'}
+        @click=${() => this.select(r.key)}
+      >
+        <span class="when">${formatDate(r.date)}</span>
+        <span class="what">${r.title}${r.value ? html` <span class="value">${r.value}</span>` : nothing}</span>
+        ${this.renderBadge(badge)}
+      </button>
+    </div>`;
+  }
+
+  private renderBadge(v: BadgeState): TemplateResult {
+    const s = this.strings;
+    const label = v.state === 'tampered' ? `${s.badge.tampered}: ${s.tamperReason[v.reason]}` : s.badge[v.state];
+    const help = v.state === 'tampered' ? v.detail : v.state === 'unknown' ? v.detail : v.state === 'checking' ? '' : s.badgeHelp[v.state];
+    return html`<span part="badge" class="badge" data-state=${v.state} title=${help}>${label}</span>`;
+  }
+
+  /** Opens a record in the detail panel (deep links, hosts that list records elsewhere). */
+  openRecord(key: string): void {
+    this.select(key);
+  }
+
+  private select(key: string): void {
+    this.selectedKey = key;
+    this.tab = 'formatted';
+    this.dispatchEvent(new EhrRecordSelectEvent({ key }));
+  }
+
+  private renderDetail(): TemplateResult {
+    const s = this.strings;
+    return html`<section part="detail" class="detail" aria-labelledby="detail-heading">
+      <h3 id="detail-heading">${s.detail}</h3>
+      ${this.selectedKey
+        ? this.detailTask.render({
+            pending: () => html`<p role="status">${s.loadingRecord}</p>`,
+            error: (e) => html`<p role="alert" class="error">${describeError(e, s)}</p>`,
+            complete: (d) => (d ? this.renderDetailBody(d.detail, d.verification, d.attachments) : nothing),
+          })
+        : html`<p class="muted">${s.noneSelected}</p>`}
+    </section>`;
+  }
+
+  private renderDetailBody(d: RecordDetail, v: Verification, attachments: ShownAttachment[]): TemplateResult {
+    const s = this.strings;
+    const tabs: Array<[Tab, string]> = [
+      ['formatted', s.tabFormatted],
+      ['raw', s.tabRaw],
+      ['proof', s.tabProof],
+    ];
+    return html`<div class="detail-head">
+        <h4>${d.summary.title}</h4>
+        ${this.renderBadge(v)}
+        <button type="button" @click=${() => (this.selectedKey = '')}>${s.closeDetail}</button>
+      </div>
+      ${v.state === 'tampered' ? html`<p role="alert" class="error">${s.badge.tampered}: ${v.detail}</p>` : nothing}
+      <div role="tablist" aria-label=${s.detail} @keydown=${this.onTabKey}>
+        ${tabs.map(
+          ([id, label]) => html`<button
+            role="tab"
+            type="button"
+            id="tab-${id}"
+            aria-controls=${this.tab === id ? `panel-${id}` : nothing}
+            aria-selected=${this.tab === id ? 'true' : 'false'}
+            tabindex=${this.tab === id ? 0 : -1}
+            @click=${() => (this.tab = id)}
+          >
+            ${label}
+          </button>`,
+        )}
+      </div>
+      <div role="tabpanel" id="panel-${this.tab}" aria-labelledby="tab-${this.tab}" tabindex="0">
+        ${this.tab === 'formatted'
+          ? this.renderFormatted(d.resource, v, attachments)
+          : this.tab === 'raw'
+            ? html`<pre class="raw">${JSON.stringify(d.resource, null, 2)}</pre>`
+            : this.renderProof(d, v)}
+      </div>`;
+  }
+
+  private onTabKey(e: KeyboardEvent): void {
+    const order: Tab[] = ['formatted', 'raw', 'proof'];
+    const i = order.indexOf(this.tab);
+    let next: Tab | undefined;
+    if (e.key === 'ArrowRight') next = order[(i + 1) % order.length];
+    else if (e.key === 'ArrowLeft') next = order[(i + order.length - 1) % order.length];
+    else if (e.key === 'Home') next = order[0];
+    else if (e.key === 'End') next = order[order.length - 1];
+    if (!next) return;
+    e.preventDefault();
+    this.tab = next;
+    void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>(`#tab-${next}`)?.focus());
+  }
+
+  private renderFormatted(r: FhirResource, v: Verification, attachments: ShownAttachment[]): TemplateResult {
+    const s = this.strings;
+    const any = r as FhirResource & { status?: string; code?: { coding?: Array<{ system?: string; code?: string; display?: string }> } };
+    const value = valueOf(r);
+    const obs = r.resourceType === 'Observation' ? (r as Observation) : undefined;
+    const range = obs?.referenceRange?.[0];
+    const narrative = (r as { text?: { div?: string } }).text?.div;
+    return html`<dl class="facts">
+        <div><dt>${s.type}</dt><dd>${r.resourceType}</dd></div>
+        ${any.status ? html`<div><dt>${s.status}</dt><dd>${any.status}</dd></div>` : nothing}
+        ${value
+          ? html`<div>
+              <dt>${s.value}</dt>
+              <dd>${value}${obs && outOfRange(obs) ? html` <strong class="error">(${s.outOfRange})</strong>` : nothing}</dd>
+            </div>`
+          : nothing}
+        ${range ? html`<div><dt>${s.referenceRange}</dt><dd>${formatReferenceRange(range)}</dd></div>` : nothing}
+        ${any.code?.coding?.length
+          ? html`<div>
+              <dt>${s.codes}</dt>
+              <dd><ul class="plain">${any.code.coding.map((c) => html`<li>${c.system ?? ''} ${c.code ?? ''} ${c.display ?? ''}</li>`)}</ul></dd>
+            </div>`
+          : nothing}
+        ${'category' in r && Array.isArray(r.category) && r.category.length
+          ? html`<div><dt>${s.categories}</dt><dd>${(r.category as Parameters<typeof formatCodeableConcept>[0][]).map(formatCodeableConcept).join(', ')}</dd></div>`
+          : nothing}
+      </dl>
+      ${narrative
+        ? html`<h5>${s.narrative}</h5>
+            <div part="narrative" class="narrative">${sanitizeNarrative(narrative)}</div>`
+        : nothing}
+      ${r.resourceType === 'DocumentReference' ? this.renderAttachments(v, attachments) : nothing}`;
+  }
+
+  private renderAttachments(v: Verification, attachments: ShownAttachment[]): TemplateResult {
+    const s = this.strings;
+    if (v.state !== 'verified') return html`<h5>${s.attachments}</h5><p role="status">${s.attachmentHidden}</p>`;
+    return html`<h5>${s.attachments}</h5>
+      ${attachments.map((a) =>
+        a.blocked
+          ? html`<p role="alert" class="error">${a.title}: ${s.attachmentBlocked}</p>`
+          : html`<figure part="attachment" class="attachment">
+              <figcaption>${a.title} <span class="muted">(${a.type})</span>
+                <a href=${a.url!} download=${a.title}>${s.download}</a></figcaption>
+              ${a.view === 'image'
+                ? html`<img src=${a.url!} alt=${s.previewOf(a.title)} />`
+                : a.view === 'text'
+                  ? html`<pre class="raw">${a.text}</pre>`
+                  : a.view === 'frame'
+                    ? html`<iframe sandbox="" referrerpolicy="no-referrer" src=${a.url!} title=${s.previewOf(a.title)}></iframe>`
+                    : html`<p class="muted">${s.noPreview}</p>`}
+            </figure>`,
+      )}`;
+  }
+
+  private renderProof(d: RecordDetail, v: Verification): TemplateResult {
+    const s = this.strings;
+    if (!d.leaf || !d.proof || !d.anchor) return html`<p>${s.badgeHelp.pending}</p>`;
+    const leaf = d.leaf;
+    return html`<h5>${s.leaf}</h5>
+      <dl class="facts mono">
+        ${Object.entries(leaf).map(([k, val]) => html`<div><dt>${k}</dt><dd>${val}</dd></div>`)}
+      </dl>
+      <h5>${s.proofPath}</h5>
+      <ol class="mono">${d.proof.map((p) => html`<li>${p}</li>`)}</ol>
+      <dl class="facts mono">
+        <div><dt>${s.root}</dt><dd>${d.anchor.root}</dd></div>
+        ${v.state === 'verified'
+          ? html`<div><dt>${s.anchoredBy}</dt><dd>${v.anchor.hospital}</dd></div>
+              <div><dt>${s.anchoredAt}</dt><dd>${new Date(v.anchor.timestamp * 1000).toISOString()}</dd></div>
+              <div><dt>${s.batchSize}</dt><dd>${v.anchor.count}</dd></div>`
+          : nothing}
+        ${d.anchor.txHash ? html`<div><dt>${s.transaction}</dt><dd>${d.anchor.txHash}</dd></div>` : nothing}
+      </dl>`;
+  }
+}

@@ -1,0 +1,172 @@
+import { css } from 'lit';
+import { tokens } from '../../styles/tokens.js';
+
+export const styles = [
+  tokens,
+  css`
+    .base {
+      display: grid;
+      gap: calc(var(--_space) * 2);
+    }
+    h2,
+    h3,
+    h4,
+    h5 {
+      color: var(--ehr-viewer-heading-color, var(--_fg));
+      margin: 0.25rem 0;
+    }
+    .header,
+    .search {
+      border-bottom: 1px solid var(--_border);
+      padding-bottom: var(--_space);
+    }
+    .title-row {
+      display: flex;
+      align-items: center;
+      gap: var(--_space);
+    }
+    .facts {
+      display: grid;
+      grid-template-columns: repeat(auto-fill, minmax(12rem, 1fr));
+      gap: var(--_space);
+      margin: var(--_space) 0;
+    }
+    .facts dt {
+      font-weight: 600;
+      font-size: 0.85em;
+      color: var(--_muted);
+    }
+    .facts dd {
+      margin: 0;
+      overflow-wrap: anywhere;
+    }
+    .mono {
+      font-family: var(--ehr-font-mono, ui-monospace, monospace);
+      font-size: 0.85em;
+      overflow-wrap: anywhere;
+    }
+    .plain {
+      list-style: none;
+      margin: 0;
+      padding: 0;
+    }
+    form {
+      display: flex;
+      flex-wrap: wrap;
+      gap: var(--_space);
+      align-items: end;
+    }
+    fieldset {
+      border: 1px solid var(--_border);
+      border-radius: var(--_radius);
+      display: flex;
+      flex-wrap: wrap;
+      gap: var(--_space);
+    }
+    label.check {
+      flex-direction: row;
+      align-items: center;
+      gap: 0.3rem;
+    }
+    .body {
+      display: grid;
+      grid-template-columns: minmax(0, 1fr) minmax(0, 1fr);
+      gap: calc(var(--_space) * 2);
+    }
+    @media (max-width: 48rem) {
+      .body {
+        grid-template-columns: 1fr;
+      }
+    }
+    .record-list {
+      height: var(--ehr-viewer-list-height, 28rem);
+      overflow: auto;
+      border: 1px solid var(--_border);
+      border-radius: var(--_radius);
+      contain: strict;
+    }
+    .row,
+    .group {
+      width: 100%;
+    }
+    .group h4 {
+      padding: 0.25rem 0.5rem;
+      background: var(--_bg-alt);
+      font-size: 0.95em;
+    }
+    .record {
+      display: grid;
+      grid-template-columns: 7rem 1fr auto;
+      gap: var(--_space);
+      width: 100%;
+      text-align: start;
+      border: 0;
+      border-bottom: 1px solid var(--_border);
+      border-radius: 0;
+      background: var(--_bg);
+    }
+    .record[aria-current='true'] {
+      background: var(--_bg-alt);
+      font-weight: 600;
+    }
+    .value {
+      color: var(--_muted);
+    }
+    .badge {
+      font-size: 0.8em;
+      border: 1px solid currentColor;
+      border-radius: 999px;
+      padding: 0 0.5rem;
+      white-space: nowrap;
+      align-self: center;
+    }
+    .badge[data-state='verified'] {
+      color: var(--_ok);
+    }
+    .badge[data-state='pending'] {
+      color: var(--_warn);
+    }
+    .badge[data-state='tampered'] {
+      color: var(--_danger);
+      font-weight: 700;
+    }
+    .badge[data-state='unknown'],
+    .badge[data-state='checking'] {
+      color: var(--_muted);
+    }
+    .detail-head {
+      display: flex;
+      flex-wrap: wrap;
+      gap: var(--_space);
+      align-items: center;
+    }
+    [role='tablist'] {
+      display: flex;
+      gap: 0.25rem;
+      border-bottom: 1px solid var(--_border);
+    }
+    [role='tab'][aria-selected='true'] {
+      background: var(--_accent);
+      color: var(--_accent-fg);
+    }
+    .raw {
+      white-space: pre-wrap;
+      overflow: auto;
+      max-height: 24rem;
+      background: var(--_bg-alt);
+      padding: var(--_space);
+      font-size: 0.85em;
+    }
+    .narrative {
+      border-inline-start: 3px solid var(--_border);
+      padding-inline-start: var(--_space);
+    }
+    .attachment img,
+    .attachment iframe {
+      max-width: 100%;
+      width: 100%;
+      min-height: 12rem;
+      border: 1px solid var(--_border);
+    }
+  `,
+];

@@ -1,0 +1,309 @@
+import { expect, fixture, html } from '@open-wc/testing';
+import { setViewport } from '@web/test-runner-commands';
+import type { Bundle, CarePlan, DocumentReference, FhirResource, Observation, Patient } from 'fhir/r4';
+import type { EhrDataSource } from '../../data/data-source.js';
+import { bytesToBase64 } from '../../fhir/attachment.js';
+import { FixtureDataSource, bundleResources, expandResources, loadSyntheaBundle, loadXssCorpus } from '../../testing/index.js';
+import { armXssOracle, settle, shadowQuery, until, xssState } from '../../../test/helpers.js';
+import './ehr-viewer.js';
+import type { EhrViewer } from './ehr-viewer.component.js';
+
+let small: Bundle;
+before(async () => {
+  await setViewport({ width: 1400, height: 2400 });
+  small = await loadSyntheaBundle('small-louis-erdman.json');
+});
+
+async function viewer(ds: EhrDataSource | undefined, patientId: string, mode: 'patient' | 'doctor' = 'patient'): Promise<EhrViewer> {
+  return fixture<EhrViewer>(html`<ehr-viewer .dataSource=${ds} patient-id=${patientId} mode=${mode}></ehr-viewer>`);
+}
+
+function rows(el: EhrViewer): HTMLButtonElement[] {
+  return [...el.shadowRoot!.querySelectorAll<HTMLButtonElement>('[part="record"]')];
+}
+
+async function open(el: EhrViewer, key: string): Promise<void> {
+  // Rows are virtualized, so a record far down may not be in the DOM: open it by key (deep link).
+  await until(() => rows(el).length > 0, 'rows');
+  el.openRecord(key);
+  await shadowQuery(el, '[part="detail"] [role="tablist"]', 'detail tabs');
+}
+
+function badge(el: EhrViewer, root: ParentNode = el.shadowRoot!): HTMLElement | null {
+  return root.querySelector<HTMLElement>('[part="detail"] [part="badge"]');
+}
+
+describe('<ehr-viewer>', () => {
+  it('says what to do when it has no data source', async () => {
+    const el = await viewer(undefined, 'x');
+    expect(el.shadowRoot!.textContent).to.contain('No data source');
+    await expect(el).to.be.accessible();
+  });
+
+  it('shows a loading state while the data source answers', async () => {
+    const ds = await FixtureDataSource.create({ bundle: small });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    // Injected delay: every read waits for the test to release it.
+    const slow = new Proxy(ds, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? async (...args: unknown[]) => (await gate, (v as (...a: unknown[]) => unknown).apply(target, args)) : v;
+      },
+    });
+    const el = await viewer(slow, ds.patientId);
+    expect(el.shadowRoot!.textContent).to.contain('Loading the patient');
+    expect(el.shadowRoot!.textContent).to.contain('Loading records');
+    await expect(el).to.be.accessible();
+    release();
+    await until(() => rows(el).length > 0, 'rows after release');
+  });
+
+  it('explains a refusal and what to do about it', async () => {
+    const ds = await FixtureDataSource.create({ bundle: small });
+    const el = await viewer(ds, 'someone-else');
+    const alert = await shadowQuery(el, '[role="alert"]', 'error');
+    expect(alert.textContent).to.contain('Ask the patient to grant you access');
+    await expect(el).to.be.accessible();
+  });
+
+  it('renders the header and a timeline grouped by category with verified badges', async () => {
+    const ds = await FixtureDataSource.create({ bundle: small });
+    const el = await viewer(ds, ds.patientId);
+    const heading = await shadowQuery(el, '[part="header"] h2', 'name');
+    const patient = bundleResources(small).find((r): r is Patient => r.resourceType === 'Patient')!;
+    expect(heading.textContent).to.contain(patient.name![0]!.family!);
+    expect(el.shadowRoot!.querySelector('[part="header"]')!.textContent).to.contain(patient.identifier![0]!.value!);
+    await until(() => el.shadowRoot!.querySelector('[part="badge"][data-state="verified"]'), 'a verified badge');
+    const groups = [...el.shadowRoot!.querySelectorAll('.group h4')].map((h) => h.textContent!.trim());
+    expect(groups[0]).to.match(/^Encounters \(\d+\)$/);
+    expect(groups.some((g) => g.startsWith('Observations & labs'))).to.equal(true);
+    await until(() => !el.shadowRoot!.querySelector('[part="badge"][data-state="checking"]'), 'all visible badges checked');
+    expect(el.shadowRoot!.querySelectorAll('[part="badge"][data-state="tampered"]').length).to.equal(0);
+    await expect(el).to.be.accessible();
+  });
+
+  it('filters by category and by date, with an empty state that says what to do', async () => {
+    const ds = await FixtureDataSource.create({ bundle: small });
+    const el = await viewer(ds, ds.patientId);
+    await until(() => rows(el).length > 0, 'rows');
+    const immunizations = [...el.shadowRoot!.querySelectorAll<HTMLLabelElement>('fieldset label')].find((l) => l.textContent!.includes('Immunizations'))!;
+    immunizations.querySelector('input')!.click();
+    await until(() => el.shadowRoot!.querySelectorAll('.group').length === 1, 'one group');
+    expect(el.shadowRoot!.querySelector('.group h4')!.textContent).to.contain('Immunizations');
+    const immCount = ds.keys().filter((k) => k.startsWith('Immunization/')).length;
+    expect(el.shadowRoot!.querySelector('.count')!.textContent).to.contain(`${immCount} record`);
+    const [from, to] = el.shadowRoot!.querySelectorAll<HTMLInputElement>('input[type="date"]');
+    from!.value = '2199-01-01';
+    from!.dispatchEvent(new Event('change'));
+    to!.value = '2199-12-31';
+    to!.dispatchEvent(new Event('change'));
+    await until(() => el.shadowRoot!.textContent!.includes('No records match these filters'), 'empty state');
+    expect(ds.calls.some((c) => c.method === 'listRecords' && (c.args[1] as { from?: string }).from === '2199-01-01')).to.equal(true);
+    await expect(el).to.be.accessible();
+  });
+
+  it('opens a record: formatted values with units and ranges, raw JSON, and the proof', async () => {
+    const ds = await FixtureDataSource.create({ bundle: small });
+    const el = await viewer(ds, ds.patientId);
+    const key = ds.keys().find((k) => k.startsWith('Observation/'))!;
+    await open(el, key);
+    await until(() => badge(el)?.dataset.state === 'verified', 'verified detail');
+    const obs = (await ds.getRecord(ds.patientId, key)).resource as Observation;
+    const detail = el.shadowRoot!.querySelector('[part="detail"]')!;
+    expect(detail.textContent).to.contain(obs.valueQuantity?.unit ?? obs.code.text!);
+    await expect(el).to.be.accessible();
+    const tabs = [...detail.querySelectorAll<HTMLButtonElement>('[role="tab"]')];
+    tabs[0]!.focus();
+    tabs[0]!.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true }));
+    await until(() => el.shadowRoot!.querySelector('pre.raw'), 'raw JSON');
+    expect(JSON.parse(el.shadowRoot!.querySelector('pre.raw')!.textContent!).id).to.equal(obs.id);
+    el.shadowRoot!.querySelector<HTMLButtonElement>('#tab-proof')!.click();
+    await until(() => el.shadowRoot!.textContent!.includes('Proof (leaf to root)'), 'proof tab');
+    const d = await ds.getRecord(ds.patientId, key);
+    expect(el.shadowRoot!.querySelector('[role="tabpanel"]')!.textContent).to.contain(d.anchor!.root);
+    await expect(el).to.be.accessible();
+  });
+
+  it('marks records not yet anchored as pending', async () => {
+    const ds = await FixtureDataSource.create({ bundle: small, pending: 3 });
+    const el = await viewer(ds, ds.patientId);
+    await open(el, ds.keys()[0]!);
+    await until(() => badge(el)?.dataset.state === 'pending', 'pending badge');
+    await expect(el).to.be.accessible();
+  });
+
+  it('shows a tampered badge with the reason when content changed after anchoring', async () => {
+    const ds = await FixtureDataSource.create({ bundle: small });
+    const key = ds.keys().find((k) => k.startsWith('Observation/'))!;
+    ds.tamper(key, (r) => ((r as Observation).valueQuantity!.value = 999));
+    const el = await viewer(ds, ds.patientId);
+    await open(el, key);
+    await until(() => badge(el)?.dataset.state === 'tampered', 'tampered badge');
+    expect(badge(el)!.textContent).to.contain('content changed since anchoring');
+    expect(el.shadowRoot!.querySelector('[part="detail"] [role="alert"]')!.textContent).to.contain('content hash');
+    await expect(el).to.be.accessible();
+  });
+
+  it('shows tampered when the claimed root was never anchored on chain', async () => {
+    const ds = await FixtureDataSource.create({ bundle: small });
+    const key = ds.keys()[1]!;
+    ds.claimUnanchoredRoot(key);
+    const el = await viewer(ds, ds.patientId);
+    await open(el, key);
+    await until(() => badge(el)?.dataset.state === 'tampered', 'tampered badge');
+    expect(badge(el)!.textContent).to.contain('root not anchored on chain');
+  });
+
+  it('shows unknown when the chain cannot be read', async () => {
+    const ds = await FixtureDataSource.create({ bundle: small });
+    // Injected fault: the chain RPC is down.
+    ds.anchorOf = () => Promise.reject(new Error('connection refused'));
+    const el = await viewer(ds, ds.patientId);
+    await open(el, ds.keys()[0]!);
+    await until(() => badge(el)?.dataset.state === 'unknown', 'unknown badge');
+  });
+
+  it("lets a doctor search patients they may see and open one's record", async () => {
+    const ds = await FixtureDataSource.create({ bundle: small });
+    const el = await viewer(ds, '', 'doctor');
+    await expect(el).to.be.accessible();
+    const family = ds.patient.name![0]!.family!;
+    el.shadowRoot!.querySelector<HTMLInputElement>('input[name="text"]')!.value = family.slice(0, 4);
+    el.shadowRoot!.querySelector<HTMLButtonElement>('[part="search"] button[type="submit"]')!.click();
+    const match = await shadowQuery<HTMLButtonElement>(el, '.matches button', 'a match');
+    await expect(el).to.be.accessible();
+    match.click();
+    await until(() => el.shadowRoot!.querySelector('[part="header"] h2')?.textContent?.includes(family), 'patient header');
+    el.shadowRoot!.querySelector<HTMLInputElement>('input[name="text"]')!.value = 'Nobody-Here';
+    el.shadowRoot!.querySelector<HTMLButtonElement>('[part="search"] button[type="submit"]')!.click();
+    await until(() => el.shadowRoot!.textContent!.includes('No patient you have access to matches'), 'no matches');
+  });
+
+  it('lets the patient edit contact details', async () => {
+    const ds = await FixtureDataSource.create({ bundle: small });
+    const el = await viewer(ds, ds.patientId);
+    const edit = await shadowQuery<HTMLButtonElement>(el, '[part="header"] > button', 'edit button');
+    edit.click();
+    const phone = await shadowQuery<HTMLInputElement>(el, 'input[name="phone"]');
+    await expect(el).to.be.accessible();
+    phone.value = '555-0100';
+    el.shadowRoot!.querySelector<HTMLButtonElement>('.contact-form button[type="submit"]')!.click();
+    await until(() => el.shadowRoot!.querySelector('[part="header"]')!.textContent!.includes('555-0100'), 'new phone shown');
+    expect(ds.patient.telecom!.find((t) => t.system === 'phone')!.value).to.equal('555-0100');
+    expect(el.shadowRoot!.querySelector('[role="status"][aria-live]')!.textContent).to.contain('saved');
+  });
+
+  it('virtualizes long histories: 3,000 records, a few dozen rows in the DOM', async () => {
+    const xl = await loadSyntheaBundle('xlarge-stewart-stanton.json');
+    const ds = await FixtureDataSource.create({ resources: expandResources(bundleResources(xl), 3000) });
+    const el = await viewer(ds, ds.patientId);
+    await until(() => el.shadowRoot!.querySelector('.count')?.textContent?.includes('3000 records'), 'count');
+    await until(() => rows(el).length > 0, 'rows');
+    expect(rows(el).length).to.be.lessThan(200);
+    const list = el.shadowRoot!.querySelector<HTMLElement>('[part="record-list"]')!;
+    const firstBefore = rows(el)[0]!.textContent;
+    list.scrollTop = list.scrollHeight / 2;
+    await until(() => rows(el)[0]?.textContent !== firstBefore, 'rows replaced after scrolling');
+    expect(rows(el).length).to.be.lessThan(200);
+  });
+});
+
+describe('<ehr-viewer> against the XSS corpus', () => {
+  it('never runs a narrative payload (sanitized with DOMPurify), even when its links are clicked', async () => {
+    const corpus = await loadXssCorpus();
+    const base = bundleResources(small);
+    const carePlan = base.find((r): r is CarePlan => r.resourceType === 'CarePlan')!;
+    const hostile: FhirResource[] = corpus.narrative.map((p) => ({
+      ...structuredClone(carePlan),
+      id: `xss-${p.id}`,
+      text: { status: 'generated', div: p.payload },
+    }));
+    const ds = await FixtureDataSource.create({ resources: [...base, ...hostile] });
+    armXssOracle();
+    const el = await viewer(ds, ds.patientId);
+    for (const p of corpus.narrative) {
+      const key = ds.keys().find((k) => k.startsWith(`CarePlan/xss-${p.id}/`))!;
+      await open(el, key);
+      const narrative = await shadowQuery(el, '[part="narrative"]', `narrative ${p.id}`);
+      expect(narrative.querySelector('script, iframe, object, embed, svg, math, form, input, style, img, meta, base'), p.id).to.equal(null);
+      for (const a of narrative.querySelectorAll('a')) {
+        expect(a.getAttribute('href') ?? '', p.id).to.not.match(/^\s*(javascript|data|vbscript):/i);
+        a.addEventListener('click', (e) => e.preventDefault(), { once: true });
+        a.click();
+      }
+      for (const b of narrative.querySelectorAll('button')) b.click();
+      await settle();
+      expect(xssState(), p.id).to.deep.equal({ ran: undefined, dialogs: [] });
+    }
+    await expect(el).to.be.accessible();
+  });
+
+  it('renders hostile display strings and URLs as inert text', async () => {
+    const corpus = await loadXssCorpus();
+    const base = bundleResources(small);
+    const patient = structuredClone(base.find((r): r is Patient => r.resourceType === 'Patient')!);
+    patient.name = [{ family: corpus.strings[0]!.payload, given: corpus.strings.slice(1).map((s) => s.payload) }];
+    patient.telecom = corpus.urls.map((u) => ({ system: 'url' as const, value: u.payload }));
+    const obs = base.find((r): r is Observation => r.resourceType === 'Observation')!;
+    const hostile: Observation[] = corpus.strings.map((s) => ({
+      ...structuredClone(obs),
+      id: `xss-${s.id}`,
+      code: { text: s.payload, coding: [{ display: s.payload, code: s.payload }] },
+    }));
+    const ds = await FixtureDataSource.create({ resources: [patient, ...base.filter((r) => r.resourceType !== 'Patient'), ...hostile] });
+    armXssOracle();
+    const el = await viewer(ds, ds.patientId);
+    const header = await shadowQuery(el, '[part="header"] h2', 'name');
+    expect(header.textContent).to.contain(corpus.strings[0]!.payload);
+    expect(el.shadowRoot!.querySelectorAll('[part="header"] a').length, 'no hostile URL becomes a link').to.equal(0);
+    for (const s of corpus.strings) {
+      await open(el, ds.keys().find((k) => k.startsWith(`Observation/xss-${s.id}/`))!);
+      await until(() => el.shadowRoot!.querySelector('[part="detail"] h4')?.textContent === s.payload, `title ${s.id} as text`);
+    }
+    await settle();
+    expect(xssState()).to.deep.equal({ ran: undefined, dialogs: [] });
+  });
+
+  it('shows hostile attachments only after verification, sandboxed or as text, never running them', async () => {
+    const corpus = await loadXssCorpus();
+    const base = bundleResources(small);
+    const enc = new TextEncoder();
+    const docs: DocumentReference[] = corpus.attachments.map((a) => ({
+      resourceType: 'DocumentReference',
+      id: `xss-${a.id}`,
+      status: 'current',
+      subject: { reference: 'Patient/x' },
+      date: '2020-01-01T00:00:00Z',
+      description: `Attachment ${a.id}`,
+      content: [{ attachment: { contentType: a.contentType!, title: `${a.id}.bin`, data: bytesToBase64(enc.encode(a.payload)) } }],
+    }));
+    const tamperedDoc: DocumentReference = { ...structuredClone(docs[0]!), id: 'xss-tampered' };
+    const ds = await FixtureDataSource.create({ resources: [...base, ...docs, tamperedDoc] });
+    ds.tamper(ds.keys().find((k) => k.startsWith('DocumentReference/xss-tampered/'))!, (r) => ((r as DocumentReference).description = 'changed'));
+    armXssOracle();
+    const el = await viewer(ds, ds.patientId);
+
+    await open(el, ds.keys().find((k) => k.startsWith('DocumentReference/xss-tampered/'))!);
+    await until(() => badge(el)?.dataset.state === 'tampered', 'tampered document');
+    expect(el.shadowRoot!.querySelector('[part="attachment"]'), 'no attachment before verification').to.equal(null);
+    expect(el.shadowRoot!.textContent).to.contain('Attachments are shown once the record is verified');
+
+    for (const a of corpus.attachments) {
+      await open(el, ds.keys().find((k) => k.startsWith(`DocumentReference/xss-${a.id}/`))!);
+      await until(() => badge(el)?.dataset.state === 'verified', `verified ${a.id}`);
+      const fig = await shadowQuery(el, '[part="attachment"]', `attachment ${a.id}`);
+      const frame = fig.querySelector('iframe');
+      if (frame) {
+        expect(frame.getAttribute('sandbox'), a.id).to.equal('');
+        await until(() => frame.contentWindow !== null, 'frame window');
+      }
+      expect(fig.querySelector('img')?.src.startsWith('blob:') ?? true).to.equal(true);
+      const link = fig.querySelector<HTMLAnchorElement>('a[download]')!;
+      expect(link.href.startsWith('blob:'), a.id).to.equal(true);
+      await settle();
+      expect(xssState(), a.id).to.deep.equal({ ran: undefined, dialogs: [] });
+    }
+    await expect(el).to.be.accessible();
+  });
+});

@@ -1,0 +1,85 @@
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import type { EhrDataSource, RecordDetail } from '../data/data-source.js';
+import { verifyRecord, type Verification } from '../verify/verify-record.js';
+
+export type BadgeState = Verification | { state: 'checking' };
+
+/**
+ * Verifies records on demand — the ones a person actually sees — with a small concurrency limit, and
+ * caches verdicts per record key. A 10,000-record history therefore costs only the rows on screen.
+ */
+export class VerificationController implements ReactiveController {
+  private cache = new Map<string, BadgeState>();
+  private queue: string[] = [];
+  private running = 0;
+  private source: EhrDataSource | undefined;
+  private patientId = '';
+
+  constructor(
+    private readonly host: ReactiveControllerHost,
+    private readonly onVerified: (key: string, v: Verification) => void,
+    private readonly concurrency = 4,
+  ) {
+    host.addController(this);
+  }
+
+  hostDisconnected(): void {
+    this.queue = [];
+  }
+
+  /** Switches patient or source; forgets every verdict. */
+  reset(source: EhrDataSource | undefined, patientId: string): void {
+    if (source === this.source && patientId === this.patientId) return;
+    this.source = source;
+    this.patientId = patientId;
+    this.cache.clear();
+    this.queue = [];
+  }
+
+  /** The verdict so far; schedules verification when there is none. */
+  get(key: string): BadgeState {
+    const known = this.cache.get(key);
+    if (known) return known;
+    const checking: BadgeState = { state: 'checking' };
+    this.cache.set(key, checking);
+    this.queue.push(key);
+    queueMicrotask(() => this.pump());
+    return checking;
+  }
+
+  /** Verifies an already fetched record (the detail panel) and caches the verdict. */
+  async verifyDetail(detail: RecordDetail): Promise<Verification> {
+    const source = this.source;
+    if (!source) return { state: 'unknown', detail: 'No data source.' };
+    const v = await verifyRecord(detail, (root) => source.anchorOf(root));
+    if (source === this.source) this.settle(detail.summary.key, v);
+    return v;
+  }
+
+  private settle(key: string, v: Verification): void {
+    this.cache.set(key, v);
+    this.onVerified(key, v);
+    this.host.requestUpdate();
+  }
+
+  private pump(): void {
+    while (this.running < this.concurrency && this.queue.length > 0) {
+      const key = this.queue.shift()!;
+      const source = this.source;
+      const patientId = this.patientId;
+      if (!source) return;
+      this.running++;
+      void source
+        .getRecord(patientId, key)
+        .then((detail) => verifyRecord(detail, (root) => source.anchorOf(root)))
+        .catch((error: unknown): Verification => ({ state: 'unknown', detail: (error as Error).message }))
+        .then((v) => {
+          if (source === this.source && patientId === this.patientId) this.settle(key, v);
+        })
+        .finally(() => {
+          this.running--;
+          this.pump();
+        });
+    }
+  }
+}

@@ -1,0 +1,289 @@
+/**
+ * The one typed seam between the elements and the outside world. Every element reads and writes
+ * through an `EhrDataSource`; two implementations exist:
+ *  - `HttpChainDataSource` (bridge over HTTP for records/uploads/audit, ethers v6 for chain state and
+ *    wallet transactions), and
+ *  - `FixtureDataSource` (`@ehr-anchor/widgets/testing`), serving the Synthea fixtures in memory
+ *    for tests and Storybook.
+ *
+ * What the elements never take from a data source is the *verdict* on a record: they get the
+ * resource, its leaf inputs, its proof and the root it claims, and verify in the browser against
+ * the root read from the chain (`anchorOf`).
+ */
+import type { FhirResource, Patient, ContactPoint, Address, Identifier, HumanName } from 'fhir/r4';
+
+/** Timeline categories, in display order (issue 8: the viewer groups records by these). */
+export const RECORD_CATEGORIES = [
+  'encounters',
+  'conditions',
+  'medications',
+  'observations',
+  'procedures',
+  'immunizations',
+  'allergies',
+  'care-plans',
+  'documents',
+  'other',
+] as const;
+export type RecordCategory = (typeof RECORD_CATEGORIES)[number];
+
+/** The inputs of a record's Merkle leaf (ARCHITECTURE.md "Record model"); no PHI. */
+export interface LeafInputs {
+  /** Keyed pseudonym of the patient (0x-prefixed 32 bytes). */
+  subject: string;
+  resourceType: string;
+  resourceId: string;
+  versionId: string;
+  /** sha256 of the canonical resource bytes, 0x-prefixed. */
+  contentHash: string;
+  payloadCid: string;
+  /** 0x-prefixed 32 random bytes. */
+  salt: string;
+}
+
+/** What the bridge *claims* about an anchor. The root is checked against the chain, never trusted. */
+export interface AnchorClaim {
+  root: string;
+  txHash?: string;
+  blockNumber?: number;
+  hospital?: string;
+}
+
+/** An anchor as read from the chain itself. */
+export interface AnchorOnChain {
+  root: string;
+  hospital: string;
+  /** Seconds since epoch of the anchoring block. */
+  timestamp: number;
+  count: number;
+}
+
+/** One line of the timeline. Carries no verdict: verification happens on the detail. */
+export interface RecordSummary {
+  /** Opaque key unique within a patient (e.g. `Observation/abc/1`). */
+  key: string;
+  resourceType: string;
+  resourceId: string;
+  versionId: string;
+  category: RecordCategory;
+  /** ISO date or date-time the record is about (effective/onset/period start/recorded). */
+  date?: string;
+  /** Short human title (code display, document title). */
+  title: string;
+  /** A one-line value (observation value + unit), when there is one. */
+  value?: string;
+  /** `pending` until the bridge has anchored the batch holding this record. */
+  state: 'anchored' | 'pending';
+}
+
+export interface RecordQuery {
+  categories?: RecordCategory[];
+  /** Inclusive ISO date (YYYY-MM-DD). */
+  from?: string;
+  /** Inclusive ISO date (YYYY-MM-DD). */
+  to?: string;
+}
+
+/** A record with everything the browser needs to verify it. */
+export interface RecordDetail {
+  summary: RecordSummary;
+  resource: FhirResource;
+  leaf?: LeafInputs;
+  /** Sibling hashes, 0x-prefixed, leaf to root. */
+  proof?: string[];
+  anchor?: AnchorClaim;
+  /** The bridge found the stored bytes inconsistent (CID or leaf mismatch) and says so. */
+  bridgeIntegrityError?: string;
+}
+
+export interface PatientHeader {
+  id: string;
+  resource: Patient;
+}
+
+export interface PatientSearchQuery {
+  text?: string;
+  identifier?: string;
+  birthDate?: string;
+}
+
+export interface PatientMatch {
+  id: string;
+  name: HumanName[];
+  birthDate?: string;
+  identifier?: Identifier[];
+}
+
+export interface ContactUpdate {
+  telecom: ContactPoint[];
+  address: Address[];
+}
+
+/** Who a grant is for. */
+export type GranteeKind = 'hospital' | 'doctor';
+
+export interface Grant {
+  /** Grantee address (0x…). */
+  grantee: string;
+  granteeKind: GranteeKind;
+  /** Human label of the grantee, when known (hospital or doctor name). */
+  granteeName?: string;
+  /** Resource categories covered; empty means all. */
+  scope: RecordCategory[];
+  /** Seconds since epoch; 0 = no expiry. */
+  expiresAt: number;
+  active: boolean;
+}
+
+export interface GrantRequest {
+  grantee: string;
+  granteeKind: GranteeKind;
+  scope: RecordCategory[];
+  expiresAt: number;
+}
+
+/** A wallet transaction in flight. `wait` resolves when mined, rejects when reverted or dropped. */
+export interface TxHandle {
+  hash: string;
+  wait(): Promise<{ blockNumber: number }>;
+}
+
+export interface AccessLogEntry {
+  /** ISO date-time. */
+  at: string;
+  /** Who (address or display). */
+  actor: string;
+  actorRole?: string;
+  action: 'read' | 'search' | 'download' | 'upload' | 'edit' | 'refused' | string;
+  /** What was touched (e.g. `Observation/abc`). */
+  what?: string;
+  outcome: 'success' | 'denied' | 'error';
+}
+
+export interface UploadRequest {
+  title: string;
+  /** ISO date. */
+  date: string;
+  category: RecordCategory;
+  patientId: string;
+  file: File;
+}
+
+export interface UploadProgress {
+  loaded: number;
+  total: number;
+}
+
+/** Where an uploaded record is in the bridge pipeline (received → stored → batched → anchored). */
+export interface UploadStatus {
+  recordKey: string;
+  state: 'received' | 'stored' | 'batched' | 'anchored' | 'failed';
+  cid?: string;
+  txHash?: string;
+  error?: string;
+}
+
+export interface Hospital {
+  address: string;
+  name: string;
+  bridgeSigner?: string;
+  /** The public key the bridge wraps data keys to (hex), needed to add a hospital. */
+  keyWrappingKey?: string;
+}
+
+export interface Doctor {
+  address: string;
+  name?: string;
+  hospital: string;
+}
+
+export interface RegistrationRequest {
+  /** The request's key on chain: the applicant's wallet (one pending request per wallet and hospital). */
+  id: string;
+  applicant: string;
+  /** Pseudonymous subject id (no PHI). */
+  subject: string;
+  hospital: string;
+  status: 'pending' | 'approved' | 'rejected';
+}
+
+export interface RegistrationInput {
+  hospital: string;
+  subject: string;
+}
+
+/** The reading/writing surface all elements use. */
+export interface EhrDataSource {
+  getPatient(patientId: string, signal?: AbortSignal): Promise<PatientHeader>;
+  updateContact(patientId: string, update: ContactUpdate): Promise<PatientHeader>;
+  /** All summaries for a patient matching the query, newest first. */
+  listRecords(patientId: string, query?: RecordQuery, signal?: AbortSignal): Promise<RecordSummary[]>;
+  getRecord(patientId: string, key: string, signal?: AbortSignal): Promise<RecordDetail>;
+  /**
+   * Bytes of the record's `content[index].attachment` when it is stored by URL (inline `data` is
+   * covered by the record's own content hash and needs no fetch).
+   */
+  getAttachment(patientId: string, key: string, index: number, signal?: AbortSignal): Promise<Blob>;
+  searchPatients(query: PatientSearchQuery, signal?: AbortSignal): Promise<PatientMatch[]>;
+  /** The anchor as the *chain* knows it, or undefined when the root was never anchored. */
+  anchorOf(root: string): Promise<AnchorOnChain | undefined>;
+
+  listGrants(patientId: string, signal?: AbortSignal): Promise<Grant[]>;
+  grant(patientId: string, request: GrantRequest): Promise<TxHandle>;
+  revoke(patientId: string, grantee: string): Promise<TxHandle>;
+  accessLog(patientId: string, signal?: AbortSignal): Promise<AccessLogEntry[]>;
+
+  upload(request: UploadRequest, onProgress: (p: UploadProgress) => void, signal?: AbortSignal): Promise<UploadStatus>;
+  uploadStatus(recordKey: string, signal?: AbortSignal): Promise<UploadStatus>;
+
+  listHospitals(signal?: AbortSignal): Promise<Hospital[]>;
+  addHospital(hospital: Hospital): Promise<TxHandle>;
+  removeHospital(address: string): Promise<TxHandle>;
+  listDoctors(hospital: string, signal?: AbortSignal): Promise<Doctor[]>;
+  addDoctor(doctor: Doctor): Promise<TxHandle>;
+  removeDoctor(hospital: string, address: string): Promise<TxHandle>;
+  listRegistrations(hospital: string, signal?: AbortSignal): Promise<RegistrationRequest[]>;
+  approveRegistration(hospital: string, id: string): Promise<TxHandle>;
+  rejectRegistration(hospital: string, id: string): Promise<TxHandle>;
+  requestRegistration(input: RegistrationInput): Promise<TxHandle>;
+
+  /**
+   * Sign-In with Ethereum against the bridge (optional: fixtures and read-only sources may omit it).
+   * `sign` asks the wallet to `personal_sign` the EIP-4361 message.
+   */
+  signIn?(address: string, sign: (message: string) => Promise<string>): Promise<SignInResult>;
+}
+
+/** Roles of the signed-in account, as the bridge derived them from chain state. */
+export interface SignInResult {
+  admin: boolean;
+  hospital: string | null;
+  doctorOf: string | null;
+  subjects: string[];
+}
+
+/** Errors a data source throws carry a kind so elements can say what to do. */
+export type DataErrorKind =
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not-found'
+  | 'gone'
+  | 'network'
+  | 'wallet-rejected'
+  | 'wallet-locked'
+  | 'wrong-network'
+  | 'no-wallet'
+  | 'invalid'
+  | 'reverted'
+  | 'unknown';
+
+export class DataSourceError extends Error {
+  constructor(
+    readonly kind: DataErrorKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'DataSourceError';
+  }
+}

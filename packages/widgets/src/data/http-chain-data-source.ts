@@ -1,0 +1,515 @@
+/**
+ * The production `EhrDataSource`: the bridge over HTTP (records, documents, search, audit — its zod
+ * schemas from `@ehr-anchor/core/api`) and the chain through ethers v6 (anchors, consent, roles —
+ * the EhrRegistry ABI from `@ehr-anchor/contracts`). Writes to the chain go through the user's
+ * EIP-1193 wallet; without one the source is read-only.
+ *
+ * Patients are named by their pseudonymous `subject` and records by outbox sequence number, as the
+ * bridge does, so no URL carries PHI.
+ */
+import { BrowserProvider, Contract, JsonRpcProvider, getAddress, type Eip1193Provider, type EventLog, type Log } from 'ethers';
+import { ehrRegistryAbi, SCOPES, NO_EXPIRY, type ScopeCategory } from '@ehr-anchor/contracts';
+import type {
+  AuditEntry,
+  DocumentReceipt,
+  PatientSearchResult,
+  RecordList,
+  RecordRead,
+  SessionRoles,
+  SiweChallenge,
+} from '@ehr-anchor/core/api';
+import type { FhirResource, Patient } from 'fhir/r4';
+import {
+  DataSourceError,
+  RECORD_CATEGORIES,
+  type AccessLogEntry,
+  type AnchorOnChain,
+  type ContactUpdate,
+  type DataErrorKind,
+  type Doctor,
+  type EhrDataSource,
+  type Grant,
+  type GrantRequest,
+  type Hospital,
+  type PatientHeader,
+  type PatientMatch,
+  type PatientSearchQuery,
+  type RecordCategory,
+  type RecordDetail,
+  type RecordQuery,
+  type RecordSummary,
+  type RegistrationInput,
+  type RegistrationRequest,
+  type TxHandle,
+  type UploadProgress,
+  type UploadRequest,
+  type UploadStatus,
+} from './data-source.js';
+import { siweMessage } from './siwe.js';
+import { xhrUpload } from './xhr-upload.js';
+import { dateOf, titleOf, valueOf } from '../fhir/format.js';
+
+export interface HttpChainConfig {
+  bridgeUrl: string;
+  rpcUrl: string;
+  chainId: number;
+  contractAddress: string;
+  /** The wallet; without one every write fails with `no-wallet`. */
+  ethereum?: Eip1193Provider | undefined;
+  /** First block to scan for events (the registry's deployment block). */
+  fromBlock?: number;
+}
+
+/** Bridge category → timeline category. */
+function toCategory(c: string): RecordCategory {
+  if (c === 'carePlans') return 'care-plans';
+  return (RECORD_CATEGORIES as readonly string[]).includes(c) ? (c as RecordCategory) : 'other';
+}
+
+/** Timeline category → consent scope bit. */
+function scopeBit(c: RecordCategory): number {
+  const key: ScopeCategory = c === 'care-plans' ? 'carePlans' : (c as ScopeCategory);
+  return SCOPES[key] ?? SCOPES.other;
+}
+
+function scopeCategories(mask: number): RecordCategory[] {
+  return RECORD_CATEGORIES.filter((c) => (mask & scopeBit(c)) !== 0);
+}
+
+function kindOfStatus(status: number): DataErrorKind {
+  if (status === 401) return 'unauthorized';
+  if (status === 403) return 'forbidden';
+  if (status === 404) return 'not-found';
+  if (status === 410) return 'gone';
+  if (status === 400 || status === 413 || status === 415 || status === 422) return 'invalid';
+  return 'unknown';
+}
+
+/** An ethers/EIP-1193 failure as a `DataSourceError` that says what happened. */
+export function walletError(error: unknown, contract?: Contract): DataSourceError {
+  const e = error as { code?: unknown; info?: { error?: { code?: number } }; data?: string; shortMessage?: string; message?: string; reason?: string };
+  if (e.code === 'ACTION_REJECTED' || e.code === 4001 || e.info?.error?.code === 4001) {
+    return new DataSourceError('wallet-rejected', 'Rejected in the wallet.', { cause: error });
+  }
+  if (e.code === 'CALL_EXCEPTION') {
+    let reason = e.reason ?? e.shortMessage ?? 'reverted';
+    if (e.data && contract) {
+      try {
+        const parsed = contract.interface.parseError(e.data);
+        if (parsed) reason = parsed.name;
+      } catch {
+        // keep the generic reason
+      }
+    }
+    return new DataSourceError('reverted', reason, { cause: error });
+  }
+  if (e.code === 'NETWORK_ERROR' || e.code === 'SERVER_ERROR' || e.code === 'TIMEOUT') {
+    return new DataSourceError('network', e.shortMessage ?? 'network error', { cause: error });
+  }
+  return new DataSourceError('unknown', e.shortMessage ?? e.message ?? String(error), { cause: error });
+}
+
+export class HttpChainDataSource implements EhrDataSource {
+  private readonly base: string;
+  private readonly reader: JsonRpcProvider;
+  private readonly registry: Contract;
+  private token: string | undefined;
+  private readonly fromBlock: number;
+
+  constructor(readonly config: HttpChainConfig) {
+    this.base = config.bridgeUrl.replace(/\/$/, '');
+    this.reader = new JsonRpcProvider(config.rpcUrl, config.chainId || undefined, { staticNetwork: Boolean(config.chainId) });
+    this.registry = new Contract(config.contractAddress, ehrRegistryAbi, this.reader);
+    this.fromBlock = config.fromBlock ?? 0;
+  }
+
+  /** The bearer token of the current SIWE session, if signed in. */
+  get sessionToken(): string | undefined {
+    return this.token;
+  }
+
+  // ───────── sign-in ─────────
+
+  /**
+   * Sign-In with Ethereum (EIP-4361): asks the bridge for a nonce, has the wallet `personal_sign`
+   * the message, and exchanges it for a short-lived session token. Roles come from chain state.
+   */
+  async signIn(address: string, sign: (message: string) => Promise<string>): Promise<SessionRoles> {
+    const challenge = await this.json<SiweChallenge>('/auth/nonce', { method: 'POST' });
+    const message = siweMessage({
+      domain: challenge.domain,
+      address: getAddress(address),
+      statement: challenge.statement,
+      uri: challenge.uri,
+      chainId: challenge.chainId,
+      nonce: challenge.nonce,
+      issuedAt: new Date().toISOString(),
+      expirationTime: challenge.expiresAt,
+    });
+    let signature: string;
+    try {
+      signature = await sign(message);
+    } catch (error) {
+      throw walletError(error);
+    }
+    const session = await this.json<{ token?: string; roles: SessionRoles }>('/auth/session', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message, signature }),
+    });
+    this.token = session.token;
+    return session.roles;
+  }
+
+  signOut(): void {
+    this.token = undefined;
+  }
+
+  // ───────── HTTP plumbing ─────────
+
+  private async request(path: string, init: RequestInit = {}, signal?: AbortSignal): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (this.token) headers.set('authorization', `Bearer ${this.token}`);
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}${path}`, { ...init, headers, ...(signal ? { signal } : {}) });
+    } catch (error) {
+      if ((error as Error).name === 'AbortError') throw error;
+      throw new DataSourceError('network', `The bridge at ${this.base} could not be reached.`, { cause: error });
+    }
+    if (!res.ok) {
+      let message = `HTTP ${res.status}`;
+      try {
+        const outcome = (await res.json()) as { issue?: Array<{ diagnostics?: string; details?: { coding?: Array<{ system: string; code: string }> } }> };
+        const issue = outcome.issue?.[0];
+        const tamper = issue?.details?.coding?.find((c) => c.system === 'urn:ehr-anchor:tamper');
+        if (res.status === 409 && tamper) throw new DataSourceError('invalid', `The bridge reports this record tampered (${tamper.code}).`);
+        message = issue?.diagnostics ?? message;
+      } catch (error) {
+        if (error instanceof DataSourceError) throw error;
+      }
+      throw new DataSourceError(kindOfStatus(res.status), message);
+    }
+    return res;
+  }
+
+  private async json<T>(path: string, init: RequestInit = {}, signal?: AbortSignal): Promise<T> {
+    return (await (await this.request(path, init, signal)).json()) as T;
+  }
+
+  // ───────── records ─────────
+
+  private async listRaw(subject: string, query: Record<string, string>, signal?: AbortSignal, maxPages = 50): Promise<RecordList['items']> {
+    const items: RecordList['items'] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < maxPages; page++) {
+      const qs = new URLSearchParams({ limit: '500', ...query, ...(cursor ? { cursor } : {}) });
+      const list = await this.json<RecordList>(`/patients/${subject}/records?${qs}`, {}, signal);
+      items.push(...list.items);
+      if (!list.next) break;
+      cursor = list.next;
+    }
+    return items;
+  }
+
+  async getPatient(subject: string, signal?: AbortSignal): Promise<PatientHeader> {
+    const [latest] = await this.listRaw(subject, { category: 'demographics', limit: '1' }, signal, 1);
+    if (!latest) throw new DataSourceError('not-found', 'No Patient record for this subject.');
+    const read = await this.json<RecordRead>(`/records/${latest.seq}`, {}, signal);
+    return { id: subject, resource: read.resource as unknown as Patient };
+  }
+
+  async updateContact(subject: string, update: ContactUpdate): Promise<PatientHeader> {
+    await this.json(`/patients/${subject}/contact`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(update),
+    });
+    return this.getPatient(subject);
+  }
+
+  async listRecords(subject: string, query: RecordQuery = {}, signal?: AbortSignal): Promise<RecordSummary[]> {
+    const q: Record<string, string> = {};
+    if (query.from) q.since = query.from;
+    if (query.to) q.until = new Date(Date.parse(query.to) + 86_400_000).toISOString().slice(0, 10);
+    const items = await this.listRaw(subject, q, signal);
+    const cats = query.categories?.length ? new Set(query.categories) : undefined;
+    return items
+      .filter((i) => !i.erased && i.category !== 'demographics')
+      .map((i): RecordSummary => ({
+        key: String(i.seq),
+        resourceType: i.resourceType,
+        resourceId: i.resourceId,
+        versionId: i.versionId,
+        category: toCategory(i.category),
+        // The list carries no content; rows show the type and when the bridge received it.
+        title: i.resourceType,
+        date: i.receivedAt,
+        state: i.state === 'anchored' ? 'anchored' : 'pending',
+      }))
+      .filter((s) => !cats || cats.has(s.category));
+  }
+
+  async getRecord(_subject: string, key: string, signal?: AbortSignal): Promise<RecordDetail> {
+    const read = await this.json<RecordRead>(`/records/${encodeURIComponent(key)}`, {}, signal);
+    const resource = read.resource as unknown as FhirResource;
+    const date = dateOf(resource);
+    const value = valueOf(resource);
+    return {
+      summary: {
+        key,
+        resourceType: read.leaf.resourceType,
+        resourceId: read.leaf.resourceId,
+        versionId: read.leaf.versionId,
+        category: toCategory(read.category),
+        title: titleOf(resource),
+        state: read.state === 'anchored' ? 'anchored' : 'pending',
+        ...(date ? { date } : {}),
+        ...(value ? { value } : {}),
+      },
+      resource,
+      leaf: read.leaf,
+      ...(read.proof ? { proof: read.proof } : {}),
+      ...(read.anchor && read.proof
+        ? {
+            anchor: {
+              root: read.anchor.root,
+              hospital: read.anchor.hospital,
+              ...(read.anchor.txHash ? { txHash: read.anchor.txHash } : {}),
+              ...(read.anchor.blockNumber !== null ? { blockNumber: read.anchor.blockNumber } : {}),
+            },
+          }
+        : {}),
+    };
+  }
+
+  async getAttachment(_subject: string, key: string, _index: number, signal?: AbortSignal): Promise<Blob> {
+    return (await this.request(`/documents/${encodeURIComponent(key)}/content`, {}, signal)).blob();
+  }
+
+  async searchPatients(query: PatientSearchQuery, signal?: AbortSignal): Promise<PatientMatch[]> {
+    const body = {
+      ...(query.text ? { name: query.text } : {}),
+      ...(query.identifier ? { identifier: query.identifier } : {}),
+      ...(query.birthDate ? { birthDate: query.birthDate } : {}),
+    };
+    const result = await this.json<PatientSearchResult>(
+      '/patients/_search',
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+      signal,
+    );
+    return result.items.map((m) => {
+      const p = m.patient as unknown as Patient;
+      return {
+        id: m.subject,
+        name: p.name ?? [],
+        ...(p.birthDate ? { birthDate: p.birthDate } : {}),
+        ...(p.identifier ? { identifier: p.identifier } : {}),
+      };
+    });
+  }
+
+  /** Read from the chain, never from the bridge. */
+  async anchorOf(root: string): Promise<AnchorOnChain | undefined> {
+    try {
+      const [hospital, timestamp, count] = (await this.registry.getFunction('anchorOf').staticCall(root)) as [string, bigint, bigint];
+      if (timestamp === 0n) return undefined;
+      return { root, hospital, timestamp: Number(timestamp), count: Number(count) };
+    } catch (error) {
+      throw walletError(error);
+    }
+  }
+
+  // ───────── consent (chain state) ─────────
+
+  private async patientWallet(subject: string): Promise<string> {
+    const wallet = (await this.registry.getFunction('patientOf').staticCall(subject)) as string;
+    if (/^0x0{40}$/i.test(wallet)) throw new DataSourceError('not-found', 'This patient has no registered wallet.');
+    return wallet;
+  }
+
+  private async events(name: string, ...args: Array<string | null>): Promise<EventLog[]> {
+    const filter = this.registry.filters[name]!(...args);
+    const logs: Array<EventLog | Log> = await this.registry.queryFilter(filter, this.fromBlock);
+    return logs.filter((l): l is EventLog => 'args' in l);
+  }
+
+  async listGrants(subject: string): Promise<Grant[]> {
+    const patient = await this.patientWallet(subject);
+    const granted = await this.events('AccessGranted', patient);
+    const grantees = [...new Set(granted.map((e) => getAddress(e.args[1] as string)))];
+    const now = Math.floor(Date.now() / 1000);
+    const out: Grant[] = [];
+    for (const grantee of grantees) {
+      const [scope, expiresAt] = (await this.registry.getFunction('grantOf').staticCall(patient, grantee)) as [bigint, bigint];
+      if (scope === 0n) continue;
+      const isHospital = (await this.registry.getFunction('isHospital').staticCall(grantee)) as boolean;
+      const exp = expiresAt >= BigInt(NO_EXPIRY) ? 0 : Number(expiresAt);
+      out.push({
+        grantee,
+        granteeKind: isHospital ? 'hospital' : 'doctor',
+        scope: scopeCategories(Number(scope)),
+        expiresAt: exp,
+        active: exp === 0 || exp > now,
+      });
+    }
+    return out;
+  }
+
+  private async writer(): Promise<Contract> {
+    if (!this.config.ethereum) throw new DataSourceError('no-wallet', 'No wallet.');
+    const provider = new BrowserProvider(this.config.ethereum);
+    const network = await provider.getNetwork();
+    if (this.config.chainId && Number(network.chainId) !== this.config.chainId) {
+      throw new DataSourceError('wrong-network', `Wallet is on chain ${network.chainId}, expected ${this.config.chainId}.`);
+    }
+    try {
+      return this.registry.connect(await provider.getSigner()) as Contract;
+    } catch (error) {
+      throw walletError(error);
+    }
+  }
+
+  private async send(method: string, ...args: unknown[]): Promise<TxHandle> {
+    const contract = await this.writer();
+    try {
+      const tx = (await contract.getFunction(method).send(...args)) as { hash: string; wait(): Promise<{ blockNumber: number; status: number | null } | null> };
+      return {
+        hash: tx.hash,
+        wait: async () => {
+          try {
+            const receipt = await tx.wait();
+            if (!receipt || receipt.status === 0) throw new DataSourceError('reverted', 'reverted');
+            return { blockNumber: receipt.blockNumber };
+          } catch (error) {
+            throw error instanceof DataSourceError ? error : walletError(error, contract);
+          }
+        },
+      };
+    } catch (error) {
+      throw walletError(error, contract);
+    }
+  }
+
+  async grant(_subject: string, request: GrantRequest): Promise<TxHandle> {
+    const mask = request.scope.length ? request.scope.reduce((m, c) => m | scopeBit(c), 0) : Object.values(SCOPES).reduce((m, b) => m | b, 0);
+    const expiry = request.expiresAt > 0 ? BigInt(request.expiresAt) : BigInt(NO_EXPIRY);
+    return this.send('grantAccess', request.grantee, mask, expiry);
+  }
+
+  async revoke(_subject: string, grantee: string): Promise<TxHandle> {
+    return this.send('revokeAccess', grantee);
+  }
+
+  async accessLog(subject: string, signal?: AbortSignal): Promise<AccessLogEntry[]> {
+    const list = await this.json<{ items: AuditEntry[] }>(`/patients/${subject}/access-log`, {}, signal);
+    return list.items.map((e) => ({
+      at: e.recorded,
+      actor: e.actor ?? 'anonymous',
+      actorRole: e.role,
+      action: e.action,
+      ...(e.entity ? { what: e.entity } : {}),
+      outcome: e.outcome === 'allowed' ? 'success' : 'denied',
+    }));
+  }
+
+  // ───────── documents ─────────
+
+  async upload(request: UploadRequest, onProgress: (p: UploadProgress) => void, signal?: AbortSignal): Promise<UploadStatus> {
+    const form = new FormData();
+    // Fields before the file: the bridge streams the file part and needs them first.
+    form.append('subject', request.patientId);
+    form.append('title', request.title);
+    form.append('date', request.date);
+    form.append('category', request.category);
+    form.append('file', request.file, request.file.name);
+    const { status, body } = await xhrUpload(`${this.base}/documents`, form, { token: this.token, onProgress, signal });
+    if (status !== 201 && status !== 200) {
+      let message = `HTTP ${status}`;
+      try {
+        message = (JSON.parse(body) as { issue?: Array<{ diagnostics?: string }> }).issue?.[0]?.diagnostics ?? message;
+      } catch {
+        // not JSON
+      }
+      throw new DataSourceError(status === 0 ? 'network' : kindOfStatus(status), message);
+    }
+    const receipt = JSON.parse(body) as DocumentReceipt;
+    return { recordKey: String(receipt.seq), state: receipt.state, cid: receipt.contentCid };
+  }
+
+  async uploadStatus(recordKey: string, signal?: AbortSignal): Promise<UploadStatus> {
+    const read = await this.json<RecordRead>(`/records/${encodeURIComponent(recordKey)}`, {}, signal);
+    return {
+      recordKey,
+      state: read.state,
+      cid: read.leaf.payloadCid,
+      ...(read.anchor?.txHash ? { txHash: read.anchor.txHash } : {}),
+    };
+  }
+
+  // ───────── admin (chain state) ─────────
+
+  async listHospitals(): Promise<Hospital[]> {
+    const added = await this.events('HospitalAdded');
+    const seen = new Map<string, Hospital>();
+    for (const e of added) {
+      const address = getAddress(e.args[0] as string);
+      seen.set(address, { address, bridgeSigner: getAddress(e.args[1] as string), name: e.args[4] as string });
+    }
+    const out: Hospital[] = [];
+    for (const h of seen.values()) if ((await this.registry.getFunction('isHospital').staticCall(h.address)) as boolean) out.push(h);
+    return out;
+  }
+
+  async addHospital(h: Hospital): Promise<TxHandle> {
+    if (!h.bridgeSigner || !h.keyWrappingKey) throw new DataSourceError('invalid', 'A hospital needs a bridge signer and a key-wrapping public key.');
+    return this.send('addHospital', h.address, h.bridgeSigner, h.keyWrappingKey, h.name);
+  }
+
+  async removeHospital(address: string): Promise<TxHandle> {
+    return this.send('removeHospital', address);
+  }
+
+  async listDoctors(hospital: string): Promise<Doctor[]> {
+    const added = await this.events('DoctorAdded', hospital);
+    const out = new Map<string, Doctor>();
+    for (const e of added) {
+      const address = getAddress(e.args[1] as string);
+      const current = (await this.registry.getFunction('hospitalOfDoctor').staticCall(address)) as string;
+      if (current.toLowerCase() === hospital.toLowerCase()) out.set(address, { address, hospital: getAddress(hospital) });
+    }
+    return [...out.values()];
+  }
+
+  async addDoctor(doctor: Doctor): Promise<TxHandle> {
+    return this.send('addDoctor', doctor.address);
+  }
+
+  async removeDoctor(_hospital: string, address: string): Promise<TxHandle> {
+    return this.send('removeDoctor', address);
+  }
+
+  async listRegistrations(hospital: string): Promise<RegistrationRequest[]> {
+    const requested = await this.events('RegistrationRequested', null, null, hospital);
+    const out = new Map<string, RegistrationRequest>();
+    for (const e of requested) {
+      const wallet = getAddress(e.args[1] as string);
+      const pending = (await this.registry.getFunction('pendingRegistration').staticCall(wallet, hospital)) as string;
+      if (/^0x0{64}$/i.test(pending)) continue;
+      out.set(wallet, { id: wallet, applicant: wallet, subject: pending, hospital: getAddress(hospital), status: 'pending' });
+    }
+    return [...out.values()];
+  }
+
+  async approveRegistration(_hospital: string, id: string): Promise<TxHandle> {
+    return this.send('approveRegistration', id);
+  }
+
+  async rejectRegistration(_hospital: string, id: string): Promise<TxHandle> {
+    return this.send('rejectRegistration', id);
+  }
+
+  async requestRegistration(input: RegistrationInput): Promise<TxHandle> {
+    return this.send('requestRegistration', input.hospital, input.subject);
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The per-record verification badge, computed in the browser with @ehr-anchor/core's
+ * `verifyRecord`. The bridge supplies the resource, the leaf inputs, the proof and the root it
+ * claims; only the chain (via `anchorOf`) is trusted to say a root was anchored.
+ */
+import { verifyRecord as coreVerifyRecord, type Hex, type LeafInput, type TamperReason as CoreTamperReason } from '@ehr-anchor/core';
+import type { AnchorOnChain, RecordDetail } from '../data/data-source.js';
+
+/** core's reasons, plus the bridge itself reporting inconsistent stored bytes. */
+export type TamperReason = CoreTamperReason | 'bridge-integrity';
+
+export type Verification =
+  | { state: 'verified'; anchor: AnchorOnChain }
+  | { state: 'pending' }
+  | { state: 'tampered'; reason: TamperReason; detail: string }
+  | { state: 'unknown'; detail: string };
+
+/**
+ * Verifies one record. If the chain cannot be read the verdict is `unknown` (we could not check),
+ * never `verified`; a bridge that says the bytes are bad is believed (that claim is safe to trust).
+ */
+export async function verifyRecord(
+  record: RecordDetail,
+  anchorOf: (root: string) => Promise<AnchorOnChain | undefined>,
+): Promise<Verification> {
+  if (record.bridgeIntegrityError) {
+    return { state: 'tampered', reason: 'bridge-integrity', detail: record.bridgeIntegrityError };
+  }
+  const { leaf, proof, anchor, resource } = record;
+  if (!leaf || !proof || !anchor) {
+    return record.summary.state === 'pending' ? { state: 'pending' } : { state: 'unknown', detail: 'The record came without a proof.' };
+  }
+  let onChain: AnchorOnChain | undefined;
+  try {
+    const result = await coreVerifyRecord({
+      resource,
+      leaf: leaf as LeafInput,
+      proof: proof as Hex[],
+      root: anchor.root as Hex,
+      anchored: async (root) => {
+        onChain = await anchorOf(root);
+        return onChain !== undefined;
+      },
+    });
+    if (result.status === 'tampered') return { state: 'tampered', reason: result.reason, detail: result.detail };
+  } catch (error) {
+    return { state: 'unknown', detail: `The chain could not be read: ${(error as Error).message}` };
+  }
+  return onChain ? { state: 'verified', anchor: onChain } : { state: 'unknown', detail: 'No anchor.' };
+}

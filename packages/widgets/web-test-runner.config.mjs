@@ -1,0 +1,57 @@
+// @web/test-runner: every element's tests in real Chromium (run through tsx, see package.json).
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { dirname, join, normalize, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { esbuildPlugin } from '@web/dev-server-esbuild';
+import { chromeLauncher } from '@web/test-runner-chrome';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(here, '..', '..');
+/** `../shared` beside the checkout, like @ehr-anchor/testkit's sharedDir. */
+const sharedDir = process.env.EHR_SHARED_DIR ?? join(repoRoot, '..', 'shared');
+const fixturesDir = join(sharedDir, 'fixtures');
+
+/** Serves shared/fixtures at /fixtures/ (read-only, no directory listing). */
+function fixturesMiddleware(ctx, next) {
+  if (!ctx.path.startsWith('/fixtures/')) return next();
+  const file = normalize(join(fixturesDir, decodeURIComponent(ctx.path.slice('/fixtures/'.length))));
+  if (!file.startsWith(fixturesDir) || !existsSync(file) || !statSync(file).isFile()) {
+    ctx.status = 404;
+    return undefined;
+  }
+  ctx.type = file.endsWith('.json') ? 'application/json' : 'application/octet-stream';
+  ctx.body = createReadStream(file);
+  return undefined;
+}
+
+/** `@ehr-anchor/core` → its browser slice (scripts/core-browser.mjs; see there why). */
+const coreBrowser = {
+  name: 'core-browser-slice',
+  resolveImport({ source }) {
+    if (source === '@ehr-anchor/core') return '/packages/widgets/scripts/core-browser.mjs';
+    return undefined;
+  },
+};
+
+const integration = process.env.EHR_WIDGETS_INTEGRATION === '1';
+
+export default {
+  rootDir: repoRoot,
+  files: integration ? ['test/integration/**/*.test.ts'] : ['src/**/*.test.ts'],
+  nodeResolve: { exportConditions: ['source', 'browser'] },
+  concurrency: 1,
+  concurrentBrowsers: 1,
+  testsFinishTimeout: 10 * 60 * 1000,
+  browserStartTimeout: 120_000,
+  testFramework: { config: { timeout: 60_000 } },
+  middleware: [fixturesMiddleware],
+  plugins: [coreBrowser, esbuildPlugin({ ts: true, target: 'es2022', tsconfig: join(here, 'tsconfig.json') })],
+  browsers: [
+    chromeLauncher({
+      launchOptions: {
+        executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium',
+        args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+      },
+    }),
+  ],
+};
