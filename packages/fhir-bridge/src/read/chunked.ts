@@ -97,10 +97,18 @@ export async function* encryptChunked(
 export async function* decryptChunked(source: AsyncIterable<Uint8Array>, key: Uint8Array, aad: string): AsyncGenerator<Buffer> {
   const aadBytes = Buffer.from(aad, 'utf8');
   let header: Buffer | undefined;
-  let buf = Buffer.alloc(0);
   let counter = 0;
-  let done = false;
-  let frame = 0;
+  let frame = HEADER;
+  // Pieces not yet decrypted; joined only once a whole frame (or the header) is there, so each byte is copied once.
+  let parts: Buffer[] = [];
+  let have = 0;
+  const take = (n: number): Buffer => {
+    const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts, have);
+    const rest = all.subarray(n);
+    parts = rest.length ? [rest] : [];
+    have = rest.length;
+    return all.subarray(0, n);
+  };
   const open = (bytes: Buffer, last: boolean): Buffer => {
     const decipher = createDecipheriv('aes-256-gcm', key, nonce(header!.subarray(10, 17), counter, last));
     decipher.setAAD(Buffer.concat([header!, aadBytes]));
@@ -112,28 +120,25 @@ export async function* decryptChunked(source: AsyncIterable<Uint8Array>, key: Ui
     }
   };
   for await (const piece of source) {
-    if (done) throw new ChunkedError('bytes after the last chunk');
-    buf = buf.length ? Buffer.concat([buf, piece]) : Buffer.from(piece);
+    parts.push(Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength));
+    have += piece.byteLength;
     if (!header) {
-      if (buf.length < HEADER) continue;
-      header = Buffer.from(buf.subarray(0, HEADER));
+      if (have < HEADER) continue;
+      header = Buffer.from(take(HEADER));
       if (!header.subarray(0, 4).equals(CHUNKED_MAGIC) || header[4] !== CHUNKED_VERSION || header[5] !== 0) {
         throw new ChunkedError('not an ehr-anchor chunked envelope');
       }
       frame = header.readUInt32BE(6) + TAG;
-      buf = buf.subarray(HEADER);
     }
     // Keep one full frame back: only the stream's end tells whether a full frame is the last one.
-    while (buf.length > frame) {
-      yield open(buf.subarray(0, frame), false);
+    while (have > frame) {
+      yield open(take(frame), false);
       counter++;
-      buf = buf.subarray(frame);
     }
   }
   if (!header) throw new ChunkedError('truncated header');
-  if (buf.length < TAG) throw new ChunkedError('truncated: no final chunk');
-  yield open(buf, true);
-  done = true;
+  if (have < TAG) throw new ChunkedError('truncated: no final chunk');
+  yield open(Buffer.concat(parts, have), true);
 }
 
 /** Ciphertext size of `plaintextSize` bytes in this format. */

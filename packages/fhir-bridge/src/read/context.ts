@@ -21,6 +21,8 @@ export interface ReadSideDeps {
   outbox: Outbox;
   keyStore: KeyStore;
   ipfs: KuboRPCClient;
+  /** Kubo RPC base URL (documents stream to `/api/v0/add` directly). */
+  ipfsApiUrl: string;
   chain: ChainReader;
   store: ReadStore;
   sessions: SessionIssuer;

@@ -5,7 +5,9 @@
  * and added to Kubo as it arrives; a download is fetched, decrypted and sent chunk by chunk.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { contentHash, envelopeRecipients, openEnvelope, sealEnvelope, type Hex } from '@ehr-anchor/core';
 import type { DocumentReference } from 'fhir/r4';
 import type { KuboRPCClient } from 'kubo-rpc-client';
@@ -40,9 +42,43 @@ export interface StoredContent {
   sha256: string;
 }
 
+/**
+ * `ipfs add` of a byte stream over Kubo's HTTP RPC with a streaming multipart body, so memory stays
+ * flat (kubo-rpc-client's `add` assembles the whole request body in memory first). Same defaults as
+ * `ipfs add --cid-version=1 --raw-leaves --pin`; returns the root CID.
+ */
+export async function addStream(apiUrl: string, source: AsyncIterable<Uint8Array>): Promise<string> {
+  const boundary = `----ehr-anchor-${randomBytes(12).toString('hex')}`;
+  const head = Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="content"\r\ncontent-type: application/octet-stream\r\n\r\n`);
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  async function* multipartBody(): AsyncGenerator<Uint8Array> {
+    yield head;
+    yield* source;
+    yield tail;
+  }
+  const url = new URL(`${apiUrl.replace(/\/$/, '')}/api/v0/add?cid-version=1&raw-leaves=true&pin=true&progress=false&quieter=true`);
+  // node:http with pipeline() waits for 'drain' on every write (undici's fetch reads a streamed
+  // request body ahead of the socket, which held most of a 200 MB upload in memory).
+  const response = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'transfer-encoding': 'chunked' } }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    pipeline(Readable.from(multipartBody(), { objectMode: false, highWaterMark: 1 }), req).catch(reject);
+  });
+  if (response.status !== 200) throw new Error(`Kubo add failed with ${response.status}`);
+  const lines = response.text.trim().split('\n').map((l) => JSON.parse(l) as { Hash?: string });
+  const hash = lines[lines.length - 1]?.Hash;
+  if (!hash) throw new Error('Kubo add returned no CID');
+  return hash;
+}
+
 /** Encrypts a plaintext stream into Kubo (pinned) and keeps the content key, wrapped, in the key table. */
 export async function storeContent(
-  deps: { ipfs: KuboRPCClient; keyStore: KeyStore; store: ReadStore },
+  deps: { ipfs: KuboRPCClient; ipfsApiUrl: string; keyStore: KeyStore; store: ReadStore },
   source: AsyncIterable<Uint8Array>,
   onProgress?: (bytes: number) => void,
 ): Promise<StoredContent> {
@@ -60,11 +96,11 @@ export async function storeContent(
       yield chunk;
     }
   }
-  const added = await deps.ipfs.add(encryptChunked(hashed(), key, contentAad(docId)), { cidVersion: 1, rawLeaves: true, pin: true });
+  const cid = await addStream(deps.ipfsApiUrl, encryptChunked(hashed(), key, contentAad(docId)));
   const wrapped = await sealEnvelope({ plaintext: key, aad: docKeyAad(docId), recipients: [deps.keyStore.activeKey()] });
   key.fill(0);
   deps.store.putDocKey(docId, wrapped);
-  return { docId, cid: added.cid.toString(), size, sha1: sha1.digest('base64'), sha256: sha256.digest('hex') };
+  return { docId, cid, size, sha1: sha1.digest('base64'), sha256: sha256.digest('hex') };
 }
 
 export function documentReference(input: {

@@ -52,6 +52,7 @@ export const readSidePlugin = fp(
       outbox: app.outbox,
       keyStore: app.keyStore,
       ipfs: app.ipfs.client,
+      ipfsApiUrl: app.ipfs.apiUrl,
       chain,
       store,
       sessions,

@@ -1,0 +1,216 @@
+/**
+ * Documents over real HTTP: the chunked envelope's tamper rules, download headers (nosniff, CSP
+ * sandbox, attachment unless safe-inline), the upload size limit, a tampered content block, and a
+ * 200 MB upload + download whose resident memory stays flat (streaming, not buffering).
+ *
+ * The 200 MB run takes a while on a busy 2-core machine; set EHR_BIG_DOCUMENT=0 to skip it.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { waitFor } from '@ehr-anchor/testkit';
+import { CID } from 'multiformats/cid';
+import { chunkedSize, decryptChunked, encryptChunked } from '../src/read/chunked.js';
+import { api, signIn, startReadWorld, upload, type ReadWorld } from './read-harness.js';
+
+async function collect(source: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const p of source) parts.push(Buffer.from(p));
+  return Buffer.concat(parts);
+}
+async function* once(...parts: Uint8Array[]) {
+  yield* parts;
+}
+
+describe('chunked envelope (ehr-anchor-chunked/v1)', () => {
+  const key = new Uint8Array(randomBytes(32));
+  const plain = randomBytes(10_000);
+  const sealed = async (chunk = 1000) => collect(encryptChunked(once(plain), key, 'doc-1', chunk));
+
+  it('round-trips any size, including empty and exact multiples of the chunk size', async () => {
+    for (const size of [0, 1, 999, 1000, 1001, 5000]) {
+      const p = plain.subarray(0, size);
+      const c = await collect(encryptChunked(once(p), key, 'doc-1', 1000));
+      assert.equal(c.length, chunkedSize(size, 1000));
+      assert.deepEqual(await collect(decryptChunked(once(c), key, 'doc-1')), Buffer.from(p));
+    }
+  });
+
+  it('refuses a flipped bit, a dropped or swapped chunk, a truncated stream, trailing bytes and another document id', async () => {
+    const c = await sealed();
+    const frame = 1016;
+    const fails = async (bytes: Buffer, aad = 'doc-1') => assert.rejects(collect(decryptChunked(once(bytes), key, aad)));
+    const flipped = Buffer.from(c);
+    flipped[500]! ^= 1;
+    await fails(flipped);
+    await fails(Buffer.concat([c.subarray(0, 17), c.subarray(17 + frame)])); // first chunk dropped
+    await fails(Buffer.concat([c.subarray(0, 17), c.subarray(17 + frame, 17 + 2 * frame), c.subarray(17, 17 + frame), c.subarray(17 + 2 * frame)]));
+    await fails(c.subarray(0, 17 + 3 * frame)); // truncated at a chunk boundary: no final chunk
+    await fails(Buffer.concat([c, Buffer.alloc(16)]));
+    await fails(c, 'doc-2');
+  });
+});
+
+describe('documents over HTTP (real bridge, anvil, Kubo)', () => {
+  let w: ReadWorld;
+  let doctor: string;
+  let patient: string;
+
+  before(async () => {
+    w = await startReadWorld({ read: { uploadLimit: 300 * 1024 * 1024 } });
+    doctor = await signIn(w.bridge.url, w.wallets['granted doctor']);
+    patient = await signIn(w.bridge.url, w.wallets['patient self']);
+  });
+  after(async () => {
+    await w?.stop();
+  });
+
+  const fields = () => ({ subject: w.subject, title: 'Scan', date: '2026-11-02', category: 'imaging report' });
+
+  it('serves HTML as an attachment and images inline, always with nosniff and a sandbox CSP', async () => {
+    const html = await upload(w.bridge.url, doctor, fields(), new Blob(['<script>parent.pwned=1</script>'], { type: 'text/html' }), 'x.html');
+    assert.equal(html.status, 201);
+    const png = await upload(w.bridge.url, doctor, fields(), new Blob([randomBytes(64)], { type: 'image/png' }), 'x.png');
+    const r1 = await api(w.bridge.url, `/documents/${html.body.seq as number}/content`, patient);
+    assert.equal(r1.status, 200);
+    assert.equal(r1.headers.get('content-type'), 'text/html');
+    assert.match(r1.headers.get('content-disposition')!, /^attachment;/);
+    assert.equal(r1.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(r1.headers.get('content-security-policy'), 'sandbox');
+    const r2 = await api(w.bridge.url, `/documents/${png.body.seq as number}/content`, patient);
+    assert.match(r2.headers.get('content-disposition')!, /^inline;/);
+    assert.equal(r2.headers.get('content-security-policy'), 'sandbox');
+    // The DocumentReference is anchored like any record.
+    await waitFor(async () => (await w.bridge.app.outbox.bySeq([png.body.seq as number]))[0]?.state === 'anchored', { what: 'anchored', timeoutMs: 60_000 });
+  });
+
+  it('refuses uploads without a documents grant (403) and without a session (401)', async () => {
+    const stranger = await signIn(w.bridge.url, w.wallets.stranger);
+    const blob = new Blob(['x'], { type: 'text/plain' });
+    assert.equal((await upload(w.bridge.url, stranger, fields(), blob)).status, 403);
+    const form = new FormData();
+    for (const [k, v] of Object.entries(fields())) form.append(k, v);
+    form.append('file', blob, 'x.txt');
+    assert.equal((await fetch(`${w.bridge.url}/documents`, { method: 'POST', body: form })).status, 401);
+  });
+
+  it('says so explicitly when a content block on IPFS was altered', async () => {
+    const text = 'lab letter '.repeat(50);
+    const up = await upload(w.bridge.url, doctor, fields(), new Blob([text], { type: 'text/plain' }));
+    const cid = CID.parse(up.body.contentCid as string);
+    const bytes = await collect(w.bridge.app.ipfs.client.cat(cid));
+    const dir = join(w.env.kubo.repoPath, 'blocks');
+    const files: string[] = [];
+    const walk = (d: string) => {
+      for (const f of readdirSync(d)) {
+        const p = join(d, f);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (statSync(p).size === bytes.length && readFileSync(p).equals(bytes)) files.push(p);
+      }
+    };
+    walk(dir);
+    assert.equal(files.length, 1);
+    const bad = Buffer.from(bytes);
+    bad[bad.length - 20]! ^= 0x01;
+    writeFileSync(files[0]!, bad);
+    const r = await api(w.bridge.url, `/documents/${up.body.seq as number}/content`, patient);
+    assert.equal(r.status, 409);
+    assert.equal((r.body.issue as { details: { coding: { code: string }[] } }[])[0]!.details.coding[0]!.code, 'cid-mismatch');
+  });
+
+  it('refuses a file over the upload limit with 413 and keeps nothing', { skip: false }, async () => {
+    const small = await startReadWorld({ read: { uploadLimit: 64 * 1024 } });
+    try {
+      const token = await signIn(small.bridge.url, small.wallets['granted doctor']);
+      const before = await small.bridge.app.outbox.counts();
+      const r = await upload(small.bridge.url, token, { ...fields(), subject: small.subject }, new Blob([randomBytes(200 * 1024)]));
+      assert.equal(r.status, 413);
+      assert.equal(r.body.resourceType, 'OperationOutcome');
+      const afterCounts = await small.bridge.app.outbox.counts();
+      const docs = Object.values(afterCounts.records).reduce((a, b) => a + b, 0) - Object.values(before.records).reduce((a, b) => a + b, 0);
+      assert.equal(docs, 1, 'only the refusal AuditEvent was queued, no DocumentReference');
+    } finally {
+      await small.stop();
+    }
+  });
+
+  it('streams a 200 MB upload and download with flat memory', { skip: process.env.EHR_BIG_DOCUMENT === '0' }, async () => {
+    const SIZE = 200 * 1024 * 1024;
+    // A ring of reused 1 MiB buffers: the client allocates nothing per chunk, so the RSS measured in
+    // this process (client + bridge) shows the bridge's memory, not the client's garbage.
+    const ring = Array.from({ length: 8 }, () => randomBytes(1024 * 1024));
+    const boundary = `----ehr${randomBytes(8).toString('hex')}`;
+    const head = Object.entries(fields())
+      .map(([k, v]) => `--${boundary}\r\ncontent-disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`)
+      .join('');
+    const fileHead = `--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="big.bin"\r\ncontent-type: application/octet-stream\r\n\r\n`;
+    const tail = `\r\n--${boundary}--\r\n`;
+    const sent = createHash('sha256');
+    let produced = 0;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(Buffer.from(head + fileHead));
+      },
+      pull(controller) {
+        if (produced >= SIZE) {
+          controller.enqueue(Buffer.from(tail));
+          controller.close();
+          return;
+        }
+        // A different 1 MiB each time (counter in the first bytes), so nothing dedupes.
+        const n = produced / (1024 * 1024);
+        const chunk = ring[n % ring.length]!;
+        chunk.writeUInt32BE(n, 0);
+        sent.update(chunk);
+        produced += chunk.length;
+        controller.enqueue(chunk);
+      },
+    });
+
+    global.gc?.();
+    const baseline = process.memoryUsage().rss;
+    let peak = baseline;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    const t0 = performance.now();
+    const res = await fetch(`${w.bridge.url}/documents`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${doctor}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    const receipt = (await res.json()) as { seq: number; size: number };
+    const uploadMs = performance.now() - t0;
+    const uploadPeak = peak;
+    assert.equal(res.status, 201, JSON.stringify(receipt));
+    assert.equal(receipt.size, SIZE);
+
+    global.gc?.();
+    const baseline2 = process.memoryUsage().rss;
+    peak = baseline2;
+    const t1 = performance.now();
+    const down = await fetch(`${w.bridge.url}/documents/${receipt.seq}/content`, { headers: { authorization: `Bearer ${patient}` } });
+    assert.equal(down.status, 200);
+    assert.equal(down.headers.get('content-length'), String(SIZE));
+    const got = createHash('sha256');
+    let received = 0;
+    for await (const chunk of down.body as unknown as AsyncIterable<Uint8Array>) {
+      got.update(chunk);
+      received += chunk.length;
+    }
+    const downloadMs = performance.now() - t1;
+    clearInterval(sampler);
+    const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
+    console.log(
+      `200 MB document (bridge and client in this process; Kubo separate):\n` +
+        `  upload:   ${(uploadMs / 1000).toFixed(1)} s, RSS ${mb(baseline)} → peak ${mb(uploadPeak)} MB (+${mb(uploadPeak - baseline)} MB)\n` +
+        `  download: ${(downloadMs / 1000).toFixed(1)} s, RSS ${mb(baseline2)} → peak ${mb(peak)} MB (+${mb(peak - baseline2)} MB)`,
+    );
+    assert.equal(received, SIZE);
+    assert.equal(got.digest('hex'), sent.digest('hex'), 'the same bytes came back');
+    // Flat: far below the file size (buffering would add ≥ 200 MB, twice over with encryption).
+    assert.ok(uploadPeak - baseline < 100 * 1024 * 1024, `upload grew RSS by ${mb(uploadPeak - baseline)} MB`);
+    assert.ok(peak - baseline2 < 100 * 1024 * 1024, `download grew RSS by ${mb(peak - baseline2)} MB`);
+  });
+});
