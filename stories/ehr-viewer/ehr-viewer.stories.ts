@@ -36,7 +36,7 @@ const viewer = (canvasElement: HTMLElement) => storyElement(canvasElement, 'ehr-
 const rowBadge = (el: Element, state: string) => inShadow(el, `[part="record"] [part="badge"][data-state="${state}"]`);
 
 /** Opens a timeline row (the detail panel then verifies the record again and shows its proof). */
-async function open(el: Element, row: HTMLElement): Promise<void> {
+async function open(el: Element, row: Element): Promise<void> {
   row.closest<HTMLButtonElement>('[part="record"]')!.click();
   await until('the detail panel', () => inShadow(el, '[part="detail"] .detail-head [part="badge"]:not([data-state="checking"])'));
 }
