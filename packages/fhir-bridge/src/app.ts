@@ -105,6 +105,7 @@ export async function buildApp(config: BridgeConfig, options: BuildOptions = {})
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'per-source shared secret' },
           hmac: { type: 'apiKey', in: 'header', name: 'X-Signature', description: 'hex HMAC-SHA256 of the raw body' },
+          session: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'read side: Sign-In with Ethereum session (POST /auth/session)' },
         },
       },
     },

@@ -299,6 +299,27 @@ describe('bridge read side over HTTP (real anvil + Kubo)', () => {
     assert.ok((listed.body.items as { seq: number; erased: boolean }[]).find((i) => i.seq === documentSeq)?.erased);
   });
 
+  it('documents every read route in /openapi.json', async () => {
+    const doc = (await (await fetch(`${w.bridge.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    for (const path of [
+      '/auth/nonce',
+      '/auth/session',
+      '/patients/{subject}/records',
+      '/records/{seq}',
+      '/patients/_search',
+      '/patients/{subject}/contact',
+      '/documents',
+      '/documents/{seq}/content',
+      '/patients/{subject}/access-log',
+      '/patients/{subject}/consents',
+      '/patients/{subject}/erasure-requests',
+      '/erasure-requests',
+      '/erasure-requests/{id}/{decision}',
+    ]) {
+      assert.ok(doc.paths[path], `${path} in the OpenAPI document`);
+    }
+  });
+
   it('logged no patient data (PHI scan of every log line: 0 hits)', () => {
     const text = w.logs.text();
     assert.ok(text.length > 1000, 'the bridge did log');

@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { waitFor } from '@ehr-anchor/testkit';
+import { sharedDir, waitFor } from '@ehr-anchor/testkit';
 import { CID } from 'multiformats/cid';
 import { chunkedSize, decryptChunked, encryptChunked } from '../src/read/chunked.js';
 import { api, signIn, startReadWorld, upload, type ReadWorld } from './read-harness.js';
@@ -212,5 +212,10 @@ describe('documents over HTTP (real bridge, anvil, Kubo)', () => {
     // Flat: far below the file size (buffering would add ≥ 200 MB, twice over with encryption).
     assert.ok(uploadPeak - baseline < 100 * 1024 * 1024, `upload grew RSS by ${mb(uploadPeak - baseline)} MB`);
     assert.ok(peak - baseline2 < 100 * 1024 * 1024, `download grew RSS by ${mb(peak - baseline2)} MB`);
+  });
+
+  it('logged no patient data (PHI scan: 0 hits)', async () => {
+    const { scanBytes } = (await import(join(sharedDir, 'tools', 'phi-scan.mjs'))) as { scanBytes: (buf: Buffer) => unknown[] };
+    assert.deepEqual(scanBytes(Buffer.from(w.logs.text())), []);
   });
 });

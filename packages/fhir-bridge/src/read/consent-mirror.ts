@@ -142,8 +142,9 @@ export class ConsentMirror {
   }
 
   async #writeBack(): Promise<void> {
+    const now = await this.deps.chain.now();
     for (const row of this.deps.store.consentsToWrite()) {
-      const resource = currentView(row);
+      const resource = currentView(row, now);
       delete resource.meta;
       const patientId = await this.deps.patientIdOf?.(row.patient);
       if (patientId) resource.patient = { reference: `Patient/${patientId}` };
