@@ -38,6 +38,12 @@ export async function startChain(dir: string, anvilOptions: Parameters<typeof st
   return { anvil, deploymentFile, registry: deployment.addresses.ehrRegistry };
 }
 
+/** Restarts a stopped anvil on the same port and state file (the deployment survives in the state). */
+export async function restartAnvil(chain: Chain, dir: string, port: number): Promise<Chain> {
+  const anvil = await startAnvil({ port, statePath: join(dir, 'anvil-state.json') });
+  return { ...chain, anvil };
+}
+
 export function testConfig(dir: string, chain: { rpcUrl: string; deploymentFile: string }, ipfsApiUrl: string, over: Partial<BridgeConfigInput> = {}): BridgeConfig {
   return parseConfig({
     host: '127.0.0.1',

@@ -34,6 +34,8 @@ export class SqliteOutbox implements Outbox {
     this.#db.exec('PRAGMA synchronous = FULL');
     this.#db.exec('PRAGMA busy_timeout = 5000');
     this.#db.exec('PRAGMA foreign_keys = ON');
+    // Bodies are dropped once sealed; zero their pages so no plaintext lingers in free space.
+    this.#db.exec('PRAGMA secure_delete = ON');
   }
 
   #stmt(sql: string): StatementSync {
