@@ -24,20 +24,11 @@ function fixturesMiddleware(ctx, next) {
   return undefined;
 }
 
-/** `@ehr-anchor/core` → its browser slice (scripts/core-browser.mjs; see there why). */
-const coreBrowser = {
-  name: 'core-browser-slice',
-  resolveImport({ source }) {
-    if (source === '@ehr-anchor/core') return '/packages/widgets/scripts/core-browser.mjs';
-    return undefined;
-  },
-};
-
 const integration = process.env.EHR_WIDGETS_INTEGRATION === '1';
 
 export default {
   rootDir: repoRoot,
-  files: integration ? ['test/integration/**/*.test.ts'] : ['src/**/*.test.ts'],
+  files: integration ? ['test/integration/**/*.test.ts'] : [process.env.EHR_WIDGETS_TESTS ?? 'src/**/*.test.ts'],
   nodeResolve: { exportConditions: ['source', 'browser'] },
   concurrency: 1,
   concurrentBrowsers: 1,
@@ -45,7 +36,7 @@ export default {
   browserStartTimeout: 120_000,
   testFramework: { config: { timeout: 60_000 } },
   middleware: [fixturesMiddleware],
-  plugins: [coreBrowser, esbuildPlugin({ ts: true, target: 'es2022', tsconfig: join(here, 'tsconfig.json') })],
+  plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: join(here, 'tsconfig.json') })],
   browsers: [
     chromeLauncher({
       launchOptions: {

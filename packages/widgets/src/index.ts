@@ -4,6 +4,7 @@
  * per-element entries to register under your own names.
  */
 export * from './components/ehr-viewer/ehr-viewer.js';
+export * from './components/consent-manager/consent-manager.js';
 export * from './context/session.js';
 export * from './data/data-source.js';
 export * from './events/index.js';

@@ -6,7 +6,7 @@
  * `failNextTransaction`) so tests say which fault they exercise.
  */
 import type { Bundle, DocumentReference, FhirResource, Patient } from 'fhir/r4';
-import { buildTree, contentHash, leafHash, pseudonym, randomSalt, type Hex } from '@ehr-anchor/core';
+import { buildTree, contentHash, leafHash, pseudonym, randomSalt, type Hex } from '@ehr-anchor/core/record';
 import {
   DataSourceError,
   type AccessLogEntry,

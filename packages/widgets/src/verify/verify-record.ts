@@ -3,7 +3,7 @@
  * `verifyRecord`. The bridge supplies the resource, the leaf inputs, the proof and the root it
  * claims; only the chain (via `anchorOf`) is trusted to say a root was anchored.
  */
-import { verifyRecord as coreVerifyRecord, type Hex, type LeafInput, type TamperReason as CoreTamperReason } from '@ehr-anchor/core';
+import { verifyRecord as coreVerifyRecord, type Hex, type LeafInput, type TamperReason as CoreTamperReason } from '@ehr-anchor/core/record';
 import type { AnchorOnChain, RecordDetail } from '../data/data-source.js';
 
 /** core's reasons, plus the bridge itself reporting inconsistent stored bytes. */

@@ -1,0 +1,195 @@
+import { css, html, nothing, type TemplateResult } from 'lit';
+import { property, state } from 'lit/decorators.js';
+import { Task } from '@lit/task';
+import { EhrElement, describeError } from '../../internal/ehr-element.js';
+import { RECORD_CATEGORIES, type Grant, type GrantRequest, type RecordCategory } from '../../data/data-source.js';
+import { runTx, type TxState } from '../../internal/tx-state.js';
+import { renderTx } from '../../internal/tx-status.js';
+import { EhrConsentGrantRequestEvent } from '../../events/consent-grant-request.js';
+import { EhrConsentGrantedEvent } from '../../events/consent-granted.js';
+import { EhrConsentRevokedEvent } from '../../events/consent-revoked.js';
+import { formatDate } from '../../fhir/format.js';
+import { tokens } from '../../styles/tokens.js';
+import { common } from '../../styles/common.js';
+import { consentManagerStrings, type ConsentManagerStrings } from './consent-manager.strings.js';
+
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+
+/**
+ * The patient's consents: grants to hospitals and doctors read from chain state, grant and revoke
+ * through the wallet (with pending / confirmed / failed transaction states), and the access log.
+ *
+ * @summary Grant, review and revoke access to a patient's records.
+ *
+ * @fires ehr-consent-grant-request - Before a grant goes to the wallet; cancel it to veto.
+ * @fires ehr-consent-granted - A grant was confirmed on chain.
+ * @fires ehr-consent-revoked - A revocation was confirmed on chain.
+ *
+ * @csspart base - The wrapper.
+ * @csspart grants - The table of grants.
+ * @csspart grant-form - The form that grants access.
+ * @csspart access-log - The access log table.
+ * @csspart tx-status - The live transaction status line.
+ *
+ * @cssprop --ehr-color-accent - Accent color.
+ * @cssprop --ehr-color-success - Confirmed transaction color.
+ * @cssprop --ehr-color-danger - Failed transaction color.
+ */
+export class ConsentManager extends EhrElement {
+  static override styles = [
+    tokens,
+    common,
+    css`
+      .grant-form input[name='grantee'] {
+        min-width: 26rem;
+      }
+    `,
+  ];
+
+  /** The patient (subject) whose consents are managed; defaults to the signed-in patient. */
+  @property({ attribute: 'patient-id' }) accessor patientId = '';
+
+  /** Translatable strings. */
+  @property({ attribute: false }) accessor strings: ConsentManagerStrings = consentManagerStrings;
+
+  @state() private accessor tx: TxState = { phase: 'idle' };
+  @state() private accessor formError = '';
+
+  private get patient(): string {
+    return this.patientId || this.session?.patientId || '';
+  }
+
+  private readonly grantsTask = new Task(this, {
+    task: async ([source, patient], { signal }) => (source && patient ? source.listGrants(patient, signal) : undefined),
+    args: () => [this.source, this.patient] as const,
+  });
+
+  private readonly logTask = new Task(this, {
+    task: async ([source, patient], { signal }) => (source && patient ? source.accessLog(patient, signal) : undefined),
+    args: () => [this.source, this.patient] as const,
+  });
+
+  override render(): TemplateResult {
+    const s = this.strings;
+    if (!this.source) return html`<div part="base"><p role="status">${s.notConfigured}</p></div>`;
+    if (!this.patient) return html`<div part="base"><p role="status">${s.noPatient}</p></div>`;
+    return html`<div part="base" class="base">
+      <section aria-labelledby="grants-h">
+        <h2 id="grants-h">${s.grantsHeading}</h2>
+        ${this.grantsTask.render({
+          pending: () => html`<p role="status">${s.loadingGrants}</p>`,
+          error: (e) => html`<p role="alert" class="error">${describeError(e, s)}
+              <button type="button" @click=${() => void this.grantsTask.run()}>${s.retry}</button></p>`,
+          complete: (grants) => this.renderGrants(grants ?? []),
+        })}
+      </section>
+      ${this.renderForm()} ${renderTx(this.tx, s)}
+      <section aria-labelledby="log-h">
+        <h2 id="log-h">${s.logHeading}</h2>
+        ${this.logTask.render({
+          pending: () => html`<p role="status">${s.loadingLog}</p>`,
+          error: (e) => html`<p role="alert" class="error">${describeError(e, s)}</p>`,
+          complete: (log) =>
+            !log?.length
+              ? html`<p>${s.noLog}</p>`
+              : html`<table part="access-log">
+                  <thead><tr><th scope="col">${s.when}</th><th scope="col">${s.who}</th><th scope="col">${s.action}</th><th scope="col">${s.what}</th><th scope="col">${s.outcome}</th></tr></thead>
+                  <tbody>
+                    ${log.map(
+                      (e) => html`<tr>
+                        <td>${new Date(e.at).toLocaleString()}</td>
+                        <td class="mono">${e.actor}${e.actorRole ? html` <span class="muted">(${e.actorRole})</span>` : nothing}</td>
+                        <td>${e.action}</td>
+                        <td class="mono">${e.what ?? ''}</td>
+                        <td>${e.outcome}</td>
+                      </tr>`,
+                    )}
+                  </tbody>
+                </table>`,
+        })}
+      </section>
+    </div>`;
+  }
+
+  private renderGrants(grants: Grant[]): TemplateResult {
+    const s = this.strings;
+    if (grants.length === 0) return html`<p>${s.noGrants}</p>`;
+    const busy = this.tx.phase === 'signing' || this.tx.phase === 'pending';
+    return html`<table part="grants">
+      <thead>
+        <tr><th scope="col">${s.grantee}</th><th scope="col">${s.kind}</th><th scope="col">${s.scope}</th><th scope="col">${s.expires}</th><th scope="col">${s.status}</th><th scope="col"><span class="visually-hidden">${s.revoke}</span></th></tr>
+      </thead>
+      <tbody>
+        ${grants.map((g) => {
+          const who = g.granteeName ?? g.grantee;
+          return html`<tr>
+            <td>${g.granteeName ? html`${g.granteeName}<br />` : nothing}<span class="mono">${g.grantee}</span></td>
+            <td>${g.granteeKind === 'hospital' ? s.hospital : s.doctor}</td>
+            <td>${g.scope.length ? g.scope.map((c) => s.category[c]).join(', ') : s.allRecords}</td>
+            <td>${g.expiresAt ? formatDate(new Date(g.expiresAt * 1000).toISOString()) : s.never}</td>
+            <td>${g.active ? s.active : s.expired}</td>
+            <td><button type="button" ?disabled=${busy} aria-label=${s.revokeLabel(who)} @click=${() => void this.revoke(g.grantee)}>${s.revoke}</button></td>
+          </tr>`;
+        })}
+      </tbody>
+    </table>`;
+  }
+
+  private renderForm(): TemplateResult {
+    const s = this.strings;
+    const busy = this.tx.phase === 'signing' || this.tx.phase === 'pending';
+    return html`<section aria-labelledby="grant-h">
+      <h2 id="grant-h">${s.grantHeading}</h2>
+      <form part="grant-form" class="grant-form" novalidate @submit=${(e: SubmitEvent) => void this.grant(e)}>
+        <label>${s.granteeAddress}<input name="grantee" autocomplete="off" spellcheck="false" required aria-invalid=${this.formError ? 'true' : 'false'} aria-describedby="grantee-err" /></label>
+        <label>${s.kind}<select name="kind"><option value="hospital">${s.hospital}</option><option value="doctor">${s.doctor}</option></select></label>
+        <fieldset>
+          <legend>${s.scope}</legend>
+          ${RECORD_CATEGORIES.map((c) => html`<label class="check"><input type="checkbox" name="scope" value=${c} />${s.category[c]}</label>`)}
+        </fieldset>
+        <label>${s.expiry}<input name="expiry" type="date" /></label>
+        <button class="primary" type="submit" ?disabled=${busy}>${s.grant}</button>
+        <p id="grantee-err" class="error" role=${this.formError ? 'alert' : nothing}>${this.formError}</p>
+      </form>
+    </section>`;
+  }
+
+  private async grant(e: SubmitEvent): Promise<void> {
+    e.preventDefault();
+    const source = this.source;
+    if (!source) return;
+    // Keep the form: a shadow-tree event's target is cleared once dispatch ends.
+    const form = e.target as HTMLFormElement;
+    const f = new FormData(form);
+    const grantee = String(f.get('grantee') ?? '').trim();
+    if (!ADDRESS.test(grantee)) {
+      this.formError = this.strings.granteeInvalid;
+      return;
+    }
+    this.formError = '';
+    const expiry = String(f.get('expiry') ?? '');
+    const request: GrantRequest = {
+      grantee,
+      granteeKind: f.get('kind') === 'doctor' ? 'doctor' : 'hospital',
+      scope: f.getAll('scope').map(String) as RecordCategory[],
+      expiresAt: expiry ? Math.floor(Date.parse(`${expiry}T23:59:59Z`) / 1000) : 0,
+    };
+    if (!this.dispatchEvent(new EhrConsentGrantRequestEvent(request))) return;
+    const hash = await runTx(this.strings.granting, () => source.grant(this.patient, request), (t) => (this.tx = t), this.strings);
+    if (hash) {
+      form.reset();
+      this.dispatchEvent(new EhrConsentGrantedEvent({ grant: request, txHash: hash }));
+      void this.grantsTask.run();
+    }
+  }
+
+  private async revoke(grantee: string): Promise<void> {
+    const source = this.source;
+    if (!source) return;
+    const hash = await runTx(this.strings.revoking, () => source.revoke(this.patient, grantee), (t) => (this.tx = t), this.strings);
+    if (hash) {
+      this.dispatchEvent(new EhrConsentRevokedEvent({ grantee, txHash: hash }));
+      void this.grantsTask.run();
+    }
+  }
+}

@@ -1,0 +1,45 @@
+import { defaultErrorStrings } from '../../internal/ehr-element.js';
+import { defaultTxStrings } from '../../internal/tx-status.js';
+import { ehrViewerStrings } from '../ehr-viewer/ehr-viewer.strings.js';
+
+/** Every user-visible string of `<consent-manager>`, in one place for translation. */
+export const consentManagerStrings = {
+  ...defaultErrorStrings,
+  ...defaultTxStrings,
+  notConfigured: ehrViewerStrings.notConfigured,
+  noPatient: 'No patient selected.',
+  grantsHeading: 'Who can see your records',
+  loadingGrants: 'Loading grants from the chain…',
+  noGrants: 'You have not granted anyone access. Use the form below to grant a hospital or a doctor.',
+  grantee: 'Grantee',
+  kind: 'Kind',
+  hospital: 'Hospital',
+  doctor: 'Doctor',
+  scope: 'Scope',
+  allRecords: 'All records',
+  expires: 'Expires',
+  never: 'Never',
+  status: 'Status',
+  active: 'Active',
+  expired: 'Expired',
+  revoke: 'Revoke',
+  revokeLabel: (who: string) => `Revoke access of ${who}`,
+  grantHeading: 'Grant access',
+  granteeAddress: 'Grantee address (0x…)',
+  granteeInvalid: 'Enter the 0x address of a hospital or doctor (40 hex digits).',
+  expiry: 'Expiry date (optional)',
+  grant: 'Grant access',
+  granting: 'Grant',
+  revoking: 'Revoke',
+  logHeading: 'Access log',
+  loadingLog: 'Loading the access log…',
+  noLog: 'No one has accessed your records yet.',
+  when: 'When',
+  who: 'Who',
+  action: 'Action',
+  what: 'Record',
+  outcome: 'Outcome',
+  retry: 'Retry',
+  category: ehrViewerStrings.category,
+};
+export type ConsentManagerStrings = typeof consentManagerStrings;

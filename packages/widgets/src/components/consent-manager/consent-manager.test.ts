@@ -1,0 +1,122 @@
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
+import { setViewport } from '@web/test-runner-commands';
+import type { Bundle } from 'fhir/r4';
+import type { EhrDataSource } from '../../data/data-source.js';
+import { FIXTURE_ACCOUNTS, FixtureDataSource, loadSyntheaBundle } from '../../testing/index.js';
+import { shadowQuery, until } from '../../../test/helpers.js';
+import './consent-manager.js';
+import type { ConsentManager } from './consent-manager.component.js';
+
+let bundle: Bundle;
+before(async () => {
+  await setViewport({ width: 1400, height: 2000 });
+  bundle = await loadSyntheaBundle('tiny-clemente-kreiger.json');
+});
+
+async function manager(ds: EhrDataSource | undefined, patientId: string): Promise<ConsentManager> {
+  return fixture<ConsentManager>(html`<consent-manager .dataSource=${ds} patient-id=${patientId}></consent-manager>`);
+}
+
+function txPhase(el: ConsentManager): string | undefined {
+  return el.shadowRoot!.querySelector<HTMLElement>('[part="tx-status"]')?.dataset.phase;
+}
+
+function fillGrant(el: ConsentManager, grantee: string, scopes: string[]): void {
+  el.shadowRoot!.querySelector<HTMLInputElement>('input[name="grantee"]')!.value = grantee;
+  for (const box of el.shadowRoot!.querySelectorAll<HTMLInputElement>('input[name="scope"]')) box.checked = scopes.includes(box.value);
+}
+
+describe('<consent-manager>', () => {
+  it('says what to do without a data source', async () => {
+    const el = await manager(undefined, 'x');
+    expect(el.shadowRoot!.textContent).to.contain('No data source');
+    await expect(el).to.be.accessible();
+  });
+
+  it('shows the empty state and an empty access log', async () => {
+    const ds = await FixtureDataSource.create({ bundle });
+    const el = await manager(ds, ds.patientId);
+    await until(() => el.shadowRoot!.textContent!.includes('You have not granted anyone access'), 'empty grants');
+    await until(() => el.shadowRoot!.textContent!.includes('No one has accessed'), 'empty log');
+    await expect(el).to.be.accessible();
+  });
+
+  it('grants through the wallet: pending until mined, then confirmed and listed', async () => {
+    const ds = await FixtureDataSource.create({ bundle, manualMining: true });
+    const el = await manager(ds, ds.patientId);
+    await until(() => el.shadowRoot!.textContent!.includes('You have not granted'), 'loaded');
+    fillGrant(el, FIXTURE_ACCOUNTS.hospital, ['observations', 'immunizations']);
+    const granted = oneEvent(el, 'ehr-consent-granted');
+    el.shadowRoot!.querySelector<HTMLButtonElement>('[part="grant-form"] button[type="submit"]')!.click();
+    await until(() => txPhase(el) === 'pending', 'pending tx');
+    expect(el.shadowRoot!.querySelector('[part="tx-status"]')!.textContent).to.contain('waiting for a block');
+    await expect(el).to.be.accessible();
+    ds.mine();
+    await until(() => txPhase(el) === 'confirmed' || txPhase(el) === 'failed', 'tx settled');
+    expect(el.shadowRoot!.querySelector('[part="tx-status"]')!.textContent).to.contain('Confirmed');
+    const event = await granted;
+    expect(event.detail.grant.scope).to.deep.equal(['observations', 'immunizations']);
+    expect(txPhase(el)).to.equal('confirmed');
+    const table = await shadowQuery(el, '[part="grants"]', 'grants table');
+    expect(table.textContent).to.contain('General Hospital');
+    expect(table.textContent).to.contain('Observations & labs, Immunizations');
+    await expect(el).to.be.accessible();
+  });
+
+  it('revokes through the wallet', async () => {
+    const ds = await FixtureDataSource.create({ bundle });
+    await (await ds.grant(ds.patientId, { grantee: FIXTURE_ACCOUNTS.doctor, granteeKind: 'doctor', scope: [], expiresAt: 0 })).wait();
+    const el = await manager(ds, ds.patientId);
+    const revoke = await shadowQuery<HTMLButtonElement>(el, '[part="grants"] button', 'revoke button');
+    expect(revoke.getAttribute('aria-label')).to.contain('Dr. Demo');
+    const revoked = oneEvent(el, 'ehr-consent-revoked');
+    revoke.click();
+    expect((await revoked).detail.grantee).to.equal(FIXTURE_ACCOUNTS.doctor);
+    await until(() => el.shadowRoot!.textContent!.includes('You have not granted'), 'grant gone');
+  });
+
+  it('shows a failed transaction with the reason and keeps the grants unchanged', async () => {
+    const ds = await FixtureDataSource.create({ bundle });
+    ds.failNextTransaction('InvalidGrantee');
+    const el = await manager(ds, ds.patientId);
+    await until(() => el.shadowRoot!.textContent!.includes('You have not granted'), 'loaded');
+    fillGrant(el, FIXTURE_ACCOUNTS.visitor, []);
+    el.shadowRoot!.querySelector<HTMLButtonElement>('[part="grant-form"] button[type="submit"]')!.click();
+    await until(() => txPhase(el) === 'failed', 'failed tx');
+    expect(el.shadowRoot!.querySelector('[part="tx-status"]')!.textContent).to.contain('InvalidGrantee');
+    expect((await ds.listGrants(ds.patientId)).length).to.equal(0);
+    await expect(el).to.be.accessible();
+  });
+
+  it('refuses a malformed grantee address before asking the wallet', async () => {
+    const ds = await FixtureDataSource.create({ bundle });
+    const el = await manager(ds, ds.patientId);
+    await until(() => el.shadowRoot!.textContent!.includes('You have not granted'), 'loaded');
+    fillGrant(el, 'not-an-address', []);
+    el.shadowRoot!.querySelector<HTMLButtonElement>('[part="grant-form"] button[type="submit"]')!.click();
+    await until(() => el.shadowRoot!.querySelector('#grantee-err')!.textContent!.includes('40 hex digits'), 'validation');
+    expect(ds.calls.some((c) => c.method === 'grant')).to.equal(false);
+    await expect(el).to.be.accessible();
+  });
+
+  it('lets the host veto a grant with the cancelable request event', async () => {
+    const ds = await FixtureDataSource.create({ bundle });
+    const el = await manager(ds, ds.patientId);
+    await until(() => el.shadowRoot!.textContent!.includes('You have not granted'), 'loaded');
+    el.addEventListener('ehr-consent-grant-request', (e) => e.preventDefault());
+    fillGrant(el, FIXTURE_ACCOUNTS.hospital, []);
+    el.shadowRoot!.querySelector<HTMLButtonElement>('[part="grant-form"] button[type="submit"]')!.click();
+    await el.updateComplete;
+    expect(ds.calls.some((c) => c.method === 'grant')).to.equal(false);
+  });
+
+  it('lists who read what in the access log', async () => {
+    const ds = await FixtureDataSource.create({ bundle });
+    await ds.getRecord(ds.patientId, ds.keys()[0]!);
+    const el = await manager(ds, ds.patientId);
+    const log = await shadowQuery(el, '[part="access-log"]', 'access log');
+    expect(log.textContent).to.contain(FIXTURE_ACCOUNTS.doctor);
+    expect(log.textContent).to.contain(ds.keys()[0]!.split('/').slice(0, 2).join('/'));
+    await expect(el).to.be.accessible();
+  });
+});
