@@ -13,6 +13,7 @@ import { TAMPER_SYSTEM, type RecordRead } from '@ehr-anchor/core/api';
 import { sharedDir, waitFor } from '@ehr-anchor/testkit';
 import { Wallet } from 'ethers';
 import { SignJWT } from 'jose';
+import { NO_SUBJECT } from '../src/ingest/prepare.js';
 import { hasBlock } from '../src/read/erasure.js';
 import { ACTORS, api, send, signIn, startReadWorld, upload, type ActorName, type ReadWorld } from './read-harness.js';
 
@@ -104,10 +105,17 @@ describe('bridge read side over HTTP (real anvil + Kubo)', () => {
           if (op !== 'search') assert.equal(got.status, 403, `${actor} × ${op}: 403 OperationOutcome`);
         } else assert.equal(got.allowed, true, `${actor} × ${op} must be allowed (status ${got.status})`);
         const audits = w.bridge.app.read.store.allAudit().slice(before);
-        assert.ok(audits.length >= 1, `${actor} × ${op} wrote an AuditEvent`);
-        const main = audits.find((a) => a.subject !== w.subject || a.action !== 'search' || op !== 'search') ?? audits[0]!;
-        const wantOutcome = want === 'allow' || op === 'search' ? 'allowed' : 'denied';
-        if (op !== 'search') assert.equal(main.outcome, wantOutcome, `${actor} × ${op} audited as ${wantOutcome}`);
+        if (op === 'search') {
+          // One entry for the search itself, plus one in the access log of each patient it disclosed.
+          const main = audits.filter((a) => a.subject === NO_SUBJECT);
+          assert.equal(main.length, 1, `${actor} × search: one AuditEvent for the search`);
+          assert.equal(main[0]!.outcome, want === 'unauthenticated' ? 'denied' : 'allowed');
+          assert.equal(audits.filter((a) => a.subject === w.subject).length, want === 'allow' ? 1 : 0, `${actor} × search: disclosure audited`);
+        } else {
+          assert.equal(audits.length, 1, `${actor} × ${op}: exactly one AuditEvent`);
+          assert.equal(audits[0]!.outcome, want === 'allow' ? 'allowed' : 'denied', `${actor} × ${op}: audited outcome`);
+          assert.equal(audits[0]!.actor, actor === 'no session' ? null : w.wallets[actor].address);
+        }
         line.push(`${want === 'allow' ? 'allow' : want === 'deny' ? 'deny ' : '401  '}`);
         cells++;
       }
@@ -212,6 +220,17 @@ describe('bridge read side over HTTP (real anvil + Kubo)', () => {
     await waitFor(async () => (await w.bridge.app.outbox.bySeq(seqs)).every((s) => s.state === 'anchored'), { what: 'AuditEvents anchored', timeoutMs: 60_000 });
     const anchored = await w.bridge.app.outbox.bySeq(seqs);
     assert.ok(new Set(anchored.map((a) => a.batchId)).size < anchored.length, 'several AuditEvents share a batch');
+    // The patient reads one of those AuditEvents with its proof, like any record; nobody else can.
+    const own = await api(w.bridge.url, `/records/${seqs[0]}`, tokens.get('patient self'));
+    assert.equal(own.status, 200, JSON.stringify(own.body));
+    const event = own.body as unknown as RecordRead;
+    assert.equal(event.resource.resourceType, 'AuditEvent');
+    assert.ok(event.anchor);
+    assert.equal(await w.bridge.app.read.chain.verifyLeaf(event.anchor.root, event.leafHash, event.proof!), true);
+    assert.equal((await api(w.bridge.url, `/records/${seqs[0]}`, tokens.get('granted doctor'))).status, 403);
+    // The session shows the patient's subject, read from the chain.
+    const session = await api(w.bridge.url, '/auth/session', tokens.get('patient self'));
+    assert.deepEqual((session.body.roles as { subjects: string[] }).subjects, [w.subject]);
   });
 
   it('writes the edited contact details as a new anchored Patient version', async () => {

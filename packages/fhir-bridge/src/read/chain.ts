@@ -68,8 +68,11 @@ export class ChainReader {
     return subjects.filter((_, i) => owners[i] === getAddress(wallet));
   }
 
-  /** The roles the chain gives `address` right now. */
-  async roles(address: string): Promise<SessionRoles> {
+  /**
+   * The roles the chain gives `address` right now. `subjects: false` skips the event scan that
+   * lists a patient's subjects (per-request checks ask `patientOf(subject)` directly instead).
+   */
+  async roles(address: string, options: { subjects?: boolean } = {}): Promise<SessionRoles & { patient: boolean }> {
     const r = this.registry;
     const [admin, isHospital, doctorOf, isPatient] = await Promise.all([
       r.getFunction('hasRole').staticCall(NETWORK_ADMIN_ROLE, address) as Promise<boolean>,
@@ -81,7 +84,8 @@ export class ChainReader {
       admin,
       hospital: isHospital ? (getAddress(address) as `0x${string}`) : null,
       doctorOf: doctorOf === ZeroAddress ? null : (getAddress(doctorOf) as `0x${string}`),
-      subjects: (isPatient ? await this.subjectsOf(address) : []) as `0x${string}`[],
+      subjects: (isPatient && options.subjects !== false ? await this.subjectsOf(address) : []) as `0x${string}`[],
+      patient: isPatient,
     };
   }
 

@@ -43,19 +43,21 @@ export interface ReadSideDeps {
 
 export interface Actor {
   address: string;
-  roles: SessionRoles;
+  /** Roles at the latest block (`subjects` left empty: ask `patientOf(subject)` instead). */
+  roles: SessionRoles & { patient: boolean };
 }
 
 export type Role = 'patient' | 'doctor' | 'hospital' | 'admin' | 'other-patient' | 'stranger' | 'anonymous';
 
-export function roleLabel(actor: Actor | null, subject?: string | null): Role {
+/** How the access log names the caller (`self`: the caller is the wallet the subject belongs to). */
+export function roleLabel(actor: Actor | null, self: boolean): Role {
   if (!actor) return 'anonymous';
   const r = actor.roles;
-  if (subject && r.subjects.includes(subject.toLowerCase() as `0x${string}`)) return 'patient';
+  if (self) return 'patient';
   if (r.doctorOf) return 'doctor';
   if (r.hospital) return 'hospital';
   if (r.admin) return 'admin';
-  if (r.subjects.length) return 'other-patient';
+  if (r.patient) return 'other-patient';
   return 'stranger';
 }
 
@@ -105,7 +107,7 @@ export class ReadSide {
     const header = req.headers.authorization;
     const token = typeof header === 'string' && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, '') : undefined;
     const session = await this.deps.sessions.verify(token);
-    return { address: session.address, roles: await this.deps.chain.roles(session.address) };
+    return { address: session.address, roles: await this.deps.chain.roles(session.address, { subjects: false }) };
   }
 
   /**
@@ -154,11 +156,12 @@ export class ReadSide {
   }
 
   async audit(spec: GuardSpec & { actor: Actor | null; outcome: 'allowed' | 'denied'; reason?: string }): Promise<void> {
+    const self = spec.actor !== null && !!spec.subject && (await this.deps.chain.patientOf(spec.subject)) === spec.actor.address;
     await this.auditor.record({
       action: spec.action,
       outcome: spec.outcome,
       actor: spec.actor?.address ?? null,
-      role: roleLabel(spec.actor, spec.subject),
+      role: roleLabel(spec.actor, self),
       subject: spec.subject ?? null,
       entity: spec.entity ?? null,
       ...(spec.reason ? { reason: spec.reason } : {}),

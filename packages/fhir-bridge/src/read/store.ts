@@ -141,6 +141,16 @@ export class ReadStore {
   auditOf(subject: string, limit: number): AuditRow[] {
     return (this.db.prepare('SELECT * FROM audit WHERE subject = ? ORDER BY recorded DESC, rowid DESC LIMIT ?').all(subject, limit) as Row[]).map(toAudit);
   }
+  /** The access-log row of the AuditEvent queued as outbox record `seq`. */
+  auditByEventSeq(seq: number): AuditRow | undefined {
+    const r = this.db.prepare('SELECT * FROM audit WHERE audit_seq = ?').get(seq) as Row | undefined;
+    return r ? toAudit(r) : undefined;
+  }
+  /** Drops a subject from the search index (its Patient record was erased). */
+  removePatient(subject: string): void {
+    this.db.prepare('DELETE FROM patient_terms WHERE subject = ?').run(subject);
+    this.db.prepare('DELETE FROM patient_latest WHERE subject = ?').run(subject);
+  }
   auditCount(): number {
     return Number((this.db.prepare('SELECT count(*) AS n FROM audit').get() as Row).n);
   }

@@ -4,6 +4,12 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { readErrorHandler } from '../../read/context.js';
 
+/** The API's roles object (the internal `patient` flag is implied by `subjects`). */
+function withoutFlag<T extends { patient: boolean }>(roles: T): Omit<T, 'patient'> {
+  const { patient: _patient, ...rest } = roles;
+  return rest;
+}
+
 export async function authRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<ZodTypeProvider>();
   app.setErrorHandler(readErrorHandler);
@@ -31,7 +37,7 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
     { schema: { tags: ['auth'], summary: 'Exchange a signed EIP-4361 message for a session token', body: siweSignInSchema, response: { 200: sessionSchema } } },
     async (req) => {
       const { token, address, expiresAt } = await sessions.signIn(req.body.message, req.body.signature, req.host);
-      return { token, address: address as `0x${string}`, expiresAt: new Date(expiresAt).toISOString(), roles: await side.chain.roles(address) };
+      return { token, address: address as `0x${string}`, expiresAt: new Date(expiresAt).toISOString(), roles: withoutFlag(await side.chain.roles(address)) };
     },
   );
 
@@ -40,9 +46,10 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
     { schema: { tags: ['auth'], summary: 'The current session with roles read from the chain now', security: [{ session: [] }], response: { 200: sessionSchema } } },
     async (req) => {
       const actor = await side.actor(req);
+      const roles = withoutFlag(await side.chain.roles(actor.address));
       const header = String(req.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
       const session = await sessions.verify(header);
-      return { address: actor.address as `0x${string}`, expiresAt: new Date(session.expiresAt).toISOString(), roles: actor.roles };
+      return { address: actor.address as `0x${string}`, expiresAt: new Date(session.expiresAt).toISOString(), roles };
     },
   );
 }

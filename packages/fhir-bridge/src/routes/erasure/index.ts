@@ -122,6 +122,7 @@ export async function erasureRoutes(root: FastifyInstance): Promise<void> {
         }
         // Mark first: from this moment every read answers 410, even if IPFS removal must be retried.
         store.decideErasure(request.id, 'approved', actor.address, Date.now(), versions.map((v) => v.seq));
+        if (info.resourceType === 'Patient') store.removePatient(info.subject);
         await removeFromIpfs(side.deps.ipfs, cids);
         return view(store.erasure(request.id)!);
       });

@@ -117,12 +117,17 @@ export async function recordRoutes(root: FastifyInstance): Promise<void> {
       });
       const info = await side.records.info(req.params.seq);
       if (!info) throw notFound('no such record');
-      const spec: GuardSpec = {
-        action: 'read',
-        subject: info.subject,
-        scope: side.scopeOf(info.resourceType),
-        entity: { resourceType: info.resourceType, resourceId: info.resourceId, versionId: info.versionId, seq: info.seq },
-      };
+      const entity = { resourceType: info.resourceType, resourceId: info.resourceId, versionId: info.versionId, seq: info.seq };
+      // An AuditEvent's leaf carries its own pseudonym; it belongs to the patient it is about, who alone reads it.
+      const audited = info.resourceType === 'AuditEvent' ? store.auditByEventSeq(info.seq) : undefined;
+      const spec: GuardSpec = audited
+        ? {
+            action: 'read',
+            subject: audited.subject,
+            entity,
+            check: async (actor) => ((await side.isPatientSelf(actor, audited.subject)) ? null : 'only the patient reads their audit trail'),
+          }
+        : { action: 'read', subject: info.subject, scope: side.scopeOf(info.resourceType), entity };
       return side.run(req, spec, async () => {
         if (store.isErased(info.seq)) throw new GoneError(info.leaf);
         return side.records.read(info);
