@@ -24,6 +24,20 @@ function fixturesMiddleware(ctx, next) {
   return undefined;
 }
 
+/**
+ * POST /__upload-sink: reads the whole request body and answers with its size, so the XHR upload
+ * transport is tested against a real HTTP server (its progress events are the browser's own).
+ */
+async function uploadSink(ctx, next) {
+  if (ctx.path !== '/__upload-sink' || ctx.method !== 'POST') return next();
+  let bytes = 0;
+  for await (const chunk of ctx.req) bytes += chunk.length;
+  ctx.status = 201;
+  ctx.type = 'application/json';
+  ctx.body = JSON.stringify({ bytes });
+  return undefined;
+}
+
 const integration = process.env.EHR_WIDGETS_INTEGRATION === '1';
 
 export default {
@@ -35,7 +49,7 @@ export default {
   testsFinishTimeout: 10 * 60 * 1000,
   browserStartTimeout: 120_000,
   testFramework: { config: { timeout: 60_000 } },
-  middleware: [fixturesMiddleware],
+  middleware: [fixturesMiddleware, uploadSink],
   plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: join(here, 'tsconfig.json') })],
   browsers: [
     chromeLauncher({
