@@ -43,7 +43,11 @@ interface IndexEntry {
   name: string;
   type: 'story' | 'docs';
 }
-const entries = Object.values((JSON.parse(readFileSync(indexFile, 'utf8')) as { entries: Record<string, IndexEntry> }).entries);
+/** EHR_STORY_FILTER=consent-manager opens only the stories whose id contains it (while working on them). */
+const filter = process.env.EHR_STORY_FILTER ?? '';
+const entries = Object.values((JSON.parse(readFileSync(indexFile, 'utf8')) as { entries: Record<string, IndexEntry> }).entries).filter((e) =>
+  e.id.includes(filter),
+);
 const stories = entries.filter((e) => e.type === 'story');
 const docs = entries.filter((e) => e.type === 'docs');
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
