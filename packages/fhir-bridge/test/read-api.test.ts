@@ -339,6 +339,16 @@ describe('bridge read side over HTTP (real anvil + Kubo)', () => {
     }
   });
 
+  it('answers CORS preflights so the elements can call it from a portal origin', async () => {
+    const res = await fetch(`${w.bridge.url}/records/1`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://portal.example.org', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+    });
+    assert.ok(res.status === 204 || res.status === 200);
+    assert.equal(res.headers.get('access-control-allow-origin'), 'https://portal.example.org');
+    assert.match(res.headers.get('access-control-allow-headers') ?? '', /authorization/);
+  });
+
   it('logged no patient data (PHI scan of every log line: 0 hits)', () => {
     const text = w.logs.text();
     assert.ok(text.length > 1000, 'the bridge did log');

@@ -22,6 +22,12 @@ export const ReadConfigSchema = z.object({
   fhirHeaders: z.record(z.string(), z.string()).default({}),
   /** Outbox `source` of versions the read side writes (AuditEvent, DocumentReference, Patient edits). */
   source: z.string().default('bridge-read'),
+  /**
+   * Origins (portals embedding the elements) allowed to call the read API from a browser; `*`
+   * reflects any origin. Sessions travel in the Authorization header, never in cookies, so no
+   * ambient credential rides along with a cross-origin request.
+   */
+  corsOrigins: z.union([z.literal('*'), z.array(z.string().min(1))]).default('*'),
   /** First block of event scans (the registry's deployment block). */
   fromBlock: z.coerce.number().int().min(0).default(0),
 });

@@ -4,6 +4,7 @@
  * and the consent mirror. Registered once before the read route plugins (see ROUTES in app.ts).
  */
 import { fromHex, type Hex } from '@ehr-anchor/core';
+import cors from '@fastify/cors';
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { ChainReader } from './chain.js';
@@ -84,6 +85,15 @@ export const readSidePlugin = fp(
       },
     });
     app.decorate('read', { side, store, index, mirror, chain });
+    // Browsers call the read API from the portal's origin (the elements); no cookies are used.
+    await app.register(cors, {
+      origin: config.corsOrigins === '*' ? true : config.corsOrigins,
+      methods: ['GET', 'POST', 'PUT'],
+      allowedHeaders: ['authorization', 'content-type'],
+      exposedHeaders: ['content-disposition', 'content-length'],
+      credentials: false,
+      maxAge: 600,
+    });
     if (app.config.workers) {
       app.addHook('onReady', async () => {
         index.start();
