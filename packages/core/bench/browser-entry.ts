@@ -1,4 +1,4 @@
 // Bundled by bench.ts (esbuild) into the Chromium page; exposes the shared workload to page.evaluate.
-import { runTreeWorkload, runWorkload } from './workload.js';
+import { runEnvelopeWorkload, runTreeWorkload, runWorkload } from './workload.js';
 
-Object.assign(globalThis, { runWorkload, runTreeWorkload });
+Object.assign(globalThis, { runWorkload, runTreeWorkload, runEnvelopeWorkload });

@@ -125,5 +125,12 @@ export async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
 
 /** `0x` + hex SHA-256 of the resource's canonical bytes: the `contentHash` of its record leaf. */
 export async function contentHash(resource: unknown): Promise<Hex> {
-  return toHex(await sha256(canonicalize(resource)));
+  const json = canonicalJson(resource);
+  // Encode into a reused buffer: digest() copies its input before returning its promise, so the
+  // buffer is free again at once (even with many contentHash calls in flight).
+  if (scratch.length < json.length * 3) scratch = new Uint8Array(Math.max(json.length * 3, 2 * scratch.length));
+  const { written } = encoder.encodeInto(json, scratch);
+  return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', scratch.subarray(0, written))));
 }
+
+let scratch = new Uint8Array(64 * 1024);
