@@ -355,4 +355,12 @@ describe('bridge read side over HTTP (real anvil + Kubo)', () => {
     const hits = scanBytes(Buffer.from(text));
     assert.deepEqual(hits, []);
   });
+
+  it("keeps no patient data in clear in the read store (blind index, access log, consent mirror, keys)", () => {
+    const files = readdirSync(w.bridge.dir).filter((f) => f.startsWith('outbox.db.read.db'));
+    assert.ok(files.length >= 1, 'the read store exists');
+    for (const f of files) assert.deepEqual(scanBytes(readFileSync(join(w.bridge.dir, f))), [], f);
+    // The index answers by keyed hashes only: the family name is searchable, yet nowhere in the file.
+    assert.ok(w.bridge.app.read.index.search({ name: w.patient.name![0]!.family! }).includes(w.subject));
+  });
 });
