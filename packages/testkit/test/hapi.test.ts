@@ -167,7 +167,26 @@ describe('HAPI FHIR server (tools/fhir-server)', () => {
     const put2 = await waitFor(() => receiver.deliveries.find((d) => d.path === `/hook/Observation/${id}` && d.headers['if-match'] === 'W/"2"'), {
       what: 'the update to be pushed',
     });
-    assert.equal((JSON.parse(put2.body) as Observation).status, 'amended');
+    const v2 = JSON.parse(put2.body) as Observation;
+    assert.equal(v2.status, 'amended');
+
+    // The same content again is no new version, so HAPI pushes nothing for it: a marker write made
+    // afterwards arrives while the delivery count for this resource stays at two.
+    const unchanged = await fhir<Observation>(`${hapi.baseUrl}/Observation/${id}`, { method: 'PUT', body: JSON.stringify(v2) });
+    assert.equal(unchanged.body.meta?.versionId, '2');
+    const marker = await fhir<Observation>(`${hapi.baseUrl}/Observation`, { method: 'POST', body: JSON.stringify(observation) });
+    await waitFor(() => receiver.deliveries.some((d) => d.path === `/hook/Observation/${marker.body.id}`), { what: 'the marker' });
+    assert.equal(receiver.deliveries.filter((d) => d.path === `/hook/Observation/${id}`).length, 2);
+
+    // $trigger-subscription replays the current version on demand (a receiver's catch-up tool).
+    const replay = await fhir(`${hapi.baseUrl}/${subscription}/$trigger-subscription`, {
+      method: 'POST',
+      body: JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'resourceId', valueUri: `Observation/${id}` }] }),
+    });
+    assert.equal(replay.status, 200);
+    await waitFor(() => receiver.deliveries.filter((d) => d.path === `/hook/Observation/${id}`).length === 3, {
+      what: 'the replayed delivery',
+    });
 
     await fhir(`${hapi.baseUrl}/Observation/${id}`, { method: 'DELETE' });
     const deleted = await waitFor(() => receiver.deliveries.find((d) => d.method === 'DELETE'), { what: 'the delete to be pushed' });
