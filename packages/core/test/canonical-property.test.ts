@@ -46,6 +46,12 @@ describe('canonical form equals the canonicalize package (RFC 8785) exactly', ()
     );
   });
 
+  it('for undefined members and array items (dropped / null, as JSON.stringify does)', () => {
+    const resource = { resourceType: 'Basic', a: undefined, b: [undefined, 1, () => 0], c: { d: undefined, e: 2 } };
+    assert.equal(canonicalJson(resource), reference(resource));
+    assert.equal(canonicalJson(resource), '{"b":[null,1,null],"c":{"e":2},"resourceType":"Basic"}');
+  });
+
   it('for values JSON.parse never makes (undefined, toJSON, Date) via the library path', () => {
     const resource = { resourceType: 'Basic', a: undefined, b: [undefined, 1], c: new Date(0), d: { toJSON: () => 'x' } };
     assert.equal(canonicalJson(resource), reference(resource));

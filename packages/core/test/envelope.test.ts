@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import {
   addRecipient,
   describeEnvelopeHeader,
@@ -129,5 +130,20 @@ describe('envelope', () => {
       const sealed = await sealEnvelope({ plaintext: data, aad, recipients: [hospital] });
       assert.deepEqual(await openEnvelope(sealed, { aad, key: hospital }), data);
     }
+  });
+
+  it('round-trips any plaintext and AAD for both kinds of key, and refuses any other AAD', async () => {
+    const hospital = generateHospitalKey();
+    const patient = await generateRecipientKeyPair();
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 4096 }), fc.string({ unit: 'grapheme' }), fc.string({ minLength: 1 }), async (data, recordAadText, suffix) => {
+        const sealed = await sealEnvelope({ plaintext: data, aad: recordAadText, recipients: [recipientPublicKey(patient), hospital] });
+        for (const key of [hospital, patient]) {
+          assert.deepEqual(await openEnvelope(sealed, { aad: recordAadText, key }), data);
+          await rejects(openEnvelope(sealed, { aad: recordAadText + suffix, key }), 'unwrap-failed');
+        }
+      }),
+      { numRuns: 40 },
+    );
   });
 });
