@@ -46,6 +46,7 @@ export const readSidePlugin = fp(
       chainId,
       domains: config.siweDomains,
       sessionTtlSec: config.sessionTtlSec,
+      provider: app.chain.provider,
       ...(config.sessionSecret ? { secret: fromHex(config.sessionSecret as Hex) } : {}),
     });
     const fhir = config.fhirBaseUrl ? { baseUrl: config.fhirBaseUrl, headers: config.fhirHeaders } : undefined;

@@ -25,6 +25,8 @@ export interface SessionOptions {
   domains?: string[];
   chainId: () => Promise<number>;
   statement?: string;
+  /** Chain provider: lets siwe check EIP-1271 signatures of smart-contract wallets (EOAs need none). */
+  provider?: unknown;
 }
 
 export interface VerifiedSession {
@@ -74,7 +76,10 @@ export class SessionIssuer {
     if (nonceExp === undefined || nonceExp <= now) throw unauthorized('unknown, used or expired nonce');
     // Consume before the (async) signature check, so a replay racing this request also fails.
     this.#nonces.delete(parsed.nonce);
-    const result = await parsed.verify({ signature, nonce: parsed.nonce, domain: parsed.domain, time: new Date(now).toISOString() }, { suppressExceptions: true });
+    const result = await parsed.verify({ signature, nonce: parsed.nonce, domain: parsed.domain, time: new Date(now).toISOString() }, {
+      suppressExceptions: true,
+      ...(this.options.provider ? { provider: this.options.provider as never } : {}),
+    });
     if (!result.success) throw unauthorized(`sign-in refused: ${result.error?.type ?? 'bad signature'}`);
     const address = getAddress(parsed.address);
     const exp = Math.floor(now / 1000) + this.ttlSec;
