@@ -43,7 +43,7 @@ const integration = process.env.EHR_WIDGETS_INTEGRATION === '1';
 export default {
   rootDir: repoRoot,
   files: integration ? ['test/integration/**/*.test.ts'] : [process.env.EHR_WIDGETS_TESTS ?? 'src/**/*.test.ts'],
-  nodeResolve: { exportConditions: ['source', 'browser'] },
+  nodeResolve: { exportConditions: ['source', 'browser'], browser: true },
   concurrency: 1,
   concurrentBrowsers: 1,
   testsFinishTimeout: 10 * 60 * 1000,

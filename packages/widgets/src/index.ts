@@ -3,6 +3,7 @@
  * (guarded, so two copies on one page do not clash); import `*.component.js` classes via the
  * per-element entries to register under your own names.
  */
+export * from './components/ehr-provider/ehr-provider.js';
 export * from './components/ehr-viewer/ehr-viewer.js';
 export * from './components/consent-manager/consent-manager.js';
 export * from './components/record-uploader/record-uploader.js';

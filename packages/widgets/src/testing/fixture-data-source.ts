@@ -26,6 +26,7 @@ import {
   type RecordSummary,
   type RegistrationInput,
   type RegistrationRequest,
+  type SignInResult,
   type TxHandle,
   type UploadProgress,
   type UploadRequest,
@@ -33,6 +34,7 @@ import {
 } from '../data/data-source.js';
 import { categoryOf, dateOf, formatHumanName, preferredName, titleOf, valueOf } from '../fhir/format.js';
 import { base64ToBytes, bytesToBase64 } from '../fhir/attachment.js';
+import { siweMessage } from '../data/siwe.js';
 
 /** Resource types that are billing or directory data, not part of a patient's clinical timeline. */
 const NOT_RECORDS = new Set(['Patient', 'Organization', 'Practitioner', 'Claim', 'ExplanationOfBenefit', 'Coverage']);
@@ -62,6 +64,8 @@ export interface FixtureOptions {
   manualMining?: boolean;
   /** Bytes per simulated upload chunk (progress granularity). */
   uploadChunk?: number;
+  /** Who signs in (roles as the bridge would derive them); default: this fixture's patient. */
+  signInAs?: 'patient' | 'doctor' | 'hospital' | 'admin' | 'visitor';
 }
 
 interface StoredRecord {
@@ -133,6 +137,9 @@ export class FixtureDataSource implements EhrDataSource {
   private otherPatients: Patient[];
   private readonly manualMining: boolean;
   private readonly uploadChunk: number;
+  private readonly signInAs: NonNullable<FixtureOptions['signInAs']>;
+  /** The EIP-4361 messages signed at sign-in, with their signatures. */
+  readonly signIns: Array<{ address: string; message: string; signature: string }> = [];
   /** Every call made, for tests that check the element asked for the right thing. */
   readonly calls: Array<{ method: string; args: unknown[] }> = [];
 
@@ -142,6 +149,7 @@ export class FixtureDataSource implements EhrDataSource {
     this.otherPatients = options.otherPatients ?? [];
     this.manualMining = options.manualMining ?? false;
     this.uploadChunk = options.uploadChunk ?? 64 * 1024;
+    this.signInAs = options.signInAs ?? 'patient';
   }
 
   /** Builds the records, their leaves and one anchored batch (minus `pending` newest ones). */
@@ -303,6 +311,27 @@ export class FixtureDataSource implements EhrDataSource {
   }
 
   // ───────── EhrDataSource ─────────
+
+  async signIn(address: string, sign: (message: string) => Promise<string>): Promise<SignInResult> {
+    const message = siweMessage({
+      domain: 'fixtures.ehr-anchor.invalid',
+      address,
+      statement: 'Sign in to the ehr-anchor fixtures.',
+      uri: 'https://fixtures.ehr-anchor.invalid',
+      chainId: 1337,
+      nonce: randomSalt().slice(2, 18),
+      issuedAt: new Date().toISOString(),
+    });
+    const signature = await sign(message);
+    this.signIns.push({ address, message, signature });
+    const as = this.signInAs;
+    return {
+      admin: as === 'admin',
+      hospital: as === 'hospital' ? FIXTURE_ACCOUNTS.hospital : null,
+      doctorOf: as === 'doctor' ? FIXTURE_ACCOUNTS.hospital : null,
+      subjects: as === 'patient' ? [this.patientId] : [],
+    };
+  }
 
   async getPatient(patientId: string): Promise<PatientHeader> {
     this.note('getPatient', [patientId], { action: 'read', what: `Patient/${patientId}` });

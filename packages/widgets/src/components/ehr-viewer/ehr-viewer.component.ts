@@ -158,6 +158,8 @@ export class EhrViewer extends EhrElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     super.willUpdate(changed);
+    // A signed-in patient sees their own record unless the page names another.
+    if (!this.patientId && this.session?.role === 'patient' && this.session.patientId) this.patientId = this.session.patientId;
     this.verifier.reset(this.source, this.patientId);
     if (changed.has('patientId') && changed.get('patientId') !== undefined) {
       this.selectedKey = '';
