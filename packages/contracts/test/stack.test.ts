@@ -1,0 +1,92 @@
+/**
+ * The `npm start` part: deploys and sets up the dev network once, then reuses it — on a second call
+ * and after anvil restarts from its persisted state — and redeploys when the chain was reset.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { DEV_KEYS, startAnvil, type StackContext, type StackRow } from '@ehr-anchor/testkit';
+import { readDeployment, registryAt, chainProvider } from '@ehr-anchor/contracts/deploy';
+import { devKeyWrappingKey, up } from '@ehr-anchor/contracts/stack';
+import { Wallet } from 'ethers';
+
+const address = (role: keyof typeof DEV_KEYS) => new Wallet(DEV_KEYS[role]).address;
+
+describe('contracts stack part (npm start)', () => {
+  const dirs: string[] = [];
+  after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+
+  async function runUp(rpcUrl: string, dataDir: string) {
+    const rows: StackRow[] = [];
+    const logs: string[] = [];
+    const ctx: StackContext = { dataDir, sharedDir: '', values: { rpcUrl, chainId: '1337' }, row: (r) => rows.push(r), log: (m) => logs.push(m) };
+    await up(ctx);
+    return { values: ctx.values, rows, logs };
+  }
+
+  it('deploys and registers hospitals A and B with their bridges and doctors, then reuses it across restarts', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'ehr-contracts-stack-'));
+    dirs.push(dataDir);
+    const statePath = join(dataDir, 'anvil-state.json');
+    let anvil = await startAnvil({ statePath });
+    try {
+      const first = await runUp(anvil.rpcUrl, dataDir);
+      assert.equal(first.values.deploymentFile, join(dataDir, 'deployment.json'));
+      const deployment = readDeployment(first.values.deploymentFile!);
+      assert.equal(first.values.ehrRegistryAddress, deployment.addresses.ehrRegistry);
+      assert.equal(deployment.chainId, 1337);
+      assert.equal(first.rows.length, 1);
+      assert.match(first.logs.join('\n'), /deployed/);
+
+      const provider = chainProvider(anvil.rpcUrl);
+      const registry = registryAt(deployment.addresses.ehrRegistry, provider);
+      for (const [hospital, bridge, doctor] of [['hospitalA', 'bridgeA', 'doctorA'], ['hospitalB', 'bridgeB', 'doctorB']] as const) {
+        const [active, , signer, key] = await registry.getFunction('hospitalInfo')(address(hospital));
+        assert.equal(active, true);
+        assert.equal(signer, address(bridge));
+        assert.equal(key, devKeyWrappingKey(hospital).publicKey);
+        assert.equal(await registry.getFunction('hospitalOfDoctor')(address(doctor)), address(hospital));
+      }
+      const block = await provider.getBlockNumber();
+      provider.destroy();
+
+      const second = await runUp(anvil.rpcUrl, dataDir);
+      assert.equal(second.values.ehrRegistryAddress, deployment.addresses.ehrRegistry);
+      assert.match(second.logs.join('\n'), /reused[\s\S]*already set up/);
+
+      await anvil.stop();
+      anvil = await startAnvil({ statePath });
+      const third = await runUp(anvil.rpcUrl, dataDir);
+      assert.equal(third.values.ehrRegistryAddress, deployment.addresses.ehrRegistry);
+      assert.match(third.logs.join('\n'), /reused[\s\S]*already set up/);
+      const after = chainProvider(anvil.rpcUrl);
+      assert.equal(await after.getBlockNumber(), block, 'no transaction sent on reuse');
+      after.destroy();
+    } finally {
+      await anvil.stop();
+    }
+  });
+
+  it('redeploys when the chain no longer holds the recorded deployment', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'ehr-contracts-stack-'));
+    dirs.push(dataDir);
+    const a = await startAnvil();
+    try {
+      await runUp(a.rpcUrl, dataDir);
+    } finally {
+      await a.stop();
+    }
+    const b = await startAnvil(); // a fresh chain: nothing at the recorded address
+    try {
+      const again = await runUp(b.rpcUrl, dataDir);
+      assert.match(again.logs.join('\n'), /deployed[\s\S]*added hospitalA/);
+      const provider = chainProvider(b.rpcUrl);
+      assert.notEqual(await provider.getCode(again.values.ehrRegistryAddress!), '0x');
+      provider.destroy();
+    } finally {
+      await b.stop();
+    }
+  });
+});
