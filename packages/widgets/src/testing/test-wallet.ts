@@ -1,4 +1,4 @@
-import { Wallet } from 'ethers';
+import type { Wallet } from 'ethers';
 import type { Eip1193Provider } from 'ethers';
 
 type Listener = (...args: unknown[]) => void;
