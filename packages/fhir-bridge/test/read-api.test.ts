@@ -142,6 +142,10 @@ describe('bridge read side over HTTP (real anvil + Kubo)', () => {
     assert.equal(await w.bridge.app.read.chain.verifyLeaf(rec.anchor.root, leafHash(rec.leaf as LeafInput), rec.proof!), true, 'EhrRegistry.verifyLeaf');
     const tx = await w.provider.getTransactionReceipt(rec.anchor.txHash!);
     assert.equal(tx?.blockNumber, rec.anchor.blockNumber);
+    const progress = await api(w.bridge.url, `/records/${observationSeq}/state`, tokens.get('granted doctor'));
+    assert.equal(progress.status, 200);
+    assert.deepEqual({ state: progress.body.state, payloadCid: progress.body.payloadCid, anchor: progress.body.anchor }, { state: 'anchored', payloadCid: rec.leaf.payloadCid, anchor: rec.anchor });
+    assert.equal((await api(w.bridge.url, `/records/${observationSeq}/state`, tokens.get('stranger'))).status, 403);
   });
 
   it('lists by category and type with paging that neither repeats nor skips', async () => {
@@ -325,6 +329,7 @@ describe('bridge read side over HTTP (real anvil + Kubo)', () => {
       '/auth/session',
       '/patients/{subject}/records',
       '/records/{seq}',
+      '/records/{seq}/state',
       '/patients/_search',
       '/patients/{subject}/contact',
       '/documents',

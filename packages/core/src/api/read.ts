@@ -164,6 +164,21 @@ export const recordReadSchema = z.object({
 });
 export type RecordRead = z.infer<typeof recordReadSchema>;
 
+/**
+ * GET /records/{seq}/state: where a version is in the pipeline (for an uploader following its
+ * document from "stored on IPFS" to "anchored"), without decrypting anything.
+ */
+export const recordProgressSchema = z.object({
+  seq: z.number().int(),
+  resourceType: z.string(),
+  state: z.enum(['received', 'stored', 'batched', 'anchored']),
+  /** CID of the envelope on IPFS, from `stored` on. */
+  payloadCid: z.string().nullable(),
+  anchor: recordAnchorSchema.nullable(),
+  erased: z.boolean(),
+});
+export type RecordProgress = z.infer<typeof recordProgressSchema>;
+
 /** Coding system of the tamper reason in a 409 OperationOutcome (`details.coding`). */
 export const TAMPER_SYSTEM = 'urn:ehr-anchor:tamper';
 export const tamperReasonSchema = z.enum(['cid-mismatch', 'envelope-tampered', 'content-changed', 'identity-mismatch', 'proof-invalid', 'root-unknown']);

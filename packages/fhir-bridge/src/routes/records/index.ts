@@ -5,12 +5,12 @@
  */
 import { categoryOf, SCOPES } from '@ehr-anchor/contracts';
 import { bytes32Schema } from '@ehr-anchor/core';
-import { recordListQuerySchema, recordListSchema, recordReadSchema, type RecordSummary } from '@ehr-anchor/core/api';
+import { recordListQuerySchema, recordListSchema, recordProgressSchema, recordReadSchema, type RecordSummary } from '@ehr-anchor/core/api';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { notFound } from '../../errors.js';
-import { readErrorHandler, type GuardSpec } from '../../read/context.js';
+import { forbidden, readErrorHandler, type GuardSpec } from '../../read/context.js';
 import { GoneError } from '../../read/records.js';
 
 /** Resource types the read side writes for its own bookkeeping; never part of a patient's record list. */
@@ -132,6 +132,34 @@ export async function recordRoutes(root: FastifyInstance): Promise<void> {
         if (store.isErased(info.seq)) throw new GoneError(info.leaf);
         return side.records.read(info);
       });
+    },
+  );
+
+  app.get(
+    '/records/:seq/state',
+    {
+      schema: {
+        tags: ['records'],
+        summary: "A version's pipeline state, envelope CID and anchor (no content; same consent check as reading it)",
+        security: [{ session: [] }],
+        params: seqParams,
+        response: { 200: recordProgressSchema },
+      },
+    },
+    async (req) => {
+      const actor = await side.actor(req);
+      const info = await side.records.info(req.params.seq);
+      if (!info || info.resourceType === 'AuditEvent') throw notFound('no such record');
+      if (!(await side.chain.canRead(actor.address, info.subject, side.scopeOf(info.resourceType)))) throw forbidden();
+      const { anchor } = await side.records.anchorOf(info);
+      return {
+        seq: info.seq,
+        resourceType: info.resourceType,
+        state: info.state,
+        payloadCid: info.cid,
+        anchor,
+        erased: store.isErased(info.seq),
+      };
     },
   );
 }
