@@ -66,7 +66,7 @@ function wellFormed(value: string): boolean {
 }
 
 /**
- * RFC 8785's own recipe for ECMAScript (section 3.2.3 and appendix A): sort object keys by UTF-16
+ * RFC 8785's own recipe for ECMAScript (sections 3.2.2-3.2.3, appendix A): sort keys by UTF-16
  * code units, then `JSON.stringify` — whose number and string serialization IS the one JCS
  * specifies. This fast path builds a key-sorted copy of plain JSON data (what `JSON.parse` gives)
  * and lets the engine's native `JSON.stringify` serialize it; anything outside plain JSON data
