@@ -15,8 +15,8 @@ import { startServer } from './server.js';
 export const DEV_SOURCE_SECRET = 'ehr-anchor-dev-source-secret';
 
 type HapiHelpers = {
-  createRestHookSubscription?: (options: Record<string, unknown>) => Promise<unknown>;
-  loadSyntheaIntoHapi?: (fhirBaseUrl: string, ...rest: unknown[]) => Promise<unknown>;
+  createRestHookSubscription?: (fhirBaseUrl: string, endpoint: string, headers: readonly string[]) => Promise<string[]>;
+  loadSyntheaIntoHapi?: (fhirBaseUrl: string, bundles: Map<string, unknown>, options: { mode: 'put' | 'post' }) => Promise<{ resources: number }>;
 };
 
 export const up: StackUp = async (ctx) => {
@@ -56,12 +56,10 @@ export const up: StackUp = async (ctx) => {
     ctx.log(`bridge: fixtures already loaded (${loaded})`);
   } else if (fhirBaseUrl && hapi.createRestHookSubscription && hapi.loadSyntheaIntoHapi) {
     ctx.log('bridge: REST-hook Subscription on the FHIR server → bridge, then loading Synthea into the FHIR server');
-    await hapi.createRestHookSubscription({
-      fhirBaseUrl,
-      endpoint: `${bridge.url}/fhir`,
-      headers: [`Authorization: Bearer ${DEV_SOURCE_SECRET}`],
-    });
-    await hapi.loadSyntheaIntoHapi(fhirBaseUrl);
+    await hapi.createRestHookSubscription(fhirBaseUrl, `${bridge.url}/fhir`, [`Authorization: Bearer ${DEV_SOURCE_SECRET}`]);
+    // PUT mode: loading again on a later `npm start` changes nothing and pushes nothing.
+    const report = await hapi.loadSyntheaIntoHapi(fhirBaseUrl, loadSyntheaBundles(), { mode: 'put' });
+    ctx.log(`bridge: ${report.resources} Synthea resources loaded into the FHIR server; it pushes them to the bridge`);
     await bridge.app.outbox.setState('stack:fixtures', `via FHIR server ${new Date().toISOString()}`);
   } else {
     let versions = 0;

@@ -12,6 +12,13 @@ import { parseBundle, type IngestItem } from './parse.js';
 import { NO_SUBJECT, prepareDelete, prepareResource } from './prepare.js';
 import { SourceClient, type Bundle } from './source-client.js';
 
+/**
+ * Types a pull (sync, content-less notification) leaves alone: subscription plumbing (a
+ * Subscription holds the bridge's own secret in channel.header) and what the bridges write back
+ * to the server themselves (anchoring those would echo every write).
+ */
+export const PULL_SKIP_TYPES = new Set(['Subscription', 'SubscriptionTopic', 'SubscriptionStatus', 'OperationOutcome', 'Provenance', 'AuditEvent', 'Consent']);
+
 export interface ReceiptEntry {
   reference: string;
   seq: number;
@@ -203,7 +210,10 @@ export class Ingestor {
     let fresh = 0;
     while (page) {
       const items = parseBundle({ ...page, type: page.type === 'searchset' ? 'searchset' : 'history' } as never).items.filter(
-        (i) => i.kind !== 'poll' && !(i.kind === 'resource' && i.resource.resourceType === 'OperationOutcome'),
+        (i) =>
+          i.kind !== 'poll' &&
+          !(i.kind === 'resource' && PULL_SKIP_TYPES.has(i.resource.resourceType)) &&
+          !((i.kind === 'delete' || i.kind === 'fetch') && PULL_SKIP_TYPES.has(i.resourceType)),
       );
       const { versions: resolved } = await this.resolve(source, items);
       const accepted = await this.commit(source, resolved);
