@@ -166,6 +166,20 @@ describe('bridge read side over HTTP (real anvil + Kubo)', () => {
     assert.equal(future.body.items?.length, 0);
   });
 
+  it('filters by clinical date (from the decrypted resources) and splits the list exactly at a date', async () => {
+    const token = tokens.get('patient self');
+    const q = (extra: string) => api(w.bridge.url, `/patients/${w.subject}/records?category=observations&limit=500${extra}`, token);
+    const all = (await q('&from=1900-01-01')).body.items as { seq: number; date: string | null }[];
+    assert.ok(all.length >= 40 && all.every((i) => i.date !== null), 'every observation has an effective date');
+    const dates = all.map((i) => Date.parse(i.date!)).sort((a, b) => a - b);
+    const pivot = new Date(dates[Math.floor(dates.length / 2)]!).toISOString();
+    const after = (await q(`&from=${pivot}`)).body.items as { date: string }[];
+    const before = (await q(`&to=${pivot}`)).body.items as { date: string }[];
+    assert.ok(after.every((i) => i.date >= pivot) && before.every((i) => i.date < pivot));
+    assert.equal(after.length + before.length, all.length);
+    assert.ok(after.length > 0 && before.length > 0);
+  });
+
   it('refuses a revoked grant on the very next request (403 OperationOutcome)', async () => {
     const token = tokens.get('granted hospital');
     assert.equal((await api(w.bridge.url, `/records/${observationSeq}`, token)).status, 200);

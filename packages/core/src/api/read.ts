@@ -116,6 +116,11 @@ export const recordSummarySchema = z.object({
   state: z.enum(['received', 'stored', 'batched', 'anchored']),
   receivedAt: z.string(),
   anchoredAt: z.string().nullable(),
+  /**
+   * Clinical date of the resource (effective, period start, onset, performed, occurrence, authored,
+   * recorded, issued, date — the first present), once the bridge has read the record; else null.
+   */
+  date: z.string().nullable(),
   erased: z.boolean(),
 });
 export type RecordSummary = z.infer<typeof recordSummarySchema>;
@@ -131,6 +136,10 @@ export const recordListQuerySchema = z.object({
   since: z.iso.date().or(z.iso.datetime()).optional(),
   /** Received before. */
   until: z.iso.date().or(z.iso.datetime()).optional(),
+  /** Clinical date (see `RecordSummary.date`) at or after. */
+  from: z.iso.date().or(z.iso.datetime()).optional(),
+  /** Clinical date before. */
+  to: z.iso.date().or(z.iso.datetime()).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   /** Opaque: the `next` of the previous page. */
   cursor: z.string().optional(),

@@ -161,3 +161,37 @@ export class RecordReader {
     };
   }
 }
+
+/** Fields holding a resource's clinical date, in the order they are tried. */
+const DATE_PATHS: string[][] = [
+  ['effectiveDateTime'],
+  ['effectivePeriod', 'start'],
+  ['effectiveInstant'],
+  ['period', 'start'],
+  ['onsetDateTime'],
+  ['onsetPeriod', 'start'],
+  ['performedDateTime'],
+  ['performedPeriod', 'start'],
+  ['occurrenceDateTime'],
+  ['authoredOn'],
+  ['recordedDate'],
+  ['issued'],
+  ['date'],
+  ['created'],
+  ['billablePeriod', 'start'],
+  ['started'],
+];
+
+/** The clinical date of a resource in epoch ms, or null (Patient: none — a birth date is not a record date). */
+export function clinicalDate(resource: Record<string, unknown>): number | null {
+  if (resource.resourceType === 'Patient') return null;
+  for (const path of DATE_PATHS) {
+    let v: unknown = resource;
+    for (const key of path) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
+    if (typeof v === 'string') {
+      const ms = Date.parse(v.length === 4 ? `${v}-01-01` : v.length === 7 ? `${v}-01` : v);
+      if (!Number.isNaN(ms)) return ms;
+    }
+  }
+  return null;
+}

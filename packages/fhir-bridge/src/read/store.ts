@@ -78,6 +78,7 @@ export class ReadStore {
       CREATE TABLE IF NOT EXISTS erasures (
         id INTEGER PRIMARY KEY AUTOINCREMENT, seq INTEGER NOT NULL, subject TEXT NOT NULL, state TEXT NOT NULL,
         requested_by TEXT NOT NULL, requested_at INTEGER NOT NULL, decided_by TEXT, decided_at INTEGER);
+      CREATE TABLE IF NOT EXISTS record_dates (seq INTEGER PRIMARY KEY, date INTEGER);
       CREATE TABLE IF NOT EXISTS erased (seq INTEGER PRIMARY KEY, erasure_id INTEGER NOT NULL, erased_at INTEGER NOT NULL);
     `);
   }
@@ -130,6 +131,20 @@ export class ReadStore {
   latestPatientSeq(subject: string): number | undefined {
     const row = this.db.prepare('SELECT seq FROM patient_latest WHERE subject = ?').get(subject) as Row | undefined;
     return row ? Number(row.seq) : undefined;
+  }
+
+  // ── clinical dates (epoch ms, null when the resource has none), cached once a record was read ──
+  setRecordDate(seq: number, date: number | null): void {
+    this.db.prepare('INSERT OR REPLACE INTO record_dates (seq, date) VALUES (?, ?)').run(seq, date);
+  }
+  recordDates(seqs: number[]): Map<number, number | null> {
+    const out = new Map<number, number | null>();
+    for (let i = 0; i < seqs.length; i += 500) {
+      const part = seqs.slice(i, i + 500);
+      const rows = this.db.prepare(`SELECT seq, date FROM record_dates WHERE seq IN (${part.map(() => '?').join(',')})`).all(...part) as Row[];
+      for (const r of rows) out.set(Number(r.seq), r.date === null ? null : Number(r.date));
+    }
+    return out;
   }
 
   // ── audit ──

@@ -11,7 +11,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { notFound } from '../../errors.js';
 import { forbidden, readErrorHandler, type GuardSpec } from '../../read/context.js';
-import { GoneError } from '../../read/records.js';
+import { clinicalDate, GoneError, TamperError } from '../../read/records.js';
+import type { RecordInfo } from '../../outbox/types.js';
 
 /** Resource types the read side writes for its own bookkeeping; never part of a patient's record list. */
 const HIDDEN = new Set(['AuditEvent', 'Consent', 'Provenance']);
@@ -19,6 +20,15 @@ const MAX_SCAN = 100_000;
 
 export const subjectParams = z.object({ subject: bytes32Schema });
 export const seqParams = z.object({ seq: z.coerce.number().int().positive() });
+
+async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
 
 function parseCursor(cursor: string | undefined): number {
   if (!cursor) return Number.MAX_SAFE_INTEGER;
@@ -62,37 +72,57 @@ export async function recordRoutes(root: FastifyInstance): Promise<void> {
         const since = q.since ? Date.parse(q.since) : -Infinity;
         const until = q.until ? Date.parse(q.until) : Infinity;
         const rows = await side.deps.outbox.bySubject(subject, MAX_SCAN);
-        const items: RecordSummary[] = [];
+        const candidates: RecordInfo[] = [];
         const seen = new Set<string>();
-        let next: string | undefined;
         for (const r of rows) {
           if (HIDDEN.has(r.resourceType)) continue;
           const key = `${r.resourceType}/${r.resourceId}`;
           if (seen.has(key)) continue; // newest version only
           seen.add(key);
           if (r.seq >= before) continue;
-          const category = categoryOf(r.resourceType);
-          if ((readable & SCOPES[category]) === 0) continue;
+          if ((readable & SCOPES[categoryOf(r.resourceType)]) === 0) continue;
           if (q.type && r.resourceType !== q.type) continue;
           if (r.receivedAt < since || r.receivedAt >= until) continue;
-          if (items.length === q.limit) {
-            next = Buffer.from(String(items[items.length - 1]!.seq)).toString('base64url');
-            break;
-          }
-          items.push({
+          candidates.push(r);
+        }
+        let dates = store.recordDates(candidates.map((c) => c.seq));
+        let matching = candidates;
+        if (q.from || q.to) {
+          // Clinical dates live in the encrypted content: read each candidate once, then cache the date.
+          const from = q.from ? Date.parse(q.from) : -Infinity;
+          const to = q.to ? Date.parse(q.to) : Infinity;
+          const missing = candidates.filter((c) => !dates.has(c.seq) && c.state !== 'received' && !store.isErased(c.seq));
+          await mapLimit(missing, 8, async (c) => {
+            try {
+              store.setRecordDate(c.seq, clinicalDate((await side.records.read(c)).resource));
+            } catch (error) {
+              if (!(error instanceof TamperError)) throw error; // a tampered record has no trustworthy date
+            }
+          });
+          dates = store.recordDates(candidates.map((c) => c.seq));
+          matching = candidates.filter((c) => {
+            const d = dates.get(c.seq);
+            return d !== undefined && d !== null && d >= from && d < to;
+          });
+        }
+        const page = matching.slice(0, q.limit);
+        const next = matching.length > q.limit ? Buffer.from(String(page[page.length - 1]!.seq)).toString('base64url') : undefined;
+        const erased = store.erasedSet(page.map((r) => r.seq));
+        const items: RecordSummary[] = page.map((r) => {
+          const date = dates.get(r.seq);
+          return {
             seq: r.seq,
             resourceType: r.resourceType,
             resourceId: r.resourceId,
             versionId: r.versionId,
-            category,
+            category: categoryOf(r.resourceType),
             state: r.state,
             receivedAt: new Date(r.receivedAt).toISOString(),
             anchoredAt: r.anchoredAt === null ? null : new Date(r.anchoredAt).toISOString(),
-            erased: false,
-          });
-        }
-        const erased = store.erasedSet(items.map((i) => i.seq));
-        for (const i of items) i.erased = erased.has(i.seq);
+            date: date === undefined || date === null ? null : new Date(date).toISOString(),
+            erased: erased.has(r.seq),
+          };
+        });
         return { subject: subject as `0x${string}`, items, ...(next ? { next } : {}) };
       });
     },
@@ -130,7 +160,9 @@ export async function recordRoutes(root: FastifyInstance): Promise<void> {
         : { action: 'read', subject: info.subject, scope: side.scopeOf(info.resourceType), entity };
       return side.run(req, spec, async () => {
         if (store.isErased(info.seq)) throw new GoneError(info.leaf);
-        return side.records.read(info);
+        const read = await side.records.read(info);
+        store.setRecordDate(info.seq, clinicalDate(read.resource));
+        return read;
       });
     },
   );
