@@ -101,16 +101,34 @@ export function processProof(leafHash: Hex, proof: readonly Hex[]): Hex {
 export function verifyProof(leafHash: Hex, proof: readonly Hex[], root: Hex): boolean {
   if (!Array.isArray(proof)) return false;
   try {
-    const expected = node32(root);
     let node = node32(leafHash);
-    for (let i = 0; i < proof.length; i++) node = hashPair(node, node32(proof[i]!));
-    return compareBytes(node, expected) === 0;
+    // Siblings are parsed into one reused buffer: hashPair copies them before returning.
+    for (let i = 0; i < proof.length; i++) node = hashPair(node, node32(proof[i]!, sibling));
+    return compareBytes(node, node32(root)) === 0;
   } catch {
     return false; // not 32-byte hex somewhere: not a valid proof
   }
 }
 
-function node32(value: unknown): Uint8Array {
-  if (typeof value !== 'string' || value.length !== 66 || value[0] !== '0' || value[1] !== 'x') throw new TypeError('not a 32-byte hex node');
-  return fromHex(value);
+const sibling = new Uint8Array(32);
+
+function nibble(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48;
+  if (code >= 97 && code <= 102) return code - 87;
+  if (code >= 65 && code <= 70) return code - 55;
+  return -1;
+}
+
+/** Parses a 0x-prefixed 32-byte hex node (into `out` when given); throws TypeError otherwise. */
+function node32(value: unknown, out = new Uint8Array(32)): Uint8Array {
+  if (typeof value !== 'string' || value.length !== 66 || value[0] !== '0' || value[1] !== 'x') {
+    throw new TypeError('not a 32-byte hex node');
+  }
+  for (let i = 0; i < 32; i++) {
+    const hi = nibble(value.charCodeAt(2 + 2 * i));
+    const lo = nibble(value.charCodeAt(3 + 2 * i));
+    if (hi < 0 || lo < 0) throw new TypeError('not a 32-byte hex node');
+    out[i] = (hi << 4) | lo;
+  }
+  return out;
 }

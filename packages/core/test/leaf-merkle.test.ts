@@ -108,6 +108,9 @@ describe('Merkle tree', () => {
     assert.equal(verifyProof(leaves[3]!, flipped, tree.root), false);
     assert.equal(verifyProof(leaves[3]!, ['0x12' as Hex], tree.root), false);
     assert.equal(processProof(leaves[3]!, proof), tree.root);
+    const upper = (h: Hex) => ('0x' + h.slice(2).toUpperCase()) as Hex;
+    assert.ok(verifyProof(upper(leaves[3]!), proof.map(upper), upper(tree.root)), 'hex digits in either case');
+    assert.equal(verifyProof(leaves[3]!, proof, tree.root.replace('0x', '0X') as Hex), false, 'only a 0x prefix');
   });
 
   it('refuses an empty batch and an out-of-range index', () => {
