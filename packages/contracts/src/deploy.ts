@@ -5,7 +5,19 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Contract, ContractFactory, JsonRpcProvider, NonceManager, Wallet, getAddress, keccak256, toUtf8Bytes } from 'ethers';
+import {
+  Contract,
+  ContractFactory,
+  JsonRpcProvider,
+  NonceManager,
+  Wallet,
+  getAddress,
+  keccak256,
+  toUtf8Bytes,
+  type Provider,
+  type TransactionRequest,
+  type TransactionResponse,
+} from 'ethers';
 import type { Deployment } from './deployment.js';
 import { ehrRegistryAbi, ehrRegistryBytecode } from './generated/ehr-registry.js';
 
@@ -32,9 +44,33 @@ export function chainProvider(rpcUrl: string, pollingIntervalMs = 100): JsonRpcP
   return new JsonRpcProvider(rpcUrl, undefined, { pollingInterval: pollingIntervalMs, cacheTimeout: -1 });
 }
 
-/** An ethers v6 signer for `key`: a Wallet wrapped in a NonceManager, so back-to-back sends never reuse a nonce. */
+/**
+ * ethers' NonceManager counts a nonce before it estimates gas, so a call the contract refuses (a
+ * custom error during estimation) would leave a gap and the signer's next transaction would wait
+ * behind it forever. This one re-reads the nonce from the node after any failed send.
+ */
+export class ResettingNonceManager extends NonceManager {
+  override async sendTransaction(tx: TransactionRequest): Promise<TransactionResponse> {
+    try {
+      return await super.sendTransaction(tx);
+    } catch (error) {
+      this.reset();
+      throw error;
+    }
+  }
+
+  override connect(provider: null | Provider): ResettingNonceManager {
+    return new ResettingNonceManager(this.signer.connect(provider));
+  }
+}
+
+/**
+ * An ethers v6 signer for `key`: a Wallet (Besu has no `eth_sendTransaction`) wrapped in a
+ * {@link ResettingNonceManager}, so back-to-back sends never reuse a nonce and a refused call never
+ * blocks the next one. Send concurrently only calls that cannot be refused, or await each in turn.
+ */
 export function chainSigner(key: string, provider: JsonRpcProvider): NonceManager {
-  return new NonceManager(new Wallet(key, provider));
+  return new ResettingNonceManager(new Wallet(key, provider));
 }
 
 /** Deploys EhrRegistry and returns (and optionally writes) the deployment. */

@@ -131,15 +131,7 @@ export async function startChain(): Promise<Chain> {
 
 /** Sends a transaction and waits for it to be mined. */
 export async function send(contract: Contract, fn: string, ...args: unknown[]): Promise<ContractTransactionReceipt> {
-  let tx;
-  try {
-    tx = await contract.getFunction(fn)(...args);
-  } catch (error) {
-    // NonceManager counts a nonce before gas estimation; a refused call must give it back, or the
-    // signer's next transaction would wait forever behind the gap.
-    (contract.runner as NonceManager).reset();
-    throw error;
-  }
+  const tx = await contract.getFunction(fn)(...args);
   const receipt = (await tx.wait()) as ContractTransactionReceipt | null;
   if (!receipt || receipt.status !== 1) throw new Error(`${fn} failed`);
   return receipt;
