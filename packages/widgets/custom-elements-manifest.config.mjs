@@ -1,7 +1,7 @@
 // custom-elements.json from the class JSDoc (@summary, @fires, @csspart, @cssprop, @slot) of every element.
 export default {
-  globs: ['src/components/**/*.component.ts'],
-  exclude: ['src/**/*.test.ts'],
+  globs: ['src/**/*.ts'],
+  exclude: ['src/**/*.test.ts', 'src/testing/**'],
   outdir: 'dist',
   litelement: true,
 };
