@@ -14,7 +14,12 @@ import { buildTree, leafHash, type Hex } from '@ehr-anchor/core';
 import { DEV_KEYS, startAnvil } from '@ehr-anchor/testkit';
 import { ContractFactory, Wallet, keccak256, toUtf8Bytes, type BaseContract } from 'ethers';
 import { chainProvider, chainSigner, deployContracts, registryAt } from '../src/deploy.js';
-import { eventRecordsAbi, eventRecordsBytecode, seedRecordsAbi, seedRecordsBytecode } from '../src/generated/bench.js';
+import {
+  eventRecordsAbi,
+  eventRecordsBytecode,
+  seedRecordsAbi,
+  seedRecordsBytecode,
+} from '../src/generated/bench.js';
 
 const RECORD_BYTES = 444;
 const PER_RECORD_TXS = Number(process.env.BENCH_TXS ?? 20);
@@ -52,7 +57,8 @@ try {
     await c.waitForDeployment();
     return c;
   };
-  const gasOf = async (p: Promise<{ wait(): Promise<{ gasUsed: bigint } | null> }>) => Number((await (await p).wait())!.gasUsed);
+  const gasOf = async (p: Promise<{ wait(): Promise<{ gasUsed: bigint } | null> }>) =>
+    Number((await (await p).wait())!.gasUsed);
 
   const seed = await deploy(seedRecordsAbi, seedRecordsBytecode);
   let seedGas = 0;
@@ -60,19 +66,37 @@ try {
 
   const events = await deploy(eventRecordsAbi, eventRecordsBytecode);
   let eventGas = 0;
-  for (let i = 0; i < PER_RECORD_TXS; i++) eventGas += await gasOf(events.getFunction('logRecord')(bytes32(`leaf ${i}`), CID));
+  for (let i = 0; i < PER_RECORD_TXS; i++)
+    eventGas += await gasOf(events.getFunction('logRecord')(bytes32(`leaf ${i}`), CID));
 
   const deployment = await deployContracts({ rpcUrl: anvil.rpcUrl, adminKey: DEV_KEYS.admin });
   admin.reset(); // the deploy function signed with its own nonce manager
   const registry = registryAt(deployment.addresses.ehrRegistry, admin);
   const hospital = new Wallet(DEV_KEYS.hospitalA).address;
   const bridgeWallet = new Wallet(DEV_KEYS.bridgeA).address;
-  await (await registry.getFunction('addHospital')(hospital, bridgeWallet, '0x' + '11'.repeat(32), 'Bench Hospital')).wait();
+  await (
+    await registry.getFunction('addHospital')(
+      hospital,
+      bridgeWallet,
+      '0x' + '11'.repeat(32),
+      'Bench Hospital',
+    )
+  ).wait();
   const bridge = registryAt(deployment.addresses.ehrRegistry, chainSigner(DEV_KEYS.bridgeA, provider));
 
   const rows: { method: string; records: number; gasPerTx: number; gasPerRecord: number }[] = [
-    { method: 'baseline: JSON string in storage', records: 1, gasPerTx: seedGas / PER_RECORD_TXS, gasPerRecord: seedGas / PER_RECORD_TXS },
-    { method: 'one event per record', records: 1, gasPerTx: eventGas / PER_RECORD_TXS, gasPerRecord: eventGas / PER_RECORD_TXS },
+    {
+      method: 'baseline: JSON string in storage',
+      records: 1,
+      gasPerTx: seedGas / PER_RECORD_TXS,
+      gasPerRecord: seedGas / PER_RECORD_TXS,
+    },
+    {
+      method: 'one event per record',
+      records: 1,
+      gasPerTx: eventGas / PER_RECORD_TXS,
+      gasPerRecord: eventGas / PER_RECORD_TXS,
+    },
   ];
   for (const size of BATCHES) {
     const leaves = Array.from({ length: size }, (_, i) =>
@@ -88,16 +112,30 @@ try {
     );
     const { root } = buildTree(leaves);
     const gas = await gasOf(bridge.getFunction('anchor')(root, CID, size));
-    rows.push({ method: `anchor(), batch of ${size.toLocaleString('en-US')}`, records: size, gasPerTx: gas, gasPerRecord: gas / size });
+    rows.push({
+      method: `anchor(), batch of ${size.toLocaleString('en-US')}`,
+      records: size,
+      gasPerTx: gas,
+      gasPerRecord: gas / size,
+    });
   }
 
   const baseline = rows[0]!.gasPerRecord;
   const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
   const header = ['method', 'records/tx', 'gas per tx', 'gas per record', '% of baseline'];
-  const table = rows.map((r) => [r.method, r.records.toLocaleString('en-US'), fmt(r.gasPerTx), fmt(r.gasPerRecord), `${((100 * r.gasPerRecord) / baseline).toFixed(4)} %`]);
+  const table = rows.map((r) => [
+    r.method,
+    r.records.toLocaleString('en-US'),
+    fmt(r.gasPerTx),
+    fmt(r.gasPerRecord),
+    `${((100 * r.gasPerRecord) / baseline).toFixed(4)} %`,
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-  console.log(`\nGas per record on anvil (cancun, solc optimizer 200), ${RECORD_BYTES}-byte records, per-record methods averaged over ${PER_RECORD_TXS} txs\n`);
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  console.log(
+    `\nGas per record on anvil (cancun, solc optimizer 200), ${RECORD_BYTES}-byte records, per-record methods averaged over ${PER_RECORD_TXS} txs\n`,
+  );
   console.log(line(header));
   console.log(`|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
   for (const row of table) console.log(line(row));

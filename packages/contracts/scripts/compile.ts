@@ -33,7 +33,9 @@ interface SolcOutput {
 
 function solFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? solFiles(join(dir, e.name)) : e.name.endsWith('.sol') ? [join(dir, e.name)] : []))
+    .flatMap((e) =>
+      e.isDirectory() ? solFiles(join(dir, e.name)) : e.name.endsWith('.sol') ? [join(dir, e.name)] : [],
+    )
     .sort();
 }
 
@@ -58,7 +60,10 @@ const kebab = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLo
 /** Compiles every source and returns the generated files (path relative to the package → content). */
 export function generate(): Map<string, string> {
   const sources = Object.fromEntries(
-    solFiles(contractsDir).map((file) => [relative(packageDir, file), { content: readFileSync(file, 'utf8') }]),
+    solFiles(contractsDir).map((file) => [
+      relative(packageDir, file),
+      { content: readFileSync(file, 'utf8') },
+    ]),
   );
   const input = { language: 'Solidity', sources, settings: SETTINGS };
   const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImports })) as SolcOutput;
@@ -70,7 +75,14 @@ export function generate(): Map<string, string> {
   const files = new Map<string, string>();
   const version = solc.version();
   for (const sourceName of Object.keys(sources)) {
-    const group = sourceName.includes('/bench/') ? 'bench' : kebab(sourceName.split('/').pop()!.replace(/\.sol$/, ''));
+    const group = sourceName.includes('/bench/')
+      ? 'bench'
+      : kebab(
+          sourceName
+            .split('/')
+            .pop()!
+            .replace(/\.sol$/, ''),
+        );
     for (const [name, contract] of Object.entries(output.contracts?.[sourceName] ?? {})) {
       const bytecode = contract.evm.bytecode.object;
       if (!bytecode) continue; // interfaces and abstract contracts

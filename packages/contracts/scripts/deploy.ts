@@ -14,7 +14,9 @@ import { chainProvider, deployContracts, isLive, readDeployment } from '../src/d
 
 const rpcUrl = process.env.EHR_RPC_URL ?? 'http://127.0.0.1:8545';
 const file = resolve(process.env.EHR_DEPLOYMENT_FILE ?? 'deployment.json');
-const adminKey = process.env.EHR_ADMIN_KEY ?? (process.env.EHR_ADMIN_KEY_FILE ? readFileSync(process.env.EHR_ADMIN_KEY_FILE, 'utf8').trim() : undefined);
+const adminKey =
+  process.env.EHR_ADMIN_KEY ??
+  (process.env.EHR_ADMIN_KEY_FILE ? readFileSync(process.env.EHR_ADMIN_KEY_FILE, 'utf8').trim() : undefined);
 if (!adminKey) {
   console.error('deploy: set EHR_ADMIN_KEY_FILE (or EHR_ADMIN_KEY) to the network admin key');
   process.exit(2);
@@ -32,6 +34,14 @@ try {
 if (live) {
   console.log(`deploy: ${file} is live on ${rpcUrl}; nothing to do`);
 } else {
-  const deployment = await deployContracts({ rpcUrl, adminKey, admin: process.env.EHR_ADMIN, outFile: file, pollingIntervalMs: 1_000 });
-  console.log(`deploy: EhrRegistry at ${deployment.addresses.ehrRegistry} (chain ${deployment.chainId}, block ${deployment.block}) → ${file}`);
+  const deployment = await deployContracts({
+    rpcUrl,
+    adminKey,
+    admin: process.env.EHR_ADMIN,
+    outFile: file,
+    pollingIntervalMs: 1_000,
+  });
+  console.log(
+    `deploy: EhrRegistry at ${deployment.addresses.ehrRegistry} (chain ${deployment.chainId}, block ${deployment.block}) → ${file}`,
+  );
 }

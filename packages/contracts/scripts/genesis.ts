@@ -14,7 +14,17 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEV_KEYS } from '@ehr-anchor/testkit';
-import { SigningKey, Wallet, computeAddress, decodeRlp, encodeRlp, getAddress, keccak256, toUtf8Bytes, zeroPadValue } from 'ethers';
+import {
+  SigningKey,
+  Wallet,
+  computeAddress,
+  decodeRlp,
+  encodeRlp,
+  getAddress,
+  keccak256,
+  toUtf8Bytes,
+  zeroPadValue,
+} from 'ethers';
 
 export const besuDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'besu');
 export const CHAIN_ID = 1337;
@@ -28,12 +38,25 @@ export function qbftExtraData(validators: readonly string[]): string {
 }
 
 /** Decodes a QBFT extraData into its five fields. */
-export function decodeQbftExtraData(extraData: string): { vanity: string; validators: string[]; vote: unknown; round: number; seals: unknown[] } {
+export function decodeQbftExtraData(extraData: string): {
+  vanity: string;
+  validators: string[];
+  vote: unknown;
+  round: number;
+  seals: unknown[];
+} {
   const decoded = decodeRlp(extraData);
-  if (!Array.isArray(decoded) || decoded.length !== 5) throw new Error('QBFT extraData is an RLP list of 5 items');
+  if (!Array.isArray(decoded) || decoded.length !== 5)
+    throw new Error('QBFT extraData is an RLP list of 5 items');
   const [vanity, validators, vote, round, seals] = decoded as [string, string[], unknown, string, unknown[]];
   if (!Array.isArray(validators)) throw new Error('validators must be a list');
-  return { vanity, validators: validators.map((v) => getAddress(v)), vote, round: round === '0x' ? 0 : Number(round), seals };
+  return {
+    vanity,
+    validators: validators.map((v) => getAddress(v)),
+    vote,
+    round: round === '0x' ? 0 : Number(round),
+    seals,
+  };
 }
 
 /** The genesis file of a QBFT network with these validators. */
@@ -245,7 +268,13 @@ export function devNetworkFiles(): Map<string, string> {
   const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
   files.set('genesis-1.json', json(qbftGenesis([validators[0]!.address])));
   files.set('genesis-4.json', json(qbftGenesis(validators.map((v) => v.address))));
-  files.set('permissions_config.toml', permissionsToml(validators.map((v) => v.enode), devAccounts()));
+  files.set(
+    'permissions_config.toml',
+    permissionsToml(
+      validators.map((v) => v.enode),
+      devAccounts(),
+    ),
+  );
   files.set('docker-compose.yml', composeYaml(validators));
   for (const [i, v] of validators.entries()) {
     files.set(`keys/validator-${i + 1}/key`, v.key);
@@ -257,13 +286,15 @@ export function devNetworkFiles(): Map<string, string> {
 
 /** besu/ files whose content differs from what this script generates. */
 export function outdatedBesuFiles(): string[] {
-  return [...devNetworkFiles()].filter(([path, content]) => {
-    try {
-      return readFileSync(join(besuDir, path), 'utf8') !== content;
-    } catch {
-      return true;
-    }
-  }).map(([path]) => path);
+  return [...devNetworkFiles()]
+    .filter(([path, content]) => {
+      try {
+        return readFileSync(join(besuDir, path), 'utf8') !== content;
+      } catch {
+        return true;
+      }
+    })
+    .map(([path]) => path);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
@@ -273,7 +304,9 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   if (values.validators) {
     const validators = values.validators.split(',').map((a) => getAddress(a.trim()));
     out = resolve(values.out ?? '.');
-    files = new Map([[`genesis-${validators.length}.json`, `${JSON.stringify(qbftGenesis(validators), null, 2)}\n`]]);
+    files = new Map([
+      [`genesis-${validators.length}.json`, `${JSON.stringify(qbftGenesis(validators), null, 2)}\n`],
+    ]);
   } else {
     files = devNetworkFiles();
   }

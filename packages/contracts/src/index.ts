@@ -5,5 +5,15 @@
  * is in `@ehr-anchor/contracts/deploy` and the `npm start` part in `@ehr-anchor/contracts/stack`.
  */
 export { ehrRegistryAbi, ehrRegistryBytecode } from './generated/ehr-registry.js';
-export { ALL_SCOPES, NO_EXPIRY, SCOPE_LABELS, SCOPES, categoryOf, scopeCategories, scopeMask, scopeOf, type ScopeCategory } from './scopes.js';
+export {
+  ALL_SCOPES,
+  NO_EXPIRY,
+  SCOPE_LABELS,
+  SCOPES,
+  categoryOf,
+  scopeCategories,
+  scopeMask,
+  scopeOf,
+  type ScopeCategory,
+} from './scopes.js';
 export { type Deployment } from './deployment.js';

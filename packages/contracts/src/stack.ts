@@ -14,7 +14,10 @@ import { chainProvider, chainSigner, deployContracts, isLive, readDeployment, re
 export type DevHospital = 'hospitalA' | 'hospitalB';
 
 /** The dev network: each hospital with its bridge key and its doctor's key (all from testkit's DEV_KEYS). */
-export const DEV_HOSPITALS: Record<DevHospital, { name: string; bridge: keyof typeof DEV_KEYS; doctor: keyof typeof DEV_KEYS }> = {
+export const DEV_HOSPITALS: Record<
+  DevHospital,
+  { name: string; bridge: keyof typeof DEV_KEYS; doctor: keyof typeof DEV_KEYS }
+> = {
   hospitalA: { name: 'Dev Hospital A', bridge: 'bridgeA', doctor: 'doctorA' },
   hospitalB: { name: 'Dev Hospital B', bridge: 'bridgeB', doctor: 'doctorB' },
 };
@@ -23,26 +26,40 @@ export const DEV_HOSPITALS: Record<DevHospital, { name: string; bridge: keyof ty
  * A dev hospital's X25519 key-wrapping key pair (raw 32-byte keys, hex), derived from a public seed so
  * every part of the local stack agrees on it. The private key is as public as DEV_KEYS: dev only.
  */
-export function devKeyWrappingKey(hospital: DevHospital): { privateKey: `0x${string}`; publicKey: `0x${string}` } {
+export function devKeyWrappingKey(hospital: DevHospital): {
+  privateKey: `0x${string}`;
+  publicKey: `0x${string}`;
+} {
   const seed = keccak256(toUtf8Bytes(`ehr-anchor dev key-wrapping key ${hospital}`));
   const raw = Buffer.from(seed.slice(2), 'hex');
   // PKCS#8 wrapper of a raw X25519 private key (RFC 8410).
   const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b656e04220420', 'hex'), raw]);
-  const spki = createPublicKey(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' });
+  const spki = createPublicKey(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })).export({
+    format: 'der',
+    type: 'spki',
+  });
   return { privateKey: seed as `0x${string}`, publicKey: `0x${spki.subarray(-32).toString('hex')}` };
 }
 
 /** Registers the dev hospitals and doctors that are missing; a no-op when all are there. Returns what it did. */
-export async function ensureDevNetwork(provider: JsonRpcProvider, registryAddress: string): Promise<string[]> {
+export async function ensureDevNetwork(
+  provider: JsonRpcProvider,
+  registryAddress: string,
+): Promise<string[]> {
   const done: string[] = [];
   const reader = registryAt(registryAddress, provider);
   const admin = registryAt(registryAddress, chainSigner(DEV_KEYS.admin, provider));
-  for (const [key, h] of Object.entries(DEV_HOSPITALS) as [DevHospital, (typeof DEV_HOSPITALS)[DevHospital]][]) {
+  for (const [key, h] of Object.entries(DEV_HOSPITALS) as [
+    DevHospital,
+    (typeof DEV_HOSPITALS)[DevHospital],
+  ][]) {
     const hospital = new Wallet(DEV_KEYS[key]).address;
     const bridge = new Wallet(DEV_KEYS[h.bridge]).address;
     const doctor = new Wallet(DEV_KEYS[h.doctor]).address;
     if (!(await reader.getFunction('isHospital')(hospital))) {
-      await (await admin.getFunction('addHospital')(hospital, bridge, devKeyWrappingKey(key).publicKey, h.name)).wait();
+      await (
+        await admin.getFunction('addHospital')(hospital, bridge, devKeyWrappingKey(key).publicKey, h.name)
+      ).wait();
       done.push(`added ${key}`);
     }
     if ((await reader.getFunction('hospitalOfDoctor')(doctor)) !== hospital) {
@@ -55,7 +72,10 @@ export async function ensureDevNetwork(provider: JsonRpcProvider, registryAddres
 }
 
 /** Deploys, or reuses the deployment in `file` if the chain still holds it. */
-export async function deployOrReuse(rpcUrl: string, file: string): Promise<{ deployment: Deployment; reused: boolean }> {
+export async function deployOrReuse(
+  rpcUrl: string,
+  file: string,
+): Promise<{ deployment: Deployment; reused: boolean }> {
   const provider = chainProvider(rpcUrl);
   try {
     let existing: Deployment | undefined;
@@ -68,7 +88,10 @@ export async function deployOrReuse(rpcUrl: string, file: string): Promise<{ dep
   } finally {
     provider.destroy();
   }
-  return { deployment: await deployContracts({ rpcUrl, adminKey: DEV_KEYS.admin, outFile: file }), reused: false };
+  return {
+    deployment: await deployContracts({ rpcUrl, adminKey: DEV_KEYS.admin, outFile: file }),
+    reused: false,
+  };
 }
 
 export const up: StackUp = async (ctx) => {

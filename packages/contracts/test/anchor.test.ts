@@ -5,7 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { LEAF_TYPES, buildTree, contentHash, leafHash, leafTuple, pseudonym, rawCid, type LeafInput } from '@ehr-anchor/core';
+import {
+  LEAF_TYPES,
+  buildTree,
+  contentHash,
+  leafHash,
+  leafTuple,
+  pseudonym,
+  rawCid,
+  type LeafInput,
+} from '@ehr-anchor/core';
 import { loadSyntheaBundles } from '@ehr-anchor/testkit';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import { getBytes, keccak256, toUtf8Bytes } from 'ethers';
@@ -51,13 +60,25 @@ describe('anchors and proofs', () => {
     chain.isolated(async () => {
       const hashes = leaves.map(leafHash);
       const tree = buildTree(hashes);
-      const receipt = await send(chain.actors.bridge.registry, 'anchor', tree.root, MANIFEST_CID, hashes.length);
+      const receipt = await send(
+        chain.actors.bridge.registry,
+        'anchor',
+        tree.root,
+        MANIFEST_CID,
+        hashes.length,
+      );
       const block = await chain.provider.getBlock(receipt.blockNumber);
       const [hospital, timestamp, count] = await chain.reader.getFunction('anchorOf')(tree.root);
-      assert.deepEqual([hospital, Number(timestamp), Number(count)], [chain.actors.hospital.address, block!.timestamp, hashes.length]);
+      assert.deepEqual(
+        [hospital, Number(timestamp), Number(count)],
+        [chain.actors.hospital.address, block!.timestamp, hashes.length],
+      );
       const verify = chain.reader.getFunction('verifyLeaf');
       const results = await Promise.all(hashes.map((h, i) => verify(tree.root, h, tree.proof(i))));
-      assert.deepEqual(results, hashes.map(() => true));
+      assert.deepEqual(
+        results,
+        hashes.map(() => true),
+      );
     }));
 
   it('computes the same leaf hash on chain as @ehr-anchor/core and StandardMerkleTree', async () => {
@@ -78,10 +99,16 @@ describe('anchors and proofs', () => {
       await send(chain.actors.otherBridge.registry, 'anchor', oz.root, MANIFEST_CID, tuples.length);
       const multi = oz.getMultiProof([0, 5, 17, 63]);
       const leafHashes = multi.leaves.map((v) => oz.leafHash(v));
-      assert.equal(await chain.reader.getFunction('verifyLeaves')(oz.root, leafHashes, multi.proof, multi.proofFlags), true);
+      assert.equal(
+        await chain.reader.getFunction('verifyLeaves')(oz.root, leafHashes, multi.proof, multi.proofFlags),
+        true,
+      );
       const tampered = [...leafHashes];
       tampered[1] = keccak256(toUtf8Bytes('tampered'));
-      assert.equal(await chain.reader.getFunction('verifyLeaves')(oz.root, tampered, multi.proof, multi.proofFlags), false);
+      assert.equal(
+        await chain.reader.getFunction('verifyLeaves')(oz.root, tampered, multi.proof, multi.proofFlags),
+        false,
+      );
     }));
 
   it('rejects a tampered leaf, a wrong proof and a root that was never anchored', () =>
@@ -89,7 +116,11 @@ describe('anchors and proofs', () => {
       const hashes = leaves.map(leafHash);
       const tree = buildTree(hashes);
       const verify = chain.reader.getFunction('verifyLeaf');
-      assert.equal(await verify(tree.root, hashes[3], tree.proof(3)), false, 'valid proof, but the root is not anchored');
+      assert.equal(
+        await verify(tree.root, hashes[3], tree.proof(3)),
+        false,
+        'valid proof, but the root is not anchored',
+      );
       await send(chain.actors.bridge.registry, 'anchor', tree.root, MANIFEST_CID, hashes.length);
       const changed = leafHash({ ...leaves[3]!, versionId: '2' });
       assert.equal(await verify(tree.root, changed, tree.proof(3)), false, 'a changed record');
@@ -108,18 +139,35 @@ describe('anchors and proofs', () => {
         await attempt(bridge, 'anchor', root, MANIFEST_CID, 1),
         await attempt(chain.actors.otherBridge.registry, 'anchor', root, MANIFEST_CID, 5),
       ].map((o) => (o.ok ? 'ok' : [o.error, ...o.args]));
-      assert.deepEqual(errors, [['ZeroRoot'], ['EmptyBatch'], ['EmptyManifestCid'], 'ok', ['RootAlreadyAnchored', root]]);
+      assert.deepEqual(errors, [
+        ['ZeroRoot'],
+        ['EmptyBatch'],
+        ['EmptyManifestCid'],
+        'ok',
+        ['RootAlreadyAnchored', root],
+      ]);
     }));
 
   it('accepts anchors only from the current bridge signer after a key rotation', () =>
     chain.isolated(async () => {
       const rotated = chain.actor(extraKey('rotated bridge A'));
       await send(chain.actors.hospital.registry, 'setBridgeSigner', rotated.address);
-      const old = await attempt(chain.actors.bridge.registry, 'anchor', keccak256(toUtf8Bytes('r1')), MANIFEST_CID, 1);
-      assert.deepEqual(old.ok ? 'ok' : [old.error, ...old.args], ['NotBridgeSigner', chain.actors.bridge.address.toLowerCase()]);
+      const old = await attempt(
+        chain.actors.bridge.registry,
+        'anchor',
+        keccak256(toUtf8Bytes('r1')),
+        MANIFEST_CID,
+        1,
+      );
+      assert.deepEqual(old.ok ? 'ok' : [old.error, ...old.args], [
+        'NotBridgeSigner',
+        chain.actors.bridge.address.toLowerCase(),
+      ]);
       const fresh = await attempt(rotated.registry, 'anchor', keccak256(toUtf8Bytes('r1')), MANIFEST_CID, 1);
       assert.ok(fresh.ok && fresh.events.includes('Anchored'));
-      const events = await chain.reader.queryFilter(chain.reader.filters.Anchored!(null, chain.actors.hospital.address));
+      const events = await chain.reader.queryFilter(
+        chain.reader.filters.Anchored!(null, chain.actors.hospital.address),
+      );
       assert.equal(events.length, 1);
     }));
 
@@ -141,7 +189,12 @@ describe('anchors and proofs', () => {
         await send(chain.actors.admin.registry, 'addHospital', h.address, b.address, '0x01', `Crowd ${i}`);
         await send(h.registry, 'addDoctor', chain.actor(extraKey(`crowd doctor ${i}`)).address);
         const p = chain.actor(extraKey(`crowd patient ${i}`));
-        await send(p.registry, 'requestRegistration', h.address, keccak256(toUtf8Bytes(`crowd subject ${i}`)));
+        await send(
+          p.registry,
+          'requestRegistration',
+          h.address,
+          keccak256(toUtf8Bytes(`crowd subject ${i}`)),
+        );
         await send(h.registry, 'approveRegistration', p.address);
         await send(p.registry, 'grantAccess', h.address, 1, 2n ** 40n);
       }

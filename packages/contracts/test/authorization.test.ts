@@ -25,8 +25,16 @@ interface Row {
 }
 
 const addr = (chain: Chain, role: Role) => chain.actors[role].address.toLowerCase();
-const notAdmin = (role: Role, chain: Chain): [string, ...unknown[]] => ['AccessControlUnauthorizedAccount', addr(chain, role), NETWORK_ADMIN_ROLE];
-const notDefaultAdmin = (role: Role, chain: Chain): [string, ...unknown[]] => ['AccessControlUnauthorizedAccount', addr(chain, role), DEFAULT_ADMIN_ROLE];
+const notAdmin = (role: Role, chain: Chain): [string, ...unknown[]] => [
+  'AccessControlUnauthorizedAccount',
+  addr(chain, role),
+  NETWORK_ADMIN_ROLE,
+];
+const notDefaultAdmin = (role: Role, chain: Chain): [string, ...unknown[]] => [
+  'AccessControlUnauthorizedAccount',
+  addr(chain, role),
+  DEFAULT_ADMIN_ROLE,
+];
 const notHospital = (role: Role, chain: Chain): [string, ...unknown[]] => ['NotHospital', addr(chain, role)];
 const hospitals: Role[] = ['hospital', 'otherHospital'];
 const bridges: Role[] = ['bridge', 'otherBridge'];
@@ -75,7 +83,9 @@ const MATRIX: Row[] = [
     allowed: ['hospital'],
     event: 'DoctorRemoved',
     refusal: (role, c) =>
-      role === 'otherHospital' ? ['NotDoctorOfHospital', addr(c, 'doctor'), addr(c, 'otherHospital')] : notHospital(role, c),
+      role === 'otherHospital'
+        ? ['NotDoctorOfHospital', addr(c, 'doctor'), addr(c, 'otherHospital')]
+        : notHospital(role, c),
   },
   {
     // Anyone may ask a hospital to register a (new) subject to their wallet.
@@ -91,7 +101,9 @@ const MATRIX: Row[] = [
     allowed: ['hospital'],
     event: 'RegistrationApproved',
     refusal: (role, c) =>
-      role === 'otherHospital' ? ['NoPendingRegistration', addr(c, 'visitor' as Role), addr(c, 'otherHospital')] : notHospital(role, c),
+      role === 'otherHospital'
+        ? ['NoPendingRegistration', addr(c, 'visitor' as Role), addr(c, 'otherHospital')]
+        : notHospital(role, c),
   },
   {
     fn: 'rejectRegistration',
@@ -99,7 +111,9 @@ const MATRIX: Row[] = [
     allowed: ['hospital'],
     event: 'RegistrationRejected',
     refusal: (role, c) =>
-      role === 'otherHospital' ? ['NoPendingRegistration', addr(c, 'visitor' as Role), addr(c, 'otherHospital')] : notHospital(role, c),
+      role === 'otherHospital'
+        ? ['NoPendingRegistration', addr(c, 'visitor' as Role), addr(c, 'otherHospital')]
+        : notHospital(role, c),
   },
   {
     fn: 'grantAccess',
@@ -118,7 +132,11 @@ const MATRIX: Row[] = [
   },
   {
     fn: 'anchor',
-    args: () => [keccak256(toUtf8Bytes('a batch root')), 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy', 1000],
+    args: () => [
+      keccak256(toUtf8Bytes('a batch root')),
+      'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy',
+      1000,
+    ],
     allowed: bridges,
     event: 'Anchored',
     refusal: (role, c) => ['NotBridgeSigner', addr(c, role)],
@@ -170,10 +188,18 @@ describe('authorization matrix: every state-changing function × every role', ()
         const allowed = row.allowed.includes(role);
         const title = allowed ? `${role} may call ${row.fn}` : `${role} is refused ${row.fn}`;
         it(title, async () => {
-          const outcome = await chain.isolated(() => attempt(chain.actors[role].registry, row.fn, ...row.args(chain)));
+          const outcome = await chain.isolated(() =>
+            attempt(chain.actors[role].registry, row.fn, ...row.args(chain)),
+          );
           if (allowed) {
-            assert.ok(outcome.ok, `expected success, got ${JSON.stringify(outcome, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`);
-            assert.ok(outcome.events.includes(row.event), `${row.fn} emits ${row.event}: got ${outcome.events.join(', ')}`);
+            assert.ok(
+              outcome.ok,
+              `expected success, got ${JSON.stringify(outcome, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`,
+            );
+            assert.ok(
+              outcome.events.includes(row.event),
+              `${row.fn} emits ${row.event}: got ${outcome.events.join(', ')}`,
+            );
             table.push([row.fn, role, 'allowed']);
           } else {
             assert.ok(!outcome.ok, `${role} must be refused ${row.fn}`);
@@ -193,13 +219,23 @@ describe('authorization matrix: every state-changing function × every role', ()
       if (!byFn.has(fn!)) byFn.set(fn!, new Map());
       byFn.get(fn!)!.set(role!, result === 'allowed' ? 'ok' : result!);
     }
-    const short = (s: string) => (s === 'ok' ? 'ok' : s.replace('AccessControlUnauthorizedAccount', 'Unauthorized').replace('AccessControlBadConfirmation', 'BadConfirmation'));
-    const widths = ROLES.map((r) => Math.max(r.length, ...[...byFn.values()].map((m) => short(m.get(r)!).length)));
+    const short = (s: string) =>
+      s === 'ok'
+        ? 'ok'
+        : s
+            .replace('AccessControlUnauthorizedAccount', 'Unauthorized')
+            .replace('AccessControlBadConfirmation', 'BadConfirmation');
+    const widths = ROLES.map((r) =>
+      Math.max(r.length, ...[...byFn.values()].map((m) => short(m.get(r)!).length)),
+    );
     const fnWidth = Math.max(...MATRIX.map((r) => r.fn.length));
     const lines = [
       `authorization matrix: ${MATRIX.length} functions × ${ROLES.length} roles = ${table.length} cells`,
       `${''.padEnd(fnWidth)}  ${ROLES.map((r, i) => r.padEnd(widths[i]!)).join('  ')}`,
-      ...[...byFn].map(([fn, m]) => `${fn.padEnd(fnWidth)}  ${ROLES.map((r, i) => short(m.get(r)!).padEnd(widths[i]!)).join('  ')}`),
+      ...[...byFn].map(
+        ([fn, m]) =>
+          `${fn.padEnd(fnWidth)}  ${ROLES.map((r, i) => short(m.get(r)!).padEnd(widths[i]!)).join('  ')}`,
+      ),
     ];
     console.log(lines.join('\n'));
   });

@@ -12,10 +12,16 @@ import { SigningKey, Wallet, computeAddress } from 'ethers';
 import { besuDir, decodeQbftExtraData, outdatedBesuFiles, validatorIp } from '../scripts/genesis.js';
 
 const read = (path: string) => readFileSync(join(besuDir, path), 'utf8');
-const genesis = (n: 1 | 4) => JSON.parse(read(`genesis-${n}.json`)) as { config: Record<string, unknown> & { qbft: Record<string, number> }; extraData: string; gasLimit: string };
+const genesis = (n: 1 | 4) =>
+  JSON.parse(read(`genesis-${n}.json`)) as {
+    config: Record<string, unknown> & { qbft: Record<string, number> };
+    extraData: string;
+    gasLimit: string;
+  };
 const nodeKey = (n: number) => read(`keys/validator-${n}/key`).trim();
 const validatorAddress = (n: number) => computeAddress(nodeKey(n));
-const enode = (n: number) => `enode://${new SigningKey(nodeKey(n)).publicKey.slice(4)}@${validatorIp(n)}:30303`;
+const enode = (n: number) =>
+  `enode://${new SigningKey(nodeKey(n)).publicKey.slice(4)}@${validatorIp(n)}:30303`;
 
 describe('Besu QBFT network config', () => {
   it('is what scripts/genesis.ts generates (run `npm run genesis -w packages/contracts` after changing it)', () => {
@@ -38,7 +44,12 @@ describe('Besu QBFT network config', () => {
     const validators = [1, 2, 3, 4].map(validatorAddress);
     // RLP list (0xf87a: 122 bytes) of: 32 zero bytes (0xa0…), validator list (0xf854: 4 × (0x94 + 20 bytes)),
     // empty vote list (0xc0), round 0 as an empty scalar (0x80), empty seal list (0xc0).
-    const expected = '0xf87aa0' + '00'.repeat(32) + 'f854' + validators.map((a) => `94${a.slice(2).toLowerCase()}`).join('') + 'c080c0';
+    const expected =
+      '0xf87aa0' +
+      '00'.repeat(32) +
+      'f854' +
+      validators.map((a) => `94${a.slice(2).toLowerCase()}`).join('') +
+      'c080c0';
     assert.equal(genesis(4).extraData, expected);
   });
 
@@ -53,7 +64,13 @@ describe('Besu QBFT network config', () => {
       assert.equal(config.cancunTime, 0);
     }
     const flags = read('config.toml');
-    for (const flag of ['min-gas-price=0', 'revert-reason-enabled=true', 'rpc-http-enabled=true', 'permissions-nodes-config-file-enabled=true', 'permissions-accounts-config-file-enabled=true']) {
+    for (const flag of [
+      'min-gas-price=0',
+      'revert-reason-enabled=true',
+      'rpc-http-enabled=true',
+      'permissions-nodes-config-file-enabled=true',
+      'permissions-accounts-config-file-enabled=true',
+    ]) {
       assert.ok(flags.split('\n').includes(flag), flag);
     }
     assert.match(flags, /^rpc-http-api=\["ETH","NET","WEB3","QBFT","TXPOOL","PERM"\]$/m);
@@ -61,9 +78,13 @@ describe('Besu QBFT network config', () => {
 
   it('allowlists exactly the validators as nodes and the dev roles as accounts', () => {
     const toml = read('permissions_config.toml');
-    const list = (key: string) => JSON.parse(new RegExp(`^${key}=(\\[[^\\]]*\\])`, 'm').exec(toml)![1]!) as string[];
+    const list = (key: string) =>
+      JSON.parse(new RegExp(`^${key}=(\\[[^\\]]*\\])`, 'm').exec(toml)![1]!) as string[];
     assert.deepEqual(list('nodes-allowlist'), [1, 2, 3, 4].map(enode));
-    assert.deepEqual(list('accounts-allowlist'), Object.values(DEV_KEYS).map((k) => new Wallet(k).address));
+    assert.deepEqual(
+      list('accounts-allowlist'),
+      Object.values(DEV_KEYS).map((k) => new Wallet(k).address),
+    );
   });
 
   it('wires 4 validators (own key, fixed address, validator 1 as bootnode), Kubo, IPFS Cluster, PostgreSQL and the bridge', () => {
@@ -75,7 +96,8 @@ describe('Besu QBFT network config', () => {
     }
     assert.equal(compose.split(`--bootnodes=${enode(1)}`).length - 1, 3);
     assert.equal(compose.split('./genesis-4.json:/besu/genesis.json:ro').length - 1, 4);
-    for (const service of ['kubo', 'ipfs-cluster', 'postgres', 'deploy', 'bridge']) assert.match(compose, new RegExp(`\\n  ${service}:\\n`));
+    for (const service of ['kubo', 'ipfs-cluster', 'postgres', 'deploy', 'bridge'])
+      assert.match(compose, new RegExp(`\\n  ${service}:\\n`));
     assert.match(compose, /EHR_BRIDGE_OUTBOX: postgres:\/\//);
     assert.match(compose, /EHR_BRIDGE_IPFS_API_URL: http:\/\/ipfs-cluster:9095/);
   });

@@ -93,8 +93,11 @@ export async function startChain(): Promise<Chain> {
     signers.push(signer);
     return { address: new Wallet(key).address, signer, registry: registryAt(registryAddress, signer) };
   };
-  const actors = Object.fromEntries(Object.entries(KEYS).map(([role, key]) => [role, actor(key)])) as Chain['actors'];
-  for (const a of Object.values(actors)) await anvil.rpc('anvil_setBalance', [a.address, '0x56bc75e2d63100000']);
+  const actors = Object.fromEntries(
+    Object.entries(KEYS).map(([role, key]) => [role, actor(key)]),
+  ) as Chain['actors'];
+  for (const a of Object.values(actors))
+    await anvil.rpc('anvil_setBalance', [a.address, '0x56bc75e2d63100000']);
   return {
     anvil,
     provider,
@@ -130,7 +133,11 @@ export async function startChain(): Promise<Chain> {
 }
 
 /** Sends a transaction and waits for it to be mined. */
-export async function send(contract: Contract, fn: string, ...args: unknown[]): Promise<ContractTransactionReceipt> {
+export async function send(
+  contract: Contract,
+  fn: string,
+  ...args: unknown[]
+): Promise<ContractTransactionReceipt> {
   const tx = await contract.getFunction(fn)(...args);
   const receipt = (await tx.wait()) as ContractTransactionReceipt | null;
   if (!receipt || receipt.status !== 1) throw new Error(`${fn} failed`);
@@ -152,7 +159,11 @@ export async function attempt(contract: Contract, fn: string, ...args: unknown[]
     if (data === undefined) throw error;
     const parsed = registryInterface.parseError(data);
     if (!parsed) throw new Error(`${fn} reverted with undecodable data ${data}`);
-    return { ok: false, error: parsed.name, args: [...parsed.args].map((a) => (typeof a === 'string' ? a.toLowerCase() : a)) };
+    return {
+      ok: false,
+      error: parsed.name,
+      args: [...parsed.args].map((a) => (typeof a === 'string' ? a.toLowerCase() : a)),
+    };
   }
 }
 
@@ -160,7 +171,9 @@ function findRevertData(error: unknown): string | undefined {
   for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
     const data = (e as { data?: unknown }).data;
     if (typeof data === 'string' && data.startsWith('0x') && data.length >= 10) return data;
-    e = (e as { error?: unknown; info?: { error?: unknown } }).error ?? (e as { info?: { error?: unknown } }).info?.error;
+    e =
+      (e as { error?: unknown; info?: { error?: unknown } }).error ??
+      (e as { info?: { error?: unknown } }).info?.error;
   }
   return undefined;
 }
@@ -174,7 +187,14 @@ export async function setUpNetwork(chain: Chain): Promise<void> {
   const { actors: a } = chain;
   const key = '0x' + '11'.repeat(32);
   await send(a.admin.registry, 'addHospital', a.hospital.address, a.bridge.address, key, 'Hospital A');
-  await send(a.admin.registry, 'addHospital', a.otherHospital.address, a.otherBridge.address, key, 'Hospital B');
+  await send(
+    a.admin.registry,
+    'addHospital',
+    a.otherHospital.address,
+    a.otherBridge.address,
+    key,
+    'Hospital B',
+  );
   await send(a.hospital.registry, 'addDoctor', a.doctor.address);
   await send(a.otherHospital.registry, 'addDoctor', a.otherDoctor.address);
   await send(a.patient.registry, 'requestRegistration', a.hospital.address, SUBJECTS.patient);

@@ -10,7 +10,16 @@ describe('generated ABIs and bytecode', () => {
 
   it('exports the registry ABI with its flows and the anchor function', () => {
     const names = new Set<string>(ehrRegistryAbi.filter((e) => e.type === 'function').map((e) => e.name));
-    for (const fn of ['addHospital', 'addDoctor', 'requestRegistration', 'grantAccess', 'revokeAccess', 'anchor', 'canRead', 'verifyLeaf']) {
+    for (const fn of [
+      'addHospital',
+      'addDoctor',
+      'requestRegistration',
+      'grantAccess',
+      'revokeAccess',
+      'anchor',
+      'canRead',
+      'verifyLeaf',
+    ]) {
       assert.ok(names.has(fn), fn);
     }
     assert.match(ehrRegistryBytecode, /^0x[0-9a-f]+$/);

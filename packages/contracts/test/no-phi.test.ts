@@ -8,7 +8,15 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { NO_EXPIRY, scopeMask, categoryOf } from '@ehr-anchor/contracts';
-import { buildTree, contentHash, leafHash, pseudonym, rawCid, randomSalt, type LeafInput } from '@ehr-anchor/core';
+import {
+  buildTree,
+  contentHash,
+  leafHash,
+  pseudonym,
+  rawCid,
+  randomSalt,
+  type LeafInput,
+} from '@ehr-anchor/core';
 import { loadSyntheaBundles, sharedDir } from '@ehr-anchor/testkit';
 import { getBytes, keccak256, toUtf8Bytes, type ContractTransactionReceipt } from 'ethers';
 import type { Patient } from 'fhir/r4';
@@ -18,7 +26,9 @@ interface PhiScan {
   phiTerms(): string[];
   scanBytes(bytes: Buffer): { term: string; form: string }[];
 }
-const { phiTerms, scanBytes } = (await import(pathToFileURL(join(sharedDir, 'tools', 'phi-scan.mjs')).href)) as PhiScan;
+const { phiTerms, scanBytes } = (await import(
+  pathToFileURL(join(sharedDir, 'tools', 'phi-scan.mjs')).href
+)) as PhiScan;
 
 describe('no PHI in calldata or events', () => {
   let chain: Chain;
@@ -32,8 +42,13 @@ describe('no PHI in calldata or events', () => {
   /** All bytes the chain holds from `receipts`: calldata of each transaction, and every registry event. */
   async function chainBytes(only?: ContractTransactionReceipt[]): Promise<Buffer> {
     const parts: Uint8Array[] = [];
-    for (const r of only ?? receipts) parts.push(getBytes((await chain.provider.getTransaction(r.hash))!.data));
-    const logs = await chain.provider.getLogs({ address: chain.registryAddress, fromBlock: 0, toBlock: 'latest' });
+    for (const r of only ?? receipts)
+      parts.push(getBytes((await chain.provider.getTransaction(r.hash))!.data));
+    const logs = await chain.provider.getLogs({
+      address: chain.registryAddress,
+      fromBlock: 0,
+      toBlock: 'latest',
+    });
     for (const log of logs) parts.push(getBytes(log.data), ...log.topics.map((t) => getBytes(t)));
     return Buffer.concat(parts);
   }
@@ -55,7 +70,15 @@ describe('no PHI in calldata or events', () => {
       const leaves: LeafInput[] = [];
       for (const r of resources) {
         const hash = await contentHash(r);
-        leaves.push({ subject, resourceType: r.resourceType, resourceId: r.id!, versionId: '1', contentHash: hash, payloadCid: await rawCid(getBytes(hash)), salt: randomSalt() });
+        leaves.push({
+          subject,
+          resourceType: r.resourceType,
+          resourceId: r.id!,
+          versionId: '1',
+          contentHash: hash,
+          payloadCid: await rawCid(getBytes(hash)),
+          salt: randomSalt(),
+        });
       }
       const tree = buildTree(leaves.map(leafHash));
       const manifestCid = await rawCid(toUtf8Bytes(JSON.stringify(leaves.map(leafHash))));
@@ -66,7 +89,9 @@ describe('no PHI in calldata or events', () => {
     }
     const bytes = await chainBytes();
     const hits = scanBytes(bytes);
-    console.log(`no-PHI: ${patients} fixture patients, ${records} records, ${receipts.length} transactions, ${bytes.length} bytes of calldata and events scanned against ${phiTerms().length} terms: ${hits.length} hits`);
+    console.log(
+      `no-PHI: ${patients} fixture patients, ${records} records, ${receipts.length} transactions, ${bytes.length} bytes of calldata and events scanned against ${phiTerms().length} terms: ${hits.length} hits`,
+    );
     // Report where, never what: a failure message must not itself print patient data.
     assert.equal(hits.length, 0, `PHI found in chain bytes (forms: ${hits.map((h) => h.form).join(', ')})`);
   });
@@ -77,9 +102,19 @@ describe('no PHI in calldata or events', () => {
       const patient = bundle.entry!.find((e) => e.resource?.resourceType === 'Patient')!.resource as Patient;
       const name = [...(patient.name![0]!.given ?? []), patient.name![0]!.family].join(' ');
       // A misuse the contracts cannot forbid: a patient's name as a "hospital name".
-      const leak = await send(chain.actors.admin.registry, 'addHospital', chain.actor(extraKey('leaky')).address, chain.actor(extraKey('leaky bridge')).address, '0x01', name);
+      const leak = await send(
+        chain.actors.admin.registry,
+        'addHospital',
+        chain.actor(extraKey('leaky')).address,
+        chain.actor(extraKey('leaky bridge')).address,
+        '0x01',
+        name,
+      );
       const hits = scanBytes(await chainBytes([leak]));
-      assert.ok(hits.some((h) => h.term === name), `the scanner must find ${JSON.stringify('<the name>')} in calldata and events`);
+      assert.ok(
+        hits.some((h) => h.term === name),
+        `the scanner must find ${JSON.stringify('<the name>')} in calldata and events`,
+      );
       // A pseudonym of the same patient is not findable.
       const subjectOnly = Buffer.from(getBytes(keccak256(toUtf8Bytes(patient.id!))));
       assert.equal(scanBytes(subjectOnly).length, 0);

@@ -68,7 +68,8 @@ class Model {
         return undefined;
       }
       case 'grant': {
-        const validGrantee = op.g < H ? this.hospitals[op.g]!.active : op.g < H + D ? this.doctorHospital(op.g - H) >= 0 : false;
+        const validGrantee =
+          op.g < H ? this.hospitals[op.g]!.active : op.g < H + D ? this.doctorHospital(op.g - H) >= 0 : false;
         if (!validGrantee) return 'InvalidGrantee';
         if (op.scope === 0) return 'EmptyScope';
         const expiresAt = blockTime + op.duration;
@@ -113,12 +114,21 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       kind: fc.constant('grant' as const),
       p: fc.nat(P - 1),
       g: fc.nat(G - 1),
-      scope: fc.constantFrom(0, SCOPES.encounters, SCOPES.observations, SCOPES.encounters | SCOPES.observations, ALL_SCOPES),
+      scope: fc.constantFrom(
+        0,
+        SCOPES.encounters,
+        SCOPES.observations,
+        SCOPES.encounters | SCOPES.observations,
+        ALL_SCOPES,
+      ),
       duration: fc.constantFrom(-100, 120, 3_600, 86_400),
     }),
     weight: 3,
   },
-  { arbitrary: fc.record({ kind: fc.constant('revoke' as const), p: fc.nat(P - 1), g: fc.nat(G - 1) }), weight: 2 },
+  {
+    arbitrary: fc.record({ kind: fc.constant('revoke' as const), p: fc.nat(P - 1), g: fc.nat(G - 1) }),
+    weight: 2,
+  },
   fc.record({ kind: fc.constant('travel' as const), seconds: fc.constantFrom(60, 3_600, 86_400) }),
 );
 
@@ -141,7 +151,14 @@ describe('property: random operation sequences agree with a TypeScript model of 
     stranger = a.stranger;
     // Patients register while hospital A exists, then the hospital is removed: every sequence starts
     // from no hospitals, no doctors, no grants and two registered patients.
-    await send(a.admin.registry, 'addHospital', hospitals[0]!.address, bridges[0]!.address, '0x01', 'Hospital A');
+    await send(
+      a.admin.registry,
+      'addHospital',
+      hospitals[0]!.address,
+      bridges[0]!.address,
+      '0x01',
+      'Hospital A',
+    );
     for (let p = 0; p < P; p++) {
       await send(patients[p]!.registry, 'requestRegistration', hospitals[0]!.address, subjects[p]);
       await send(hospitals[0]!.registry, 'approveRegistration', patients[p]!.address);
@@ -156,7 +173,14 @@ describe('property: random operation sequences agree with a TypeScript model of 
     let outcome;
     switch (op.kind) {
       case 'addHospital':
-        outcome = await attempt(admin, 'addHospital', hospitals[op.h]!.address, bridges[op.h]!.address, '0x02', `Hospital ${op.h}`);
+        outcome = await attempt(
+          admin,
+          'addHospital',
+          hospitals[op.h]!.address,
+          bridges[op.h]!.address,
+          '0x02',
+          `Hospital ${op.h}`,
+        );
         break;
       case 'removeHospital':
         outcome = await attempt(admin, 'removeHospital', hospitals[op.h]!.address);
@@ -168,7 +192,13 @@ describe('property: random operation sequences agree with a TypeScript model of 
         outcome = await attempt(hospitals[op.h]!.registry, 'removeDoctor', doctors[op.d]!.address);
         break;
       case 'grant':
-        outcome = await attempt(patients[op.p]!.registry, 'grantAccess', grantee(op.g), op.scope, (await chain.now()) + op.duration);
+        outcome = await attempt(
+          patients[op.p]!.registry,
+          'grantAccess',
+          grantee(op.g),
+          op.scope,
+          (await chain.now()) + op.duration,
+        );
         break;
       case 'revoke':
         outcome = await attempt(patients[op.p]!.registry, 'revokeAccess', grantee(op.g));
@@ -196,8 +226,14 @@ describe('property: random operation sequences agree with a TypeScript model of 
           for (let p = 0; p < P; p++) {
             for (const scope of [SCOPES.encounters, SCOPES.encounters | SCOPES.observations, ALL_SCOPES]) {
               queries.push(
-                (chain.reader.getFunction('canRead')(reader.address, subjects[p], scope) as Promise<boolean>).then((answer) => {
-                  assert.equal(answer, model.canRead(r, p, scope, now), `after step ${i} ${JSON.stringify(op)}: canRead(reader ${r}, patient ${p}, scope ${scope})`);
+                (
+                  chain.reader.getFunction('canRead')(reader.address, subjects[p], scope) as Promise<boolean>
+                ).then((answer) => {
+                  assert.equal(
+                    answer,
+                    model.canRead(r, p, scope, now),
+                    `after step ${i} ${JSON.stringify(op)}: canRead(reader ${r}, patient ${p}, scope ${scope})`,
+                  );
                 }),
               );
             }
@@ -223,7 +259,9 @@ describe('property: random operation sequences agree with a TypeScript model of 
       // No shrinking: each replay costs real transactions; the failing step is named in the message anyway.
       { numRuns: RUNS, endOnFailure: true },
     );
-    console.log(`property: ${RUNS} sequences, ${steps} operations, ${checks} canRead answers compared with the model`);
+    console.log(
+      `property: ${RUNS} sequences, ${steps} operations, ${checks} canRead answers compared with the model`,
+    );
     assert.ok(steps > 0);
   });
 
@@ -244,6 +282,9 @@ describe('property: random operation sequences agree with a TypeScript model of 
       { kind: 'removeDoctor', h: 0, d: 0 },
     ];
     assert.deepEqual(await checkSequence(ops, new Model()), { steps: 4, checks: 4 * 12 * P * 3 });
-    await assert.rejects(checkSequence(ops, new WrongModel()), /after step 3 .*removeDoctor.*canRead\(reader 6, patient 0/);
+    await assert.rejects(
+      checkSequence(ops, new WrongModel()),
+      /after step 3 .*removeDoctor.*canRead\(reader 6, patient 0/,
+    );
   });
 });

@@ -21,7 +21,13 @@ describe('contracts stack part (npm start)', () => {
   async function runUp(rpcUrl: string, dataDir: string) {
     const rows: StackRow[] = [];
     const logs: string[] = [];
-    const ctx: StackContext = { dataDir, sharedDir: '', values: { rpcUrl, chainId: '1337' }, row: (r) => rows.push(r), log: (m) => logs.push(m) };
+    const ctx: StackContext = {
+      dataDir,
+      sharedDir: '',
+      values: { rpcUrl, chainId: '1337' },
+      row: (r) => rows.push(r),
+      log: (m) => logs.push(m),
+    };
     await up(ctx);
     return { values: ctx.values, rows, logs };
   }
@@ -42,7 +48,10 @@ describe('contracts stack part (npm start)', () => {
 
       const provider = chainProvider(anvil.rpcUrl);
       const registry = registryAt(deployment.addresses.ehrRegistry, provider);
-      for (const [hospital, bridge, doctor] of [['hospitalA', 'bridgeA', 'doctorA'], ['hospitalB', 'bridgeB', 'doctorB']] as const) {
+      for (const [hospital, bridge, doctor] of [
+        ['hospitalA', 'bridgeA', 'doctorA'],
+        ['hospitalB', 'bridgeB', 'doctorB'],
+      ] as const) {
         const [active, , signer, key] = await registry.getFunction('hospitalInfo')(address(hospital));
         assert.equal(active, true);
         assert.equal(signer, address(bridge));
