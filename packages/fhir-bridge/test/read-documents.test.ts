@@ -67,12 +67,18 @@ describe('documents over HTTP (real bridge, anvil, Kubo)', () => {
     await w?.stop();
   });
 
+  /** Uploads answer before the pipeline stored the DocumentReference; reads wait for that. */
+  const stored = (seq: number) =>
+    waitFor(async () => ((await w.bridge.app.outbox.bySeq([seq]))[0]?.state ?? 'received') !== 'received', { what: 'document stored', timeoutMs: 60_000 });
+
   const fields = () => ({ subject: w.subject, title: 'Scan', date: '2026-11-02', category: 'imaging report' });
 
   it('serves HTML as an attachment and images inline, always with nosniff and a sandbox CSP', async () => {
     const html = await upload(w.bridge.url, doctor, fields(), new Blob(['<script>parent.pwned=1</script>'], { type: 'text/html' }), 'x.html');
     assert.equal(html.status, 201);
     const png = await upload(w.bridge.url, doctor, fields(), new Blob([randomBytes(64)], { type: 'image/png' }), 'x.png');
+    await stored(html.body.seq as number);
+    await stored(png.body.seq as number);
     const r1 = await api(w.bridge.url, `/documents/${html.body.seq as number}/content`, patient);
     assert.equal(r1.status, 200);
     assert.equal(r1.headers.get('content-type'), 'text/html');
@@ -99,6 +105,7 @@ describe('documents over HTTP (real bridge, anvil, Kubo)', () => {
   it('says so explicitly when a content block on IPFS was altered', async () => {
     const text = 'lab letter '.repeat(50);
     const up = await upload(w.bridge.url, doctor, fields(), new Blob([text], { type: 'text/plain' }));
+    await stored(up.body.seq as number);
     const cid = CID.parse(up.body.contentCid as string);
     const bytes = await collect(w.bridge.app.ipfs.client.cat(cid));
     const dir = join(w.env.kubo.repoPath, 'blocks');
@@ -185,6 +192,7 @@ describe('documents over HTTP (real bridge, anvil, Kubo)', () => {
     const uploadPeak = peak;
     assert.equal(res.status, 201, JSON.stringify(receipt));
     assert.equal(receipt.size, SIZE);
+    await stored(receipt.seq);
 
     global.gc?.();
     const baseline2 = process.memoryUsage().rss;

@@ -110,7 +110,7 @@ export class RecordReader {
   /** Fetches and opens a record's envelope; verifies CID, envelope, content and (when anchored) proof and root. */
   async read(info: RecordInfo): Promise<RecordRead> {
     if (!info.cid || !info.salt || !info.keyId || !info.leaf) {
-      throw new HttpError(409, 'transient', 'this version is not stored yet; try again shortly');
+      throw new HttpError(503, 'transient', 'this version is not stored yet; try again shortly');
     }
     const bytes = await catBytes(this.deps.ipfs, info.cid).catch((error: unknown) => {
       if (error instanceof HttpError) throw error;
