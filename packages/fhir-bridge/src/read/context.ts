@@ -180,8 +180,12 @@ export class ReadSide {
   }
 }
 
-/** Error handler for the read routes: OperationOutcome for every error, tamper reasons and 410 details kept. */
-export function readErrorHandler(error: Error & { statusCode?: number; code?: string; validation?: unknown }, req: FastifyRequest, reply: FastifyReply): void {
+/**
+ * Error handler of the read routes: the two outcomes only the read side produces (409 with the tamper
+ * reason, 410 with the leaf hash); everything else goes on to the app's one error handler
+ * (plugins/errors.ts), so statuses and messages stay the same across the bridge.
+ */
+export function readErrorHandler(error: Error, req: FastifyRequest, reply: FastifyReply): void {
   if (error instanceof TamperError) {
     req.log.warn({ reason: error.reason }, 'record failed verification');
     void reply.code(409).type('application/fhir+json').send(error.outcome());
@@ -193,17 +197,5 @@ export function readErrorHandler(error: Error & { statusCode?: number; code?: st
     void reply.code(410).type('application/fhir+json').send(outcome);
     return;
   }
-  if (error instanceof HttpError) {
-    void reply.code(error.statusCode).type('application/fhir+json').send(operationOutcome('error', error.issueCode, error.message));
-    return;
-  }
-  if (error.validation) {
-    void reply.code(400).type('application/fhir+json').send(operationOutcome('error', 'invalid', 'request does not match the API schema'));
-    return;
-  }
-  const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-  if (status === 500) req.log.error({ err: { type: error.name, message: error.message } }, 'read side error');
-  const code = status === 413 ? 'too-costly' : status === 415 ? 'not-supported' : status === 500 ? 'exception' : 'invalid';
-  // Client errors name only the kind of problem; server errors never echo request content.
-  void reply.code(status).type('application/fhir+json').send(operationOutcome('error', code, status === 500 ? 'internal error' : error.message.slice(0, 200)));
+  throw error;
 }
