@@ -7,7 +7,8 @@
  * Patients are named by their pseudonymous `subject` and records by outbox sequence number, as the
  * bridge does, so no URL carries PHI.
  */
-import { BrowserProvider, Contract, JsonRpcProvider, getAddress, type Eip1193Provider, type EventLog, type Log } from 'ethers';
+import { getAddress } from 'ethers/address';
+import { ChainClient, type Eip1193Like } from './chain-client.js';
 import { ehrRegistryAbi, SCOPES, NO_EXPIRY, type ScopeCategory } from '@ehr-anchor/contracts';
 import type {
   AuditEntry,
@@ -55,7 +56,7 @@ export interface HttpChainConfig {
   chainId: number;
   contractAddress: string;
   /** The wallet; without one every write fails with `no-wallet`. */
-  ethereum?: Eip1193Provider | undefined;
+  ethereum?: Eip1193Like | undefined;
   /** First block to scan for events (the registry's deployment block). */
   fromBlock?: number;
 }
@@ -85,42 +86,21 @@ function kindOfStatus(status: number): DataErrorKind {
   return 'unknown';
 }
 
-/** An ethers/EIP-1193 failure as a `DataSourceError` that says what happened. */
-export function walletError(error: unknown, contract?: Contract): DataSourceError {
-  const e = error as { code?: unknown; info?: { error?: { code?: number } }; data?: string; shortMessage?: string; message?: string; reason?: string };
-  if (e.code === 'ACTION_REJECTED' || e.code === 4001 || e.info?.error?.code === 4001) {
-    return new DataSourceError('wallet-rejected', 'Rejected in the wallet.', { cause: error });
-  }
-  if (e.code === 'CALL_EXCEPTION') {
-    let reason = e.reason ?? e.shortMessage ?? 'reverted';
-    if (e.data && contract) {
-      try {
-        const parsed = contract.interface.parseError(e.data);
-        if (parsed) reason = parsed.name;
-      } catch {
-        // keep the generic reason
-      }
-    }
-    return new DataSourceError('reverted', reason, { cause: error });
-  }
-  if (e.code === 'NETWORK_ERROR' || e.code === 'SERVER_ERROR' || e.code === 'TIMEOUT') {
-    return new DataSourceError('network', e.shortMessage ?? 'network error', { cause: error });
-  }
-  return new DataSourceError('unknown', e.shortMessage ?? e.message ?? String(error), { cause: error });
-}
-
 export class HttpChainDataSource implements EhrDataSource {
   private readonly base: string;
-  private readonly reader: JsonRpcProvider;
-  private readonly registry: Contract;
+  private readonly chain: ChainClient;
   private token: string | undefined;
-  private readonly fromBlock: number;
 
   constructor(readonly config: HttpChainConfig) {
     this.base = config.bridgeUrl.replace(/\/$/, '');
-    this.reader = new JsonRpcProvider(config.rpcUrl, config.chainId || undefined, { staticNetwork: Boolean(config.chainId) });
-    this.registry = new Contract(config.contractAddress, ehrRegistryAbi, this.reader);
-    this.fromBlock = config.fromBlock ?? 0;
+    this.chain = new ChainClient({
+      rpcUrl: config.rpcUrl,
+      chainId: config.chainId,
+      address: config.contractAddress,
+      abi: ehrRegistryAbi,
+      wallet: config.ethereum,
+      ...(config.fromBlock !== undefined ? { fromBlock: config.fromBlock } : {}),
+    });
   }
 
   /** The bearer token of the current SIWE session, if signed in. */
@@ -150,7 +130,7 @@ export class HttpChainDataSource implements EhrDataSource {
     try {
       signature = await sign(message);
     } catch (error) {
-      throw walletError(error);
+      throw error instanceof DataSourceError ? error : this.chain.decodeError(error);
     }
     const session = await this.json<{ token?: string; roles: SessionRoles }>('/auth/session', {
       method: 'POST',
@@ -311,40 +291,30 @@ export class HttpChainDataSource implements EhrDataSource {
 
   /** Read from the chain, never from the bridge. */
   async anchorOf(root: string): Promise<AnchorOnChain | undefined> {
-    try {
-      const [hospital, timestamp, count] = (await this.registry.getFunction('anchorOf').staticCall(root)) as [string, bigint, bigint];
-      if (timestamp === 0n) return undefined;
-      return { root, hospital, timestamp: Number(timestamp), count: Number(count) };
-    } catch (error) {
-      throw walletError(error);
-    }
+    const [hospital, timestamp, count] = (await this.chain.call('anchorOf', [root])) as [string, bigint, bigint];
+    if (timestamp === 0n) return undefined;
+    return { root, hospital, timestamp: Number(timestamp), count: Number(count) };
   }
 
   // ───────── consent (chain state) ─────────
 
   private async patientWallet(subject: string): Promise<string> {
-    const wallet = (await this.registry.getFunction('patientOf').staticCall(subject)) as string;
+    const [wallet] = (await this.chain.call('patientOf', [subject])) as [string];
     if (/^0x0{40}$/i.test(wallet)) throw new DataSourceError('not-found', 'This patient has no registered wallet.');
     return wallet;
   }
 
-  private async events(name: string, ...args: Array<string | null>): Promise<EventLog[]> {
-    const filter = this.registry.filters[name]!(...args);
-    const logs: Array<EventLog | Log> = await this.registry.queryFilter(filter, this.fromBlock);
-    return logs.filter((l): l is EventLog => 'args' in l);
-  }
-
   async listGrants(subject: string): Promise<Grant[]> {
     const patient = await this.patientWallet(subject);
-    const granted = await this.events('AccessGranted', patient);
+    const granted = await this.chain.logs('AccessGranted', [patient]);
     const grantees = [...new Set(granted.map((e) => getAddress(e.args[1] as string)))];
     const now = Math.floor(Date.now() / 1000);
     const out: Grant[] = [];
     for (const grantee of grantees) {
-      const [scope, expiresAt] = (await this.registry.getFunction('grantOf').staticCall(patient, grantee)) as [bigint, bigint];
+      const [scope, expiresAt] = (await this.chain.call('grantOf', [patient, grantee])) as [bigint, bigint];
       if (scope === 0n) continue;
-      const isHospital = (await this.registry.getFunction('isHospital').staticCall(grantee)) as boolean;
-      const exp = expiresAt >= BigInt(NO_EXPIRY) ? 0 : Number(expiresAt);
+      const [isHospital] = (await this.chain.call('isHospital', [grantee])) as [boolean];
+      const exp = expiresAt >= NO_EXPIRY ? 0 : Number(expiresAt);
       out.push({
         grantee,
         granteeKind: isHospital ? 'hospital' : 'doctor',
@@ -356,44 +326,13 @@ export class HttpChainDataSource implements EhrDataSource {
     return out;
   }
 
-  private async writer(): Promise<Contract> {
-    if (!this.config.ethereum) throw new DataSourceError('no-wallet', 'No wallet.');
-    const provider = new BrowserProvider(this.config.ethereum);
-    const network = await provider.getNetwork();
-    if (this.config.chainId && Number(network.chainId) !== this.config.chainId) {
-      throw new DataSourceError('wrong-network', `Wallet is on chain ${network.chainId}, expected ${this.config.chainId}.`);
-    }
-    try {
-      return this.registry.connect(await provider.getSigner()) as Contract;
-    } catch (error) {
-      throw walletError(error);
-    }
-  }
-
-  private async send(method: string, ...args: unknown[]): Promise<TxHandle> {
-    const contract = await this.writer();
-    try {
-      const tx = (await contract.getFunction(method).send(...args)) as { hash: string; wait(): Promise<{ blockNumber: number; status: number | null } | null> };
-      return {
-        hash: tx.hash,
-        wait: async () => {
-          try {
-            const receipt = await tx.wait();
-            if (!receipt || receipt.status === 0) throw new DataSourceError('reverted', 'reverted');
-            return { blockNumber: receipt.blockNumber };
-          } catch (error) {
-            throw error instanceof DataSourceError ? error : walletError(error, contract);
-          }
-        },
-      };
-    } catch (error) {
-      throw walletError(error, contract);
-    }
+  private send(method: string, ...args: unknown[]): Promise<TxHandle> {
+    return this.chain.send(method, args);
   }
 
   async grant(_subject: string, request: GrantRequest): Promise<TxHandle> {
     const mask = request.scope.length ? request.scope.reduce((m, c) => m | scopeBit(c), 0) : Object.values(SCOPES).reduce((m, b) => m | b, 0);
-    const expiry = request.expiresAt > 0 ? BigInt(request.expiresAt) : BigInt(NO_EXPIRY);
+    const expiry = request.expiresAt > 0 ? BigInt(request.expiresAt) : NO_EXPIRY;
     return this.send('grantAccess', request.grantee, mask, expiry);
   }
 
@@ -450,14 +389,14 @@ export class HttpChainDataSource implements EhrDataSource {
   // ───────── admin (chain state) ─────────
 
   async listHospitals(): Promise<Hospital[]> {
-    const added = await this.events('HospitalAdded');
+    const added = await this.chain.logs('HospitalAdded');
     const seen = new Map<string, Hospital>();
     for (const e of added) {
       const address = getAddress(e.args[0] as string);
       seen.set(address, { address, bridgeSigner: getAddress(e.args[1] as string), name: e.args[4] as string });
     }
     const out: Hospital[] = [];
-    for (const h of seen.values()) if ((await this.registry.getFunction('isHospital').staticCall(h.address)) as boolean) out.push(h);
+    for (const h of seen.values()) if (((await this.chain.call('isHospital', [h.address])) as [boolean])[0]) out.push(h);
     return out;
   }
 
@@ -471,11 +410,11 @@ export class HttpChainDataSource implements EhrDataSource {
   }
 
   async listDoctors(hospital: string): Promise<Doctor[]> {
-    const added = await this.events('DoctorAdded', hospital);
+    const added = await this.chain.logs('DoctorAdded', [hospital]);
     const out = new Map<string, Doctor>();
     for (const e of added) {
       const address = getAddress(e.args[1] as string);
-      const current = (await this.registry.getFunction('hospitalOfDoctor').staticCall(address)) as string;
+      const [current] = (await this.chain.call('hospitalOfDoctor', [address])) as [string];
       if (current.toLowerCase() === hospital.toLowerCase()) out.set(address, { address, hospital: getAddress(hospital) });
     }
     return [...out.values()];
@@ -490,11 +429,11 @@ export class HttpChainDataSource implements EhrDataSource {
   }
 
   async listRegistrations(hospital: string): Promise<RegistrationRequest[]> {
-    const requested = await this.events('RegistrationRequested', null, null, hospital);
+    const requested = await this.chain.logs('RegistrationRequested', [null, null, hospital]);
     const out = new Map<string, RegistrationRequest>();
     for (const e of requested) {
       const wallet = getAddress(e.args[1] as string);
-      const pending = (await this.registry.getFunction('pendingRegistration').staticCall(wallet, hospital)) as string;
+      const [pending] = (await this.chain.call('pendingRegistration', [wallet, hospital])) as [string];
       if (/^0x0{64}$/i.test(pending)) continue;
       out.set(wallet, { id: wallet, applicant: wallet, subject: pending, hospital: getAddress(hospital), status: 'pending' });
     }

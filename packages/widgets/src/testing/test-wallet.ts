@@ -1,5 +1,4 @@
-import type { Wallet } from 'ethers';
-import type { Eip1193Provider } from 'ethers';
+import { JsonRpcProvider, NonceManager, type Eip1193Provider, type Wallet } from 'ethers';
 
 type Listener = (...args: unknown[]) => void;
 
@@ -24,12 +23,16 @@ export class TestWallet implements Eip1193Provider {
   private rejectNextRequest = false;
   readonly requests: string[] = [];
 
+  private signer: NonceManager | undefined;
+
+  /** With `rpcUrl`, `eth_sendTransaction` signs locally and sends through that node (as a browser wallet does). */
   constructor(
     readonly wallet: Wallet,
     public chainId: number,
-    options: { unlocked?: boolean } = {},
+    options: { unlocked?: boolean; rpcUrl?: string } = {},
   ) {
     this.unlocked = options.unlocked ?? true;
+    if (options.rpcUrl) this.signer = new NonceManager(wallet.connect(new JsonRpcProvider(options.rpcUrl, chainId, { staticNetwork: true })));
   }
 
   get address(): string {
@@ -80,6 +83,14 @@ export class TestWallet implements Eip1193Provider {
         const [hexMessage] = params as [string];
         const text = new TextDecoder().decode(Uint8Array.from((hexMessage.replace(/^0x/, '').match(/../g) ?? []).map((b) => Number.parseInt(b, 16))));
         return this.wallet.signMessage(text);
+      }
+      case 'eth_sendTransaction': {
+        this.approve();
+        if (!this.unlocked) throw new ProviderRpcError(4100, 'Unauthorized: wallet locked.');
+        if (!this.signer) throw new ProviderRpcError(4200, 'This test wallet has no RPC URL to send through.');
+        const [tx] = params as [{ to: string; data: string }];
+        const sent = await this.signer.sendTransaction({ to: tx.to, data: tx.data, gasPrice: 0n });
+        return sent.hash;
       }
       default:
         throw new ProviderRpcError(4200, `Unsupported method ${args.method}`);
