@@ -206,6 +206,10 @@ describe('bridge read side over HTTP (real anvil + Kubo)', () => {
     const n2 = ((await (await fetch(`${url}/auth/nonce`, { method: 'POST' })).json()) as { nonce: string }).nonce;
     const foreign = message.replace(host, 'evil.example').replace(nonce, n2);
     assert.equal((await post(foreign, await wallet.signMessage(foreign))).status, 401, 'foreign domain');
+    // A portal on loopback (the dev stack's demo) is accepted as the message domain.
+    const n3 = ((await (await fetch(`${url}/auth/nonce`, { method: 'POST' })).json()) as { nonce: string }).nonce;
+    const portal = message.replace(host, 'localhost:8080').replace(nonce, n3);
+    assert.equal((await post(portal, await wallet.signMessage(portal))).status, 200, 'loopback portal domain');
     // A token signed with another secret.
     const fake = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(wallet.address).setIssuer('urn:ehr-anchor:fhir-bridge').setExpirationTime('1h').sign(new Uint8Array(32));
     assert.equal((await api(url, `/records/${observationSeq}`, fake)).status, 401, 'forged token');

@@ -61,6 +61,16 @@ export class SessionIssuer {
     return { nonce, expiresAt };
   }
 
+  /**
+   * The message's `domain` must be the portal the user signed in on: one of `domains`, or the
+   * bridge's own host; with no `domains` configured, any loopback host (development stacks).
+   */
+  acceptsDomain(domain: string, requestHost: string | undefined): boolean {
+    const configured = this.options.domains ?? [];
+    if (configured.includes(domain) || domain === requestHost) return true;
+    return configured.length === 0 && /^(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$/.test(domain);
+  }
+
   /** Verifies a signed EIP-4361 message; consumes its nonce; returns a session token. */
   async signIn(message: string, signature: string, requestHost: string | undefined, now = Date.now()): Promise<{ token: string; address: string; expiresAt: number }> {
     let parsed: SiweMessage;
@@ -69,8 +79,7 @@ export class SessionIssuer {
     } catch {
       throw unauthorized('not an EIP-4361 message');
     }
-    const domains = new Set([...(this.options.domains ?? []), ...(requestHost ? [requestHost] : [])]);
-    if (!domains.has(parsed.domain)) throw unauthorized('the message is for another domain');
+    if (!this.acceptsDomain(parsed.domain, requestHost)) throw unauthorized('the message is for another domain');
     if (parsed.chainId !== (await this.options.chainId())) throw unauthorized('the message is for another chain');
     const nonceExp = this.#nonces.get(parsed.nonce);
     if (nonceExp === undefined || nonceExp <= now) throw unauthorized('unknown, used or expired nonce');
