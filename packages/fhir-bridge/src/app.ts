@@ -29,6 +29,7 @@ import { authRoutes } from './routes/auth/index.js';
 import { consentRoutes } from './routes/consent/index.js';
 import { documentRoutes } from './routes/documents/index.js';
 import { erasureRoutes } from './routes/erasure/index.js';
+import { entryRoutes } from './routes/entries/index.js';
 import { patientRoutes } from './routes/patients/index.js';
 import { recordRoutes } from './routes/records/index.js';
 
@@ -47,6 +48,7 @@ export const ROUTES: { name: string; plugin: FastifyPluginAsync }[] = [
   { name: 'audit', plugin: auditRoutes as FastifyPluginAsync },
   { name: 'consent', plugin: consentRoutes as FastifyPluginAsync },
   { name: 'erasure', plugin: erasureRoutes as FastifyPluginAsync },
+  { name: 'entries', plugin: entryRoutes as FastifyPluginAsync },
 ];
 
 export interface BuildOptions extends ServiceOverrides {

@@ -138,3 +138,4 @@ export const batchManifestSchema = z.object({
 });
 export type BatchManifest = z.infer<typeof batchManifestSchema>;
 export * from './read.js';
+export * from './entries.js';

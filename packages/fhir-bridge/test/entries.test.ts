@@ -1,0 +1,321 @@
+/**
+ * Doctors' clinical entries over HTTP (issue 10), on a real HAPI FHIR server, real anvil and real
+ * Kubo: an entry with every section lands on the FHIR server with its LOINC/UCUM/RxNorm codes and
+ * is anchored version by version; invalid entries and doctors the chain does not allow are refused
+ * with an OperationOutcome and write nothing; an amendment makes a second version, and both
+ * versions verify against the chain.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { leafHash, verifyRecord, type Hex, type LeafInput } from '@ehr-anchor/core';
+import type { EntryReceipt, RecordRead, RecordVersions } from '@ehr-anchor/core/api';
+import { loadSyntheaBundles, loadSyntheaIntoHapi, sharedDir, startHapi, waitFor, type Hapi } from '@ehr-anchor/testkit';
+import type { Bundle, BundleEntry, ClinicalImpression, Condition, FhirResource, MedicationRequest, Observation, OperationOutcome } from 'fhir/r4';
+import { api, signIn, startReadWorld, type ReadWorld } from './read-harness.js';
+
+const { scanBytes } = (await import(join(sharedDir, 'tools', 'phi-scan.mjs'))) as { scanBytes: (buf: Buffer) => unknown[] };
+
+const LOINC = 'http://loinc.org';
+const UCUM = 'http://unitsofmeasure.org';
+const cat = (code: string) => [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code }] }];
+const qty = (value: number, unit: string) => ({ value, unit, system: UCUM, code: unit });
+
+/** An entry with every section, as <clinical-entry> builds it (urn:uuid references, POSTs). */
+function fullEntry(patientId: string): Bundle {
+  const patient = { reference: `Patient/${patientId}` };
+  const enc = `urn:uuid:${randomUUID()}`;
+  const encounter = { reference: enc };
+  const at = '2026-11-20T10:30:00Z';
+  const vital = (loinc: string, display: string, value: number, unit: string): Observation => ({
+    resourceType: 'Observation',
+    status: 'final',
+    category: cat('vital-signs'),
+    code: { coding: [{ system: LOINC, code: loinc, display }], text: display },
+    subject: patient,
+    encounter,
+    effectiveDateTime: at,
+    valueQuantity: qty(value, unit),
+  });
+  const resources: FhirResource[] = [
+    { resourceType: 'Encounter', status: 'finished', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' }, subject: patient, period: { start: at } },
+    {
+      resourceType: 'Condition',
+      clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] },
+      code: { text: 'Essential hypertension' },
+      subject: patient,
+      encounter,
+      onsetDateTime: '2025-03-01',
+    },
+    {
+      resourceType: 'MedicationRequest',
+      status: 'active',
+      intent: 'order',
+      medicationCodeableConcept: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '316049', display: 'Hydrochlorothiazide 25 MG' }], text: 'Hydrochlorothiazide 25 MG' },
+      subject: patient,
+      encounter,
+      dosageInstruction: [{ text: '25 mg once daily' }],
+    },
+    {
+      resourceType: 'Observation',
+      status: 'final',
+      category: cat('vital-signs'),
+      code: { coding: [{ system: LOINC, code: '85354-9', display: 'Blood pressure panel with all children optional' }] },
+      subject: patient,
+      encounter,
+      effectiveDateTime: at,
+      component: [
+        { code: { coding: [{ system: LOINC, code: '8480-6' }] }, valueQuantity: qty(142, 'mm[Hg]') },
+        { code: { coding: [{ system: LOINC, code: '8462-4' }] }, valueQuantity: qty(91, 'mm[Hg]') },
+      ],
+    },
+    vital('8867-4', 'Heart rate', 72, '/min'),
+    vital('8310-5', 'Body temperature', 36.8, 'Cel'),
+    vital('29463-7', 'Body weight', 81.5, 'kg'),
+    vital('8302-2', 'Body height', 178, 'cm'),
+    {
+      resourceType: 'Observation',
+      status: 'final',
+      category: cat('laboratory'),
+      code: { coding: [{ system: LOINC, code: '2339-0', display: 'Glucose' }] },
+      subject: patient,
+      encounter,
+      effectiveDateTime: at,
+      valueQuantity: qty(104, 'mg/dL'),
+      referenceRange: [{ low: qty(70, 'mg/dL'), high: qty(99, 'mg/dL') }],
+    },
+    { resourceType: 'ClinicalImpression', status: 'completed', subject: patient, encounter, summary: 'Stage 1 hypertension; start a thiazide, recheck in 4 weeks.' },
+  ];
+  const entry: BundleEntry[] = resources.map((resource, i) => ({
+    fullUrl: i === 0 ? enc : `urn:uuid:${randomUUID()}`,
+    resource,
+    request: { method: 'POST', url: resource.resourceType },
+  }));
+  return { resourceType: 'Bundle', type: 'transaction', entry };
+}
+
+async function fhirGet<T>(base: string, path: string): Promise<T> {
+  const res = await fetch(`${base}/${path}`, { headers: { accept: 'application/fhir+json' } });
+  assert.equal(res.status, 200, `GET ${path}`);
+  return (await res.json()) as T;
+}
+
+/** How many Encounters the FHIR server holds for the patient (the "nothing written" probe). */
+async function encounterCount(base: string, patientId: string): Promise<number> {
+  return (await fhirGet<Bundle>(base, `Encounter?subject=Patient/${patientId}&_summary=count`)).total ?? -1;
+}
+
+describe('clinical entries over HTTP (real HAPI FHIR + anvil + Kubo)', () => {
+  let hapi: Hapi;
+  let w: ReadWorld;
+  let doctor: string;
+  let first: EntryReceipt;
+
+  before(async () => {
+    hapi = await startHapi();
+    await loadSyntheaIntoHapi(hapi.baseUrl, [loadSyntheaBundles().get('tiny-clemente-kreiger.json')!], { mode: 'put' });
+    w = await startReadWorld({ read: { fhirBaseUrl: hapi.baseUrl } });
+    doctor = await signIn(w.bridge.url, w.wallets['granted doctor']);
+  });
+  after(async () => {
+    await w?.stop();
+    await hapi?.stop();
+  });
+
+  const post = (token: string | undefined, body: unknown, subject = w.subject) => api(w.bridge.url, `/patients/${subject}/entries`, token, { method: 'POST', body });
+
+  it('writes an entry with every section to the FHIR server with its codes and units, and anchors the server versions', async () => {
+    const r = await post(doctor, fullEntry(w.patient.id!));
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    first = r.body as unknown as EntryReceipt;
+    assert.equal(first.items.length, 10);
+    assert.match(first.encounter, /^Encounter\/[A-Za-z0-9\-.]+$/);
+    for (const item of first.items) assert.match(item.reference, /^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]+\/_history\/1$/);
+
+    // On the server: every resource exists, references the Encounter, and carries its codes/units.
+    const byType = (t: string) => first.items.filter((i) => i.resourceType === t);
+    const observations = await Promise.all(byType('Observation').map((i) => fhirGet<Observation>(hapi.baseUrl, `Observation/${i.resourceId}`)));
+    for (const o of observations) assert.equal(o.encounter?.reference, first.encounter);
+    const code = (o: Observation) => o.code.coding?.[0]?.code;
+    const bp = observations.find((o) => code(o) === '85354-9')!;
+    assert.deepEqual(
+      bp.component?.map((c) => [c.code.coding?.[0]?.code, c.valueQuantity?.value, c.valueQuantity?.system, c.valueQuantity?.code]),
+      [
+        ['8480-6', 142, UCUM, 'mm[Hg]'],
+        ['8462-4', 91, UCUM, 'mm[Hg]'],
+      ],
+    );
+    const units = Object.fromEntries(observations.filter((o) => o.valueQuantity).map((o) => [code(o), `${o.valueQuantity!.value} ${o.valueQuantity!.code}`]));
+    assert.deepEqual(units, { '8867-4': '72 /min', '8310-5': '36.8 Cel', '29463-7': '81.5 kg', '8302-2': '178 cm', '2339-0': '104 mg/dL' });
+    const lab = observations.find((o) => code(o) === '2339-0')!;
+    assert.equal(lab.category?.[0]?.coding?.[0]?.code, 'laboratory');
+    assert.deepEqual([lab.referenceRange?.[0]?.low?.value, lab.referenceRange?.[0]?.high?.value], [70, 99]);
+    assert.ok(observations.filter((o) => code(o) !== '2339-0').every((o) => o.category?.[0]?.coding?.[0]?.code === 'vital-signs'));
+    const condition = await fhirGet<Condition>(hapi.baseUrl, `Condition/${byType('Condition')[0]!.resourceId}`);
+    assert.equal(condition.clinicalStatus?.coding?.[0]?.code, 'active');
+    assert.equal(condition.onsetDateTime, '2025-03-01');
+    const med = await fhirGet<MedicationRequest>(hapi.baseUrl, `MedicationRequest/${byType('MedicationRequest')[0]!.resourceId}`);
+    assert.equal(med.medicationCodeableConcept?.coding?.[0]?.code, '316049');
+    const impression = await fhirGet<ClinicalImpression>(hapi.baseUrl, `ClinicalImpression/${byType('ClinicalImpression')[0]!.resourceId}`);
+    assert.equal(impression.encounter?.reference, first.encounter);
+
+    // Anchored: each version the server reported, and its proof verifies against the chain.
+    await waitFor(async () => (await w.bridge.app.outbox.bySeq(first.items.map((i) => i.seq))).every((r) => r.state === 'anchored'), {
+      what: 'every entry version anchored',
+      timeoutMs: 120_000,
+    });
+    const read = await api(w.bridge.url, `/records/${byType('Condition')[0]!.seq}`, doctor);
+    assert.equal(read.status, 200);
+    const rec = read.body as unknown as RecordRead;
+    assert.equal(rec.leaf.versionId, '1');
+    assert.equal(rec.leaf.contentHash, byType('Condition')[0]!.contentHash);
+    const verdict = await verifyRecord({
+      resource: rec.resource,
+      leaf: rec.leaf as LeafInput,
+      proof: rec.proof as Hex[],
+      root: rec.anchor!.root,
+      anchored: async (root) => (await w.bridge.app.read.chain.anchorOf(root)) !== null,
+    });
+    assert.equal(verdict.status, 'verified');
+  });
+
+  it('refuses an entry with a missing required field and names the field; nothing is written', async () => {
+    const before = await encounterCount(hapi.baseUrl, w.patient.id!);
+    const bundle = fullEntry(w.patient.id!);
+    delete (bundle.entry![1]!.resource as Condition).onsetDateTime;
+    const r = await post(doctor, bundle);
+    assert.equal(r.status, 422);
+    const outcome = r.body as unknown as OperationOutcome;
+    assert.equal(outcome.resourceType, 'OperationOutcome');
+    assert.deepEqual(outcome.issue.map((i) => i.expression?.[0]), ['Bundle.entry[1].resource.onsetDateTime']);
+    assert.equal(outcome.issue[0]!.code, 'required');
+    assert.equal(await encounterCount(hapi.baseUrl, w.patient.id!), before);
+  });
+
+  it('refuses an impossible vital sign and a wrong unit, naming each; nothing is written', async () => {
+    const before = await encounterCount(hapi.baseUrl, w.patient.id!);
+    const bundle = fullEntry(w.patient.id!);
+    (bundle.entry![4]!.resource as Observation).valueQuantity!.value = 900; // heart rate
+    (bundle.entry![6]!.resource as Observation).valueQuantity = qty(180, '[lb_av]'); // weight in pounds
+    const r = await post(doctor, bundle);
+    assert.equal(r.status, 422);
+    const outcome = r.body as unknown as OperationOutcome;
+    assert.deepEqual(outcome.issue.map((i) => [i.expression?.[0], i.code]), [
+      ['Bundle.entry[4].resource.valueQuantity.value', 'value'],
+      ['Bundle.entry[6].resource.valueQuantity.code', 'code-invalid'],
+    ]);
+    assert.match(outcome.issue[0]!.diagnostics!, /Heart rate 900 \/min is outside 20–300/);
+    assert.equal(await encounterCount(hapi.baseUrl, w.patient.id!), before);
+  });
+
+  it('refuses a bundle that is not an entry (other resource types, no Encounter, another patient) with 400/422', async () => {
+    const notBundle = await post(doctor, { resourceType: 'Patient' });
+    assert.equal(notBundle.status, 400);
+    const withPatient = fullEntry(w.patient.id!);
+    withPatient.entry!.push({ fullUrl: `urn:uuid:${randomUUID()}`, resource: { resourceType: 'Patient', id: 'x' } as FhirResource, request: { method: 'POST', url: 'Patient' } });
+    assert.equal((await post(doctor, withPatient)).status, 400, 'Patient is not an entry resource type');
+    const noEncounter = fullEntry(w.patient.id!);
+    noEncounter.entry!.shift();
+    assert.equal((await post(doctor, noEncounter)).status, 400, 'no Encounter names the patient');
+    const mixed = fullEntry(w.patient.id!);
+    (mixed.entry![2]!.resource as MedicationRequest).subject = { reference: 'Patient/someone-else' };
+    const m = await post(doctor, mixed);
+    assert.equal(m.status, 422);
+    assert.equal((m.body as unknown as OperationOutcome).issue[0]!.expression?.[0], 'Bundle.entry[2].resource.subject');
+    const wrongSubject = await post(doctor, fullEntry(w.patient.id!), w.otherSubject);
+    assert.equal(wrongSubject.status, 403, 'the other patient never granted this doctor');
+  });
+
+  for (const [who, why] of [
+    ['expired grant', 'a doctor of this hospital whose grant expired'],
+    ['removed doctor', 'a doctor the hospital removed (their grant is still on chain)'],
+    ['doctor of granted hospital', "a doctor of another hospital (this bridge writes only for its own hospital's doctors)"],
+    ['patient self', 'the patient'],
+    ['stranger', 'a stranger'],
+  ] as const) {
+    it(`refuses ${why} with 403 OperationOutcome and writes nothing`, async () => {
+      const before = await encounterCount(hapi.baseUrl, w.patient.id!);
+      const token = await signIn(w.bridge.url, w.wallets[who]);
+      const r = await post(token, fullEntry(w.patient.id!));
+      assert.equal(r.status, 403, JSON.stringify(r.body));
+      assert.equal((r.body as unknown as OperationOutcome).issue[0]!.code, 'security');
+      assert.equal(await encounterCount(hapi.baseUrl, w.patient.id!), before);
+    });
+  }
+
+  it('refuses an entry without a session (401)', async () => {
+    assert.equal((await post(undefined, fullEntry(w.patient.id!))).status, 401);
+  });
+
+  it("refuses to amend another patient's resource by id (403), writing nothing", async () => {
+    const other = await (
+      await fetch(`${hapi.baseUrl}/Patient`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify({ resourceType: 'Patient', active: true }) })
+    ).json() as { id: string };
+    const theirs = await (
+      await fetch(`${hapi.baseUrl}/Condition`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json' },
+        body: JSON.stringify({ resourceType: 'Condition', subject: { reference: `Patient/${other.id}` }, code: { text: 'x' } }),
+      })
+    ).json() as Condition;
+    const bundle = fullEntry(w.patient.id!);
+    const cond = bundle.entry![1]!;
+    cond.resource = { ...(cond.resource as Condition), id: theirs.id! };
+    cond.request = { method: 'PUT', url: `Condition/${theirs.id}` };
+    delete cond.fullUrl;
+    const r = await post(doctor, bundle);
+    assert.equal(r.status, 403, JSON.stringify(r.body));
+    assert.equal((await fhirGet<Condition>(hapi.baseUrl, `Condition/${theirs.id}`)).meta?.versionId, '1');
+  });
+
+  it('an amendment creates new versions; the history lists both, each anchored with a proof that verifies', async () => {
+    assert.ok(first, 'the first entry was written');
+    const encounterItem = first.items.find((i) => i.resourceType === 'Encounter')!;
+    const conditionItem = first.items.find((i) => i.resourceType === 'Condition')!;
+    const condition = await fhirGet<Condition>(hapi.baseUrl, `Condition/${conditionItem.resourceId}`);
+    const encounter = await fhirGet<FhirResource>(hapi.baseUrl, `Encounter/${encounterItem.resourceId}`);
+    const amended: Condition = { ...condition, clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'resolved' }] } };
+    const amendment: Bundle = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { resource: encounter, request: { method: 'PUT', url: `Encounter/${encounterItem.resourceId}` } },
+        { resource: amended, request: { method: 'PUT', url: `Condition/${conditionItem.resourceId}`, ifMatch: 'W/"1"' } },
+      ],
+    };
+    const r = await post(doctor, amendment);
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const receipt = r.body as unknown as EntryReceipt;
+    const newCondition = receipt.items.find((i) => i.resourceType === 'Condition')!;
+    assert.equal(newCondition.versionId, '2');
+    assert.equal(receipt.items.find((i) => i.resourceType === 'Encounter')!.seq, encounterItem.seq, 'an unchanged Encounter is the same version, anchored once');
+    assert.equal((await fhirGet<Condition>(hapi.baseUrl, `Condition/${conditionItem.resourceId}`)).meta?.versionId, '2');
+
+    await waitFor(async () => (await w.bridge.app.outbox.bySeq([newCondition.seq]))[0]?.state === 'anchored', { what: 'amendment anchored', timeoutMs: 120_000 });
+    const history = await api(w.bridge.url, `/records/${newCondition.seq}/versions`, doctor);
+    assert.equal(history.status, 200, JSON.stringify(history.body));
+    const h = history.body as unknown as RecordVersions;
+    assert.deepEqual(h.versions.map((v) => [v.versionId, v.seq, v.state]), [
+      ['2', newCondition.seq, 'anchored'],
+      ['1', conditionItem.seq, 'anchored'],
+    ]);
+    const statuses: string[] = [];
+    for (const v of h.versions) {
+      assert.ok(v.anchor && v.proof && v.leafHash);
+      assert.equal(await w.bridge.app.read.chain.verifyLeaf(v.anchor.root, v.leafHash, v.proof), true, `version ${v.versionId} verifies on chain`);
+      const rec = (await api(w.bridge.url, `/records/${v.seq}`, doctor)).body as unknown as RecordRead;
+      assert.equal(leafHash(rec.leaf as LeafInput), v.leafHash);
+      const verdict = await verifyRecord({ resource: rec.resource, leaf: rec.leaf as LeafInput, proof: rec.proof as Hex[], root: rec.anchor!.root, anchored: true });
+      assert.equal(verdict.status, 'verified');
+      statuses.push((rec.resource as unknown as Condition).clinicalStatus!.coding![0]!.code!);
+    }
+    assert.deepEqual(statuses, ['resolved', 'active'], 'each version keeps its own content');
+    const stranger = await signIn(w.bridge.url, w.wallets.stranger);
+    assert.equal((await api(w.bridge.url, `/records/${newCondition.seq}/versions`, stranger)).status, 403);
+  });
+
+  it('logged no patient data (PHI scan: 0 hits)', () => {
+    assert.deepEqual(scanBytes(Buffer.from(w.logs.text())), []);
+  });
+});
