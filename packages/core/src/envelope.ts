@@ -121,7 +121,7 @@ const aesKeys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
 function hospitalCryptoKey(key: HospitalKey): Promise<CryptoKey> {
   let cached = aesKeys.get(key.secret);
   if (!cached) {
-    if (key.secret.length !== 32) throw new EnvelopeError('unwrap-failed', 'a hospital key has exactly 32 secret bytes');
+    if (key.secret.length !== 32) throw new TypeError('a hospital key has exactly 32 secret bytes');
     cached = crypto.subtle.importKey('raw', bufferSource(key.secret), 'AES-GCM', false, ['encrypt', 'decrypt']);
     aesKeys.set(key.secret, cached);
   }

@@ -53,6 +53,11 @@ describe('envelope', () => {
     await rejects(openEnvelope(sealed, { aad, key: { ...stranger, keyId: patient.keyId } }), 'unwrap-failed');
   });
 
+  it('refuses to seal for a hospital key that is not 32 bytes', async () => {
+    const short = { ...generateHospitalKey(), secret: new Uint8Array(16) };
+    await assert.rejects(sealEnvelope({ plaintext, aad, recipients: [short] }), TypeError);
+  });
+
   it('fails loudly when opened as another record (AAD binds the identity)', async () => {
     const hospital = generateHospitalKey();
     const sealed = await sealEnvelope({ plaintext, aad, recipients: [hospital] });
