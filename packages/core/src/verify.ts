@@ -36,45 +36,47 @@ export interface VerifyRecordInput {
   anchored: boolean | ((root: Hex) => boolean | Promise<boolean>);
 }
 
-type Prepared = { ok: true; hash: Hex; leafHex: Hex } | { ok: false; result: VerificationResult };
-
-async function prepare(input: VerifyRecordInput): Promise<Prepared> {
-  const { resource, leaf } = input;
-  let hash: Hex;
+/**
+ * Everything but the chain question, with the proof checked while WebCrypto computes the content
+ * hash (the digest runs off the JavaScript thread). Reasons keep their documented order.
+ */
+async function checkRecord(input: VerifyRecordInput): Promise<VerificationResult | { leafHex: Hex; hash: Hex }> {
+  const { resource, leaf, proof, root } = input;
   let leafHex: Hex;
+  let pendingHash: Promise<Hex>;
   try {
     assertFhirResource(resource);
     leafHex = leafHash(leaf);
-    hash = await contentHash(resource);
+    pendingHash = contentHash(resource);
   } catch (error) {
-    return { ok: false, result: { status: 'tampered', reason: 'malformed', detail: (error as Error).message } };
+    return { status: 'tampered', reason: 'malformed', detail: (error as Error).message };
+  }
+  const proofOk = verifyProof(leafHex, proof, root);
+  let hash: Hex;
+  try {
+    hash = await pendingHash;
+  } catch (error) {
+    return { status: 'tampered', reason: 'malformed', detail: (error as Error).message };
   }
   if (hash !== leaf.contentHash.toLowerCase()) {
-    return { ok: false, result: { status: 'tampered', reason: 'content-changed', detail: `content hash ${hash} differs from the anchored ${leaf.contentHash}` } };
+    return { status: 'tampered', reason: 'content-changed', detail: `content hash ${hash} differs from the anchored ${leaf.contentHash}` };
   }
   const versionId = resource.meta?.versionId;
   if (resource.resourceType !== leaf.resourceType || resource.id !== leaf.resourceId || (versionId !== undefined && versionId !== leaf.versionId)) {
-    return { ok: false, result: { status: 'tampered', reason: 'identity-mismatch', detail: 'resource type, id or version differ from the leaf' } };
+    return { status: 'tampered', reason: 'identity-mismatch', detail: 'resource type, id or version differ from the leaf' };
   }
-  return { ok: true, hash, leafHex };
+  if (!proofOk) return { status: 'tampered', reason: 'proof-invalid', detail: 'the proof does not lead from the leaf to the root' };
+  return { leafHex, hash };
 }
 
-async function finish(
+async function decide(
   input: VerifyRecordInput,
-  prepared: Prepared,
-  proofOk: (leafHex: Hex) => boolean,
-  anchored: (root: Hex) => Promise<boolean>,
+  checked: VerificationResult | { leafHex: Hex; hash: Hex },
+  anchored: (root: Hex) => boolean | Promise<boolean>,
 ): Promise<VerificationResult> {
-  if (!prepared.ok) return prepared.result;
-  if (!proofOk(prepared.leafHex)) {
-    return { status: 'tampered', reason: 'proof-invalid', detail: 'the proof does not lead from the leaf to the root' };
-  }
+  if ('status' in checked) return checked;
   if (!(await anchored(input.root))) return { status: 'tampered', reason: 'root-unknown', detail: `root ${input.root} is not anchored` };
-  return { status: 'verified', leafHash: prepared.leafHex, contentHash: prepared.hash };
-}
-
-async function askAnchored(input: VerifyRecordInput, root: Hex): Promise<boolean> {
-  return typeof input.anchored === 'function' ? Boolean(await input.anchored(root)) : input.anchored;
+  return { status: 'verified', leafHash: checked.leafHex, contentHash: checked.hash };
 }
 
 /**
@@ -83,8 +85,8 @@ async function askAnchored(input: VerifyRecordInput, root: Hex): Promise<boolean
  * `root`, and `root` is anchored. Runs in Node and the browser (WebCrypto only).
  */
 export async function verifyRecord(input: VerifyRecordInput): Promise<VerificationResult> {
-  const prepared = await prepare(input);
-  return finish(input, prepared, (leafHex) => verifyProof(leafHex, input.proof, input.root), (root) => askAnchored(input, root));
+  const anchored = input.anchored;
+  return decide(input, await checkRecord(input), typeof anchored === 'function' ? anchored : () => anchored);
 }
 
 /**
@@ -93,26 +95,21 @@ export async function verifyRecord(input: VerifyRecordInput): Promise<Verificati
  * Results are in input order and equal verifyRecord's one by one.
  */
 export async function verifyRecords(inputs: readonly VerifyRecordInput[]): Promise<VerificationResult[]> {
-  const prepared = await Promise.all(inputs.map(prepare));
+  const checked = await Promise.all(inputs.map(checkRecord));
   const anchoredByRoot = new Map<string, Promise<boolean>>();
   return Promise.all(
-    inputs.map((input, i) => {
-      const root = typeof input.root === 'string' ? input.root.toLowerCase() : '';
-      return finish(
-        input,
-        prepared[i]!,
-        (leafHex) => verifyProof(leafHex, input.proof, input.root),
-        (r) => {
-          // One question per root and answer source (a boolean is per input, so not shared).
-          if (typeof input.anchored === 'boolean') return Promise.resolve(input.anchored);
-          let answer = anchoredByRoot.get(root);
-          if (!answer) {
-            answer = askAnchored(input, r);
-            anchoredByRoot.set(root, answer);
-          }
-          return answer;
-        },
-      );
-    }),
+    inputs.map((input, i) =>
+      decide(input, checked[i]!, (root) => {
+        const anchored = input.anchored;
+        if (typeof anchored === 'boolean') return anchored;
+        const key = String(root).toLowerCase();
+        let answer = anchoredByRoot.get(key);
+        if (!answer) {
+          answer = Promise.resolve(anchored(root)).then(Boolean);
+          anchoredByRoot.set(key, answer);
+        }
+        return answer;
+      }),
+    ),
   );
 }
