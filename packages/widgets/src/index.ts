@@ -8,6 +8,7 @@ export * from './components/ehr-viewer/ehr-viewer.js';
 export * from './components/consent-manager/consent-manager.js';
 export * from './components/record-uploader/record-uploader.js';
 export * from './components/ehr-admin/ehr-admin.js';
+export * from './components/clinical-entry/clinical-entry.js';
 export * from './context/session.js';
 export * from './data/data-source.js';
 export * from './events/index.js';

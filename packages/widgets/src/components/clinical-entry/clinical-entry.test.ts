@@ -1,0 +1,272 @@
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
+import { setViewport } from '@web/test-runner-commands';
+import type { Bundle, Condition, MedicationRequest, Observation } from 'fhir/r4';
+import { FixtureDataSource, loadSyntheaBundle } from '../../testing/index.js';
+import { until } from '../../../test/helpers.js';
+import './clinical-entry.js';
+import type { ClinicalEntry, EhrEntrySubmittedEvent } from './clinical-entry.component.js';
+import { FixtureEntries } from './clinical-entry.fixture.js';
+import { EntryRefusedError } from './clinical-entry.source.js';
+
+let bundle: Bundle;
+before(async () => {
+  await setViewport({ width: 1400, height: 2400 });
+  bundle = await loadSyntheaBundle('tiny-clemente-kreiger.json');
+});
+beforeEach(() => sessionStorage.clear());
+
+async function world(): Promise<{ ds: FixtureDataSource; entries: FixtureEntries }> {
+  const ds = await FixtureDataSource.create({ bundle });
+  return { ds, entries: new FixtureEntries(ds, ds.patientId) };
+}
+
+async function entryForm(entries: FixtureEntries, patientId: string): Promise<ClinicalEntry> {
+  const el = await fixture<ClinicalEntry>(html`<clinical-entry .dataSource=${entries.source} patient-id=${patientId} poll-interval="20"></clinical-entry>`);
+  await until(() => el.shadowRoot!.querySelector('form'), 'the form');
+  return el;
+}
+
+const q = <T extends HTMLElement = HTMLInputElement>(el: ClinicalEntry, selector: string): T => {
+  const found = el.shadowRoot!.querySelector<T>(selector);
+  if (!found) throw new Error(`no ${selector}`);
+  return found;
+};
+
+async function type(el: ClinicalEntry, id: string, value: string): Promise<void> {
+  const input = q<HTMLInputElement | HTMLTextAreaElement>(el, `#${id}`);
+  input.value = value;
+  input.dispatchEvent(new Event('input', { bubbles: true, composed: true }));
+  await el.updateComplete;
+}
+
+async function choose(el: ClinicalEntry, id: string, value: string): Promise<void> {
+  const select = q<HTMLSelectElement>(el, `#${id}`);
+  select.value = value;
+  select.dispatchEvent(new Event('change', { bubbles: true, composed: true }));
+  await el.updateComplete;
+}
+
+async function click(el: ClinicalEntry, text: string): Promise<void> {
+  const button = [...el.shadowRoot!.querySelectorAll('button')].find((b) => b.textContent!.trim() === text);
+  if (!button) throw new Error(`no button "${text}"`);
+  button.click();
+  await el.updateComplete;
+}
+
+/** The doctor fills every section. */
+async function fillEverything(el: ClinicalEntry): Promise<void> {
+  await type(el, 'f-date', '2026-11-20');
+  await click(el, 'Add condition');
+  await type(el, 'f-cond-0-text', 'Essential hypertension');
+  await type(el, 'f-cond-0-onset', '2025-03-01');
+  await click(el, 'Add medication');
+  await choose(el, 'f-med-0-rxnorm', '316049');
+  await type(el, 'f-med-0-dose', '25');
+  await type(el, 'f-vital-systolic', '142');
+  await type(el, 'f-vital-diastolic', '91');
+  await type(el, 'f-vital-heartRate', '72');
+  await type(el, 'f-vital-temperature', '36.8');
+  await type(el, 'f-vital-weight', '81.5');
+  await type(el, 'f-vital-height', '178');
+  await click(el, 'Add lab result');
+  await choose(el, 'f-lab-0-pick', '2339-0');
+  await type(el, 'f-lab-0-value', '104');
+  await type(el, 'f-lab-0-low', '70');
+  await type(el, 'f-lab-0-high', '99');
+  await type(el, 'f-assessment', 'Stage 1 hypertension.');
+  await type(el, 'f-plan', 'Start a thiazide; recheck in 4 weeks.');
+}
+
+async function submit(el: ClinicalEntry): Promise<void> {
+  q<HTMLButtonElement>(el, 'button[type="submit"]').click();
+  await el.updateComplete;
+}
+
+describe('<clinical-entry>', () => {
+  it('says what to do without a data source or patient', async () => {
+    const el = await fixture<ClinicalEntry>(html`<clinical-entry></clinical-entry>`);
+    expect(el.shadowRoot!.textContent).to.contain('No data source');
+    await expect(el).to.be.accessible();
+  });
+
+  it('renders an accessible form with every section', async () => {
+    const { ds, entries } = await world();
+    const el = await entryForm(entries, ds.patientId);
+    await fillEverything(el);
+    await expect(el).to.be.accessible();
+    const legends = [...el.shadowRoot!.querySelectorAll('legend')].map((l) => l.textContent);
+    expect(legends).to.deep.equal(['Encounter', 'Medical history', 'Medications', 'Physical examination', 'Lab results', 'Assessment and plan']);
+    expect(q(el, '#f-med-0-text').value, 'choosing an RxNorm code fills the drug').to.equal('Hydrochlorothiazide 25 MG');
+    expect(q(el, '#f-lab-0-unit').value, 'choosing a lab test fills its UCUM unit').to.equal('mg/dL');
+  });
+
+  it('refuses to submit with a missing field and an impossible vital sign, marks exactly those fields and focuses the first', async () => {
+    const { ds, entries } = await world();
+    const el = await entryForm(entries, ds.patientId);
+    await click(el, 'Add condition');
+    await type(el, 'f-cond-0-text', 'Asthma');
+    await type(el, 'f-vital-heartRate', '900');
+    await type(el, 'f-vital-temperature', 'warm');
+    await submit(el);
+    const invalid = [...el.shadowRoot!.querySelectorAll('[aria-invalid="true"]')].map((e) => e.id);
+    expect(invalid).to.deep.equal(['f-cond-0-onset', 'f-vital-heartRate', 'f-vital-temperature', 'f-assessment']);
+    const heart = q(el, '#f-vital-heartRate');
+    const described = heart.getAttribute('aria-describedby')!.split(' ');
+    expect(described).to.include('f-vital-heartRate-error');
+    expect(q(el, '#f-vital-heartRate-error').textContent).to.equal('Heart rate must be between 20 and 300 /min.');
+    expect(q(el, '#f-cond-0-onset-error').textContent).to.equal('Onset date is required.');
+    expect(q(el, '#f-vital-temperature-error').textContent).to.equal('Body temperature must be a number.');
+    expect(el.shadowRoot!.activeElement?.id, 'focus on the first wrong field').to.equal('f-cond-0-onset');
+    expect(q(el, '[role="alert"]').textContent).to.contain('4 fields need attention');
+    expect(entries.submitted.length, 'nothing was sent').to.equal(0);
+    await expect(el).to.be.accessible();
+    // Fixing a field clears its error at once.
+    await type(el, 'f-vital-heartRate', '88');
+    expect(heart.getAttribute('aria-invalid')).to.equal('false');
+    expect(q(el, '#f-vital-heartRate-error').textContent).to.equal('');
+  });
+
+  it('checks blood pressure as a pair and diastolic below systolic, and lab units as UCUM', async () => {
+    const { ds, entries } = await world();
+    const el = await entryForm(entries, ds.patientId);
+    await type(el, 'f-vital-systolic', '80');
+    await type(el, 'f-vital-diastolic', '95');
+    await click(el, 'Add lab result');
+    await type(el, 'f-lab-0-name', 'Ferritin');
+    await type(el, 'f-lab-0-value', '30');
+    await type(el, 'f-lab-0-unit', 'ng per mL');
+    await type(el, 'f-lab-0-low', '300');
+    await type(el, 'f-lab-0-high', '20');
+    await type(el, 'f-assessment', 'x');
+    await submit(el);
+    expect(q(el, '#f-vital-diastolic-error').textContent).to.equal('Diastolic pressure must be lower than systolic.');
+    expect(q(el, '#f-lab-0-unit-error').textContent).to.contain('UCUM');
+    expect(q(el, '#f-lab-0-high-error').textContent).to.contain('must not be below');
+    expect(entries.submitted.length).to.equal(0);
+  });
+
+  it('keeps a draft across a reload, per patient, without putting it into attributes', async () => {
+    const { ds, entries } = await world();
+    const el = await entryForm(entries, ds.patientId);
+    await click(el, 'Add condition');
+    await type(el, 'f-cond-0-text', 'Migraine with aura');
+    await type(el, 'f-vital-weight', '64');
+    const attributes = [el, ...el.shadowRoot!.querySelectorAll('*')].flatMap((n) => [...n.attributes].map((a) => a.value)).join(' ');
+    expect(attributes).not.to.contain('Migraine');
+    el.remove();
+    // "Reload": a new element for the same patient finds the draft.
+    const again = await entryForm(entries, ds.patientId);
+    expect(q(again, '#f-cond-0-text').value).to.equal('Migraine with aura');
+    expect(q(again, '#f-vital-weight').value).to.equal('64');
+    expect(again.shadowRoot!.textContent).to.contain('Your unsaved draft was restored.');
+    await expect(again).to.be.accessible();
+    // Another patient starts empty.
+    const other = await fixture<ClinicalEntry>(html`<clinical-entry .dataSource=${entries.source} patient-id="someone-else"></clinical-entry>`);
+    await until(() => other.shadowRoot!.textContent!.includes('You do not have access') || other.shadowRoot!.querySelector('form'), 'other patient');
+    expect(other.shadowRoot!.querySelector('#f-cond-0-text')).to.equal(null);
+  });
+
+  it('submits every section as one FHIR transaction through the data source and follows it to anchored', async () => {
+    const { ds, entries } = await world();
+    const el = await entryForm(entries, ds.patientId);
+    await fillEverything(el);
+    const submitted = oneEvent(el, 'ehr-entry-submitted');
+    await submit(el);
+    const { detail } = (await submitted) as EhrEntrySubmittedEvent;
+    expect(detail.items.map((i) => i.resourceType)).to.deep.equal([
+      'Encounter',
+      'Condition',
+      'MedicationRequest',
+      'Observation',
+      'Observation',
+      'Observation',
+      'Observation',
+      'Observation',
+      'Observation',
+      'ClinicalImpression',
+    ]);
+    const sent = entries.submitted[0]!;
+    expect(sent.type).to.equal('transaction');
+    const encounterUrl = sent.entry![0]!.fullUrl!;
+    expect(encounterUrl).to.match(/^urn:uuid:/);
+    for (const e of sent.entry!.slice(1)) expect((e.resource as Condition).encounter?.reference).to.equal(encounterUrl);
+    for (const e of sent.entry!) expect((e.resource as Condition).subject?.reference).to.equal(`Patient/${ds.patientId}`);
+    const obs = sent.entry!.map((e) => e.resource).filter((r): r is Observation => r?.resourceType === 'Observation');
+    const bp = obs.find((o) => o.code.coding?.[0]?.code === '85354-9')!;
+    expect(bp.component!.map((c) => [c.code.coding![0]!.code, c.valueQuantity!.value, c.valueQuantity!.code])).to.deep.equal([
+      ['8480-6', 142, 'mm[Hg]'],
+      ['8462-4', 91, 'mm[Hg]'],
+    ]);
+    expect(obs.filter((o) => o.valueQuantity).map((o) => `${o.code.coding![0]!.code} ${o.valueQuantity!.value} ${o.valueQuantity!.system === 'http://unitsofmeasure.org' ? o.valueQuantity!.code : '?'}`)).to.deep.equal([
+      '8867-4 72 /min',
+      '8310-5 36.8 Cel',
+      '29463-7 81.5 kg',
+      '8302-2 178 cm',
+      '2339-0 104 mg/dL',
+    ]);
+    const lab = obs.at(-1)!;
+    expect(lab.category![0]!.coding![0]!.code).to.equal('laboratory');
+    expect([lab.referenceRange![0]!.low!.value, lab.referenceRange![0]!.high!.value]).to.deep.equal([70, 99]);
+    const med = sent.entry![2]!.resource as MedicationRequest;
+    expect(med.medicationCodeableConcept!.coding![0]).to.deep.include({ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '316049' });
+    expect(med.dosageInstruction![0]!.text).to.equal('25 mg once daily');
+    expect(sessionStorage.length, 'the draft is gone once saved').to.equal(0);
+
+    await until(() => q(el, '[part="result"]').textContent!.includes('Stored on IPFS'), 'stored');
+    await expect(el).to.be.accessible();
+    const anchored = oneEvent(el, 'ehr-entry-anchored');
+    await entries.anchorPending();
+    await anchored;
+    await until(() => q(el, '[part="result"]').textContent!.includes('All 10 records of this entry are anchored.'), 'anchored');
+    expect(q(el, '[part="result"]').textContent).to.match(/Transaction: 0x[0-9a-f]{64}/);
+    await expect(el).to.be.accessible();
+  });
+
+  it('shows a refusal from the server (no consent) and keeps the draft', async () => {
+    const { ds, entries } = await world();
+    const el = await entryForm(entries, ds.patientId);
+    await type(el, 'f-assessment', 'Follow-up.');
+    entries.refuseNext(new EntryRefusedError('forbidden', 'the patient has not granted this doctor (or their hospital) the categories of this entry', []));
+    await submit(el);
+    await until(() => el.shadowRoot!.querySelector('[role="alert"]')?.textContent?.includes('Ask the patient to grant you access'), 'refusal');
+    await expect(el).to.be.accessible();
+    expect(sessionStorage.length, 'the draft is kept').to.equal(1);
+  });
+
+  it('amends the entry as new FHIR versions and shows the history with what changed, each version verified', async () => {
+    const { ds, entries } = await world();
+    const el = await entryForm(entries, ds.patientId);
+    await fillEverything(el);
+    await submit(el);
+    await until(() => el.shadowRoot!.querySelector('[part="result"]'), 'saved');
+    await entries.anchorPending();
+    await until(() => q(el, '[part="result"]').textContent!.includes('All 10 records of this entry are anchored.'), 'anchored');
+    await click(el, 'Amend this entry');
+    expect(q(el, 'h2').textContent).to.equal('Amend clinical entry');
+    await choose(el, 'f-cond-0-status', 'resolved');
+    await type(el, 'f-vital-heartRate', '68');
+    await submit(el);
+    await until(() => entries.submitted.length === 2, 'amendment sent');
+    const amendment = entries.submitted[1]!;
+    expect(amendment.entry!.every((e) => e.request!.method === 'PUT'), 'every resource is PUT at its id').to.equal(true);
+    expect(amendment.entry![1]!.request!.ifMatch).to.equal('W/"1"');
+    await until(() => el.shadowRoot!.querySelector('[part="result"]'), 'amendment saved');
+    await entries.anchorPending();
+    const history = await (async () => {
+      await until(() => el.shadowRoot!.querySelector('[part="history"]'), 'history', 30_000);
+      return q(el, '[part="history"]');
+    })();
+    const headings = [...history.querySelectorAll('h4')].map((h) => h.textContent);
+    expect(headings).to.deep.equal(['Condition', 'Observation'], 'only the changed resources have new versions');
+    const condition = history.querySelectorAll('ol')[0]!;
+    const versions = [...condition.querySelectorAll(':scope > li')];
+    expect(versions.map((v) => v.getAttribute('data-version'))).to.deep.equal(['2', '1']);
+    expect(versions.map((v) => v.querySelector('.badge')!.getAttribute('data-state'))).to.deep.equal(['verified', 'verified']);
+    expect(versions[0]!.textContent).to.contain('clinicalStatus.coding[0].code');
+    expect(versions[0]!.querySelector('del')!.textContent).to.equal('active');
+    expect(versions[0]!.querySelector('ins')!.textContent).to.equal('resolved');
+    const current = entries.current().find((r): r is Condition => r.resourceType === 'Condition')!;
+    expect([current.meta?.versionId, current.clinicalStatus?.coding?.[0]?.code]).to.deep.equal(['2', 'resolved']);
+    await expect(el).to.be.accessible();
+  });
+});
