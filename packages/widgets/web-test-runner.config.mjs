@@ -40,6 +40,57 @@ async function uploadSink(ctx, next) {
 
 const integration = process.env.EHR_WIDGETS_INTEGRATION === '1';
 
+/**
+ * Integration mode (`npm run test:integration`): the real stack of the bridge's read-side tests —
+ * anvil with the contracts, Kubo, the bridge over HTTP with a Synthea patient ingested and
+ * anchored, and the consent cast on chain. The page reaches the bridge through /bridge/ on the
+ * test server (same origin, as a portal's reverse proxy would) and the chain at anvil's RPC URL.
+ */
+let world;
+const stack = {
+  name: 'ehr-stack',
+  async serverStart() {
+    if (!integration) return;
+    const { startReadWorld } = await import('../fhir-bridge/test/read-harness.ts');
+    world = await startReadWorld();
+  },
+  async serverStop() {
+    await world?.stop();
+  },
+};
+
+async function stackMiddleware(ctx, next) {
+  if (!integration || !world) return next();
+  if (ctx.path === '/__stack.json') {
+    const { DEV_KEYS } = await import('@ehr-anchor/testkit');
+    ctx.type = 'application/json';
+    ctx.body = JSON.stringify({
+      bridgeUrl: '/bridge',
+      rpcUrl: world.env.chain.anvil.rpcUrl,
+      chainId: 1337,
+      contractAddress: world.env.chain.registry,
+      subject: world.subject,
+      // anvil's public dev keys: the test wallets sign with them in the page.
+      patientKey: DEV_KEYS.patient,
+      doctorKey: DEV_KEYS.doctorA,
+      doctorB: world.wallets['doctor of granted hospital'].address,
+    });
+    return undefined;
+  }
+  if (!ctx.path.startsWith('/bridge/')) return next();
+  const target = world.bridge.url + ctx.url.slice('/bridge'.length);
+  const headers = { ...ctx.headers };
+  delete headers.host;
+  const hasBody = ctx.method !== 'GET' && ctx.method !== 'HEAD';
+  const res = await fetch(target, { method: ctx.method, headers, ...(hasBody ? { body: ctx.req, duplex: 'half' } : {}) });
+  ctx.status = res.status;
+  res.headers.forEach((v, k) => {
+    if (k !== 'content-encoding' && k !== 'content-length' && k !== 'transfer-encoding') ctx.set(k, v);
+  });
+  ctx.body = Buffer.from(await res.arrayBuffer());
+  return undefined;
+}
+
 export default {
   rootDir: repoRoot,
   files: integration ? ['test/integration/**/*.test.ts'] : [process.env.EHR_WIDGETS_TESTS ?? 'src/**/*.test.ts'],
@@ -47,10 +98,12 @@ export default {
   concurrency: 1,
   concurrentBrowsers: 1,
   testsFinishTimeout: 10 * 60 * 1000,
+  // The integration stack takes a while to start on a shared 2-core machine.
+  testsStartTimeout: 5 * 60 * 1000,
   browserStartTimeout: 120_000,
   testFramework: { config: { timeout: 60_000 } },
-  middleware: [fixturesMiddleware, uploadSink],
-  plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: join(here, 'tsconfig.json') })],
+  middleware: [fixturesMiddleware, uploadSink, stackMiddleware],
+  plugins: [stack, esbuildPlugin({ ts: true, target: 'es2022', tsconfig: join(here, 'tsconfig.json') })],
   browsers: [
     chromeLauncher({
       launchOptions: {

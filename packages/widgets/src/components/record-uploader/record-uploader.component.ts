@@ -155,7 +155,7 @@ export class RecordUploader extends EhrElement {
     if (p.kind === 'tracking') {
       const order: Array<UploadStatus['state']> = ['received', 'stored', 'batched', 'anchored'];
       const at = order.indexOf(p.status.state);
-      return html`<div part="result" role="status" aria-live="polite">
+      return html`<div part="result" data-state=${p.status.state} role="status" aria-live="polite">
         <p><strong>${s.states[p.status.state]}</strong></p>
         <ol class="steps">${order.map((st, i) => html`<li ?data-done=${i <= at}>${s.states[st]}</li>`)}</ol>
         ${p.status.cid ? html`<p>${s.cid}: <span class="mono">${p.status.cid}</span></p>` : nothing}

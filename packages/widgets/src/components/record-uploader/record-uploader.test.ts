@@ -93,14 +93,14 @@ describe('<record-uploader>', () => {
     observer.disconnect();
     expect(storedEvent.detail.cid).to.be.a('string').and.not.equal('');
     expect(new Set(seen).size, 'several distinct progress values').to.be.greaterThan(1);
-    const result = await shadowQuery(el, '[part="result"]', 'result');
+    const result = await shadowQuery(el, '[part="result"][data-state="stored"]', 'result');
     expect(result.textContent).to.contain('Stored on IPFS');
     expect(result.textContent).to.contain(storedEvent.detail.cid!);
     await expect(el).to.be.accessible();
     const anchored = oneEvent(el, 'ehr-upload-anchored');
     await ds.anchorPending();
     const anchoredEvent = await anchored;
-    await until(() => el.shadowRoot!.querySelector('[part="result"]')!.textContent!.includes('Anchored on chain'), 'anchored');
+    await until(() => el.shadowRoot!.querySelector('[part="result"][data-state="anchored"]'), 'anchored');
     expect(el.shadowRoot!.querySelector('[part="result"]')!.textContent).to.contain(anchoredEvent.detail.txHash!);
     const record = await ds.getRecord(ds.patientId, anchoredEvent.detail.recordKey);
     expect(record.summary.state).to.equal('anchored');

@@ -1,0 +1,96 @@
+/**
+ * The elements against the real stack: bridge over HTTP (via the test server's /bridge/ proxy),
+ * anvil with the EhrRegistry, Kubo. Wallets are TestWallets signing with anvil's dev keys and
+ * sending through anvil, as a browser wallet would.
+ */
+import { expect, fixture, html } from '@open-wc/testing';
+import { setViewport } from '@web/test-runner-commands';
+import { Wallet } from 'ethers';
+import { TestWallet } from '../../src/testing/index.js';
+import { shadowQuery, until } from '../helpers.js';
+import '../../src/index.js';
+import type { EhrProvider } from '../../src/components/ehr-provider/ehr-provider.component.js';
+import type { EhrViewer } from '../../src/components/ehr-viewer/ehr-viewer.component.js';
+import type { ConsentManager } from '../../src/components/consent-manager/consent-manager.component.js';
+import type { RecordUploader } from '../../src/components/record-uploader/record-uploader.component.js';
+
+interface Stack {
+  bridgeUrl: string;
+  rpcUrl: string;
+  chainId: number;
+  contractAddress: string;
+  subject: string;
+  patientKey: string;
+  doctorKey: string;
+  doctorB: string;
+}
+
+let stack: Stack;
+before(async () => {
+  await setViewport({ width: 1400, height: 2400 });
+  stack = (await (await fetch('/__stack.json')).json()) as Stack;
+});
+
+function status(el: EhrProvider): string {
+  return el.shadowRoot!.querySelector('[part="status"]')!.textContent!.replace(/\s+/g, ' ');
+}
+
+async function signedIn(key: string, inner: ReturnType<typeof html>): Promise<EhrProvider> {
+  const wallet = new TestWallet(new Wallet(key), stack.chainId, { rpcUrl: stack.rpcUrl });
+  const el = await fixture<EhrProvider>(
+    html`<ehr-provider bridge-url=${stack.bridgeUrl} rpc-url=${stack.rpcUrl} chain-id=${stack.chainId} contract-address=${stack.contractAddress} .ethereum=${wallet}
+      >${inner}</ehr-provider
+    >`,
+  );
+  await until(() => el.shadowRoot!.querySelector('[part="bar"] button')?.textContent?.includes('Sign in'), 'sign-in button', 60_000);
+  el.shadowRoot!.querySelector<HTMLButtonElement>('[part="bar"] button')!.click();
+  await until(() => status(el).includes('Signed in as'), 'signed in', 60_000);
+  return el;
+}
+
+describe('elements against the real bridge, anvil and Kubo', () => {
+  it('signs the patient in with Ethereum and shows a record verified against the root on chain', async () => {
+    const el = await signedIn(stack.patientKey, html`<ehr-viewer></ehr-viewer>`);
+    expect(status(el)).to.contain('Signed in as patient');
+    const viewer = el.querySelector<EhrViewer>('ehr-viewer')!;
+    await until(() => viewer.shadowRoot!.querySelector('[part="record"]'), 'record rows from the bridge', 60_000);
+    await until(() => viewer.shadowRoot!.querySelector('[part="badge"][data-state="verified"]'), 'a verified badge', 60_000);
+    viewer.shadowRoot!.querySelector<HTMLButtonElement>('[part="record"]')!.click();
+    await until(() => viewer.shadowRoot!.querySelector('[part="detail"] [part="badge"]')?.getAttribute('data-state') === 'verified', 'verified detail', 60_000);
+    viewer.shadowRoot!.querySelector<HTMLButtonElement>('#tab-proof')!.click();
+    await until(() => viewer.shadowRoot!.textContent!.includes('Anchored by'), 'anchor read from chain');
+    await expect(el).to.be.accessible();
+  });
+
+  it('grants and revokes consent through the wallet, confirmed on chain', async () => {
+    const el = await signedIn(stack.patientKey, html`<consent-manager></consent-manager>`);
+    const cm = el.querySelector<ConsentManager>('consent-manager')!;
+    await shadowQuery(cm, '[part="grant-form"]');
+    await until(() => !cm.shadowRoot!.textContent!.includes('Loading grants'), 'grants loaded', 60_000);
+    cm.shadowRoot!.querySelector<HTMLInputElement>('input[name="grantee"]')!.value = stack.doctorB;
+    cm.shadowRoot!.querySelector<HTMLSelectElement>('select[name="kind"]')!.value = 'doctor';
+    cm.shadowRoot!.querySelector<HTMLButtonElement>('[part="grant-form"] button[type="submit"]')!.click();
+    await until(() => cm.shadowRoot!.querySelector<HTMLElement>('[part="tx-status"]')?.dataset.phase === 'confirmed', 'grant confirmed', 60_000);
+    await until(() => cm.shadowRoot!.querySelector('[part="grants"]')?.textContent?.includes(stack.doctorB), 'grant listed from chain', 60_000);
+    const row = [...cm.shadowRoot!.querySelectorAll('[part="grants"] tbody tr')].find((r) => r.textContent!.includes(stack.doctorB))!;
+    row.querySelector<HTMLButtonElement>('button')!.click();
+    await until(() => cm.shadowRoot!.querySelector<HTMLElement>('[part="tx-status"]')?.textContent?.includes('Revoke'), 'revoke started', 60_000);
+    await until(() => cm.shadowRoot!.querySelector<HTMLElement>('[part="tx-status"]')?.dataset.phase === 'confirmed', 'revoke confirmed', 60_000);
+    await until(() => !cm.shadowRoot!.querySelector('[part="grants"]')?.textContent?.includes(stack.doctorB), 'grant gone', 60_000);
+  });
+
+  it('uploads a document as a granted doctor and follows it to anchored', async () => {
+    const el = await signedIn(stack.doctorKey, html`<record-uploader patient-id=${stack.subject} poll-interval="300"></record-uploader>`);
+    const up = el.querySelector<RecordUploader>('record-uploader')!;
+    const input = await shadowQuery<HTMLInputElement>(up, 'input[type="file"]');
+    const dt = new DataTransfer();
+    dt.items.add(new File(['Discharge summary: synthetic test note.'], 'note.txt', { type: 'text/plain' }));
+    input.files = dt.files;
+    input.dispatchEvent(new Event('change'));
+    up.shadowRoot!.querySelector<HTMLInputElement>('input[name="title"]')!.value = 'Discharge summary';
+    up.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
+    await until(() => up.shadowRoot!.querySelector('[part="result"]'), 'receipt', 60_000);
+    await until(() => up.shadowRoot!.querySelector('[part="result"][data-state="anchored"]'), 'anchored', 120_000);
+    expect(up.shadowRoot!.querySelector('[part="result"]')!.textContent).to.match(/0x[0-9a-f]{64}/);
+  });
+});
