@@ -1,6 +1,7 @@
 /**
  * Installs the tools the stack needs that npm cannot: Kubo (built with Go, cached under .tools/),
- * the HAPI FHIR server (built with Maven from tools/fhir-server, cached under .tools/), Debian's chromium and postgresql (apt, when missing and running as root). Idempotent: a second
+ * the HAPI FHIR server (built with Maven from tools/fhir-server, cached under .tools/), Debian's
+ * chromium and postgresql (apt, when missing and running as root). Idempotent: a second
  * run only checks. anvil comes from the npm package @foundry-rs/anvil-linux-amd64.
  *
  *   npm run ensure-tools            everything
@@ -8,10 +9,10 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { dirname, join, relative } from 'node:path';
-import { hapiJar, repoRoot, toolsBin } from '@ehr-anchor/testkit';
+import { join, relative } from 'node:path';
+import { repoRoot, toolsBin } from '@ehr-anchor/testkit';
 
 const KUBO_VERSION = 'v0.39.0';
 const checkOnly = process.argv.includes('--check');
@@ -58,7 +59,9 @@ step(
 // HAPI FHIR R4 JPA server (tools/fhir-server), built with Maven into .tools/fhir-server. Rebuilt
 // only when the Maven project changes: the jar's stamp is a hash of pom.xml and src/.
 const fhirServerDir = join(repoRoot, 'tools', 'fhir-server');
-const fhirServerStamp = join(dirname(hapiJar), 'source.sha256');
+const fhirServerTools = join(repoRoot, '.tools', 'fhir-server');
+const fhirServerApp = join(fhirServerTools, 'app'); // testkit's hapiJar is app/hapi-fhir-server.jar
+const fhirServerStamp = join(fhirServerTools, 'source.sha256');
 function fhirServerHash(): string {
   const hash = createHash('sha256');
   const walk = (path: string): string[] =>
@@ -69,10 +72,10 @@ function fhirServerHash(): string {
   return hash.digest('hex');
 }
 const fhirServerFresh =
-  existsSync(hapiJar) && existsSync(fhirServerStamp) && readFileSync(fhirServerStamp, 'utf8').trim() === fhirServerHash();
+  existsSync(join(fhirServerApp, 'hapi-fhir-server.jar')) && existsSync(fhirServerStamp) && readFileSync(fhirServerStamp, 'utf8').trim() === fhirServerHash();
 step(
   'fhir-server',
-  fhirServerFresh ? `HAPI FHIR 8.8.0 (${(statSync(hapiJar).size / 2 ** 20).toFixed(0)} MiB jar)` : undefined,
+  fhirServerFresh ? 'HAPI FHIR 8.8.0' : undefined,
   () => {
     if (!has('java', ['-version']) || !has('mvn', ['-v'])) {
       if (userInfo().uid !== 0) throw new Error('Java 17 and Maven are needed: sudo apt-get install -y openjdk-17-jdk-headless maven');
@@ -83,7 +86,7 @@ step(
       });
     }
     const started = Date.now();
-    const buildDir = join(dirname(hapiJar), 'build');
+    const buildDir = join(fhirServerTools, 'build');
     mkdirSync(buildDir, { recursive: true });
     const mvn = (offline: boolean) =>
       spawnSync(
@@ -93,9 +96,15 @@ step(
       ).status === 0;
     // Offline first: with ~/.m2 already filled this needs no network at all.
     if (!mvn(true) && !mvn(false)) throw new Error('building tools/fhir-server with Maven failed (see above)');
-    renameSync(join(buildDir, 'hapi-fhir-server.jar'), hapiJar);
+    // Run it extracted (a thin jar + lib/) rather than as a nested fat jar: class loading from
+    // nested jars cost about a quarter of HAPI's start-up here.
+    const fatJar = join(buildDir, 'hapi-fhir-server.jar');
+    const mib = (statSync(fatJar).size / 2 ** 20).toFixed(0);
+    rmSync(fhirServerApp, { recursive: true, force: true });
+    execFileSync('java', ['-Djarmode=tools', '-jar', fatJar, 'extract', '--destination', fhirServerApp], { stdio: 'inherit' });
+    rmSync(buildDir, { recursive: true, force: true });
+    rmSync(join(fhirServerTools, 'hapi-fhir-server.jar'), { force: true }); // an older layout's fat jar
     writeFileSync(fhirServerStamp, `${fhirServerHash()}\n`);
-    const mib = (statSync(hapiJar).size / 2 ** 20).toFixed(0);
     console.log(`ok       fhir-server HAPI FHIR 8.8.0 (${mib} MiB jar, built in ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   },
   'run `npm run ensure-tools` (builds the HAPI FHIR server with Maven)',

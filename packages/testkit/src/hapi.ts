@@ -8,10 +8,11 @@ import { repoRoot } from './tools.js';
 import { waitFor } from './wait.js';
 
 /**
- * The HAPI FHIR R4 JPA server jar that `npm run ensure-tools` builds from tools/fhir-server
- * (override with EHR_HAPI_JAR).
+ * The HAPI FHIR R4 JPA server that `npm run ensure-tools` builds from tools/fhir-server: the
+ * Spring Boot jar extracted (thin jar + lib/), which starts faster than the fat jar. Any Spring
+ * Boot jar of it works too (override with EHR_HAPI_JAR).
  */
-export const hapiJar = process.env.EHR_HAPI_JAR ?? join(repoRoot, '.tools', 'fhir-server', 'hapi-fhir-server.jar');
+export const hapiJar = process.env.EHR_HAPI_JAR ?? join(repoRoot, '.tools', 'fhir-server', 'app', 'hapi-fhir-server.jar');
 
 export interface HapiOptions {
   /** Keep the H2 database in this folder (created if absent); default: in memory, gone on stop. */
@@ -65,7 +66,7 @@ export async function startHapi(options: HapiOptions = {}): Promise<Hapi> {
     throw new Error(`HAPI FHIR server not built at ${hapiJar}: run \`npm run ensure-tools\` first`);
   }
   const database = options.dataDir
-    ? `jdbc:h2:file:${join(options.dataDir, 'hapi')}`
+    ? `jdbc:h2:file:${join(options.dataDir, 'hapi')};TRACE_LEVEL_FILE=0`
     : 'jdbc:h2:mem:hapi;DB_CLOSE_DELAY=-1';
   if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
   const args = [
