@@ -64,14 +64,14 @@ function outboxSuite(name: string, open: () => Promise<Outbox>, close: (o: Outbo
     });
 
     it('moves received → stored once and drops the plaintext body', async () => {
-      const claimed = await outbox.claimReceived(100, 60_000, Date.now() + 120_000);
+      const claimed = await outbox.claimReceived(100, 60_000, Date.now() + 240_000);
       const updates = claimed.map((r) => ({ seq: r.seq, cid: `cid-${r.seq}`, salt: '0x01', leaf: leaf(r.seq), keyId: 'k1' }));
       assert.equal(await outbox.markStored(updates), 5);
       assert.equal(await outbox.markStored(updates), 0, 'a second run changes nothing');
       const stored = await outbox.stored();
       assert.equal(stored.count, 5);
       assert.ok(stored.oldestReceivedAt! > 0);
-      assert.deepEqual(await outbox.claimReceived(100, 60_000, Date.now() + 240_000), []);
+      assert.deepEqual(await outbox.claimReceived(100, 60_000, Date.now() + 480_000), []);
     });
 
     it('batches stored records all-or-nothing and anchors them with their batch', async () => {

@@ -5,7 +5,8 @@
  * replaying the same content maps to the same version (anchored once), a changed resource to a new
  * one, and a server version id always wins when present.
  */
-import { contentHash, pseudonym, type FhirResourceLike, type Hex } from '@ehr-anchor/core';
+import type { FhirResourceLike, Hex } from '@ehr-anchor/core';
+import { contentHashFast, pseudonymFast } from '../pipeline/fast-crypto.js';
 import type { IncomingVersion } from '../outbox/types.js';
 import { parseReference } from './parse.js';
 
@@ -41,7 +42,7 @@ export async function prepareResource(
   pseudonymKey: Uint8Array,
   versionHint?: string,
 ): Promise<IncomingVersion> {
-  const hash = await contentHash(resource);
+  const hash = contentHashFast(resource);
   const patientId = patientIdOf(resource);
   return {
     source,
@@ -49,7 +50,7 @@ export async function prepareResource(
     resourceId: resource.id!,
     versionId: resource.meta?.versionId ?? versionHint ?? derivedVersionId(hash),
     contentHash: hash,
-    subject: patientId ? await pseudonym(patientId, pseudonymKey) : NO_SUBJECT,
+    subject: patientId ? pseudonymFast(patientId, pseudonymKey) : NO_SUBJECT,
     deleted: false,
     body: encoder.encode(JSON.stringify(resource)),
   };
@@ -73,7 +74,7 @@ export async function prepareDelete(
     resourceType,
     resourceId,
     versionId: versionId ?? 'deleted',
-    contentHash: await contentHash(tombstone),
+    contentHash: contentHashFast(tombstone),
     subject,
     deleted: true,
     body: encoder.encode(JSON.stringify(tombstone)),

@@ -35,7 +35,9 @@ export class SqliteOutbox implements Outbox {
     this.#db.exec('PRAGMA busy_timeout = 5000');
     this.#db.exec('PRAGMA foreign_keys = ON');
     // Bodies are dropped once sealed; zero their pages so no plaintext lingers in free space.
-    this.#db.exec('PRAGMA secure_delete = ON');
+    this.#db.exec('PRAGMA secure_delete = FAST');
+    this.#db.exec('PRAGMA cache_size = -65536');
+    this.#db.exec('PRAGMA temp_store = MEMORY');
   }
 
   #stmt(sql: string): StatementSync {
@@ -67,6 +69,9 @@ export class SqliteOutbox implements Outbox {
     for (const sql of schemaSql({ serial: 'INTEGER PRIMARY KEY AUTOINCREMENT', blob: 'BLOB', bigint: 'INTEGER' })) {
       this.#db.exec(sql);
     }
+    // Plaintext bodies live apart from the state rows, so moving a record's state never rewrites
+    // its (possibly large) body, and dropping the body after sealing is one small delete.
+    this.#db.exec('CREATE TABLE IF NOT EXISTS bodies (seq INTEGER PRIMARY KEY, body BLOB NOT NULL)');
   }
 
   async close(): Promise<void> {
@@ -86,17 +91,21 @@ export class SqliteOutbox implements Outbox {
   async enqueue(versions: IncomingVersion[], now = Date.now()): Promise<EnqueueResult[]> {
     return this.#tx(() => {
       const insert = this.#stmt(
-        `INSERT INTO records (source, resource_type, resource_id, version_id, content_hash, subject, deleted, body, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING seq`,
+        `INSERT INTO records (source, resource_type, resource_id, version_id, content_hash, subject, deleted, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING seq`,
       );
+      const body = this.#stmt('INSERT INTO bodies (seq, body) VALUES (?, ?)');
       const find = this.#stmt(
         'SELECT seq FROM records WHERE resource_type = ? AND resource_id = ? AND version_id = ? AND content_hash = ?',
       );
       return versions.map((v) => {
         const row = insert.get(
-          v.source, v.resourceType, v.resourceId, v.versionId, v.contentHash, v.subject, v.deleted ? 1 : 0, v.body, now,
+          v.source, v.resourceType, v.resourceId, v.versionId, v.contentHash, v.subject, v.deleted ? 1 : 0, now,
         ) as Row | undefined;
-        if (row) return { seq: Number(row.seq), duplicate: false };
+        if (row) {
+          body.run(row.seq as number, v.body);
+          return { seq: Number(row.seq), duplicate: false };
+        }
         const existing = find.get(v.resourceType, v.resourceId, v.versionId, v.contentHash) as Row;
         return { seq: Number(existing.seq), duplicate: true };
       });
@@ -104,15 +113,15 @@ export class SqliteOutbox implements Outbox {
   }
 
   async claimReceived(limit: number, leaseMs: number, now = Date.now()): Promise<ReceivedRecord[]> {
-    return this.#tx(() => {
-      const rows = this.#all(
-        `SELECT seq, source, resource_type, resource_id, version_id, content_hash, subject, deleted, body
-         FROM records WHERE state = 'received' AND lease_until < ? ORDER BY seq LIMIT ?`,
-        now, limit,
-      );
-      const lease = this.#stmt('UPDATE records SET lease_until = ? WHERE seq = ?');
-      for (const r of rows) lease.run(now + leaseMs, r.seq as number);
-      return rows.map((r) => ({
+    const rows = this.#all(
+      `UPDATE records SET lease_until = ? WHERE seq IN (
+         SELECT seq FROM records WHERE state = 'received' AND lease_until < ? ORDER BY seq LIMIT ?)
+       RETURNING seq, source, resource_type, resource_id, version_id, content_hash, subject, deleted,
+         (SELECT body FROM bodies WHERE bodies.seq = records.seq) AS body`,
+      now + leaseMs, now, limit,
+    );
+    return rows
+      .map((r) => ({
         seq: Number(r.seq),
         source: String(r.source),
         resourceType: String(r.resource_type),
@@ -122,18 +131,23 @@ export class SqliteOutbox implements Outbox {
         subject: String(r.subject),
         deleted: Number(r.deleted) === 1,
         body: r.body as Uint8Array,
-      }));
-    });
+      }))
+      .sort((a, b) => a.seq - b.seq);
   }
 
   async markStored(updates: StoredUpdate[], now = Date.now()): Promise<number> {
     return this.#tx(() => {
       const update = this.#stmt(
-        `UPDATE records SET state = 'stored', cid = ?, salt = ?, leaf = ?, key_id = ?, stored_at = ?, body = NULL, lease_until = 0
+        `UPDATE records SET state = 'stored', cid = ?, salt = ?, leaf = ?, key_id = ?, stored_at = ?, lease_until = 0
          WHERE seq = ? AND state = 'received'`,
       );
+      const drop = this.#stmt('DELETE FROM bodies WHERE seq = ?');
       let changed = 0;
-      for (const u of updates) changed += Number(update.run(u.cid, u.salt, u.leaf, u.keyId, now, u.seq).changes);
+      for (const u of updates) {
+        const n = Number(update.run(u.cid, u.salt, u.leaf, u.keyId, now, u.seq).changes);
+        if (n) drop.run(u.seq);
+        changed += n;
+      }
       return changed;
     });
   }
@@ -153,15 +167,14 @@ export class SqliteOutbox implements Outbox {
   }
 
   async claimStored(limit: number, leaseMs: number, now = Date.now()): Promise<StoredRecord[]> {
-    return this.#tx(() => {
-      const rows = this.#all(
-        `SELECT seq, leaf, cid FROM records WHERE state = 'stored' AND lease_until < ? ORDER BY seq LIMIT ?`,
-        now, limit,
-      );
-      const lease = this.#stmt('UPDATE records SET lease_until = ? WHERE seq = ?');
-      for (const r of rows) lease.run(now + leaseMs, r.seq as number);
-      return rows.map((r) => ({ seq: Number(r.seq), leaf: String(r.leaf), cid: String(r.cid) }));
-    });
+    return this.#all(
+      `UPDATE records SET lease_until = ? WHERE seq IN (
+         SELECT seq FROM records WHERE state = 'stored' AND lease_until < ? ORDER BY seq LIMIT ?)
+       RETURNING seq, leaf, cid`,
+      now + leaseMs, now, limit,
+    )
+      .map((r) => ({ seq: Number(r.seq), leaf: String(r.leaf), cid: String(r.cid) }))
+      .sort((a, b) => a.seq - b.seq);
   }
 
   async createBatch(draft: BatchDraft, now = Date.now()): Promise<number> {

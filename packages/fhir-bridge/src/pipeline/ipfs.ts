@@ -7,7 +7,8 @@
  * whole chunk of envelopes out of garbage collection.
  */
 import * as dagCbor from '@ipld/dag-cbor';
-import { KUBO_CHUNK_SIZE, KUBO_MAX_LINKS, rawCid } from '@ehr-anchor/core';
+import { KUBO_CHUNK_SIZE, KUBO_MAX_LINKS } from '@ehr-anchor/core';
+import { rawCidFast } from './fast-crypto.js';
 import { importer } from 'ipfs-unixfs-importer';
 import { fixedSize } from 'ipfs-unixfs-importer/chunker';
 import { balanced } from 'ipfs-unixfs-importer/layout';
@@ -24,7 +25,7 @@ export interface Block {
 /** The blocks of `bytes` as `ipfs add --cid-version=1` stores them, root last. */
 export async function fileBlocks(bytes: Uint8Array): Promise<{ cid: CID; blocks: Block[] }> {
   if (bytes.length <= KUBO_CHUNK_SIZE) {
-    const cid = CID.parse(await rawCid(bytes));
+    const cid = rawCidFast(bytes);
     return { cid, blocks: [{ cid, bytes }] };
   }
   const blocks: Block[] = [];

@@ -1,0 +1,173 @@
+/**
+ * `npm run bench -w packages/fhir-bridge`: the batched pipeline vs a naive one, in one run, on real
+ * Kubo + anvil, each a real `ehr-bridge start` process fed over HTTP.
+ *
+ * - naive: batchMax = 1 — every resource gets its own IPFS import and its own anchor() transaction
+ *   (the seed project's one-transaction-per-record model, plus encryption and IPFS).
+ * - batched: batches of EHR_BENCH_BATCH (default 5,000) records, one CAR import per chunk, one
+ *   transaction per batch.
+ *
+ * Prints resources/s (first push → last anchored), p50/p99 push→anchored latency per resource, and
+ * the batched bridge's RSS before and after EHR_BENCH_N (default 200,000) resources.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEV_KEYS, freePort, loadBulkResources, loadSyntheaBundles, processRssBytes, startKubo, startProcess, waitFor, type ManagedProcess } from '@ehr-anchor/testkit';
+import { DatabaseSync } from 'node:sqlite';
+import { BEARER, startChain } from '../test/helpers.js';
+
+const N = Number(process.env.EHR_BENCH_N ?? 200_000);
+const NAIVE_N = Number(process.env.EHR_BENCH_NAIVE_N ?? 300);
+const BATCH = Number(process.env.EHR_BENCH_BATCH ?? 5_000);
+const BUNDLE = 1_000;
+const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+
+type Resource = { resourceType: string; id?: string; [k: string]: unknown };
+const templates: Resource[] = [
+  ...[...loadSyntheaBundles().values()].flatMap((b) => b.entry!.map((e) => e.resource as unknown as Resource)),
+  ...(loadBulkResources(['Condition', 'Encounter', 'MedicationRequest', 'Procedure', 'Immunization']) as unknown as Resource[]),
+];
+
+/** The i-th synthetic resource: a fixture resource under a new id (so every one is a new version). */
+function resourceAt(run: string, i: number): Resource {
+  const t = templates[i % templates.length]!;
+  return { ...t, id: `${run}-${i}` };
+}
+
+interface Bridge {
+  proc: ManagedProcess;
+  url: string;
+  db: string;
+}
+
+async function startBridge(dir: string, env: { rpcUrl: string; deploymentFile: string; ipfsApiUrl: string }, batchMax: number, batchMaxMs: number): Promise<Bridge> {
+  const port = await freePort();
+  const db = join(dir, 'outbox.db');
+  const proc = startProcess(process.execPath, ['--conditions=source', '--import', 'tsx', CLI, 'start'], {
+    env: {
+      ...process.env,
+      EHR_BRIDGE_PORT: String(port),
+      EHR_BRIDGE_LOG_LEVEL: 'warn',
+      EHR_BRIDGE_OUTBOX: `sqlite:${db}`,
+      EHR_BRIDGE_IPFS_API_URL: env.ipfsApiUrl,
+      EHR_BRIDGE_RPC_URL: env.rpcUrl,
+      EHR_BRIDGE_DEPLOYMENT_FILE: env.deploymentFile,
+      EHR_BRIDGE_SIGNER_KEY: DEV_KEYS.bridgeA,
+      EHR_BRIDGE_KEY_STORE: join(dir, 'keys.json'),
+      EHR_BRIDGE_CREATE_KEYS: 'true',
+      EHR_BRIDGE_BATCH_MAX: String(batchMax),
+      EHR_BRIDGE_BATCH_MAX_MS: String(batchMaxMs),
+      EHR_BRIDGE_BODY_LIMIT: String(64 * 1024 * 1024),
+      EHR_BRIDGE_SOURCES: JSON.stringify([{ id: 'bench', auth: { type: 'bearer', secret: BEARER } }]),
+    },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => {
+    if (proc.child.exitCode !== null) throw new Error(proc.output().slice(-2000));
+    return (await fetch(`${url}/healthz`)).ok;
+  }, { timeoutMs: 120_000, what: 'bridge to start' });
+  return { proc, url, db };
+}
+
+async function status(url: string) {
+  return (await (await fetch(`${url}/status`)).json()) as { records: Record<'received' | 'stored' | 'batched' | 'anchored', number>; batches: Record<string, number> };
+}
+
+/**
+ * Pushes `count` resources as collection Bundles of `size` (two requests in flight), returns the
+ * push start time of each bundle, then waits until all are anchored.
+ */
+async function run(bridge: Bridge, runId: string, count: number, size: number): Promise<{ wallMs: number; starts: number[] }> {
+  const starts: number[] = [];
+  const t0 = Date.now();
+  let next = 0;
+  const bundles = Math.ceil(count / size);
+  await Promise.all(
+    [0, 1].map(async () => {
+      while (next < bundles) {
+        const b = next++;
+        const entry = [];
+        for (let i = b * size; i < Math.min(count, (b + 1) * size); i++) entry.push({ resource: resourceAt(runId, i) });
+        starts[b] = Date.now();
+        const res = await fetch(`${bridge.url}/fhir`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${BEARER}`, 'content-type': 'application/fhir+json' },
+          body: JSON.stringify({ resourceType: 'Bundle', type: 'collection', entry }),
+        });
+        if (res.status !== 202) throw new Error(`push failed: ${res.status} ${await res.text()}`);
+      }
+    }),
+  );
+  await waitFor(async () => (await status(bridge.url)).records.anchored >= count || undefined, { timeoutMs: 3_600_000, intervalMs: 200, what: `${count} anchored` });
+  return { wallMs: Date.now() - t0, starts };
+}
+
+/** push→anchored latency of every record, from the outbox's anchored_at and the bundle's push start. */
+function latencies(db: string, runId: string, size: number, starts: number[]): number[] {
+  const sqlite = new DatabaseSync(db, { readOnly: true });
+  try {
+    const rows = sqlite.prepare('SELECT resource_id, anchored_at FROM records WHERE anchored_at IS NOT NULL').all() as { resource_id: string; anchored_at: number }[];
+    const out: number[] = [];
+    for (const r of rows) {
+      if (!r.resource_id.startsWith(`${runId}-`)) continue;
+      const i = Number(r.resource_id.slice(runId.length + 1));
+      out.push(Number(r.anchored_at) - starts[Math.floor(i / size)]!);
+    }
+    return out.sort((a, b) => a - b);
+  } finally {
+    sqlite.close();
+  }
+}
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
+const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MiB`;
+
+const dir = await mkdtemp(join(tmpdir(), 'ehr-bridge-bench-'));
+const [chain, kubo] = await Promise.all([startChain(dir), startKubo()]);
+const env = { rpcUrl: chain.anvil.rpcUrl, deploymentFile: chain.deploymentFile, ipfsApiUrl: kubo.apiUrl };
+const rows: string[][] = [];
+try {
+  console.log(`bench: ${fmt(NAIVE_N)} resources naive, ${fmt(N)} batched (batch ${fmt(BATCH)}), ${templates.length} fixture templates`);
+
+  // Naive: one IPFS import + one anchor() transaction per resource.
+  const naive = await startBridge(join(dir, 'naive'), env, 1, 10);
+  const naiveRun = await run(naive, 'naive', NAIVE_N, 10);
+  const naiveLat = latencies(naive.db, 'naive', 10, naiveRun.starts);
+  const naiveTx = (await status(naive.url)).batches.anchored!;
+  await naive.proc.stop();
+  const naiveRate = (NAIVE_N / naiveRun.wallMs) * 1000;
+  rows.push(['naive (1 add + 1 tx / resource)', fmt(NAIVE_N), (naiveRun.wallMs / 1000).toFixed(1), fmt(naiveRate), fmt(pct(naiveLat, 50)), fmt(pct(naiveLat, 99)), fmt(naiveTx)]);
+  console.log(`naive done: ${naiveRate.toFixed(1)} resources/s`);
+
+  // Batched, with a warm-up so "RSS before" is a running bridge, not a cold one.
+  const batched = await startBridge(join(dir, 'batched'), env, BATCH, 1_000);
+  await run(batched, 'warmup', 5_000, BUNDLE);
+  const rssBefore = await processRssBytes(batched.proc.pid);
+  let rssPeak = rssBefore;
+  const sampler = setInterval(() => {
+    void processRssBytes(batched.proc.pid).then((r) => (rssPeak = Math.max(rssPeak, r))).catch(() => undefined);
+  }, 500);
+  const batchedRun = await run(batched, 'batched', N, BUNDLE);
+  clearInterval(sampler);
+  const rssAfter = await processRssBytes(batched.proc.pid);
+  const batchedLat = latencies(batched.db, 'batched', BUNDLE, batchedRun.starts);
+  const batchedTx = (await status(batched.url)).batches.anchored!;
+  await batched.proc.stop();
+  const batchedRate = (N / batchedRun.wallMs) * 1000;
+  rows.push([`batched (≤ ${fmt(BATCH)} / tx)`, fmt(N), (batchedRun.wallMs / 1000).toFixed(1), fmt(batchedRate), fmt(pct(batchedLat, 50)), fmt(pct(batchedLat, 99)), fmt(batchedTx)]);
+
+  const head = ['pipeline', 'resources', 'wall s', 'resources/s', 'p50 ms', 'p99 ms', 'anchor txs'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  console.log(`\n${line(head)}\n|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
+  for (const r of rows) console.log(line(r));
+  console.log(`\nbatched / naive throughput: ${(batchedRate / naiveRate).toFixed(0)}×  (goal ≥ 50×)`);
+  console.log(`batched resources/s: ${fmt(batchedRate)}  (goal ≥ 10,000 on 2 cores; load average now ${(await import('node:os')).loadavg()[0]!.toFixed(1)})`);
+  console.log(`bridge RSS: before ${mb(rssBefore)}, after ${fmt(N)} resources ${mb(rssAfter)} (${(((rssAfter - rssBefore) / rssBefore) * 100).toFixed(1)}%), peak ${mb(rssPeak)}  (goal growth ≤ 10%)`);
+} finally {
+  await Promise.all([chain.anvil.stop(), kubo.stop()]);
+  await rm(dir, { recursive: true, force: true });
+}
