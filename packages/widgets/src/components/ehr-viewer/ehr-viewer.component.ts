@@ -383,9 +383,7 @@ export class EhrViewer extends EhrElement {
 
   private renderFilters(): TemplateResult {
     const s = this.strings;
-    const all = this.recordsTask.value ?? [];
-    const counts = new Map<RecordCategory, number>();
-    for (const r of all) counts.set(r.category, (counts.get(r.category) ?? 0) + 1);
+    const counts = this.counts(this.recordsTask.value ?? []);
     return html`<form part="filters" class="filters" @submit=${(e: Event) => e.preventDefault()}>
       <fieldset>
         <legend>${s.categories}</legend>
@@ -418,7 +416,27 @@ export class EhrViewer extends EhrElement {
     this.to = '';
   }
 
+  // Badges re-render the element as verdicts arrive; keeping the same rows array (and counts) for
+  // the same records and filter spares the virtualizer a relayout of every row each time.
+  private rowsMemo: { records: RecordSummary[]; categories: Set<RecordCategory>; rows: Row[] } | undefined;
+  private countsMemo: { records: RecordSummary[]; counts: Map<RecordCategory, number> } | undefined;
+
+  private counts(records: RecordSummary[]): Map<RecordCategory, number> {
+    if (this.countsMemo?.records === records) return this.countsMemo.counts;
+    const counts = new Map<RecordCategory, number>();
+    for (const r of records) counts.set(r.category, (counts.get(r.category) ?? 0) + 1);
+    this.countsMemo = { records, counts };
+    return counts;
+  }
+
   private rows(records: RecordSummary[]): Row[] {
+    if (this.rowsMemo?.records === records && this.rowsMemo.categories === this.categories) return this.rowsMemo.rows;
+    const rows = this.buildRows(records);
+    this.rowsMemo = { records, categories: this.categories, rows };
+    return rows;
+  }
+
+  private buildRows(records: RecordSummary[]): Row[] {
     const by = new Map<RecordCategory, RecordSummary[]>();
     for (const r of records) {
       if (this.categories.size && !this.categories.has(r.category)) continue;
@@ -446,7 +464,8 @@ export class EhrViewer extends EhrElement {
       complete: (records) => {
         const rows = this.rows(records ?? []);
         if (rows.length === 0) return html`<p role="status">${s.emptyRecords}</p>`;
-        const shown = rows.filter((r) => r.kind === 'record').length;
+        let shown = 0;
+        for (const r of rows) if (r.kind === 'record') shown++;
         return html`<p class="muted count" aria-live="polite">${s.recordCount(shown)}</p>
           <div part="record-list" class="record-list" role="list" aria-labelledby="timeline-heading">
             ${virtualize({
