@@ -81,6 +81,12 @@ const RUN_AXE = `
     .then((r) => r.violations.map((v) => v.id + ': ' + v.help + ' ' + v.nodes.map((n) => JSON.stringify(n.target) + ' ' + (n.failureSummary || '').replace(/\\s+/g, ' ')).join('; ')))
 `;
 
+/**
+ * Tall enough that a whole element is on screen: the viewer's timeline is virtualized and renders
+ * no rows while it is below the fold (axe then sees a scrollable region without focusable content).
+ */
+const VIEWPORT = { width: 1280, height: 1600 };
+
 let server: StaticServer;
 let browser: Browser;
 
@@ -123,7 +129,7 @@ async function open(page: Page, url: string, done: string): Promise<{ errors: st
 describe('every story renders its state, without console errors or accessibility violations', () => {
   for (const story of stories) {
     it(`${story.title} › ${story.name}`, { timeout: 120_000 }, async () => {
-      const page = await browser.newPage();
+      const page = await browser.newPage({ viewport: VIEWPORT });
       try {
         // The a11y addon's own automatic run is switched off: this test runs axe itself, once.
         const { errors, events } = await open(page, `${server.url}iframe.html?id=${story.id}&viewMode=story&globals=a11y.manual:!true`, 'storyRendered');
@@ -143,7 +149,7 @@ describe('every story renders its state, without console errors or accessibility
 describe('every docs page renders without console errors', () => {
   for (const entry of docs) {
     it(`${entry.title} › ${entry.name}`, { timeout: 120_000 }, async () => {
-      const page = await browser.newPage();
+      const page = await browser.newPage({ viewport: VIEWPORT });
       try {
         const { errors, events } = await open(page, `${server.url}iframe.html?id=${entry.id}&viewMode=docs&globals=a11y.manual:!true`, 'docsRendered');
         const failures = events.filter(([e]) => e !== 'docsRendered' && e !== 'storyRendered');
