@@ -370,7 +370,7 @@ export class ClinicalEntry extends EhrElement {
     if (p.kind === 'refused') {
       return html`<div role="alert" class="error">
         <p>${s.refused} ${p.message}</p>
-        ${p.issues.length > 1 || p.issues[0]?.expression
+        ${p.issues.length
           ? html`<ul>${p.issues.map((i) => html`<li>${i.message}${i.expression ? html` <span class="mono">(${i.expression})</span>` : nothing}</li>`)}</ul>`
           : nothing}
       </div>`;

@@ -1,0 +1,147 @@
+/**
+ * <clinical-entry> against the real stack (web-test-runner.clinical-entry.config.mjs): a doctor
+ * signed in with Ethereum writes an entry with every section; the bridge stores it on HAPI FHIR
+ * and anchors the server's versions; the element follows them to "anchored"; an amendment shows
+ * two versions verified against the chain; <ehr-viewer> shows the entry verified; a doctor of
+ * another hospital is refused and nothing is written.
+ */
+import { expect, fixture, html } from '@open-wc/testing';
+import { setViewport } from '@web/test-runner-commands';
+import { Wallet } from 'ethers';
+import type { Bundle, Condition, Observation } from 'fhir/r4';
+import { TestWallet } from '../../testing/index.js';
+import { until } from '../../../test/helpers.js';
+import '../../index.js';
+import type { EhrProvider } from '../ehr-provider/ehr-provider.component.js';
+import type { EhrViewer } from '../ehr-viewer/ehr-viewer.component.js';
+import type { ClinicalEntry, EhrEntrySubmittedEvent } from './clinical-entry.component.js';
+
+interface Stack {
+  bridgeUrl: string;
+  rpcUrl: string;
+  chainId: number;
+  contractAddress: string;
+  subject: string;
+  fhirBaseUrl: string;
+  doctorKey: string;
+  otherHospitalDoctorKey: string;
+}
+
+let stack: Stack;
+before(async () => {
+  await setViewport({ width: 1400, height: 3000 });
+  stack = (await (await fetch('/__clinical-entry-stack.json')).json()) as Stack;
+});
+
+async function signedIn(key: string, inner: ReturnType<typeof html>): Promise<EhrProvider> {
+  const wallet = new TestWallet(new Wallet(key), stack.chainId, { rpcUrl: stack.rpcUrl });
+  const el = await fixture<EhrProvider>(
+    html`<ehr-provider bridge-url=${stack.bridgeUrl} rpc-url=${stack.rpcUrl} chain-id=${stack.chainId} contract-address=${stack.contractAddress} .ethereum=${wallet}
+      >${inner}</ehr-provider
+    >`,
+  );
+  const status = () => el.shadowRoot!.querySelector('[part="status"]')?.textContent ?? '';
+  await until(() => el.shadowRoot!.querySelector('[part="bar"] button')?.textContent?.includes('Sign in'), 'sign-in button', 60_000);
+  el.shadowRoot!.querySelector<HTMLButtonElement>('[part="bar"] button')!.click();
+  await until(() => status().includes('Signed in as'), 'signed in', 60_000);
+  return el;
+}
+
+const field = (el: ClinicalEntry, id: string) => el.shadowRoot!.querySelector<HTMLInputElement & HTMLSelectElement>(`#${id}`)!;
+async function type(el: ClinicalEntry, id: string, value: string): Promise<void> {
+  const f = field(el, id);
+  f.value = value;
+  f.dispatchEvent(new Event(f.tagName === 'SELECT' ? 'change' : 'input', { bubbles: true, composed: true }));
+  await el.updateComplete;
+}
+async function click(el: ClinicalEntry, text: string): Promise<void> {
+  [...el.shadowRoot!.querySelectorAll('button')].find((b) => b.textContent!.trim() === text)!.click();
+  await el.updateComplete;
+}
+
+async function fhir<T>(path: string): Promise<T> {
+  const res = await fetch(`${stack.fhirBaseUrl}/${path}`, { headers: { accept: 'application/fhir+json' } });
+  return (await res.json()) as T;
+}
+
+async function fillEverything(el: ClinicalEntry): Promise<void> {
+  await type(el, 'f-date', new Date().toISOString().slice(0, 10));
+  await click(el, 'Add condition');
+  await type(el, 'f-cond-0-text', 'Essential hypertension');
+  await type(el, 'f-cond-0-onset', '2025-03-01');
+  await click(el, 'Add medication');
+  await type(el, 'f-med-0-rxnorm', '316049');
+  await type(el, 'f-med-0-dose', '25');
+  for (const [k, v] of Object.entries({ systolic: '142', diastolic: '91', heartRate: '72', temperature: '36.8', weight: '81.5', height: '178' })) await type(el, `f-vital-${k}`, v);
+  await click(el, 'Add lab result');
+  await type(el, 'f-lab-0-pick', '2339-0');
+  await type(el, 'f-lab-0-value', '104');
+  await type(el, 'f-lab-0-low', '70');
+  await type(el, 'f-lab-0-high', '99');
+  await type(el, 'f-assessment', 'Stage 1 hypertension.');
+}
+
+describe('<clinical-entry> against the real bridge, HAPI FHIR, anvil and Kubo', () => {
+  it('a doctor creates an entry with every section: stored on HAPI with its codes and units, anchored, amended into two verified versions, verified in <ehr-viewer>', async () => {
+    const provider = await signedIn(stack.doctorKey, html`<clinical-entry patient-id=${stack.subject} poll-interval="300"></clinical-entry>`);
+    const el = provider.querySelector<ClinicalEntry>('clinical-entry')!;
+    await until(() => el.shadowRoot!.querySelector('form'), 'the form (patient read from the bridge)', 60_000);
+    await fillEverything(el);
+    // An impossible vital sign is caught before anything is sent.
+    await type(el, 'f-vital-temperature', '73');
+    el.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
+    await until(() => field(el, 'f-vital-temperature').getAttribute('aria-invalid') === 'true', 'temperature marked');
+    expect(el.shadowRoot!.querySelector('#f-vital-temperature-error')!.textContent).to.equal('Body temperature must be between 25 and 45 Cel.');
+    await type(el, 'f-vital-temperature', '36.8');
+
+    let items: EhrEntrySubmittedEvent['detail']['items'] = [];
+    el.addEventListener('ehr-entry-submitted', (e) => (items = e.detail.items), { once: true });
+    el.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
+    await until(() => items.length === 10, 'the bridge accepted the entry', 60_000);
+    await until(() => el.shadowRoot!.querySelector('[part="result"]')?.textContent?.includes('All 10 records of this entry are anchored.'), 'anchored', 180_000);
+    await expect(el).to.be.accessible();
+
+    // On the FHIR server, with codes and units.
+    const encounter = items.find((i) => i.resourceType === 'Encounter')!;
+    const obs = await fhir<Bundle>(`Observation?encounter=Encounter/${encounter.resourceId}`);
+    const codes = (obs.entry ?? []).map((e) => e.resource as Observation).map((o) => `${o.code.coding?.[0]?.code} ${o.valueQuantity ? `${o.valueQuantity.value} ${o.valueQuantity.code}` : o.component?.map((c) => c.valueQuantity?.value).join('/')}`);
+    expect(codes.sort()).to.deep.equal(['2339-0 104 mg/dL', '29463-7 81.5 kg', '8302-2 178 cm', '8310-5 36.8 Cel', '85354-9 142/91', '8867-4 72 /min']);
+
+    // Amend: the condition resolved.
+    await click(el, 'Amend this entry');
+    await type(el, 'f-cond-0-status', 'resolved');
+    el.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
+    await until(() => el.shadowRoot!.querySelector('[part="history"] li[data-version="1"] .badge[data-state="verified"]'), 'history with verified versions', 180_000);
+    const versions = [...el.shadowRoot!.querySelectorAll('[part="history"] ol > li')];
+    expect(versions.map((v) => [v.getAttribute('data-version'), v.querySelector('.badge')!.getAttribute('data-state')])).to.deep.equal([
+      ['2', 'verified'],
+      ['1', 'verified'],
+    ]);
+    expect(versions[0]!.querySelector('ins')!.textContent).to.equal('resolved');
+    const condition = items.find((i) => i.resourceType === 'Condition')!;
+    const onServer = await fhir<Condition>(`Condition/${condition.resourceId}`);
+    expect([onServer.meta?.versionId, onServer.clinicalStatus?.coding?.[0]?.code]).to.deep.equal(['2', 'resolved']);
+    await expect(el).to.be.accessible();
+
+    // The same records in the viewer, verified in the browser against the chain.
+    const viewerProvider = await signedIn(stack.doctorKey, html`<ehr-viewer patient-id=${stack.subject}></ehr-viewer>`);
+    const viewer = viewerProvider.querySelector<EhrViewer>('ehr-viewer')!;
+    await until(() => [...viewer.shadowRoot!.querySelectorAll('[part="record"]')].some((r) => r.textContent!.includes('Encounter')), 'encounter rows', 60_000);
+    const row = [...viewer.shadowRoot!.querySelectorAll<HTMLButtonElement>('[part="record"]')].find((r) => r.textContent!.includes('Encounter'))!;
+    row.click();
+    await until(() => viewer.shadowRoot!.querySelector('[part="detail"] [part="badge"]')?.getAttribute('data-state') === 'verified', 'verified detail', 60_000);
+    expect(viewer.shadowRoot!.querySelector('[part="detail"]')!.textContent).to.contain(encounter.resourceId);
+  });
+
+  it('refuses a doctor of another hospital: a clear error and nothing written on HAPI', async () => {
+    const before = await fhir<Bundle>('Encounter?_summary=count');
+    const provider = await signedIn(stack.otherHospitalDoctorKey, html`<clinical-entry patient-id=${stack.subject} poll-interval="300"></clinical-entry>`);
+    const el = provider.querySelector<ClinicalEntry>('clinical-entry')!;
+    await until(() => el.shadowRoot!.querySelector('form'), 'the form', 60_000);
+    await fillEverything(el);
+    el.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
+    await until(() => el.shadowRoot!.querySelector('[role="alert"]')?.textContent?.includes('Ask the patient to grant you access'), 'refusal', 60_000);
+    await expect(el).to.be.accessible();
+    expect((await fhir<Bundle>('Encounter?_summary=count')).total).to.equal(before.total);
+  });
+});
