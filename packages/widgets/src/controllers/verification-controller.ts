@@ -1,5 +1,5 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { EhrDataSource, RecordDetail } from '../data/data-source.js';
+import type { EhrDataSource, RecordDetail, RecordSummary } from '../data/data-source.js';
 import { verifyRecord, type Verification } from '../verify/verify-record.js';
 
 export type BadgeState = Verification | { state: 'checking' };
@@ -10,6 +10,7 @@ export type BadgeState = Verification | { state: 'checking' };
  */
 export class VerificationController implements ReactiveController {
   private cache = new Map<string, BadgeState>();
+  private summaries = new Map<string, RecordSummary>();
   private queue: string[] = [];
   private running = 0;
   private source: EhrDataSource | undefined;
@@ -33,7 +34,16 @@ export class VerificationController implements ReactiveController {
     this.source = source;
     this.patientId = patientId;
     this.cache.clear();
+    this.summaries.clear();
     this.queue = [];
+  }
+
+  /**
+   * The summary as rebuilt from the verified content (title, clinical date, value), once the record
+   * was fetched for its badge. Bridges list records without content, so this fills the rows in.
+   */
+  summaryOf(key: string): RecordSummary | undefined {
+    return this.summaries.get(key);
   }
 
   /** The verdict so far; schedules verification when there is none. */
@@ -71,7 +81,10 @@ export class VerificationController implements ReactiveController {
       this.running++;
       void source
         .getRecord(patientId, key)
-        .then((detail) => verifyRecord(detail, (root) => source.anchorOf(root)))
+        .then((detail) => {
+          this.summaries.set(key, detail.summary);
+          return verifyRecord(detail, (root) => source.anchorOf(root));
+        })
         .catch((error: unknown): Verification => ({ state: 'unknown', detail: (error as Error).message }))
         .then((v) => {
           if (source === this.source && patientId === this.patientId) this.settle(key, v);

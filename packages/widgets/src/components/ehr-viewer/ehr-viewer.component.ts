@@ -484,7 +484,8 @@ export class EhrViewer extends EhrElement {
     return html`<div role="listitem" class="group"><h4>${this.strings.category[r.category]} <span class="muted">(${r.count})</span></h4></div>`;
   }
 
-  private renderRow(r: RecordSummary): TemplateResult {
+  private renderRow(listed: RecordSummary): TemplateResult {
+    const r = this.verifier.summaryOf(listed.key) ?? listed;
     const badge = r.state === 'pending' ? ({ state: 'pending' } as const) : this.verifier.get(r.key);
     return html`<div role="listitem" class="row">
       <button
