@@ -10,11 +10,12 @@
  * Prints resources/s (first push → last anchored), p50/p99 push→anchored latency per resource, and
  * the batched bridge's RSS before and after EHR_BENCH_N (default 200,000) resources.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEV_KEYS, freePort, loadBulkResources, loadSyntheaBundles, processRssBytes, startKubo, startProcess, waitFor, type ManagedProcess } from '@ehr-anchor/testkit';
+import { DEV_KEYS, freePort, loadBulkResources, loadSyntheaBundles, processRssBytes, startKubo, startProcess, toolPath, waitFor, type ManagedProcess } from '@ehr-anchor/testkit';
 import { DatabaseSync } from 'node:sqlite';
 import { BEARER, startChain } from '../test/helpers.js';
 
@@ -126,11 +127,15 @@ const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MiB`;
 
 const dir = await mkdtemp(join(tmpdir(), 'ehr-bridge-bench-'));
-const [chain, kubo] = await Promise.all([startChain(dir), startKubo()]);
+// Kubo's default flatfs datastore fsyncs every block file; a bridge at volume wants pebbleds (or
+// IPFS Cluster). EHR_BENCH_KUBO_PROFILE=test compares with the test profile's flatfs.
+const kuboProfile = process.env.EHR_BENCH_KUBO_PROFILE ?? 'test,pebbleds';
+execFileSync(toolPath('ipfs'), ['init', `--profile=${kuboProfile}`], { env: { ...process.env, IPFS_PATH: join(dir, 'ipfs') }, stdio: 'ignore' });
+const [chain, kubo] = await Promise.all([startChain(dir), startKubo({ repoPath: join(dir, 'ipfs') })]);
 const env = { rpcUrl: chain.anvil.rpcUrl, deploymentFile: chain.deploymentFile, ipfsApiUrl: kubo.apiUrl };
 const rows: string[][] = [];
 try {
-  console.log(`bench: ${fmt(NAIVE_N)} resources naive, ${fmt(N)} batched (batch ${fmt(BATCH)}), ${templates.length} fixture templates`);
+  console.log(`bench: ${fmt(NAIVE_N)} resources naive, ${fmt(N)} batched (batch ${fmt(BATCH)}), ${templates.length} fixture templates, Kubo profile ${kuboProfile}`);
 
   // Naive: one IPFS import + one anchor() transaction per resource.
   const naive = await startBridge(join(dir, 'naive'), env, 1, 10);

@@ -36,7 +36,7 @@ export class SqliteOutbox implements Outbox {
     this.#db.exec('PRAGMA foreign_keys = ON');
     // Bodies are dropped once sealed; zero their pages so no plaintext lingers in free space.
     this.#db.exec('PRAGMA secure_delete = FAST');
-    this.#db.exec('PRAGMA cache_size = -65536');
+    this.#db.exec('PRAGMA cache_size = -8192');
     this.#db.exec('PRAGMA temp_store = MEMORY');
   }
 

@@ -144,9 +144,11 @@ export class Pipeline {
   /** received → stored: seal each record, import the chunk's envelopes in one CAR, save CIDs and leaves. */
   async storeStep(): Promise<boolean> {
     const { outbox, keyStore, ipfs } = this.deps;
+    const t0 = performance.now();
     const records = await outbox.claimReceived(this.storeChunk, this.leaseMs);
     if (records.length === 0) return false;
     try {
+      const t1 = performance.now();
       const key = keyStore.activeKey();
       const recipients = [key, ...keyStore.recipients()];
       const sealed = await Promise.all(records.map((r) => this.#seal(r, recipients)));
@@ -163,10 +165,16 @@ export class Pipeline {
           }
         }
       }
+      const t2 = performance.now();
       await ipfs.importPinned('chunk', links, blocks);
+      const t3 = performance.now();
       const updates: StoredUpdate[] = sealed.map((s) => s.update);
       await outbox.markStored(updates);
-      this.deps.log.debug({ records: records.length }, 'stored chunk on IPFS');
+      const ms = (a: number, b: number) => Math.round(b - a);
+      this.deps.log.debug(
+        { records: records.length, claimMs: ms(t0, t1), sealMs: ms(t1, t2), ipfsMs: ms(t2, t3), markMs: ms(t3, performance.now()) },
+        'stored chunk on IPFS',
+      );
       return true;
     } catch (error) {
       await outbox.release(records.map((r) => r.seq)).catch(() => undefined);
@@ -205,6 +213,7 @@ export class Pipeline {
     if (count === 0) return false;
     const due = force || count >= this.options.batchMax || (oldestReceivedAt !== null && Date.now() - oldestReceivedAt >= this.options.batchMaxMs);
     if (!due) return false;
+    const t0 = performance.now();
     const members = await outbox.claimStored(this.options.batchMax, this.leaseMs);
     if (members.length === 0) return false;
     try {
@@ -224,7 +233,7 @@ export class Pipeline {
         manifestCid,
         members: members.map((m, i) => ({ seq: m.seq, proof: tree.proof(i) })),
       });
-      this.deps.log.info({ batch: id, records: members.length }, 'batch built');
+      this.deps.log.info({ batch: id, records: members.length, ms: Math.round(performance.now() - t0) }, 'batch built');
       return true;
     } catch (error) {
       await outbox.release(members.map((m) => m.seq)).catch(() => undefined);
@@ -235,6 +244,7 @@ export class Pipeline {
   /** pending → sent → anchored: one transaction per batch, exactly once. */
   async anchorStep(): Promise<boolean> {
     const { outbox, chain, metrics, log } = this.deps;
+    const t0 = performance.now();
     const batch = await outbox.claimBatch(this.leaseMs);
     if (!batch) return false;
     try {
@@ -270,7 +280,7 @@ export class Pipeline {
       metrics.anchored.inc(batch.count);
       metrics.batches.inc();
       metrics.batchSize.observe(batch.count);
-      log.info({ batch: batch.id, records: batch.count, block: receipt?.blockNumber }, 'batch anchored');
+      log.info({ batch: batch.id, records: batch.count, block: receipt?.blockNumber, ms: Math.round(performance.now() - t0) }, 'batch anchored');
       return true;
     } catch (error) {
       await outbox.batchFailed(batch.id, errorMessage(error), this.#backoff('anchor')).catch(() => undefined);
