@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { leafHash, verifyRecord, type Hex, type LeafInput } from '@ehr-anchor/core';
 import type { EntryReceipt, RecordRead, RecordVersions } from '@ehr-anchor/core/api';
-import { loadSyntheaBundles, loadSyntheaIntoHapi, sharedDir, startHapi, waitFor, type Hapi } from '@ehr-anchor/testkit';
+import { createRestHookSubscription, loadSyntheaBundles, loadSyntheaIntoHapi, sharedDir, startHapi, waitFor, type Hapi } from '@ehr-anchor/testkit';
 import type { Bundle, BundleEntry, ClinicalImpression, Condition, FhirResource, MedicationRequest, Observation, OperationOutcome } from 'fhir/r4';
+import { BEARER } from './helpers.js';
 import { api, signIn, startReadWorld, type ReadWorld } from './read-harness.js';
 
 const { scanBytes } = (await import(join(sharedDir, 'tools', 'phi-scan.mjs'))) as { scanBytes: (buf: Buffer) => unknown[] };
@@ -313,6 +314,32 @@ describe('clinical entries over HTTP (real HAPI FHIR + anvil + Kubo)', () => {
     assert.deepEqual(statuses, ['resolved', 'active'], 'each version keeps its own content');
     const stranger = await signIn(w.bridge.url, w.wallets.stranger);
     assert.equal((await api(w.bridge.url, `/records/${newCondition.seq}/versions`, stranger)).status, 403);
+  });
+
+  it("anchors an entry once even when the FHIR server's REST-hook also pushes its versions (outbox duplicates)", async () => {
+    // Pushes HAPI delivered: new to the outbox (`received`, if a push beat the bridge's own enqueue) or duplicates.
+    const pushed = async () => {
+      const m = w.bridge.app.metrics;
+      const values = [...(await m.received.get()).values, ...(await m.duplicates.get()).values];
+      return values.filter((v) => v.labels.source === 'hapi').reduce((n, v) => n + v.value, 0);
+    };
+    await createRestHookSubscription(hapi.baseUrl, `${w.bridge.url}/fhir`, [`Authorization: Bearer ${BEARER}`], {
+      criteria: ['Encounter?', 'Condition?', 'MedicationRequest?', 'Observation?', 'ClinicalImpression?'],
+      sendDeletes: false,
+    });
+    const before = await pushed();
+    const r = await post(doctor, fullEntry(w.patient.id!));
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const receipt = r.body as unknown as EntryReceipt;
+    await waitFor(async () => (await pushed()) - before >= receipt.items.length, { what: 'the REST-hook pushes of the entry', timeoutMs: 120_000 });
+    await waitFor(async () => (await w.bridge.app.outbox.bySeq(receipt.items.map((i) => i.seq))).every((x) => x.state === 'anchored'), {
+      what: 'entry anchored',
+      timeoutMs: 120_000,
+    });
+    for (const item of receipt.items) {
+      const rows = await w.bridge.app.outbox.versions(item.resourceType, item.resourceId);
+      assert.deepEqual(rows.map((x) => [x.versionId, x.seq]), [['1', item.seq]], `${item.resourceType}/${item.resourceId}: one outbox row, one leaf`);
+    }
   });
 
   it('logged no patient data (PHI scan: 0 hits)', () => {

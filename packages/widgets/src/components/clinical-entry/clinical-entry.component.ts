@@ -123,7 +123,8 @@ export class ClinicalEntry extends EhrElement {
   /** The patient's FHIR id (references in the bundle are `Patient/<id>`), from the data source. */
   private readonly patientTask = new Task(this, {
     task: async ([source, patient], { signal }) => (source && patient ? (await source.getPatient(patient, signal)).resource.id : undefined),
-    args: () => [this.source, this.patient] as const,
+    // The role is an argument so the patient is read again once the provider has signed in.
+    args: () => [this.source, this.patient, this.session?.role] as const,
   });
 
   override disconnectedCallback(): void {

@@ -59,6 +59,13 @@ async function click(el: ClinicalEntry, text: string): Promise<void> {
   await el.updateComplete;
 }
 
+/** Waits for the form; fails at once with the element's own message if it shows an error instead. */
+async function formOf(el: ClinicalEntry): Promise<void> {
+  await until(() => el.shadowRoot!.querySelector('form') || el.shadowRoot!.querySelector('[role="alert"]'), 'the form (patient read from the bridge)', 60_000);
+  const alert = el.shadowRoot!.querySelector('[role="alert"]');
+  if (!el.shadowRoot!.querySelector('form')) throw new Error(`no form: ${alert?.textContent ?? ''}`);
+}
+
 async function fhir<T>(path: string): Promise<T> {
   const res = await fetch(`${stack.fhirBaseUrl}/${path}`, { headers: { accept: 'application/fhir+json' } });
   return (await res.json()) as T;
@@ -85,7 +92,7 @@ describe('<clinical-entry> against the real bridge, HAPI FHIR, anvil and Kubo', 
   it('a doctor creates an entry with every section: stored on HAPI with its codes and units, anchored, amended into two verified versions, verified in <ehr-viewer>', async () => {
     const provider = await signedIn(stack.doctorKey, html`<clinical-entry patient-id=${stack.subject} poll-interval="300"></clinical-entry>`);
     const el = provider.querySelector<ClinicalEntry>('clinical-entry')!;
-    await until(() => el.shadowRoot!.querySelector('form'), 'the form (patient read from the bridge)', 60_000);
+    await formOf(el);
     await fillEverything(el);
     // An impossible vital sign is caught before anything is sent.
     await type(el, 'f-vital-temperature', '73');
@@ -137,7 +144,7 @@ describe('<clinical-entry> against the real bridge, HAPI FHIR, anvil and Kubo', 
     const before = await fhir<Bundle>('Encounter?_summary=count');
     const provider = await signedIn(stack.otherHospitalDoctorKey, html`<clinical-entry patient-id=${stack.subject} poll-interval="300"></clinical-entry>`);
     const el = provider.querySelector<ClinicalEntry>('clinical-entry')!;
-    await until(() => el.shadowRoot!.querySelector('form'), 'the form', 60_000);
+    await formOf(el);
     await fillEverything(el);
     el.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
     await until(() => el.shadowRoot!.querySelector('[role="alert"]')?.textContent?.includes('Ask the patient to grant you access'), 'refusal', 60_000);
