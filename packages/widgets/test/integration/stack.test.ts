@@ -62,6 +62,14 @@ describe('elements against the real bridge, anvil and Kubo', () => {
     await expect(el).to.be.accessible();
   });
 
+  it('works standalone from its attributes and says to sign in when the bridge wants a session', async () => {
+    const el = await fixture<EhrViewer>(
+      html`<ehr-viewer bridge-url=${stack.bridgeUrl} rpc-url=${stack.rpcUrl} chain-id=${stack.chainId} contract-address=${stack.contractAddress} patient-id=${stack.subject}></ehr-viewer>`,
+    );
+    await until(() => el.shadowRoot!.querySelector('[role="alert"]')?.textContent?.includes('You are not signed in'), 'unauthorized explained', 60_000);
+    await expect(el).to.be.accessible();
+  });
+
   it('grants and revokes consent through the wallet, confirmed on chain', async () => {
     const el = await signedIn(stack.patientKey, html`<consent-manager></consent-manager>`);
     const cm = el.querySelector<ConsentManager>('consent-manager')!;

@@ -1,5 +1,5 @@
 import { expect, fixture, html } from '@open-wc/testing';
-import { setViewport } from '@web/test-runner-commands';
+import { emulateMedia, setViewport } from '@web/test-runner-commands';
 import type { Bundle, CarePlan, DocumentReference, FhirResource, Observation, Patient } from 'fhir/r4';
 import type { EhrDataSource } from '../../data/data-source.js';
 import { bytesToBase64 } from '../../fhir/attachment.js';
@@ -192,6 +192,22 @@ describe('<ehr-viewer>', () => {
     await until(() => el.shadowRoot!.querySelector('[part="header"]')!.textContent!.includes('555-0100'), 'new phone shown');
     expect(ds.patient.telecom!.find((t) => t.system === 'phone')!.value).to.equal('555-0100');
     expect(el.shadowRoot!.querySelector('[role="status"][aria-live]')!.textContent).to.contain('saved');
+  });
+
+  it('stays accessible in dark mode (contrast of the dark tokens)', async () => {
+    const ds = await FixtureDataSource.create({ bundle: small });
+    await emulateMedia({ colorScheme: 'dark' });
+    try {
+      const el = await viewer(ds, ds.patientId);
+      await until(() => el.shadowRoot!.querySelector('[part="badge"][data-state="verified"]'), 'a verified badge');
+      const key = ds.keys().find((k) => k.startsWith('Observation/'))!;
+      await open(el, key);
+      await until(() => badge(el)?.dataset.state === 'verified', 'verified detail');
+      expect(getComputedStyle(el).colorScheme).to.contain('dark');
+      await expect(el).to.be.accessible();
+    } finally {
+      await emulateMedia({ colorScheme: 'light' });
+    }
   });
 
   it('virtualizes long histories: 3,000 records, a few dozen rows in the DOM', async () => {
