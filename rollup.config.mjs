@@ -4,7 +4,7 @@
 //  2. dist/bundle/    one minified file for a <script type="module"> tag: lit, DOMPurify, the virtualizer,
 //                     the record-verification slice of core and the needed parts of ethers, all inside.
 //  3. dist/size/      the same elements with ethers external: what the size budget "elements without ethers" measures.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import commonjs from '@rollup/plugin-commonjs';
@@ -15,7 +15,10 @@ import esbuild from 'rollup-plugin-esbuild';
 const root = dirname(fileURLToPath(import.meta.url));
 const pkgDir = join(root, 'packages', 'widgets');
 const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
-const ELEMENTS = ['ehr-provider', 'ehr-viewer', 'consent-manager', 'record-uploader', 'ehr-admin'];
+/** Every element folder with a define file `src/components/<tag>/<tag>.ts`. */
+const ELEMENTS = readdirSync(join(pkgDir, 'src', 'components')).filter((tag) => existsSync(join(pkgDir, 'src', 'components', tag, `${tag}.ts`)));
+// Outputs carry content hashes; start clean so the size table never counts a stale chunk.
+for (const dir of ['esm', 'bundle', 'size']) rmSync(join(pkgDir, 'dist', dir), { recursive: true, force: true });
 
 const input = Object.fromEntries(ELEMENTS.map((e) => [e, join(pkgDir, 'src', 'components', e, `${e}.ts`)]));
 const deps = Object.keys(pkg.dependencies ?? {});
