@@ -73,6 +73,8 @@ async function stackMiddleware(ctx, next) {
       // anvil's public dev keys: the test wallets sign with them in the page.
       patientKey: DEV_KEYS.patient,
       doctorKey: DEV_KEYS.doctorA,
+      adminKey: DEV_KEYS.admin,
+      hospitalKey: DEV_KEYS.hospitalA,
       doctorB: world.wallets['doctor of granted hospital'].address,
     });
     return undefined;

@@ -13,6 +13,7 @@ import type { EhrProvider } from '../../src/components/ehr-provider/ehr-provider
 import type { EhrViewer } from '../../src/components/ehr-viewer/ehr-viewer.component.js';
 import type { ConsentManager } from '../../src/components/consent-manager/consent-manager.component.js';
 import type { RecordUploader } from '../../src/components/record-uploader/record-uploader.component.js';
+import type { EhrAdmin } from '../../src/components/ehr-admin/ehr-admin.component.js';
 
 interface Stack {
   bridgeUrl: string;
@@ -23,6 +24,8 @@ interface Stack {
   patientKey: string;
   doctorKey: string;
   doctorB: string;
+  adminKey: string;
+  hospitalKey: string;
 }
 
 let stack: Stack;
@@ -100,5 +103,46 @@ describe('elements against the real bridge, anvil and Kubo', () => {
     await until(() => up.shadowRoot!.querySelector('[part="result"]'), 'receipt', 60_000);
     await until(() => up.shadowRoot!.querySelector('[part="result"][data-state="anchored"]'), 'anchored', 120_000);
     expect(up.shadowRoot!.querySelector('[part="result"]')!.textContent).to.match(/0x[0-9a-f]{64}/);
+  });
+
+  it('shows the network admin the hospitals registered on chain', async () => {
+    const el = await signedIn(stack.adminKey, html`<ehr-admin></ehr-admin>`);
+    expect(status(el)).to.contain('network admin');
+    const admin = el.querySelector<EhrAdmin>('ehr-admin')!;
+    const table = await shadowQuery(admin, '[part="hospitals"]', 'hospitals from chain events', 60_000);
+    expect(table.textContent).to.contain(new Wallet(stack.hospitalKey).address);
+    await expect(el).to.be.accessible();
+  });
+
+  it("lets a visitor ask a hospital to register them and the hospital approve it", async () => {
+    const visitor = Wallet.createRandom();
+    const subject = '0x' + [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const hospital = new Wallet(stack.hospitalKey).address;
+    const v = await fixture<EhrProvider>(
+      html`<ehr-provider bridge-url=${stack.bridgeUrl} rpc-url=${stack.rpcUrl} chain-id=${stack.chainId} contract-address=${stack.contractAddress}
+        .ethereum=${new TestWallet(new Wallet(visitor.privateKey), stack.chainId, { rpcUrl: stack.rpcUrl })}
+        ><ehr-admin view="visitor"></ehr-admin
+      ></ehr-provider>`,
+    );
+    const form = v.querySelector<EhrAdmin>('ehr-admin')!;
+    await until(() => form.shadowRoot!.querySelectorAll('select[name="hospital"] option').length > 1, 'hospitals in the picker', 60_000);
+    form.shadowRoot!.querySelector<HTMLSelectElement>('select[name="hospital"]')!.value = hospital;
+    form.shadowRoot!.querySelector<HTMLInputElement>('input[name="subject"]')!.value = subject;
+    form.shadowRoot!.querySelector<HTMLButtonElement>('[part="register-form"] button[type="submit"]')!.click();
+    await until(() => form.shadowRoot!.querySelector<HTMLElement>('[part="tx-status"]')?.dataset.phase === 'confirmed', 'request confirmed', 60_000);
+    v.remove();
+
+    const el = await signedIn(stack.hospitalKey, html`<ehr-admin></ehr-admin>`);
+    const admin = el.querySelector<EhrAdmin>('ehr-admin')!;
+    await shadowQuery(admin, '[part="doctors"]', "the hospital's doctors", 60_000);
+    const row = await until(
+      () => [...(admin.shadowRoot!.querySelectorAll('[part="registrations"] tbody tr') ?? [])].some((r) => r.textContent!.includes(visitor.address)),
+      'the pending request',
+      60_000,
+    ).then(() => [...admin.shadowRoot!.querySelectorAll('[part="registrations"] tbody tr')].find((r) => r.textContent!.includes(visitor.address))!);
+    expect(row.textContent).to.contain(subject);
+    row.querySelector<HTMLButtonElement>('button.primary')!.click();
+    await until(() => admin.shadowRoot!.querySelector<HTMLElement>('[part="tx-status"]')?.dataset.phase === 'confirmed', 'approval confirmed', 60_000);
+    await until(() => !admin.shadowRoot!.textContent!.includes(visitor.address), 'request no longer pending', 60_000);
   });
 });
