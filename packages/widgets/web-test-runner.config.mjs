@@ -74,6 +74,8 @@ async function stackMiddleware(ctx, next) {
       patientKey: DEV_KEYS.patient,
       doctorKey: DEV_KEYS.doctorA,
       adminKey: DEV_KEYS.admin,
+      // The synthetic (Synthea) patient's family name, for the doctor's search.
+      family: world.patient.name?.[0]?.family,
       hospitalKey: DEV_KEYS.hospitalA,
       doctorB: world.wallets['doctor of granted hospital'].address,
     });

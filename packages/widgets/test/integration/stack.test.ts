@@ -25,6 +25,7 @@ interface Stack {
   doctorKey: string;
   doctorB: string;
   adminKey: string;
+  family: string;
   hospitalKey: string;
 }
 
@@ -70,6 +71,21 @@ describe('elements against the real bridge, anvil and Kubo', () => {
       html`<ehr-viewer bridge-url=${stack.bridgeUrl} rpc-url=${stack.rpcUrl} chain-id=${stack.chainId} contract-address=${stack.contractAddress} patient-id=${stack.subject}></ehr-viewer>`,
     );
     await until(() => el.shadowRoot!.querySelector('[role="alert"]')?.textContent?.includes('You are not signed in'), 'unauthorized explained', 60_000);
+    await expect(el).to.be.accessible();
+  });
+
+  it("lets a granted doctor find the patient and open a verified record", async () => {
+    const el = await signedIn(stack.doctorKey, html`<ehr-viewer></ehr-viewer>`);
+    expect(status(el)).to.contain('Signed in as doctor');
+    const viewer = el.querySelector<EhrViewer>('ehr-viewer')!;
+    const name = await shadowQuery<HTMLInputElement>(viewer, '[part="search"] input[name="text"]', 'search form');
+    name.value = stack.family;
+    viewer.shadowRoot!.querySelector<HTMLButtonElement>('[part="search"] button[type="submit"]')!.click();
+    const match = await shadowQuery<HTMLButtonElement>(viewer, '.matches button', 'a match', 60_000);
+    expect(match.textContent).to.contain(stack.family);
+    match.click();
+    await until(() => viewer.shadowRoot!.querySelector('[part="header"] h2')?.textContent?.includes(stack.family), 'patient header', 60_000);
+    await until(() => viewer.shadowRoot!.querySelector('[part="badge"][data-state="verified"]'), 'a verified badge', 60_000);
     await expect(el).to.be.accessible();
   });
 
