@@ -131,13 +131,19 @@ describe('<clinical-entry> against the real bridge, HAPI FHIR, anvil and Kubo', 
     await expect(el).to.be.accessible();
 
     // The same records in the viewer, verified in the browser against the chain.
-    const viewerProvider = await signedIn(stack.doctorKey, html`<ehr-viewer patient-id=${stack.subject}></ehr-viewer>`);
-    const viewer = viewerProvider.querySelector<EhrViewer>('ehr-viewer')!;
+    // Added after sign-in: <ehr-viewer> with an explicit patient-id loads once and does not reload when
+    // the provider signs in later (its task arguments do not include the session).
+    const viewer = document.createElement('ehr-viewer') as EhrViewer;
+    viewer.patientId = stack.subject;
+    provider.append(viewer);
     await until(() => [...viewer.shadowRoot!.querySelectorAll('[part="record"]')].some((r) => r.textContent!.includes('Encounter')), 'encounter rows', 60_000);
     const row = [...viewer.shadowRoot!.querySelectorAll<HTMLButtonElement>('[part="record"]')].find((r) => r.textContent!.includes('Encounter'))!;
     row.click();
     await until(() => viewer.shadowRoot!.querySelector('[part="detail"] [part="badge"]')?.getAttribute('data-state') === 'verified', 'verified detail', 60_000);
-    expect(viewer.shadowRoot!.querySelector('[part="detail"]')!.textContent).to.contain(encounter.resourceId);
+    // The newest Encounter is the entry's own (the raw JSON shows the server's id).
+    viewer.shadowRoot!.querySelector<HTMLButtonElement>('#tab-raw')!.click();
+    await until(() => viewer.shadowRoot!.querySelector('[part="detail"] pre'), 'raw JSON');
+    expect(JSON.parse(viewer.shadowRoot!.querySelector('[part="detail"] pre')!.textContent!)).to.deep.include({ resourceType: 'Encounter', id: encounter.resourceId });
   });
 
   it('refuses a doctor of another hospital: a clear error and nothing written on HAPI', async () => {
