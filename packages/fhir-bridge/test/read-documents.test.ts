@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { sharedDir, waitFor } from '@ehr-anchor/testkit';
 import { CID } from 'multiformats/cid';
 import { chunkedSize, decryptChunked, encryptChunked } from '../src/read/chunked.js';
+import { push } from './helpers.js';
 import { api, signIn, startReadWorld, upload, type ReadWorld } from './read-harness.js';
 
 async function collect(source: AsyncIterable<Uint8Array>): Promise<Buffer> {
@@ -90,6 +91,26 @@ describe('documents over HTTP (real bridge, anvil, Kubo)', () => {
     assert.equal(r2.headers.get('content-security-policy'), 'sandbox');
     // The DocumentReference is anchored like any record.
     await waitFor(async () => (await w.bridge.app.outbox.bySeq([png.body.seq as number]))[0]?.state === 'anchored', { what: 'anchored', timeoutMs: 60_000 });
+  });
+
+  it("serves inline content of DocumentReferences pushed by the hospital's FHIR server", async () => {
+    const note = 'Clinical note: follow-up in two weeks.';
+    const doc = {
+      resourceType: 'DocumentReference',
+      id: 'note-inline-1',
+      meta: { versionId: '1' },
+      status: 'current',
+      subject: { reference: `Patient/${w.patient.id}` },
+      content: [{ attachment: { contentType: 'text/plain', data: Buffer.from(note).toString('base64') } }],
+    };
+    const pushed = await push(w.bridge.url, '/fhir/DocumentReference', doc);
+    assert.equal(pushed.status, 202);
+    const [version] = await w.bridge.app.outbox.versions('DocumentReference', 'note-inline-1');
+    await stored(version!.seq);
+    const r = await api(w.bridge.url, `/documents/${version!.seq}/content`, patient);
+    assert.equal(r.status, 200);
+    assert.equal((r.body as unknown as Buffer).toString('utf8'), note);
+    assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
   });
 
   it('refuses uploads without a documents grant (403) and without a session (401)', async () => {

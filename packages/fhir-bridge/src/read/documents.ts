@@ -13,6 +13,7 @@ import type { DocumentReference } from 'fhir/r4';
 import type { KuboRPCClient } from 'kubo-rpc-client';
 import type { KeyStore } from '../keys/keystore.js';
 import { CHUNKED_FORMAT, ChunkedError, decryptChunked, encryptChunked } from './chunked.js';
+import { HttpError } from '../errors.js';
 import { GoneError, TamperError } from './records.js';
 import type { ReadStore } from './store.js';
 
@@ -158,9 +159,21 @@ export interface OpenedContent {
 
 /** Streams the decrypted content of a verified DocumentReference; checks chunk tags, size and SHA-256. */
 export async function openContent(deps: { ipfs: KuboRPCClient; keyStore: KeyStore; store: ReadStore }, doc: DocumentReference): Promise<OpenedContent> {
-  const attachment = doc.content?.[0]?.attachment;
+  const attachment = doc.content?.find((c) => c.attachment?.url?.startsWith('ipfs://') || c.attachment?.data)?.attachment;
   const url = attachment?.url;
-  if (!attachment || !url?.startsWith('ipfs://')) throw new TamperError('content-changed', 'the DocumentReference has no ipfs:// attachment');
+  if (!attachment) throw new HttpError(404, 'not-found', 'this DocumentReference has no content the bridge holds');
+  if (!url?.startsWith('ipfs://')) {
+    // Inline content (e.g. Synthea's clinical notes): part of the resource, so already verified with it.
+    const bytes = Buffer.from(attachment.data!, 'base64');
+    return {
+      contentType: attachment.contentType ?? 'application/octet-stream',
+      size: bytes.length,
+      title: attachment.title,
+      stream: (async function* () {
+        yield bytes;
+      })(),
+    };
+  }
   const cid = url.slice('ipfs://'.length);
   const expectedSha = attachment.extension?.find((e) => e.url === SHA256_EXTENSION)?.valueString;
   const wrapped = deps.store.docKey(doc.id!);
