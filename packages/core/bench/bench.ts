@@ -93,7 +93,7 @@ const browser = await inChromium(texts);
 
 console.log(
   table(
-    `Verification of ${node.resources} Synthea resources (${(node.bytes / 1024).toFixed(0)} KiB of JSON), best of 9 interleaved runs — Node ${process.version} and Chromium ${browser.version}:`,
+    `Verification of ${node.resources} Synthea resources (${(node.bytes / 1024).toFixed(0)} KiB of JSON), best of 25 interleaved runs (OZ rows: best of 3) — Node ${process.version} and Chromium ${browser.version}:`,
     [
       { label: 'Node', result: node },
       { label: 'Chromium', result: browser.result },
@@ -108,7 +108,7 @@ console.log(`verifyRecord one by one ÷ plain hashing one by one: Node ${oneByOn
 console.log(`verifyRecords as a list ÷ plain hashing all at once: Node ${asList(node)}×, Chromium ${asList(browser.result)}× (goal ≤ 5×)`);
 console.log(`\nBatch tree (bridge side), one run each:\n| step | Node ms | Chromium ms |\n|---|---:|---:|`);
 for (const [i, t] of nodeTree.entries()) console.log(`| ${t.name} | ${t.ms.toFixed(1)} | ${browser.tree[i]!.ms.toFixed(1)} |`);
-console.log(`\nEnvelopes of ${ENVELOPE_BYTES} bytes, ${ENVELOPES} concurrent operations, best of 9:\n| step | Node ms | Node ops/s | Chromium ms | Chromium ops/s |\n|---|---:|---:|---:|---:|`);
+console.log(`\nEnvelopes of ${ENVELOPE_BYTES} bytes, ${ENVELOPES} concurrent operations, best of 25:\n| step | Node ms | Node ops/s | Chromium ms | Chromium ops/s |\n|---|---:|---:|---:|---:|`);
 for (const [i, t] of nodeEnvelopes.entries()) {
   const b = browser.envelopes[i]!;
   console.log(`| ${t.name} | ${t.ms.toFixed(1)} | ${Math.round((ENVELOPES * 1000) / t.ms)} | ${b.ms.toFixed(1)} | ${Math.round((ENVELOPES * 1000) / b.ms)} |`);

@@ -1,4 +1,4 @@
-import { bufferSource, toHex, type CryptoKey, type Hex } from './hex.js';
+import { bufferSource, parseHexInto, toHex, type CryptoKey, type Hex } from './hex.js';
 import { keccak256 } from './keccak.js';
 
 /**
@@ -38,23 +38,10 @@ export function leafTuple(leaf: LeafInput): LeafTuple {
 
 const encoder = new TextEncoder();
 
-function nibble(code: number): number {
-  if (code >= 48 && code <= 57) return code - 48;
-  if (code >= 97 && code <= 102) return code - 87;
-  if (code >= 65 && code <= 70) return code - 55;
-  return -1;
-}
-
 /** Parses a 0x-prefixed 32-byte hex field straight into `out` (no intermediate arrays: this is hot). */
 function writeBytes32(out: Uint8Array, offset: number, name: string, value: unknown): void {
-  if (typeof value !== 'string' || value.length !== 66 || value[0] !== '0' || (value[1] !== 'x' && value[1] !== 'X')) {
+  if (typeof value !== 'string' || value.length !== 66 || value.charCodeAt(0) !== 48 || (value.charCodeAt(1) | 0x20) !== 120 || !parseHexInto(out, offset, value, 2, 32)) {
     throw new TypeError(`leaf.${name} must be a 0x-prefixed 32-byte hex string`);
-  }
-  for (let i = 0; i < 32; i++) {
-    const hi = nibble(value.charCodeAt(2 + 2 * i));
-    const lo = nibble(value.charCodeAt(3 + 2 * i));
-    if (hi < 0 || lo < 0) throw new TypeError(`leaf.${name} must be a 0x-prefixed 32-byte hex string`);
-    out[offset + i] = (hi << 4) | lo;
   }
 }
 

@@ -1,4 +1,4 @@
-import { fromHex, isHex, toHex, type Hex } from './hex.js';
+import { fromHex, isHex, parseHexInto, toHex, type Hex } from './hex.js';
 import { keccak256 } from './keccak.js';
 
 /** A Merkle tree over leaf hashes, laid out exactly like OpenZeppelin's StandardMerkleTree. */
@@ -112,23 +112,10 @@ export function verifyProof(leafHash: Hex, proof: readonly Hex[], root: Hex): bo
 
 const sibling = new Uint8Array(32);
 
-function nibble(code: number): number {
-  if (code >= 48 && code <= 57) return code - 48;
-  if (code >= 97 && code <= 102) return code - 87;
-  if (code >= 65 && code <= 70) return code - 55;
-  return -1;
-}
-
 /** Parses a 0x-prefixed 32-byte hex node (into `out` when given); throws TypeError otherwise. */
 function node32(value: unknown, out = new Uint8Array(32)): Uint8Array {
-  if (typeof value !== 'string' || value.length !== 66 || value[0] !== '0' || value[1] !== 'x') {
+  if (typeof value !== 'string' || value.length !== 66 || value.charCodeAt(0) !== 48 || value.charCodeAt(1) !== 120 || !parseHexInto(out, 0, value, 2, 32)) {
     throw new TypeError('not a 32-byte hex node');
-  }
-  for (let i = 0; i < 32; i++) {
-    const hi = nibble(value.charCodeAt(2 + 2 * i));
-    const lo = nibble(value.charCodeAt(3 + 2 * i));
-    if (hi < 0 || lo < 0) throw new TypeError('not a 32-byte hex node');
-    out[i] = (hi << 4) | lo;
   }
   return out;
 }
