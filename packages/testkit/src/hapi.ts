@@ -185,6 +185,9 @@ async function fhirJson<T>(url: string, init: RequestInit = {}): Promise<T> {
  * entry (`"Authorization: Bearer …"`) as an HTTP header; with `sendDeletes`, a delete as
  * `DELETE {endpoint}/{type}/{id}` without body. See tools/fhir-server/README.md.
  *
+ * Idempotent: a Subscription with the same criteria, endpoint, headers and delete setting that
+ * already exists (and is not `off`) is reused, so calling it again after a restart adds nothing.
+ *
  * @returns the Subscriptions' ids (`Subscription/1000`, …), in criteria order
  */
 export async function createRestHookSubscription(
@@ -195,8 +198,27 @@ export async function createRestHookSubscription(
 ): Promise<string[]> {
   const criteria = options.criteria ?? CLINICAL_TYPES.map((type) => `${type}?`);
   const sendDeletes = options.sendDeletes ?? true;
+  // A server with a persistent database (npm start) may already hold these subscriptions from an
+  // earlier run: reuse an identical one instead of adding a second that would push everything twice.
+  // no-cache: HAPI otherwise answers a repeated search from its 60 s search-result cache.
+  const existing = await fhirJson<Bundle<Subscription>>(
+    `${fhirBaseUrl}/Subscription?url=${encodeURIComponent(endpoint)}&_count=1000`,
+    { headers: { 'cache-control': 'no-cache' } },
+  );
+  const sameChannel = (s: Subscription) =>
+    s.status !== 'off' &&
+    s.channel.type === 'rest-hook' &&
+    s.channel.endpoint === endpoint &&
+    s.channel.payload === 'application/fhir+json' &&
+    JSON.stringify(s.channel.header ?? []) === JSON.stringify(headers) &&
+    (s.channel.extension ?? []).some((e) => e.url === HAPI_SEND_DELETES && e.valueBoolean === true) === sendDeletes;
   const ids: string[] = [];
   for (const criterion of criteria) {
+    const reusable = existing.entry?.map((e) => e.resource).find((s) => s && s.criteria === criterion && sameChannel(s));
+    if (reusable) {
+      ids.push(`Subscription/${reusable.id}`);
+      continue;
+    }
     const subscription: Subscription = {
       resourceType: 'Subscription',
       status: 'requested',

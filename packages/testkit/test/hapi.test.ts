@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { Bundle, CapabilityStatement, Observation, Patient } from 'fhir/r4';
+import type { Bundle, CapabilityStatement, Observation, Patient, Provenance } from 'fhir/r4';
 import {
   createRestHookSubscription,
   isAlive,
@@ -140,11 +140,35 @@ describe('HAPI FHIR server (tools/fhir-server)', () => {
     assert.ok(second.bundles[0]!.locations.every((l) => l.endsWith('/_history/1')));
   });
 
+  it('keeps the version in a Provenance target reference and finds it by target (the bridge writes these back)', async () => {
+    const observation = await fhir<Observation>(`${hapi.baseUrl}/Observation`, {
+      method: 'POST',
+      body: JSON.stringify({ resourceType: 'Observation', status: 'final', code: { text: 'anchored reading' } }),
+    });
+    const target = `Observation/${observation.body.id}/_history/1`;
+    const provenance: Provenance = {
+      resourceType: 'Provenance',
+      target: [{ reference: target }],
+      recorded: new Date().toISOString(),
+      agent: [{ who: { display: 'ehr-anchor bridge' } }],
+    };
+    const created = await fhir<Provenance>(`${hapi.baseUrl}/Provenance`, { method: 'POST', body: JSON.stringify(provenance) });
+    assert.equal(created.status, 201);
+    const read = await fhir<Provenance>(`${hapi.baseUrl}/Provenance/${created.body.id}`);
+    assert.equal(read.body.target[0]?.reference, target);
+    const found = await fhir<Bundle<Provenance>>(`${hapi.baseUrl}/Provenance?target=Observation/${observation.body.id}`);
+    assert.deepEqual(found.body.entry?.map((e) => e.resource?.id), [created.body.id]);
+  });
+
   it('pushes creates, updates and deletes to a REST-hook endpoint with the channel header', async () => {
     const [subscription] = await createRestHookSubscription(hapi.baseUrl, `${receiver.url}/hook`, ['Authorization: Bearer test-secret'], {
       criteria: ['Observation?'],
     });
     assert.match(subscription!, /^Subscription\/\d+$/);
+    const again = await createRestHookSubscription(hapi.baseUrl, `${receiver.url}/hook`, ['Authorization: Bearer test-secret'], {
+      criteria: ['Observation?'],
+    });
+    assert.deepEqual(again, [subscription], 'the same subscription requested twice is reused, not duplicated');
 
     const observation: Observation = { resourceType: 'Observation', status: 'final', code: { text: 'test reading' } };
     const created = await fhir<Observation>(`${hapi.baseUrl}/Observation`, { method: 'POST', body: JSON.stringify(observation) });

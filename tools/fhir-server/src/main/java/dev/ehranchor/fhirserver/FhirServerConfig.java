@@ -155,6 +155,9 @@ public class FhirServerConfig {
     FhirContext ctx = systemDao.getContext();
     // Narratives stay as the client sent them; generating them costs CPU the stack does not have.
     ctx.setNarrativeGenerator(new NullNarrativeGenerator());
+    // Keep versioned references as written: HAPI strips `/_history/n` from every reference by
+    // default, and the bridge's Provenance.target must name the exact version it anchored.
+    ctx.getParserOptions().setStripVersionsFromReferences(false);
     RestfulServer server = new RestfulServer(ctx);
     server.registerProviders(resourceProviders.createProviders());
     server.registerProvider(systemProvider);
