@@ -141,7 +141,8 @@ async function verify(args: { url?: string; config?: string }, target: string | 
   const m = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(target ?? '');
   if (!m) fail('verify needs <Type/id>, e.g. Observation/123');
   const lookup = await getJson<ApiAnchorLookup>(`${bridgeUrl(args.url)}/anchors/${m[1]}/${m[2]}`);
-  const cfg = args.config || process.env.EHR_BRIDGE_CONFIG ? config(args.config) : undefined;
+  // With a configuration (file or env) the chain and the content are checked too.
+  const cfg = args.config || process.env.EHR_BRIDGE_CONFIG || process.env.EHR_BRIDGE_RPC_URL ? config(args.config) : undefined;
   const app = cfg ? await buildApp({ ...cfg, workers: false, logLevel: 'warn' }) : undefined;
   const keyStore = cfg && existsSync(cfg.keyStoreFile) ? loadKeyStore(cfg.keyStoreFile) : undefined;
   let bad = 0;

@@ -116,7 +116,7 @@ describe('crash safety (kill -9 during ingest and anchoring)', () => {
       // Spread the ingest over the kills, so kills land mid-request as well as mid-pipeline.
       const pushing = pushWhileAlive(Math.ceil(chunks.length / KILLS) + 1);
       // Kill at a random moment: while it ingests, seals, imports to Kubo, batches or anchors.
-      await new Promise((r) => setTimeout(r, 150 + Math.random() * 1500));
+      await new Promise((r) => setTimeout(r, 100 + Math.random() * 1000));
       await kill9(proc);
       proc = undefined;
       kills++;

@@ -4,6 +4,9 @@
  * exact resource.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { openEnvelope, recordAad, verifyRecord, type Hex } from '@ehr-anchor/core';
 import { RECEIPT_SYSTEMS } from '@ehr-anchor/core/api';
@@ -11,6 +14,8 @@ import { loadSyntheaBundles } from '@ehr-anchor/testkit';
 import type { Bundle } from 'fhir/r4';
 import { loadKeyStore } from '../src/keys/keystore.js';
 import { bridgeFor, hmacHeaders, push, startEnv, waitAnchored, type Env } from './helpers.js';
+
+const run = promisify(execFile);
 
 describe('bridge ingest → anchored (real Kubo + anvil)', () => {
   let env: Env;
@@ -69,6 +74,27 @@ describe('bridge ingest → anchored (real Kubo + anvil)', () => {
       });
       assert.equal(result.status, 'verified');
     }
+  });
+
+  it('`ehr-bridge verify Type/id` checks leaf, proof, on-chain anchor and decrypted content', { timeout: 120_000 }, async () => {
+    const obs = tiny.entry!.find((e) => e.resource?.resourceType === 'Observation')!.resource!;
+    const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+    // Asynchronous: the bridge answering the CLI runs in this very process.
+    const result = await run(process.execPath, ['--conditions=source', '--import', 'tsx', cli, 'verify', `Observation/${obs.id}`, '--url', bridge.url], {
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        EHR_BRIDGE_OUTBOX: `sqlite:${bridge.dir}/verify-cli.db`,
+        EHR_BRIDGE_IPFS_API_URL: env.kubo.apiUrl,
+        EHR_BRIDGE_RPC_URL: env.chain.anvil.rpcUrl,
+        EHR_BRIDGE_DEPLOYMENT_FILE: env.chain.deploymentFile,
+        EHR_BRIDGE_SIGNER_KEY: bridge.config.signerKey,
+        EHR_BRIDGE_KEY_STORE: bridge.config.keyStoreFile,
+        EHR_BRIDGE_SOURCES: JSON.stringify(bridge.config.sources),
+        EHR_BRIDGE_LOG_LEVEL: 'silent',
+      },
+    });
+    assert.match(result.stdout, /✔ Observation\/.+ anchored {2}leaf ok, proof ok, on chain ok \(.+\), content ok/);
   });
 
   it('takes REST-hook PUT, POST and DELETE of single resources (bearer) and HMAC-signed pushes', async () => {

@@ -48,6 +48,7 @@ export function testConfig(dir: string, chain: { rpcUrl: string; deploymentFile:
   return parseConfig({
     host: '127.0.0.1',
     port: 0,
+    // info: the read side's tests scan these lines for PHI and expect some.
     logLevel: 'info',
     outbox: `sqlite:${join(dir, 'outbox.db')}`,
     ipfsApiUrl,
