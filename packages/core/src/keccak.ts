@@ -1,19 +1,20 @@
 import { keccak_256 } from '@noble/hashes/sha3.js';
-import { createKeccak, type IHasher } from 'hash-wasm';
+import type { IHasher } from 'hash-wasm';
 
 /*
  * keccak-256 dominates leaf hashing and proof checks (12+ hashes per verified record). hash-wasm's
  * WebAssembly keccak is ~7× faster than pure JS here, but needs an async start and may be refused
  * (a portal's Content-Security-Policy without 'wasm-unsafe-eval'). So: the first call starts it in
  * the background and uses @noble/hashes until it is ready, and forever if it never is. Both give
- * identical bytes (tested).
+ * identical bytes (tested). hash-wasm is imported dynamically, so a browser bundle carries it as
+ * a separate chunk fetched in the background on the first hash rather than in its entry.
  */
 let wasm: IHasher | undefined;
 let starting: Promise<boolean> | undefined;
 
 /** Starts the WebAssembly keccak; resolves to whether it is in use (false: pure JS fallback). */
 export function keccakReady(): Promise<boolean> {
-  starting ??= createKeccak(256).then(
+  starting ??= import('hash-wasm').then(({ createKeccak }) => createKeccak(256)).then(
     (hasher) => {
       wasm = hasher;
       return true;

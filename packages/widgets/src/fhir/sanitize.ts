@@ -4,7 +4,7 @@
  * scripts, forms, frames and event handlers; we additionally drop SVG/MathML, styles and images,
  * which a record view never needs and which carry most mXSS/CSS vectors).
  */
-import DOMPurify from 'dompurify';
+import type { DOMPurify as Purifier } from 'dompurify';
 
 /** URL schemes a record may link to. Everything else (javascript:, data:, vbscript:, blob:) is shown as text. */
 const SAFE_SCHEMES = new Set(['http:', 'https:', 'mailto:', 'tel:']);
@@ -31,10 +31,24 @@ const ALLOWED_TAGS = [
 ];
 const ALLOWED_ATTR = ['href', 'title', 'colspan', 'rowspan', 'scope', 'lang', 'dir'];
 
-let hooked = false;
-function hook(): void {
-  if (hooked) return;
-  hooked = true;
+/*
+ * DOMPurify is a third of the elements' code and only a record with a narrative needs it, so it is
+ * loaded on first use (its own chunk in the ESM builds). Until it is here nothing of the narrative
+ * is rendered: there is no unsanitized path.
+ */
+let purifier: Purifier | undefined;
+let loading: Promise<void> | undefined;
+
+/** Loads DOMPurify (once); resolves when `sanitizeNarrative` can sanitize. */
+export function sanitizerReady(): Promise<void> {
+  loading ??= import('dompurify').then(({ default: p }) => {
+    hook(p);
+    purifier = p;
+  });
+  return loading;
+}
+
+function hook(DOMPurify: Purifier): void {
   DOMPurify.addHook('afterSanitizeAttributes', (node) => {
     if (node instanceof Element && node.tagName === 'A') {
       const href = safeUrl(node.getAttribute('href') ?? undefined);
@@ -51,11 +65,15 @@ function hook(): void {
 
 /**
  * A sanitized DocumentFragment of a narrative, ready to render as a node (no re-parse of a
- * string after sanitizing, so no mutation-XSS window).
+ * string after sanitizing, so no mutation-XSS window); undefined until `sanitizerReady()` resolved
+ * (and that load is started).
  */
-export function sanitizeNarrative(html: string): DocumentFragment {
-  hook();
-  return DOMPurify.sanitize(html, {
+export function sanitizeNarrative(html: string): DocumentFragment | undefined {
+  if (!purifier) {
+    void sanitizerReady();
+    return undefined;
+  }
+  return purifier.sanitize(html, {
     ALLOWED_TAGS,
     ALLOWED_ATTR,
     ALLOW_DATA_ATTR: false,

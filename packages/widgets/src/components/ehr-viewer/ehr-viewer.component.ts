@@ -1,10 +1,9 @@
 import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { Task } from '@lit/task';
-import { virtualize } from '@lit-labs/virtualizer/virtualize.js';
-import { flow } from '@lit-labs/virtualizer/layouts/flow.js';
 import type { Attachment, DocumentReference, FhirResource, Observation, Patient } from 'fhir/r4';
 import { EhrElement, describeError } from '../../internal/ehr-element.js';
+import { VIRTUALIZE_ABOVE, loadedVirtualizer, virtualizerReady } from '../../internal/lazy-virtualizer.js';
 import {
   RECORD_CATEGORIES,
   type PatientMatch,
@@ -25,7 +24,7 @@ import {
   preferredName,
   valueOf,
 } from '../../fhir/format.js';
-import { safeUrl, sanitizeNarrative } from '../../fhir/sanitize.js';
+import { safeUrl, sanitizeNarrative, sanitizerReady } from '../../fhir/sanitize.js';
 import { attachmentHashMatches, attachmentView, base64ToBytes, mediaType } from '../../fhir/attachment.js';
 import { EhrRecordSelectEvent } from '../../events/record-select.js';
 import { EhrPatientSelectEvent } from '../../events/patient-select.js';
@@ -467,17 +466,34 @@ export class EhrViewer extends EhrElement {
         let shown = 0;
         for (const r of rows) if (r.kind === 'record') shown++;
         return html`<p class="muted count" aria-live="polite">${s.recordCount(shown)}</p>
-          <div part="record-list" class="record-list" role="list" aria-labelledby="timeline-heading">
-            ${virtualize({
-              scroller: true,
-              layout: flow(),
-              items: rows,
-              keyFunction: (r: Row) => (r.kind === 'header' ? `h:${r.category}` : r.summary.key),
-              renderItem: (r: Row) => (r.kind === 'header' ? this.renderGroupHeader(r) : this.renderRow(r.summary)),
-            })}
-          </div>`;
+          <div part="record-list" class="record-list" role="list" aria-labelledby="timeline-heading">${this.renderRowList(rows)}</div>`;
       },
     });
+  }
+
+  @state() private accessor virtualizerFailed = false;
+
+  /** Short lists render every row; long ones are virtualized (the virtualizer loads on the first long list). */
+  private renderRowList(rows: Row[]): unknown {
+    const s = this.strings;
+    const renderItem = (r: Row): TemplateResult => (r.kind === 'header' ? this.renderGroupHeader(r) : this.renderRow(r.summary));
+    if (rows.length <= VIRTUALIZE_ABOVE) return rows.map(renderItem);
+    const v = loadedVirtualizer();
+    if (v) {
+      return v.virtualize({
+        scroller: true,
+        layout: v.flow(),
+        items: rows,
+        keyFunction: (r: Row) => (r.kind === 'header' ? `h:${r.category}` : r.summary.key),
+        renderItem,
+      });
+    }
+    if (this.virtualizerFailed) return html`<div role="listitem"><p role="alert" class="error">${s.listFailed}</p></div>`;
+    virtualizerReady().then(
+      () => this.requestUpdate(),
+      () => (this.virtualizerFailed = true),
+    );
+    return html`<div role="listitem"><p role="status">${s.loadingRecords}</p></div>`;
   }
 
   private renderGroupHeader(r: { category: RecordCategory; count: number }): TemplateResult {
@@ -612,11 +628,23 @@ export class EhrViewer extends EhrElement {
           ? html`<div><dt>${s.categories}</dt><dd>${(r.category as Parameters<typeof formatCodeableConcept>[0][]).map(formatCodeableConcept).join(', ')}</dd></div>`
           : nothing}
       </dl>
-      ${narrative
-        ? html`<h5>${s.narrative}</h5>
-            <div part="narrative" class="narrative">${sanitizeNarrative(narrative)}</div>`
-        : nothing}
+      ${narrative ? html`<h5>${s.narrative}</h5>${this.renderNarrative(narrative)}` : nothing}
       ${r.resourceType === 'DocumentReference' ? this.renderAttachments(v, attachments) : nothing}`;
+  }
+
+  @state() private accessor sanitizerFailed = false;
+
+  /** The sanitized narrative; DOMPurify loads on the first narrative shown, nothing unsanitized meanwhile. */
+  private renderNarrative(narrative: string): TemplateResult {
+    const s = this.strings;
+    const safe = sanitizeNarrative(narrative);
+    if (safe) return html`<div part="narrative" class="narrative">${safe}</div>`;
+    if (this.sanitizerFailed) return html`<p role="alert" class="error">${s.narrativeFailed}</p>`;
+    sanitizerReady().then(
+      () => this.requestUpdate(),
+      () => (this.sanitizerFailed = true),
+    );
+    return html`<p role="status">${s.loadingNarrative}</p>`;
   }
 
   private renderAttachments(v: Verification, attachments: ShownAttachment[]): TemplateResult {
