@@ -1,11 +1,10 @@
 import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { Task } from '@lit/task';
-import type { FhirResource } from 'fhir/r4';
 import { EhrElement, describeError } from '../../internal/ehr-element.js';
 import { tokens } from '../../styles/tokens.js';
 import { common } from '../../styles/common.js';
-import { verifyRecord, type Verification } from '../../verify/verify-record.js';
+import '../ehr-viewer/version-history.js';
 import {
   CONDITION_CLINICAL_STATUSES,
   DOSE_UNITS,
@@ -15,7 +14,6 @@ import {
   VITAL_KEYS,
   VITAL_SIGNS,
   buildEntryBundle,
-  diffResources,
   emptyCondition,
   emptyDraft,
   emptyLab,
@@ -23,7 +21,6 @@ import {
   fieldId,
   labFromTest,
   validateDraft,
-  type Change,
   type EntryDraft,
   type EntryRef,
 } from './clinical-entry.model.js';
@@ -41,17 +38,10 @@ type Phase =
   | { kind: 'tracking'; items: SubmittedItem[]; progress: Record<string, EntryProgress>; amendment: boolean }
   | { kind: 'refused'; message: string; issues: { expression?: string; message: string }[] };
 
-/** One version in the history panel, verified in the browser. */
-interface HistoryVersion {
-  key: string;
-  versionId: string;
-  verification: Verification;
-  changes: Change[];
-}
+/** A resource the last amendment gave a new version (its history is shown). */
 interface HistoryItem {
-  part: string;
   resourceType: string;
-  versions: HistoryVersion[];
+  key: string;
 }
 
 /** What is kept in Web Storage per patient: the draft and, while amending, what it amends. */
@@ -401,22 +391,7 @@ export class ClinicalEntry extends EhrElement {
       <h3 id="ce-hist-h">${s.history}</h3>
       ${this.history.map(
         (h) => html`<h4>${h.resourceType}</h4>
-          <ol reversed>
-            ${h.versions.map(
-              (v) => html`<li data-version=${v.versionId}>
-                <strong>${s.version(v.versionId)}</strong>
-                <span class="badge" data-state=${v.verification.state}>${s.verification[v.verification.state]}</span>
-                ${v.changes.length
-                  ? html`<details open>
-                      <summary>${s.changed}</summary>
-                      <ul>
-                        ${v.changes.map((c) => html`<li><span class="mono">${c.path}</span>: <del>${c.before ?? '—'}</del> → <ins>${c.after ?? '—'}</ins></li>`)}
-                      </ul>
-                    </details>`
-                  : html`<span class="muted">${s.noChange}</span>`}
-              </li>`,
-            )}
-          </ol>`,
+          <ehr-version-history .dataSource=${this.source} .entrySource=${this.entries} patient-id=${this.patient} record-key=${h.key} heading-level="5"></ehr-version-history>`,
       )}
     </section>`;
   }
@@ -475,7 +450,7 @@ export class ClinicalEntry extends EhrElement {
           this.phase = next;
           if (p.items.every((i) => progress[i.key]?.state === 'anchored')) {
             this.dispatchEvent(new EhrEntryAnchoredEvent({ items: p.items, amendment: p.amendment }));
-            if (p.amendment) void this.loadHistory(p.items);
+            if (p.amendment) this.showHistory(p.items);
           } else {
             this.poll();
           }
@@ -493,30 +468,8 @@ export class ClinicalEntry extends EhrElement {
     this.save();
   }
 
-  /** The history of each amended resource: every version, verified in the browser, with what changed. */
-  private async loadHistory(items: SubmittedItem[]): Promise<void> {
-    const source = this.source;
-    const entries = this.entries;
-    if (!source || !entries) return;
-    const parts = new Map(this.lastRefs.map((r) => [r.key, r.part]));
-    const out: HistoryItem[] = [];
-    for (const item of items) {
-      if (item.versionId === '1') continue;
-      const versions = await entries.versions(item.key);
-      if (versions.length < 2) continue;
-      const details = await Promise.all(versions.map((v) => source.getRecord(this.patient, v.key)));
-      const verifications = await Promise.all(details.map((d) => verifyRecord(d, (root) => source.anchorOf(root))));
-      out.push({
-        part: parts.get(item.key) ?? '',
-        resourceType: item.resourceType,
-        versions: versions.map((v, i) => ({
-          key: v.key,
-          versionId: v.versionId,
-          verification: verifications[i]!,
-          changes: details[i + 1] ? diffResources(details[i + 1]!.resource as FhirResource, details[i]!.resource as FhirResource) : [],
-        })),
-      });
-    }
-    this.history = out;
+  /** The history of each resource the amendment gave a new version (`<ehr-version-history>` loads and verifies it). */
+  private showHistory(items: SubmittedItem[]): void {
+    this.history = items.filter((i) => i.versionId !== '1').map((i) => ({ resourceType: i.resourceType, key: i.key }));
   }
 }

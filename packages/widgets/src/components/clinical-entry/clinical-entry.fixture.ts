@@ -142,6 +142,11 @@ export class FixtureEntries implements ClinicalEntrySource {
     return tree.root;
   }
 
+  /** Injected fault: changes a stored version's content after it was anchored (a compromised store). */
+  tamper(key: string, mutate: (resource: FhirResource) => void): void {
+    mutate(this.get(key).resource);
+  }
+
   /** Every resource this store holds now (newest version of each), as a FHIR server would list them. */
   current(): FhirResource[] {
     return [...this.versionsOf.values()].map((keys) => this.records.get(keys[0]!)!.resource);

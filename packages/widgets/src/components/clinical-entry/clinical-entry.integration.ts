@@ -15,6 +15,7 @@ import '../../index.js';
 import type { EhrProvider } from '../ehr-provider/ehr-provider.component.js';
 import type { EhrViewer } from '../ehr-viewer/ehr-viewer.component.js';
 import type { ClinicalEntry, EhrEntrySubmittedEvent } from './clinical-entry.component.js';
+import type { EhrVersionHistory } from '../ehr-viewer/version-history.js';
 
 interface Stack {
   bridgeUrl: string;
@@ -118,12 +119,11 @@ describe('<clinical-entry> against the real bridge, HAPI FHIR, anvil and Kubo', 
     await click(el, 'Amend this entry');
     await type(el, 'f-cond-0-status', 'resolved');
     el.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
-    await until(() => el.shadowRoot!.querySelector('[part="history"] li[data-version="1"] .badge[data-state="verified"]'), 'history with verified versions', 180_000);
-    const versions = [...el.shadowRoot!.querySelectorAll('[part="history"] ol > li')];
-    expect(versions.map((v) => [v.getAttribute('data-version'), v.querySelector('.badge')!.getAttribute('data-state')])).to.deep.equal([
-      ['2', 'verified'],
-      ['1', 'verified'],
-    ]);
+    await until(() => el.shadowRoot!.querySelector('[part="history"] ehr-version-history'), 'history', 180_000);
+    const panel = el.shadowRoot!.querySelector<EhrVersionHistory>('[part="history"] ehr-version-history')!;
+    await until(() => panel.shadowRoot!.querySelectorAll('[part="version"] [part="badge"][data-state="verified"]').length === 2, 'both versions verified against the chain', 60_000);
+    const versions = [...panel.shadowRoot!.querySelectorAll('[part="version"]')];
+    expect(versions.map((v) => v.getAttribute('data-version'))).to.deep.equal(['2', '1']);
     expect(versions[0]!.querySelector('ins')!.textContent).to.equal('resolved');
     const condition = items.find((i) => i.resourceType === 'Condition')!;
     const onServer = await fhir<Condition>(`Condition/${condition.resourceId}`);

@@ -75,10 +75,6 @@ export const clinicalEntryStrings = {
   progress: (done: number, n: number) => `${done} of ${n} records anchored.`,
   transaction: 'Transaction',
   history: 'Version history',
-  version: (v: string) => `Version ${v}`,
-  changed: 'What changed',
-  noChange: 'First version',
-  verification: { verified: 'Verified', pending: 'Pending', tampered: 'Tampered', unknown: 'Unknown' },
   validation: {
     required: (field: string) => `${field} is required.`,
     notANumber: (field: string) => `${field} must be a number.`,

@@ -7,6 +7,7 @@ import './clinical-entry.js';
 import type { ClinicalEntry, EhrEntrySubmittedEvent } from './clinical-entry.component.js';
 import { FixtureEntries } from './clinical-entry.fixture.js';
 import { EntryRefusedError } from './clinical-entry.source.js';
+import type { EhrVersionHistory } from '../ehr-viewer/version-history.js';
 
 let bundle: Bundle;
 before(async () => {
@@ -252,19 +253,19 @@ describe('<clinical-entry>', () => {
     expect(amendment.entry![1]!.request!.ifMatch).to.equal('W/"1"');
     await until(() => el.shadowRoot!.querySelector('[part="result"]'), 'amendment saved');
     await entries.anchorPending();
-    const history = await (async () => {
-      await until(() => el.shadowRoot!.querySelector('[part="history"]'), 'history', 30_000);
-      return q(el, '[part="history"]');
-    })();
+    await until(() => el.shadowRoot!.querySelector('[part="history"]'), 'history', 30_000);
+    const history = q(el, '[part="history"]');
     const headings = [...history.querySelectorAll('h4')].map((h) => h.textContent);
     expect(headings).to.deep.equal(['Condition', 'Observation'], 'only the changed resources have new versions');
-    const condition = history.querySelectorAll('ol')[0]!;
-    const versions = [...condition.querySelectorAll(':scope > li')];
+    const panel = history.querySelector<EhrVersionHistory>('ehr-version-history')!;
+    await until(() => panel.shadowRoot!.querySelectorAll('[part="version"] [part="badge"][data-state="verified"]').length === 2, 'both versions verified', 30_000);
+    const versions = [...panel.shadowRoot!.querySelectorAll('[part="version"]')];
     expect(versions.map((v) => v.getAttribute('data-version'))).to.deep.equal(['2', '1']);
-    expect(versions.map((v) => v.querySelector('.badge')!.getAttribute('data-state'))).to.deep.equal(['verified', 'verified']);
     expect(versions[0]!.textContent).to.contain('clinicalStatus.coding[0].code');
     expect(versions[0]!.querySelector('del')!.textContent).to.equal('active');
     expect(versions[0]!.querySelector('ins')!.textContent).to.equal('resolved');
+    expect(versions[1]!.textContent).to.contain('First version');
+    expect(versions.every((v) => /Anchored in root 0x[0-9a-f]{64}/.test(v.textContent!)), 'each version names its own root').to.equal(true);
     const current = entries.current().find((r): r is Condition => r.resourceType === 'Condition')!;
     expect([current.meta?.versionId, current.clinicalStatus?.coding?.[0]?.code]).to.deep.equal(['2', 'resolved']);
     await expect(el).to.be.accessible();
