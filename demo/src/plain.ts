@@ -17,8 +17,12 @@ function showPanels(role: string): void {
 
 async function main(): Promise<void> {
   const config: PortalConfig = await loadConfig();
-  if (!config.bundleUrl) $('bundle-missing').hidden = false;
-  await customElements.whenDefined('ehr-provider').catch(() => undefined);
+  // The bundle defines the elements; if it is missing or fails to load, say so instead of waiting forever.
+  const defined = await Promise.race([
+    customElements.whenDefined('ehr-provider').then(() => true),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 15_000)),
+  ]);
+  if (!config.bundleUrl || !defined) $('bundle-missing').hidden = false;
   const provider = $<ProviderElement>('provider');
   provider.setAttribute('bridge-url', config.bridgeUrl);
   provider.setAttribute('rpc-url', config.rpcUrl);

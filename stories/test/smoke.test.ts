@@ -126,7 +126,10 @@ async function open(page: Page, url: string, done: string): Promise<{ errors: st
   return { errors, events };
 }
 
-describe('every story renders its state, without console errors or accessibility violations', () => {
+/** Stories open side by side in separate tabs (each its own page, so errors stay attributed). */
+const CONCURRENCY = Number(process.env.EHR_STORY_CONCURRENCY ?? 3);
+
+describe('every story renders its state, without console errors or accessibility violations', { concurrency: CONCURRENCY }, () => {
   for (const story of stories) {
     it(`${story.title} › ${story.name}`, { timeout: 120_000 }, async () => {
       const page = await browser.newPage({ viewport: VIEWPORT });
@@ -146,7 +149,7 @@ describe('every story renders its state, without console errors or accessibility
   }
 });
 
-describe('every docs page renders without console errors', () => {
+describe('every docs page renders without console errors', { concurrency: CONCURRENCY }, () => {
   for (const entry of docs) {
     it(`${entry.title} › ${entry.name}`, { timeout: 120_000 }, async () => {
       const page = await browser.newPage({ viewport: VIEWPORT });

@@ -87,8 +87,7 @@ export function App({ config }: { config: PortalConfig }) {
             <h2 id="doctor-h">Patients</h2>
             <ehr-viewer mode="doctor" />
           </section>
-          <section className="panel" hidden={!sees('upload')} aria-labelledby="upload-h">
-            <h2 id="upload-h">Upload a document</h2>
+          <section className="panel" hidden={!sees('upload')} aria-label="Upload a document">
             <record-uploader />
           </section>
           <section className="panel" hidden={!sees('admin')} aria-labelledby="admin-h">
@@ -115,7 +114,7 @@ export function App({ config }: { config: PortalConfig }) {
               Push a new lab result
             </button>
           </form>
-          <p role="status" aria-live="polite">
+          <p id="push-status" role="status" aria-live="polite">
             {pushStatus}
           </p>
           <h3>Registration desk</h3>
