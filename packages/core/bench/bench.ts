@@ -9,12 +9,20 @@ import { fileURLToPath } from 'node:url';
 import { loadSyntheaBundles } from '@ehr-anchor/testkit';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
-import { runEnvelopeWorkload, runTreeWorkload, runWorkload, type Timing, type WorkloadResult } from './workload.js';
+import { DEFAULT_RUNS, runEnvelopeWorkload, runTreeWorkload, runWorkload, type Timing, type WorkloadOptions, type WorkloadResult } from './workload.js';
 
 const COUNT = 1000;
 const TREE_LEAVES = 10_000;
 const ENVELOPES = 500;
 const ENVELOPE_BYTES = 2048;
+/**
+ * Quick mode for iterating: `BENCH_ROUNDS=5 npm run bench -w packages/core` runs 5 rounds and skips
+ * the OpenZeppelin reference rows, the batch-tree and the envelope tables (about a minute).
+ */
+const ROUNDS = process.env.BENCH_ROUNDS ? Number(process.env.BENCH_ROUNDS) : DEFAULT_RUNS;
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`BENCH_ROUNDS must be a positive integer, got ${process.env.BENCH_ROUNDS}`);
+const QUICK = ROUNDS < DEFAULT_RUNS;
+const OPTIONS: WorkloadOptions = { rounds: ROUNDS, quick: QUICK };
 
 function syntheaTexts(): string[] {
   const texts: string[] = [];
@@ -28,6 +36,11 @@ function syntheaTexts(): string[] {
 }
 
 async function inChromium(texts: string[]): Promise<{ result: WorkloadResult; tree: Timing[]; envelopes: Timing[]; version: string }> {
+  type Page = typeof globalThis & {
+    runWorkload: (t: string[], o: WorkloadOptions) => Promise<WorkloadResult>;
+    runTreeWorkload: (n: number) => Promise<Timing[]>;
+    runEnvelopeWorkload: (n: number, size: number, rounds: number) => Promise<Timing[]>;
+  };
   const bundle = await build({
     entryPoints: [fileURLToPath(new URL('./browser-entry.ts', import.meta.url))],
     bundle: true,
@@ -50,18 +63,11 @@ async function inChromium(texts: string[]): Promise<{ result: WorkloadResult; tr
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
     await page.waitForFunction(() => 'runWorkload' in globalThis);
-    const result = await page.evaluate(
-      (t) => (globalThis as unknown as { runWorkload: (t: string[]) => Promise<WorkloadResult> }).runWorkload(t),
-      texts,
-    );
-    const tree = await page.evaluate(
-      (n) => (globalThis as unknown as { runTreeWorkload: (n: number) => Promise<Timing[]> }).runTreeWorkload(n),
-      TREE_LEAVES,
-    );
-    const envelopes = await page.evaluate(
-      ([n, size]) => (globalThis as unknown as { runEnvelopeWorkload: (n: number, size: number) => Promise<Timing[]> }).runEnvelopeWorkload(n, size),
-      [ENVELOPES, ENVELOPE_BYTES] as const,
-    );
+    const result = await page.evaluate(([t, o]) => (globalThis as Page).runWorkload(t, o), [texts, OPTIONS] as const);
+    const tree = QUICK ? [] : await page.evaluate((n) => (globalThis as Page).runTreeWorkload(n), TREE_LEAVES);
+    const envelopes = QUICK
+      ? []
+      : await page.evaluate(([n, size, rounds]) => (globalThis as Page).runEnvelopeWorkload(n, size, rounds), [ENVELOPES, ENVELOPE_BYTES, ROUNDS] as const);
     return { result, tree, envelopes, version: browser.version() };
   } finally {
     await browser.close();
@@ -86,14 +92,14 @@ function table(title: string, columns: { label: string; result: WorkloadResult }
 }
 
 const texts = syntheaTexts();
-const node = await runWorkload(texts);
-const nodeTree = await runTreeWorkload(TREE_LEAVES);
-const nodeEnvelopes = await runEnvelopeWorkload(ENVELOPES, ENVELOPE_BYTES);
+const node = await runWorkload(texts, OPTIONS);
+const nodeTree = QUICK ? [] : await runTreeWorkload(TREE_LEAVES);
+const nodeEnvelopes = QUICK ? [] : await runEnvelopeWorkload(ENVELOPES, ENVELOPE_BYTES, ROUNDS);
 const browser = await inChromium(texts);
 
 console.log(
   table(
-    `Verification of ${node.resources} Synthea resources (${(node.bytes / 1024).toFixed(0)} KiB of JSON), best of 25 interleaved runs (OZ rows: best of 3) — Node ${process.version} and Chromium ${browser.version}:`,
+    `Verification of ${node.resources} Synthea resources (${(node.bytes / 1024).toFixed(0)} KiB of JSON), best of ${ROUNDS} interleaved runs${QUICK ? ' (quick mode: no OZ rows)' : ' (OZ rows: best of 3)'} — Node ${process.version} and Chromium ${browser.version}:`,
     [
       { label: 'Node', result: node },
       { label: 'Chromium', result: browser.result },
@@ -106,9 +112,10 @@ const asList = (r: WorkloadResult) => (ms(r, 'verifyRecords') / ms(r, 'plain SHA
 console.log(`\nkeccak on WebAssembly: Node ${node.wasm}, Chromium ${browser.result.wasm}`);
 console.log(`verifyRecord one by one ÷ plain hashing one by one: Node ${oneByOne(node)}×, Chromium ${oneByOne(browser.result)}× (goal ≤ 5×)`);
 console.log(`verifyRecords as a list ÷ plain hashing all at once: Node ${asList(node)}×, Chromium ${asList(browser.result)}× (goal ≤ 5×)`);
+if (QUICK) process.exit(0);
 console.log(`\nBatch tree (bridge side), one run each:\n| step | Node ms | Chromium ms |\n|---|---:|---:|`);
 for (const [i, t] of nodeTree.entries()) console.log(`| ${t.name} | ${t.ms.toFixed(1)} | ${browser.tree[i]!.ms.toFixed(1)} |`);
-console.log(`\nEnvelopes of ${ENVELOPE_BYTES} bytes, ${ENVELOPES} concurrent operations, best of 25:\n| step | Node ms | Node ops/s | Chromium ms | Chromium ops/s |\n|---|---:|---:|---:|---:|`);
+console.log(`\nEnvelopes of ${ENVELOPE_BYTES} bytes, ${ENVELOPES} concurrent operations, best of ${ROUNDS}:\n| step | Node ms | Node ops/s | Chromium ms | Chromium ops/s |\n|---|---:|---:|---:|---:|`);
 for (const [i, t] of nodeEnvelopes.entries()) {
   const b = browser.envelopes[i]!;
   console.log(`| ${t.name} | ${t.ms.toFixed(1)} | ${Math.round((ENVELOPES * 1000) / t.ms)} | ${b.ms.toFixed(1)} | ${Math.round((ENVELOPES * 1000) / b.ms)} |`);

@@ -39,9 +39,15 @@ export interface WorkloadResult {
   timings: Timing[];
 }
 
-/** Rounds for the cheap steps; the OpenZeppelin reference steps (100× slower) get OZ_RUNS. */
-const RUNS = 25;
+/** Rounds for the cheap steps (BENCH_ROUNDS overrides); the OpenZeppelin reference steps (100× slower) get OZ_RUNS. */
+export const DEFAULT_RUNS = 25;
 const OZ_RUNS = 3;
+
+/** What to run: `rounds` for the cheap steps; `quick` skips the OpenZeppelin reference rows. */
+export interface WorkloadOptions {
+  rounds?: number;
+  quick?: boolean;
+}
 
 interface Step {
   name: string;
@@ -53,7 +59,7 @@ interface Step {
  * time: on a shared, loaded machine the minimum is the cost of the code, the rest is other
  * processes; interleaving spreads what noise remains over all steps alike.
  */
-async function measure(steps: Step[], rounds = RUNS): Promise<Timing[]> {
+async function measure(steps: Step[], rounds = DEFAULT_RUNS): Promise<Timing[]> {
   const samples = steps.map(() => [] as number[]);
   for (let round = 0; round <= rounds; round++) {
     for (const [i, step] of steps.entries()) {
@@ -68,7 +74,8 @@ async function measure(steps: Step[], rounds = RUNS): Promise<Timing[]> {
 }
 
 /** Times the verification pipeline over raw FHIR JSON texts. */
-export async function runWorkload(jsonTexts: string[]): Promise<WorkloadResult> {
+export async function runWorkload(jsonTexts: string[], options: WorkloadOptions = {}): Promise<WorkloadResult> {
+  const rounds = options.rounds ?? DEFAULT_RUNS;
   const encoder = new TextEncoder();
   const raw = jsonTexts.map((t) => encoder.encode(t));
   const resources = jsonTexts.map((t) => JSON.parse(t) as { resourceType: string; id: string });
@@ -137,7 +144,7 @@ export async function runWorkload(jsonTexts: string[]): Promise<WorkloadResult> 
   timeOz('OZ reference: StandardMerkleTree.verify only', () => {
     for (let i = 0; i < tuples.length; i++) StandardMerkleTree.verify(root, types, tuples[i]!, proofs[i]!);
   });
-  const timings = [...(await measure(steps)), ...(await measure(ozSteps, OZ_RUNS))];
+  const timings = [...(await measure(steps, rounds)), ...(options.quick ? [] : await measure(ozSteps, Math.min(OZ_RUNS, rounds)))];
   return { resources: resources.length, bytes: raw.reduce((n, b) => n + b.length, 0), wasm, timings };
 }
 
@@ -173,7 +180,7 @@ export async function runTreeWorkload(n: number): Promise<Timing[]> {
 }
 
 /** Envelope throughput: `n` seals/opens of a FHIR-sized plaintext per recipient kind. */
-export async function runEnvelopeWorkload(n: number, plaintextBytes: number): Promise<Timing[]> {
+export async function runEnvelopeWorkload(n: number, plaintextBytes: number, rounds = DEFAULT_RUNS): Promise<Timing[]> {
   const hospital = generateHospitalKey();
   const patient = await generateRecipientKeyPair();
   const plaintext = crypto.getRandomValues(new Uint8Array(plaintextBytes));
@@ -186,5 +193,5 @@ export async function runEnvelopeWorkload(n: number, plaintextBytes: number): Pr
     { name: `open with hospital key ×${n}`, fn: () => Promise.all(Array.from({ length: n }, () => openEnvelope(forHospital, { aad, key: hospital }))) },
     { name: `open with HPKE key ×${n}`, fn: () => Promise.all(Array.from({ length: n }, () => openEnvelope(forBoth, { aad, key: patient }))) },
   ];
-  return measure(steps);
+  return measure(steps, rounds);
 }
