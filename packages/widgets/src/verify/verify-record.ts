@@ -3,8 +3,22 @@
  * `verifyRecord`. The bridge supplies the resource, the leaf inputs, the proof and the root it
  * claims; only the chain (via `anchorOf`) is trusted to say a root was anchored.
  */
-import { verifyRecord as coreVerifyRecord, type Hex, type LeafInput, type TamperReason as CoreTamperReason } from '@ehr-anchor/core/record';
+import type { Hex, LeafInput, TamperReason as CoreTamperReason, verifyRecord as CoreVerifyRecord } from '@ehr-anchor/core/record';
 import type { AnchorOnChain, RecordDetail } from '../data/data-source.js';
+
+/*
+ * core's verification (JCS, keccak, leaf, Merkle proof) is loaded with the first record that has a
+ * proof to check (its own chunk in the ESM builds): an element that never verifies (uploader,
+ * consent, admin, provider) does not carry it up front. Verification is asynchronous anyway.
+ */
+let loading: Promise<typeof CoreVerifyRecord> | undefined;
+function coreVerifier(): Promise<typeof CoreVerifyRecord> {
+  if (!loading) {
+    loading = import('./core-verify.js').then(({ verifyRecord }) => verifyRecord);
+    loading.catch(() => (loading = undefined)); // a later record tries again
+  }
+  return loading;
+}
 
 /** core's reasons, plus the bridge itself reporting inconsistent stored bytes. */
 export type TamperReason = CoreTamperReason | 'bridge-integrity';
@@ -29,6 +43,12 @@ export async function verifyRecord(
   const { leaf, proof, anchor, resource } = record;
   if (!leaf || !proof || !anchor) {
     return record.summary.state === 'pending' ? { state: 'pending' } : { state: 'unknown', detail: 'The record came without a proof.' };
+  }
+  let coreVerifyRecord: typeof CoreVerifyRecord;
+  try {
+    coreVerifyRecord = await coreVerifier();
+  } catch (error) {
+    return { state: 'unknown', detail: `The verification code could not be loaded: ${(error as Error).message}` };
   }
   let onChain: AnchorOnChain | undefined;
   try {

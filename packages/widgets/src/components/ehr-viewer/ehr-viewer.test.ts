@@ -210,6 +210,20 @@ describe('<ehr-viewer>', () => {
     }
   });
 
+  it('renders every row of a short history (40 rows or fewer are not virtualized)', async () => {
+    const base = bundleResources(small);
+    const patient = base.find((r) => r.resourceType === 'Patient')!;
+    const some = base.filter((r) => r.resourceType === 'Observation').slice(0, 30);
+    const ds = await FixtureDataSource.create({ resources: [patient, ...some] });
+    const el = await viewer(ds, ds.patientId);
+    await until(() => el.shadowRoot!.querySelector('.count')?.textContent?.includes('30 records'), 'count');
+    await until(() => rows(el).length > 0, 'rows');
+    expect(rows(el).length).to.equal(30);
+    await until(() => !el.shadowRoot!.querySelector('[part="badge"][data-state="checking"]'), 'all badges checked');
+    expect(el.shadowRoot!.querySelectorAll('[part="badge"][data-state="verified"]').length).to.equal(30);
+    await expect(el).to.be.accessible();
+  });
+
   it('virtualizes long histories: 3,000 records, a few dozen rows in the DOM', async () => {
     const xl = await loadSyntheaBundle('xlarge-stewart-stanton.json');
     const ds = await FixtureDataSource.create({ resources: expandResources(bundleResources(xl), 3000) });
