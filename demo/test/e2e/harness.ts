@@ -12,6 +12,8 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 
 export interface E2eStack {
   values: Record<string, string>;
+  /** The stack's data dir (bridge outbox, keys, …), deleted by stop(). */
+  dataDir: string;
   demoUrl: string;
   stop(): Promise<void>;
 }
@@ -51,7 +53,7 @@ export async function startStack(log: (m: string) => void = (m) => console.log(`
       const handle = await up(ctx);
       if (handle?.stop) stops.push(handle.stop.bind(handle));
     }
-    return { values: ctx.values, demoUrl: ctx.values.demoUrl!, stop };
+    return { values: ctx.values, dataDir, demoUrl: ctx.values.demoUrl!, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -78,10 +80,10 @@ export async function portalAs(context: BrowserContext, demoUrl: string, role: s
 }
 
 /** Saves a screenshot as a test artifact (demo/test-results/<flow>/<step>.png). */
-export async function shot(page: Page, flow: string, step: string): Promise<void> {
+export async function shot(page: Page, flow: string, step: string, fullPage = true): Promise<void> {
   const dir = join(artifactsDir, flow);
   mkdirSync(dir, { recursive: true });
-  await page.screenshot({ path: join(dir, `${step}.png`), fullPage: true });
+  await page.screenshot({ path: join(dir, `${step}.png`), fullPage });
 }
 
 export function writeArtifact(flow: string, name: string, text: string): void {
