@@ -1,5 +1,6 @@
 import canonicalizeJson from 'canonicalize';
 import { bufferSource, toHex, type Hex } from './hex.js';
+import { sha256Sync } from './keccak.js';
 
 /** Thrown when a value handed to the record model is not a FHIR resource (a JSON object with a `resourceType`). */
 export class NotAFhirResourceError extends TypeError {
@@ -125,12 +126,26 @@ export async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
 
 /** `0x` + hex SHA-256 of the resource's canonical bytes: the `contentHash` of its record leaf. */
 export async function contentHash(resource: unknown): Promise<Hex> {
+  const hash = contentHashNow(resource);
+  return typeof hash === 'string' ? hash : toHex(new Uint8Array(await hash));
+}
+
+/** Canonical bytes up to this size are hashed on WebAssembly when it runs; bigger ones by WebCrypto (native speed beats the await). */
+const SYNC_HASH_LIMIT = 64 * 1024;
+
+/**
+ * The content hash now (WebAssembly SHA-256, no await) when possible, else WebCrypto's pending
+ * digest. Throws {@link NotAFhirResourceError} synchronously.
+ */
+export function contentHashNow(resource: unknown): Hex | Promise<ArrayBuffer> {
   const json = canonicalJson(resource);
-  // Encode into a reused buffer: digest() copies its input before returning its promise, so the
-  // buffer is free again at once (even with many contentHash calls in flight).
+  // Encode into a reused buffer: the WebAssembly hash is synchronous, and digest() copies its input
+  // before returning its promise, so the buffer is free again at once (even with many in flight).
   if (scratch.length < json.length * 3) scratch = new Uint8Array(Math.max(json.length * 3, 2 * scratch.length));
   const { written } = encoder.encodeInto(json, scratch);
-  return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', scratch.subarray(0, written))));
+  const bytes = scratch.subarray(0, written);
+  const now = written <= SYNC_HASH_LIMIT ? sha256Sync(bytes) : undefined;
+  return now ? toHex(now) : crypto.subtle.digest('SHA-256', bytes);
 }
 
 let scratch = new Uint8Array(64 * 1024);

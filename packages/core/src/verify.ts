@@ -1,5 +1,5 @@
-import { assertFhirResource, contentHash } from './canonical.js';
-import type { Hex } from './hex.js';
+import { assertFhirResource, contentHashNow, type FhirResourceLike } from './canonical.js';
+import { toHex, type Hex } from './hex.js';
 import { leafHash, type LeafInput } from './leaf.js';
 import { verifyProof } from './merkle.js';
 
@@ -36,28 +36,34 @@ export interface VerifyRecordInput {
   anchored: boolean | ((root: Hex) => boolean | Promise<boolean>);
 }
 
+type Checked = VerificationResult | { leafHex: Hex; hash: Hex };
+
 /**
- * Everything but the chain question, with the proof checked while WebCrypto computes the content
- * hash (the digest runs off the JavaScript thread). Reasons keep their documented order.
+ * Everything but the chain question. With the WebAssembly SHA-256 running (small resources) this
+ * is synchronous: no promise per record. Otherwise the proof is checked while WebCrypto computes
+ * the content hash (the digest runs off the JavaScript thread). Reasons keep their documented order.
  */
-async function checkRecord(input: VerifyRecordInput): Promise<VerificationResult | { leafHex: Hex; hash: Hex }> {
+function checkRecord(input: VerifyRecordInput): Checked | Promise<Checked> {
   const { resource, leaf, proof, root } = input;
   let leafHex: Hex;
-  let pendingHash: Promise<Hex>;
+  let pending: Hex | Promise<ArrayBuffer>;
   try {
     assertFhirResource(resource);
     leafHex = leafHash(leaf);
-    pendingHash = contentHash(resource);
+    pending = contentHashNow(resource);
   } catch (error) {
-    return { status: 'tampered', reason: 'malformed', detail: (error as Error).message };
+    return malformed(error);
   }
+  if (typeof pending === 'string') return finishCheck(resource, leaf, leafHex, pending, () => verifyProof(leafHex, proof, root));
   const proofOk = verifyProof(leafHex, proof, root);
-  let hash: Hex;
-  try {
-    hash = await pendingHash;
-  } catch (error) {
-    return { status: 'tampered', reason: 'malformed', detail: (error as Error).message };
-  }
+  return pending.then((digest) => finishCheck(resource, leaf, leafHex, toHex(new Uint8Array(digest)), () => proofOk), malformed);
+}
+
+function malformed(error: unknown): VerificationResult {
+  return { status: 'tampered', reason: 'malformed', detail: (error as Error).message };
+}
+
+function finishCheck(resource: FhirResourceLike, leaf: LeafInput, leafHex: Hex, hash: Hex, proofOk: () => boolean): Checked {
   if (hash !== leaf.contentHash.toLowerCase()) {
     return { status: 'tampered', reason: 'content-changed', detail: `content hash ${hash} differs from the anchored ${leaf.contentHash}` };
   }
@@ -65,18 +71,21 @@ async function checkRecord(input: VerifyRecordInput): Promise<VerificationResult
   if (resource.resourceType !== leaf.resourceType || resource.id !== leaf.resourceId || (versionId !== undefined && versionId !== leaf.versionId)) {
     return { status: 'tampered', reason: 'identity-mismatch', detail: 'resource type, id or version differ from the leaf' };
   }
-  if (!proofOk) return { status: 'tampered', reason: 'proof-invalid', detail: 'the proof does not lead from the leaf to the root' };
+  if (!proofOk()) return { status: 'tampered', reason: 'proof-invalid', detail: 'the proof does not lead from the leaf to the root' };
   return { leafHex, hash };
 }
 
-async function decide(
+function decide(
   input: VerifyRecordInput,
-  checked: VerificationResult | { leafHex: Hex; hash: Hex },
+  checked: Checked,
   anchored: (root: Hex) => boolean | Promise<boolean>,
-): Promise<VerificationResult> {
+): VerificationResult | Promise<VerificationResult> {
   if ('status' in checked) return checked;
-  if (!(await anchored(input.root))) return { status: 'tampered', reason: 'root-unknown', detail: `root ${input.root} is not anchored` };
-  return { status: 'verified', leafHash: checked.leafHex, contentHash: checked.hash };
+  const verified: VerificationResult = { status: 'verified', leafHash: checked.leafHex, contentHash: checked.hash };
+  const rootUnknown: VerificationResult = { status: 'tampered', reason: 'root-unknown', detail: `root ${input.root} is not anchored` };
+  const answer = anchored(input.root);
+  if (typeof answer === 'boolean') return answer ? verified : rootUnknown;
+  return Promise.resolve(answer).then((ok) => (ok ? verified : rootUnknown));
 }
 
 /**
@@ -90,26 +99,26 @@ export async function verifyRecord(input: VerifyRecordInput): Promise<Verificati
 }
 
 /**
- * {@link verifyRecord} for a list (a record view): content hashes run concurrently and each
- * distinct root's `anchored` function is asked once (a chain read per batch, not per record).
+ * {@link verifyRecord} for a list (a record view): records hashed by WebCrypto run concurrently and
+ * each distinct root's `anchored` function is asked once (a chain read per batch, not per record).
  * Results are in input order and equal verifyRecord's one by one.
  */
 export async function verifyRecords(inputs: readonly VerifyRecordInput[]): Promise<VerificationResult[]> {
-  const checked = await Promise.all(inputs.map(checkRecord));
+  const pending = inputs.map(checkRecord);
+  const checked = pending.some((c) => c instanceof Promise) ? await Promise.all(pending) : (pending as Checked[]);
   const anchoredByRoot = new Map<string, Promise<boolean>>();
-  return Promise.all(
-    inputs.map((input, i) =>
-      decide(input, checked[i]!, (root) => {
-        const anchored = input.anchored;
-        if (typeof anchored === 'boolean') return anchored;
-        const key = String(root).toLowerCase();
-        let answer = anchoredByRoot.get(key);
-        if (!answer) {
-          answer = Promise.resolve(anchored(root)).then(Boolean);
-          anchoredByRoot.set(key, answer);
-        }
-        return answer;
-      }),
-    ),
+  const results = inputs.map((input, i) =>
+    decide(input, checked[i]!, (root) => {
+      const anchored = input.anchored;
+      if (typeof anchored === 'boolean') return anchored;
+      const key = String(root).toLowerCase();
+      let answer = anchoredByRoot.get(key);
+      if (!answer) {
+        answer = Promise.resolve(anchored(root)).then(Boolean);
+        anchoredByRoot.set(key, answer);
+      }
+      return answer;
+    }),
   );
+  return results.some((r) => r instanceof Promise) ? Promise.all(results) : (results as VerificationResult[]);
 }

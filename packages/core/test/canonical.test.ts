@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canonicalJson, canonicalize, contentHash, NotAFhirResourceError } from '../src/index.js';
+import { canonicalJson, canonicalize, contentHash, keccakReady, NotAFhirResourceError, sha256, toHex } from '../src/index.js';
 
 describe('canonical form', () => {
   it('drops meta and text, sorts keys, keeps everything else', () => {
@@ -49,5 +49,16 @@ describe('RFC 8785 sample (section 3.2.2) with a resourceType added', () => {
     const input = String.raw`{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001], "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/", "literals": [null, true, false], "resourceType": "Basic"}`;
     const expected = String.raw`{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"resourceType":"Basic","string":"€$\u000f\nA'B\"\\\\\"/"}`;
     assert.equal(canonicalJson(JSON.parse(input)), expected);
+  });
+});
+
+describe('contentHash on both SHA-256 paths', () => {
+  it('equals WebCrypto SHA-256 of the canonical bytes, small (WebAssembly) and over 64 KiB (WebCrypto)', async () => {
+    assert.equal(await keccakReady(), true);
+    const small = { resourceType: 'Observation', id: 'o1', valueString: 'é😀' };
+    const big = { resourceType: 'DocumentReference', id: 'd1', note: 'x'.repeat(100 * 1024) };
+    for (const resource of [small, big]) {
+      assert.equal(await contentHash(resource), toHex(await sha256(canonicalize(resource))));
+    }
   });
 });

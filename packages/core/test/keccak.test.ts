@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { keccak256, keccakReady } from '../src/index.js';
-import { keccak256Portable } from '../src/keccak.js';
+import { keccak256Portable, sha256Sync } from '../src/keccak.js';
 
 describe('keccak-256', () => {
   it('runs on WebAssembly in Node once started', async () => {
@@ -18,5 +18,23 @@ describe('keccak-256', () => {
 
   it('matches the known keccak-256 of the empty string', () => {
     assert.equal(Buffer.from(keccak256(new Uint8Array(0))).toString('hex'), 'c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470');
+  });
+});
+
+describe('SHA-256 on WebAssembly (the verification hot path)', () => {
+  it('gives the same bytes as WebCrypto for every length 0..1100 and for 64 KiB, 1 MiB', async () => {
+    assert.equal(await keccakReady(), true);
+    const lengths = [...Array.from({ length: 1101 }, (_, n) => n), 64 * 1024, 1024 * 1024];
+    for (const n of lengths) {
+      const data = new Uint8Array(n);
+      for (let i = 0; i < n; i += 65536) crypto.getRandomValues(data.subarray(i, i + 65536));
+      const expected = new Uint8Array(await crypto.subtle.digest('SHA-256', data));
+      assert.deepEqual(sha256Sync(data), expected, `length ${n}`);
+    }
+  });
+
+  it('matches the known SHA-256 of "abc"', async () => {
+    await keccakReady();
+    assert.equal(Buffer.from(sha256Sync(new TextEncoder().encode('abc'))!).toString('hex'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
   });
 });
