@@ -113,7 +113,7 @@ function sharedEsbuildHelpers() {
 const LAZY_TRIGGERS = [
   [/node_modules\/dompurify\//, 'DOMPurify: the first narrative shown'],
   [/node_modules\/@lit-labs\/virtualizer\//, 'virtualizer: the first list of more than 40 rows'],
-  [/node_modules\/hash-wasm\//, 'WebAssembly keccak: the first hash, in the background (pure JS until then)'],
+  [/node_modules\/hash-wasm\//, 'WebAssembly hashers (hash-wasm): the first hash, in the background (pure JS / WebCrypto until then)'],
   [/\/http-chain-data-source\.ts$/, 'bridge + chain data source: an element configured by attributes, not a dataSource property'],
   [/\/core\/src\/verify\.ts$/, 'record verification (core: JCS, keccak, leaf, Merkle proof): the first record with a proof to check'],
 ];
