@@ -82,6 +82,8 @@ describe('bridge ingest → anchored (real Kubo + anvil)', () => {
     // Asynchronous: the bridge answering the CLI runs in this very process.
     const result = await run(process.execPath, ['--conditions=source', '--import', 'tsx', cli, 'verify', `Observation/${obs.id}`, '--url', bridge.url], {
       encoding: 'utf8',
+      // Relative default paths (e.g. the read side's store) land in the test's temp dir.
+      cwd: bridge.dir,
       env: {
         ...process.env,
         EHR_BRIDGE_OUTBOX: `sqlite:${bridge.dir}/verify-cli.db`,
