@@ -584,7 +584,14 @@ export class EhrViewer extends EhrElement {
           : this.tab === 'raw'
             ? html`<pre class="raw">${JSON.stringify(d.resource, null, 2)}</pre>`
             : this.renderProof(d, v)}
-      </div>`;
+      </div>
+      ${this.renderVersionHistory(d)}`;
+  }
+
+  /** Issue 10 hook: the record's other versions, each verified (ehr-viewer/version-history.ts, loaded on first use; empty for one version). */
+  private renderVersionHistory(d: RecordDetail): TemplateResult {
+    void import('./version-history.js');
+    return html`<ehr-version-history .dataSource=${this.source} patient-id=${this.patientId} record-key=${d.summary.key}></ehr-version-history>`;
   }
 
   private onTabKey(e: KeyboardEvent): void {

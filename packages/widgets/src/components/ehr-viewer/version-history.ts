@@ -11,19 +11,18 @@
  */
 import { css, html, nothing, type TemplateResult } from 'lit';
 import { property } from 'lit/decorators.js';
-import { Task } from '@lit/task';
+import { Task, TaskStatus } from '@lit/task';
 import type { FhirResource } from 'fhir/r4';
 import { EhrElement, describeError } from '../../internal/ehr-element.js';
 import { tokens } from '../../styles/tokens.js';
 import { verifyRecord, type Verification } from '../../verify/verify-record.js';
-import type { AnchorClaim } from '../../data/data-source.js';
+import { DataSourceError, type AnchorClaim } from '../../data/data-source.js';
 import { diffResources, type Change } from '../clinical-entry/clinical-entry.model.js';
 import { entrySourceFor, type ClinicalEntrySource } from '../clinical-entry/clinical-entry.source.js';
 
 /** Every user-visible string of `<ehr-version-history>`, in one place for translation. */
 export const versionHistoryStrings = {
   heading: 'Version history',
-  loading: 'Loading the version history…',
   version: (v: string) => `Version ${v}`,
   changed: 'What changed',
   first: 'First version',
@@ -114,16 +113,22 @@ export class EhrVersionHistory extends EhrElement {
     args: () => [this.source, this.entrySource ?? entrySourceFor(this.source), this.patientId, this.recordKey, this.session?.role] as const,
   });
 
+  /** True once the versions of the current `record-key` are loaded (or failed to load). */
+  get settled(): boolean {
+    return this.historyTask.status === TaskStatus.COMPLETE || this.historyTask.status === TaskStatus.ERROR;
+  }
+
   /** The versions shown (after loading), newest first. */
   get versions(): HistoryVersion[] {
     return this.historyTask.value ?? [];
   }
 
   override render(): TemplateResult | typeof nothing {
-    const s = this.strings;
     return this.historyTask.render({
-      pending: () => html`<p role="status" class="muted">${s.loading}</p>`,
-      error: (e) => html`<p role="alert">${describeError(e)}</p>`,
+      // Silent while loading: inside a viewer's detail panel most records have one version and show nothing.
+      pending: () => nothing,
+      // A bridge without the versions route (404) has no history to show; anything else is said.
+      error: (e) => (e instanceof DataSourceError && e.kind === 'not-found' ? nothing : html`<p role="alert">${describeError(e)}</p>`),
       complete: (versions) => (versions.length ? this.renderVersions(versions) : nothing),
     }) as TemplateResult | typeof nothing;
   }
