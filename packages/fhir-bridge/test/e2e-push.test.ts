@@ -80,7 +80,7 @@ describe('bridge ingest → anchored (real Kubo + anvil)', () => {
     const obs = tiny.entry!.find((e) => e.resource?.resourceType === 'Observation')!.resource!;
     const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
     // Asynchronous: the bridge answering the CLI runs in this very process.
-    const result = await run(process.execPath, ['--conditions=source', '--import', 'tsx', cli, 'verify', `Observation/${obs.id}`, '--url', bridge.url], {
+    const result = await run(process.execPath, ['--conditions=source', '--import', import.meta.resolve('tsx'), cli, 'verify', `Observation/${obs.id}`, '--url', bridge.url], {
       encoding: 'utf8',
       // Relative default paths (e.g. the read side's store) land in the test's temp dir.
       cwd: bridge.dir,
