@@ -15,7 +15,7 @@ import { DEV_KEYS } from '@ehr-anchor/testkit';
 import { leafHash, type Hex } from '@ehr-anchor/core';
 import { Wallet, hexlify, randomBytes } from 'ethers';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { launchBrowser, shot, startStack, type E2eStack } from './harness.js';
+import { launchBrowser, shot, shotOf, startStack, type E2eStack } from './harness.js';
 
 const address = (role: keyof typeof DEV_KEYS) => new Wallet(DEV_KEYS[role]).address;
 const STEP = { timeout: 180_000 };
@@ -149,6 +149,7 @@ describe('the seed flows, end to end in the demo portal', () => {
     await grant(patient, address('doctorA'), 'doctor');
     await consents(patient).locator('[part="grants"]').getByText(address('doctorA')).waitFor(SEE);
     await shot(patient, '05-consent', '1-patient-granted-doctor');
+    await shotOf(consents(patient).locator('[part="base"]'), '05-consent', 'consent-manager');
 
     const doctor = await portal('doctorA');
     await search(doctor, 'Kreiger');
@@ -157,6 +158,7 @@ describe('the seed flows, end to end in the demo portal', () => {
     const badge = doctorViewer(doctor).locator('[part="record"] [part="badge"][data-state="verified"]').first();
     await badge.waitFor(SEE);
     await shot(doctor, '05-consent', '2-doctor-reads-verified');
+    await shotOf(doctorViewer(doctor), '05-consent', 'ehr-viewer');
     await accessLogShows('doctorA', '05-consent');
 
     await consents(patient).getByRole('button', { name: /Revoke access of/ }).first().click();
@@ -281,6 +283,7 @@ describe('the seed flows, end to end in the demo portal', () => {
     await shot(worker, '08-upload', '1-stored');
     await up.locator('[part="result"] ol.steps li[data-done]').nth(3).waitFor({ timeout: 90_000 });
     await shot(worker, '08-upload', '2-anchored');
+    await shotOf(up, '08-upload', 'record-uploader');
 
     const doctor = await portal('doctorA');
     await reload(doctor);

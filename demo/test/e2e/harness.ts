@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { sharedDir, startAnvil, startKubo, stopAll, type StackContext, type StackUp } from '@ehr-anchor/testkit';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 
 export interface E2eStack {
   values: Record<string, string>;
@@ -84,6 +84,13 @@ export async function shot(page: Page, flow: string, step: string, fullPage = tr
   const dir = join(artifactsDir, flow);
   mkdirSync(dir, { recursive: true });
   await page.screenshot({ path: join(dir, `${step}.png`), fullPage });
+}
+
+/** Saves a screenshot of one element (demo/test-results/<flow>/<step>.png). */
+export async function shotOf(element: Locator, flow: string, step: string): Promise<void> {
+  const dir = join(artifactsDir, flow);
+  mkdirSync(dir, { recursive: true });
+  await element.screenshot({ path: join(dir, `${step}.png`) });
 }
 
 export function writeArtifact(flow: string, name: string, text: string): void {
