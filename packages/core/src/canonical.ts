@@ -86,28 +86,51 @@ function sortedCopy(value: unknown, topLevel = false): unknown {
       return value;
     case 'object': {
       if (value === null) return null;
+      // A subtree that is already canonical (keys in order, nothing to replace) is returned as is
+      // instead of copied: JSON.stringify serializes it identically, and FHIR is full of them
+      // (one-key references, arrays of strings, sorted codings), so most allocations go.
       if (Array.isArray(value)) {
-        const out = new Array<unknown>(value.length);
+        if (Object.getPrototypeOf(value) !== Array.prototype || 'toJSON' in value) throw UNUSUAL;
+        let out: unknown[] | undefined;
         for (let i = 0; i < value.length; i++) {
           const item: unknown = value[i];
-          out[i] = item === undefined || typeof item === 'function' || typeof item === 'symbol' ? null : sortedCopy(item);
+          const mapped = item === undefined || typeof item === 'function' || typeof item === 'symbol' ? null : sortedCopy(item);
+          if (out) out.push(mapped);
+          else if (mapped !== item) {
+            out = value.slice(0, i) as unknown[];
+            out.push(mapped);
+          }
         }
-        return out;
+        return out ?? value;
       }
       if (Object.getPrototypeOf(value) !== Object.prototype || typeof (value as { toJSON?: unknown }).toJSON === 'function') throw UNUSUAL;
-      // Default sort compares UTF-16 code units, exactly JCS's property order.
-      const keys = Object.keys(value).sort();
-      const out: Record<string, unknown> = {};
-      for (const key of keys) {
+      const keys = Object.keys(value);
+      // Default sort compares UTF-16 code units, exactly JCS's property order; so does `<`.
+      let inOrder = !topLevel; // the top level always loses meta/text: always a copy
+      for (let i = 1; inOrder && i < keys.length; i++) if (keys[i - 1]! > keys[i]!) inOrder = false;
+      if (!inOrder) keys.sort();
+      let out: Record<string, unknown> | undefined = inOrder ? undefined : {};
+      for (let k = 0; k < keys.length; k++) {
+        const key = keys[k]!;
         if (topLevel && (key === 'meta' || key === 'text')) continue;
         // Digit-leading keys would be reordered numerically by the engine; __proto__ is special.
         const first = key.charCodeAt(0);
         if ((first >= 48 && first <= 57) || key === '__proto__' || !wellFormed(key)) throw UNUSUAL;
         const item: unknown = (value as Record<string, unknown>)[key];
+        // JSON.stringify drops these members itself, so they need no copy.
         if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
-        out[key] = sortedCopy(item);
+        const mapped = sortedCopy(item);
+        if (out) out[key] = mapped;
+        else if (mapped !== item) {
+          out = {};
+          for (let j = 0; j < k; j++) {
+            const earlier: unknown = (value as Record<string, unknown>)[keys[j]!];
+            if (earlier !== undefined && typeof earlier !== 'function' && typeof earlier !== 'symbol') out[keys[j]!] = earlier;
+          }
+          out[key] = mapped;
+        }
       }
-      return out;
+      return out ?? value;
     }
     default:
       throw UNUSUAL;
