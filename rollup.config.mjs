@@ -143,7 +143,41 @@ function sizeManifest() {
   };
 }
 
+/**
+ * A package's `browser` field for its own relative imports (ethers maps geturl.js, crypto.js, … to
+ * their -browser files). @rollup/plugin-node-resolve skips it for packages entered through
+ * `exports`, which left `import "http"`, "https", "zlib", "crypto" in the one-file bundle.
+ */
+function packageBrowserField() {
+  const maps = new Map();
+  const browserMap = (dir) => {
+    if (!maps.has(dir)) {
+      let map = null;
+      try {
+        const b = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).browser;
+        if (b && typeof b === 'object') map = b;
+      } catch {
+        map = null;
+      }
+      maps.set(dir, map);
+    }
+    return maps.get(dir);
+  };
+  return {
+    name: 'package-browser-field',
+    async resolveId(source, importer, options) {
+      if (!importer || !source.startsWith('.') || !importer.includes('/node_modules/')) return null;
+      const resolved = await this.resolve(source, importer, { ...options, skipSelf: true });
+      if (!resolved || resolved.external) return resolved;
+      const m = resolved.id.match(/^(.*\/node_modules\/(?:@[^/]+\/)?[^/]+)\/(.*)$/);
+      const to = m ? browserMap(m[1])?.[`./${m[2]}`] : undefined;
+      return typeof to === 'string' ? join(m[1], to) : resolved;
+    },
+  };
+}
+
 const plugins = (minify) => [
+  packageBrowserField(),
   nodeResolve({ exportConditions: ['source', 'browser', 'import', 'default'], browser: true, extensions: ['.ts', '.mjs', '.js', '.json'] }),
   commonjs(),
   esbuild({ target: 'es2022', tsconfig: join(pkgDir, 'tsconfig.json'), sourceMap: true }),

@@ -76,7 +76,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   for (const r of rows) {
     console.log(`| ${r.output} | ${r.what} | ${r.raw ? fmt(r.raw) : ''} | ${fmt(r.gzip)} | ${r.budget ? fmt(r.budget) : ''} | ${r.budget ? (r.ok ? 'ok' : 'OVER') : ''} |`);
   }
+  // A <script type="module"> file must be self-contained: no import of anything (bare or relative).
+  const bundleCode = readFileSync(join(dist, 'bundle', 'ehr-anchor-widgets.min.js'), 'utf8');
+  const imports = [...bundleCode.matchAll(/(?:^|[;}\s])(?:import|export)\s*(?:[\w$*{},\s]*?\s*from\s*)?["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1] ?? m[2]);
+  if (imports.length) console.log(`\nThe one-file bundle imports ${[...new Set(imports)].join(', ')}: it must be self-contained.`);
   const over = rows.filter((r) => r.budget && !r.ok);
   if (over.length) console.log(`\n${over.length} output(s) over budget: ${over.map((r) => `${r.output} (${fmt(r.gzip)} > ${fmt(r.budget)})`).join(', ')}`);
-  if (over.length && process.argv.includes('--strict')) process.exit(1);
+  if ((over.length || imports.length) && process.argv.includes('--strict')) process.exit(1);
 }
