@@ -137,9 +137,17 @@ export class HttpEntrySource implements ClinicalEntrySource {
   }
 }
 
-/** The entry source for a data source: itself when it can take entries, the bridge when it is the HTTP source. */
+const httpSources = new WeakMap<object, HttpEntrySource>();
+
+/**
+ * The entry source for a data source: itself when it can take entries, the bridge when it is the
+ * HTTP source. The same object every time for the same data source (elements pass it to `Task`
+ * arguments, where a new object each render would restart the task forever).
+ */
 export function entrySourceFor(source: EhrDataSource | undefined): ClinicalEntrySource | undefined {
   if (isEntrySource(source)) return source;
-  if (isBridgeSession(source)) return new HttpEntrySource(source);
-  return undefined;
+  if (!isBridgeSession(source)) return undefined;
+  let http = httpSources.get(source);
+  if (!http) httpSources.set(source, (http = new HttpEntrySource(source)));
+  return http;
 }
