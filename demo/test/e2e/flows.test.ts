@@ -350,12 +350,7 @@ describe('the seed flows, end to end in the demo portal', () => {
     await shot(p, '09-tampered', '1-viewer-shows-tampered');
   }));
 
-  it('the plain HTML page works with the one-file bundle', {
-    ...STEP,
-    // Left out while the widgets' one-file bundle imports Node built-ins ("crypto", "http", "https",
-    // "zlib") and so fails to load in a browser; the page then says the bundle did not load.
-    skip: 'needs a browser-loadable one-file bundle (dist/bundle/ehr-anchor-widgets.min.js imports Node built-ins)',
-  }, () => screenshotsOnFailure(async () => {
+  it('the plain HTML page works with the one-file bundle', STEP, () => screenshotsOnFailure(async () => {
     const p = await portal('patient', 'index.html');
     await patientViewer(p).locator('[part="record"] [part="badge"][data-state="verified"]').first().waitFor(SEE);
     await shot(p, '00-plain-page', '1-patient-signed-in');
