@@ -6,7 +6,7 @@ import { until } from '../../../test/helpers.js';
 import './clinical-entry.js';
 import type { ClinicalEntry, EhrEntrySubmittedEvent } from './clinical-entry.component.js';
 import { FixtureEntries } from './clinical-entry.fixture.js';
-import { EntryRefusedError } from './clinical-entry.source.js';
+import { EntryRefusedError, HttpEntrySource, entrySourceFor } from './clinical-entry.source.js';
 import type { EhrVersionHistory } from '../ehr-viewer/version-history.js';
 
 let bundle: Bundle;
@@ -84,6 +84,16 @@ async function submit(el: ClinicalEntry): Promise<void> {
 }
 
 describe('<clinical-entry>', () => {
+  it('derives one HTTP entry source per bridge data source (a new one per render would restart tasks forever)', async () => {
+    const bridge = { config: { bridgeUrl: 'http://bridge.invalid' }, sessionToken: undefined } as unknown as Parameters<typeof entrySourceFor>[0];
+    const a = entrySourceFor(bridge);
+    expect(a).to.be.instanceOf(HttpEntrySource);
+    expect(entrySourceFor(bridge)).to.equal(a);
+    const { entries } = await world();
+    expect(entrySourceFor(entries.source), 'a source that takes entries is used as is').to.equal(entries.source);
+    expect(entrySourceFor(await FixtureDataSource.create({ bundle })), 'a source without entries has none').to.equal(undefined);
+  });
+
   it('says what to do without a data source or patient', async () => {
     const el = await fixture<ClinicalEntry>(html`<clinical-entry></clinical-entry>`);
     expect(el.shadowRoot!.textContent).to.contain('No data source');
