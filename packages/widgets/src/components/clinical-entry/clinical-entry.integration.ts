@@ -5,7 +5,7 @@
  * two versions verified against the chain; <ehr-viewer> shows the entry verified; a doctor of
  * another hospital is refused and nothing is written.
  */
-import { expect, fixture, html } from '@open-wc/testing';
+import { assert, expect, fixture, html } from '@open-wc/testing';
 import { setViewport } from '@web/test-runner-commands';
 import { Wallet } from 'ethers';
 import type { Bundle, Condition, Observation } from 'fhir/r4';
@@ -14,6 +14,7 @@ import { until } from '../../../test/helpers.js';
 import '../../index.js';
 import type { EhrProvider } from '../ehr-provider/ehr-provider.component.js';
 import type { EhrViewer } from '../ehr-viewer/ehr-viewer.component.js';
+import { ehrViewerStrings } from '../ehr-viewer/ehr-viewer.strings.js';
 import type { ClinicalEntry, EhrEntrySubmittedEvent } from './clinical-entry.component.js';
 import type { EhrVersionHistory } from '../ehr-viewer/version-history.js';
 
@@ -144,6 +145,37 @@ describe('<clinical-entry> against the real bridge, HAPI FHIR, anvil and Kubo', 
     viewer.shadowRoot!.querySelector<HTMLButtonElement>('#tab-raw')!.click();
     await until(() => viewer.shadowRoot!.querySelector('[part="detail"] pre'), 'raw JSON');
     expect(JSON.parse(viewer.shadowRoot!.querySelector('[part="detail"] pre')!.textContent!)).to.deep.include({ resourceType: 'Encounter', id: encounter.resourceId });
+    // The amended Condition in the viewer: its detail shows both versions, each verified (ehr-version-history).
+    // Filter the timeline to conditions (it is virtualized); the newest is the amended one.
+    const conditions = [...viewer.shadowRoot!.querySelectorAll<HTMLLabelElement>('[part="filters"] label.check')].find((l) => l.textContent!.trim().startsWith(ehrViewerStrings.category.conditions))!;
+    const count = Number(/\((\d+)\)/.exec(conditions.textContent!)![1]);
+    conditions.querySelector('input')!.click();
+    await until(() => viewer.shadowRoot!.querySelectorAll('[part="record"]').length === count, 'conditions only');
+    // Open each condition until the one with a history (the amended one); others have one version and show none.
+    let inViewer: EhrVersionHistory | undefined;
+    let previous = viewer.shadowRoot!.querySelector<EhrVersionHistory>('[part="detail"] ehr-version-history')?.recordKey ?? '';
+    for (let i = 0; i < count && !inViewer; i++) {
+      viewer.shadowRoot!.querySelectorAll<HTMLButtonElement>('[part="record"]')[i]!.click();
+      const h = await (async () => {
+        let found: EhrVersionHistory | null = null;
+        try {
+          await until(() => {
+            found = viewer.shadowRoot!.querySelector<EhrVersionHistory>('[part="detail"] ehr-version-history');
+            return found && found.recordKey !== previous && found.settled;
+          }, `history of condition ${i + 1}`, 60_000);
+        } catch (error) {
+          const h = viewer.shadowRoot!.querySelector<EhrVersionHistory>('[part="detail"] ehr-version-history');
+          throw new Error(`${(error as Error).message}; detail: ${viewer.shadowRoot!.querySelector('[part="detail"]')?.textContent?.replace(/\s+/g, ' ').slice(0, 300)}; history: ${h ? `${h.recordKey} settled=${h.settled} defined=${!!customElements.get('ehr-version-history')}` : 'none'}; previous ${previous}`);
+        }
+        return found! as EhrVersionHistory;
+      })();
+      previous = h.recordKey;
+      if (h.versions.length) inViewer = h;
+    }
+    assert(inViewer, 'a condition in the viewer shows its version history');
+    await until(() => inViewer!.shadowRoot!.querySelectorAll('[part="badge"][data-state="verified"]').length === 2, 'both versions verified in the viewer', 60_000);
+    expect(inViewer.versions.map((v) => v.versionId)).to.deep.equal(['2', '1']);
+    await expect(viewer).to.be.accessible();
   });
 
   it('refuses a doctor of another hospital: a clear error and nothing written on HAPI', async () => {
