@@ -38,6 +38,54 @@ async function uploadSink(ctx, next) {
   return undefined;
 }
 
+/**
+ * Injected fault, /__tampering-bridge/: a bridge whose stored records all fail its own checks. It
+ * answers the read API's routes the way the real bridge does for tampered records (see
+ * packages/fhir-bridge/src/read/README.md "Tamper evidence"): the list as usual, and every
+ * `GET /records/{seq}` but the Patient's with 409 and the tamper reason in `details.coding`.
+ * Synthetic data only. Seq 2: content-changed, seq 3: cid-mismatch.
+ */
+const TAMPER_SUBJECT = `0x${'5a'.repeat(32)}`;
+const tamperedRecords = [
+  { seq: 3, resourceType: 'Immunization', resourceId: 'imm-b', category: 'immunizations', date: '2020-03-01T00:00:00Z', reason: 'cid-mismatch', diagnostics: 'record failed verification (cid-mismatch): IPFS returned bytes whose CID is bafy-other, not bafy-stored' },
+  { seq: 2, resourceType: 'Immunization', resourceId: 'imm-a', category: 'immunizations', date: '2020-02-01T00:00:00Z', reason: 'content-changed', diagnostics: 'record failed verification (content-changed): the content hash differs from the anchored one' },
+];
+function tamperingBridge(ctx, next) {
+  if (!ctx.path.startsWith('/__tampering-bridge/')) return next();
+  const path = ctx.path.slice('/__tampering-bridge'.length);
+  const item = (r, category) => ({ seq: r.seq, resourceType: r.resourceType, resourceId: r.resourceId, versionId: '1', category, state: 'anchored', receivedAt: '2024-01-01T00:00:00Z', anchoredAt: '2024-01-01T00:01:00Z', date: r.date ?? null, erased: false });
+  const patient = { seq: 1, resourceType: 'Patient', resourceId: 'synthetic-patient', date: null };
+  ctx.type = 'application/fhir+json';
+  if (path === `/patients/${TAMPER_SUBJECT}/records`) {
+    const demographics = ctx.query.category === 'demographics';
+    ctx.body = JSON.stringify({ subject: TAMPER_SUBJECT, items: demographics ? [item(patient, 'demographics')] : tamperedRecords.map((r) => item(r, r.category)) });
+    return undefined;
+  }
+  if (path === '/records/1') {
+    const resource = { resourceType: 'Patient', id: 'synthetic-patient', meta: { versionId: '1' }, name: [{ family: 'Synthetic', given: ['Test'] }] };
+    const leaf = { subject: TAMPER_SUBJECT, resourceType: 'Patient', resourceId: 'synthetic-patient', versionId: '1', contentHash: `0x${'00'.repeat(32)}`, payloadCid: 'bafy-patient', salt: `0x${'11'.repeat(32)}` };
+    ctx.body = JSON.stringify({ seq: 1, category: 'demographics', resource, leaf, leafHash: `0x${'22'.repeat(32)}`, proof: null, anchor: null, state: 'stored' });
+    return undefined;
+  }
+  const m = /^\/records\/(\d+)(\/state)?$/.exec(path);
+  const r = m && tamperedRecords.find((t) => t.seq === Number(m[1]));
+  if (r && m[2]) {
+    ctx.body = JSON.stringify({ seq: r.seq, resourceType: r.resourceType, state: 'anchored', payloadCid: 'bafy-stored', anchor: null, erased: false });
+    return undefined;
+  }
+  if (r) {
+    ctx.status = 409;
+    ctx.body = JSON.stringify({
+      resourceType: 'OperationOutcome',
+      issue: [{ severity: 'error', code: 'processing', diagnostics: r.diagnostics, details: { coding: [{ system: 'urn:ehr-anchor:tamper', code: r.reason }] } }],
+    });
+    return undefined;
+  }
+  ctx.status = 404;
+  ctx.body = JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found', diagnostics: 'not found' }] });
+  return undefined;
+}
+
 const integration = process.env.EHR_WIDGETS_INTEGRATION === '1';
 
 /**
@@ -106,7 +154,7 @@ export default {
   testsStartTimeout: 5 * 60 * 1000,
   browserStartTimeout: 120_000,
   testFramework: { config: { timeout: 60_000 } },
-  middleware: [fixturesMiddleware, uploadSink, stackMiddleware],
+  middleware: [fixturesMiddleware, uploadSink, tamperingBridge, stackMiddleware],
   plugins: [stack, esbuildPlugin({ ts: true, target: 'es2022', tsconfig: join(here, 'tsconfig.json') })],
   browsers: [
     chromeLauncher({

@@ -94,6 +94,8 @@ export interface RecordDetail {
   anchor?: AnchorClaim;
   /** The bridge found the stored bytes inconsistent (CID or leaf mismatch) and says so. */
   bridgeIntegrityError?: string;
+  /** The bridge's tamper reason code with `bridgeIntegrityError` (e.g. `cid-mismatch`, `content-changed`). */
+  bridgeTamperReason?: string;
 }
 
 export interface PatientHeader {
@@ -285,5 +287,20 @@ export class DataSourceError extends Error {
   ) {
     super(message, options);
     this.name = 'DataSourceError';
+  }
+}
+
+/**
+ * The bridge refused to serve a record because it failed the bridge's own verification (HTTP 409
+ * with `urn:ehr-anchor:tamper`). `reason` is the bridge's code (`cid-mismatch`, `envelope-tampered`,
+ * `content-changed`, `identity-mismatch`, `proof-invalid`, `root-unknown`).
+ */
+export class BridgeTamperError extends DataSourceError {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super('invalid', message);
+    this.name = 'BridgeTamperError';
   }
 }

@@ -15,12 +15,14 @@ import type {
   DocumentReceipt,
   PatientSearchResult,
   RecordList,
+  RecordProgress,
   RecordRead,
   SessionRoles,
   SiweChallenge,
 } from '@ehr-anchor/core/api';
 import type { FhirResource, Patient } from 'fhir/r4';
 import {
+  BridgeTamperError,
   DataSourceError,
   RECORD_CATEGORIES,
   type AccessLogEntry,
@@ -90,6 +92,8 @@ export class HttpChainDataSource implements EhrDataSource {
   private readonly base: string;
   private readonly chain: ChainClient;
   private token: string | undefined;
+  /** Summaries from the last lists, by key: what a tampered record (which the bridge will not serve) is shown as. */
+  private readonly listed = new Map<string, RecordSummary>();
 
   constructor(readonly config: HttpChainConfig) {
     this.base = config.bridgeUrl.replace(/\/$/, '');
@@ -116,15 +120,17 @@ export class HttpChainDataSource implements EhrDataSource {
    */
   async signIn(address: string, sign: (message: string) => Promise<string>): Promise<SessionRoles> {
     const challenge = await this.json<SiweChallenge>('/auth/nonce', { method: 'POST' });
+    // The page's own host, as wallets expect (the bridge accepts it: listed in its `siweDomains`, or
+    // loopback); the challenge's domain (the bridge's host) only outside a browser. No expiration
+    // time: the nonce's 5-minute expiry is not the session's; the bridge caps the session itself.
     const message = siweMessage({
-      domain: challenge.domain,
+      domain: globalThis.location?.host || challenge.domain,
       address: getAddress(address),
       statement: challenge.statement,
       uri: challenge.uri,
       chainId: challenge.chainId,
       nonce: challenge.nonce,
       issuedAt: new Date().toISOString(),
-      expirationTime: challenge.expiresAt,
     });
     let signature: string;
     try {
@@ -163,7 +169,10 @@ export class HttpChainDataSource implements EhrDataSource {
         const outcome = (await res.json()) as { issue?: Array<{ diagnostics?: string; details?: { coding?: Array<{ system: string; code: string }> } }> };
         const issue = outcome.issue?.[0];
         const tamper = issue?.details?.coding?.find((c) => c.system === 'urn:ehr-anchor:tamper');
-        if (res.status === 409 && tamper) throw new DataSourceError('invalid', `The bridge reports this record tampered (${tamper.code}).`);
+        if (res.status === 409 && tamper) {
+          const message = issue?.diagnostics ? `The bridge refused this record: ${issue.diagnostics}` : `The bridge reports this record tampered (${tamper.code}).`;
+          throw new BridgeTamperError(tamper.code, message);
+        }
         message = issue?.diagnostics ?? message;
       } catch (error) {
         if (error instanceof DataSourceError) throw error;
@@ -210,11 +219,13 @@ export class HttpChainDataSource implements EhrDataSource {
 
   async listRecords(subject: string, query: RecordQuery = {}, signal?: AbortSignal): Promise<RecordSummary[]> {
     const q: Record<string, string> = {};
-    if (query.from) q.since = query.from;
-    if (query.to) q.until = new Date(Date.parse(query.to) + 86_400_000).toISOString().slice(0, 10);
+    // Clinical date (the bridge's `from`/`to`), not when the bridge received it (`since`/`until`);
+    // `to` is exclusive there and inclusive here.
+    if (query.from) q.from = query.from;
+    if (query.to) q.to = new Date(Date.parse(query.to) + 86_400_000).toISOString().slice(0, 10);
     const items = await this.listRaw(subject, q, signal);
     const cats = query.categories?.length ? new Set(query.categories) : undefined;
-    return items
+    const summaries = items
       .filter((i) => !i.erased && i.category !== 'demographics')
       .map((i): RecordSummary => ({
         key: String(i.seq),
@@ -222,16 +233,26 @@ export class HttpChainDataSource implements EhrDataSource {
         resourceId: i.resourceId,
         versionId: i.versionId,
         category: toCategory(i.category),
-        // The list carries no content; rows show the type and when the bridge received it.
+        // The list carries no content; rows show the type and the clinical date (once the bridge has read it).
         title: i.resourceType,
-        date: i.receivedAt,
+        ...(i.date ? { date: i.date } : {}),
         state: i.state === 'anchored' ? 'anchored' : 'pending',
       }))
       .filter((s) => !cats || cats.has(s.category));
+    for (const s of summaries) this.listed.set(s.key, s);
+    return summaries;
   }
 
   async getRecord(_subject: string, key: string, signal?: AbortSignal): Promise<RecordDetail> {
-    const read = await this.json<RecordRead>(`/records/${encodeURIComponent(key)}`, {}, signal);
+    let read: RecordRead;
+    try {
+      read = await this.json<RecordRead>(`/records/${encodeURIComponent(key)}`, {}, signal);
+    } catch (error) {
+      if (!(error instanceof BridgeTamperError)) throw error;
+      // The bridge refuses to serve content that fails its own checks: the record is shown as
+      // tampered with the bridge's reason (the same path as any bridge-reported integrity error).
+      return { summary: await this.summaryOf(key, signal), resource: { resourceType: 'Basic', code: {} }, bridgeIntegrityError: error.message, bridgeTamperReason: error.reason };
+    }
     const resource = read.resource as unknown as FhirResource;
     const date = dateOf(resource);
     const value = valueOf(resource);
@@ -261,6 +282,14 @@ export class HttpChainDataSource implements EhrDataSource {
           }
         : {}),
     };
+  }
+
+  /** A record's summary from the lists, or (not listed here yet) from its pipeline state, which carries no content. */
+  private async summaryOf(key: string, signal?: AbortSignal): Promise<RecordSummary> {
+    const listed = this.listed.get(key);
+    if (listed) return listed;
+    const p = await this.json<RecordProgress>(`/records/${encodeURIComponent(key)}/state`, {}, signal);
+    return { key, resourceType: p.resourceType, resourceId: '', versionId: '', category: 'other', title: p.resourceType, state: p.state === 'anchored' ? 'anchored' : 'pending' };
   }
 
   async getAttachment(_subject: string, key: string, _index: number, signal?: AbortSignal): Promise<Blob> {
@@ -377,12 +406,13 @@ export class HttpChainDataSource implements EhrDataSource {
   }
 
   async uploadStatus(recordKey: string, signal?: AbortSignal): Promise<UploadStatus> {
-    const read = await this.json<RecordRead>(`/records/${encodeURIComponent(recordKey)}`, {}, signal);
+    // The pipeline state only: nothing is decrypted or audited while an upload is followed.
+    const p = await this.json<RecordProgress>(`/records/${encodeURIComponent(recordKey)}/state`, {}, signal);
     return {
       recordKey,
-      state: read.state,
-      cid: read.leaf.payloadCid,
-      ...(read.anchor?.txHash ? { txHash: read.anchor.txHash } : {}),
+      state: p.state,
+      ...(p.payloadCid ? { cid: p.payloadCid } : {}),
+      ...(p.anchor?.txHash ? { txHash: p.anchor.txHash } : {}),
     };
   }
 

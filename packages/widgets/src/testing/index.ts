@@ -2,3 +2,5 @@
 export * from './fixture-data-source.js';
 export * from './fixtures.js';
 export * from './test-wallet.js';
+// Tests and stories check error kinds (`DataSourceError.kind`), so the class comes with the fixtures.
+export { DataSourceError, BridgeTamperError, type DataErrorKind } from '../data/data-source.js';

@@ -23,6 +23,9 @@ function coreVerifier(): Promise<typeof CoreVerifyRecord> {
 /** core's reasons, plus the bridge itself reporting inconsistent stored bytes. */
 export type TamperReason = CoreTamperReason | 'bridge-integrity';
 
+/** The bridge's tamper codes that are core's reasons too; its others (`cid-mismatch`, `envelope-tampered`) are `bridge-integrity`. */
+const CORE_REASONS = ['content-changed', 'identity-mismatch', 'proof-invalid', 'root-unknown', 'malformed'] as const satisfies readonly CoreTamperReason[];
+
 export type Verification =
   | { state: 'verified'; anchor: AnchorOnChain }
   | { state: 'pending' }
@@ -38,7 +41,9 @@ export async function verifyRecord(
   anchorOf: (root: string) => Promise<AnchorOnChain | undefined>,
 ): Promise<Verification> {
   if (record.bridgeIntegrityError) {
-    return { state: 'tampered', reason: 'bridge-integrity', detail: record.bridgeIntegrityError };
+    const r = record.bridgeTamperReason;
+    const reason: TamperReason = r && (CORE_REASONS as readonly string[]).includes(r) ? (r as CoreTamperReason) : 'bridge-integrity';
+    return { state: 'tampered', reason, detail: record.bridgeIntegrityError };
   }
   const { leaf, proof, anchor, resource } = record;
   if (!leaf || !proof || !anchor) {

@@ -466,7 +466,7 @@ export class EhrViewer extends EhrElement {
         let shown = 0;
         for (const r of rows) if (r.kind === 'record') shown++;
         return html`<p class="muted count" aria-live="polite">${s.recordCount(shown)}</p>
-          <div part="record-list" class="record-list" role="list" aria-labelledby="timeline-heading">${this.renderRowList(rows)}</div>`;
+          <div part="record-list" class="record-list" role="list" tabindex="0" aria-labelledby="timeline-heading">${this.renderRowList(rows)}</div>`;
       },
     });
   }
