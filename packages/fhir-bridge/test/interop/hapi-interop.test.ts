@@ -332,7 +332,7 @@ describe('interop: HAPI FHIR JPA pushes through REST-hook subscriptions to the b
     assert.equal(afterReplay.length, before.length, 'no new outbox row from any replay');
     assert.equal(await metric(bridge.url, 'ehr_bridge_duplicates_total') - duplicatesBefore, tap.deliveries.slice(mark).length, 'every delivery after the restart was a duplicate');
     counts.push(
-      ['redelivered after reply-lost fault (rows added)', 0],
+      ['reply-lost fault: HAPI attempts / Condition rows', `${attempts.length} / ${(await bridge.app.outbox.versions('Condition', condId!)).length}`],
       ['redelivered by $trigger-subscription after restart', replayed.length],
       ['duplicates (ehr_bridge_duplicates_total)', await metric(bridge.url, 'ehr_bridge_duplicates_total')],
       ['outbox rows (versions anchored)', afterReplay.length],
