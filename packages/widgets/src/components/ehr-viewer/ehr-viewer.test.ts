@@ -237,6 +237,22 @@ describe('<ehr-viewer>', () => {
     await until(() => rows(el)[0]?.textContent !== firstBefore, 'rows replaced after scrolling');
     expect(rows(el).length).to.be.lessThan(200);
   });
+
+  it('lets keyboard users reach and scroll the virtualized timeline (a named, focusable scroll region)', async () => {
+    const xl = await loadSyntheaBundle('xlarge-stewart-stanton.json');
+    const ds = await FixtureDataSource.create({ resources: expandResources(bundleResources(xl), 500) });
+    const el = await viewer(ds, ds.patientId);
+    await until(() => rows(el).length > 0, 'rows');
+    const list = el.shadowRoot!.querySelector<HTMLElement>('[part="record-list"]')!;
+    expect(list.scrollHeight).to.be.greaterThan(list.clientHeight, 'the list scrolls');
+    // axe scrollable-region-focusable: the scroller itself is in the tab order, named by the timeline heading.
+    expect(list.getAttribute('tabindex')).to.equal('0');
+    const name = el.shadowRoot!.getElementById(list.getAttribute('aria-labelledby')!)?.textContent?.trim();
+    expect(name).to.equal('Records');
+    list.focus();
+    expect(el.shadowRoot!.activeElement).to.equal(list);
+    await expect(el).to.be.accessible();
+  });
 });
 
 describe('<ehr-viewer> against the XSS corpus', () => {
