@@ -6,6 +6,9 @@
  *   npm test                    everything
  *   npm test -- core bridge     only workspaces whose folder name contains one of the words
  *   npm test -- --no-static     skip type-check and lint
+ *
+ * Each step runs in its own process group and is stopped (and counted as failed) after
+ * EHR_TEST_STEP_TIMEOUT_MIN minutes (default 30), so one hung suite cannot use up CI's 90 minutes.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -29,6 +32,7 @@ interface Result {
 }
 
 const argv = process.argv.slice(2);
+const stepTimeoutMs = Number(process.env.EHR_TEST_STEP_TIMEOUT_MIN ?? 30) * 60_000;
 const filters = argv.filter((a) => !a.startsWith('--'));
 const runStatic = !argv.includes('--no-static') && filters.length === 0;
 
@@ -71,8 +75,29 @@ function runStep(step: Step): Promise<Result> {
   const started = Date.now();
   console.log(`\n━━ ${step.name} ━━`);
   return new Promise((resolve) => {
-    const child = spawn(step.command, step.args, { cwd: step.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(step.command, step.args, { cwd: step.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
+    let timedOut = false;
+    const killGroup = (signal: NodeJS.Signals) => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, signal);
+      } catch {
+        // already gone
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      console.error(`\n✖ ${step.name}: no result after ${stepTimeoutMs / 60_000} min — stopping it`);
+      killGroup('SIGTERM');
+      setTimeout(() => killGroup('SIGKILL'), 15_000).unref();
+    }, stepTimeoutMs);
+    // Ctrl-C on `npm test` reaches this process only (the steps run in their own groups): pass it on.
+    const forward = () => {
+      interrupted = true;
+      killGroup('SIGTERM');
+    };
+    process.once('SIGINT', forward);
+    process.once('SIGTERM', forward);
     for (const stream of [child.stdout, child.stderr]) {
       stream.on('data', (chunk: Buffer) => {
         output += chunk.toString('utf8');
@@ -80,9 +105,12 @@ function runStep(step: Step): Promise<Result> {
       });
     }
     child.on('close', (code) => {
+      clearTimeout(timer);
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
       const seconds = (Date.now() - started) / 1000;
       const found = counts(output);
-      const ok = code === 0;
+      const ok = code === 0 && !timedOut;
       // A static step, or a runner that prints no counts, counts as one check.
       const passed = found ? found.passed : ok ? 1 : 0;
       const failed = found ? Math.max(found.failed, ok ? 0 : 1) : ok ? 0 : 1;
@@ -91,8 +119,12 @@ function runStep(step: Step): Promise<Result> {
   });
 }
 
+let interrupted = false;
 const results: Result[] = [];
-for (const step of steps) results.push(await runStep(step));
+for (const step of steps) {
+  results.push(await runStep(step));
+  if (interrupted) break;
+}
 
 console.log('\n━━ summary ━━');
 for (const r of results) {
