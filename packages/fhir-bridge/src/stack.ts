@@ -44,6 +44,9 @@ export const up: StackUp = async (ctx) => {
         ...(fhirBaseUrl ? { fhirBaseUrl, provenance: true } : {}),
       },
     ],
+    // The read side writes to the same FHIR server: doctors' clinical entries, the patient's
+    // contact edits and the mirrored Consent resources.
+    ...(fhirBaseUrl ? { read: { fhirBaseUrl } } : {}),
   });
   const bridge = await startServer(config);
   ctx.values.bridgeUrl = bridge.url;
