@@ -316,13 +316,7 @@ describe('the seed flows, end to end in the demo portal', () => {
     await shot(doctor, '01-roles', '4-removed-doctor-refused');
   }));
 
-  it('9. a payload altered in the outbox → the viewer shows tampered', {
-    ...STEP,
-    // Left out until the widgets support it: the bridge refuses a tampered record with 409 and the
-    // tamper reason, which HttpChainDataSource turns into DataSourceError('invalid'), so the viewer
-    // shows the badge "Unknown" (and the reason only in the detail's error), not "Tampered".
-    skip: 'needs <ehr-viewer> to show the bridge-reported tamper (409 urn:ehr-anchor:tamper) as a tampered badge',
-  }, () => screenshotsOnFailure(async () => {
+  it('9. a payload altered in the outbox → the viewer shows tampered', STEP, () => screenshotsOnFailure(async () => {
     // Injected fault: the stored content hash of the patient's immunizations is changed in the
     // bridge's outbox (with the leaf recomputed, as a forger would), so it no longer matches what was anchored.
     const desk = JSON.parse(await (await fetch(`${stack.demoUrl}/api/desk`)).text()) as Array<{ sample: string; subject: string }>;
