@@ -7,6 +7,7 @@ import { expect, fixture, html } from '@open-wc/testing';
 import { setViewport } from '@web/test-runner-commands';
 import { Wallet } from 'ethers';
 import { TestWallet } from '../../src/testing/index.js';
+import { HttpChainDataSource } from '../../src/data/http-chain-data-source.js';
 import { shadowQuery, until } from '../helpers.js';
 import '../../src/index.js';
 import type { EhrProvider } from '../../src/components/ehr-provider/ehr-provider.component.js';
@@ -119,6 +120,30 @@ describe('elements against the real bridge, anvil and Kubo', () => {
     await until(() => up.shadowRoot!.querySelector('[part="result"]'), 'receipt', 60_000);
     await until(() => up.shadowRoot!.querySelector('[part="result"][data-state="anchored"]'), 'anchored', 120_000);
     expect(up.shadowRoot!.querySelector('[part="result"]')!.textContent).to.match(/0x[0-9a-f]{64}/);
+  });
+
+  it('signs in with the page host as SIWE domain and no expiration time, and filters records by clinical date', async () => {
+    const ds = new HttpChainDataSource({ bridgeUrl: stack.bridgeUrl, rpcUrl: stack.rpcUrl, chainId: stack.chainId, contractAddress: stack.contractAddress });
+    const wallet = new Wallet(stack.patientKey);
+    let signed = '';
+    await ds.signIn(wallet.address, async (message) => ((signed = message), wallet.signMessage(message)));
+    expect(ds.sessionToken).to.be.a('string');
+    // The bridge accepted a message for this page's host (loopback) rather than its own.
+    expect(signed.split('\n')[0]).to.equal(`${location.host} wants you to sign in with your Ethereum account:`);
+    // The nonce's 5-minute expiry is not the session's: the message sets none.
+    expect(signed).not.to.contain('Expiration Time');
+
+    // A wide clinical-date range makes the bridge read every record's date; rows carry it.
+    const all = await ds.listRecords(stack.subject, { from: '1900-01-01', to: '2100-12-31' });
+    const dated = all.filter((r) => r.date).sort((a, b) => Date.parse(a.date!) - Date.parse(b.date!));
+    expect(dated.length).to.be.greaterThan(1);
+    const day = new Date(Date.parse(dated[Math.floor(dated.length / 2)]!.date!)).toISOString().slice(0, 10);
+    const start = Date.parse(day);
+    const onDay = await ds.listRecords(stack.subject, { from: day, to: day });
+    expect(onDay.length).to.be.greaterThan(0);
+    // Filtered by the clinical date (inclusive `to`), not by when the bridge received them.
+    for (const r of onDay) expect(Date.parse(r.date!)).to.be.within(start, start + 86_400_000 - 1);
+    expect(onDay.length).to.equal(all.filter((r) => r.date && Date.parse(r.date) >= start && Date.parse(r.date) < start + 86_400_000).length);
   });
 
   it('shows the network admin the hospitals registered on chain', async () => {
