@@ -69,7 +69,9 @@ export function buildDemo(log: (m: string) => void): void {
     }
   }
   const built = join(demoDir, 'dist', 'pages', 'index.html');
-  const sources = Math.max(newest(demoDir, ['src/**/*.{ts,tsx,css}', '*.html', 'vite.config.ts']), mtime(esm));
+  // The widgets' sources count too: `tsc -b` leaves an unchanged dist/src/index.js with its old
+  // mtime, so the ESM file alone does not show that some other element changed.
+  const sources = Math.max(newest(demoDir, ['src/**/*.{ts,tsx,css}', '*.html', 'vite.config.ts']), mtime(esm), widgetsSources);
   if (mtime(built) < sources) {
     log('demo: building the portal pages (vite build)');
     if (!run(join(repoRoot, 'node_modules', '.bin', 'vite'), ['build', '--logLevel', 'warn'], demoDir)) throw new Error('demo: vite build failed');
