@@ -5,7 +5,7 @@
  * and added to Kubo as it arrives; a download is fetched, decrypted and sent chunk by chunk.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { contentHash, envelopeRecipients, openEnvelope, sealEnvelope, type Hex } from '@ehr-anchor/core';
@@ -75,6 +75,26 @@ export async function addStream(apiUrl: string, source: AsyncIterable<Uint8Array
   const hash = lines[lines.length - 1]?.Hash;
   if (!hash) throw new Error('Kubo add returned no CID');
   return hash;
+}
+
+/**
+ * `ipfs cat` over Kubo's HTTP RPC as a node:http response stream: it is read only as fast as the
+ * download consumes it (kubo-rpc-client's `cat` goes through fetch, which reads ahead of the consumer
+ * and let a fast 200 MB download grow the heap by more than half the file).
+ */
+export async function* catStream(apiUrl: string, cid: string, timeoutMs = 60_000): AsyncGenerator<Buffer> {
+  const url = new URL(`${apiUrl.replace(/\/$/, '')}/api/v0/cat?arg=${encodeURIComponent(cid)}`);
+  const res = await new Promise<IncomingMessage>((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST' }, resolve);
+    req.on('error', reject);
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`Kubo cat timed out after ${timeoutMs} ms`)));
+    req.end();
+  });
+  if (res.statusCode !== 200) {
+    res.resume();
+    throw new Error(`Kubo cat failed with ${res.statusCode}`);
+  }
+  for await (const chunk of res) yield chunk as Buffer;
 }
 
 /** Encrypts a plaintext stream into Kubo (pinned) and keeps the content key, wrapped, in the key table. */
@@ -158,7 +178,10 @@ export interface OpenedContent {
 }
 
 /** Streams the decrypted content of a verified DocumentReference; checks chunk tags, size and SHA-256. */
-export async function openContent(deps: { ipfs: KuboRPCClient; keyStore: KeyStore; store: ReadStore }, doc: DocumentReference): Promise<OpenedContent> {
+export async function openContent(
+  deps: { ipfs: KuboRPCClient; ipfsApiUrl?: string; keyStore: KeyStore; store: ReadStore },
+  doc: DocumentReference,
+): Promise<OpenedContent> {
   const attachment = doc.content?.find((c) => c.attachment?.url?.startsWith('ipfs://') || c.attachment?.data)?.attachment;
   const url = attachment?.url;
   if (!attachment) throw new HttpError(404, 'not-found', 'this DocumentReference has no content the bridge holds');
@@ -188,13 +211,14 @@ export async function openContent(deps: { ipfs: KuboRPCClient; keyStore: KeyStor
   }
   if (!key) throw new GoneError(null);
   const size = attachment.size ?? 0;
-  const ipfs = deps.ipfs;
+  const { ipfs, ipfsApiUrl } = deps;
   const docId = doc.id!;
   async function* plaintext(): AsyncGenerator<Buffer> {
     const sha = createHash('sha256');
     let n = 0;
     try {
-      for await (const chunk of decryptChunked(ipfs.cat(cid, { timeout: 60_000 }), key!, contentAad(docId))) {
+      const ciphertext = ipfsApiUrl ? catStream(ipfsApiUrl, cid) : ipfs.cat(cid, { timeout: 60_000 });
+      for await (const chunk of decryptChunked(ciphertext, key!, contentAad(docId))) {
         sha.update(chunk);
         n += chunk.length;
         yield chunk;
