@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const widgetsDir = resolve(here, '..', '..', 'packages', 'widgets');
-const builtManifest = join(widgetsDir, 'custom-elements.json');
+const builtManifest = join(widgetsDir, 'dist', 'custom-elements.json');
 const configFile = join(widgetsDir, 'custom-elements-manifest.config.mjs');
 
 /** Newest modification time of the widgets' sources (what the manifest is generated from). */
