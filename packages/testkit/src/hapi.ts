@@ -85,25 +85,33 @@ export async function startHapi(options: HapiOptions = {}): Promise<Hapi> {
   ];
   const started = Date.now();
   const proc = startProcess(javaPath(), args, { cwd: options.dataDir ?? tmpdir() });
+  // waitFor retries a throwing condition until its deadline; a JVM that died must fail at once.
+  const exited = new Promise<never>((_, reject) => {
+    const fail = () => reject(new Error(`HAPI exited (code ${proc.child.exitCode}) before it was ready: ${proc.output().slice(-4000)}`));
+    if (proc.child.exitCode !== null) fail();
+    else proc.child.once('exit', fail);
+  });
+  exited.catch(() => undefined);
+  const untilExit = <T>(waiting: Promise<T>) => Promise.race([waiting, exited]);
   try {
-    const port = await waitFor(
+    const port = await untilExit(waitFor(
       () => {
         if (proc.child.exitCode !== null) throw new Error(`HAPI exited: ${proc.output().slice(-4000)}`);
         return /ehr-fhir-server: listening on port (\d+)/.exec(proc.output())?.[1];
       },
       { what: 'HAPI FHIR to listen', timeoutMs: options.timeoutMs ?? 300_000, intervalMs: 200 },
-    );
+    ));
     const baseUrl = `http://127.0.0.1:${port}/fhir`;
-    await waitFor(
+    await untilExit(waitFor(
       async () => {
         if (proc.child.exitCode !== null) throw new Error(`HAPI exited: ${proc.output().slice(-4000)}`);
-        const response = await fetch(`${baseUrl}/metadata`, { headers: { accept: 'application/fhir+json' } });
+        const response = await fetch(`${baseUrl}/metadata`, { headers: { accept: 'application/fhir+json' }, signal: AbortSignal.timeout(30_000) });
         if (!response.ok) return false;
         const capabilities = (await response.json()) as CapabilityStatement;
         return capabilities.fhirVersion === '4.0.1';
       },
       { what: 'HAPI FHIR to answer /fhir/metadata', timeoutMs: 120_000, intervalMs: 200 },
-    );
+    ));
     const startupMs = Date.now() - started;
     const rssBytes = await processRssBytes(proc.pid);
     return {

@@ -1,5 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 
+const HUNG = Symbol('hung');
+
 export interface WaitOptions {
   /** Give up after this many milliseconds. */
   timeoutMs?: number;
@@ -20,11 +22,18 @@ export async function waitFor<T>(
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
+    // Each attempt is bounded by what is left of the deadline: a condition that never settles (a
+    // fetch to a server that accepted the connection and never answers) must not outlive timeoutMs.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const hung = new Promise<typeof HUNG>((resolve) => (timer = setTimeout(() => resolve(HUNG), Math.max(deadline - Date.now(), 0) + intervalMs)));
     try {
-      const value = await condition();
-      if (value !== undefined && value !== false) return value;
+      const value = await Promise.race([Promise.resolve().then(condition), hung]);
+      if (value === HUNG) lastError = new Error(`an attempt did not finish before the deadline`);
+      else if (value !== undefined && value !== false) return value;
     } catch (error) {
       lastError = error;
+    } finally {
+      clearTimeout(timer);
     }
     if (Date.now() > deadline) {
       const reason = lastError instanceof Error ? `: ${lastError.message}` : '';
