@@ -4,6 +4,7 @@
 // patient loaded into HAPI and anchored, and the consent cast of the bridge's read-side tests.
 // The page reaches the bridge through /bridge/ on the test server, as in the integration suite.
 import base from './web-test-runner.config.mjs';
+import { stackProxy } from './web-test-runner.shared.mjs';
 
 let hapi;
 let world;
@@ -22,12 +23,12 @@ const stack = {
   },
 };
 
-async function stackMiddleware(ctx, next) {
-  if (!world) return next();
-  if (ctx.path === '/__clinical-entry-stack.json') {
+const stackMiddleware = stackProxy(
+  '/__clinical-entry-stack.json',
+  () => world?.bridge.url,
+  async () => {
     const { DEV_KEYS } = await import('@ehr-anchor/testkit');
-    ctx.type = 'application/json';
-    ctx.body = JSON.stringify({
+    return {
       bridgeUrl: '/bridge',
       rpcUrl: world.env.chain.anvil.rpcUrl,
       chainId: 1337,
@@ -37,22 +38,9 @@ async function stackMiddleware(ctx, next) {
       // anvil's public dev keys: the test wallets sign with them in the page.
       doctorKey: DEV_KEYS.doctorA,
       otherHospitalDoctorKey: DEV_KEYS.doctorB,
-    });
-    return undefined;
-  }
-  if (!ctx.path.startsWith('/bridge/')) return next();
-  const target = world.bridge.url + ctx.url.slice('/bridge'.length);
-  const headers = { ...ctx.headers };
-  delete headers.host;
-  const hasBody = ctx.method !== 'GET' && ctx.method !== 'HEAD';
-  const res = await fetch(target, { method: ctx.method, headers, ...(hasBody ? { body: ctx.req, duplex: 'half' } : {}) });
-  ctx.status = res.status;
-  res.headers.forEach((v, k) => {
-    if (k !== 'content-encoding' && k !== 'content-length' && k !== 'transfer-encoding') ctx.set(k, v);
-  });
-  ctx.body = Buffer.from(await res.arrayBuffer());
-  return undefined;
-}
+    };
+  },
+);
 
 export default {
   ...base,

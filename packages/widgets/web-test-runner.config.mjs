@@ -3,7 +3,7 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { dirname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
-import { chromeLauncher } from '@web/test-runner-chrome';
+import { chromium, stackProxy } from './web-test-runner.shared.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '..', '..');
@@ -107,12 +107,12 @@ const stack = {
   },
 };
 
-async function stackMiddleware(ctx, next) {
-  if (!integration || !world) return next();
-  if (ctx.path === '/__stack.json') {
+const stackMiddleware = stackProxy(
+  '/__stack.json',
+  () => (integration ? world?.bridge.url : undefined),
+  async () => {
     const { DEV_KEYS } = await import('@ehr-anchor/testkit');
-    ctx.type = 'application/json';
-    ctx.body = JSON.stringify({
+    return {
       bridgeUrl: '/bridge',
       rpcUrl: world.env.chain.anvil.rpcUrl,
       chainId: 1337,
@@ -126,22 +126,9 @@ async function stackMiddleware(ctx, next) {
       family: world.patient.name?.[0]?.family,
       hospitalKey: DEV_KEYS.hospitalA,
       doctorB: world.wallets['doctor of granted hospital'].address,
-    });
-    return undefined;
-  }
-  if (!ctx.path.startsWith('/bridge/')) return next();
-  const target = world.bridge.url + ctx.url.slice('/bridge'.length);
-  const headers = { ...ctx.headers };
-  delete headers.host;
-  const hasBody = ctx.method !== 'GET' && ctx.method !== 'HEAD';
-  const res = await fetch(target, { method: ctx.method, headers, ...(hasBody ? { body: ctx.req, duplex: 'half' } : {}) });
-  ctx.status = res.status;
-  res.headers.forEach((v, k) => {
-    if (k !== 'content-encoding' && k !== 'content-length' && k !== 'transfer-encoding') ctx.set(k, v);
-  });
-  ctx.body = Buffer.from(await res.arrayBuffer());
-  return undefined;
-}
+    };
+  },
+);
 
 export default {
   rootDir: repoRoot,
@@ -156,12 +143,5 @@ export default {
   testFramework: { config: { timeout: 60_000 } },
   middleware: [fixturesMiddleware, uploadSink, tamperingBridge, stackMiddleware],
   plugins: [stack, esbuildPlugin({ ts: true, target: 'es2022', tsconfig: join(here, 'tsconfig.json') })],
-  browsers: [
-    chromeLauncher({
-      launchOptions: {
-        executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium',
-        args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-      },
-    }),
-  ],
+  browsers: [chromium()],
 };

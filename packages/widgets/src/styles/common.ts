@@ -1,6 +1,6 @@
 import { css } from 'lit';
 
-/** Layout shared by the form-and-table elements (consent, uploader, admin). */
+/** Layout shared by every element but the provider (viewer, consent, uploader, admin, clinical entry): one copy, one place to change it. */
 export const common = css`
   .base {
     display: grid;

@@ -10,6 +10,7 @@ import { buildTree, contentHash, leafHash, pseudonym, randomSalt, type Hex } fro
 import {
   DataSourceError,
   type AccessLogEntry,
+  type AccessLogPage,
   type AnchorOnChain,
   type ContactUpdate,
   type Doctor,
@@ -66,6 +67,12 @@ export interface FixtureOptions {
   uploadChunk?: number;
   /** Who signs in (roles as the bridge would derive them); default: this fixture's patient. */
   signInAs?: 'patient' | 'doctor' | 'hospital' | 'admin' | 'visitor';
+  /**
+   * Like the real bridge's read API: every bridge call (the audited ones: patient, records,
+   * attachments, search, contact edits) is refused as `unauthorized` until `signIn` succeeded.
+   * Default false (most tests and stories show data without signing in).
+   */
+  requireSignIn?: boolean;
 }
 
 interface StoredRecord {
@@ -138,6 +145,8 @@ export class FixtureDataSource implements EhrDataSource {
   private readonly manualMining: boolean;
   private readonly uploadChunk: number;
   private readonly signInAs: NonNullable<FixtureOptions['signInAs']>;
+  private readonly requireSignIn: boolean;
+  private signedIn = false;
   /** The EIP-4361 messages signed at sign-in, with their signatures. */
   readonly signIns: Array<{ address: string; message: string; signature: string }> = [];
   /** Every call made, for tests that check the element asked for the right thing. */
@@ -150,6 +159,7 @@ export class FixtureDataSource implements EhrDataSource {
     this.manualMining = options.manualMining ?? false;
     this.uploadChunk = options.uploadChunk ?? 64 * 1024;
     this.signInAs = options.signInAs ?? 'patient';
+    this.requireSignIn = options.requireSignIn ?? false;
   }
 
   /** Builds the records, their leaves and one anchored batch (minus `pending` newest ones). */
@@ -285,6 +295,8 @@ export class FixtureDataSource implements EhrDataSource {
 
   private note(method: string, args: unknown[], entry?: Omit<AccessLogEntry, 'at' | 'actor' | 'outcome'>): void {
     this.calls.push({ method, args });
+    // The bridge audits exactly the calls it serves; without a session it answers 401 to each.
+    if (entry && this.requireSignIn && !this.signedIn) throw new DataSourceError('unauthorized', 'Sign in first (the bridge wants a session).');
     if (entry) this.log.unshift({ at: new Date().toISOString(), actor: FIXTURE_ACCOUNTS.doctor, actorRole: 'doctor', outcome: 'success', ...entry });
   }
 
@@ -324,6 +336,7 @@ export class FixtureDataSource implements EhrDataSource {
     });
     const signature = await sign(message);
     this.signIns.push({ address, message, signature });
+    this.signedIn = true;
     const as = this.signInAs;
     return {
       admin: as === 'admin',
@@ -439,6 +452,23 @@ export class FixtureDataSource implements EhrDataSource {
     this.checkPatient(patientId);
     this.calls.push({ method: 'accessLog', args: [patientId] });
     return this.log.map((e) => ({ ...e }));
+  }
+
+  /** Pages of the log, newest first; the cursor counts entries from the oldest, so new reads never shift a page. */
+  async accessLogPage(patientId: string, page: { before?: string; limit?: number }): Promise<AccessLogPage> {
+    this.checkPatient(patientId);
+    this.calls.push({ method: 'accessLogPage', args: [patientId, { ...page }] });
+    const limit = page.limit ?? 200;
+    const oldestFirst = [...this.log].reverse();
+    const end = page.before === undefined ? oldestFirst.length : Math.min(Number(page.before), oldestFirst.length);
+    const start = Math.max(end - limit, 0);
+    const entries = oldestFirst.slice(start, end).reverse();
+    return { entries: entries.map((e) => ({ ...e })), ...(start > 0 ? { next: String(start) } : {}) };
+  }
+
+  /** Adds access-log entries as if people had read the record (oldest first), for paging tests and stories. */
+  addAccessLog(entries: AccessLogEntry[]): void {
+    for (const e of entries) this.log.unshift({ ...e });
   }
 
   async upload(request: UploadRequest, onProgress: (p: UploadProgress) => void, signal?: AbortSignal): Promise<UploadStatus> {

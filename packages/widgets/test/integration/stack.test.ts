@@ -75,6 +75,23 @@ describe('elements against the real bridge, anvil and Kubo', () => {
     await expect(el).to.be.accessible();
   });
 
+  it('with an explicit patient-id, shows the record once the patient signs in through <ehr-provider> (the bridge refused it before)', async () => {
+    const wallet = new TestWallet(new Wallet(stack.patientKey), stack.chainId, { rpcUrl: stack.rpcUrl });
+    const el = await fixture<EhrProvider>(
+      html`<ehr-provider bridge-url=${stack.bridgeUrl} rpc-url=${stack.rpcUrl} chain-id=${stack.chainId} contract-address=${stack.contractAddress} .ethereum=${wallet}
+        ><ehr-viewer patient-id=${stack.subject}></ehr-viewer
+      ></ehr-provider>`,
+    );
+    const viewer = el.querySelector<EhrViewer>('ehr-viewer')!;
+    await until(() => viewer.shadowRoot!.querySelector('[role="alert"]')?.textContent?.includes('You are not signed in'), 'the anonymous read refused (401)', 60_000);
+    await until(() => el.shadowRoot!.querySelector('[part="bar"] button')?.textContent?.includes('Sign in'), 'sign-in button', 60_000);
+    el.shadowRoot!.querySelector<HTMLButtonElement>('[part="bar"] button')!.click();
+    await until(() => status(el).includes('Signed in as patient'), 'signed in', 60_000);
+    await until(() => viewer.shadowRoot!.querySelector('[part="record"]'), 'record rows read again after sign-in', 60_000);
+    await until(() => viewer.shadowRoot!.querySelector('[part="badge"][data-state="verified"]'), 'a verified badge', 60_000);
+    expect(viewer.shadowRoot!.textContent).not.to.contain('You are not signed in');
+  });
+
   it("lets a granted doctor find the patient and open a verified record", async () => {
     const el = await signedIn(stack.doctorKey, html`<ehr-viewer></ehr-viewer>`);
     expect(status(el)).to.contain('Signed in as doctor');

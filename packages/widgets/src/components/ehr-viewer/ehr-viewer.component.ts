@@ -106,12 +106,21 @@ export class EhrViewer extends EhrElement {
     this.dispatchEvent(new EhrVerifiedEvent({ key, verification })),
   );
 
+  /**
+   * Who is signed in, as a task argument: with an explicit `patient-id` nothing else changes when
+   * the person signs in through `<ehr-provider>`, yet the bridge that refused the anonymous reads
+   * (401) now answers them — so the patient, the records and an open detail are read again.
+   */
+  private get signedInAs(): string {
+    return `${this.session?.account ?? ''}|${this.session?.role ?? ''}`;
+  }
+
   private readonly patientTask = new Task(this, {
     task: async ([source, patientId], { signal }) => {
       if (!source || !patientId) return undefined;
       return (await source.getPatient(patientId, signal)).resource;
     },
-    args: () => [this.source, this.patientId] as const,
+    args: () => [this.source, this.patientId, this.signedInAs] as const,
   });
 
   private readonly recordsTask = new Task(this, {
@@ -119,7 +128,7 @@ export class EhrViewer extends EhrElement {
       if (!source || !patientId) return undefined;
       return source.listRecords(patientId, { ...(from ? { from } : {}), ...(to ? { to } : {}) }, signal);
     },
-    args: () => [this.source, this.patientId, this.from, this.to] as const,
+    args: () => [this.source, this.patientId, this.from, this.to, this.signedInAs] as const,
   });
 
   private readonly detailTask = new Task(this, {
@@ -130,7 +139,7 @@ export class EhrViewer extends EhrElement {
       const attachments = verification.state === 'verified' ? await this.prepareAttachments(detail, signal) : [];
       return { detail, verification, attachments };
     },
-    args: () => [this.source, this.patientId, this.selectedKey] as const,
+    args: () => [this.source, this.patientId, this.selectedKey, this.signedInAs] as const,
   });
 
   private readonly searchTask = new Task(this, {
@@ -145,7 +154,7 @@ export class EhrViewer extends EhrElement {
         signal,
       );
     },
-    args: () => [this.source, this.searchQuery] as const,
+    args: () => [this.source, this.searchQuery, this.signedInAs] as const,
   });
 
   private objectUrls: string[] = [];

@@ -1,18 +1,17 @@
 import { css } from 'lit';
 import { tokens } from '../../styles/tokens.js';
+import { common } from '../../styles/common.js';
 
+/** The viewer's own rules on top of the shared layout (`styles/common.ts`: grid base, forms, fieldsets, check labels, mono). */
 export const styles = [
   tokens,
+  common,
   css`
-    .base {
-      display: grid;
-      gap: calc(var(--_space) * 2);
-    }
     h2,
     h3,
     h4,
     h5 {
-      color: var(--ehr-viewer-heading-color, var(--_fg));
+      color: var(--ehr-viewer-heading-color, var(--ehr-heading-color, var(--_fg)));
       margin: 0.25rem 0;
     }
     .header,
@@ -41,32 +40,12 @@ export const styles = [
       overflow-wrap: anywhere;
     }
     .mono {
-      font-family: var(--ehr-font-mono, ui-monospace, monospace);
-      font-size: 0.85em;
       overflow-wrap: anywhere;
     }
     .plain {
       list-style: none;
       margin: 0;
       padding: 0;
-    }
-    form {
-      display: flex;
-      flex-wrap: wrap;
-      gap: var(--_space);
-      align-items: end;
-    }
-    fieldset {
-      border: 1px solid var(--_border);
-      border-radius: var(--_radius);
-      display: flex;
-      flex-wrap: wrap;
-      gap: var(--_space);
-    }
-    label.check {
-      flex-direction: row;
-      align-items: center;
-      gap: 0.3rem;
     }
     .body {
       display: grid;

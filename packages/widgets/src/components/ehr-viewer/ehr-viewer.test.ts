@@ -3,10 +3,14 @@ import { emulateMedia, setViewport } from '@web/test-runner-commands';
 import type { Bundle, CarePlan, DocumentReference, FhirResource, Observation, Patient } from 'fhir/r4';
 import type { EhrDataSource } from '../../data/data-source.js';
 import { bytesToBase64 } from '../../fhir/attachment.js';
-import { FixtureDataSource, bundleResources, expandResources, loadSyntheaBundle, loadXssCorpus } from '../../testing/index.js';
+import { Wallet } from 'ethers';
+import { FixtureDataSource, TestWallet, bundleResources, expandResources, loadSyntheaBundle, loadXssCorpus } from '../../testing/index.js';
 import { armXssOracle, settle, shadowQuery, until, xssState } from '../../../test/helpers.js';
 import './ehr-viewer.js';
-import type { EhrViewer } from './ehr-viewer.component.js';
+import '../ehr-provider/ehr-provider.js';
+import { EhrViewer } from './ehr-viewer.component.js';
+import { common } from '../../styles/common.js';
+import type { EhrProvider } from '../ehr-provider/ehr-provider.component.js';
 
 let small: Bundle;
 before(async () => {
@@ -38,6 +42,19 @@ describe('<ehr-viewer>', () => {
     const el = await viewer(undefined, 'x');
     expect(el.shadowRoot!.textContent).to.contain('No data source');
     await expect(el).to.be.accessible();
+  });
+
+  it('uses the shared layout styles, and its heading color falls back to the shared --ehr-heading-color', async () => {
+    expect(EhrViewer.styles, 'styles/common.ts, not a copy of it').to.include(common);
+    const ds = await FixtureDataSource.create({ bundle: small });
+    const el = await viewer(ds, ds.patientId);
+    const heading = await shadowQuery(el, '[part="header"] h2', 'the patient heading');
+    const filters = await shadowQuery(el, '[part="filters"]', 'the filters form');
+    expect(getComputedStyle(filters).display, 'forms lay out as in the other elements').to.equal('flex');
+    el.style.setProperty('--ehr-heading-color', 'rgb(1, 2, 3)');
+    expect(getComputedStyle(heading).color).to.equal('rgb(1, 2, 3)');
+    el.style.setProperty('--ehr-viewer-heading-color', 'rgb(4, 5, 6)');
+    expect(getComputedStyle(heading).color, 'the element-specific property wins').to.equal('rgb(4, 5, 6)');
   });
 
   it('shows a loading state while the data source answers', async () => {
@@ -351,5 +368,30 @@ describe('<ehr-viewer> against the XSS corpus', () => {
       expect(xssState(), a.id).to.deep.equal({ ran: undefined, dialogs: [] });
     }
     await expect(el).to.be.accessible();
+  });
+});
+
+describe('<ehr-viewer> inside <ehr-provider>', () => {
+  it('with an explicit patient-id, reads the patient and records again once the person signs in through <ehr-provider>', async () => {
+    // Like the real bridge: every read before Sign-In with Ethereum is refused (401).
+    const ds = await FixtureDataSource.create({ bundle: small, requireSignIn: true });
+    // anvil's well-known dev key #8 (public test key).
+    const wallet = new TestWallet(new Wallet('0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97'), 1337);
+    const provider = await fixture<EhrProvider>(
+      html`<ehr-provider chain-id="1337" .ethereum=${wallet} .dataSource=${ds}><ehr-viewer patient-id=${ds.patientId}></ehr-viewer></ehr-provider>`,
+    );
+    const el = provider.querySelector<EhrViewer>('ehr-viewer')!;
+    const alerts = () => [...el.shadowRoot!.querySelectorAll('[role="alert"]')].map((a) => a.textContent!);
+    await until(() => alerts().some((a) => a.includes('You are not signed in')), 'the anonymous read refused');
+    expect(rows(el)).to.have.length(0);
+    const signInButton = () => [...provider.shadowRoot!.querySelectorAll('button')].find((b) => b.textContent!.includes('Sign in'));
+    await until(signInButton, 'the sign-in button');
+    signInButton()!.click();
+    await until(() => rows(el).length > 0, 'records read again after sign-in');
+    await shadowQuery(el, '[part="header"] h2', 'the patient header read again');
+    await shadowQuery(el, '[part="badge"][data-state="verified"]', 'a verified record');
+    expect(alerts().filter((a) => a.includes('not signed in')), 'no stale refusal').to.deep.equal([]);
+    expect(el.patientId, 'the page-given patient stays').to.equal(ds.patientId);
+    await expect(provider).to.be.accessible();
   });
 });
