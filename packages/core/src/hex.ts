@@ -6,8 +6,13 @@ const BYTE_TO_HEX: string[] = Array.from({ length: 256 }, (_, i) => HEX_DIGITS[i
 
 /** Lowercase 0x-prefixed hex of the bytes. */
 export function toHex(bytes: Uint8Array): Hex {
+  return toHexAt(bytes, 0, bytes.length);
+}
+
+/** Lowercase 0x-prefixed hex of `length` bytes at `offset` (no subarray view needed). */
+export function toHexAt(bytes: Uint8Array, offset: number, length: number): Hex {
   let out = '0x';
-  for (let i = 0; i < bytes.length; i++) out += BYTE_TO_HEX[bytes[i]!]!;
+  for (let i = offset; i < offset + length; i++) out += BYTE_TO_HEX[bytes[i]!]!;
   return out as Hex;
 }
 

@@ -1,5 +1,6 @@
-import { bufferSource, parseHexInto, toHex, type CryptoKey, type Hex } from './hex.js';
+import { bufferSource, parseHexInto, toHex, toHexAt, type CryptoKey, type Hex } from './hex.js';
 import { keccak256 } from './keccak.js';
+import { INPUT, INPUT_BLOCKS, keccakInput, keccakWasm, RATE, SINGLE, STATE } from './keccak-wasm.js';
 
 /**
  * What a record leaf commits to. All fields are public once anchored, so none may be PHI:
@@ -62,12 +63,8 @@ function writeUint(out: Uint8Array, offset: number, value: number): void {
 
 const padded = (n: number) => Math.ceil(n / 32) * 32;
 
-/**
- * Solidity `abi.encode(subject, resourceType, resourceId, versionId, contentHash, payloadCid, salt)`:
- * seven head words (bytes32 in place, strings as offsets), then each string as length + data
- * padded to a whole word.
- */
-export function encodeLeaf(leaf: LeafInput): Uint8Array {
+/** The leaf's four string fields (ASCII as the string itself, else UTF-8 bytes) and its encoded size. */
+function leafStrings(leaf: LeafInput): { strings: (string | Uint8Array)[]; size: number } {
   const strings = [
     utf8('resourceType', leaf.resourceType),
     utf8('resourceId', leaf.resourceId),
@@ -76,25 +73,62 @@ export function encodeLeaf(leaf: LeafInput): Uint8Array {
   ];
   let size = 32 * LEAF_TYPES.length;
   for (const s of strings) size += 32 + padded(s.length);
-  const out = new Uint8Array(size);
-  writeBytes32(out, 0, 'subject', leaf.subject);
-  writeBytes32(out, 4 * 32, 'contentHash', leaf.contentHash);
-  writeBytes32(out, 6 * 32, 'salt', leaf.salt);
+  return { strings, size };
+}
+
+// Head slots 1, 2, 3 and 5 hold the strings' offsets (LEAF_TYPES order).
+const STRING_SLOTS = [1, 2, 3, 5];
+
+/** Writes the encoding into `out` at `base`; the `size` bytes there must be zero. */
+function writeLeaf(leaf: LeafInput, strings: (string | Uint8Array)[], out: Uint8Array, base: number): void {
+  writeBytes32(out, base, 'subject', leaf.subject);
+  writeBytes32(out, base + 4 * 32, 'contentHash', leaf.contentHash);
+  writeBytes32(out, base + 6 * 32, 'salt', leaf.salt);
   let tail = 32 * LEAF_TYPES.length;
-  // Head slots 1, 2, 3 and 5 hold the strings' offsets (LEAF_TYPES order).
-  const slots = [1, 2, 3, 5];
   for (let k = 0; k < strings.length; k++) {
     const field = strings[k]!;
-    writeUint(out, 32 * slots[k]!, tail);
-    writeUint(out, tail, field.length);
+    writeUint(out, base + 32 * STRING_SLOTS[k]!, tail);
+    writeUint(out, base + tail, field.length);
+    const at = base + tail + 32;
     if (typeof field === 'string') {
-      for (let i = 0; i < field.length; i++) out[tail + 32 + i] = field.charCodeAt(i);
+      for (let i = 0; i < field.length; i++) out[at + i] = field.charCodeAt(i);
     } else {
-      out.set(field, tail + 32);
+      out.set(field, at);
     }
     tail += 32 + padded(field.length);
   }
+}
+
+/**
+ * Solidity `abi.encode(subject, resourceType, resourceId, versionId, contentHash, payloadCid, salt)`:
+ * seven head words (bytes32 in place, strings as offsets), then each string as length + data
+ * padded to a whole word. Cross-checked against ethers' AbiCoder and OpenZeppelin in the tests.
+ */
+export function encodeLeaf(leaf: LeafInput): Uint8Array {
+  const { strings, size } = leafStrings(leaf);
+  const out = new Uint8Array(size);
+  writeLeaf(leaf, strings, out, 0);
   return out;
+}
+
+/**
+ * Computes the leaf hash into the WebAssembly keccak's state (its first 32 bytes) and returns true;
+ * false when WebAssembly is unavailable or the leaf does not fit its input area. The encoding is
+ * written straight into WebAssembly memory: no intermediate arrays on the verification hot path.
+ */
+export function leafHashToState(leaf: LeafInput): boolean {
+  const k = keccakWasm();
+  if (!k) return false;
+  const { strings, size } = leafStrings(leaf);
+  if (size >= INPUT_BLOCKS * RATE) return false;
+  const mem = k.mem;
+  mem.fill(0, INPUT, INPUT + size);
+  writeLeaf(leaf, strings, mem, INPUT);
+  keccakInput(k, size);
+  // Second hash over the 32-byte first digest, in the block whose padding is already in place.
+  mem.copyWithin(SINGLE, STATE, STATE + 32);
+  k.absorb(SINGLE, 1, 1);
+  return true;
 }
 
 /**
@@ -103,6 +137,7 @@ export function encodeLeaf(leaf: LeafInput): Uint8Array {
  * 64-byte leaf preimage from ever being mistaken for an inner node.
  */
 export function leafHash(leaf: LeafInput): Hex {
+  if (leafHashToState(leaf)) return toHexAt(keccakWasm()!.mem, STATE, 32);
   return toHex(keccak256(keccak256(encodeLeaf(leaf))));
 }
 

@@ -1,5 +1,6 @@
 import { fromHex, isHex, parseHexInto, toHex, type Hex } from './hex.js';
 import { keccak256 } from './keccak.js';
+import { keccakWasm, PAIR, STATE, type KeccakWasm } from './keccak-wasm.js';
 
 /** A Merkle tree over leaf hashes, laid out exactly like OpenZeppelin's StandardMerkleTree. */
 export interface MerkleTree {
@@ -27,6 +28,14 @@ const pair = new Uint8Array(64);
 
 /** OpenZeppelin's commutative node hash: keccak256 of the two children in ascending order. */
 function hashPair(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const k = keccakWasm();
+  if (k) {
+    const first = compareBytes(a, b) <= 0;
+    k.mem.set(first ? a : b, PAIR);
+    k.mem.set(first ? b : a, PAIR + 32);
+    k.absorb(PAIR, 1, 1);
+    return k.mem.slice(STATE, STATE + 32);
+  }
   if (compareBytes(a, b) <= 0) {
     pair.set(a, 0);
     pair.set(b, 32);
@@ -100,6 +109,8 @@ export function processProof(leafHash: Hex, proof: readonly Hex[]): Hex {
  */
 export function verifyProof(leafHash: Hex, proof: readonly Hex[], root: Hex): boolean {
   if (!Array.isArray(proof)) return false;
+  const k = keccakWasm();
+  if (k) return parseNode(k.mem, STATE, leafHash) && proofFromState(k, proof, root);
   try {
     let node = node32(leafHash);
     // Siblings are parsed into one reused buffer: hashPair copies them before returning.
@@ -110,12 +121,43 @@ export function verifyProof(leafHash: Hex, proof: readonly Hex[], root: Hex): bo
   }
 }
 
+/**
+ * {@link verifyProof} from the node in the WebAssembly keccak's state (a leaf hash just computed
+ * there, see leafHashToState): every level parses the sibling straight into the pair block,
+ * orders the two halves and hashes in place. No arrays, no hex round trip of the leaf.
+ */
+export function proofFromState(k: KeccakWasm, proof: readonly Hex[], root: Hex): boolean {
+  if (!Array.isArray(proof)) return false;
+  const mem = k.mem;
+  const node = STATE;
+  const left = PAIR;
+  const right = PAIR + 32;
+  for (let i = 0; i < proof.length; i++) {
+    if (!parseNode(mem, right, proof[i])) return false;
+    let order = 0;
+    for (let j = 0; j < 32 && order === 0; j++) order = mem[node + j]! - mem[right + j]!;
+    if (order <= 0) {
+      mem.copyWithin(left, node, node + 32); // node first, sibling already second
+    } else {
+      mem.copyWithin(left, right, right + 32); // sibling first, then node
+      mem.copyWithin(right, node, node + 32);
+    }
+    k.absorb(PAIR, 1, 1);
+  }
+  if (!parseNode(mem, right, root)) return false;
+  for (let j = 0; j < 32; j++) if (mem[node + j] !== mem[right + j]) return false;
+  return true;
+}
+
+/** Parses a 0x-prefixed 32-byte hex node into `out` at `offset`; false when it is not one. */
+function parseNode(out: Uint8Array, offset: number, value: unknown): boolean {
+  return typeof value === 'string' && value.length === 66 && value.charCodeAt(0) === 48 && value.charCodeAt(1) === 120 && parseHexInto(out, offset, value, 2, 32);
+}
+
 const sibling = new Uint8Array(32);
 
 /** Parses a 0x-prefixed 32-byte hex node (into `out` when given); throws TypeError otherwise. */
 function node32(value: unknown, out = new Uint8Array(32)): Uint8Array {
-  if (typeof value !== 'string' || value.length !== 66 || value.charCodeAt(0) !== 48 || value.charCodeAt(1) !== 120 || !parseHexInto(out, 0, value, 2, 32)) {
-    throw new TypeError('not a 32-byte hex node');
-  }
+  if (!parseNode(out, 0, value)) throw new TypeError('not a 32-byte hex node');
   return out;
 }

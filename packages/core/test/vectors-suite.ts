@@ -24,6 +24,8 @@ import {
   type Hex,
   type LeafInput,
 } from '../src/index.js';
+import { keccak256, keccak256Portable } from '../src/keccak.js';
+import { keccakWasm } from '../src/keccak-wasm.js';
 
 export interface Vectors {
   description: string;
@@ -94,6 +96,17 @@ export function vectorCases(v: Vectors): VectorCase[] {
     name: 'starts the WebAssembly keccak (the cases below run on it)',
     async run() {
       expectEqual(await keccakReady(), true, 'keccakReady()');
+    },
+  });
+  cases.push({
+    name: "core's WebAssembly keccak-256 equals @noble/hashes for every length 0..1100 and for inputs over several 64 KiB chunks",
+    async run() {
+      expectEqual(keccakWasm() !== undefined, true, 'WebAssembly keccak instantiated synchronously');
+      const lengths = [...Array.from({ length: 1101 }, (_, n) => n), 64328, 64329, 65536, 200_000];
+      for (const n of lengths) {
+        const data = bytesOf(n, n);
+        expectEqual(toHex(keccak256(data)), toHex(keccak256Portable(data)), `keccak-256 of ${n} bytes`);
+      }
     },
   });
   for (const r of v.resources) {
