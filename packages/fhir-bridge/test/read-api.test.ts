@@ -255,6 +255,30 @@ describe('bridge read side over HTTP (real anvil + Kubo)', () => {
     assert.deepEqual((session.body.roles as { subjects: string[] }).subjects, [w.subject]);
   });
 
+  it('pages the access log by cursor: the pages together hold every entry once, newest first, while new reads are logged', async () => {
+    const patient = tokens.get('patient self');
+    const whole = await api(w.bridge.url, `/patients/${w.subject}/access-log?limit=1000`, patient);
+    const everything = (whole.body.items as { id: string }[]).map((i) => i.id);
+    assert.ok(everything.length > 10, 'enough entries for several pages');
+    assert.equal(whole.body.next, undefined, 'no next cursor once the page holds the rest');
+    const seen: { id: string; recorded: string }[] = [];
+    let next: string | undefined;
+    for (let page = 0; page === 0 || next; page++) {
+      const r = await api(w.bridge.url, `/patients/${w.subject}/access-log?limit=4${next ? `&before=${next}` : ''}`, patient);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      seen.push(...(r.body.items as { id: string; recorded: string }[]));
+      next = r.body.next as string | undefined;
+      // A doctor reads meanwhile: the new entries go before the first page, never into a later one.
+      if (page === 0) assert.equal((await api(w.bridge.url, `/records/${observationSeq}`, tokens.get('granted doctor'))).status, 200);
+    }
+    const ids = seen.map((i) => i.id);
+    assert.equal(new Set(ids).size, ids.length, 'no entry on two pages');
+    for (const id of everything) assert.ok(ids.includes(id), `entry ${id} is on a page`);
+    const times = seen.map((i) => Date.parse(i.recorded));
+    assert.deepEqual(times, [...times].sort((a, b) => b - a), 'newest first across pages');
+    assert.equal((await api(w.bridge.url, `/patients/${w.subject}/access-log?before=yesterday`, patient)).status, 400, 'a malformed cursor is refused');
+  });
+
   it('writes the edited contact details as a new anchored Patient version', async () => {
     const edited = (w.bridge.app.read.store.allAudit().filter((a) => a.action === 'edit' && a.outcome === 'allowed'))[0];
     assert.ok(edited);

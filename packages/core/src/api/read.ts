@@ -289,7 +289,10 @@ export const auditEntrySchema = z.object({
   auditSeq: z.number().int().nullable(),
 });
 export type AuditEntry = z.infer<typeof auditEntrySchema>;
-export const auditListSchema = z.object({ items: z.array(auditEntrySchema) });
+/** Opaque cursor of an access-log page (`GET …/access-log?before=<next>` lists the older entries). */
+export const auditCursorSchema = z.string().regex(/^\d{1,16}-\d{1,16}$/);
+/** A page of the access log, newest first; `next` is present when older entries remain. */
+export const auditListSchema = z.object({ items: z.array(auditEntrySchema), next: auditCursorSchema.optional() });
 
 // ─────────────────────────── consent ───────────────────────────
 

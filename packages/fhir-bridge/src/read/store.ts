@@ -156,6 +156,24 @@ export class ReadStore {
   auditOf(subject: string, limit: number): AuditRow[] {
     return (this.db.prepare('SELECT * FROM audit WHERE subject = ? ORDER BY recorded DESC, rowid DESC LIMIT ?').all(subject, limit) as Row[]).map(toAudit);
   }
+  /**
+   * One page of a patient's access log, newest first. `before` is the `next` cursor of the page
+   * before it (`<recorded>-<rowid>` of its last row), so pages neither skip nor repeat a row when
+   * new reads are logged meanwhile (they land before the first page).
+   */
+  auditPage(subject: string, limit: number, before?: string): { rows: AuditRow[]; next?: string } {
+    const cursor = before ? /^(\d+)-(\d+)$/.exec(before) : null;
+    const list = (
+      cursor
+        ? this.db
+            .prepare('SELECT rowid AS row_id, * FROM audit WHERE subject = ? AND (recorded < ? OR (recorded = ? AND rowid < ?)) ORDER BY recorded DESC, rowid DESC LIMIT ?')
+            .all(subject, Number(cursor[1]), Number(cursor[1]), Number(cursor[2]), limit + 1)
+        : this.db.prepare('SELECT rowid AS row_id, * FROM audit WHERE subject = ? ORDER BY recorded DESC, rowid DESC LIMIT ?').all(subject, limit + 1)
+    ) as Row[];
+    const page = list.slice(0, limit);
+    const last = page.at(-1);
+    return { rows: page.map(toAudit), ...(list.length > limit && last ? { next: `${Number(last.recorded)}-${Number(last.row_id)}` } : {}) };
+  }
   /** The access-log row of the AuditEvent queued as outbox record `seq`. */
   auditByEventSeq(seq: number): AuditRow | undefined {
     const r = this.db.prepare('SELECT * FROM audit WHERE audit_seq = ?').get(seq) as Row | undefined;

@@ -162,6 +162,13 @@ export interface AccessLogEntry {
   outcome: 'success' | 'denied' | 'error';
 }
 
+/** One page of a patient's access log, newest first. */
+export interface AccessLogPage {
+  entries: AccessLogEntry[];
+  /** Cursor of the older entries (pass it as `before`); absent on the last page. */
+  next?: string;
+}
+
 export interface UploadRequest {
   title: string;
   /** ISO date. */
@@ -234,6 +241,11 @@ export interface EhrDataSource {
   grant(patientId: string, request: GrantRequest): Promise<TxHandle>;
   revoke(patientId: string, grantee: string): Promise<TxHandle>;
   accessLog(patientId: string, signal?: AbortSignal): Promise<AccessLogEntry[]>;
+  /**
+   * One page of the access log, newest first; `before` is the previous page's `next`. Optional: a
+   * source without it lists the log in one go with `accessLog`.
+   */
+  accessLogPage?(patientId: string, page: { before?: string; limit?: number }, signal?: AbortSignal): Promise<AccessLogPage>;
 
   upload(request: UploadRequest, onProgress: (p: UploadProgress) => void, signal?: AbortSignal): Promise<UploadStatus>;
   uploadStatus(recordKey: string, signal?: AbortSignal): Promise<UploadStatus>;
@@ -276,6 +288,8 @@ export type DataErrorKind =
   | 'wrong-network'
   | 'no-wallet'
   | 'invalid'
+  /** An edit named a version that is no longer current (HTTP 409/412, If-Match): someone else changed it. */
+  | 'conflict'
   | 'reverted'
   | 'unknown';
 

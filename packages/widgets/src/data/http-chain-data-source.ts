@@ -26,6 +26,7 @@ import {
   DataSourceError,
   RECORD_CATEGORIES,
   type AccessLogEntry,
+  type AccessLogPage,
   type AnchorOnChain,
   type ContactUpdate,
   type DataErrorKind,
@@ -370,15 +371,26 @@ export class HttpChainDataSource implements EhrDataSource {
   }
 
   async accessLog(subject: string, signal?: AbortSignal): Promise<AccessLogEntry[]> {
-    const list = await this.json<{ items: AuditEntry[] }>(`/patients/${subject}/access-log`, {}, signal);
-    return list.items.map((e) => ({
-      at: e.recorded,
-      actor: e.actor ?? 'anonymous',
-      actorRole: e.role,
-      action: e.action,
-      ...(e.entity ? { what: e.entity } : {}),
-      outcome: e.outcome === 'allowed' ? 'success' : 'denied',
-    }));
+    return (await this.accessLogPage(subject, {}, signal)).entries;
+  }
+
+  /** `GET /patients/{subject}/access-log?limit&before` (the bridge's default page is 200 entries). */
+  async accessLogPage(subject: string, page: { before?: string; limit?: number }, signal?: AbortSignal): Promise<AccessLogPage> {
+    const query = new URLSearchParams();
+    if (page.limit) query.set('limit', String(page.limit));
+    if (page.before) query.set('before', page.before);
+    const list = await this.json<{ items: AuditEntry[]; next?: string }>(`/patients/${subject}/access-log${query.size ? `?${query}` : ''}`, {}, signal);
+    return {
+      entries: list.items.map((e) => ({
+        at: e.recorded,
+        actor: e.actor ?? 'anonymous',
+        actorRole: e.role,
+        action: e.action,
+        ...(e.entity ? { what: e.entity } : {}),
+        outcome: e.outcome === 'allowed' ? 'success' : 'denied',
+      })),
+      ...(list.next ? { next: list.next } : {}),
+    };
   }
 
   // ───────── documents ─────────

@@ -2,7 +2,7 @@ import { css, html, nothing, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { Task } from '@lit/task';
 import { EhrElement, describeError } from '../../internal/ehr-element.js';
-import { RECORD_CATEGORIES, type Grant, type GrantRequest, type RecordCategory } from '../../data/data-source.js';
+import { RECORD_CATEGORIES, type AccessLogEntry, type AccessLogPage, type Grant, type GrantRequest, type RecordCategory } from '../../data/data-source.js';
 import { runTx, type TxState } from '../../internal/tx-state.js';
 import { renderTx } from '../../internal/tx-status.js';
 import { EhrConsentGrantRequestEvent } from '../../events/consent-grant-request.js';
@@ -17,7 +17,8 @@ const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 
 /**
  * The patient's consents: grants to hospitals and doctors read from chain state, grant and revoke
- * through the wallet (with pending / confirmed / failed transaction states), and the access log.
+ * through the wallet (with pending / confirmed / failed transaction states), and the access log —
+ * newest first, a page at a time, with "Show older" for the rest (when the data source pages).
  *
  * @summary Grant, review and revoke access to a patient's records.
  *
@@ -29,6 +30,7 @@ const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
  * @csspart grants - The table of grants.
  * @csspart grant-form - The form that grants access.
  * @csspart access-log - The access log table.
+ * @csspart show-older - The button that loads the next older page of the access log.
  * @csspart tx-status - The live transaction status line.
  *
  * @cssprop --ehr-color-accent - Accent color.
@@ -49,10 +51,15 @@ export class ConsentManager extends EhrElement {
   /** The patient (subject) whose consents are managed; defaults to the signed-in patient. */
   @property({ attribute: 'patient-id' }) accessor patientId = '';
 
+  /** Access-log entries per page ("Show older" loads the next page). */
+  @property({ attribute: 'log-page-size', type: Number }) accessor logPageSize = 50;
+
   /** Translatable strings. */
   @property({ attribute: false }) accessor strings: ConsentManagerStrings = consentManagerStrings;
 
   @state() private accessor tx: TxState = { phase: 'idle' };
+  /** Older pages loaded with "Show older", after the first page (logTask). */
+  @state() private accessor older: { entries: AccessLogEntry[]; next: string | undefined; loading: boolean; error: unknown } | undefined;
   @state() private accessor formError = '';
 
   private get patient(): string {
@@ -65,9 +72,28 @@ export class ConsentManager extends EhrElement {
   });
 
   private readonly logTask = new Task(this, {
-    task: async ([source, patient], { signal }) => (source && patient ? source.accessLog(patient, signal) : undefined),
-    args: () => [this.source, this.patient] as const,
+    task: async ([source, patient, limit], { signal }): Promise<AccessLogPage | undefined> => {
+      this.older = undefined;
+      if (!source || !patient) return undefined;
+      return source.accessLogPage ? source.accessLogPage(patient, { limit }, signal) : { entries: await source.accessLog(patient, signal) };
+    },
+    args: () => [this.source, this.patient, this.logPageSize] as const,
   });
+
+  /** Loads the page after the last one shown and appends it. */
+  private async showOlder(first: AccessLogPage): Promise<void> {
+    const source = this.source;
+    const before = this.older ? this.older.next : first.next;
+    if (!source?.accessLogPage || !before) return;
+    const shown = this.older?.entries ?? [];
+    this.older = { entries: shown, next: before, loading: true, error: undefined };
+    try {
+      const page = await source.accessLogPage(this.patient, { before, limit: this.logPageSize });
+      this.older = { entries: [...shown, ...page.entries], next: page.next, loading: false, error: undefined };
+    } catch (error) {
+      this.older = { entries: shown, next: before, loading: false, error };
+    }
+  }
 
   override render(): TemplateResult {
     const s = this.strings;
@@ -89,26 +115,38 @@ export class ConsentManager extends EhrElement {
         ${this.logTask.render({
           pending: () => html`<p role="status">${s.loadingLog}</p>`,
           error: (e) => html`<p role="alert" class="error">${describeError(e, s)}</p>`,
-          complete: (log) =>
-            !log?.length
-              ? html`<p>${s.noLog}</p>`
-              : html`<table part="access-log">
-                  <thead><tr><th scope="col">${s.when}</th><th scope="col">${s.who}</th><th scope="col">${s.action}</th><th scope="col">${s.what}</th><th scope="col">${s.outcome}</th></tr></thead>
-                  <tbody>
-                    ${log.map(
-                      (e) => html`<tr>
-                        <td>${new Date(e.at).toLocaleString()}</td>
-                        <td class="mono">${e.actor}${e.actorRole ? html` <span class="muted">(${e.actorRole})</span>` : nothing}</td>
-                        <td>${e.action}</td>
-                        <td class="mono">${e.what ?? ''}</td>
-                        <td>${e.outcome}</td>
-                      </tr>`,
-                    )}
-                  </tbody>
-                </table>`,
+          complete: (page) => (page ? this.renderLog(page) : nothing),
         })}
       </section>
     </div>`;
+  }
+
+  private renderLog(first: AccessLogPage): TemplateResult {
+    const s = this.strings;
+    const log = [...first.entries, ...(this.older?.entries ?? [])];
+    if (!log.length) return html`<p>${s.noLog}</p>`;
+    const next = this.older ? this.older.next : first.next;
+    return html`<table part="access-log">
+        <thead><tr><th scope="col">${s.when}</th><th scope="col">${s.who}</th><th scope="col">${s.action}</th><th scope="col">${s.what}</th><th scope="col">${s.outcome}</th></tr></thead>
+        <tbody>
+          ${log.map(
+            (e) => html`<tr>
+              <td>${new Date(e.at).toLocaleString()}</td>
+              <td class="mono">${e.actor}${e.actorRole ? html` <span class="muted">(${e.actorRole})</span>` : nothing}</td>
+              <td>${e.action}</td>
+              <td class="mono">${e.what ?? ''}</td>
+              <td>${e.outcome}</td>
+            </tr>`,
+          )}
+        </tbody>
+      </table>
+      <p class="log-footer">
+        <span role="status" aria-live="polite">${this.older?.loading ? s.loadingOlder : next ? s.logShown(log.length) : s.logAll(log.length)}</span>
+        ${next
+          ? html`<button part="show-older" type="button" ?disabled=${this.older?.loading ?? false} @click=${() => void this.showOlder(first)}>${s.showOlder}</button>`
+          : nothing}
+      </p>
+      ${this.older?.error ? html`<p role="alert" class="error">${describeError(this.older.error, s)}</p>` : nothing}`;
   }
 
   private renderGrants(grants: Grant[]): TemplateResult {

@@ -119,4 +119,26 @@ describe('<consent-manager>', () => {
     expect(log.textContent).to.contain(ds.keys()[0]!.split('/').slice(0, 2).join('/'));
     await expect(el).to.be.accessible();
   });
+
+  it('pages the access log: "Show older" appends older pages until every entry is listed once', async () => {
+    const ds = await FixtureDataSource.create({ bundle });
+    const read = (i: number) => ({ at: new Date(Date.UTC(2026, 0, 1 + i)).toISOString(), actor: FIXTURE_ACCOUNTS.doctor, actorRole: 'doctor', action: 'read', what: `Observation/o${i}`, outcome: 'success' as const });
+    ds.addAccessLog([0, 1, 2, 3, 4, 5, 6].map(read));
+    const el = await fixture<ConsentManager>(html`<consent-manager .dataSource=${ds} patient-id=${ds.patientId} log-page-size="3"></consent-manager>`);
+    const shown = () => [...el.shadowRoot!.querySelectorAll('[part="access-log"] tbody tr')].map((r) => r.children[3]!.textContent);
+    const older = () => el.shadowRoot!.querySelector<HTMLButtonElement>('[part="show-older"]');
+    await until(() => shown().length === 3, 'the first page');
+    expect(shown()).to.deep.equal(['Observation/o6', 'Observation/o5', 'Observation/o4']);
+    // A read logged meanwhile goes before the first page; it does not shift the older pages.
+    ds.addAccessLog([read(7)]);
+    older()!.click();
+    await until(() => shown().length === 6, 'the second page');
+    await expect(el).to.be.accessible();
+    older()!.click();
+    await until(() => shown().length === 7, 'the last page');
+    expect(shown()).to.deep.equal(['Observation/o6', 'Observation/o5', 'Observation/o4', 'Observation/o3', 'Observation/o2', 'Observation/o1', 'Observation/o0']);
+    expect(older(), 'no "Show older" after the last page').to.equal(null);
+    expect(el.shadowRoot!.querySelector('.log-footer [role="status"]')!.textContent).to.equal('All 7 entries shown.');
+    await expect(el).to.be.accessible();
+  });
 });
