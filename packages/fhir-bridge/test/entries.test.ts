@@ -12,7 +12,8 @@ import { after, before, describe, it } from 'node:test';
 import { leafHash, verifyRecord, type Hex, type LeafInput } from '@ehr-anchor/core';
 import type { EntryReceipt, RecordRead, RecordVersions } from '@ehr-anchor/core/api';
 import { createRestHookSubscription, loadSyntheaBundles, loadSyntheaIntoHapi, sharedDir, startHapi, waitFor, type Hapi } from '@ehr-anchor/testkit';
-import type { Bundle, BundleEntry, ClinicalImpression, Condition, FhirResource, MedicationRequest, Observation, OperationOutcome } from 'fhir/r4';
+import type { Bundle, BundleEntry, ClinicalImpression, Condition, Encounter, FhirResource, MedicationRequest, Observation, OperationOutcome } from 'fhir/r4';
+import { EntryRejected, EntryWriter, parseEntry } from '../src/entries/write.js';
 import { BEARER } from './helpers.js';
 import { api, signIn, startReadWorld, type ReadWorld } from './read-harness.js';
 
@@ -314,6 +315,80 @@ describe('clinical entries over HTTP (real HAPI FHIR + anvil + Kubo)', () => {
     assert.deepEqual(statuses, ['resolved', 'active'], 'each version keeps its own content');
     const stranger = await signIn(w.bridge.url, w.wallets.stranger);
     assert.equal((await api(w.bridge.url, `/records/${newCondition.seq}/versions`, stranger)).status, 403);
+  });
+
+  /**
+   * An amendment written against version 1 of the Condition, which the test above moved to version
+   * 2: the Condition PUT carries If-Match W/"1"; the Encounter PUT in the same bundle names its
+   * current version and changes the encounter class (so it would be written if anything were).
+   */
+  async function staleAmendment(): Promise<{ bundle: Bundle; condition: Condition; encounter: Encounter }> {
+    const conditionItem = first.items.find((i) => i.resourceType === 'Condition')!;
+    const encounterItem = first.items.find((i) => i.resourceType === 'Encounter')!;
+    const condition = await fhirGet<Condition>(hapi.baseUrl, `Condition/${conditionItem.resourceId}`);
+    const encounter = await fhirGet<Encounter>(hapi.baseUrl, `Encounter/${encounterItem.resourceId}`);
+    assert.equal(condition.meta?.versionId, '2', 'the amendment above made version 2');
+    const emergency: Encounter = { ...encounter, class: { ...encounter.class, code: 'EMER' } };
+    const inactive: Condition = { ...condition, clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'inactive' }] } };
+    const bundle: Bundle = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          resource: emergency,
+          request: { method: 'PUT', url: `Encounter/${encounter.id}`, ifMatch: `W/"${encounter.meta!.versionId}"` },
+        },
+        {
+          resource: inactive,
+          request: { method: 'PUT', url: `Condition/${condition.id}`, ifMatch: 'W/"1"' },
+        },
+      ],
+    };
+    return { bundle, condition, encounter };
+  }
+
+  /** Nothing of a refused amendment reached the FHIR server or the outbox (so nothing is anchored). */
+  async function assertUnchanged(condition: Condition, encounter: Encounter, rows: { condition: number; encounter: number }): Promise<void> {
+    const c = await fhirGet<Condition>(hapi.baseUrl, `Condition/${condition.id}`);
+    assert.deepEqual([c.meta?.versionId, c.clinicalStatus?.coding?.[0]?.code], ['2', 'resolved']);
+    const e = await fhirGet<Encounter>(hapi.baseUrl, `Encounter/${encounter.id}`);
+    assert.deepEqual([e.meta?.versionId, e.class.code], [encounter.meta?.versionId, encounter.class.code]);
+    assert.equal((await w.bridge.app.outbox.versions('Condition', condition.id!)).length, rows.condition, 'no Condition version queued');
+    assert.equal((await w.bridge.app.outbox.versions('Encounter', encounter.id!)).length, rows.encounter, 'no Encounter version queued');
+  }
+
+  it('refuses an amendment of a stale version (If-Match W/"1", the server is at 2) with 412 OperationOutcome; nothing is written or anchored', async () => {
+    assert.ok(first, 'the first entry was written');
+    const { bundle, condition, encounter } = await staleAmendment();
+    const rows = { condition: (await w.bridge.app.outbox.versions('Condition', condition.id!)).length, encounter: (await w.bridge.app.outbox.versions('Encounter', encounter.id!)).length };
+    const r = await post(doctor, bundle);
+    assert.equal(r.status, 412, JSON.stringify(r.body));
+    const outcome = r.body as unknown as OperationOutcome;
+    assert.equal(outcome.resourceType, 'OperationOutcome');
+    assert.deepEqual(outcome.issue.map((i) => [i.severity, i.code, i.expression?.[0]]), [['error', 'conflict', 'Bundle.entry[1].request.ifMatch']]);
+    assert.match(outcome.issue[0]!.diagnostics!, /Condition was changed since version 1 \(it is now at version 2\).*nothing was written/);
+    await assertUnchanged(condition, encounter, rows);
+  });
+
+  it("refuses the same stale amendment with 412 when only the FHIR server's transaction catches it (changed between preflight and write)", async () => {
+    assert.ok(first, 'the first entry was written');
+    const { bundle, condition, encounter } = await staleAmendment();
+    const rows = { condition: (await w.bridge.app.outbox.versions('Condition', condition.id!)).length, encounter: (await w.bridge.app.outbox.versions('Encounter', encounter.id!)).length };
+    // The write step alone, without the preflight that would refuse it first: HAPI's own If-Match check.
+    const writer = new EntryWriter({
+      fhir: { baseUrl: hapi.baseUrl },
+      outbox: w.bridge.app.outbox,
+      pseudonymKey: () => assert.fail('a refused transaction reads nothing back'),
+      source: 'hapi',
+      onQueued: () => assert.fail('a refused transaction queues nothing'),
+    });
+    await assert.rejects(writer.write(parseEntry(bundle, `Patient/${w.patient.id}`), w.subject), (error: unknown) => {
+      assert.ok(error instanceof EntryRejected, String(error));
+      assert.equal(error.statusCode, 412);
+      assert.deepEqual(error.outcome().issue.map((i) => i.code), ['conflict']);
+      return true;
+    });
+    await assertUnchanged(condition, encounter, rows);
   });
 
   it("anchors an entry once even when the FHIR server's REST-hook also pushes its versions (outbox duplicates)", async () => {

@@ -21,11 +21,14 @@ import { patientIdOf, prepareResource } from '../ingest/prepare.js';
 import { parseReference } from '../ingest/parse.js';
 import type { IncomingVersion, Outbox } from '../outbox/types.js';
 
+/** An issue of a refused entry: a broken rule (`EntryIssue`) or a version conflict of an amendment. */
+export type EntryOutcomeIssue = Omit<EntryIssue, 'code'> & { code: EntryIssue['code'] | 'conflict' };
+
 /** The entry broke structure rules: every issue, with the FHIRPath of the element. */
 export class EntryRejected extends HttpError {
   constructor(
     statusCode: number,
-    readonly issues: EntryIssue[],
+    readonly issues: EntryOutcomeIssue[],
   ) {
     super(statusCode, 'invalid', issues[0]?.message ?? 'the entry is invalid');
     this.name = 'EntryRejected';
@@ -85,6 +88,28 @@ export function entryScope(body: unknown): number {
   return mask || SCOPES.encounters;
 }
 
+/** The version an ETag names (`W/"3"`, `"3"` or `3`), as in FHIR's `Bundle.entry.request.ifMatch`. */
+export function etagVersion(etag: string): string {
+  return /^(?:W\/)?"?([^"]*)"?$/.exec(etag.trim())?.[1] ?? etag;
+}
+
+/**
+ * 412 Precondition Failed (FHIR RESTful API, "Managing resource contention"): an amendment names the
+ * version it edits (`If-Match`), and the resource has moved on since — someone else amended it.
+ * Nothing is written; the doctor reloads and amends the current version. Says no content, only
+ * the resource type and version numbers.
+ */
+export function amendmentConflict(index: number, resourceType: string, expected: string, current?: string): EntryRejected {
+  const now = current ? ` (it is now at version ${current})` : '';
+  return new EntryRejected(412, [
+    {
+      expression: `Bundle.entry[${index}].request.ifMatch`,
+      code: 'conflict',
+      message: `the ${resourceType} was changed since version ${expected}${now}: reload the entry and amend the current version; nothing was written`,
+    },
+  ]);
+}
+
 export interface EntryWriterDeps {
   fhir: { baseUrl: string; headers?: Record<string, string> };
   outbox: Outbox;
@@ -132,6 +157,11 @@ export class EntryWriter {
       if (patientIdOf(current) !== patientId) {
         throw new HttpError(403, 'security', 'an amended resource belongs to another patient');
       }
+      // Checked here as well as by the server's transaction, so a stale amendment is refused the
+      // same clear way whether or not the server enforces If-Match inside transactions.
+      const expected = entry.request.ifMatch ? etagVersion(entry.request.ifMatch) : undefined;
+      const actual = current.meta?.versionId;
+      if (expected !== undefined && actual !== undefined && expected !== actual) throw amendmentConflict(i, entry.resource.resourceType, expected, actual);
     }
   }
 
@@ -145,6 +175,17 @@ export class EntryWriter {
       response = (await this.client.transaction({ body: bundle as unknown as FhirResource })) as unknown as Bundle;
     } catch (error) {
       const status = statusOf(error);
+      // A resource moved on between the preflight and the transaction (If-Match failed on the
+      // server: 412, or 409 as HAPI reports version conflicts). All or nothing: nothing written.
+      if (status === 409 || status === 412) {
+        throw new EntryRejected(412, [
+          {
+            expression: 'Bundle.entry.request.ifMatch',
+            code: 'conflict',
+            message: 'a resource of the entry was changed while it was being saved: reload the entry and amend the current version; nothing was written',
+          },
+        ]);
+      }
       // The server refused the transaction as a whole: nothing was written there.
       if (status && status >= 400 && status < 500) throw new HttpError(422, 'processing', `the FHIR server refused the entry (HTTP ${status})`);
       throw new HttpError(502, 'exception', 'the FHIR server did not accept the entry');

@@ -66,6 +66,7 @@ export interface ErrorStrings {
   wrongNetwork: string;
   noWallet: string;
   reverted: string;
+  conflict: string;
   unknown: string;
 }
 
@@ -80,6 +81,7 @@ export const defaultErrorStrings: ErrorStrings = {
   wrongNetwork: 'Your wallet is on another network. Switch to the hospital network and try again.',
   noWallet: 'No wallet was found. Install or enable a wallet to make changes.',
   reverted: 'The transaction failed on chain.',
+  conflict: 'Someone else changed this record since you opened it. Nothing was saved; reload it to see the current version.',
   unknown: 'Something went wrong.',
 };
 
@@ -108,6 +110,8 @@ export function describeError(error: unknown, s: ErrorStrings = defaultErrorStri
       return s.noWallet;
     case 'reverted':
       return `${s.reverted} ${detail}`;
+    case 'conflict':
+      return s.conflict;
     default:
       return `${s.unknown} ${detail}`.trim();
   }

@@ -36,7 +36,7 @@ type Phase =
   | { kind: 'editing' }
   | { kind: 'submitting' }
   | { kind: 'tracking'; items: SubmittedItem[]; progress: Record<string, EntryProgress>; amendment: boolean }
-  | { kind: 'refused'; message: string; issues: { expression?: string; message: string }[] };
+  | { kind: 'refused'; message: string; issues: { expression?: string; message: string }[]; conflict?: boolean };
 
 /** A resource the last amendment gave a new version (its history is shown). */
 interface HistoryItem {
@@ -72,6 +72,7 @@ const STORAGE_PREFIX = 'ehr-clinical-entry:';
  * @csspart form - The entry form.
  * @csspart section - Each fieldset (encounter, history, medications, exam, labs, assessment).
  * @csspart result - The pipeline progress of the saved entry.
+ * @csspart refusal - Why the server did not save the entry (`data-kind="conflict"` when an amendment was overtaken by another).
  * @csspart history - The version history after an amendment.
  *
  * @cssprop --ehr-clinical-entry-legend-color - Color of the section headings.
@@ -359,7 +360,7 @@ export class ClinicalEntry extends EhrElement {
     const p = this.phase;
     if (p.kind === 'submitting') return html`<p role="status" aria-live="polite">${s.submitting}</p>`;
     if (p.kind === 'refused') {
-      return html`<div role="alert" class="error">
+      return html`<div role="alert" class="error" part="refusal" data-kind=${p.conflict ? 'conflict' : 'refused'}>
         <p>${s.refused} ${p.message}</p>
         ${p.issues.length
           ? html`<ul>${p.issues.map((i) => html`<li>${i.message}${i.expression ? html` <span class="mono">(${i.expression})</span>` : nothing}</li>`)}</ul>`
@@ -421,7 +422,9 @@ export class ClinicalEntry extends EhrElement {
       items = await entries.submitEntry(this.patient, bundle);
     } catch (error) {
       const issues = error instanceof EntryRefusedError ? error.issues : [];
-      this.phase = { kind: 'refused', message: describeError(error, this.strings), issues };
+      // The draft stays saved (it is removed only once the server took the entry), so nothing typed is lost.
+      const conflict = error instanceof EntryRefusedError && error.kind === 'conflict';
+      this.phase = { kind: 'refused', message: describeError(error, this.strings), issues, ...(conflict ? { conflict } : {}) };
       return;
     }
     this.lastRefs = items.map((item, i) => ({ part: parts[i] ?? '', resourceType: item.resourceType, resourceId: item.resourceId, versionId: item.versionId, key: item.key }));

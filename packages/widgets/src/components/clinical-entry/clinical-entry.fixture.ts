@@ -3,7 +3,8 @@
  * `EhrDataSource` (usually `FixtureDataSource`) and adds what `<clinical-entry>` needs: it checks
  * a submitted Bundle with the same rules as the bridge (`checkEntryBundle`), resolves `urn:uuid`
  * references and assigns ids and versions like a FHIR server (an unchanged PUT keeps its version),
- * and anchors on request with real leaves and a real Merkle tree (@ehr-anchor/core), so the
+ * refuses an amendment whose If-Match names an old version (412, `conflict`), and anchors on
+ * request with real leaves and a real Merkle tree (@ehr-anchor/core), so the
  * element's in-browser verification runs for real. Faults are injected by name (`refuseNext`).
  */
 import { checkEntryBundle, type EntryBundleLike } from '@ehr-anchor/core/entry-rules';
@@ -71,6 +72,16 @@ export class FixtureEntries implements ClinicalEntrySource {
     if (refusal) throw refusal;
     const issues = checkEntryBundle(bundle as unknown as EntryBundleLike, { patientRef: `Patient/${this.patientId}` });
     if (issues.length) throw new EntryRefusedError('invalid', issues[0]!.message, issues.map((i) => ({ expression: i.expression, message: i.message })));
+    // Like a FHIR server (If-Match on an update): an amendment of a version that is no longer the
+    // current one is refused with 412 before anything of the transaction is written.
+    for (const [i, e] of (bundle.entry ?? []).entries()) {
+      const expected = e.request?.method === 'PUT' && e.request.ifMatch ? /^(?:W\/)?"?([^"]*)"?$/.exec(e.request.ifMatch)?.[1] : undefined;
+      const current = expected === undefined ? undefined : this.versionsOf.get(e.request!.url)?.length;
+      if (current !== undefined && expected !== String(current)) {
+        const message = `the ${e.resource!.resourceType} was changed since version ${expected} (it is now at version ${current}): reload the entry and amend the current version; nothing was written`;
+        throw new EntryRefusedError('conflict', message, [{ expression: `Bundle.entry[${i}].request.ifMatch`, message }]);
+      }
+    }
     // Like a FHIR server's transaction: ids for POSTs first, then references rewritten.
     const ids = new Map<string, string>();
     for (const e of bundle.entry ?? []) {

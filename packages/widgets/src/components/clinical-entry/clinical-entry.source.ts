@@ -77,7 +77,9 @@ function kindOf(status: number): DataErrorKind {
   if (status === 403) return 'forbidden';
   if (status === 404) return 'not-found';
   if (status === 410) return 'gone';
-  if (status === 400 || status === 409 || status === 412 || status === 422) return 'invalid';
+  // If-Match failed: the amended version is no longer the current one (the bridge answers 412).
+  if (status === 409 || status === 412) return 'conflict';
+  if (status === 400 || status === 422) return 'invalid';
   return 'unknown';
 }
 

@@ -280,4 +280,55 @@ describe('<clinical-entry>', () => {
     expect([current.meta?.versionId, current.clinicalStatus?.coding?.[0]?.code]).to.deep.equal(['2', 'resolved']);
     await expect(el).to.be.accessible();
   });
+  it('shows a visible conflict when someone else amended the entry first (If-Match of an old version), saves nothing and keeps the draft', async () => {
+    const { ds, entries } = await world();
+    const el = await entryForm(entries, ds.patientId);
+    await fillEverything(el);
+    await submit(el);
+    await until(() => el.shadowRoot!.querySelector('[part="result"]'), 'saved');
+    await entries.anchorPending();
+    await until(() => q(el, '[part="result"]').textContent!.includes('All 10 records of this entry are anchored.'), 'anchored');
+    await click(el, 'Amend this entry');
+
+    // Meanwhile another doctor amends the Condition: it is at version 2 now.
+    const encounter = entries.current().find((r) => r.resourceType === 'Encounter')!;
+    const condition = entries.current().find((r): r is Condition => r.resourceType === 'Condition')!;
+    const theirs: Condition = { ...condition, clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'inactive' }] } };
+    await entries.submitEntry(ds.patientId, {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { resource: encounter, request: { method: 'PUT', url: `Encounter/${encounter.id}`, ifMatch: 'W/"1"' } },
+        { resource: theirs, request: { method: 'PUT', url: `Condition/${condition.id}`, ifMatch: 'W/"1"' } },
+      ],
+    });
+
+    // The doctor's amendment still names version 1.
+    await choose(el, 'f-cond-0-status', 'remission');
+    await type(el, 'f-vital-heartRate', '66');
+    await submit(el);
+    await until(() => el.shadowRoot!.querySelector('[part="refusal"][role="alert"]'), 'the refusal');
+    const refusal = q(el, '[part="refusal"]');
+    expect(refusal.dataset.kind).to.equal('conflict');
+    expect(refusal.textContent).to.contain('Someone else amended this entry after you opened it');
+    expect(refusal.textContent).to.contain('changed since version 1 (it is now at version 2)');
+    expect(refusal.textContent).to.contain('Bundle.entry[1].request.ifMatch');
+    expect(entries.submitted.at(-1)!.entry![1]!.request!.ifMatch, 'the amendment named version 1').to.equal('W/"1"');
+
+    // Nothing was written: the other doctor's version is current and the only new one.
+    const current = entries.current().find((r): r is Condition => r.resourceType === 'Condition')!;
+    expect([current.meta?.versionId, current.clinicalStatus?.coding?.[0]?.code]).to.deep.equal(['2', 'inactive']);
+    expect(el.shadowRoot!.querySelector('[part="result"]'), 'no progress of a saved entry').to.equal(null);
+
+    // The draft is kept: in the form, and across a reload.
+    expect(q(el, 'h2').textContent).to.equal('Amend clinical entry');
+    expect(q<HTMLSelectElement>(el, '#f-cond-0-status').value).to.equal('remission');
+    expect(q(el, '#f-vital-heartRate').value).to.equal('66');
+    expect(q<HTMLButtonElement>(el, 'button[type="submit"]').disabled).to.equal(false);
+    await expect(el).to.be.accessible();
+    el.remove();
+    const again = await entryForm(entries, ds.patientId);
+    expect(q(again, '#f-vital-heartRate').value).to.equal('66');
+    expect(q<HTMLSelectElement>(again, '#f-cond-0-status').value).to.equal('remission');
+  });
 });
