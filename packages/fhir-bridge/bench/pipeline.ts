@@ -11,6 +11,7 @@
  * the batched bridge's RSS before and after EHR_BENCH_N (default 200,000) resources.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,7 +47,9 @@ interface Bridge {
 async function startBridge(dir: string, env: { rpcUrl: string; deploymentFile: string; ipfsApiUrl: string }, batchMax: number, batchMaxMs: number): Promise<Bridge> {
   const port = await freePort();
   const db = join(dir, 'outbox.db');
-  const proc = startProcess(process.execPath, ['--conditions=source', '--import', 'tsx', CLI, 'start'], {
+  // EHR_BENCH_PROF=<dir>: write a V8 CPU profile of the bridge there (open in Chrome DevTools).
+  const prof = process.env.EHR_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.EHR_BENCH_PROF}`] : [];
+  const proc = startProcess(process.execPath, [...prof, '--conditions=source', '--import', 'tsx', CLI, 'start'], {
     env: {
       ...process.env,
       EHR_BRIDGE_PORT: String(port),
@@ -122,6 +125,13 @@ function latencies(db: string, runId: string, size: number, starts: number[]): n
   }
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MiB`;
@@ -137,15 +147,18 @@ const rows: string[][] = [];
 try {
   console.log(`bench: ${fmt(NAIVE_N)} resources naive, ${fmt(N)} batched (batch ${fmt(BATCH)}), ${templates.length} fixture templates, Kubo profile ${kuboProfile}`);
 
-  // Naive: one IPFS import + one anchor() transaction per resource.
-  const naive = await startBridge(join(dir, 'naive'), env, 1, 10);
-  const naiveRun = await run(naive, 'naive', NAIVE_N, 10);
-  const naiveLat = latencies(naive.db, 'naive', 10, naiveRun.starts);
-  const naiveTx = (await status(naive.url)).batches.anchored!;
-  await naive.proc.stop();
-  const naiveRate = (NAIVE_N / naiveRun.wallMs) * 1000;
-  rows.push(['naive (1 add + 1 tx / resource)', fmt(NAIVE_N), (naiveRun.wallMs / 1000).toFixed(1), fmt(naiveRate), fmt(pct(naiveLat, 50)), fmt(pct(naiveLat, 99)), fmt(naiveTx)]);
-  console.log(`naive done: ${naiveRate.toFixed(1)} resources/s`);
+  // Naive: one IPFS import + one anchor() transaction per resource (EHR_BENCH_NAIVE_N=0 skips it).
+  let naiveRate = Number.NaN;
+  if (NAIVE_N > 0) {
+    const naive = await startBridge(join(dir, 'naive'), env, 1, 10);
+    const naiveRun = await run(naive, 'naive', NAIVE_N, 10);
+    const naiveLat = latencies(naive.db, 'naive', 10, naiveRun.starts);
+    const naiveTx = (await status(naive.url)).batches.anchored!;
+    await naive.proc.stop();
+    naiveRate = (NAIVE_N / naiveRun.wallMs) * 1000;
+    rows.push(['naive (1 add + 1 tx / resource)', fmt(NAIVE_N), (naiveRun.wallMs / 1000).toFixed(1), fmt(naiveRate), fmt(pct(naiveLat, 50)), fmt(pct(naiveLat, 99)), fmt(naiveTx)]);
+    console.log(`naive done: ${naiveRate.toFixed(1)} resources/s`);
+  }
 
   // Batched, with a warm-up so "RSS before" is a running bridge, not a cold one.
   const batched = await startBridge(join(dir, 'batched'), env, BATCH, 1_000);
@@ -155,12 +168,18 @@ try {
   const sampler = setInterval(() => {
     void processRssBytes(batched.proc.pid).then((r) => (rssPeak = Math.max(rssPeak, r))).catch(() => undefined);
   }, 500);
+  const procs = { bridge: batched.proc.pid, kubo: kubo.process.pid, anvil: chain.anvil.process.pid };
+  const cpu0 = Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, cpuSeconds(pid)]));
+  const self0 = process.cpuUsage();
   const batchedRun = await run(batched, 'batched', N, BUNDLE);
+  const self1 = process.cpuUsage(self0);
+  const cpuUsed: Record<string, number> = Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, cpuSeconds(pid) - cpu0[k]!]));
+  cpuUsed['load generator (this process)'] = (self1.user + self1.system) / 1e6;
   clearInterval(sampler);
   const rssAfter = await processRssBytes(batched.proc.pid);
   const batchedLat = latencies(batched.db, 'batched', BUNDLE, batchedRun.starts);
   const batchedTx = (await status(batched.url)).batches.anchored!;
-  await batched.proc.stop();
+  await batched.proc.stop(process.env.EHR_BENCH_PROF ? 120_000 : 5_000);
   const batchedRate = (N / batchedRun.wallMs) * 1000;
   rows.push([`batched (≤ ${fmt(BATCH)} / tx)`, fmt(N), (batchedRun.wallMs / 1000).toFixed(1), fmt(batchedRate), fmt(pct(batchedLat, 50)), fmt(pct(batchedLat, 99)), fmt(batchedTx)]);
 
@@ -171,6 +190,10 @@ try {
   for (const r of rows) console.log(line(r));
   console.log(`\nbatched / naive throughput: ${(batchedRate / naiveRate).toFixed(0)}×  (goal ≥ 50×)`);
   console.log(`batched resources/s: ${fmt(batchedRate)}  (goal ≥ 10,000 on 2 cores; load average now ${(await import('node:os')).loadavg()[0]!.toFixed(1)})`);
+  const cpuTotal = Object.values(cpuUsed).reduce((a, b) => a + b, 0);
+  console.log(`\nCPU used during the batched run (${(batchedRun.wallMs / 1000).toFixed(1)} s wall, 2 cores = ${((2 * batchedRun.wallMs) / 1000).toFixed(1)} core-s available):`);
+  for (const [k, v] of Object.entries(cpuUsed)) console.log(`  ${k.padEnd(30)} ${v.toFixed(1).padStart(7)} core-s  ${((v / N) * 1e6).toFixed(0).padStart(5)} µs/resource`);
+  console.log(`  ${'total'.padEnd(30)} ${cpuTotal.toFixed(1).padStart(7)} core-s  ${((cpuTotal / N) * 1e6).toFixed(0).padStart(5)} µs/resource → at most ${fmt(2e6 / ((cpuTotal / N) * 1e6))} resources/s on 2 idle cores`);
   console.log(`bridge RSS: before ${mb(rssBefore)}, after ${fmt(N)} resources ${mb(rssAfter)} (${(((rssAfter - rssBefore) / rssBefore) * 100).toFixed(1)}%), peak ${mb(rssPeak)}  (goal growth ≤ 10%)`);
 } finally {
   await Promise.all([chain.anvil.stop(), kubo.stop()]);

@@ -36,12 +36,22 @@ export function derivedVersionId(hash: string): string {
   return `${DERIVED_VERSION_PREFIX}${hash.slice(2, 18)}`;
 }
 
-export async function prepareResource(
+export function prepareResource(
   source: string,
   resource: FhirResourceLike,
   pseudonymKey: Uint8Array,
   versionHint?: string,
 ): Promise<IncomingVersion> {
+  return Promise.resolve(prepareResourceSync(source, resource, pseudonymKey, versionHint));
+}
+
+/** {@link prepareResource} without the promise (the ingest hot path). */
+export function prepareResourceSync(
+  source: string,
+  resource: FhirResourceLike,
+  pseudonymKey: Uint8Array,
+  versionHint?: string,
+): IncomingVersion {
   const hash = contentHashFast(resource);
   const patientId = patientIdOf(resource);
   return {

@@ -9,7 +9,7 @@ import type { KeyStore } from '../keys/keystore.js';
 import type { Outbox, IncomingVersion } from '../outbox/types.js';
 import type { BridgeMetrics } from '../metrics.js';
 import { parseBundle, type IngestItem } from './parse.js';
-import { NO_SUBJECT, prepareDelete, prepareResource } from './prepare.js';
+import { NO_SUBJECT, prepareDelete, prepareResource, prepareResourceSync } from './prepare.js';
 import { SourceClient, type Bundle } from './source-client.js';
 
 /**
@@ -84,6 +84,11 @@ export class Ingestor {
     const polls = items.filter((i) => i.kind === 'poll');
     // A content-less notification is only useful if we can read from the source: refuse it up front.
     if (polls.length) this.client(source);
+    // Items with content resolve synchronously; only reads from the source need the concurrency limit.
+    if (items.every((i) => i.kind === 'resource')) {
+      const versions = items.map((item) => (item.kind === 'resource' ? prepareResourceSync(source.id, item.resource, key, item.versionHint) : undefined!));
+      return { versions, missing, polls };
+    }
     const resolved = await mapLimit(items, 8, async (item): Promise<IncomingVersion | undefined> => {
       switch (item.kind) {
         case 'resource':
@@ -117,16 +122,17 @@ export class Ingestor {
     if (versions.length === 0) return [];
     const results = await this.deps.outbox.enqueue(versions);
     let fresh = 0;
+    const byType = new Map<string, number>();
     const accepted = versions.map((v, i) => {
       const r = results[i]!;
       if (!r.duplicate) {
         fresh++;
-        this.deps.metrics.received.inc({ source: source.id, type: v.resourceType });
-      } else {
-        this.deps.metrics.duplicates.inc({ source: source.id });
+        byType.set(v.resourceType, (byType.get(v.resourceType) ?? 0) + 1);
       }
       return { reference: `${v.resourceType}/${v.resourceId}/_history/${v.versionId}`, seq: r.seq, contentHash: v.contentHash, duplicate: r.duplicate };
     });
+    for (const [type, n] of byType) this.deps.metrics.received.inc({ source: source.id, type }, n);
+    if (versions.length > fresh) this.deps.metrics.duplicates.inc({ source: source.id }, versions.length - fresh);
     if (fresh > 0) this.deps.onQueued();
     return accepted;
   }

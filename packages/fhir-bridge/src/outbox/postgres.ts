@@ -261,11 +261,13 @@ export class PostgresOutbox implements Outbox {
 
   async counts(now = Date.now()): Promise<OutboxCounts> {
     const out = { ...emptyCounts(), lagMs: 0 };
-    for (const r of await this.#q('SELECT state, count(*) AS n FROM records GROUP BY state')) {
+    // As in the SQLite outbox: the backlog counted on the state index, anchored records summed from their batches.
+    for (const r of await this.#q(`SELECT state, count(*) AS n FROM records WHERE state IN ('received','stored','batched') GROUP BY state`)) {
       out.records[r.state as keyof typeof out.records] = Number(r.n);
     }
-    for (const r of await this.#q('SELECT state, count(*) AS n FROM batches GROUP BY state')) {
+    for (const r of await this.#q('SELECT state, count(*) AS n, coalesce(sum(count), 0) AS records FROM batches GROUP BY state')) {
       out.batches[r.state as keyof typeof out.batches] = Number(r.n);
+      if (r.state === 'anchored') out.records.anchored = Number(r.records);
     }
     const [oldest] = await this.#q(
       `SELECT min(t) AS t FROM (

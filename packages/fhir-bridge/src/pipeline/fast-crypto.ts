@@ -8,8 +8,12 @@
  * - `sealForHospital` writes core's envelope format v1 (see packages/core/src/envelope.ts) with a
  *   single kind-1 (symmetric hospital key) recipient; `openEnvelope` from core opens it. Envelopes
  *   with extra HPKE recipients go through core's `sealEnvelope`.
+ *
+ * Keys go to node:crypto as `KeyObject`s: handing it raw bytes costs more than the cipher itself
+ * (~13 µs per call to wrap them, measured with bench/stages.ts), so long-lived keys are wrapped
+ * once and cached, and random bytes are drawn from a pool refilled 64 KiB at a time.
  */
-import { createCipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createHash, createHmac, createSecretKey, hkdfSync, randomBytes, randomFillSync, type KeyObject } from 'node:crypto';
 import { canonicalize, fromHex, type Hex, type HospitalKey } from '@ehr-anchor/core';
 import { CID } from 'multiformats/cid';
 import * as Digest from 'multiformats/hashes/digest';
@@ -29,10 +33,45 @@ export function contentHashFast(resource: unknown): Hex {
   return sha256Hex(canonicalize(resource));
 }
 
+const keyObjects = new WeakMap<Uint8Array, KeyObject>();
+
+/** The cached `KeyObject` of a long-lived secret (pseudonym key, hospital key). */
+function keyObject(secret: Uint8Array): KeyObject {
+  let k = keyObjects.get(secret);
+  if (!k) {
+    k = createSecretKey(secret);
+    keyObjects.set(secret, k);
+  }
+  return k;
+}
+
+const POOL_SIZE = 64 * 1024;
+let pool = Buffer.alloc(0);
+let poolAt = 0;
+
+/** `n` fresh random bytes (a copy, never shared) from a pool of CSPRNG output. */
+export function randomBytesPooled(n: number): Buffer {
+  if (n > POOL_SIZE / 4) return randomBytes(n);
+  if (poolAt + n > pool.length) {
+    pool = randomFillSync(Buffer.allocUnsafe(POOL_SIZE));
+    poolAt = 0;
+  }
+  const out = Buffer.from(pool.subarray(poolAt, poolAt + n));
+  // Bytes handed out are wiped from the pool, so no later reader of the pool can see them.
+  pool.fill(0, poolAt, poolAt + n);
+  poolAt += n;
+  return out;
+}
+
+/** core `randomSalt`: 32 random bytes as 0x-hex. */
+export function randomSaltFast(): Hex {
+  return `0x${randomBytesPooled(32).toString('hex')}`;
+}
+
 /** core `pseudonym`: HMAC-SHA-256 of the UTF-8 patient id under the pseudonym key. */
 export function pseudonymFast(patientId: string, key: Uint8Array): Hex {
   if (key.length < 32) throw new TypeError('a pseudonym key must have at least 32 bytes');
-  return `0x${createHmac('sha256', key).update(patientId, 'utf8').digest('hex')}`;
+  return `0x${createHmac('sha256', keyObject(key)).update(patientId, 'utf8').digest('hex')}`;
 }
 
 /** core `rawCid`: CIDv1, raw codec, sha2-256. */
@@ -40,7 +79,7 @@ export function rawCidFast(bytes: Uint8Array): CID {
   return CID.createV1(RAW_CODEC, Digest.create(SHA2_256, createHash('sha256').update(bytes).digest()));
 }
 
-function gcm(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Buffer {
+function gcm(key: KeyObject, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Buffer {
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(aad);
   return Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
@@ -57,11 +96,12 @@ export function sealForHospital(plaintext: Uint8Array, aad: string, key: Hospita
     keyIdBytes.set(key, id);
   }
   const aadBytes = Buffer.from(aad, 'utf8');
-  const dataKey = randomBytes(32);
-  const nonce = randomBytes(12);
-  const derived = Buffer.from(hkdfSync('sha256', dataKey, nonce, HKDF_INFO, 64));
-  const wrapIv = randomBytes(12);
-  const wrapped = Buffer.concat([wrapIv, gcm(key.secret, wrapIv, Buffer.concat([WRAP_INFO, aadBytes]), dataKey)]);
+  const random = randomBytesPooled(32 + 12 + 12);
+  const dataKey = random.subarray(0, 32);
+  const nonce = random.subarray(32, 44);
+  const wrapIv = random.subarray(44, 56);
+  const derived = Buffer.from(hkdfSync('sha256', createSecretKey(dataKey), nonce, HKDF_INFO, 64));
+  const wrapped = Buffer.concat([wrapIv, gcm(keyObject(key.secret), wrapIv, Buffer.concat([WRAP_INFO, aadBytes]), dataKey)]);
   // magic, version 1, flags 0, one recipient: kind 1, key id, enc length 0, wrapped length, wrapped; nonce.
   const head = Buffer.alloc(8 + 2 + id.length + 2 + 2);
   MAGIC.copy(head, 0);
@@ -74,7 +114,9 @@ export function sealForHospital(plaintext: Uint8Array, aad: string, key: Hospita
   head.writeUInt16BE(0, 10 + id.length);
   head.writeUInt16BE(wrapped.length, 12 + id.length);
   const authenticated = Buffer.concat([head, wrapped, nonce]);
-  const tag = createHmac('sha256', derived.subarray(32, 64)).update(authenticated).digest();
-  const ciphertext = gcm(derived.subarray(0, 32), nonce, aadBytes, plaintext);
+  const tag = createHmac('sha256', createSecretKey(derived.subarray(32, 64))).update(authenticated).digest();
+  const ciphertext = gcm(createSecretKey(derived.subarray(0, 32)), nonce, aadBytes, plaintext);
+  random.fill(0);
+  derived.fill(0);
   return Buffer.concat([authenticated, tag, ciphertext]);
 }

@@ -71,7 +71,16 @@ export class IpfsStore {
   /** Imports `blocks` plus a pinned dag-cbor root linking `links`; returns the root CID. */
   async importPinned(kind: string, links: CID[], blocks: Block[]): Promise<CID> {
     const root = await dagCborBlock({ format: `ehr-anchor-${kind}/v1`, links });
-    const parts = encodeCar([root.cid], [root, ...blocks]);
+    await this.importCar(encodeCar([root.cid], [root, ...blocks]), root.cid.toString());
+    return root.cid;
+  }
+
+  /**
+   * Imports one CAR (bytes or its parts) and pins its root. Kubo re-hashes every block (a mismatch
+   * fails the import), and the root it reports must be `expectedRoot`.
+   */
+  async importCar(car: Uint8Array | Uint8Array[], expectedRoot: string): Promise<void> {
+    const parts = Array.isArray(car) ? car : [car];
     let pinned: string | undefined;
     for await (const result of this.client.dag.import(
       [(async function* () {
@@ -82,8 +91,7 @@ export class IpfsStore {
       if (result.root.pinErrorMsg) throw new Error(`Kubo could not pin the import root: ${result.root.pinErrorMsg}`);
       pinned = result.root.cid.toString();
     }
-    if (pinned !== root.cid.toString()) throw new Error(`Kubo reported root ${pinned}, expected ${root.cid.toString()}`);
-    return root.cid;
+    if (pinned !== expectedRoot) throw new Error(`Kubo reported root ${pinned}, expected ${expectedRoot}`);
   }
 
   /** Stores a JSON document as one raw block (pinned) and returns its CID (`bafkrei…`). */

@@ -1,0 +1,79 @@
+/**
+ * A small pool of worker threads running {@link sealChunk}. With `size` 0 (or where workers cannot
+ * start) chunks are sealed on the calling thread — same bytes either way. A worker that dies fails
+ * its chunk (the store step releases the records and retries) and is replaced on the next call.
+ */
+import { Worker } from 'node:worker_threads';
+import type { HospitalKey } from '@ehr-anchor/core';
+import { sealChunk, type ChunkRecord, type SealedChunk } from './seal-chunk.js';
+import type { SealReply, SealRequest } from './seal-worker.js';
+
+// Under tsx (development, tests) this module is a .ts file and so is the worker; built, both are .js.
+const WORKER_URL = new URL(`./seal-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+
+interface Slot {
+  worker: Worker;
+  busy: number;
+  pending: Map<number, { resolve: (s: SealedChunk) => void; reject: (e: Error) => void }>;
+}
+
+export class SealPool {
+  readonly #slots: (Slot | undefined)[];
+  #next = 1;
+  #closed = false;
+
+  constructor(readonly size: number) {
+    this.#slots = new Array<Slot | undefined>(Math.max(0, size)).fill(undefined);
+  }
+
+  #slot(i: number): Slot {
+    let slot = this.#slots[i];
+    if (slot) return slot;
+    const worker = new Worker(WORKER_URL, { workerData: { sealWorker: true } });
+    worker.unref();
+    const s: Slot = { worker, busy: 0, pending: new Map() };
+    const fail = (error: Error) => {
+      if (this.#slots[i] === s) this.#slots[i] = undefined;
+      for (const p of s.pending.values()) p.reject(error);
+      s.pending.clear();
+    };
+    worker.on('message', (reply: SealReply) => {
+      const p = s.pending.get(reply.id);
+      if (!p) return;
+      s.pending.delete(reply.id);
+      s.busy--;
+      if (reply.ok) p.resolve({ car: reply.car, root: reply.root, records: reply.records });
+      else p.reject(new Error(`seal worker: ${reply.error}`));
+    });
+    worker.on('error', (error) => fail(error));
+    worker.on('exit', (code) => fail(new Error(`seal worker exited with code ${code}`)));
+    this.#slots[i] = s;
+    slot = s;
+    return slot;
+  }
+
+  async seal(kind: string, records: ChunkRecord[], bodies: Uint8Array[], key: HospitalKey): Promise<SealedChunk> {
+    if (this.#slots.length === 0 || this.#closed) return sealChunk(kind, records, bodies, key);
+    // The least busy worker.
+    let best = 0;
+    for (let i = 1; i < this.#slots.length; i++) if ((this.#slots[i]?.busy ?? 0) < (this.#slots[best]?.busy ?? 0)) best = i;
+    const slot = this.#slot(best);
+    const offsets = new Uint32Array(bodies.length + 1);
+    for (let i = 0; i < bodies.length; i++) offsets[i + 1] = offsets[i]! + bodies[i]!.length;
+    const all = new Uint8Array(offsets[bodies.length]!);
+    for (let i = 0; i < bodies.length; i++) all.set(bodies[i]!, offsets[i]);
+    const id = this.#next++;
+    const request: SealRequest = { id, kind, key: { kind: key.kind, keyId: key.keyId, secret: key.secret }, records, bodies: all, offsets };
+    return new Promise<SealedChunk>((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
+      slot.busy++;
+      slot.worker.postMessage(request, [all.buffer]);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(this.#slots.map((s) => s?.worker.terminate()));
+    this.#slots.fill(undefined);
+  }
+}
