@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { loadBulkResources, loadSyntheaBundles } from '@ehr-anchor/testkit';
 import canonicalizeJson from 'canonicalize';
 import fc from 'fast-check';
-import { canonicalJson } from '../src/index.js';
+import { canonicalJson, NotAFhirResourceError } from '../src/index.js';
 
 /** What canonicalJson must equal: the `canonicalize` package (RFC 8785) over the resource without meta/text. */
 function reference(resource: Record<string, unknown>): string | undefined {
@@ -44,6 +44,30 @@ describe('canonical form equals the canonicalize package (RFC 8785) exactly', ()
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('for strings and keys with lone surrogates (rejected like the library) and escaped backslash-u text (kept)', () => {
+    // Code units anywhere in 0..0xFFFF, surrogates and backslashes made likely.
+    const unit = fc.oneof(fc.integer({ min: 0xd800, max: 0xdfff }), fc.constantFrom(0x5c, 0x75, 0x64, 0x38), fc.integer({ min: 0, max: 0xffff })).map((c) => String.fromCharCode(c));
+    const text = fc.array(unit, { maxLength: 8 }).map((units) => units.join(''));
+    fc.assert(
+      fc.property(text, text, (key, value) => {
+        const resource = { [key]: value, note: [value, { [key]: 1 }], resourceType: 'Basic' };
+        let expected: string | undefined;
+        try {
+          expected = reference(resource);
+        } catch {
+          assert.throws(() => canonicalJson(resource), NotAFhirResourceError);
+          return;
+        }
+        assert.equal(canonicalJson(resource), expected);
+      }),
+      { numRuns: 3000 },
+    );
+    assert.throws(() => canonicalJson({ resourceType: 'Basic', a: 'x\udc00' }), NotAFhirResourceError);
+    assert.throws(() => canonicalJson({ resourceType: 'Basic', ['\ud83d']: 1 }), NotAFhirResourceError);
+    const escapedText = { resourceType: 'Basic', a: '\\ud800 is six characters', b: '😀' };
+    assert.equal(canonicalJson(escapedText), reference(escapedText));
   });
 
   it('for undefined members and array items (dropped / null, as JSON.stringify does)', () => {

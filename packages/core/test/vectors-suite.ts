@@ -24,6 +24,7 @@ import {
   type Hex,
   type LeafInput,
 } from '../src/index.js';
+import canonicalizeJson from 'canonicalize';
 import { keccak256, keccak256Portable } from '../src/keccak.js';
 import { keccakWasm } from '../src/keccak-wasm.js';
 
@@ -119,6 +120,29 @@ export function vectorCases(v: Vectors): VectorCase[] {
       },
     });
   }
+  cases.push({
+    name: 'lone surrogates are rejected and escaped backslash-u text is kept, as the canonicalize package decides',
+    async run() {
+      const texts = ['\ud800', 'a\udfff', '\ud83d\ude00', '\\ud800', '\\\ud800', 'x\\udc00y', '😀', '\u2028'];
+      for (const t of texts) {
+        for (const resource of [{ resourceType: 'Basic', a: t }, { resourceType: 'Basic', [t]: [t] }]) {
+          let expected: string;
+          try {
+            expected = canonicalizeJson(resource)!;
+          } catch {
+            try {
+              canonicalJson(resource);
+            } catch (error) {
+              if (error instanceof NotAFhirResourceError) continue;
+              throw error;
+            }
+            throw new Error(`accepted ${JSON.stringify(t)}`);
+          }
+          expectEqual(canonicalJson(resource), expected, `canonical JSON with ${JSON.stringify(t)}`);
+        }
+      }
+    },
+  });
   for (const r of v.notResources) {
     cases.push({
       name: `rejects ${r.name} as not a FHIR resource`,
