@@ -84,7 +84,7 @@ export const Empty: Story = {
 
 export const ErrorState: Story = {
   name: 'Error (chain unreachable)',
-  loaders: [async () => ({ ds: await failing(await fixture(), 'network', 'fetch failed', ['listGrants', 'accessLog']) })],
+  loaders: [async () => ({ ds: failing(await fixture(), 'network', 'fetch failed', ['listGrants', 'accessLog']) })],
   play: async ({ canvasElement }) => {
     const el = manager(canvasElement);
     await until('an error that says what to do', () => allInShadow(el, '[role="alert"]').some((a) => a.textContent!.includes('could not be reached')));
@@ -142,7 +142,7 @@ export const ConsentRevoked: Story = {
 
 export const WalletMissing: Story = {
   name: 'Wallet missing',
-  loaders: [async () => ({ ds: await failing(await fixture(), 'no-wallet', 'no EIP-1193 provider', ['grant', 'revoke']) })],
+  loaders: [async () => ({ ds: failing(await fixture(), 'no-wallet', 'no EIP-1193 provider', ['grant', 'revoke']) })],
   play: async ({ canvasElement }) => {
     const el = manager(canvasElement);
     await submitGrant(el, FIXTURE_ACCOUNTS.hospital, 'hospital');
@@ -152,7 +152,7 @@ export const WalletMissing: Story = {
 
 export const WrongNetwork: Story = {
   name: 'Wrong network',
-  loaders: [async () => ({ ds: await failing(await fixture(), 'wrong-network', 'chain 1 ≠ 1337', ['grant', 'revoke']) })],
+  loaders: [async () => ({ ds: failing(await fixture(), 'wrong-network', 'chain 1 ≠ 1337', ['grant', 'revoke']) })],
   play: async ({ canvasElement }) => {
     const el = manager(canvasElement);
     await submitGrant(el, FIXTURE_ACCOUNTS.hospital, 'hospital');
@@ -162,7 +162,7 @@ export const WrongNetwork: Story = {
 
 export const WalletRejected: Story = {
   name: 'Rejected in the wallet',
-  loaders: [async () => ({ ds: await failing(await fixture(), 'wallet-rejected', 'user rejected', ['grant', 'revoke']) })],
+  loaders: [async () => ({ ds: failing(await fixture(), 'wallet-rejected', 'user rejected', ['grant', 'revoke']) })],
   play: async ({ canvasElement }) => {
     const el = manager(canvasElement);
     await submitGrant(el, FIXTURE_ACCOUNTS.hospital, 'hospital');

@@ -177,7 +177,7 @@ export const Empty: Story = {
 
 export const ErrorState: Story = {
   name: 'Error (chain unreachable)',
-  loaders: [async () => ({ ds: await failing(await fixture(), 'network', 'fetch failed', ['listHospitals']) })],
+  loaders: [async () => ({ ds: failing(await fixture(), 'network', 'fetch failed', ['listHospitals']) })],
   play: async ({ canvasElement }) => {
     const el = admin(canvasElement);
     await until('an error that says what to do', () => allInShadow(el, '[role="alert"]').some((a) => a.textContent!.includes('could not be reached')));
@@ -187,7 +187,7 @@ export const ErrorState: Story = {
 export const WalletMissing: Story = {
   name: 'Wallet missing',
   args: hospitalView,
-  loaders: [async () => ({ ds: await failing(await fixture(), 'no-wallet', 'no EIP-1193 provider', ['addDoctor', 'removeDoctor', 'approveRegistration', 'rejectRegistration']) })],
+  loaders: [async () => ({ ds: failing(await fixture(), 'no-wallet', 'no EIP-1193 provider', ['addDoctor', 'removeDoctor', 'approveRegistration', 'rejectRegistration']) })],
   play: async ({ canvasElement }) => {
     const el = admin(canvasElement);
     await until('the doctors table', () => inShadow(el, '[part="doctors"]'));
@@ -199,7 +199,7 @@ export const WalletMissing: Story = {
 export const WrongNetwork: Story = {
   name: 'Wrong network',
   args: hospitalView,
-  loaders: [async () => ({ ds: await failing(await fixture(), 'wrong-network', 'chain 1 ≠ 1337', ['addDoctor', 'removeDoctor', 'approveRegistration', 'rejectRegistration']) })],
+  loaders: [async () => ({ ds: failing(await fixture(), 'wrong-network', 'chain 1 ≠ 1337', ['addDoctor', 'removeDoctor', 'approveRegistration', 'rejectRegistration']) })],
   play: async ({ canvasElement }) => {
     const el = admin(canvasElement);
     await until('the doctors table', () => inShadow(el, '[part="doctors"]'));

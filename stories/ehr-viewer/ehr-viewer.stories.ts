@@ -69,7 +69,7 @@ export const Empty: Story = {
 
 export const ErrorState: Story = {
   name: 'Error (bridge unreachable)',
-  loaders: [async () => ({ ds: await failing(await fixture(), 'network', 'fetch failed', ['getPatient', 'listRecords']) })],
+  loaders: [async () => ({ ds: failing(await fixture(), 'network', 'fetch failed', ['getPatient', 'listRecords']) })],
   play: async ({ canvasElement }) => {
     const el = viewer(canvasElement);
     await until('an error that says what to do', () => allInShadow(el, '[role="alert"]').some((a) => a.textContent!.includes('could not be reached')));
@@ -143,7 +143,7 @@ export const ConsentRequired: Story = {
   name: 'Consent revoked / not granted (doctor)',
   loaders: [
     async () => ({
-      ds: await failing(await fixture(), 'forbidden', 'no consent', ['getPatient', 'listRecords', 'getRecord']),
+      ds: failing(await fixture(), 'forbidden', 'no consent', ['getPatient', 'listRecords', 'getRecord']),
       mode: 'doctor',
     }),
   ],

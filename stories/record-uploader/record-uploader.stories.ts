@@ -95,7 +95,7 @@ export const Anchored: Story = {
 
 export const UploadFailed: Story = {
   name: 'Upload failed',
-  loaders: [async () => ({ ds: await failing(await fixture(), 'network', 'connection reset', ['upload']) })],
+  loaders: [async () => ({ ds: failing(await fixture(), 'network', 'connection reset', ['upload']) })],
   play: async ({ canvasElement }) => {
     const el = uploader(canvasElement);
     await uploadAs(el, samplePdf());
@@ -105,7 +105,7 @@ export const UploadFailed: Story = {
 
 export const NotAllowed: Story = {
   name: 'Refused (no consent for documents)',
-  loaders: [async () => ({ ds: await failing(await fixture(), 'forbidden', 'no consent', ['upload']) })],
+  loaders: [async () => ({ ds: failing(await fixture(), 'forbidden', 'no consent', ['upload']) })],
   play: async ({ canvasElement }) => {
     const el = uploader(canvasElement);
     await uploadAs(el, samplePdf());
@@ -115,7 +115,7 @@ export const NotAllowed: Story = {
 
 export const NotSignedIn: Story = {
   name: 'Not signed in (wallet missing)',
-  loaders: [async () => ({ ds: await failing(await fixture(), 'unauthorized', 'no session', ['upload']) })],
+  loaders: [async () => ({ ds: failing(await fixture(), 'unauthorized', 'no session', ['upload']) })],
   play: async ({ canvasElement }) => {
     const el = uploader(canvasElement);
     await uploadAs(el, samplePdf());

@@ -5,7 +5,7 @@
  * injected faults, named as such; everything else is the real fixture source.
  */
 import type { Bundle, DocumentReference, FhirResource, Patient } from 'fhir/r4';
-import { FixtureDataSource, bundleResources, loadSyntheaBundle, type FixtureOptions, type SyntheaFile } from '@ehr-anchor/widgets/testing';
+import { DataSourceError, FixtureDataSource, FixtureEntries, bundleResources, loadSyntheaBundle, type DataErrorKind, type FixtureOptions, type SyntheaFile } from '@ehr-anchor/widgets/testing';
 
 type DataSource = FixtureDataSource;
 type Method = {
@@ -71,23 +71,8 @@ export function stalled(ds: DataSource, methods?: readonly Method[]): DataSource
   return wrap(ds, methods, () => new Promise<never>(() => {}));
 }
 
-/**
- * The class of errors data sources throw (`DataSourceError`, with a `kind` elements explain). Taken
- * from an error the fixture source itself throws, because `@ehr-anchor/widgets/testing` does not
- * re-export it.
- */
-async function dataSourceErrorClass(ds: DataSource): Promise<new (kind: string, message: string) => Error> {
-  try {
-    await ds.getRecord(ds.patientId, '\u0000no-such-record');
-  } catch (error) {
-    return (error as Error).constructor as new (kind: string, message: string) => Error;
-  }
-  throw new Error('the fixture source did not reject an unknown record');
-}
-
 /** Injected fault: the listed calls (default: all) reject with a data-source error of `kind`. */
-export async function failing(ds: DataSource, kind: string, message: string, methods?: readonly Method[]): Promise<DataSource> {
-  const DataSourceError = await dataSourceErrorClass(ds);
+export function failing(ds: DataSource, kind: DataErrorKind, message: string, methods?: readonly Method[]): DataSource {
   return wrap(ds, methods, () => Promise.reject(new DataSourceError(kind, message)));
 }
 
@@ -109,5 +94,22 @@ export function uploadFrozenAt(ds: DataSource, fraction: number): DataSource {
         return new Promise<never>(() => {});
       };
     },
+  });
+}
+
+/**
+ * A fixture data source that also takes clinical entries: the widgets' in-memory entry store
+ * (`FixtureEntries`: the bridge's entry rules, FHIR-server-like ids and versions with If-Match,
+ * anchoring with real leaves and a real Merkle tree on `anchorPending()`).
+ */
+export async function withEntries(): Promise<FixtureEntries> {
+  const ds = await fixture();
+  return new FixtureEntries(ds, ds.patientId);
+}
+
+/** Injected fault: entries are accepted by nobody — `submitEntry` never settles (the "saving" state). */
+export function entriesStalled(entries: FixtureEntries): FixtureEntries['source'] {
+  return new Proxy(entries.source, {
+    get: (target, prop, receiver) => (prop === 'submitEntry' ? () => new Promise<never>(() => {}) : Reflect.get(target, prop, receiver)),
   });
 }

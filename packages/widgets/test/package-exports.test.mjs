@@ -40,6 +40,18 @@ describe('package.json of @ehr-anchor/widgets', () => {
     });
   }
 
+  it('lists every module that registers a tag in sideEffects (else a bundler drops its import)', () => {
+    const sources = (dir) =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [join(dir, e.name)] : []));
+    const defining = sources(join(pkgDir, 'src')).filter((f) => /customElements\.define\(/.test(readFileSync(f, 'utf8')));
+    assert.ok(defining.some((f) => f.endsWith('version-history.ts')), 'the nested <ehr-version-history> is found');
+    for (const f of defining) {
+      const rel = `./${f.slice(pkgDir.length + 1)}`;
+      assert.ok(pkg.sideEffects.includes(rel), `${rel} in sideEffects`);
+      assert.ok(pkg.sideEffects.includes(rel.replace('./src/', './dist/src/').replace(/\.ts$/, '.js')), `built ${rel} in sideEffects`);
+    }
+  });
+
   it('points every source export at a file that exists', () => {
     for (const [subpath, target] of Object.entries(pkg.exports)) {
       if (typeof target === 'object') assert.ok(existsSync(join(pkgDir, target.source)), `${subpath} → ${target.source}`);
