@@ -34,6 +34,8 @@ export interface KeccakWasm {
    * 1 starts from the zero state, 0 continues from the state in memory. Leaves the state in memory.
    */
   absorb(ptr: number, blocks: number, reset: number): void;
+  /** Walks `count` 32-byte siblings stored at `ptr` up from the node at STATE (see proofFunctionBody). */
+  proof(ptr: number, count: number): void;
 }
 
 const ROUND_CONSTANTS = [
@@ -96,12 +98,58 @@ const I64_AND = 0x83;
 const I64_XOR = 0x85;
 const I64_ROTL = 0x89;
 const IF = 0x04;
+const ELSE = 0x05;
+const BLOCK = 0x02;
+const CALL = 0x10;
+const I32_LOAD8_U = 0x2d;
+const I32_LE_S = 0x4c;
 const LOOP = 0x03;
 const BR_IF = 0x0d;
 const END = 0x0b;
 const VOID = 0x40;
 const I32 = 0x7f;
 const I64 = 0x7e;
+
+/**
+ * `proof(siblings, count)`: from the node at {@link STATE}, for each of `count` 32-byte siblings
+ * stored one after another at `siblings`: order the pair (bytewise, as OpenZeppelin's
+ * `_hashPair`), write it into the {@link PAIR} block and hash it (absorb), leaving the next node at
+ * STATE. One call per proof instead of one per level.
+ */
+function proofFunctionBody(): number[] {
+  const SIB = 0;
+  const COUNT = 1;
+  const J = 2;
+  const DIFF = 3;
+  const code: number[] = [];
+  const copy = (from: 'state' | 'sibling', to: number) => {
+    for (let q = 0; q < 4; q++) {
+      code.push(I32_CONST, 0);
+      if (from === 'state') code.push(I32_CONST, 0, I64_LOAD, 3, ...uleb(STATE + 8 * q));
+      else code.push(LOCAL_GET, SIB, I64_LOAD, 3, ...uleb(8 * q));
+      code.push(I64_STORE, 3, ...uleb(to + 8 * q));
+    }
+  };
+  code.push(BLOCK, VOID, LOCAL_GET, COUNT, I32_EQZ, BR_IF, 0);
+  code.push(LOOP, VOID); // per level
+  code.push(I32_CONST, 0, LOCAL_SET, J);
+  code.push(BLOCK, VOID, LOOP, VOID); // first differing byte
+  code.push(LOCAL_GET, J, I32_LOAD8_U, 0, ...uleb(STATE));
+  code.push(LOCAL_GET, SIB, LOCAL_GET, J, I32_ADD, I32_LOAD8_U, 0, 0);
+  code.push(I32_SUB, LOCAL_TEE, DIFF, BR_IF, 1);
+  code.push(LOCAL_GET, J, I32_CONST, 1, I32_ADD, LOCAL_TEE, J, I32_CONST, 32, I32_NE, BR_IF, 0, END, END);
+  code.push(LOCAL_GET, DIFF, I32_CONST, 0, I32_LE_S, IF, VOID);
+  copy('state', PAIR);
+  copy('sibling', PAIR + 32);
+  code.push(ELSE);
+  copy('sibling', PAIR);
+  copy('state', PAIR + 32);
+  code.push(END);
+  code.push(I32_CONST, ...sleb(PAIR), I32_CONST, 1, I32_CONST, 1, CALL, 0);
+  code.push(LOCAL_GET, SIB, I32_CONST, 32, I32_ADD, LOCAL_SET, SIB);
+  code.push(LOCAL_GET, COUNT, I32_CONST, 1, I32_SUB, LOCAL_TEE, COUNT, BR_IF, 0, END, END, END);
+  return [...vec([[2, I32]]), ...code];
+}
 
 /** The module's bytes: one function `absorb(ptr, blocks, reset)`, one exported memory page, the round constants as data. */
 export function keccakModuleBytes(): Uint8Array {
@@ -210,21 +258,35 @@ export function keccakModuleBytes(): Uint8Array {
     [65, I64],
   ]);
   const body = [...locals, ...code];
+  const pairBody = proofFunctionBody();
   const rc: number[] = [];
   for (const k of ROUND_CONSTANTS) for (let i = 0n; i < 8n; i++) rc.push(Number((k >> (8n * i)) & 0xffn));
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32]]), 0]])),
-    ...section(3, vec([[0]])),
+    ...section(
+      1,
+      vec([
+        [0x60, ...vec([[I32], [I32], [I32]]), 0],
+        [0x60, ...vec([[I32], [I32]]), 0],
+      ]),
+    ),
+    ...section(3, vec([[0], [1]])),
     ...section(5, vec([[0x00, 1]])),
     ...section(
       7,
       vec([
         [...name('absorb'), 0x00, 0],
+        [...name('proof'), 0x00, 1],
         [...name('memory'), 0x02, 0],
       ]),
     ),
-    ...section(10, vec([[...uleb(body.length), ...body]])),
+    ...section(
+      10,
+      vec([
+        [...uleb(body.length), ...body],
+        [...uleb(pairBody.length), ...pairBody],
+      ]),
+    ),
     ...section(11, vec([[0x00, I32_CONST, ...sleb(RC_TABLE), END, ...vec(rc.map((byte) => [byte]))]])),
   ]);
 }
@@ -243,14 +305,14 @@ export function keccakWasm(): KeccakWasm | undefined {
     try {
       const { WebAssembly: wa } = globalThis as unknown as { WebAssembly: WebAssemblyApi };
       const wasm = new wa.Instance(new wa.Module(keccakModuleBytes()));
-      const exports = wasm.exports as { absorb: KeccakWasm['absorb']; memory: { buffer: ArrayBuffer } };
+      const exports = wasm.exports as { absorb: KeccakWasm['absorb']; proof: KeccakWasm['proof']; memory: { buffer: ArrayBuffer } };
       const mem = new Uint8Array(exports.memory.buffer);
       // Fixed padding of the one-block inputs (keccak pad10*1 with domain byte 0x01).
       mem[PAIR + 64] = 0x01;
       mem[PAIR + RATE - 1] = 0x80;
       mem[SINGLE + 32] = 0x01;
       mem[SINGLE + RATE - 1] = 0x80;
-      instance = { mem, absorb: exports.absorb };
+      instance = { mem, absorb: exports.absorb, proof: exports.proof };
     } catch {
       instance = null; // no WebAssembly here (CSP, old engine): pure JS
     }

@@ -1,6 +1,6 @@
 import { fromHex, isHex, parseHexInto, toHex, type Hex } from './hex.js';
 import { keccak256 } from './keccak.js';
-import { keccakWasm, PAIR, STATE, type KeccakWasm } from './keccak-wasm.js';
+import { INPUT, INPUT_BLOCKS, keccakWasm, PAIR, RATE, STATE, type KeccakWasm } from './keccak-wasm.js';
 
 /** A Merkle tree over leaf hashes, laid out exactly like OpenZeppelin's StandardMerkleTree. */
 export interface MerkleTree {
@@ -123,31 +123,24 @@ export function verifyProof(leafHash: Hex, proof: readonly Hex[], root: Hex): bo
 
 /**
  * {@link verifyProof} from the node in the WebAssembly keccak's state (a leaf hash just computed
- * there, see leafHashToState): every level parses the sibling straight into the pair block,
- * orders the two halves and hashes in place. No arrays, no hex round trip of the leaf.
+ * there, see leafHashToState): the siblings are parsed straight into WebAssembly memory and walked
+ * in one call (ordering, pair hashing). No arrays, no hex round trip of the leaf.
  */
 export function proofFromState(k: KeccakWasm, proof: readonly Hex[], root: Hex): boolean {
   if (!Array.isArray(proof)) return false;
   const mem = k.mem;
-  const node = STATE;
-  const left = PAIR;
-  const right = PAIR + 32;
-  for (let i = 0; i < proof.length; i++) {
-    if (!parseNode(mem, right, proof[i])) return false;
-    let order = 0;
-    for (let j = 0; j < 32 && order === 0; j++) order = mem[node + j]! - mem[right + j]!;
-    if (order <= 0) {
-      mem.copyWithin(left, node, node + 32); // node first, sibling already second
-    } else {
-      mem.copyWithin(left, right, right + 32); // sibling first, then node
-      mem.copyWithin(right, node, node + 32);
-    }
-    k.absorb(PAIR, 1, 1);
+  for (let start = 0; start < proof.length; start += MAX_SIBLINGS) {
+    const count = Math.min(MAX_SIBLINGS, proof.length - start);
+    for (let i = 0; i < count; i++) if (!parseNode(mem, INPUT + 32 * i, proof[start + i])) return false;
+    k.proof(INPUT, count);
   }
-  if (!parseNode(mem, right, root)) return false;
-  for (let j = 0; j < 32; j++) if (mem[node + j] !== mem[right + j]) return false;
+  if (!parseNode(mem, INPUT, root)) return false;
+  for (let j = 0; j < 32; j++) if (mem[STATE + j] !== mem[INPUT + j]) return false;
   return true;
 }
+
+/** Siblings that fit the WebAssembly input area at once (longer proofs go in several calls). */
+const MAX_SIBLINGS = Math.floor((INPUT_BLOCKS * RATE) / 32);
 
 /** Parses a 0x-prefixed 32-byte hex node into `out` at `offset`; false when it is not one. */
 function parseNode(out: Uint8Array, offset: number, value: unknown): boolean {

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
+import { processProof as ozProcessProof } from '@openzeppelin/merkle-tree/dist/core.js';
+import { refuseKeccakWasmForTesting } from '../src/keccak-wasm.js';
 import { AbiCoder } from 'ethers';
 import {
   buildTree,
@@ -111,6 +113,26 @@ describe('Merkle tree', () => {
     const upper = (h: Hex) => ('0x' + h.slice(2).toUpperCase()) as Hex;
     assert.ok(verifyProof(upper(leaves[3]!), proof.map(upper), upper(tree.root)), 'hex digits in either case');
     assert.equal(verifyProof(leaves[3]!, proof, tree.root.replace('0x', '0X') as Hex), false, 'only a 0x prefix');
+  });
+
+  it('walks proofs longer than the WebAssembly input area (2,500 levels) like OpenZeppelin processProof, and in pure JS', () => {
+    const leaf = randomSalt();
+    const proof = Array.from({ length: 2500 }, () => randomSalt());
+    const root = ozProcessProof(leaf, proof) as Hex;
+    assert.equal(processProof(leaf, proof), root);
+    assert.ok(verifyProof(leaf, proof, root));
+    const flipped = [...proof];
+    flipped[2200] = randomSalt(); // in the second batch of siblings
+    assert.equal(verifyProof(leaf, flipped, root), false);
+    // Injected fault: WebAssembly refused; the pure-JS path decides the same.
+    refuseKeccakWasmForTesting(true);
+    try {
+      assert.ok(verifyProof(leaf, proof, root));
+      assert.equal(verifyProof(leaf, flipped, root), false);
+      assert.equal(processProof(leaf, proof), root);
+    } finally {
+      refuseKeccakWasmForTesting(false);
+    }
   });
 
   it('refuses an empty batch and an out-of-range index', () => {
