@@ -21,6 +21,8 @@ export interface PortalConfig {
   samples: string[];
   /** Where the one-file bundle is served, when it is built. */
   bundleUrl?: string;
+  /** The stack's FHIR server (HAPI), when it runs: the push buttons write into it and it notifies the bridge. */
+  fhirBaseUrl?: string;
 }
 
 /** The roles of the switcher, in order (labels are what people see). */

@@ -37,6 +37,13 @@ async function main(): Promise<void> {
     for (const id of ['patient-viewer', 'consents']) $(id).setAttribute('patient-id', patientId);
   });
 
+  // The doctor's clinical entry is for the patient opened in the doctor's viewer.
+  $('doctor-viewer').addEventListener('ehr-patient-select', (e) => {
+    $('entry').setAttribute('patient-id', (e as CustomEvent<{ patientId: string }>).detail.patientId);
+    $('entry').hidden = false;
+    $('entry-none').hidden = true;
+  });
+
   const select = $<HTMLSelectElement>('role');
   for (const a of config.accounts) select.add(new Option(`${a.label} — ${a.address.slice(0, 8)}…`, a.role));
   const note = $('wallet-note');
@@ -59,6 +66,11 @@ async function main(): Promise<void> {
     note.textContent = 'using your browser wallet';
     select.addEventListener('change', () => showPanels(select.value));
     showPanels(select.value);
+  }
+
+  if (config.fhirBaseUrl) {
+    $('fhir-h').textContent = 'FHIR server (HAPI)';
+    $('fhir-note').textContent = "Writes sample FHIR data into the hospital's FHIR server; its REST-hook subscription notifies the bridge.";
   }
 
   const samples = $<HTMLSelectElement>('sample');

@@ -1,13 +1,15 @@
 /**
  * The demo portal's server: the built pages (demo/dist), `/config.json` with the stack's URLs and
  * dev accounts, the widgets' one-file bundle at `/vendor/ehr-anchor.js`, and two endpoints that push
- * sample FHIR data to the bridge the way a FHIR server's REST hook does — the server holds the
- * source's shared secret, the browser never sees it. Loopback only.
+ * sample FHIR data: into the stack's FHIR server (HAPI) when it runs, which notifies the bridge
+ * through its REST-hook Subscription; else to the bridge directly, the way a FHIR server's REST hook
+ * does — the server holds the source's shared secret, the browser never sees it. Loopback only.
  */
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
 import type { Bundle, Observation, Patient } from 'fhir/r4';
+import { loadSyntheaIntoHapi } from '@ehr-anchor/testkit';
 import type { PortalConfig } from './config.js';
 
 const TYPES: Record<string, string> = {
@@ -28,6 +30,12 @@ export interface DemoServerOptions {
   /** The bridge's ingest endpoint and the dev source's bearer secret. */
   bridgeUrl: string;
   sourceSecret: string;
+  /**
+   * The stack's FHIR server (HAPI), when it runs: the push endpoints then write into it (the
+   * bundle as a transaction, ids kept), and its REST-hook Subscription notifies the bridge — the
+   * real path. Without one they push to the bridge's ingest directly, as the FHIR server would.
+   */
+  fhirBaseUrl?: string | undefined;
   /** The registration desk: each sample's pseudonymous subject. */
   desk?: Array<{ sample: string; subject: string }>;
   /** The widgets' one-file bundle, when built. */
@@ -80,19 +88,35 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
     if (response.status !== 200 && response.status !== 202) throw new Error(`the bridge answered ${response.status}`);
   }
 
+  /** Writes a resource into the FHIR server (it then notifies the bridge). */
+  async function putIntoFhirServer(base: string, resource: Observation): Promise<void> {
+    const response = await fetch(`${base}/${resource.resourceType}/${resource.id}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
+      body: JSON.stringify(resource),
+      signal: AbortSignal.timeout(120_000),
+    });
+    if (!response.ok) throw new Error(`the FHIR server answered ${response.status}`);
+  }
+
   async function api(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (req.method !== 'POST') return json(res, 405, { error: 'POST only' });
     const bundle = sample(url.searchParams.get('sample'));
+    const fhir = options.fhirBaseUrl?.replace(/\/$/, '');
     if (url.pathname === '/api/push/bundle') {
-      await push('/fhir', 'POST', bundle);
-      return json(res, 202, { pushed: bundle.entry?.length ?? 0, what: 'Synthea bundle' });
+      // PUT mode keeps the bundle's ids (the registration desk's subjects are derived from them),
+      // and loading the same bundle again changes nothing on the server, so nothing is pushed twice.
+      if (fhir) await loadSyntheaIntoHapi(fhir, [bundle], { mode: 'put' });
+      else await push('/fhir', 'POST', bundle);
+      return json(res, 202, { pushed: bundle.entry?.length ?? 0, what: fhir ? 'Synthea bundle, into the FHIR server' : 'Synthea bundle' });
     }
     if (url.pathname === '/api/push/lab-result') {
       const patient = bundle.entry?.map((e) => e.resource).find((r): r is Patient => r?.resourceType === 'Patient');
       if (!patient?.id) throw new Error('the sample has no Patient');
       const observation = newLabResult(patient);
-      await push(`/fhir/Observation/${observation.id}`, 'PUT', observation);
-      return json(res, 202, { pushed: 1, what: 'lab result' });
+      if (fhir) await putIntoFhirServer(fhir, observation);
+      else await push(`/fhir/Observation/${observation.id}`, 'PUT', observation);
+      return json(res, 202, { pushed: 1, what: fhir ? 'lab result, into the FHIR server' : 'lab result' });
     }
     return json(res, 404, { error: 'no such endpoint' });
   }

@@ -111,7 +111,7 @@ async function ensureDevPatient(ctx: StackContext, rpcUrl: string, registryAddre
 }
 
 export const up: StackUp = async (ctx) => {
-  const { bridgeUrl, rpcUrl, chainId, ehrRegistryAddress, deploymentFile, bridgeSourceSecret } = ctx.values;
+  const { bridgeUrl, rpcUrl, chainId, ehrRegistryAddress, deploymentFile, bridgeSourceSecret, fhirBaseUrl } = ctx.values;
   if (!bridgeUrl || !rpcUrl || !ehrRegistryAddress || !bridgeSourceSecret) {
     throw new Error('demo: needs bridgeUrl, bridgeSourceSecret, rpcUrl and ehrRegistryAddress from earlier parts');
   }
@@ -138,6 +138,7 @@ export const up: StackUp = async (ctx) => {
     }),
     samples: SAMPLES,
     ...(bundleFile ? { bundleUrl: 'vendor/ehr-anchor.js' } : {}),
+    ...(fhirBaseUrl ? { fhirBaseUrl } : {}),
   };
   const server = await startDemoServer({
     root: join(demoDir, 'dist', 'pages'),
@@ -145,6 +146,7 @@ export const up: StackUp = async (ctx) => {
     samplesDir,
     bridgeUrl,
     sourceSecret: bridgeSourceSecret,
+    fhirBaseUrl,
     bundleFile,
     desk,
     port: Number(process.env.EHR_DEMO_PORT ?? 5173),

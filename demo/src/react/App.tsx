@@ -14,6 +14,33 @@ export function App({ config }: { config: PortalConfig }) {
   const [sample, setSample] = useState(config.samples[0] ?? '');
   const [desk, setDesk] = useState<DeskEntry[]>([]);
   const provider = useRef<ProviderElement>(null);
+  const doctorViewer = useRef<HTMLElement>(null);
+  // The record key of the patient's own Patient resource: its version history (contact edits).
+  const [patientKey, setPatientKey] = useState('');
+  const [contactEdits, setContactEdits] = useState(0);
+  useEffect(() => {
+    setPatientKey('');
+    const source = provider.current?.session?.dataSource as { getPatient?(id: string): Promise<{ key?: string }> } | undefined;
+    if (!patientId || !source?.getPatient) return;
+    let stopped = false;
+    // Right after sign-in the session may not be usable yet: a few tries, a second apart.
+    void (async () => {
+      for (let i = 0; i < 10 && !stopped; i++) {
+        try {
+          const header = await source.getPatient!(patientId);
+          if (!stopped) setPatientKey(header.key ?? '');
+          return;
+        } catch {
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+    })();
+    return () => {
+      stopped = true;
+    };
+  }, [patientId, contactEdits]);
+  // The patient the doctor opened in the viewer: the clinical entry is written for that patient.
+  const [doctorPatient, setDoctorPatient] = useState('');
 
   useEffect(() => void loadDesk().then(setDesk), []);
 
@@ -22,12 +49,27 @@ export function App({ config }: { config: PortalConfig }) {
     const el = provider.current;
     if (!el) return;
     const onSignedIn = () => setPatientId(el.session?.patientId ?? '');
+    // After a contact edit the newest Patient version has a new key.
+    const onContact = () => setContactEdits((n) => n + 1);
     el.addEventListener('ehr-signed-in', onSignedIn);
-    return () => el.removeEventListener('ehr-signed-in', onSignedIn);
+    el.addEventListener('ehr-contact-updated', onContact);
+    return () => {
+      el.removeEventListener('ehr-signed-in', onSignedIn);
+      el.removeEventListener('ehr-contact-updated', onContact);
+    };
+  }, []);
+
+  useEffect(() => {
+    const el = doctorViewer.current;
+    if (!el) return;
+    const onSelect = (e: Event) => setDoctorPatient((e as CustomEvent<{ patientId: string }>).detail.patientId);
+    el.addEventListener('ehr-patient-select', onSelect);
+    return () => el.removeEventListener('ehr-patient-select', onSelect);
   }, []);
 
   useEffect(() => {
     rememberRole(role);
+    setDoctorPatient('');
     const el = provider.current;
     if (!wallet.dev || !el) return;
     wallet.dev.use(config.accounts.find((a) => a.role === role)!.key);
@@ -81,11 +123,20 @@ export function App({ config }: { config: PortalConfig }) {
           <section className="panel" hidden={!sees('patient')} aria-labelledby="patient-h">
             <h2 id="patient-h">My health record</h2>
             <ehr-viewer mode="patient" patient-id={patientId} />
+            <section className="my-details" aria-label="Versions of your details">
+              {patientKey ? <ehr-version-history patient-id={patientId} record-key={patientKey} heading-level={3} /> : null}
+            </section>
             <consent-manager patient-id={patientId} />
           </section>
           <section className="panel" hidden={!sees('doctor')} aria-labelledby="doctor-h">
             <h2 id="doctor-h">Patients</h2>
-            <ehr-viewer mode="doctor" />
+            <ehr-viewer ref={doctorViewer} mode="doctor" />
+            <h3 id="entry-h">New clinical entry</h3>
+            {doctorPatient ? (
+              <clinical-entry key={doctorPatient} patient-id={doctorPatient} aria-labelledby="entry-h" />
+            ) : (
+              <p className="muted">Open a patient above to write a clinical entry for them.</p>
+            )}
           </section>
           <section className="panel" hidden={!sees('upload')} aria-label="Upload a document">
             <record-uploader />
@@ -96,8 +147,12 @@ export function App({ config }: { config: PortalConfig }) {
           </section>
         </ehr-provider>
         <aside className="panel fhir-server" aria-labelledby="fhir-h">
-          <h2 id="fhir-h">FHIR server (simulated)</h2>
-          <p className="muted">Pushes sample FHIR data to the bridge the way the hospital's FHIR server does.</p>
+          <h2 id="fhir-h">{config.fhirBaseUrl ? 'FHIR server (HAPI)' : 'FHIR server (simulated)'}</h2>
+          <p className="muted">
+            {config.fhirBaseUrl
+              ? "Writes sample FHIR data into the hospital's FHIR server; its REST-hook subscription notifies the bridge."
+              : "Pushes sample FHIR data to the bridge the way the hospital's FHIR server does."}
+          </p>
           <form onSubmit={push}>
             <label htmlFor="sample">Sample patient</label>
             <select id="sample" value={sample} onChange={(e) => setSample(e.target.value)}>

@@ -21,6 +21,8 @@ declare module 'react' {
       'consent-manager': Element<Connection & { 'patient-id'?: string }>;
       'record-uploader': Element<Connection & { 'patient-id'?: string; 'max-size'?: number; accept?: string }>;
       'ehr-admin': Element<Connection & { view?: 'network' | 'hospital' | 'visitor'; hospital?: string }>;
+      'ehr-version-history': Element<{ 'patient-id'?: string; 'record-key'?: string; 'heading-level'?: number }>;
+      'clinical-entry': Element<Connection & { 'patient-id'?: string; 'draft-storage'?: 'session' | 'local' | 'none'; 'poll-interval'?: number }>;
     }
   }
 }

@@ -1,13 +1,19 @@
 /**
- * The end-to-end stack: the same parts `npm start` runs (anvil, Kubo, contracts, bridge, demo),
- * called programmatically with testkit on OS-chosen loopback ports and a throw-away data dir, so a
- * run never collides with someone's `npm start`. The FHIR server part (HAPI) is left out: the
- * bridge part then pushes the Synthea bundles itself, which is what the FHIR server would do.
+ * The end-to-end stack: the same parts `npm start` runs (anvil, Kubo, contracts, the HAPI FHIR
+ * server, bridge, demo), called programmatically with testkit on OS-chosen loopback ports and a
+ * throw-away data dir, so a run never collides with someone's `npm start`.
+ *
+ * One difference, on purpose: the Synthea fixtures are not preloaded. The bridge part loads them
+ * only when its outbox has no `stack:fixtures` mark; the harness sets that mark and subscribes the
+ * bridge to HAPI itself (the same REST-hook Subscription the bridge part makes), so flow 3 can push
+ * the patient's Synthea bundle into HAPI and watch it arrive, pending, then verified.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { sharedDir, startAnvil, startKubo, stopAll, type StackContext, type StackUp } from '@ehr-anchor/testkit';
+import { createRestHookSubscription, sharedDir, startAnvil, startKubo, stopAll, type StackContext, type StackUp } from '@ehr-anchor/testkit';
+import { openOutbox } from '@ehr-anchor/fhir-bridge';
+import { DEV_SOURCE_SECRET } from '@ehr-anchor/fhir-bridge/stack';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 
 export interface E2eStack {
@@ -15,7 +21,18 @@ export interface E2eStack {
   /** The stack's data dir (bridge outbox, keys, …), deleted by stop(). */
   dataDir: string;
   demoUrl: string;
+  /** HAPI's FHIR base URL (the stack's FHIR server). */
+  fhirBaseUrl: string;
   stop(): Promise<void>;
+}
+
+type Part = () => Promise<{ up?: StackUp }>;
+
+async function runPart(name: string, load: Part, ctx: StackContext, stops: Array<() => Promise<void>>): Promise<void> {
+  const { up } = await load();
+  if (!up) throw new Error(`${name} has no stack part`);
+  const handle = await up(ctx);
+  if (handle?.stop) stops.push(handle.stop.bind(handle));
 }
 
 /** Starts the stack; the caller must `stop()` it (also on failure). */
@@ -42,22 +59,40 @@ export async function startStack(log: (m: string) => void = (m) => console.log(`
     // Free ports for the parts that default to fixed ones.
     process.env.EHR_BRIDGE_PORT = '0';
     process.env.EHR_DEMO_PORT = '0';
-    const parts: Array<[string, () => Promise<{ up?: StackUp }>]> = [
-      ['contracts', () => import('@ehr-anchor/contracts/stack')],
-      ['bridge', () => import('@ehr-anchor/fhir-bridge/stack')],
-      ['demo', () => import('../../src/stack.js')],
-    ];
-    for (const [name, load] of parts) {
-      const { up } = await load();
-      if (!up) throw new Error(`${name} has no stack part`);
-      const handle = await up(ctx);
-      if (handle?.stop) stops.push(handle.stop.bind(handle));
-    }
-    return { values: ctx.values, dataDir, demoUrl: ctx.values.demoUrl!, stop };
+    process.env.EHR_FHIR_PORT = '0';
+    // HAPI starts slowly (a JVM on a shared machine): it starts while the contracts deploy.
+    await Promise.all([
+      runPart('fhir-server', () => import('@ehr-anchor/testkit/hapi-stack'), ctx, stops),
+      runPart('contracts', () => import('@ehr-anchor/contracts/stack'), ctx, stops),
+    ]);
+    const fhirBaseUrl = ctx.values.fhirBaseUrl;
+    if (!fhirBaseUrl) throw new Error('the FHIR server part published no fhirBaseUrl');
+    // The bridge part's "fixtures already loaded" mark (see the file comment).
+    mkdirSync(join(dataDir, 'bridge'), { recursive: true });
+    const outbox = await openOutbox(`sqlite:${join(dataDir, 'bridge', 'outbox.db')}`);
+    await outbox.setState('stack:fixtures', 'left to the e2e flows');
+    await outbox.close();
+    await runPart('bridge', () => import('@ehr-anchor/fhir-bridge/stack'), ctx, stops);
+    await createRestHookSubscription(fhirBaseUrl, `${ctx.values.bridgeUrl}/fhir`, [`Authorization: Bearer ${DEV_SOURCE_SECRET}`]);
+    await runPart('demo', () => import('../../src/stack.js'), ctx, stops);
+    return { values: ctx.values, dataDir, demoUrl: ctx.values.demoUrl!, fhirBaseUrl, stop };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/** A JSON-RPC call to the stack's anvil (mining control for flow 3). */
+export async function rpc<T = unknown>(rpcUrl: string, method: string, params: unknown[] = []): Promise<T> {
+  const response = await fetch(rpcUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const body = (await response.json()) as { result?: T; error?: { message: string } };
+  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  return body.result as T;
 }
 
 export const artifactsDir = resolve(import.meta.dirname, '..', '..', 'test-results');

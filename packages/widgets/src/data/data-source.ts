@@ -101,6 +101,8 @@ export interface RecordDetail {
 export interface PatientHeader {
   id: string;
   resource: Patient;
+  /** Record key of the Patient version shown, when the source has one (for its version history). */
+  key?: string;
 }
 
 export interface PatientSearchQuery {

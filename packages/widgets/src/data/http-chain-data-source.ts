@@ -206,7 +206,7 @@ export class HttpChainDataSource implements EhrDataSource {
     const [latest] = await this.listRaw(subject, { category: 'demographics', limit: '1' }, signal, 1);
     if (!latest) throw new DataSourceError('not-found', 'No Patient record for this subject.');
     const read = await this.json<RecordRead>(`/records/${latest.seq}`, {}, signal);
-    return { id: subject, resource: read.resource as unknown as Patient };
+    return { id: subject, key: String(latest.seq), resource: read.resource as unknown as Patient };
   }
 
   async updateContact(subject: string, update: ContactUpdate): Promise<PatientHeader> {
