@@ -23,9 +23,21 @@ export function assertFhirResource(value: unknown): asserts value is FhirResourc
   if (value === null || typeof value !== 'object') throw new NotAFhirResourceError(`expected an object, got ${value === null ? 'null' : typeof value}`);
   if (Array.isArray(value)) throw new NotAFhirResourceError('expected an object, got an array');
   const resourceType = (value as { resourceType?: unknown }).resourceType;
-  if (typeof resourceType !== 'string' || !/^[A-Z][A-Za-z]+$/.test(resourceType)) {
+  if (typeof resourceType !== 'string' || !isResourceTypeName(resourceType)) {
     throw new NotAFhirResourceError('missing or malformed resourceType');
   }
+}
+
+/** `/^[A-Z][A-Za-z]+$/` without a regular expression (checked for every verified record). */
+function isResourceTypeName(name: string): boolean {
+  if (name.length < 2) return false;
+  const first = name.charCodeAt(0);
+  if (first < 65 || first > 90) return false;
+  for (let i = 1; i < name.length; i++) {
+    const c = name.charCodeAt(i) | 0x20; // A-Z → a-z
+    if (c < 97 || c > 122) return false;
+  }
+  return true;
 }
 
 const encoder = new TextEncoder();
@@ -41,6 +53,10 @@ const encoder = new TextEncoder();
  */
 export function canonicalJson(resource: unknown): string {
   assertFhirResource(resource);
+  return canonicalJsonOf(resource);
+}
+
+function canonicalJsonOf(resource: FhirResourceLike): string {
   try {
     const json = JSON.stringify(sortedCopy(resource, true));
     // JSON.stringify writes a lone surrogate (in a key or a string) as the escape `\udXXX`, which
@@ -107,7 +123,7 @@ function sortedCopy(value: unknown, topLevel = false): unknown {
       // Default sort compares UTF-16 code units, exactly JCS's property order; so does `<`.
       let inOrder = !topLevel; // the top level always loses meta/text: always a copy
       for (let i = 1; inOrder && i < keys.length; i++) if (keys[i - 1]! > keys[i]!) inOrder = false;
-      if (!inOrder) keys.sort();
+      if (!inOrder) sortKeys(keys);
       let out: Record<string, unknown> | undefined = inOrder ? undefined : {};
       for (let k = 0; k < keys.length; k++) {
         const key = keys[k]!;
@@ -136,6 +152,26 @@ function sortedCopy(value: unknown, topLevel = false): unknown {
   }
 }
 
+/**
+ * Sorts keys by UTF-16 code units (what `<` on strings and the default sort compare): insertion
+ * sort for the handful of keys a FHIR object has (cheaper than Array#sort's setup), else the default sort.
+ */
+function sortKeys(keys: string[]): void {
+  if (keys.length > 16) {
+    keys.sort();
+    return;
+  }
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i]!;
+    let j = i - 1;
+    while (j >= 0 && keys[j]! > key) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = key;
+  }
+}
+
 /** UTF-8 bytes of {@link canonicalJson}. */
 export function canonicalize(resource: unknown): Uint8Array {
   return encoder.encode(canonicalJson(resource));
@@ -160,7 +196,15 @@ const SYNC_HASH_LIMIT = 64 * 1024;
  * digest. Throws {@link NotAFhirResourceError} synchronously.
  */
 export function contentHashNow(resource: unknown): Hex | Promise<ArrayBuffer> {
-  const json = canonicalJson(resource);
+  return contentHashOf(canonicalJson(resource));
+}
+
+/** {@link contentHashNow} of a value the caller already checked with {@link assertFhirResource}. */
+export function contentHashOfResource(resource: FhirResourceLike): Hex | Promise<ArrayBuffer> {
+  return contentHashOf(canonicalJsonOf(resource));
+}
+
+function contentHashOf(json: string): Hex | Promise<ArrayBuffer> {
   // Encode into a reused buffer: the WebAssembly hash is synchronous, and digest() copies its input
   // before returning its promise, so the buffer is free again at once (even with many in flight).
   if (scratch.length < json.length * 3) scratch = new Uint8Array(Math.max(json.length * 3, 2 * scratch.length));

@@ -1,4 +1,4 @@
-import { assertFhirResource, contentHashNow, type FhirResourceLike } from './canonical.js';
+import { assertFhirResource, contentHashOfResource, type FhirResourceLike } from './canonical.js';
 import { toHex, toHexAt, type Hex } from './hex.js';
 import { keccakWasm, STATE } from './keccak-wasm.js';
 import { leafHash, leafHashToState, type LeafInput } from './leaf.js';
@@ -61,7 +61,7 @@ function checkRecord(input: VerifyRecordInput): Checked | Promise<Checked> {
       leafHex = leafHash(leaf);
       proofOk = verifyProof(leafHex, proof, root);
     }
-    pending = contentHashNow(resource);
+    pending = contentHashOfResource(resource);
   } catch (error) {
     return malformed(error);
   }
@@ -103,9 +103,17 @@ function decide(
  * hashes to the leaf's `contentHash`, its identity matches the leaf, the leaf's proof leads to
  * `root`, and `root` is anchored. Runs in Node and the browser (WebCrypto only).
  */
-export async function verifyRecord(input: VerifyRecordInput): Promise<VerificationResult> {
-  const anchored = input.anchored;
-  return decide(input, await checkRecord(input), typeof anchored === 'function' ? anchored : () => anchored);
+export function verifyRecord(input: VerifyRecordInput): Promise<VerificationResult> {
+  // Not an async function: a record checked synchronously resolves without an extra await hop.
+  try {
+    const anchored = input.anchored;
+    const ask = typeof anchored === 'function' ? anchored : () => anchored;
+    const checked = checkRecord(input);
+    if (checked instanceof Promise) return checked.then((c) => decide(input, c, ask));
+    return Promise.resolve(decide(input, checked, ask));
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
 }
 
 /**

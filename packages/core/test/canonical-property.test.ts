@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { loadBulkResources, loadSyntheaBundles } from '@ehr-anchor/testkit';
 import canonicalizeJson from 'canonicalize';
 import fc from 'fast-check';
-import { canonicalJson, NotAFhirResourceError } from '../src/index.js';
+import { assertFhirResource, canonicalJson, NotAFhirResourceError } from '../src/index.js';
 
 /** What canonicalJson must equal: the `canonicalize` package (RFC 8785) over the resource without meta/text. */
 function reference(resource: Record<string, unknown>): string | undefined {
@@ -79,5 +79,24 @@ describe('canonical form equals the canonicalize package (RFC 8785) exactly', ()
   it('for values JSON.parse never makes (undefined, toJSON, Date) via the library path', () => {
     const resource = { resourceType: 'Basic', a: undefined, b: [undefined, 1], c: new Date(0), d: { toJSON: () => 'x' } };
     assert.equal(canonicalJson(resource), reference(resource));
+  });
+
+  it('accepts exactly the resourceType names /^[A-Z][A-Za-z]+$/ accepts', () => {
+    const name = fc.oneof(fc.string(), fc.stringMatching(/^[A-Z][A-Za-z]*$/), fc.constantFrom('', 'A', 'Patient', 'patient', 'Pa1', 'P@', 'P[', 'P`', 'P{', 'Pé', 'ÄObservation'));
+    fc.assert(
+      fc.property(name, (resourceType) => {
+        const accepted = (() => {
+          try {
+            assertFhirResource({ resourceType });
+            return true;
+          } catch (error) {
+            assert.ok(error instanceof NotAFhirResourceError);
+            return false;
+          }
+        })();
+        assert.equal(accepted, /^[A-Z][A-Za-z]+$/.test(resourceType), resourceType);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
