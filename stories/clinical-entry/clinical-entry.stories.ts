@@ -1,5 +1,5 @@
 import type { Meta, StoryObj } from '@storybook/web-components-vite';
-import type { Condition, Encounter } from 'fhir/r4';
+import type { Condition } from 'fhir/r4';
 import { EntryRefusedError, type FixtureEntries } from '@ehr-anchor/widgets/testing';
 import '@ehr-anchor/widgets/clinical-entry.js';
 import { entriesStalled, withEntries } from '../support/data-sources.js';
@@ -116,6 +116,13 @@ async function saveAndAnchor(el: Element, entries: FixtureEntries): Promise<void
   await until('every record anchored', () => resultText(el).includes('All 10 records of this entry are anchored.'));
 }
 
+/** Saves and anchors a full entry, then opens it for amendment. */
+async function startAmendment(el: Element, entries: FixtureEntries): Promise<void> {
+  await saveAndAnchor(el, entries);
+  click(el, 'Amend this entry');
+  await until('the amendment form', () => inShadow(el, 'h2')?.textContent === 'Amend clinical entry');
+}
+
 export const Empty: Story = {
   name: 'Empty form',
   loaders: [() => loadEntries()],
@@ -203,38 +210,33 @@ export const Anchored: Story = {
   },
 };
 
+/** Loaders and play of a story where the bridge refuses the entry (injected by name: `refuseNext`) and the element says `says`. */
+function refused(refusal: EntryRefusedError, says: string): Pick<Story, 'loaders' | 'play'> {
+  return {
+    loaders: [
+      async () => {
+        const loaded = await loadEntries();
+        loaded.entries!.refuseNext(refusal);
+        return loaded;
+      },
+    ],
+    play: async ({ canvasElement }) => {
+      const el = entryForm(canvasElement);
+      await fillEntry(el);
+      await save(el);
+      await until(`the refusal: ${says}`, () => (inShadow(el, '[part="refusal"]')?.textContent ?? '').includes(says));
+    },
+  };
+}
+
 export const NoConsent: Story = {
   name: 'Save failed (no consent)',
-  loaders: [
-    async () => {
-      const loaded = await loadEntries();
-      loaded.entries!.refuseNext(new EntryRefusedError('forbidden', 'the patient has not granted this doctor (or their hospital) the categories of this entry', []));
-      return loaded;
-    },
-  ],
-  play: async ({ canvasElement }) => {
-    const el = entryForm(canvasElement);
-    await fillEntry(el);
-    await save(el);
-    await until('the refusal', () => (inShadow(el, '[part="refusal"]')?.textContent ?? '').includes('Ask the patient to grant you access'));
-  },
+  ...refused(new EntryRefusedError('forbidden', 'the patient has not granted this doctor (or their hospital) the categories of this entry', []), 'Ask the patient to grant you access'),
 };
 
 export const Unreachable: Story = {
   name: 'Save failed (bridge unreachable)',
-  loaders: [
-    async () => {
-      const loaded = await loadEntries();
-      loaded.entries!.refuseNext(new EntryRefusedError('network', 'The bridge could not be reached.', []));
-      return loaded;
-    },
-  ],
-  play: async ({ canvasElement }) => {
-    const el = entryForm(canvasElement);
-    await fillEntry(el);
-    await save(el);
-    await until('the failure explained', () => (inShadow(el, '[part="refusal"]')?.textContent ?? '').includes('could not be reached'));
-  },
+  ...refused(new EntryRefusedError('network', 'The bridge could not be reached.', []), 'could not be reached'),
 };
 
 export const Amended: Story = {
@@ -243,9 +245,7 @@ export const Amended: Story = {
   play: async ({ canvasElement, loaded }) => {
     const el = entryForm(canvasElement);
     const { entries } = loaded as Loaded;
-    await saveAndAnchor(el, entries!);
-    click(el, 'Amend this entry');
-    await until('the amendment form', () => inShadow(el, 'h2')?.textContent === 'Amend clinical entry');
+    await startAmendment(el, entries!);
     choose(el, 'f-cond-0-status', 'resolved');
     type(el, 'f-vital-heartRate', '68');
     await save(el);
@@ -263,21 +263,9 @@ export const Conflict: Story = {
   play: async ({ canvasElement, loaded }) => {
     const el = entryForm(canvasElement);
     const { entries } = loaded as Loaded;
-    await saveAndAnchor(el, entries!);
-    click(el, 'Amend this entry');
-    await until('the amendment form', () => inShadow(el, 'h2')?.textContent === 'Amend clinical entry');
+    await startAmendment(el, entries!);
     // Another doctor amends the Condition first (version 2), through the same store.
-    const encounter = entries!.current().find((r): r is Encounter => r.resourceType === 'Encounter')!;
-    const condition = entries!.current().find((r): r is Condition => r.resourceType === 'Condition')!;
-    const theirs: Condition = { ...condition, clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'inactive' }] } };
-    await entries!.submitEntry(entries!.patientId, {
-      resourceType: 'Bundle',
-      type: 'transaction',
-      entry: [
-        { resource: encounter, request: { method: 'PUT', url: `Encounter/${encounter.id}`, ifMatch: 'W/"1"' } },
-        { resource: theirs, request: { method: 'PUT', url: `Condition/${condition.id}`, ifMatch: 'W/"1"' } },
-      ],
-    });
+    await entries!.amendElsewhere<Condition>('Condition', (c) => (c.clinicalStatus!.coding![0]!.code = 'inactive'));
     choose(el, 'f-cond-0-status', 'remission');
     await save(el);
     await until('the conflict', () => inShadow(el, '[part="refusal"][data-kind="conflict"]'));

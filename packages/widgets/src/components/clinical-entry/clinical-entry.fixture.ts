@@ -153,6 +153,20 @@ export class FixtureEntries implements ClinicalEntrySource {
     return tree.root;
   }
 
+  /**
+   * Someone else (another doctor, another tab) amends the current version of the first resource of
+   * `resourceType` in this store, with the Encounter it belongs to, as a FHIR client would: PUTs
+   * with If-Match on the current versions. A form that opened the older version then conflicts.
+   */
+  async amendElsewhere<T extends FhirResource>(resourceType: T['resourceType'], mutate: (resource: T) => void): Promise<SubmittedItem[]> {
+    const encounter = this.current().find((r) => r.resourceType === 'Encounter');
+    const target = structuredClone(this.current().find((r): r is T => r.resourceType === resourceType));
+    if (!encounter || !target) throw new Error(`no ${resourceType} with an Encounter in this store`);
+    mutate(target);
+    const put = (r: FhirResource) => ({ resource: r, request: { method: 'PUT' as const, url: `${r.resourceType}/${r.id}`, ifMatch: `W/"${r.meta!.versionId}"` } });
+    return this.submitEntry(this.patientId, { resourceType: 'Bundle', type: 'transaction', entry: [put(encounter), put(target)] });
+  }
+
   /** Injected fault: changes a stored version's content after it was anchored (a compromised store). */
   tamper(key: string, mutate: (resource: FhirResource) => void): void {
     mutate(this.get(key).resource);

@@ -8,7 +8,7 @@
 import { assert, expect, fixture, html } from '@open-wc/testing';
 import { setViewport } from '@web/test-runner-commands';
 import { Wallet } from 'ethers';
-import type { Bundle, Condition, Observation } from 'fhir/r4';
+import type { Bundle, Condition, Encounter, Observation } from 'fhir/r4';
 import { TestWallet } from '../../testing/index.js';
 import { until } from '../../../test/helpers.js';
 import '../../index.js';
@@ -16,6 +16,7 @@ import type { EhrProvider } from '../ehr-provider/ehr-provider.component.js';
 import type { EhrViewer } from '../ehr-viewer/ehr-viewer.component.js';
 import { ehrViewerStrings } from '../ehr-viewer/ehr-viewer.strings.js';
 import type { ClinicalEntry, EhrEntrySubmittedEvent } from './clinical-entry.component.js';
+import { entrySourceFor } from './clinical-entry.source.js';
 import type { EhrVersionHistory } from '../ehr-viewer/version-history.js';
 
 interface Stack {
@@ -34,6 +35,8 @@ before(async () => {
   await setViewport({ width: 1400, height: 3000 });
   stack = (await (await fetch('/__clinical-entry-stack.json')).json()) as Stack;
 });
+// A refused entry keeps its draft (per patient, in sessionStorage); each test starts without one.
+beforeEach(() => sessionStorage.clear());
 
 async function signedIn(key: string, inner: ReturnType<typeof html>): Promise<EhrProvider> {
   const wallet = new TestWallet(new Wallet(key), stack.chainId, { rpcUrl: stack.rpcUrl });
@@ -69,7 +72,8 @@ async function formOf(el: ClinicalEntry): Promise<void> {
 }
 
 async function fhir<T>(path: string): Promise<T> {
-  const res = await fetch(`${stack.fhirBaseUrl}/${path}`, { headers: { accept: 'application/fhir+json' } });
+  // no-store: HAPI sends Last-Modified, and a heuristically cached read would hide a new version.
+  const res = await fetch(`${stack.fhirBaseUrl}/${path}`, { headers: { accept: 'application/fhir+json' }, cache: 'no-store' });
   return (await res.json()) as T;
 }
 
@@ -132,8 +136,8 @@ describe('<clinical-entry> against the real bridge, HAPI FHIR, anvil and Kubo', 
     await expect(el).to.be.accessible();
 
     // The same records in the viewer, verified in the browser against the chain.
-    // Added after sign-in: <ehr-viewer> with an explicit patient-id loads once and does not reload when
-    // the provider signs in later (its task arguments do not include the session).
+    // Added after sign-in here; a viewer with an explicit patient-id that was there before sign-in
+    // reads again once signed in too (test/integration/stack.test.ts).
     const viewer = document.createElement('ehr-viewer') as EhrViewer;
     viewer.patientId = stack.subject;
     provider.append(viewer);
@@ -176,6 +180,53 @@ describe('<clinical-entry> against the real bridge, HAPI FHIR, anvil and Kubo', 
     await until(() => inViewer!.shadowRoot!.querySelectorAll('[part="badge"][data-state="verified"]').length === 2, 'both versions verified in the viewer', 60_000);
     expect(inViewer.versions.map((v) => v.versionId)).to.deep.equal(['2', '1']);
     await expect(viewer).to.be.accessible();
+  });
+
+  it('an amendment overtaken by another (If-Match of version 1, HAPI at 2): the bridge refuses it with 412, the element shows the conflict and keeps the draft, HAPI keeps the other version', async () => {
+    const provider = await signedIn(stack.doctorKey, html`<clinical-entry patient-id=${stack.subject} poll-interval="300"></clinical-entry>`);
+    const el = provider.querySelector<ClinicalEntry>('clinical-entry')!;
+    await formOf(el);
+    await fillEverything(el);
+    let items: EhrEntrySubmittedEvent['detail']['items'] = [];
+    el.addEventListener('ehr-entry-submitted', (e) => (items = e.detail.items), { once: true });
+    el.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
+    await until(() => el.shadowRoot!.querySelector('[part="result"]')?.textContent?.includes('All 10 records of this entry are anchored.'), 'anchored', 180_000);
+    await click(el, 'Amend this entry');
+
+    // The same entry amended elsewhere first (another tab, through the bridge): the Condition is at version 2.
+    const conditionId = items.find((i) => i.resourceType === 'Condition')!.resourceId;
+    const encounterId = items.find((i) => i.resourceType === 'Encounter')!.resourceId;
+    const condition = await fhir<Condition>(`Condition/${conditionId}`);
+    const encounter = await fhir<Encounter>(`Encounter/${encounterId}`);
+    const theirs: Condition = { ...condition, clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'inactive' }] } };
+    const elsewhere = entrySourceFor(provider.session!.dataSource)!;
+    await elsewhere.submitEntry(stack.subject, {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { resource: encounter, request: { method: 'PUT', url: `Encounter/${encounterId}`, ifMatch: 'W/"1"' } },
+        { resource: theirs, request: { method: 'PUT', url: `Condition/${conditionId}`, ifMatch: 'W/"1"' } },
+      ],
+    });
+    expect((await fhir<Condition>(`Condition/${conditionId}`)).meta?.versionId).to.equal('2');
+
+    // This amendment still names version 1.
+    await type(el, 'f-cond-0-status', 'remission');
+    await type(el, 'f-vital-heartRate', '66');
+    el.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
+    await until(() => el.shadowRoot!.querySelector('[part="refusal"]'), 'the refusal', 60_000);
+    const refusal = el.shadowRoot!.querySelector<HTMLElement>('[part="refusal"]')!;
+    expect(refusal.getAttribute('role')).to.equal('alert');
+    expect(refusal.dataset.kind).to.equal('conflict');
+    expect(refusal.textContent).to.contain('Someone else amended this entry after you opened it');
+    expect(refusal.textContent).to.contain('changed since version 1 (it is now at version 2)');
+    // Nothing written: HAPI keeps the other version; the draft stays in the form.
+    const onServer = await fhir<Condition>(`Condition/${conditionId}`);
+    expect([onServer.meta?.versionId, onServer.clinicalStatus?.coding?.[0]?.code]).to.deep.equal(['2', 'inactive']);
+    expect((await fhir<Encounter>(`Encounter/${encounterId}`)).meta?.versionId).to.equal(encounter.meta?.versionId);
+    expect(field(el, 'f-cond-0-status').value).to.equal('remission');
+    expect(field(el, 'f-vital-heartRate').value).to.equal('66');
+    await expect(el).to.be.accessible();
   });
 
   it('refuses a doctor of another hospital: a clear error and nothing written on HAPI', async () => {

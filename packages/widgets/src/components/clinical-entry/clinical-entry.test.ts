@@ -83,6 +83,16 @@ async function submit(el: ClinicalEntry): Promise<void> {
   await el.updateComplete;
 }
 
+/** A full entry saved and anchored, then opened for amendment. */
+async function saveAnchorAndAmend(el: ClinicalEntry, entries: FixtureEntries): Promise<void> {
+  await fillEverything(el);
+  await submit(el);
+  await until(() => el.shadowRoot!.querySelector('[part="result"]'), 'saved');
+  await entries.anchorPending();
+  await until(() => q(el, '[part="result"]').textContent!.includes('All 10 records of this entry are anchored.'), 'anchored');
+  await click(el, 'Amend this entry');
+}
+
 describe('<clinical-entry>', () => {
   it('derives one HTTP entry source per bridge data source (a new one per render would restart tasks forever)', async () => {
     const bridge = { config: { bridgeUrl: 'http://bridge.invalid' }, sessionToken: undefined } as unknown as Parameters<typeof entrySourceFor>[0];
@@ -247,12 +257,7 @@ describe('<clinical-entry>', () => {
   it('amends the entry as new FHIR versions and shows the history with what changed, each version verified', async () => {
     const { ds, entries } = await world();
     const el = await entryForm(entries, ds.patientId);
-    await fillEverything(el);
-    await submit(el);
-    await until(() => el.shadowRoot!.querySelector('[part="result"]'), 'saved');
-    await entries.anchorPending();
-    await until(() => q(el, '[part="result"]').textContent!.includes('All 10 records of this entry are anchored.'), 'anchored');
-    await click(el, 'Amend this entry');
+    await saveAnchorAndAmend(el, entries);
     expect(q(el, 'h2').textContent).to.equal('Amend clinical entry');
     await choose(el, 'f-cond-0-status', 'resolved');
     await type(el, 'f-vital-heartRate', '68');
@@ -283,25 +288,9 @@ describe('<clinical-entry>', () => {
   it('shows a visible conflict when someone else amended the entry first (If-Match of an old version), saves nothing and keeps the draft', async () => {
     const { ds, entries } = await world();
     const el = await entryForm(entries, ds.patientId);
-    await fillEverything(el);
-    await submit(el);
-    await until(() => el.shadowRoot!.querySelector('[part="result"]'), 'saved');
-    await entries.anchorPending();
-    await until(() => q(el, '[part="result"]').textContent!.includes('All 10 records of this entry are anchored.'), 'anchored');
-    await click(el, 'Amend this entry');
-
+    await saveAnchorAndAmend(el, entries);
     // Meanwhile another doctor amends the Condition: it is at version 2 now.
-    const encounter = entries.current().find((r) => r.resourceType === 'Encounter')!;
-    const condition = entries.current().find((r): r is Condition => r.resourceType === 'Condition')!;
-    const theirs: Condition = { ...condition, clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'inactive' }] } };
-    await entries.submitEntry(ds.patientId, {
-      resourceType: 'Bundle',
-      type: 'transaction',
-      entry: [
-        { resource: encounter, request: { method: 'PUT', url: `Encounter/${encounter.id}`, ifMatch: 'W/"1"' } },
-        { resource: theirs, request: { method: 'PUT', url: `Condition/${condition.id}`, ifMatch: 'W/"1"' } },
-      ],
-    });
+    await entries.amendElsewhere<Condition>('Condition', (c) => (c.clinicalStatus!.coding![0]!.code = 'inactive'));
 
     // The doctor's amendment still names version 1.
     await choose(el, 'f-cond-0-status', 'remission');
