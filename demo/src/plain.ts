@@ -4,7 +4,7 @@
  * in after each switch, shows the panels for the role, and drives the simulated FHIR server.
  */
 import { loadConfig, type PortalConfig } from './config.js';
-import { chooseWallet, initialRole, loadDesk, rememberRole, signInWhenReady, type ProviderLike } from './portal.js';
+import { chooseWallet, initialRole, loadDesk, rememberRole, sessionSettled, signInWhenReady, type ProviderLike } from './portal.js';
 import { pushBundle, pushLabResult } from './push.js';
 
 type ProviderElement = ProviderLike & { ethereum: unknown };
@@ -32,7 +32,8 @@ async function main(): Promise<void> {
   provider.ethereum = wallet.ethereum;
 
   // The patient's viewer and consents follow the signed-in patient's subject.
-  provider.addEventListener('ehr-signed-in', () => {
+  provider.addEventListener('ehr-signed-in', async () => {
+    await sessionSettled(provider);
     const patientId = provider.session?.patientId ?? '';
     for (const id of ['patient-viewer', 'consents']) $(id).setAttribute('patient-id', patientId);
   });

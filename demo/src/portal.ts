@@ -64,6 +64,14 @@ export interface ProviderLike extends HTMLElement {
 }
 
 /**
+ * Resolves once `<ehr-provider>` has published the session of a sign-in: it dispatches
+ * `ehr-signed-in` first and updates `session` (role, patient) in its next render.
+ */
+export async function sessionSettled(provider: ProviderLike): Promise<void> {
+  await (provider as ProviderLike & { updateComplete?: Promise<unknown> }).updateComplete;
+}
+
+/**
  * Signs in with the account now in the wallet, once `<ehr-provider>` has built its data source
  * (it loads the HTTP+chain source on demand, so right after the page loads there may be none yet).
  */

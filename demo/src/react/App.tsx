@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import type { PortalConfig } from '../config.js';
-import { PANELS, chooseWallet, initialRole, loadDesk, rememberRole, signInWhenReady, type DeskEntry, type ProviderLike } from '../portal.js';
+import { PANELS, chooseWallet, initialRole, loadDesk, rememberRole, sessionSettled, signInWhenReady, type DeskEntry, type ProviderLike } from '../portal.js';
 import { pushBundle, pushLabResult } from '../push.js';
 
 type ProviderElement = ProviderLike;
@@ -48,7 +48,8 @@ export function App({ config }: { config: PortalConfig }) {
   useEffect(() => {
     const el = provider.current;
     if (!el) return;
-    const onSignedIn = () => setPatientId(el.session?.patientId ?? '');
+    // The provider publishes the new session in its next update, after the event.
+    const onSignedIn = () => void sessionSettled(el).then(() => setPatientId(el.session?.patientId ?? ''));
     // After a contact edit the newest Patient version has a new key.
     const onContact = () => setContactEdits((n) => n + 1);
     el.addEventListener('ehr-signed-in', onSignedIn);
