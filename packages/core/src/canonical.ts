@@ -1,6 +1,7 @@
 import canonicalizeJson from 'canonicalize';
-import { bufferSource, toHex, type Hex } from './hex.js';
-import { sha256Sync } from './keccak.js';
+import { bufferSource, toHex, toHexAt, type Hex } from './hex.js';
+import { sha256SyncHex } from './keccak.js';
+import { DIGEST, sha256Input, sha256Wasm } from './sha256-wasm.js';
 
 /** Thrown when a value handed to the record model is not a FHIR resource (a JSON object with a `resourceType`). */
 export class NotAFhirResourceError extends TypeError {
@@ -205,13 +206,21 @@ export function contentHashOfResource(resource: FhirResourceLike): Hex | Promise
 }
 
 function contentHashOf(json: string): Hex | Promise<ArrayBuffer> {
+  const s = sha256Wasm();
+  if (s) {
+    // The usual case: encode straight into the WebAssembly SHA-256's input area and hash in place.
+    const { read, written } = encoder.encodeInto(json, s.input);
+    if (read === json.length) {
+      sha256Input(s, written);
+      return toHexAt(s.mem, DIGEST, 32);
+    }
+  }
   // Encode into a reused buffer: the WebAssembly hash is synchronous, and digest() copies its input
   // before returning its promise, so the buffer is free again at once (even with many in flight).
   if (scratch.length < json.length * 3) scratch = new Uint8Array(Math.max(json.length * 3, 2 * scratch.length));
   const { written } = encoder.encodeInto(json, scratch);
   const bytes = scratch.subarray(0, written);
-  const now = written <= SYNC_HASH_LIMIT ? sha256Sync(bytes) : undefined;
-  return now ? toHex(now) : crypto.subtle.digest('SHA-256', bytes);
+  return (written <= SYNC_HASH_LIMIT ? sha256SyncHex(bytes) : undefined) ?? crypto.subtle.digest('SHA-256', bytes);
 }
 
 let scratch = new Uint8Array(64 * 1024);

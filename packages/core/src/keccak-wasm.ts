@@ -13,6 +13,10 @@
  * 'wasm-unsafe-eval'), {@link keccakWasm} returns undefined and callers use pure JS.
  */
 
+import {
+  BLOCK, BR_IF, CALL, ELSE, END, I32, I32_ADD, I32_CONST, I32_EQZ, I32_LE_S, I32_LOAD8_U, I32_NE, I32_SUB, I64, I64_AND, I64_CONST, I64_LOAD, I64_ROTL, I64_STORE, I64_XOR, IF, LOCAL_GET, LOCAL_SET, LOCAL_TEE, LOOP, name, section, sleb, uleb, vec, VOID,
+} from './wasm-asm.js';
+
 /** Offsets in the module's one 64 KiB page. */
 export const STATE = 0; // 25 little-endian lanes (200 bytes); the digest is its first 32 bytes
 const RC_TABLE = 256; // 24 round constants
@@ -36,6 +40,8 @@ export interface KeccakWasm {
   absorb(ptr: number, blocks: number, reset: number): void;
   /** Walks `count` 32-byte siblings stored at `ptr` up from the node at STATE (see proofFunctionBody). */
   proof(ptr: number, count: number): void;
+  /** keccak256(keccak256(input)) of `blocks` padded blocks at INPUT (see doubleHashFunctionBody). */
+  double(blocks: number): void;
 }
 
 const ROUND_CONSTANTS = [
@@ -53,62 +59,6 @@ const RHO = [
   [28, 55, 25, 21, 56],
   [27, 20, 39, 8, 14],
 ];
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-}
-
-const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
-const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
-const name = (s: string) => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
-
-// Opcodes used.
-const LOCAL_GET = 0x20;
-const LOCAL_SET = 0x21;
-const LOCAL_TEE = 0x22;
-const I32_CONST = 0x41;
-const I64_CONST = 0x42;
-const I64_LOAD = 0x29;
-const I64_STORE = 0x37;
-const I32_ADD = 0x6a;
-const I32_SUB = 0x6b;
-const I32_EQZ = 0x45;
-const I32_NE = 0x47;
-const I64_AND = 0x83;
-const I64_XOR = 0x85;
-const I64_ROTL = 0x89;
-const IF = 0x04;
-const ELSE = 0x05;
-const BLOCK = 0x02;
-const CALL = 0x10;
-const I32_LOAD8_U = 0x2d;
-const I32_LE_S = 0x4c;
-const LOOP = 0x03;
-const BR_IF = 0x0d;
-const END = 0x0b;
-const VOID = 0x40;
-const I32 = 0x7f;
-const I64 = 0x7e;
 
 /**
  * `proof(siblings, count)`: from the node at {@link STATE}, for each of `count` 32-byte siblings
@@ -149,6 +99,18 @@ function proofFunctionBody(): number[] {
   code.push(LOCAL_GET, SIB, I32_CONST, 32, I32_ADD, LOCAL_SET, SIB);
   code.push(LOCAL_GET, COUNT, I32_CONST, 1, I32_SUB, LOCAL_TEE, COUNT, BR_IF, 0, END, END, END);
   return [...vec([[2, I32]]), ...code];
+}
+
+/**
+ * `double(blocks)`: keccak-256 of the padded `blocks` at {@link INPUT}, then keccak-256 of that
+ * 32-byte digest (OpenZeppelin's double-hashed leaf), leaving the result at {@link STATE}.
+ */
+function doubleHashFunctionBody(): number[] {
+  const BLOCKS = 0;
+  const code: number[] = [I32_CONST, ...sleb(INPUT), LOCAL_GET, BLOCKS, I32_CONST, 1, CALL, 0];
+  for (let q = 0; q < 4; q++) code.push(I32_CONST, 0, I32_CONST, 0, I64_LOAD, 3, ...uleb(STATE + 8 * q), I64_STORE, 3, ...uleb(SINGLE + 8 * q));
+  code.push(I32_CONST, ...sleb(SINGLE), I32_CONST, 1, I32_CONST, 1, CALL, 0, END);
+  return [...vec([]), ...code];
 }
 
 /** The module's bytes: one function `absorb(ptr, blocks, reset)`, one exported memory page, the round constants as data. */
@@ -259,6 +221,7 @@ export function keccakModuleBytes(): Uint8Array {
   ]);
   const body = [...locals, ...code];
   const pairBody = proofFunctionBody();
+  const doubleBody = doubleHashFunctionBody();
   const rc: number[] = [];
   for (const k of ROUND_CONSTANTS) for (let i = 0n; i < 8n; i++) rc.push(Number((k >> (8n * i)) & 0xffn));
   return new Uint8Array([
@@ -268,15 +231,17 @@ export function keccakModuleBytes(): Uint8Array {
       vec([
         [0x60, ...vec([[I32], [I32], [I32]]), 0],
         [0x60, ...vec([[I32], [I32]]), 0],
+        [0x60, ...vec([[I32]]), 0],
       ]),
     ),
-    ...section(3, vec([[0], [1]])),
+    ...section(3, vec([[0], [1], [2]])),
     ...section(5, vec([[0x00, 1]])),
     ...section(
       7,
       vec([
         [...name('absorb'), 0x00, 0],
         [...name('proof'), 0x00, 1],
+        [...name('double'), 0x00, 2],
         [...name('memory'), 0x02, 0],
       ]),
     ),
@@ -285,6 +250,7 @@ export function keccakModuleBytes(): Uint8Array {
       vec([
         [...uleb(body.length), ...body],
         [...uleb(pairBody.length), ...pairBody],
+        [...uleb(doubleBody.length), ...doubleBody],
       ]),
     ),
     ...section(11, vec([[0x00, I32_CONST, ...sleb(RC_TABLE), END, ...vec(rc.map((byte) => [byte]))]])),
@@ -305,14 +271,14 @@ export function keccakWasm(): KeccakWasm | undefined {
     try {
       const { WebAssembly: wa } = globalThis as unknown as { WebAssembly: WebAssemblyApi };
       const wasm = new wa.Instance(new wa.Module(keccakModuleBytes()));
-      const exports = wasm.exports as { absorb: KeccakWasm['absorb']; proof: KeccakWasm['proof']; memory: { buffer: ArrayBuffer } };
+      const exports = wasm.exports as Omit<KeccakWasm, 'mem'> & { memory: { buffer: ArrayBuffer } };
       const mem = new Uint8Array(exports.memory.buffer);
       // Fixed padding of the one-block inputs (keccak pad10*1 with domain byte 0x01).
       mem[PAIR + 64] = 0x01;
       mem[PAIR + RATE - 1] = 0x80;
       mem[SINGLE + 32] = 0x01;
       mem[SINGLE + RATE - 1] = 0x80;
-      instance = { mem, absorb: exports.absorb, proof: exports.proof };
+      instance = { mem, absorb: exports.absorb, proof: exports.proof, double: exports.double };
     } catch {
       instance = null; // no WebAssembly here (CSP, old engine): pure JS
     }
@@ -329,16 +295,16 @@ export function refuseKeccakWasmForTesting(refused: boolean): void {
 }
 
 /**
- * keccak-256 of `length` bytes already written at {@link INPUT} (at most `INPUT_BLOCKS * 136 - 1`
- * bytes): pads them in place and leaves the digest at {@link STATE}.
+ * Pads `length` bytes already written at {@link INPUT} (at most `INPUT_BLOCKS * 136 - 1` bytes)
+ * in place and returns the number of blocks.
  */
-export function keccakInput(k: KeccakWasm, length: number): void {
+export function padInput(k: KeccakWasm, length: number): number {
   const blocks = Math.floor(length / RATE) + 1;
   const end = INPUT + blocks * RATE;
   k.mem.fill(0, INPUT + length, end);
   k.mem[INPUT + length] = 0x01;
   k.mem[end - 1]! |= 0x80;
-  k.absorb(INPUT, blocks, 1);
+  return blocks;
 }
 
 /** keccak-256 of any bytes (copied through the input area in chunks); the digest is left at {@link STATE}. */

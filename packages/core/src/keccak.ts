@@ -1,50 +1,44 @@
 import { keccak_256 } from '@noble/hashes/sha3.js';
-import type { IHasher } from 'hash-wasm';
+import { toHexAt, type Hex } from './hex.js';
 import { keccakBytes, keccakWasm, STATE } from './keccak-wasm.js';
+import { DIGEST, sha256Bytes, sha256Wasm } from './sha256-wasm.js';
 
 /*
- * keccak-256 dominates leaf hashing and proof checks (14+ permutations per verified record). It runs
- * on core's own small WebAssembly module (keccak-wasm.ts), instantiated synchronously on first use;
- * where WebAssembly is refused (a portal's Content-Security-Policy without 'wasm-unsafe-eval') it
- * runs in pure JS (@noble/hashes). Both give identical bytes (tested).
- *
- * SHA-256 for small inputs runs on hash-wasm (see {@link sha256Sync}), started in the background on
- * first use; hash-wasm is imported dynamically, so a browser bundle carries it as a separate chunk.
+ * keccak-256 dominates leaf hashing and proof checks (14+ permutations per verified record), and
+ * SHA-256 of the canonical JSON is the rest of a record's hashing. Both run on core's own small
+ * WebAssembly modules (keccak-wasm.ts, sha256-wasm.ts), instantiated synchronously on first use;
+ * where WebAssembly is refused (a portal's Content-Security-Policy without 'wasm-unsafe-eval')
+ * keccak runs in pure JS (@noble/hashes) and SHA-256 on WebCrypto. Identical bytes (tested).
  */
-let wasmSha256: IHasher | undefined;
-let starting: Promise<boolean> | undefined;
 
 /**
- * Starts the WebAssembly SHA-256 (see {@link sha256Sync}); resolves to whether WebAssembly hashing
- * is in use (false: pure JS keccak, WebCrypto SHA-256).
+ * Resolves to whether hashing runs on WebAssembly (false: pure JS keccak, WebCrypto SHA-256).
+ * The modules instantiate synchronously on first use; this only asks (kept async for callers that
+ * await it before timing or testing).
  */
 export function keccakReady(): Promise<boolean> {
-  starting ??= import('hash-wasm')
-    .then(({ createSHA256 }) => createSHA256())
-    .then(
-      (sha) => {
-        wasmSha256 = sha;
-        return keccakWasm() !== undefined;
-      },
-      () => false,
-    );
-  return starting;
+  return Promise.resolve(keccakWasm() !== undefined && sha256Wasm() !== undefined);
 }
 
 /**
- * SHA-256 on WebAssembly, synchronously, or undefined when the WebAssembly hasher is not
- * (yet) running — callers then use WebCrypto. For the small inputs of the verification hot path:
- * a WebCrypto digest is one native call but an asynchronous one, and the await per record costs
- * more than the hash itself (measured in the bench). Same bytes as WebCrypto (tested).
+ * SHA-256 on WebAssembly, synchronously, or undefined where WebAssembly is refused — callers then
+ * use WebCrypto. For the small inputs of the verification hot path: a WebCrypto digest is one
+ * native call but an asynchronous one, and the await per record costs more than the hash itself
+ * (measured in the bench). Same bytes as WebCrypto (tested).
  */
 export function sha256Sync(bytes: Uint8Array): Uint8Array | undefined {
-  if (!wasmSha256) {
-    if (!starting) void keccakReady();
-    return undefined;
-  }
-  wasmSha256.init();
-  wasmSha256.update(bytes);
-  return wasmSha256.digest('binary');
+  const s = sha256Wasm();
+  if (!s) return undefined;
+  sha256Bytes(s, bytes);
+  return s.mem.slice(DIGEST, DIGEST + 32);
+}
+
+/** {@link sha256Sync} as 0x-prefixed lowercase hex. */
+export function sha256SyncHex(bytes: Uint8Array): Hex | undefined {
+  const s = sha256Wasm();
+  if (!s) return undefined;
+  sha256Bytes(s, bytes);
+  return toHexAt(s.mem, DIGEST, 32);
 }
 
 /** keccak-256 in pure JS (@noble/hashes), the portable reference. */

@@ -1,6 +1,6 @@
 import { bufferSource, parseHexInto, toHex, toHexAt, type CryptoKey, type Hex } from './hex.js';
 import { keccak256 } from './keccak.js';
-import { INPUT, INPUT_BLOCKS, keccakInput, keccakWasm, RATE, SINGLE, STATE } from './keccak-wasm.js';
+import { INPUT, INPUT_BLOCKS, keccakWasm, padInput, RATE, STATE } from './keccak-wasm.js';
 
 /**
  * What a record leaf commits to. All fields are public once anchored, so none may be PHI:
@@ -124,10 +124,7 @@ export function leafHashToState(leaf: LeafInput): boolean {
   const mem = k.mem;
   mem.fill(0, INPUT, INPUT + size);
   writeLeaf(leaf, strings, mem, INPUT);
-  keccakInput(k, size);
-  // Second hash over the 32-byte first digest, in the block whose padding is already in place.
-  mem.copyWithin(SINGLE, STATE, STATE + 32);
-  k.absorb(SINGLE, 1, 1);
+  k.double(padInput(k, size)); // both hashes in one call
   return true;
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { keccak256, keccakReady } from '../src/index.js';
-import { keccak256Portable, sha256Sync } from '../src/keccak.js';
+import { keccak256Portable, sha256Sync, sha256SyncHex } from '../src/keccak.js';
 
 describe('keccak-256', () => {
   it('runs on WebAssembly in Node once started', async () => {
@@ -30,6 +30,7 @@ describe('SHA-256 on WebAssembly (the verification hot path)', () => {
       for (let i = 0; i < n; i += 65536) crypto.getRandomValues(data.subarray(i, i + 65536));
       const expected = new Uint8Array(await crypto.subtle.digest('SHA-256', data));
       assert.deepEqual(sha256Sync(data), expected, `length ${n}`);
+      assert.equal(sha256SyncHex(data), `0x${Buffer.from(expected).toString('hex')}`, `hex, length ${n}`);
     }
   });
 

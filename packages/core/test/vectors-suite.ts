@@ -25,8 +25,9 @@ import {
   type LeafInput,
 } from '../src/index.js';
 import canonicalizeJson from 'canonicalize';
-import { keccak256, keccak256Portable } from '../src/keccak.js';
+import { keccak256, keccak256Portable, sha256Sync } from '../src/keccak.js';
 import { keccakWasm } from '../src/keccak-wasm.js';
+import { INPUT_BLOCKS as SHA_INPUT_BLOCKS, sha256Wasm } from '../src/sha256-wasm.js';
 
 export interface Vectors {
   description: string;
@@ -107,6 +108,19 @@ export function vectorCases(v: Vectors): VectorCase[] {
       for (const n of lengths) {
         const data = bytesOf(n, n);
         expectEqual(toHex(keccak256(data)), toHex(keccak256Portable(data)), `keccak-256 of ${n} bytes`);
+      }
+    },
+  });
+  cases.push({
+    name: "core's WebAssembly SHA-256 equals WebCrypto for every length 0..1100, around its input area's size, 64 KiB and 1 MiB",
+    async run() {
+      expectEqual(sha256Wasm() !== undefined, true, 'WebAssembly SHA-256 instantiated synchronously');
+      const area = SHA_INPUT_BLOCKS * 64;
+      const lengths = [...Array.from({ length: 1101 }, (_, n) => n), area - 10, area - 9, area - 8, area - 1, area, area + 1, 65536, 1 << 20];
+      for (const n of lengths) {
+        const data = bytesOf(n, n + 1);
+        const expected = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', data)));
+        expectEqual(toHex(sha256Sync(data)!), expected, `SHA-256 of ${n} bytes`);
       }
     },
   });

@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { keccakWasm, refuseKeccakWasmForTesting } from '../src/keccak-wasm.js';
+import { refuseSha256WasmForTesting, sha256Wasm } from '../src/sha256-wasm.js';
 import vectors from './vectors.json' with { type: 'json' };
 import { vectorCases, type Vectors } from './vectors-suite.js';
 
@@ -10,10 +11,20 @@ describe('test vectors (Node)', () => {
 });
 
 // Injected fault: WebAssembly refused (a Content-Security-Policy without 'wasm-unsafe-eval'), so
-// leaf hashes, trees and proofs take the pure-JS keccak path; the vectors must not change.
-describe('test vectors (Node, WebAssembly keccak refused: pure JS)', () => {
-  before(() => refuseKeccakWasmForTesting(true));
-  after(() => refuseKeccakWasmForTesting(false));
-  it('has no WebAssembly keccak while refused', () => assert.equal(keccakWasm(), undefined));
+// leaf hashes, trees and proofs take the pure-JS keccak path and content hashes WebCrypto; the
+// vectors must not change.
+describe('test vectors (Node, WebAssembly refused: pure JS keccak, WebCrypto SHA-256)', () => {
+  before(() => {
+    refuseKeccakWasmForTesting(true);
+    refuseSha256WasmForTesting(true);
+  });
+  after(() => {
+    refuseKeccakWasmForTesting(false);
+    refuseSha256WasmForTesting(false);
+  });
+  it('has no WebAssembly hashing while refused', () => {
+    assert.equal(keccakWasm(), undefined);
+    assert.equal(sha256Wasm(), undefined);
+  });
   for (const c of vectorCases(vectors as Vectors)) if (!c.name.includes('WebAssembly')) it(c.name, () => c.run());
 });
