@@ -74,7 +74,7 @@ function malformed(error: unknown): VerificationResult {
 }
 
 function finishCheck(resource: FhirResourceLike, leaf: LeafInput, leafHex: Hex, hash: Hex, proofOk: boolean): Checked {
-  if (hash !== leaf.contentHash.toLowerCase()) {
+  if (hash !== leaf.contentHash && hash !== leaf.contentHash.toLowerCase()) {
     return { status: 'tampered', reason: 'content-changed', detail: `content hash ${hash} differs from the anchored ${leaf.contentHash}` };
   }
   const versionId = resource.meta?.versionId;

@@ -18,4 +18,14 @@ describe('hex', () => {
     }
     assert.equal(isHex('0x0g'), false);
   });
+
+  it('parses every pair of characters U+0000..U+017F exactly as a regular expression and parseInt decide', () => {
+    for (let a = 0; a < 0x180; a++) {
+      for (let b = 0; b < 0x180; b++) {
+        const pair = String.fromCharCode(a, b);
+        if (/^[0-9a-fA-F]{2}$/.test(pair)) assert.deepEqual(fromHex(`0x${pair}`), Uint8Array.of(parseInt(pair, 16)), pair);
+        else assert.throws(() => fromHex(`0x${pair}`), TypeError, JSON.stringify(pair));
+      }
+    }
+  });
 });
