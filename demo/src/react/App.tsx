@@ -132,9 +132,9 @@ export function App({ config }: { config: PortalConfig }) {
           <section className="panel" hidden={!sees('doctor')} aria-labelledby="doctor-h">
             <h2 id="doctor-h">Patients</h2>
             <ehr-viewer ref={doctorViewer} mode="doctor" />
-            <h3 id="entry-h">New clinical entry</h3>
+            {/* The element has its own "New clinical entry" heading. */}
             {doctorPatient ? (
-              <clinical-entry key={doctorPatient} patient-id={doctorPatient} aria-labelledby="entry-h" />
+              <clinical-entry key={doctorPatient} patient-id={doctorPatient} />
             ) : (
               <p className="muted">Open a patient above to write a clinical entry for them.</p>
             )}
