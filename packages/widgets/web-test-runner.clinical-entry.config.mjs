@@ -4,7 +4,7 @@
 // patient loaded into HAPI and anchored, and the consent cast of the bridge's read-side tests.
 // The page reaches the bridge through /bridge/ on the test server, as in the integration suite.
 import base from './web-test-runner.config.mjs';
-import { stackProxy } from './web-test-runner.shared.mjs';
+import { stackProxy, stackSettings } from './web-test-runner.shared.mjs';
 
 let hapi;
 let world;
@@ -29,11 +29,7 @@ const stackMiddleware = stackProxy(
   async () => {
     const { DEV_KEYS } = await import('@ehr-anchor/testkit');
     return {
-      bridgeUrl: '/bridge',
-      rpcUrl: world.env.chain.anvil.rpcUrl,
-      chainId: 1337,
-      contractAddress: world.env.chain.registry,
-      subject: world.subject,
+      ...stackSettings(world),
       fhirBaseUrl: hapi.baseUrl,
       // anvil's public dev keys: the test wallets sign with them in the page.
       doctorKey: DEV_KEYS.doctorA,

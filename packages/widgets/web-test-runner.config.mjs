@@ -3,7 +3,7 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { dirname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
-import { chromium, stackProxy } from './web-test-runner.shared.mjs';
+import { chromium, stackProxy, stackSettings } from './web-test-runner.shared.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '..', '..');
@@ -113,11 +113,7 @@ const stackMiddleware = stackProxy(
   async () => {
     const { DEV_KEYS } = await import('@ehr-anchor/testkit');
     return {
-      bridgeUrl: '/bridge',
-      rpcUrl: world.env.chain.anvil.rpcUrl,
-      chainId: 1337,
-      contractAddress: world.env.chain.registry,
-      subject: world.subject,
+      ...stackSettings(world),
       // anvil's public dev keys: the test wallets sign with them in the page.
       patientKey: DEV_KEYS.patient,
       doctorKey: DEV_KEYS.doctorA,

@@ -40,3 +40,14 @@ export function stackProxy(infoPath, bridgeUrl, info) {
     return undefined;
   };
 }
+
+/** What every stack's info starts with: the same-origin bridge path, the chain and the patient's subject. */
+export function stackSettings(world) {
+  return {
+    bridgeUrl: '/bridge',
+    rpcUrl: world.env.chain.anvil.rpcUrl,
+    chainId: 1337,
+    contractAddress: world.env.chain.registry,
+    subject: world.subject,
+  };
+}

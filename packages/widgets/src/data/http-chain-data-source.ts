@@ -9,6 +9,7 @@
  */
 import { getAddress } from 'ethers/address';
 import { ChainClient, type Eip1193Like } from './chain-client.js';
+import { bridgeFetch } from './bridge-fetch.js';
 import { ehrRegistryAbi, SCOPES, NO_EXPIRY, type ScopeCategory } from '@ehr-anchor/contracts';
 import type {
   AuditEntry,
@@ -155,15 +156,7 @@ export class HttpChainDataSource implements EhrDataSource {
   // ───────── HTTP plumbing ─────────
 
   private async request(path: string, init: RequestInit = {}, signal?: AbortSignal): Promise<Response> {
-    const headers = new Headers(init.headers);
-    if (this.token) headers.set('authorization', `Bearer ${this.token}`);
-    let res: Response;
-    try {
-      res = await fetch(`${this.base}${path}`, { ...init, headers, ...(signal ? { signal } : {}) });
-    } catch (error) {
-      if ((error as Error).name === 'AbortError') throw error;
-      throw new DataSourceError('network', `The bridge at ${this.base} could not be reached.`, { cause: error });
-    }
+    const res = await bridgeFetch(this.base, path, this.token, init, signal);
     if (!res.ok) {
       let message = `HTTP ${res.status}`;
       try {

@@ -9,6 +9,7 @@ import { Wallet } from 'ethers';
 import { TestWallet } from '../../src/testing/index.js';
 import { HttpChainDataSource } from '../../src/data/http-chain-data-source.js';
 import { shadowQuery, until } from '../helpers.js';
+import { providerOn, providerStatus, signIn, signedIn as signedInOn, type StackSettings } from './stack-session.js';
 import '../../src/index.js';
 import type { EhrProvider } from '../../src/components/ehr-provider/ehr-provider.component.js';
 import type { EhrViewer } from '../../src/components/ehr-viewer/ehr-viewer.component.js';
@@ -16,12 +17,7 @@ import type { ConsentManager } from '../../src/components/consent-manager/consen
 import type { RecordUploader } from '../../src/components/record-uploader/record-uploader.component.js';
 import type { EhrAdmin } from '../../src/components/ehr-admin/ehr-admin.component.js';
 
-interface Stack {
-  bridgeUrl: string;
-  rpcUrl: string;
-  chainId: number;
-  contractAddress: string;
-  subject: string;
+interface Stack extends StackSettings {
   patientKey: string;
   doctorKey: string;
   doctorB: string;
@@ -36,22 +32,8 @@ before(async () => {
   stack = (await (await fetch('/__stack.json')).json()) as Stack;
 });
 
-function status(el: EhrProvider): string {
-  return el.shadowRoot!.querySelector('[part="status"]')!.textContent!.replace(/\s+/g, ' ');
-}
-
-async function signedIn(key: string, inner: ReturnType<typeof html>): Promise<EhrProvider> {
-  const wallet = new TestWallet(new Wallet(key), stack.chainId, { rpcUrl: stack.rpcUrl });
-  const el = await fixture<EhrProvider>(
-    html`<ehr-provider bridge-url=${stack.bridgeUrl} rpc-url=${stack.rpcUrl} chain-id=${stack.chainId} contract-address=${stack.contractAddress} .ethereum=${wallet}
-      >${inner}</ehr-provider
-    >`,
-  );
-  await until(() => el.shadowRoot!.querySelector('[part="bar"] button')?.textContent?.includes('Sign in'), 'sign-in button', 60_000);
-  el.shadowRoot!.querySelector<HTMLButtonElement>('[part="bar"] button')!.click();
-  await until(() => status(el).includes('Signed in as'), 'signed in', 60_000);
-  return el;
-}
+const status = providerStatus;
+const signedIn = (key: string, inner: ReturnType<typeof html>) => signedInOn(stack, key, inner);
 
 describe('elements against the real bridge, anvil and Kubo', () => {
   it('signs the patient in with Ethereum and shows a record verified against the root on chain', async () => {
@@ -76,17 +58,11 @@ describe('elements against the real bridge, anvil and Kubo', () => {
   });
 
   it('with an explicit patient-id, shows the record once the patient signs in through <ehr-provider> (the bridge refused it before)', async () => {
-    const wallet = new TestWallet(new Wallet(stack.patientKey), stack.chainId, { rpcUrl: stack.rpcUrl });
-    const el = await fixture<EhrProvider>(
-      html`<ehr-provider bridge-url=${stack.bridgeUrl} rpc-url=${stack.rpcUrl} chain-id=${stack.chainId} contract-address=${stack.contractAddress} .ethereum=${wallet}
-        ><ehr-viewer patient-id=${stack.subject}></ehr-viewer
-      ></ehr-provider>`,
-    );
+    const el = await providerOn(stack, stack.patientKey, html`<ehr-viewer patient-id=${stack.subject}></ehr-viewer>`);
     const viewer = el.querySelector<EhrViewer>('ehr-viewer')!;
     await until(() => viewer.shadowRoot!.querySelector('[role="alert"]')?.textContent?.includes('You are not signed in'), 'the anonymous read refused (401)', 60_000);
-    await until(() => el.shadowRoot!.querySelector('[part="bar"] button')?.textContent?.includes('Sign in'), 'sign-in button', 60_000);
-    el.shadowRoot!.querySelector<HTMLButtonElement>('[part="bar"] button')!.click();
-    await until(() => status(el).includes('Signed in as patient'), 'signed in', 60_000);
+    await signIn(el);
+    expect(status(el)).to.contain('Signed in as patient');
     await until(() => viewer.shadowRoot!.querySelector('[part="record"]'), 'record rows read again after sign-in', 60_000);
     await until(() => viewer.shadowRoot!.querySelector('[part="badge"][data-state="verified"]'), 'a verified badge', 60_000);
     expect(viewer.shadowRoot!.textContent).not.to.contain('You are not signed in');

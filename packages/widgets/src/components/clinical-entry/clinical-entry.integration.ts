@@ -5,26 +5,19 @@
  * two versions verified against the chain; <ehr-viewer> shows the entry verified; a doctor of
  * another hospital is refused and nothing is written.
  */
-import { assert, expect, fixture, html } from '@open-wc/testing';
+import { assert, expect, html } from '@open-wc/testing';
 import { setViewport } from '@web/test-runner-commands';
-import { Wallet } from 'ethers';
 import type { Bundle, Condition, Encounter, Observation } from 'fhir/r4';
-import { TestWallet } from '../../testing/index.js';
 import { until } from '../../../test/helpers.js';
+import { signedIn as signedInOn, type StackSettings } from '../../../test/integration/stack-session.js';
 import '../../index.js';
-import type { EhrProvider } from '../ehr-provider/ehr-provider.component.js';
 import type { EhrViewer } from '../ehr-viewer/ehr-viewer.component.js';
 import { ehrViewerStrings } from '../ehr-viewer/ehr-viewer.strings.js';
 import type { ClinicalEntry, EhrEntrySubmittedEvent } from './clinical-entry.component.js';
 import { entrySourceFor } from './clinical-entry.source.js';
 import type { EhrVersionHistory } from '../ehr-viewer/version-history.js';
 
-interface Stack {
-  bridgeUrl: string;
-  rpcUrl: string;
-  chainId: number;
-  contractAddress: string;
-  subject: string;
+interface Stack extends StackSettings {
   fhirBaseUrl: string;
   doctorKey: string;
   otherHospitalDoctorKey: string;
@@ -38,19 +31,7 @@ before(async () => {
 // A refused entry keeps its draft (per patient, in sessionStorage); each test starts without one.
 beforeEach(() => sessionStorage.clear());
 
-async function signedIn(key: string, inner: ReturnType<typeof html>): Promise<EhrProvider> {
-  const wallet = new TestWallet(new Wallet(key), stack.chainId, { rpcUrl: stack.rpcUrl });
-  const el = await fixture<EhrProvider>(
-    html`<ehr-provider bridge-url=${stack.bridgeUrl} rpc-url=${stack.rpcUrl} chain-id=${stack.chainId} contract-address=${stack.contractAddress} .ethereum=${wallet}
-      >${inner}</ehr-provider
-    >`,
-  );
-  const status = () => el.shadowRoot!.querySelector('[part="status"]')?.textContent ?? '';
-  await until(() => el.shadowRoot!.querySelector('[part="bar"] button')?.textContent?.includes('Sign in'), 'sign-in button', 60_000);
-  el.shadowRoot!.querySelector<HTMLButtonElement>('[part="bar"] button')!.click();
-  await until(() => status().includes('Signed in as'), 'signed in', 60_000);
-  return el;
-}
+const signedIn = (key: string, inner: ReturnType<typeof html>) => signedInOn(stack, key, inner);
 
 const field = (el: ClinicalEntry, id: string) => el.shadowRoot!.querySelector<HTMLInputElement & HTMLSelectElement>(`#${id}`)!;
 async function type(el: ClinicalEntry, id: string, value: string): Promise<void> {

@@ -7,6 +7,7 @@
  */
 import type { Bundle } from 'fhir/r4';
 import { DataSourceError, type DataErrorKind, type EhrDataSource } from '../../data/data-source.js';
+import { bridgeFetch } from '../../data/bridge-fetch.js';
 
 /** One resource version an entry created (request order). */
 export interface SubmittedItem {
@@ -92,16 +93,7 @@ export class HttpEntrySource implements ClinicalEntrySource {
   }
 
   private async call<T>(path: string, init: RequestInit = {}, signal?: AbortSignal): Promise<T> {
-    const headers = new Headers(init.headers);
-    const token = this.session.sessionToken;
-    if (token) headers.set('authorization', `Bearer ${token}`);
-    let res: Response;
-    try {
-      res = await fetch(`${this.base}${path}`, { ...init, headers, ...(signal ? { signal } : {}) });
-    } catch (error) {
-      if ((error as Error).name === 'AbortError') throw error;
-      throw new DataSourceError('network', `The bridge at ${this.base} could not be reached.`, { cause: error });
-    }
+    const res = await bridgeFetch(this.base, path, this.session.sessionToken, init, signal);
     if (!res.ok) {
       let issues: { expression?: string; message: string }[] = [];
       try {

@@ -33,14 +33,10 @@ export const clinicalEntryStyles = css`
   .field.wide {
     flex-basis: 100%;
   }
+  /* Controls are styled by tokens.ts; the form's are a touch taller. */
   input,
   select,
   textarea {
-    font: inherit;
-    color: var(--_fg);
-    background: var(--_bg);
-    border: 1px solid var(--_border);
-    border-radius: var(--_radius);
     padding: 0.3rem 0.4rem;
   }
   [aria-invalid='true'] {
