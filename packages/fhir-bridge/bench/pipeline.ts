@@ -7,13 +7,19 @@
  * - batched: batches of EHR_BENCH_BATCH (default 5,000) records, one CAR import per chunk, one
  *   transaction per batch.
  *
- * Prints resources/s (first push → last anchored), p50/p99 push→anchored latency per resource, and
- * the batched bridge's RSS before and after EHR_BENCH_N (default 200,000) resources.
+ * Prints resources/s (first push → last anchored), p50/p99 push→anchored latency per resource, the
+ * batched bridge's RSS before and after EHR_BENCH_N (default 200,000) resources, and the CPU time
+ * each process (bridge, Kubo, anvil, this load generator) spent per resource — the budget that
+ * bounds resources/s on a 2-core machine. bench/stages.ts splits the bridge's share by stage.
+ *
+ * Knobs: EHR_BENCH_N, EHR_BENCH_NAIVE_N (0 skips naive), EHR_BENCH_BATCH, EHR_BENCH_WARMUP,
+ * EHR_BENCH_STORE_CHUNK, EHR_BENCH_KUBO_PROFILE, EHR_BENCH_PROF=<dir> (V8 CPU profile of the
+ * bridge); any EHR_BRIDGE_* variable passes through to the bridges (e.g. EHR_BRIDGE_SEAL_WORKERS=0).
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEV_KEYS, freePort, loadBulkResources, loadSyntheaBundles, processRssBytes, startKubo, startProcess, toolPath, waitFor, type ManagedProcess } from '@ehr-anchor/testkit';
@@ -24,6 +30,7 @@ const N = Number(process.env.EHR_BENCH_N ?? 200_000);
 const NAIVE_N = Number(process.env.EHR_BENCH_NAIVE_N ?? 300);
 const BATCH = Number(process.env.EHR_BENCH_BATCH ?? 5_000);
 const BUNDLE = 1_000;
+const WARMUP = Number(process.env.EHR_BENCH_WARMUP ?? 20_000);
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 
 type Resource = { resourceType: string; id?: string; [k: string]: unknown };
@@ -63,6 +70,7 @@ async function startBridge(dir: string, env: { rpcUrl: string; deploymentFile: s
       EHR_BRIDGE_CREATE_KEYS: 'true',
       EHR_BRIDGE_BATCH_MAX: String(batchMax),
       EHR_BRIDGE_BATCH_MAX_MS: String(batchMaxMs),
+      ...(process.env.EHR_BENCH_STORE_CHUNK ? { EHR_BRIDGE_STORE_CHUNK: process.env.EHR_BENCH_STORE_CHUNK } : {}),
       EHR_BRIDGE_BODY_LIMIT: String(64 * 1024 * 1024),
       EHR_BRIDGE_SOURCES: JSON.stringify([{ id: 'bench', auth: { type: 'bearer', secret: BEARER } }]),
     },
@@ -125,6 +133,13 @@ function latencies(db: string, runId: string, size: number, starts: number[]): n
   }
 }
 
+/** The bridge's main-thread V8 heap from its Prometheus metrics (prom-client default metrics). */
+async function heapOf(url: string): Promise<{ used: number; total: number; external: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^ehr_bridge_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return { used: value('nodejs_heap_size_used_bytes'), total: value('nodejs_heap_size_total_bytes'), external: value('nodejs_external_memory_bytes') };
+}
+
 /** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
 function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -141,11 +156,16 @@ const dir = await mkdtemp(join(tmpdir(), 'ehr-bridge-bench-'));
 // IPFS Cluster). EHR_BENCH_KUBO_PROFILE=test compares with the test profile's flatfs.
 const kuboProfile = process.env.EHR_BENCH_KUBO_PROFILE ?? 'test,pebbleds';
 execFileSync(toolPath('ipfs'), ['init', `--profile=${kuboProfile}`], { env: { ...process.env, IPFS_PATH: join(dir, 'ipfs') }, stdio: 'ignore' });
+// Kubo writes imported blocks in batches of Import.BatchMaxNodes (default 128); one chunk is thousands.
+const kuboBatchNodes = process.env.EHR_BENCH_KUBO_BATCH_NODES;
+if (kuboBatchNodes) {
+  execFileSync(toolPath('ipfs'), ['config', '--json', 'Import.BatchMaxNodes', kuboBatchNodes], { env: { ...process.env, IPFS_PATH: join(dir, 'ipfs') }, stdio: 'ignore' });
+}
 const [chain, kubo] = await Promise.all([startChain(dir), startKubo({ repoPath: join(dir, 'ipfs') })]);
 const env = { rpcUrl: chain.anvil.rpcUrl, deploymentFile: chain.deploymentFile, ipfsApiUrl: kubo.apiUrl };
 const rows: string[][] = [];
 try {
-  console.log(`bench: ${fmt(NAIVE_N)} resources naive, ${fmt(N)} batched (batch ${fmt(BATCH)}), ${templates.length} fixture templates, Kubo profile ${kuboProfile}`);
+  console.log(`bench: ${fmt(NAIVE_N)} resources naive, ${fmt(N)} batched (batch ${fmt(BATCH)}, after a ${fmt(WARMUP)}-resource warm-up), ${templates.length} fixture templates, Kubo profile ${kuboProfile}, load average ${loadavg()[0]!.toFixed(1)}`);
 
   // Naive: one IPFS import + one anchor() transaction per resource (EHR_BENCH_NAIVE_N=0 skips it).
   let naiveRate = Number.NaN;
@@ -160,13 +180,24 @@ try {
     console.log(`naive done: ${naiveRate.toFixed(1)} resources/s`);
   }
 
-  // Batched, with a warm-up so "RSS before" is a running bridge, not a cold one.
+  // Batched, with a warm-up so "RSS before" is a bridge at its working set (V8 heaps and malloc
+  // arenas sized for full chunks, batches and requests in flight), not a cold one: the question is
+  // whether memory grows with the number of resources processed. The RSS samples taken during the
+  // run (printed at 25/50/75/100%) show the same from inside the run.
   const batched = await startBridge(join(dir, 'batched'), env, BATCH, 1_000);
-  await run(batched, 'warmup', 5_000, BUNDLE);
+  await run(batched, 'warmup', WARMUP, BUNDLE);
   const rssBefore = await processRssBytes(batched.proc.pid);
   let rssPeak = rssBefore;
+  const heapBefore = await heapOf(batched.url);
+  // RSS every half second, to tell a leak (grows with N) from a working set that settles.
+  const rssSamples: number[] = [];
   const sampler = setInterval(() => {
-    void processRssBytes(batched.proc.pid).then((r) => (rssPeak = Math.max(rssPeak, r))).catch(() => undefined);
+    void processRssBytes(batched.proc.pid)
+      .then((r) => {
+        rssPeak = Math.max(rssPeak, r);
+        rssSamples.push(r);
+      })
+      .catch(() => undefined);
   }, 500);
   const procs = { bridge: batched.proc.pid, kubo: kubo.process.pid, anvil: chain.anvil.process.pid };
   const cpu0 = Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, cpuSeconds(pid)]));
@@ -177,6 +208,7 @@ try {
   cpuUsed['load generator (this process)'] = (self1.user + self1.system) / 1e6;
   clearInterval(sampler);
   const rssAfter = await processRssBytes(batched.proc.pid);
+  const heapAfter = await heapOf(batched.url);
   const batchedLat = latencies(batched.db, 'batched', BUNDLE, batchedRun.starts);
   const batchedTx = (await status(batched.url)).batches.anchored!;
   await batched.proc.stop(process.env.EHR_BENCH_PROF ? 120_000 : 5_000);
@@ -189,12 +221,15 @@ try {
   console.log(`\n${line(head)}\n|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
   for (const r of rows) console.log(line(r));
   console.log(`\nbatched / naive throughput: ${(batchedRate / naiveRate).toFixed(0)}×  (goal ≥ 50×)`);
-  console.log(`batched resources/s: ${fmt(batchedRate)}  (goal ≥ 10,000 on 2 cores; load average now ${(await import('node:os')).loadavg()[0]!.toFixed(1)})`);
+  console.log(`batched resources/s: ${fmt(batchedRate)}  (goal ≥ 10,000 on 2 cores; load average now ${loadavg()[0]!.toFixed(1)})`);
   const cpuTotal = Object.values(cpuUsed).reduce((a, b) => a + b, 0);
   console.log(`\nCPU used during the batched run (${(batchedRun.wallMs / 1000).toFixed(1)} s wall, 2 cores = ${((2 * batchedRun.wallMs) / 1000).toFixed(1)} core-s available):`);
   for (const [k, v] of Object.entries(cpuUsed)) console.log(`  ${k.padEnd(30)} ${v.toFixed(1).padStart(7)} core-s  ${((v / N) * 1e6).toFixed(0).padStart(5)} µs/resource`);
   console.log(`  ${'total'.padEnd(30)} ${cpuTotal.toFixed(1).padStart(7)} core-s  ${((cpuTotal / N) * 1e6).toFixed(0).padStart(5)} µs/resource → at most ${fmt(2e6 / ((cpuTotal / N) * 1e6))} resources/s on 2 idle cores`);
-  console.log(`bridge RSS: before ${mb(rssBefore)}, after ${fmt(N)} resources ${mb(rssAfter)} (${(((rssAfter - rssBefore) / rssBefore) * 100).toFixed(1)}%), peak ${mb(rssPeak)}  (goal growth ≤ 10%)`);
+  const at = (f: number) => mb(rssSamples[Math.min(rssSamples.length - 1, Math.floor(f * rssSamples.length))] ?? 0);
+  console.log(`bridge RSS during the run (no forced GC): 25% ${at(0.25)}, 50% ${at(0.5)}, 75% ${at(0.75)}, end ${at(1)}`);
+  console.log(`bridge main-thread V8 heap used: before ${mb(heapBefore.used)}, after ${mb(heapAfter.used)}; heap total ${mb(heapBefore.total)} → ${mb(heapAfter.total)}; external ${mb(heapBefore.external)} → ${mb(heapAfter.external)}`);
+  console.log(`bridge RSS (VmRSS, no forced GC): before ${mb(rssBefore)}, after ${fmt(N)} resources ${mb(rssAfter)} (${(((rssAfter - rssBefore) / rssBefore) * 100).toFixed(1)}%), peak ${mb(rssPeak)}  (goal growth ≤ 10%)`);
 } finally {
   await Promise.all([chain.anvil.stop(), kubo.stop()]);
   await rm(dir, { recursive: true, force: true });

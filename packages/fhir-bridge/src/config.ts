@@ -70,6 +70,12 @@ export const BridgeConfigSchema = z
     batchMax: z.coerce.number().int().min(1).max(100_000).default(2_000),
     /** … or when its oldest record has waited `batchMaxMs`. */
     batchMaxMs: z.coerce.number().int().min(10).default(2_000),
+    /** Records sealed and imported into Kubo per CAR (at most batchMax). */
+    storeChunk: z.coerce.number().int().min(1).max(100_000).default(2_000),
+    /** Store steps in flight at once (one chunk sealed while another is imported). */
+    storeConcurrency: z.coerce.number().int().min(1).max(8).default(2),
+    /** Worker threads sealing chunks; 0 seals on the main thread. */
+    sealWorkers: z.coerce.number().int().min(0).max(16).default(1),
     /** Largest request body accepted (bytes); larger → 413. */
     bodyLimit: z.coerce.number().int().min(1024).default(32 * 1024 * 1024),
     /** Sources allowed to push. */
@@ -121,6 +127,9 @@ export const ENV_VARS: Record<string, keyof BridgeConfigInput> = {
   EHR_BRIDGE_BATCH_MAX: 'batchMax',
   EHR_BRIDGE_BATCH_MAX_MS: 'batchMaxMs',
   EHR_BRIDGE_BODY_LIMIT: 'bodyLimit',
+  EHR_BRIDGE_STORE_CHUNK: 'storeChunk',
+  EHR_BRIDGE_STORE_CONCURRENCY: 'storeConcurrency',
+  EHR_BRIDGE_SEAL_WORKERS: 'sealWorkers',
   EHR_BRIDGE_SOURCES: 'sources',
   EHR_BRIDGE_ALLOW_INSECURE: 'allowInsecure',
   EHR_BRIDGE_WORKERS: 'workers',

@@ -84,6 +84,8 @@ export class SqliteOutbox implements Outbox {
   }
 
   async recoverLeases(): Promise<void> {
+    this.#leases.clear();
+    // Files written before record leases moved to memory may still hold some.
     this.#db.exec('UPDATE records SET lease_until = 0 WHERE lease_until > 0');
     this.#db.exec('UPDATE batches SET lease_until = 0 WHERE lease_until > 0');
   }
@@ -112,14 +114,39 @@ export class SqliteOutbox implements Outbox {
     });
   }
 
+  /**
+   * Record leases live in memory: one process owns the file and `recoverLeases` drops every lease
+   * at start anyway, so a claim costs a read, not a write of every claimed row.
+   */
+  readonly #leases = new Map<number, number>();
+
+  /** Up to `limit` seqs in `state` (oldest first) whose lease expired; leases them. */
+  #claimSeqs(state: 'received' | 'stored', limit: number, leaseMs: number, now: number): number[] {
+    const candidates = this.#stmt(`SELECT seq FROM records WHERE state = ? ORDER BY seq LIMIT ?`).all(state, limit + this.#leases.size) as Row[];
+    const out: number[] = [];
+    for (const r of candidates) {
+      const seq = Number(r.seq);
+      if ((this.#leases.get(seq) ?? 0) >= now) continue;
+      out.push(seq);
+      if (out.length === limit) break;
+    }
+    for (const seq of out) this.#leases.set(seq, now + leaseMs);
+    return out;
+  }
+
+  #unlease(seqs: Iterable<number>): void {
+    for (const seq of seqs) this.#leases.delete(seq);
+  }
+
   async claimReceived(limit: number, leaseMs: number, now = Date.now()): Promise<ReceivedRecord[]> {
+    const seqs = this.#claimSeqs('received', limit, leaseMs, now);
+    if (seqs.length === 0) return [];
+    const wanted = new Set(seqs);
     const rows = this.#all(
-      `UPDATE records SET lease_until = ? WHERE seq IN (
-         SELECT seq FROM records WHERE state = 'received' AND lease_until < ? ORDER BY seq LIMIT ?)
-       RETURNING seq, source, resource_type, resource_id, version_id, content_hash, subject, deleted,
-         (SELECT body FROM bodies WHERE bodies.seq = records.seq) AS body`,
-      now + leaseMs, now, limit,
-    );
+      `SELECT r.seq, r.source, r.resource_type, r.resource_id, r.version_id, r.content_hash, r.subject, r.deleted, b.body
+       FROM records r JOIN bodies b ON b.seq = r.seq WHERE r.seq BETWEEN ? AND ? AND r.state = 'received' ORDER BY r.seq`,
+      seqs[0]!, seqs[seqs.length - 1]!,
+    ).filter((r) => wanted.has(Number(r.seq)));
     return rows
       .map((r) => ({
         seq: Number(r.seq),
@@ -148,15 +175,13 @@ export class SqliteOutbox implements Outbox {
         if (n) drop.run(u.seq);
         changed += n;
       }
+      this.#unlease(updates.map((u) => u.seq));
       return changed;
     });
   }
 
   async release(seqs: number[]): Promise<void> {
-    this.#tx(() => {
-      const update = this.#stmt('UPDATE records SET lease_until = 0 WHERE seq = ?');
-      for (const seq of seqs) update.run(seq);
-    });
+    this.#unlease(seqs);
   }
 
   async stored(): Promise<{ count: number; oldestReceivedAt: number | null }> {
@@ -167,14 +192,15 @@ export class SqliteOutbox implements Outbox {
   }
 
   async claimStored(limit: number, leaseMs: number, now = Date.now()): Promise<StoredRecord[]> {
+    const seqs = this.#claimSeqs('stored', limit, leaseMs, now);
+    if (seqs.length === 0) return [];
+    const wanted = new Set(seqs);
     return this.#all(
-      `UPDATE records SET lease_until = ? WHERE seq IN (
-         SELECT seq FROM records WHERE state = 'stored' AND lease_until < ? ORDER BY seq LIMIT ?)
-       RETURNING seq, leaf, cid`,
-      now + leaseMs, now, limit,
+      `SELECT seq, leaf, cid FROM records WHERE seq BETWEEN ? AND ? AND state = 'stored' ORDER BY seq`,
+      seqs[0]!, seqs[seqs.length - 1]!,
     )
-      .map((r) => ({ seq: Number(r.seq), leaf: String(r.leaf), cid: String(r.cid) }))
-      .sort((a, b) => a.seq - b.seq);
+      .filter((r) => wanted.has(Number(r.seq)))
+      .map((r) => ({ seq: Number(r.seq), leaf: String(r.leaf), cid: String(r.cid) }));
   }
 
   async createBatch(draft: BatchDraft, now = Date.now()): Promise<number> {
@@ -191,6 +217,7 @@ export class SqliteOutbox implements Outbox {
           throw new Error(`record ${m.seq} is no longer stored; batch abandoned`);
         }
       }
+      this.#unlease(draft.members.map((m) => m.seq));
       return id;
     });
   }
@@ -255,9 +282,25 @@ export class SqliteOutbox implements Outbox {
   }
 
   async bySeq(seqs: number[]): Promise<RecordInfo[]> {
-    const stmt = this.#stmt(`SELECT ${RECORD_INFO_COLUMNS} FROM records WHERE seq = ?`);
+    if (seqs.length === 0) return [];
+    // One range read (callers ask for runs of consecutive seqs), answered in the order asked.
+    let lo = seqs[0]!;
+    let hi = lo;
+    for (const s of seqs) {
+      if (s < lo) lo = s;
+      if (s > hi) hi = s;
+    }
+    if (hi - lo > 4 * seqs.length + 100) {
+      const stmt = this.#stmt(`SELECT ${RECORD_INFO_COLUMNS} FROM records WHERE seq = ?`);
+      return seqs.flatMap((s) => {
+        const row = stmt.get(s) as Row | undefined;
+        return row ? [toRecordInfo(row)] : [];
+      });
+    }
+    const rows = new Map<number, Row>();
+    for (const r of this.#all(`SELECT ${RECORD_INFO_COLUMNS} FROM records WHERE seq BETWEEN ? AND ?`, lo, hi)) rows.set(Number(r.seq), r);
     return seqs.flatMap((s) => {
-      const row = stmt.get(s) as Row | undefined;
+      const row = rows.get(s);
       return row ? [toRecordInfo(row)] : [];
     });
   }

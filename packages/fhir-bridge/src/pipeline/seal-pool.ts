@@ -29,7 +29,10 @@ export class SealPool {
   #slot(i: number): Slot {
     let slot = this.#slots[i];
     if (slot) return slot;
-    const worker = new Worker(WORKER_URL, { workerData: { sealWorker: true } });
+    // A small, capped heap: a worker's JS objects per chunk are a few MB (bodies, envelopes and the
+    // CAR are ArrayBuffers outside the heap); without a cap V8 lets an idle-between-chunks heap
+    // grow to hundreds of MB before collecting.
+    const worker = new Worker(WORKER_URL, { workerData: { sealWorker: true }, resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16 } });
     worker.unref();
     const s: Slot = { worker, busy: 0, pending: new Map() };
     const fail = (error: Error) => {

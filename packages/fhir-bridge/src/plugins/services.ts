@@ -56,6 +56,9 @@ export const servicesPlugin = fp(async (app: FastifyInstance, overrides: Service
     {
       batchMax: config.batchMax,
       batchMaxMs: config.batchMaxMs,
+      storeChunk: Math.min(config.storeChunk, config.batchMax),
+      storeConcurrency: config.storeConcurrency,
+      sealWorkers: config.sealWorkers,
       retryBaseMs: config.retryBaseMs,
       retryMaxMs: config.retryMaxMs,
       provenanceSources: config.sources.filter((s) => s.provenance && s.fhirBaseUrl),
