@@ -156,11 +156,6 @@ const dir = await mkdtemp(join(tmpdir(), 'ehr-bridge-bench-'));
 // IPFS Cluster). EHR_BENCH_KUBO_PROFILE=test compares with the test profile's flatfs.
 const kuboProfile = process.env.EHR_BENCH_KUBO_PROFILE ?? 'test,pebbleds';
 execFileSync(toolPath('ipfs'), ['init', `--profile=${kuboProfile}`], { env: { ...process.env, IPFS_PATH: join(dir, 'ipfs') }, stdio: 'ignore' });
-// Kubo writes imported blocks in batches of Import.BatchMaxNodes (default 128); one chunk is thousands.
-const kuboBatchNodes = process.env.EHR_BENCH_KUBO_BATCH_NODES;
-if (kuboBatchNodes) {
-  execFileSync(toolPath('ipfs'), ['config', '--json', 'Import.BatchMaxNodes', kuboBatchNodes], { env: { ...process.env, IPFS_PATH: join(dir, 'ipfs') }, stdio: 'ignore' });
-}
 const [chain, kubo] = await Promise.all([startChain(dir), startKubo({ repoPath: join(dir, 'ipfs') })]);
 const env = { rpcUrl: chain.anvil.rpcUrl, deploymentFile: chain.deploymentFile, ipfsApiUrl: kubo.apiUrl };
 const rows: string[][] = [];

@@ -71,7 +71,7 @@ export const BridgeConfigSchema = z
     /** … or when its oldest record has waited `batchMaxMs`. */
     batchMaxMs: z.coerce.number().int().min(10).default(2_000),
     /** Records sealed and imported into Kubo per CAR (at most batchMax). */
-    storeChunk: z.coerce.number().int().min(1).max(100_000).default(2_000),
+    storeChunk: z.coerce.number().int().min(1).max(100_000).default(1_000),
     /** Store steps in flight at once (one chunk sealed while another is imported). */
     storeConcurrency: z.coerce.number().int().min(1).max(8).default(2),
     /** Worker threads sealing chunks; 0 seals on the main thread. */

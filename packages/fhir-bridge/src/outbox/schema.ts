@@ -68,6 +68,25 @@ const num = (v: unknown): number => Number(v);
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
+const NODE_HEX = /^0x[0-9a-f]{64}$/;
+
+/**
+ * A Merkle proof as the SQLite outbox stores it: its 32-byte nodes back to back (a third of the
+ * JSON text, written for every record of every batch). Anything that is not lowercase 32-byte hex
+ * stays JSON text.
+ */
+export function encodeProof(proof: string[]): Uint8Array | string {
+  if (!proof.every((p) => NODE_HEX.test(p))) return JSON.stringify(proof);
+  return Buffer.from(proof.map((p) => p.slice(2)).join(''), 'hex');
+}
+
+export function decodeProof(bytes: Uint8Array): string[] {
+  const hex = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+  const out: string[] = [];
+  for (let i = 0; i < hex.length; i += 64) out.push(`0x${hex.slice(i, i + 64)}`);
+  return out;
+}
+
 export function toRecordInfo(r: Row): RecordInfo {
   return {
     seq: num(r.seq),
@@ -85,7 +104,7 @@ export function toRecordInfo(r: Row): RecordInfo {
     leaf: strOrNull(r.leaf),
     keyId: strOrNull(r.key_id),
     batchId: numOrNull(r.batch_id),
-    proof: r.proof === null || r.proof === undefined ? null : (JSON.parse(String(r.proof)) as string[]),
+    proof: r.proof === null || r.proof === undefined ? null : r.proof instanceof Uint8Array ? decodeProof(r.proof) : (JSON.parse(String(r.proof)) as string[]),
     anchoredAt: numOrNull(r.anchored_at),
     provenance: strOrNull(r.provenance),
   };

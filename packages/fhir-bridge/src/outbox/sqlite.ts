@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import { BATCH_COLUMNS, RECORD_INFO_COLUMNS, emptyCounts, schemaSql, toBatchRow, toRecordInfo } from './schema.js';
+import { BATCH_COLUMNS, RECORD_INFO_COLUMNS, emptyCounts, encodeProof, schemaSql, toBatchRow, toRecordInfo } from './schema.js';
 import type {
   BatchDraft,
   BatchRow,
@@ -213,7 +213,7 @@ export class SqliteOutbox implements Outbox {
         `UPDATE records SET state = 'batched', batch_id = ?, proof = ?, lease_until = 0 WHERE seq = ? AND state = 'stored'`,
       );
       for (const m of draft.members) {
-        if (Number(member.run(id, JSON.stringify(m.proof), m.seq).changes) !== 1) {
+        if (Number(member.run(id, encodeProof(m.proof), m.seq).changes) !== 1) {
           throw new Error(`record ${m.seq} is no longer stored; batch abandoned`);
         }
       }
