@@ -47,6 +47,9 @@ describe('<ehr-version-history>', () => {
     const roots = [...el.shadowRoot!.querySelectorAll('[part="version"]')].map((v) => /0x[0-9a-f]{64}/.exec(v.textContent!)?.[0]);
     expect(roots[0]).to.not.equal(roots[1], 'the versions were anchored in different batches');
     expect(el.shadowRoot!.querySelector('ins')!.textContent).to.equal('resolved');
+    // The list counts down from the number of versions (its markers read 2., 1. beside "Version 2", "Version 1").
+    const list = el.shadowRoot!.querySelector('ol')!;
+    expect([list.reversed, list.start]).to.deep.equal([true, 2]);
     await expect(el).to.be.accessible();
   });
 

@@ -139,7 +139,8 @@ export class EhrVersionHistory extends EhrElement {
     // A group, not a landmark: a page may show several histories (one per amended resource).
     return html`<div part="base" role="group" aria-labelledby="vh-h">
       <div role="heading" aria-level=${level} id="vh-h"><strong>${s.heading}</strong></div>
-      <ol reversed>
+      <!-- start as well as reversed: Chromium counted the nested "what changed" items into a reversed list's start (3., 2. for two versions). -->
+      <ol reversed start=${versions.length}>
         ${versions.map(
           (v) => html`<li part="version" data-version=${v.versionId}>
             <strong>${s.version(v.versionId)}</strong>
