@@ -68,16 +68,19 @@ const num = (v: unknown): number => Number(v);
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
-const NODE_HEX = /^0x[0-9a-f]{64}$/;
-
 /**
- * A Merkle proof as the SQLite outbox stores it: its 32-byte nodes back to back (a third of the
- * JSON text, written for every record of every batch). Anything that is not lowercase 32-byte hex
- * stays JSON text.
+ * A Merkle proof as the SQLite outbox stores it: its 32-byte nodes back to back (under half the
+ * JSON text, written for every record of every batch), read back as lowercase 0x-hex — the form
+ * core's trees produce. A proof with any node that is not 0x + 32 bytes of hex stays JSON text.
  */
 export function encodeProof(proof: string[]): Uint8Array | string {
-  if (!proof.every((p) => NODE_HEX.test(p))) return JSON.stringify(proof);
-  return Buffer.from(proof.map((p) => p.slice(2)).join(''), 'hex');
+  const out = Buffer.allocUnsafe(proof.length * 32);
+  for (let i = 0; i < proof.length; i++) {
+    const p = proof[i]!;
+    // Buffer.write stops at the first character that is not hex: fewer than 32 bytes means malformed.
+    if (p.length !== 66 || !p.startsWith('0x') || out.write(p.slice(2), i * 32, 32, 'hex') !== 32) return JSON.stringify(proof);
+  }
+  return out;
 }
 
 export function decodeProof(bytes: Uint8Array): string[] {
