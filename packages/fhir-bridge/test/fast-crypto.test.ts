@@ -12,7 +12,7 @@ import {
   recordAad,
 } from '@ehr-anchor/core';
 import { loadSyntheaBundles } from '@ehr-anchor/testkit';
-import { contentHashFast, pseudonymFast, rawCidFast, sealForHospital } from '../src/pipeline/fast-crypto.js';
+import { cidV1String, contentHashFast, pseudonymFast, rawCidFast, sealForHospital } from '../src/pipeline/fast-crypto.js';
 
 describe('node:crypto hot path = packages/core', () => {
   const resources = [...loadSyntheaBundles().values()].flatMap((b) => b.entry!.map((e) => e.resource!)).slice(0, 300);
@@ -42,6 +42,19 @@ describe('node:crypto hot path = packages/core', () => {
       const flipped = envelope.slice();
       flipped[flipped.length - 20]! ^= 1;
       await assert.rejects(openEnvelope(flipped, { aad, key }), /tampered/);
+    }
+  });
+});
+
+describe('CID strings', () => {
+  it('cidV1String = multiformats toString for raw and dag-pb CIDs of any length', async () => {
+    const { CID } = await import('multiformats/cid');
+    for (let n = 0; n < 300; n++) {
+      const bytes = new TextEncoder().encode('x'.repeat(n));
+      const raw = rawCidFast(bytes);
+      assert.equal(cidV1String(raw), raw.toString());
+      const pb = CID.createV1(0x70, raw.multihash);
+      assert.equal(cidV1String(pb), pb.toString());
     }
   });
 });

@@ -14,7 +14,7 @@
  * once and cached, and random bytes are drawn from a pool refilled 64 KiB at a time.
  */
 import { createCipheriv, createHash, createHmac, createSecretKey, hkdfSync, randomBytes, randomFillSync, type KeyObject } from 'node:crypto';
-import { canonicalize, fromHex, type Hex, type HospitalKey } from '@ehr-anchor/core';
+import { canonicalJson, fromHex, type Hex, type HospitalKey } from '@ehr-anchor/core';
 import { CID } from 'multiformats/cid';
 import * as Digest from 'multiformats/hashes/digest';
 
@@ -28,9 +28,9 @@ export function sha256Hex(bytes: Uint8Array): Hex {
   return `0x${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
-/** core `contentHash`: sha256 of the canonical bytes. */
+/** core `contentHash`: sha256 of the canonical bytes (the canonical text hashed as UTF-8, no copy). */
 export function contentHashFast(resource: unknown): Hex {
-  return sha256Hex(canonicalize(resource));
+  return `0x${createHash('sha256').update(canonicalJson(resource), 'utf8').digest('hex')}`;
 }
 
 const keyObjects = new WeakMap<Uint8Array, KeyObject>();
@@ -68,15 +68,57 @@ export function randomSaltFast(): Hex {
   return `0x${randomBytesPooled(32).toString('hex')}`;
 }
 
-/** core `pseudonym`: HMAC-SHA-256 of the UTF-8 patient id under the pseudonym key. */
+const pseudonyms = new WeakMap<Uint8Array, Map<string, Hex>>();
+const PSEUDONYM_CACHE = 4096;
+
+/**
+ * core `pseudonym`: HMAC-SHA-256 of the UTF-8 patient id under the pseudonym key. The resources of
+ * one push mostly belong to one patient, so recent results are kept (at most 4,096 per key; the
+ * cache starts over when full — bounded memory, no per-record growth).
+ */
 export function pseudonymFast(patientId: string, key: Uint8Array): Hex {
   if (key.length < 32) throw new TypeError('a pseudonym key must have at least 32 bytes');
-  return `0x${createHmac('sha256', keyObject(key)).update(patientId, 'utf8').digest('hex')}`;
+  let cache = pseudonyms.get(key);
+  if (!cache) {
+    cache = new Map();
+    pseudonyms.set(key, cache);
+  }
+  let value = cache.get(patientId);
+  if (value === undefined) {
+    value = `0x${createHmac('sha256', keyObject(key)).update(patientId, 'utf8').digest('hex')}`;
+    if (cache.size >= PSEUDONYM_CACHE) cache.clear();
+    cache.set(patientId, value);
+  }
+  return value;
 }
 
 /** core `rawCid`: CIDv1, raw codec, sha2-256. */
 export function rawCidFast(bytes: Uint8Array): CID {
   return CID.createV1(RAW_CODEC, Digest.create(SHA2_256, createHash('sha256').update(bytes).digest()));
+}
+
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+
+/**
+ * A CIDv1's string form (`b` + RFC 4648 base32, lower case, no padding) — what `cid.toString()`
+ * gives, at a fraction of multiformats' generic encoder's cost (~6 µs per CID).
+ */
+export function cidV1String(cid: CID): string {
+  if (cid.version !== 1) return cid.toString();
+  const bytes = cid.bytes;
+  let out = 'b';
+  let buffer = 0;
+  let bits = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    buffer = ((buffer << 8) | bytes[i]!) & 0xffff;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      out += BASE32[(buffer >>> bits) & 31];
+    }
+  }
+  if (bits > 0) out += BASE32[(buffer << (5 - bits)) & 31];
+  return out;
 }
 
 function gcm(key: KeyObject, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Buffer {

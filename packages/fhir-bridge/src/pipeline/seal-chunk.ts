@@ -9,7 +9,7 @@
  */
 import { leafHash, recordAad, type Hex, type HospitalKey } from '@ehr-anchor/core';
 import type { CID } from 'multiformats/cid';
-import { randomSaltFast, sealForHospital } from './fast-crypto.js';
+import { cidV1String, randomSaltFast, sealForHospital } from './fast-crypto.js';
 import { dagCborBlock, encodeCar, fileBlocks, type Block } from './ipfs.js';
 
 export interface ChunkRecord {
@@ -40,7 +40,7 @@ export async function sealChunk(kind: string, records: ChunkRecord[], bodies: Ui
     const r = records[i]!;
     const envelope = sealForHospital(bodies[i]!, recordAad({ resourceType: r.resourceType, resourceId: r.resourceId, versionId: r.versionId }), key);
     const { cid, blocks: fileBlocksOf } = await fileBlocks(envelope);
-    const payloadCid = cid.toString();
+    const payloadCid = cidV1String(cid);
     links.push(cid);
     if (fileBlocksOf.length === 1) {
       // A fresh envelope (random key and nonce) never repeats: no need to remember it.
