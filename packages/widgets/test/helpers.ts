@@ -56,3 +56,10 @@ before(() => {
     return mochaOnError ? mochaOnError.call(window, message, ...rest) : false;
   };
 });
+
+/** Clicks `<ehr-provider>`'s "Sign in" button once it is shown (Sign-In with Ethereum through its wallet). */
+export async function signInThroughProvider(provider: LitElement): Promise<void> {
+  const button = () => [...provider.shadowRoot!.querySelectorAll('button')].find((b) => b.textContent!.includes('Sign in'));
+  await until(button, 'the sign-in button');
+  button()!.click();
+}

@@ -30,6 +30,16 @@ export class EhrElement extends LitElement {
   @state() private accessor ownSource: EhrDataSource | undefined;
   private ownSourceKey = '';
 
+  /**
+   * Who is signed in, for `Task` arguments of reads the bridge audits: with an explicit
+   * `patient-id` nothing else changes when the person signs in through `<ehr-provider>`, yet the
+   * bridge that refused the anonymous reads (401) now answers them — so every task that lists it
+   * as an argument reads again.
+   */
+  protected get signedInAs(): string {
+    return `${this.session?.account ?? ''}|${this.session?.role ?? ''}`;
+  }
+
   /** The data source in effect, or undefined while none is configured. */
   protected get source(): EhrDataSource | undefined {
     return this.dataSource ?? this.session?.dataSource ?? this.ownSource;

@@ -69,7 +69,8 @@ export interface FixtureOptions {
   signInAs?: 'patient' | 'doctor' | 'hospital' | 'admin' | 'visitor';
   /**
    * Like the real bridge's read API: every bridge call (the audited ones: patient, records,
-   * attachments, search, contact edits) is refused as `unauthorized` until `signIn` succeeded.
+   * attachments, search, contact edits; and the access log) is refused as `unauthorized` until
+   * `signIn` succeeded. Grants come from the chain and need no session.
    * Default false (most tests and stories show data without signing in).
    */
   requireSignIn?: boolean;
@@ -296,8 +297,13 @@ export class FixtureDataSource implements EhrDataSource {
   private note(method: string, args: unknown[], entry?: Omit<AccessLogEntry, 'at' | 'actor' | 'outcome'>): void {
     this.calls.push({ method, args });
     // The bridge audits exactly the calls it serves; without a session it answers 401 to each.
-    if (entry && this.requireSignIn && !this.signedIn) throw new DataSourceError('unauthorized', 'Sign in first (the bridge wants a session).');
+    if (entry) this.refuseWithoutSession();
     if (entry) this.log.unshift({ at: new Date().toISOString(), actor: FIXTURE_ACCOUNTS.doctor, actorRole: 'doctor', outcome: 'success', ...entry });
+  }
+
+  /** With `requireSignIn`: a bridge read before Sign-In with Ethereum is refused (401). */
+  private refuseWithoutSession(): void {
+    if (this.requireSignIn && !this.signedIn) throw new DataSourceError('unauthorized', 'Sign in first (the bridge wants a session).');
   }
 
   private checkPatient(patientId: string): void {
@@ -451,6 +457,7 @@ export class FixtureDataSource implements EhrDataSource {
   async accessLog(patientId: string): Promise<AccessLogEntry[]> {
     this.checkPatient(patientId);
     this.calls.push({ method: 'accessLog', args: [patientId] });
+    this.refuseWithoutSession();
     return this.log.map((e) => ({ ...e }));
   }
 
@@ -458,6 +465,8 @@ export class FixtureDataSource implements EhrDataSource {
   async accessLogPage(patientId: string, page: { before?: string; limit?: number }): Promise<AccessLogPage> {
     this.checkPatient(patientId);
     this.calls.push({ method: 'accessLogPage', args: [patientId, { ...page }] });
+    // Only the signed-in patient may list their access log.
+    this.refuseWithoutSession();
     const limit = page.limit ?? 200;
     const oldestFirst = [...this.log].reverse();
     const end = page.before === undefined ? oldestFirst.length : Math.min(Number(page.before), oldestFirst.length);

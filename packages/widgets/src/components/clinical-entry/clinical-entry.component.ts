@@ -115,7 +115,7 @@ export class ClinicalEntry extends EhrElement {
   private readonly patientTask = new Task(this, {
     task: async ([source, patient], { signal }) => (source && patient ? (await source.getPatient(patient, signal)).resource.id : undefined),
     // The role is an argument so the patient is read again once the provider has signed in.
-    args: () => [this.source, this.patient, this.session?.role] as const,
+    args: () => [this.source, this.patient, this.signedInAs] as const,
   });
 
   override disconnectedCallback(): void {

@@ -68,7 +68,8 @@ export class ConsentManager extends EhrElement {
 
   private readonly grantsTask = new Task(this, {
     task: async ([source, patient], { signal }) => (source && patient ? source.listGrants(patient, signal) : undefined),
-    args: () => [this.source, this.patient] as const,
+    // Grants come from chain state, but a data source may want a session too: read again after sign-in.
+    args: () => [this.source, this.patient, this.signedInAs] as const,
   });
 
   private readonly logTask = new Task(this, {
@@ -77,7 +78,8 @@ export class ConsentManager extends EhrElement {
       if (!source || !patient) return undefined;
       return source.accessLogPage ? source.accessLogPage(patient, { limit }, signal) : { entries: await source.accessLog(patient, signal) };
     },
-    args: () => [this.source, this.patient, this.logPageSize] as const,
+    // The bridge lists the access log to the signed-in patient only (401 before Sign-In with Ethereum).
+    args: () => [this.source, this.patient, this.logPageSize, this.signedInAs] as const,
   });
 
   /** Loads the page after the last one shown and appends it. */

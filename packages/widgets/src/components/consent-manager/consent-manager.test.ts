@@ -2,10 +2,13 @@ import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { setViewport } from '@web/test-runner-commands';
 import type { Bundle } from 'fhir/r4';
 import type { EhrDataSource } from '../../data/data-source.js';
-import { FIXTURE_ACCOUNTS, FixtureDataSource, loadSyntheaBundle } from '../../testing/index.js';
-import { shadowQuery, until } from '../../../test/helpers.js';
+import { Wallet } from 'ethers';
+import { FIXTURE_ACCOUNTS, FixtureDataSource, TestWallet, loadSyntheaBundle } from '../../testing/index.js';
+import { shadowQuery, signInThroughProvider, until } from '../../../test/helpers.js';
 import './consent-manager.js';
+import '../ehr-provider/ehr-provider.js';
 import type { ConsentManager } from './consent-manager.component.js';
+import type { EhrProvider } from '../ehr-provider/ehr-provider.component.js';
 
 let bundle: Bundle;
 before(async () => {
@@ -140,5 +143,28 @@ describe('<consent-manager>', () => {
     expect(older(), 'no "Show older" after the last page').to.equal(null);
     expect(el.shadowRoot!.querySelector('.log-footer [role="status"]')!.textContent).to.equal('All 7 entries shown.');
     await expect(el).to.be.accessible();
+  });
+});
+
+describe('<consent-manager> inside <ehr-provider>', () => {
+  it('with an explicit patient-id, reads the access log again once the person signs in through <ehr-provider>', async () => {
+    // Like the real bridge: the access log is refused (401) before Sign-In with Ethereum.
+    const ds = await FixtureDataSource.create({ bundle, requireSignIn: true });
+    ds.addAccessLog([{ at: '2026-01-02T10:00:00Z', actor: FIXTURE_ACCOUNTS.doctor, actorRole: 'doctor', action: 'read', what: 'Observation/o1', outcome: 'success' }]);
+    // anvil's well-known dev key #8 (public test key).
+    const wallet = new TestWallet(new Wallet('0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97'), 1337);
+    const provider = await fixture<EhrProvider>(
+      html`<ehr-provider chain-id="1337" .ethereum=${wallet} .dataSource=${ds}><consent-manager patient-id=${ds.patientId}></consent-manager></ehr-provider>`,
+    );
+    const el = provider.querySelector<ConsentManager>('consent-manager')!;
+    const alerts = () => [...el.shadowRoot!.querySelectorAll('[role="alert"]')].map((a) => a.textContent!);
+    await until(() => alerts().some((a) => a.includes('You are not signed in')), 'the anonymous access-log read refused');
+    expect(el.shadowRoot!.querySelector('[part="access-log"]')).to.equal(null);
+    await signInThroughProvider(provider);
+    const log = await shadowQuery(el, '[part="access-log"]', 'the access log read again after sign-in');
+    expect(log.textContent).to.contain('Observation/o1');
+    expect(alerts().filter((a) => a.includes('not signed in')), 'no stale refusal').to.deep.equal([]);
+    expect(el.patientId, 'the page-given patient stays').to.equal(ds.patientId);
+    await expect(provider).to.be.accessible();
   });
 });

@@ -106,15 +106,6 @@ export class EhrViewer extends EhrElement {
     this.dispatchEvent(new EhrVerifiedEvent({ key, verification })),
   );
 
-  /**
-   * Who is signed in, as a task argument: with an explicit `patient-id` nothing else changes when
-   * the person signs in through `<ehr-provider>`, yet the bridge that refused the anonymous reads
-   * (401) now answers them — so the patient, the records and an open detail are read again.
-   */
-  private get signedInAs(): string {
-    return `${this.session?.account ?? ''}|${this.session?.role ?? ''}`;
-  }
-
   private readonly patientTask = new Task(this, {
     task: async ([source, patientId], { signal }) => {
       if (!source || !patientId) return undefined;

@@ -110,7 +110,7 @@ export class EhrVersionHistory extends EhrElement {
         changes: details[i + 1] ? diffResources(details[i + 1]!.resource as FhirResource, details[i]!.resource as FhirResource) : [],
       }));
     },
-    args: () => [this.source, this.entrySource ?? entrySourceFor(this.source), this.patientId, this.recordKey, this.session?.role] as const,
+    args: () => [this.source, this.entrySource ?? entrySourceFor(this.source), this.patientId, this.recordKey, this.signedInAs] as const,
   });
 
   /** True once the versions of the current `record-key` are loaded (or failed to load). */
