@@ -7,18 +7,10 @@
  * the loopback demo only.
  */
 import { JsonRpcProvider, NonceManager, Wallet, getBytes, isHexString, toBeHex, toUtf8String, type TransactionRequest } from 'ethers';
+// The error type and the listener registry are the widgets' (the same ones TestWallet uses).
+import { Eip1193Events, ProviderRpcError } from '@ehr-anchor/widgets/eip1193.js';
 
-type Listener = (...args: unknown[]) => void;
-
-/** An EIP-1193 error (`code` 4001 rejected, 4100 unauthorized, 4200 unsupported, 4902 unknown chain). */
-export class ProviderRpcError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { ProviderRpcError };
 
 interface RpcTransaction {
   from?: string;
@@ -30,18 +22,18 @@ interface RpcTransaction {
   nonce?: string;
 }
 
-export class DevWallet {
+export class DevWallet extends Eip1193Events {
   /** Lets pages and tools tell this apart from a browser wallet. */
   readonly isEhrDevWallet = true;
   private readonly rpc: JsonRpcProvider;
   private signer: NonceManager | undefined;
   private wallet: Wallet | undefined;
-  private readonly listeners = new Map<string, Set<Listener>>();
 
   constructor(
     rpcUrl: string,
     readonly chainId: number,
   ) {
+    super();
     this.rpc = new JsonRpcProvider(rpcUrl, chainId, { staticNetwork: true, cacheTimeout: -1 });
   }
 
@@ -55,22 +47,6 @@ export class DevWallet {
     this.wallet = privateKey ? new Wallet(privateKey, this.rpc) : undefined;
     this.signer = this.wallet ? new NonceManager(this.wallet) : undefined;
     this.emit('accountsChanged', this.wallet ? [this.wallet.address] : []);
-  }
-
-  on(event: string, listener: Listener): this {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(listener);
-    return this;
-  }
-
-  removeListener(event: string, listener: Listener): this {
-    this.listeners.get(event)?.delete(listener);
-    return this;
-  }
-
-  private emit(event: string, ...args: unknown[]): void {
-    for (const listener of this.listeners.get(event) ?? []) listener(...args);
   }
 
   private account(requested?: unknown): Wallet {

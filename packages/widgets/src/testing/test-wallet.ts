@@ -1,24 +1,14 @@
 import { JsonRpcProvider, NonceManager, type Eip1193Provider, type Wallet } from 'ethers';
+import { Eip1193Events, ProviderRpcError } from '../wallet/eip1193.js';
 
-type Listener = (...args: unknown[]) => void;
-
-/** An EIP-1193 error (`code` 4001 = user rejected, 4902 = unknown chain). */
-export class ProviderRpcError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { ProviderRpcError };
 
 /**
  * An in-page EIP-1193 wallet for tests and Storybook: real secp256k1 signatures (ethers `Wallet`),
  * with the states a person's wallet goes through — locked, connected, on another network — and a
  * way to reject the next request (what a person clicking "Reject" does).
  */
-export class TestWallet implements Eip1193Provider {
-  private listeners = new Map<string, Set<Listener>>();
+export class TestWallet extends Eip1193Events implements Eip1193Provider {
   private unlocked: boolean;
   private rejectNextRequest = false;
   readonly requests: string[] = [];
@@ -31,6 +21,7 @@ export class TestWallet implements Eip1193Provider {
     public chainId: number,
     options: { unlocked?: boolean; rpcUrl?: string } = {},
   ) {
+    super();
     this.unlocked = options.unlocked ?? true;
     if (options.rpcUrl) this.signer = new NonceManager(wallet.connect(new JsonRpcProvider(options.rpcUrl, chainId, { staticNetwork: true })));
   }
@@ -95,21 +86,5 @@ export class TestWallet implements Eip1193Provider {
       default:
         throw new ProviderRpcError(4200, `Unsupported method ${args.method}`);
     }
-  }
-
-  on(event: string, listener: Listener): this {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(listener);
-    return this;
-  }
-
-  removeListener(event: string, listener: Listener): this {
-    this.listeners.get(event)?.delete(listener);
-    return this;
-  }
-
-  private emit(event: string, ...args: unknown[]): void {
-    for (const l of this.listeners.get(event) ?? []) l(...args);
   }
 }
