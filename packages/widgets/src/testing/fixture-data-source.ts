@@ -7,6 +7,7 @@
  */
 import type { Bundle, DocumentReference, FhirResource, Patient } from 'fhir/r4';
 import { buildTree, contentHash, leafHash, pseudonym, randomSalt, type Hex } from '@ehr-anchor/core/record';
+import type { VersionInfo } from '../components/clinical-entry/clinical-entry.source.js';
 import {
   DataSourceError,
   type AccessLogEntry,
@@ -121,6 +122,8 @@ export class FixtureDataSource implements EhrDataSource {
   readonly patientId: string;
   private records = new Map<string, StoredRecord>();
   private order: string[] = [];
+  /** Record keys of the Patient's own versions, newest first (not in the timeline, like the bridge's demographics). */
+  private patientKeys: string[] = [];
   private anchors = new Map<string, AnchorOnChain>();
   private subject!: Hex;
   private grants: Grant[] = [];
@@ -178,10 +181,14 @@ export class FixtureDataSource implements EhrDataSource {
     ds.order.sort((a, b) => (ds.records.get(b)!.summary.date ?? '').localeCompare(ds.records.get(a)!.summary.date ?? ''));
     const pendingKeys = new Set(ds.order.slice(0, options.pending ?? 0));
     await ds.anchorBatch(ds.order.filter((k) => !pendingKeys.has(k)));
+    // The Patient record itself, version 1, in a batch of its own (the clinical batch stays as it was).
+    ds.patientKeys.unshift(ds.addRecord(clone(ds.patient), false));
+    await ds.anchorBatch([ds.patientKeys[0]!]);
     return ds;
   }
 
-  private addRecord(resource: FhirResource): string {
+  /** Stores a record; `listed` ones are in the timeline (`listRecords`, `keys()`). */
+  private addRecord(resource: FhirResource, listed = true): string {
     const versionId = resource.meta?.versionId ?? '1';
     const key = `${resource.resourceType}/${resource.id ?? this.order.length}/${versionId}`;
     const value = valueOf(resource);
@@ -198,7 +205,7 @@ export class FixtureDataSource implements EhrDataSource {
       ...(value ? { value } : {}),
     };
     this.records.set(key, { summary, resource });
-    this.order.push(key);
+    if (listed) this.order.push(key);
     return key;
   }
 
@@ -272,7 +279,7 @@ export class FixtureDataSource implements EhrDataSource {
 
   /** Anchors every pending record in one new batch (what the bridge's batcher does). */
   async anchorPending(): Promise<string | undefined> {
-    const keys = this.order.filter((k) => this.records.get(k)!.summary.state === 'pending');
+    const keys = [...this.order, ...this.patientKeys].filter((k) => this.records.get(k)!.summary.state === 'pending');
     const root = await this.anchorBatch(keys);
     for (const status of this.uploads.values()) {
       if (keys.includes(status.recordKey)) {
@@ -357,7 +364,7 @@ export class FixtureDataSource implements EhrDataSource {
     const match = patientId === this.patientId ? this.patient : this.otherPatients.find((p) => p.id === patientId);
     // Like the bridge: a patient you hold no grant for is refused, not revealed as absent.
     if (!match) throw new DataSourceError('forbidden', 'You have no access to this patient.');
-    return { id: patientId, resource: clone(match) };
+    return { id: patientId, resource: clone(match), ...(match === this.patient ? { key: this.patientKeys[0]! } : {}) };
   }
 
   async updateContact(patientId: string, update: ContactUpdate): Promise<PatientHeader> {
@@ -365,7 +372,10 @@ export class FixtureDataSource implements EhrDataSource {
     this.note('updateContact', [patientId, update], { action: 'edit', what: `Patient/${patientId}` });
     this.patient.telecom = clone(update.telecom);
     this.patient.address = clone(update.address);
-    return { id: patientId, resource: clone(this.patient) };
+    // A new Patient version (pending until `anchorPending()`), as the FHIR server and the bridge make one.
+    const versionId = String(this.patientKeys.length + 1);
+    this.patientKeys.unshift(this.addRecord({ ...clone(this.patient), meta: { ...this.patient.meta, versionId } }, false));
+    return { id: patientId, resource: clone(this.patient), key: this.patientKeys[0]! };
   }
 
   async listRecords(patientId: string, query: RecordQuery = {}): Promise<RecordSummary[]> {
@@ -428,6 +438,20 @@ export class FixtureDataSource implements EhrDataSource {
   async anchorOf(root: string): Promise<AnchorOnChain | undefined> {
     const a = this.anchors.get(root.toLowerCase());
     return a ? { ...a } : undefined;
+  }
+
+  /**
+   * Every version of the record's resource, newest first (the bridge's `GET /records/{seq}/versions`):
+   * the Patient's own versions after contact edits; one version for every other record.
+   */
+  async versions(key: string): Promise<VersionInfo[]> {
+    this.calls.push({ method: 'versions', args: [key] });
+    this.refuseWithoutSession();
+    const keys = this.patientKeys.includes(key) ? this.patientKeys : [this.stored(key).summary.key];
+    return keys.map((k) => {
+      const { summary } = this.stored(k);
+      return { key: k, versionId: summary.versionId, state: summary.state === 'anchored' ? 'anchored' : 'stored', erased: false, receivedAt: new Date(0).toISOString() };
+    });
   }
 
   async listGrants(patientId: string): Promise<Grant[]> {

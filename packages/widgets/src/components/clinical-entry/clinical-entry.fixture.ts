@@ -117,6 +117,9 @@ export class FixtureEntries implements ClinicalEntrySource {
   }
 
   async versions(key: string): Promise<VersionInfo[]> {
+    // Records this store did not make (the Patient's own versions, say) are the wrapped source's.
+    const inner = this.inner as EhrDataSource & Partial<Pick<ClinicalEntrySource, 'versions'>>;
+    if (!this.records.has(key) && inner.versions) return inner.versions(key);
     const r = this.get(key);
     const keys = this.versionsOf.get(`${r.resource.resourceType}/${r.resource.id}`) ?? [];
     return keys.map((k) => {

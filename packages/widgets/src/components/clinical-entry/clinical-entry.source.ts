@@ -145,3 +145,15 @@ export function entrySourceFor(source: EhrDataSource | undefined): ClinicalEntry
   if (!http) httpSources.set(source, (http = new HttpEntrySource(source)));
   return http;
 }
+
+/** What `<ehr-version-history>` needs: the versions of a record. */
+export type VersionSource = Pick<ClinicalEntrySource, 'versions'>;
+
+/**
+ * Where a record's versions come from: the data source itself when it lists them (fixtures, a
+ * custom backend), else its entry source (the bridge's `GET /records/{seq}/versions`).
+ */
+export function versionSourceFor(source: EhrDataSource | undefined): VersionSource | undefined {
+  if (typeof (source as Partial<VersionSource> | undefined)?.versions === 'function') return source as unknown as VersionSource;
+  return entrySourceFor(source);
+}

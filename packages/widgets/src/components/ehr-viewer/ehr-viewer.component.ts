@@ -30,6 +30,7 @@ import { EhrRecordSelectEvent } from '../../events/record-select.js';
 import { EhrPatientSelectEvent } from '../../events/patient-select.js';
 import { EhrVerifiedEvent } from '../../events/verified.js';
 import { EhrContactUpdatedEvent } from '../../events/contact-updated.js';
+import { versionSourceFor } from '../clinical-entry/clinical-entry.source.js';
 import { ehrViewerStrings, type EhrViewerStrings } from './ehr-viewer.strings.js';
 import { styles } from './ehr-viewer.styles.js';
 
@@ -63,6 +64,7 @@ interface ShownAttachment {
  *
  * @csspart base - The wrapper of everything.
  * @csspart header - The patient header.
+ * @csspart patient-versions - The "Versions" disclosure of the Patient record in the header (each version verified).
  * @csspart search - The doctor's patient search.
  * @csspart filters - The category and date filters.
  * @csspart record-list - The scrolling timeline.
@@ -100,6 +102,8 @@ export class EhrViewer extends EhrElement {
   @state() private accessor tab: Tab = 'formatted';
   @state() private accessor editing = false;
   @state() private accessor status = '';
+  /** The patient's "Versions" disclosure is open. */
+  @state() private accessor versionsOpen = false;
   @state() private accessor searchQuery: { text: string; identifier: string; birthDate: string } | undefined;
 
   private readonly verifier = new VerificationController(this, (key, verification) =>
@@ -109,7 +113,7 @@ export class EhrViewer extends EhrElement {
   private readonly patientTask = new Task(this, {
     task: async ([source, patientId], { signal }) => {
       if (!source || !patientId) return undefined;
-      return (await source.getPatient(patientId, signal)).resource;
+      return source.getPatient(patientId, signal);
     },
     args: () => [this.source, this.patientId, this.signedInAs] as const,
   });
@@ -163,6 +167,7 @@ export class EhrViewer extends EhrElement {
     if (changed.has('patientId') && changed.get('patientId') !== undefined) {
       this.selectedKey = '';
       this.editing = false;
+      this.versionsOpen = false;
     }
   }
 
@@ -286,12 +291,12 @@ export class EhrViewer extends EhrElement {
         pending: () => html`<p role="status">${s.loadingPatient}</p>`,
         error: (e) => html`<p role="alert" class="error">${describeError(e, s)}
             <button type="button" @click=${() => void this.patientTask.run()}>${s.retry}</button></p>`,
-        complete: (patient) => (patient ? this.renderPatient(patient) : nothing),
+        complete: (header) => (header ? this.renderPatient(header.resource, header.key) : nothing),
       })}
     </header>`;
   }
 
-  private renderPatient(p: Patient): TemplateResult {
+  private renderPatient(p: Patient, key: string | undefined): TemplateResult {
     const s = this.strings;
     const canEdit = this.effectiveMode === 'patient' && (!this.session || this.session.role === 'patient' || this.session.role === undefined);
     return html`<div class="title-row">
@@ -324,7 +329,23 @@ export class EhrViewer extends EhrElement {
       ${canEdit && !this.editing
         ? html`<button type="button" @click=${() => (this.editing = true)}>${s.editContact}</button>`
         : nothing}
-      ${this.editing ? this.renderContactForm(p) : nothing}`;
+      ${this.editing ? this.renderContactForm(p) : nothing} ${this.renderPatientVersions(key)}`;
+  }
+
+  /**
+   * The Patient record's own versions (the timeline leaves the Patient record out), each verified on
+   * its own, in a disclosure: closed, nothing of it is read or rendered; opened, `<ehr-version-history>`
+   * (loaded on first use) lists every version, version 1 alone too, with what changed.
+   */
+  private renderPatientVersions(key: string | undefined): TemplateResult | typeof nothing {
+    if (!key || !versionSourceFor(this.source)) return nothing;
+    if (this.versionsOpen) void import('./version-history.js');
+    return html`<details part="patient-versions" class="patient-versions" .open=${this.versionsOpen} @toggle=${(e: Event) => (this.versionsOpen = (e.target as HTMLDetailsElement).open)}>
+      <summary>${this.strings.patientVersions}</summary>
+      ${this.versionsOpen
+        ? html`<ehr-version-history .dataSource=${this.source} patient-id=${this.patientId} record-key=${key} heading-level="3" show-single></ehr-version-history>`
+        : nothing}
+    </details>`;
   }
 
   private renderContactForm(p: Patient): TemplateResult {

@@ -26,6 +26,7 @@ export const ehrViewerStrings = {
   postalCode: 'Postal code',
   country: 'Country',
   contactSaved: 'Contact details saved.',
+  patientVersions: 'Versions',
   filters: 'Filters',
   categories: 'Categories',
   from: 'From',

@@ -19,6 +19,13 @@ export const styles = [
       border-bottom: 1px solid var(--_border);
       padding-bottom: var(--_space);
     }
+    .patient-versions {
+      margin-top: var(--_space);
+    }
+    .patient-versions > summary {
+      cursor: pointer;
+      width: fit-content;
+    }
     .title-row {
       display: flex;
       align-items: center;

@@ -211,6 +211,59 @@ describe('<ehr-viewer>', () => {
     expect(el.shadowRoot!.querySelector('[role="status"][aria-live]')!.textContent).to.contain('saved');
   });
 
+  it("shows the Patient record's own versions in the header: closed, nothing is read; opened, every version with its own verification and what changed", async () => {
+    const ds = await FixtureDataSource.create({ bundle: small });
+    const el = await viewer(ds, ds.patientId);
+    const disclosure = await shadowQuery<HTMLDetailsElement>(el, '[part="header"] details[part="patient-versions"]', 'the Versions disclosure');
+    expect(disclosure.querySelector('summary')!.textContent).to.equal('Versions');
+    expect(disclosure.querySelector('ehr-version-history'), 'closed: nothing rendered').to.equal(null);
+    expect(ds.calls.some((c) => c.method === 'versions'), 'closed: nothing read').to.equal(false);
+    const history = () => el.shadowRoot!.querySelector('[part="patient-versions"] ehr-version-history');
+    const versions = () => [...(history()?.shadowRoot?.querySelectorAll('[part="version"]') ?? [])].map((v) => [v.getAttribute('data-version'), v.querySelector('[part="badge"]')!.getAttribute('data-state')]);
+
+    // One version: listed alone, verified.
+    disclosure.querySelector('summary')!.click();
+    await until(() => versions().length === 1 && versions()[0]![1] !== 'checking', 'version 1');
+    expect(versions()).to.deep.equal([['1', 'verified']]);
+    await expect(el).to.be.accessible();
+
+    // The patient edits the contact: a new Patient version, anchored in a batch of its own.
+    (await shadowQuery<HTMLButtonElement>(el, '[part="header"] > button', 'edit button')).click();
+    (await shadowQuery<HTMLInputElement>(el, 'input[name="phone"]')).value = '555-0100';
+    el.shadowRoot!.querySelector<HTMLButtonElement>('.contact-form button[type="submit"]')!.click();
+    await until(() => el.shadowRoot!.querySelector('[part="header"] dl')!.textContent!.includes('555-0100'), 'new phone shown');
+    await until(() => versions().length === 2, 'version 2 listed after the edit');
+    expect(versions(), 'the new version waits for its anchor').to.deep.equal([
+      ['2', 'pending'],
+      ['1', 'verified'],
+    ]);
+    await ds.anchorPending();
+    // Closing and opening again reads the versions again.
+    const details = el.shadowRoot!.querySelector<HTMLDetailsElement>('[part="patient-versions"]')!;
+    details.querySelector('summary')!.click();
+    await until(() => !history(), 'closed');
+    details.querySelector('summary')!.click();
+    await until(() => versions().length === 2 && versions().every(([, st]) => st === 'verified'), 'both versions verified');
+    expect(versions()).to.deep.equal([
+      ['2', 'verified'],
+      ['1', 'verified'],
+    ]);
+    const changes = [...history()!.shadowRoot!.querySelectorAll('[data-version="2"] ins')].map((i) => i.textContent);
+    expect(changes, 'what changed').to.include('555-0100');
+    await expect(el).to.be.accessible();
+  });
+
+  it('marks a tampered version of the Patient record in the header', async () => {
+    const ds = await FixtureDataSource.create({ bundle: small });
+    const { key } = await ds.getPatient(ds.patientId);
+    ds.tamper(key!, (r) => ((r as Patient).birthDate = '1900-01-01'));
+    const el = await viewer(ds, ds.patientId);
+    const disclosure = await shadowQuery<HTMLDetailsElement>(el, '[part="patient-versions"]', 'the Versions disclosure');
+    disclosure.querySelector('summary')!.click();
+    const history = await shadowQuery<HTMLElement>(el, '[part="patient-versions"] ehr-version-history', 'the history');
+    await until(() => history.shadowRoot!.querySelector('[part="badge"][data-state="tampered"]'), 'the tampered version 1');
+  });
+
   it('stays accessible in dark mode (contrast of the dark tokens)', async () => {
     const ds = await FixtureDataSource.create({ bundle: small });
     await emulateMedia({ colorScheme: 'dark' });

@@ -6,8 +6,10 @@
  *
  *   <ehr-version-history .dataSource=${source} patient-id=${patient} record-key=${key}></ehr-version-history>
  *
- * Versions come from the entry source of the data source (the bridge's `GET /records/{seq}/versions`);
- * a data source without one, or a record with a single version, renders nothing.
+ * Versions come from the data source when it lists them, else from its entry source (the bridge's
+ * `GET /records/{seq}/versions`); a data source without either, or a record with a single version,
+ * renders nothing (unless `show-single`: `<ehr-viewer>`'s patient "Versions" disclosure lists
+ * version 1 alone with its verification too).
  */
 import { css, html, nothing, type TemplateResult } from 'lit';
 import { property } from 'lit/decorators.js';
@@ -18,7 +20,7 @@ import { tokens } from '../../styles/tokens.js';
 import { verifyRecord, type Verification } from '../../verify/verify-record.js';
 import { DataSourceError, type AnchorClaim } from '../../data/data-source.js';
 import { diffResources, type Change } from '../clinical-entry/clinical-entry.model.js';
-import { entrySourceFor, type ClinicalEntrySource } from '../clinical-entry/clinical-entry.source.js';
+import { versionSourceFor, type VersionSource } from '../clinical-entry/clinical-entry.source.js';
 
 /** Every user-visible string of `<ehr-version-history>`, in one place for translation. */
 export const versionHistoryStrings = {
@@ -90,16 +92,18 @@ export class EhrVersionHistory extends EhrElement {
   @property({ attribute: 'record-key' }) accessor recordKey = '';
   /** Heading level of the title (the host decides where it sits in its outline). */
   @property({ attribute: 'heading-level', type: Number }) accessor headingLevel = 4;
-  /** An entry source to use instead of the one derived from the data source. */
-  @property({ attribute: false }) accessor entrySource: ClinicalEntrySource | undefined;
+  /** Where the versions come from, instead of the one derived from the data source. */
+  @property({ attribute: false }) accessor entrySource: VersionSource | undefined;
+  /** Lists a record that has only one version too (its verification alone); by default such a record shows nothing. */
+  @property({ attribute: 'show-single', type: Boolean }) accessor showSingle = false;
   /** Translatable strings. */
   @property({ attribute: false }) accessor strings: VersionHistoryStrings = versionHistoryStrings;
 
   private readonly historyTask = new Task(this, {
-    task: async ([source, entries, patient, key], { signal }): Promise<HistoryVersion[]> => {
+    task: async ([source, entries, patient, key, single], { signal }): Promise<HistoryVersion[]> => {
       if (!source || !entries || !key) return [];
       const versions = await entries.versions(key, signal);
-      if (versions.length < 2) return [];
+      if (versions.length < (single ? 1 : 2)) return [];
       const details = await Promise.all(versions.map((v) => source.getRecord(patient, v.key, signal)));
       const verifications = await Promise.all(details.map((d) => verifyRecord(d, (root) => source.anchorOf(root))));
       return versions.map((v, i) => ({
@@ -110,7 +114,7 @@ export class EhrVersionHistory extends EhrElement {
         changes: details[i + 1] ? diffResources(details[i + 1]!.resource as FhirResource, details[i]!.resource as FhirResource) : [],
       }));
     },
-    args: () => [this.source, this.entrySource ?? entrySourceFor(this.source), this.patientId, this.recordKey, this.signedInAs] as const,
+    args: () => [this.source, this.entrySource ?? versionSourceFor(this.source), this.patientId, this.recordKey, this.showSingle, this.signedInAs] as const,
   });
 
   /** True once the versions of the current `record-key` are loaded (or failed to load). */
