@@ -158,6 +158,37 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/**
+ * Where the batched run's time went, from the outbox's own timestamps: when the run's records were
+ * received, stored (sealed + on IPFS) and anchored, and the batches' sizes and build→anchor times.
+ */
+function stageTimeline(db: string, since: number): string[] {
+  const sqlite = new DatabaseSync(db, { readOnly: true });
+  try {
+    const r = sqlite
+      .prepare(
+        `SELECT count(*) AS n, min(received_at) AS r0, max(received_at) AS r1, min(stored_at) AS s0, max(stored_at) AS s1,
+                min(anchored_at) AS a0, max(anchored_at) AS a1 FROM records WHERE received_at >= ?`,
+      )
+      .get(since) as { n: number; r0: number; r1: number; s0: number; s1: number; a0: number; a1: number };
+    const b = sqlite
+      .prepare(
+        `SELECT count(*) AS n, avg(count) AS size, avg(anchored_at - created_at) AS anchorMs, max(anchored_at - created_at) AS anchorMax
+         FROM batches WHERE created_at >= ? AND state = 'anchored'`,
+      )
+      .get(since) as { n: number; size: number; anchorMs: number; anchorMax: number };
+    const s = (a: number, z: number) => `${((z - a) / 1000).toFixed(1)} s (${fmt((r.n / Math.max(1, z - a)) * 1000)}/s)`;
+    return [
+      `  received (HTTP → outbox commit):  ${s(r.r0, r.r1)}`,
+      `  stored (sealed, CAR in Kubo):     first ${((r.s0 - r.r0) / 1000).toFixed(1)} s after the first push, last ${((r.s1 - r.r0) / 1000).toFixed(1)} s → ${s(r.s0, r.s1)}`,
+      `  anchored:                         first ${((r.a0 - r.r0) / 1000).toFixed(1)} s, last ${((r.a1 - r.r0) / 1000).toFixed(1)} s → ${s(r.a0, r.a1)}`,
+      `  batches: ${fmt(b.n)}, ${fmt(b.size)} records on average, built → anchored ${fmt(b.anchorMs)} ms on average (max ${fmt(b.anchorMax)} ms)`,
+    ];
+  } finally {
+    sqlite.close();
+  }
+}
+
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MiB`;
@@ -207,6 +238,7 @@ try {
   }, 500);
   const procs = { bridge: batched.proc.pid, kubo: kubo.process.pid, anvil: chain.anvil.process.pid };
   const cpu0 = Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, cpuSeconds(pid)]));
+  const runStart = Date.now();
   const batchedRun = await run(batched, 'batched', N, BUNDLE);
   const cpuUsed: Record<string, number> = Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, cpuSeconds(pid) - cpu0[k]!]));
   cpuUsed['load generator (this process)'] = batchedRun.generatorCpuS;
@@ -226,6 +258,7 @@ try {
   for (const r of rows) console.log(line(r));
   console.log(`\nbatched / naive throughput: ${(batchedRate / naiveRate).toFixed(0)}×  (goal ≥ 50×)`);
   console.log(`batched resources/s: ${fmt(batchedRate)}  (goal ≥ 10,000 on 2 cores; load average now ${loadavg()[0]!.toFixed(1)})`);
+  console.log(`\nbatched run, stage by stage (outbox timestamps):\n${stageTimeline(batched.db, runStart).join('\n')}`);
   const cpuTotal = Object.values(cpuUsed).reduce((a, b) => a + b, 0);
   console.log(`\nCPU used during the batched run (${(batchedRun.wallMs / 1000).toFixed(1)} s wall, 2 cores = ${((2 * batchedRun.wallMs) / 1000).toFixed(1)} core-s available):`);
   for (const [k, v] of Object.entries(cpuUsed)) console.log(`  ${k.padEnd(30)} ${v.toFixed(1).padStart(7)} core-s  ${((v / N) * 1e6).toFixed(0).padStart(5)} µs/resource`);

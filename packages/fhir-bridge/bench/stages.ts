@@ -12,7 +12,7 @@ import { parseBasePush, parseJson } from '../src/ingest/parse.js';
 import { proofOf } from '../src/pipeline/pipeline.js';
 import { prepareResource } from '../src/ingest/prepare.js';
 import { SqliteOutbox } from '../src/outbox/sqlite.js';
-import { sealForHospital } from '../src/pipeline/fast-crypto.js';
+import { cidV1String, sealForHospital } from '../src/pipeline/fast-crypto.js';
 import { fileBlocks } from '../src/pipeline/ipfs.js';
 
 const N = Number(process.env.EHR_STAGES_N ?? 20_000);
@@ -70,7 +70,7 @@ const key = generateHospitalKey();
 const sealed = stage('store: seal envelope (node:crypto)', () => received.map((r) => sealForHospital(r.body, recordAad({ resourceType: r.resourceType, resourceId: r.resourceId, versionId: r.versionId }), key)));
 const cids = await stageAsync('store: CID (+ chunking > 256 KiB)', async () => {
   const out = [];
-  for (const e of sealed) out.push((await fileBlocks(e)).cid.toString());
+  for (const e of sealed) out.push(cidV1String((await fileBlocks(e)).cid));
   return out;
 });
 const updates = stage('store: salt + leaf hash', () =>

@@ -160,9 +160,12 @@ export class PostgresOutbox implements Outbox {
     await this.#q('UPDATE records SET lease_until = 0 WHERE seq = ANY($1::bigint[])', [seqs]);
   }
 
-  async stored(): Promise<{ count: number; oldestReceivedAt: number | null }> {
-    const [row] = await this.#q(`SELECT count(*) AS n, min(received_at) AS oldest FROM records WHERE state = 'stored'`);
-    return { count: Number(row!.n), oldestReceivedAt: row!.oldest === null ? null : Number(row!.oldest) };
+  async stored(): Promise<{ count: number; oldestReceivedAt: number | null; openBatches: number }> {
+    const [row] = await this.#q(
+      `SELECT count(*) AS n, min(received_at) AS oldest,
+         (SELECT count(*) FROM batches WHERE state IN ('pending','sent')) AS open FROM records WHERE state = 'stored'`,
+    );
+    return { count: Number(row!.n), oldestReceivedAt: row!.oldest === null ? null : Number(row!.oldest), openBatches: Number(row!.open) };
   }
 
   async claimStored(limit: number, leaseMs: number, now = Date.now()): Promise<StoredRecord[]> {

@@ -184,11 +184,12 @@ export class SqliteOutbox implements Outbox {
     this.#unlease(seqs);
   }
 
-  async stored(): Promise<{ count: number; oldestReceivedAt: number | null }> {
+  async stored(): Promise<{ count: number; oldestReceivedAt: number | null; openBatches: number }> {
     const row = this.#stmt(
-      `SELECT count(*) AS n, min(received_at) AS oldest FROM records WHERE state = 'stored'`,
+      `SELECT count(*) AS n, min(received_at) AS oldest,
+         (SELECT count(*) FROM batches WHERE state IN ('pending','sent')) AS open FROM records WHERE state = 'stored'`,
     ).get() as Row;
-    return { count: Number(row.n), oldestReceivedAt: row.oldest === null ? null : Number(row.oldest) };
+    return { count: Number(row.n), oldestReceivedAt: row.oldest === null ? null : Number(row.oldest), openBatches: Number(row.open) };
   }
 
   async claimStored(limit: number, leaseMs: number, now = Date.now()): Promise<StoredRecord[]> {

@@ -142,8 +142,11 @@ export interface Outbox {
   /** Gives claimed records back at once (after a failed step) instead of waiting for the lease. */
   release(seqs: number[]): Promise<void>;
 
-  /** Number of stored, unbatched records and the receive time of the oldest of them. */
-  stored(): Promise<{ count: number; oldestReceivedAt: number | null }>;
+  /**
+   * Number of stored, unbatched records, the receive time of the oldest of them, and the number of
+   * batches not yet anchored (pending or sent) — the batch step's inputs.
+   */
+  stored(): Promise<{ count: number; oldestReceivedAt: number | null; openBatches: number }>;
   /** Leases up to `limit` stored, unbatched records (oldest first) for the batch step. */
   claimStored(limit: number, leaseMs: number, now?: number): Promise<StoredRecord[]>;
   /** stored → batched for every member and a new pending batch, in one transaction; throws if any member moved on. */

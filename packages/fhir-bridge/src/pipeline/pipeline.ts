@@ -228,12 +228,18 @@ export class Pipeline {
     return { cid, blocks, update };
   }
 
-  /** stored → batched: when N records wait or the oldest waited T ms, build the tree and manifest. */
+  /**
+   * stored → batched: when N records wait, or the oldest waited T ms and no earlier batch is still
+   * waiting for its anchor, build the tree and manifest. While the chain is busy with a batch,
+   * records keep collecting (up to N) instead of queueing as many small batches behind it: the
+   * batch size follows what the chain takes (group commit), and one transaction carries them all.
+   */
   async batchStep(force = false): Promise<boolean> {
     const { outbox, ipfs, chain } = this.deps;
-    const { count, oldestReceivedAt } = await outbox.stored();
+    const { count, oldestReceivedAt, openBatches } = await outbox.stored();
     if (count === 0) return false;
-    const due = force || count >= this.options.batchMax || (oldestReceivedAt !== null && Date.now() - oldestReceivedAt >= this.options.batchMaxMs);
+    const waited = oldestReceivedAt !== null && Date.now() - oldestReceivedAt >= this.options.batchMaxMs;
+    const due = force || count >= this.options.batchMax || (waited && openBatches === 0);
     if (!due) return false;
     const t0 = performance.now();
     const members = await outbox.claimStored(this.options.batchMax, this.leaseMs);
