@@ -1,5 +1,5 @@
 import canonicalizeJson from 'canonicalize';
-import { bufferSource, toHex, toHexAt, type Hex } from './hex.js';
+import { bufferSource, toHex, memoryHex32, type Hex } from './hex.js';
 import { sha256SyncHex } from './keccak.js';
 import { DIGEST, sha256Input, sha256Wasm } from './sha256-wasm.js';
 
@@ -212,7 +212,7 @@ function contentHashOf(json: string): Hex | Promise<ArrayBuffer> {
     const { read, written } = encoder.encodeInto(json, s.input);
     if (read === json.length) {
       sha256Input(s, written);
-      return toHexAt(s.mem, DIGEST, 32);
+      return memoryHex32(s.mem, DIGEST);
     }
   }
   // Encode into a reused buffer: the WebAssembly hash is synchronous, and digest() copies its input

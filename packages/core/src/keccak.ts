@@ -1,5 +1,5 @@
 import { keccak_256 } from '@noble/hashes/sha3.js';
-import { toHexAt, type Hex } from './hex.js';
+import { memoryHex32, type Hex } from './hex.js';
 import { keccakBytes, keccakWasm, STATE } from './keccak-wasm.js';
 import { DIGEST, sha256Bytes, sha256Wasm } from './sha256-wasm.js';
 
@@ -38,7 +38,7 @@ export function sha256SyncHex(bytes: Uint8Array): Hex | undefined {
   const s = sha256Wasm();
   if (!s) return undefined;
   sha256Bytes(s, bytes);
-  return toHexAt(s.mem, DIGEST, 32);
+  return memoryHex32(s.mem, DIGEST);
 }
 
 /** keccak-256 in pure JS (@noble/hashes), the portable reference. */

@@ -1,4 +1,4 @@
-import { bufferSource, parseHexInto, toHex, toHexAt, type CryptoKey, type Hex } from './hex.js';
+import { bufferSource, memoryHex32, parseHexIntoWasm, toHex, type CryptoKey, type Hex } from './hex.js';
 import { keccak256 } from './keccak.js';
 import { INPUT, INPUT_BLOCKS, keccakWasm, padInput, RATE, STATE } from './keccak-wasm.js';
 
@@ -41,7 +41,7 @@ const encoder = new TextEncoder();
 
 /** Parses a 0x-prefixed 32-byte hex field straight into `out` (no intermediate arrays: this is hot). */
 function writeBytes32(out: Uint8Array, offset: number, name: string, value: unknown): void {
-  if (typeof value !== 'string' || value.length !== 66 || value.charCodeAt(0) !== 48 || (value.charCodeAt(1) | 0x20) !== 120 || !parseHexInto(out, offset, value, 2, 32)) {
+  if (typeof value !== 'string' || value.length !== 66 || value.charCodeAt(0) !== 48 || (value.charCodeAt(1) | 0x20) !== 120 || !parseHexIntoWasm(out, offset, value, 2, 32)) {
     throw new TypeError(`leaf.${name} must be a 0x-prefixed 32-byte hex string`);
   }
 }
@@ -106,6 +106,14 @@ function writeLeaf(leaf: LeafInput, strings: (string | Uint8Array)[], out: Uint8
  */
 export function encodeLeaf(leaf: LeafInput): Uint8Array {
   const { strings, size } = leafStrings(leaf);
+  // Written where leafHash writes it (WebAssembly memory, when running) and copied out, so the
+  // writer only ever sees one kind of buffer (see memoryHex32 in hex.ts).
+  const k = keccakWasm();
+  if (k && size < INPUT_BLOCKS * RATE) {
+    k.mem.fill(0, INPUT, INPUT + size);
+    writeLeaf(leaf, strings, k.mem, INPUT);
+    return k.mem.slice(INPUT, INPUT + size);
+  }
   const out = new Uint8Array(size);
   writeLeaf(leaf, strings, out, 0);
   return out;
@@ -134,7 +142,7 @@ export function leafHashToState(leaf: LeafInput): boolean {
  * 64-byte leaf preimage from ever being mistaken for an inner node.
  */
 export function leafHash(leaf: LeafInput): Hex {
-  if (leafHashToState(leaf)) return toHexAt(keccakWasm()!.mem, STATE, 32);
+  if (leafHashToState(leaf)) return memoryHex32(keccakWasm()!.mem, STATE);
   return toHex(keccak256(keccak256(encodeLeaf(leaf))));
 }
 

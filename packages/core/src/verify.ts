@@ -1,5 +1,5 @@
 import { assertFhirResource, contentHashOfResource, type FhirResourceLike } from './canonical.js';
-import { toHex, toHexAt, type Hex } from './hex.js';
+import { toHex, memoryHex32, type Hex } from './hex.js';
 import { keccakWasm, STATE } from './keccak-wasm.js';
 import { leafHash, leafHashToState, type LeafInput } from './leaf.js';
 import { proofFromState, verifyProof } from './merkle.js';
@@ -55,7 +55,7 @@ function checkRecord(input: VerifyRecordInput): Checked | Promise<Checked> {
     // The proof is checked from the leaf hash where it was computed (WebAssembly memory) when it can be.
     const k = keccakWasm();
     if (k && leafHashToState(leaf)) {
-      leafHex = toHexAt(k.mem, STATE, 32);
+      leafHex = memoryHex32(k.mem, STATE);
       proofOk = proofFromState(k, proof, root);
     } else {
       leafHex = leafHash(leaf);
