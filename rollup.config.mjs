@@ -116,6 +116,7 @@ const LAZY_TRIGGERS = [
   [/node_modules\/hash-wasm\//, 'WebAssembly hashers (hash-wasm): the first hash, in the background (pure JS / WebCrypto until then)'],
   [/\/http-chain-data-source\.ts$/, 'bridge + chain data source: an element configured by attributes, not a dataSource property'],
   [/\/core\/src\/verify\.ts$/, 'record verification (core: JCS, keccak, leaf, Merkle proof): the first record with a proof to check'],
+  [/\/clinical-entry\.rebase\.ts$/, '<clinical-entry> after a conflict: the first "Load the current version"'],
 ];
 
 /**

@@ -24,6 +24,8 @@ import {
   type EntryDraft,
   type EntryRef,
 } from './clinical-entry.model.js';
+import type * as RebaseModule from './clinical-entry.rebase.js';
+import type { FieldClash, Rebased } from './clinical-entry.rebase.js';
 import { EntryRefusedError, entrySourceFor, type ClinicalEntrySource, type EntryProgress, type SubmittedItem } from './clinical-entry.source.js';
 import { EhrEntryAnchoredEvent, EhrEntrySubmittedEvent } from './clinical-entry.events.js';
 import { clinicalEntryStyles } from './clinical-entry.styles.js';
@@ -35,6 +37,7 @@ export type { ClinicalEntrySource, SubmittedItem } from './clinical-entry.source
 type Phase =
   | { kind: 'editing' }
   | { kind: 'submitting' }
+  | { kind: 'loading-current' }
   | { kind: 'tracking'; items: SubmittedItem[]; progress: Record<string, EntryProgress>; amendment: boolean }
   | { kind: 'refused'; message: string; issues: { expression?: string; message: string }[]; conflict?: boolean };
 
@@ -98,6 +101,10 @@ export class ClinicalEntry extends EhrElement {
   @state() private accessor amending: EntryRef[] | null = null;
   @state() private accessor restored = false;
   @state() private accessor history: HistoryItem[] = [];
+  /** After "Load the current version": what came from the current versions, and where both sides changed a field. */
+  @state() private accessor rebased: Rebased | undefined;
+  /** The conflict module, once loaded (clinical-entry.rebase.ts). */
+  private rebase: typeof RebaseModule | undefined;
   private attempted = false;
   private lastRefs: EntryRef[] = [];
   private pollTimer: ReturnType<typeof setTimeout> | undefined;
@@ -181,6 +188,7 @@ export class ClinicalEntry extends EhrElement {
     this.errors = new Map();
     this.attempted = false;
     this.restored = false;
+    this.rebased = undefined;
     this.phase = { kind: 'editing' };
   }
 
@@ -213,7 +221,7 @@ export class ClinicalEntry extends EhrElement {
   private renderForm(): TemplateResult {
     const s = this.strings;
     const d = this.draft;
-    const busy = this.phase.kind === 'submitting' || (this.phase.kind === 'tracking' && !this.allAnchored());
+    const busy = this.phase.kind === 'submitting' || this.phase.kind === 'loading-current' || (this.phase.kind === 'tracking' && !this.allAnchored());
     const done = this.phase.kind === 'tracking';
     return html`<h2 id="ce-h">${this.amending ? s.amendHeading : s.heading}</h2>
       ${this.restored ? html`<p class="muted" role="status">${s.draftRestored}</p>` : nothing}
@@ -359,14 +367,17 @@ export class ClinicalEntry extends EhrElement {
     const s = this.strings;
     const p = this.phase;
     if (p.kind === 'submitting') return html`<p role="status" aria-live="polite">${s.submitting}</p>`;
+    if (p.kind === 'loading-current') return html`<p role="status" aria-live="polite">${s.loadingCurrent}</p>`;
     if (p.kind === 'refused') {
       return html`<div role="alert" class="error" part="refusal" data-kind=${p.conflict ? 'conflict' : 'refused'}>
-        <p>${s.refused} ${p.message}</p>
-        ${p.issues.length
-          ? html`<ul>${p.issues.map((i) => html`<li>${i.message}${i.expression ? html` <span class="mono">(${i.expression})</span>` : nothing}</li>`)}</ul>`
-          : nothing}
-      </div>`;
+          <p>${s.refused} ${p.message}</p>
+          ${p.issues.length
+            ? html`<ul>${p.issues.map((i) => html`<li>${i.message}${i.expression ? html` <span class="mono">(${i.expression})</span>` : nothing}</li>`)}</ul>`
+            : nothing}
+        </div>
+        ${p.conflict && this.amending ? html`<div class="actions"><button part="load-current" type="button" @click=${() => void this.loadCurrent()}>${s.loadCurrent}</button></div>` : nothing}`;
     }
+    if (p.kind === 'editing' && this.rebased && this.rebase) return this.rebase.renderRebased(this.rebased, s, (c) => this.useCurrent(c));
     if (p.kind !== 'tracking') return nothing;
     const anchored = p.items.filter((i) => p.progress[i.key]?.state === 'anchored').length;
     const tx = p.items.map((i) => p.progress[i.key]?.txHash).find(Boolean);
@@ -383,6 +394,11 @@ export class ClinicalEntry extends EhrElement {
       </div>
       ${anchored === p.items.length ? html`<button type="button" @click=${() => this.startAmendment()}>${s.amend}</button>` : nothing}
     </section>`;
+  }
+
+  private useCurrent(c: FieldClash): void {
+    this.edit((x) => this.rebase?.setDraftField(x, c.path, c.theirs));
+    if (this.rebased) this.rebased = { ...this.rebased, clashes: this.rebased.clashes.filter((x) => x !== c) };
   }
 
   private renderHistory(): TemplateResult | typeof nothing {
@@ -417,6 +433,7 @@ export class ClinicalEntry extends EhrElement {
     const { bundle, parts } = buildEntryBundle(this.draft, patientFhirId, this.amending ?? []);
     this.phase = { kind: 'submitting' };
     this.history = [];
+    this.rebased = undefined;
     let items: SubmittedItem[];
     try {
       items = await entries.submitEntry(this.patient, bundle);
@@ -469,6 +486,34 @@ export class ClinicalEntry extends EhrElement {
     this.phase = { kind: 'editing' };
     this.history = [];
     this.save();
+  }
+
+  /**
+   * After a conflict: reads the current version of every resource the amendment names, puts what
+   * was changed there into the form with the doctor's own changes on top (field by field, see
+   * `rebaseDraft`), and amends the current versions from now on — so saving again sends If-Match
+   * of the versions the doctor now sees. The versions that changed are shown with their history
+   * (each verified, with what changed).
+   */
+  async loadCurrent(): Promise<void> {
+    const entries = this.entries;
+    const source = this.source;
+    const amending = this.amending;
+    if (!entries || !source || !amending) return;
+    this.phase = { kind: 'loading-current' };
+    try {
+      this.rebase ??= await import('./clinical-entry.rebase.js');
+      const loaded = await this.rebase.loadCurrentVersion(entries, source, this.patient, amending, this.draft, this.strings);
+      this.draft = loaded.draft;
+      this.amending = loaded.amending;
+      this.rebased = loaded.rebased;
+      this.history = loaded.changed;
+      if (this.attempted) this.errors = validateDraft(loaded.draft, this.strings.validation);
+      this.save();
+      this.phase = { kind: 'editing' };
+    } catch (error) {
+      this.phase = { kind: 'refused', message: describeError(error, this.strings), issues: [], conflict: true };
+    }
   }
 
   /** The history of each resource the amendment gave a new version (`<ehr-version-history>` loads and verifies it). */

@@ -352,3 +352,4 @@ export function labFromTest(loinc: string): Partial<LabRow> {
   const t = LAB_TESTS.find((x) => x.loinc === loinc);
   return t ? { loinc: t.loinc, name: t.display, unit: t.unit } : { loinc };
 }
+

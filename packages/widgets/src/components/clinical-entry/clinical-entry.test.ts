@@ -320,4 +320,77 @@ describe('<clinical-entry>', () => {
     expect(q(again, '#f-vital-heartRate').value).to.equal('66');
     expect(q<HTMLSelectElement>(again, '#f-cond-0-status').value).to.equal('remission');
   });
+
+  /** Saved, anchored, amended elsewhere (Condition at version 2: inactive, onset moved), then this doctor's amendment of version 1 refused as a conflict. */
+  async function conflicted(): Promise<{ ds: FixtureDataSource; entries: FixtureEntries; el: ClinicalEntry }> {
+    const { ds, entries } = await world();
+    const el = await entryForm(entries, ds.patientId);
+    await saveAnchorAndAmend(el, entries);
+    await entries.amendElsewhere<Condition>('Condition', (c) => {
+      c.clinicalStatus!.coding![0]!.code = 'inactive';
+      c.onsetDateTime = '2025-02-01';
+    });
+    await entries.anchorPending();
+    await choose(el, 'f-cond-0-status', 'remission');
+    await type(el, 'f-vital-heartRate', '66');
+    await submit(el);
+    await until(() => el.shadowRoot!.querySelector('[part="refusal"][data-kind="conflict"]'), 'the conflict');
+    return { ds, entries, el };
+  }
+
+  const loadCurrent = async (el: ClinicalEntry) => {
+    q<HTMLButtonElement>(el, '[part="load-current"]').click();
+    await until(() => el.shadowRoot!.querySelector('[part="rebased"]'), 'the current version loaded');
+  };
+
+  it('after a conflict, "Load the current version" puts the other change into the form with the doctor\'s changes on top, and saving again succeeds on the new version', async () => {
+    const { entries, el } = await conflicted();
+    expect(q(el, '[part="load-current"]').textContent).to.equal('Load the current version');
+    await expect(el).to.be.accessible();
+    await loadCurrent(el);
+
+    // Field by field: the onset only the other doctor changed is theirs; what this doctor changed stays.
+    expect(q(el, '#f-cond-0-onset').value, 'their change applied').to.equal('2025-02-01');
+    expect(q<HTMLSelectElement>(el, '#f-cond-0-status').value, 'changed on both sides: this doctor\'s value kept').to.equal('remission');
+    expect(q(el, '#f-vital-heartRate').value, 'only this doctor changed it').to.equal('66');
+    expect(q(el, '#f-assessment').value, 'untouched').to.equal('Stage 1 hypertension.');
+    const rebased = q(el, '[part="rebased"]');
+    expect(rebased.textContent).to.contain('The current version is loaded (Condition version 2)');
+    expect(rebased.querySelector('[data-path="conditions[0].onset"]')!.textContent).to.match(/Condition 1: Onset date:\s*2025-03-01\s*→\s*2025-02-01/);
+    expect(rebased.querySelector('[data-path="conditions[0].status"]')!.textContent).to.match(/yours\s*Remission, current version\s*Inactive/);
+    expect(el.shadowRoot!.querySelector('[part="refusal"]'), 'the conflict is resolved in the form').to.equal(null);
+    // The other version is shown with its history, each version verified.
+    const history = q(el, '[part="history"]').querySelector<EhrVersionHistory>('ehr-version-history')!;
+    await until(() => history.shadowRoot!.querySelectorAll('[part="badge"][data-state="verified"]').length === 2, 'versions 2 and 1 verified');
+    await expect(el).to.be.accessible();
+
+    // Saving again amends the current version (If-Match 2) and succeeds.
+    await submit(el);
+    await until(() => el.shadowRoot!.querySelector('[part="result"]'), 'the amendment saved');
+    const sent = entries.submitted.at(-1)!.entry!.find((e) => e.resource!.resourceType === 'Condition')!;
+    expect(sent.request!.ifMatch).to.equal('W/"2"');
+    const current = entries.current().find((r): r is Condition => r.resourceType === 'Condition')!;
+    expect([current.meta?.versionId, current.clinicalStatus?.coding?.[0]?.code, current.onsetDateTime]).to.deep.equal(['3', 'remission', '2025-02-01']);
+    const heartRate = entries.current().find((r): r is Observation => r.resourceType === 'Observation' && r.code.coding?.[0]?.code === '8867-4')!;
+    expect(heartRate.valueQuantity!.value).to.equal(66);
+    expect(sessionStorage.length, 'the draft is done once saved').to.equal(0);
+  });
+
+  it('after loading the current version, "Use current value" takes the other version\'s value for a field both changed (kept in the draft)', async () => {
+    const { ds, entries, el } = await conflicted();
+    await loadCurrent(el);
+    const use = q<HTMLButtonElement>(el, '[part="rebased"] [data-path="conditions[0].status"] button');
+    expect(use.getAttribute('aria-label')).to.equal('Use current value for Condition 1: Clinical status (from the current version)');
+    use.click();
+    await el.updateComplete;
+    expect(q<HTMLSelectElement>(el, '#f-cond-0-status').value).to.equal('inactive');
+    expect(el.shadowRoot!.querySelector('[part="rebased"] [data-path="conditions[0].status"]'), 'no longer listed').to.equal(null);
+    el.remove();
+    const again = await entryForm(entries, ds.patientId);
+    expect(q<HTMLSelectElement>(again, '#f-cond-0-status').value, 'the draft across a reload').to.equal('inactive');
+    expect(q(again, 'h2').textContent).to.equal('Amend clinical entry');
+    await submit(again);
+    await until(() => again.shadowRoot!.querySelector('[part="result"]'), 'saved on the current version after the reload');
+    expect(entries.submitted.at(-1)!.entry!.find((e) => e.resource!.resourceType === 'Condition')!.request!.ifMatch).to.equal('W/"2"');
+  });
 });
