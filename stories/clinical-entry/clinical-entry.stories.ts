@@ -257,19 +257,43 @@ export const Amended: Story = {
   },
 };
 
+/** This doctor's amendment of version 1 after another doctor amended the Condition (version 2: inactive, onset moved). */
+async function conflict(el: Element, entries: FixtureEntries): Promise<void> {
+  await startAmendment(el, entries);
+  // Another doctor amends the Condition first (version 2), through the same store.
+  await entries.amendElsewhere<Condition>('Condition', (c) => {
+    c.clinicalStatus!.coding![0]!.code = 'inactive';
+    c.onsetDateTime = '2025-02-01';
+  });
+  await entries.anchorPending();
+  choose(el, 'f-cond-0-status', 'remission');
+  type(el, 'f-vital-heartRate', '66');
+  await save(el);
+  await until('the conflict', () => inShadow(el, '[part="refusal"][data-kind="conflict"]'));
+  await until('the draft kept', () => inShadow<HTMLSelectElement>(el, '#f-cond-0-status')?.value === 'remission');
+}
+
 export const Conflict: Story = {
   name: 'Amendment conflict (someone else amended first)',
   loaders: [() => loadEntries()],
   play: async ({ canvasElement, loaded }) => {
+    await conflict(entryForm(canvasElement), (loaded as Loaded).entries!);
+  },
+};
+
+export const CurrentVersionLoaded: Story = {
+  name: 'Amendment conflict → current version loaded (their change in the form, yours on top)',
+  loaders: [() => loadEntries()],
+  play: async ({ canvasElement, loaded }) => {
     const el = entryForm(canvasElement);
-    const { entries } = loaded as Loaded;
-    await startAmendment(el, entries!);
-    // Another doctor amends the Condition first (version 2), through the same store.
-    await entries!.amendElsewhere<Condition>('Condition', (c) => (c.clinicalStatus!.coding![0]!.code = 'inactive'));
-    choose(el, 'f-cond-0-status', 'remission');
-    await save(el);
-    await until('the conflict', () => inShadow(el, '[part="refusal"][data-kind="conflict"]'));
-    await until('the draft kept', () => inShadow<HTMLSelectElement>(el, '#f-cond-0-status')?.value === 'remission');
+    await conflict(el, (loaded as Loaded).entries!);
+    inShadow<HTMLButtonElement>(el, '[part="load-current"]')!.click();
+    await until('the current version loaded', () => inShadow(el, '[part="rebased"]'));
+    await until('their onset in the form', () => inShadow<HTMLInputElement>(el, '#f-cond-0-onset')?.value === '2025-02-01');
+    await until('the history verified', () => {
+      const history = inShadow(el, '[part="history"] ehr-version-history');
+      return history?.shadowRoot?.querySelectorAll('[part="badge"][data-state="verified"]').length === 2;
+    });
   },
 };
 

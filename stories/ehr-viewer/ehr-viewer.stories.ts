@@ -192,6 +192,28 @@ export const EditContact: Story = {
   },
 };
 
+export const PatientVersions: Story = {
+  name: 'Patient: versions of the Patient record (contact edited, both verified)',
+  loaders: [
+    async () => {
+      const ds = await fixture();
+      // The patient changed their phone number: the Patient record has version 2, anchored in a batch of its own.
+      await ds.updateContact(ds.patientId, { telecom: [{ system: 'phone', value: '555-0100', use: 'home' }], address: ds.patient.address ?? [] });
+      await ds.anchorPending();
+      return { ds, mode: 'patient' };
+    },
+  ],
+  play: async ({ canvasElement }) => {
+    const el = viewer(canvasElement);
+    const versions = await until('the Versions disclosure', () => inShadow<HTMLElement>(el, '[part="patient-versions"] summary'));
+    versions.click();
+    await until('versions 2 and 1 verified', () => {
+      const history = inShadow(el, '[part="patient-versions"] ehr-version-history');
+      return history?.shadowRoot?.querySelectorAll('[part="version"] [part="badge"][data-state="verified"]').length === 2;
+    });
+  },
+};
+
 export const LongHistory: Story = {
   name: 'Long history (virtualized)',
   loaders: [async () => ({ ds: await fixture('xlarge-stewart-stanton.json') })],
