@@ -76,6 +76,8 @@ const STORAGE_PREFIX = 'ehr-clinical-entry:';
  * @csspart section - Each fieldset (encounter, history, medications, exam, labs, assessment).
  * @csspart result - The pipeline progress of the saved entry.
  * @csspart refusal - Why the server did not save the entry (`data-kind="conflict"` when an amendment was overtaken by another).
+ * @csspart load-current - After a conflict: the button that loads the current version and re-applies the draft on top.
+ * @csspart rebased - What loading the current version did: its changes now in the form, and the fields both changed.
  * @csspart history - The version history after an amendment.
  *
  * @cssprop --ehr-clinical-entry-legend-color - Color of the section headings.
@@ -121,7 +123,7 @@ export class ClinicalEntry extends EhrElement {
   /** The patient's FHIR id (references in the bundle are `Patient/<id>`), from the data source. */
   private readonly patientTask = new Task(this, {
     task: async ([source, patient], { signal }) => (source && patient ? (await source.getPatient(patient, signal)).resource.id : undefined),
-    // The role is an argument so the patient is read again once the provider has signed in.
+    // Who is signed in is an argument so the patient is read again once the provider has signed in.
     args: () => [this.source, this.patient, this.signedInAs] as const,
   });
 

@@ -64,7 +64,7 @@ export const clinicalEntryStrings = {
   draftRestored: 'Your unsaved draft was restored.',
   invalidSummary: (n: number) => (n === 1 ? 'One field needs attention.' : `${n} fields need attention.`),
   refused: 'The entry was not saved.',
-  conflict: 'Someone else amended this entry after you opened it, and saving would overwrite their version. Your draft is kept: check the current version in the record before you amend again.',
+  conflict: 'Someone else amended this entry after you opened it, and saving would overwrite their version. Your draft is kept: load the current version to see what changed, then save again.',
   submitting: 'Saving the entry…',
   loadCurrent: 'Load the current version',
   version: (v: string) => `version ${v}`,
