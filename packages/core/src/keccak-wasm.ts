@@ -8,8 +8,8 @@
  * callers write their input straight into its memory. Same bytes as @noble/hashes' keccak_256 and
  * OpenZeppelin's trees (tested for every length 0..1100, multi-chunk inputs, and the vectors).
  *
- * The module is small enough for synchronous compilation on a browser's main thread (Chromium
- * allows up to 4 KB). Where WebAssembly is refused (a Content-Security-Policy without
+ * About 2.6 KB, so synchronous compilation on a page's main thread is fine (Chromium 156 allows it
+ * up to 8 MB; older versions up to 4 KB). Where WebAssembly is refused (a Content-Security-Policy without
  * 'wasm-unsafe-eval'), {@link keccakWasm} returns undefined and callers use pure JS.
  */
 

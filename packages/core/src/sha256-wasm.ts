@@ -6,8 +6,8 @@
  * (no copy) and read the digest from it. Same bytes as WebCrypto (tested for every length 0..1100,
  * 64 KiB, 1 MiB, in Node and Chromium).
  *
- * About 3 KB: small enough for synchronous compilation on a browser's main thread (Chromium allows
- * up to 4 KB). Where WebAssembly is refused, {@link sha256Wasm} returns undefined and callers use
+ * About 3.4 KB, so synchronous compilation on a page's main thread is fine (Chromium 156 allows it
+ * up to 8 MB; older versions up to 4 KB). Where WebAssembly is refused, {@link sha256Wasm} returns undefined and callers use
  * WebCrypto.
  */
 import {

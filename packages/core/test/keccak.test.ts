@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { keccak256, keccakReady } from '../src/index.js';
 import { keccak256Portable, sha256Sync, sha256SyncHex } from '../src/keccak.js';
+import { keccakModuleBytes } from '../src/keccak-wasm.js';
+import { sha256ModuleBytes } from '../src/sha256-wasm.js';
 
 describe('keccak-256', () => {
   it('runs on WebAssembly in Node once started', async () => {
@@ -37,5 +39,12 @@ describe('SHA-256 on WebAssembly (the verification hot path)', () => {
   it('matches the known SHA-256 of "abc"', async () => {
     await keccakReady();
     assert.equal(Buffer.from(sha256Sync(new TextEncoder().encode('abc'))!).toString('hex'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+});
+
+describe('the WebAssembly hash modules', () => {
+  it('stay under 4 KB, the synchronous-compile limit on a page main thread of older Chromium versions (156 allows 8 MB)', () => {
+    assert.ok(keccakModuleBytes().length < 4096, `keccak module: ${keccakModuleBytes().length} bytes`);
+    assert.ok(sha256ModuleBytes().length < 4096, `SHA-256 module: ${sha256ModuleBytes().length} bytes`);
   });
 });
