@@ -90,6 +90,23 @@ describe('seal pool (worker thread and inline)', () => {
   }
 });
 
+describe('seal pool fallback', () => {
+  it('a worker that cannot start fails its chunk (to be retried); the pool then seals inline', async () => {
+    const pool = new SealPool(1, new URL('./no-such-seal-worker.js', import.meta.url));
+    const key = generateHospitalKey();
+    const record: ChunkRecord = { seq: 1, resourceType: 'Observation', resourceId: 'o-1', versionId: '1', subject: `0x${'11'.repeat(32)}`, contentHash: `0x${'22'.repeat(32)}` };
+    const body = () => [new TextEncoder().encode('{"resourceType":"Observation","id":"o-1"}')];
+    try {
+      await assert.rejects(pool.seal('chunk', [record], body(), key));
+      const chunk = await pool.seal('chunk', [record], body(), key);
+      assert.equal(chunk.records.length, 1);
+      assert.ok(readCar(chunk.car).blocks.has(chunk.records[0]!.cid));
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
 describe('SQLite proof packing', () => {
   it('packs 32-byte hex nodes and reads them back; anything else stays JSON', () => {
     const proof = [`0x${'ab'.repeat(32)}`, `0x${'01'.repeat(32)}`];

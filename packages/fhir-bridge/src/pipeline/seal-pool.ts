@@ -1,7 +1,8 @@
 /**
- * A small pool of worker threads running {@link sealChunk}. With `size` 0 (or where workers cannot
- * start) chunks are sealed on the calling thread — same bytes either way. A worker that dies fails
- * its chunk (the store step releases the records and retries) and is replaced on the next call.
+ * A small pool of worker threads running {@link sealChunk}. With `size` 0 chunks are sealed on the
+ * calling thread — same bytes either way. A worker that dies fails its chunk (the store step
+ * releases the records and retries) and is replaced on the next call; one that dies before ever
+ * answering (it cannot load, say) turns the pool to sealing on the calling thread for good.
  */
 import { Worker } from 'node:worker_threads';
 import type { HospitalKey } from '@ehr-anchor/core';
@@ -13,6 +14,8 @@ const WORKER_URL = new URL(`./seal-worker${import.meta.url.endsWith('.ts') ? '.t
 
 interface Slot {
   worker: Worker;
+  /** Set once the worker answered a chunk: it loads and runs. */
+  proven: boolean;
   busy: number;
   pending: Map<number, { resolve: (s: SealedChunk) => void; reject: (e: Error) => void }>;
 }
@@ -21,8 +24,13 @@ export class SealPool {
   readonly #slots: (Slot | undefined)[];
   #next = 1;
   #closed = false;
+  /** A worker that could not even answer its first chunk (e.g. its module would not load): seal inline from then on. */
+  #inline = false;
 
-  constructor(readonly size: number) {
+  constructor(
+    readonly size: number,
+    readonly workerUrl: URL = WORKER_URL,
+  ) {
     this.#slots = new Array<Slot | undefined>(Math.max(0, size)).fill(undefined);
   }
 
@@ -32,11 +40,12 @@ export class SealPool {
     // A small, capped heap: a worker's JS objects per chunk are a few MB (bodies, envelopes and the
     // CAR are ArrayBuffers outside the heap); without a cap V8 lets an idle-between-chunks heap
     // grow to hundreds of MB before collecting.
-    const worker = new Worker(WORKER_URL, { workerData: { sealWorker: true }, resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16 } });
+    const worker = new Worker(this.workerUrl, { workerData: { sealWorker: true }, resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16 } });
     worker.unref();
-    const s: Slot = { worker, busy: 0, pending: new Map() };
+    const s: Slot = { worker, proven: false, busy: 0, pending: new Map() };
     const fail = (error: Error) => {
       if (this.#slots[i] === s) this.#slots[i] = undefined;
+      if (!s.proven && !this.#closed) this.#inline = true;
       for (const p of s.pending.values()) p.reject(error);
       s.pending.clear();
     };
@@ -45,6 +54,7 @@ export class SealPool {
       if (!p) return;
       s.pending.delete(reply.id);
       s.busy--;
+      s.proven = true;
       if (reply.ok) p.resolve({ car: reply.car, root: reply.root, records: reply.records });
       else p.reject(new Error(`seal worker: ${reply.error}`));
     });
@@ -56,7 +66,7 @@ export class SealPool {
   }
 
   async seal(kind: string, records: ChunkRecord[], bodies: Uint8Array[], key: HospitalKey): Promise<SealedChunk> {
-    if (this.#slots.length === 0 || this.#closed) return sealChunk(kind, records, bodies, key);
+    if (this.#slots.length === 0 || this.#closed || this.#inline) return sealChunk(kind, records, bodies, key);
     // The least busy worker.
     let best = 0;
     for (let i = 1; i < this.#slots.length; i++) if ((this.#slots[i]?.busy ?? 0) < (this.#slots[best]?.busy ?? 0)) best = i;
