@@ -1,7 +1,7 @@
 import canonicalizeJson from 'canonicalize';
 import { bufferSource, toHex, memoryHex32, type Hex } from './hex.js';
-import { sha256SyncHex } from './keccak.js';
-import { DIGEST, sha256Input, sha256Wasm } from './sha256-wasm.js';
+import { canonicalBytes, hashCanonical, UNUSUAL, writerFree } from './jcs-writer.js';
+import { DIGEST, sha256Bytes, sha256Wasm } from './sha256-wasm.js';
 
 /** Thrown when a value handed to the record model is not a FHIR resource (a JSON object with a `resourceType`). */
 export class NotAFhirResourceError extends TypeError {
@@ -42,6 +42,7 @@ function isResourceTypeName(name: string): boolean {
 }
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /**
  * The canonical JSON text of a FHIR resource: top-level `meta` and `text` removed (they change
@@ -58,18 +59,32 @@ export function canonicalJson(resource: unknown): string {
 }
 
 function canonicalJsonOf(resource: FhirResourceLike): string {
-  try {
-    const json = JSON.stringify(sortedCopy(resource, true));
-    // JSON.stringify writes a lone surrogate (in a key or a string) as the escape `\udXXX`, which
-    // JCS forbids. Looking for `\ud` once in the output is far cheaper than asking every string
-    // (String#isWellFormed is a slow call in Chromium); a hit (or an escaped backslash before
-    // literal "ud" text) goes to the library, which rejects the one and agrees on the other.
-    if (json.indexOf('\\ud') === -1) return json;
-  } catch (error) {
-    if (error !== UNUSUAL && !(error instanceof RangeError)) throw error;
+  const bytes = canonicalBytesOf(resource);
+  return typeof bytes === 'string' ? bytes : decoder.decode(bytes);
+}
+
+/**
+ * The canonical UTF-8 bytes from the single-pass writer (src/jcs-writer.ts), or — for anything
+ * outside plain JSON data, which the writer leaves alone — the canonical text from the
+ * `canonicalize` package.
+ */
+function canonicalBytesOf(resource: FhirResourceLike): Uint8Array | string {
+  if (writerFree()) {
+    try {
+      return canonicalBytes(resource, sha256Wasm()?.mem);
+    } catch (error) {
+      if (error !== UNUSUAL && !(error instanceof RangeError)) throw error;
+    }
   }
-  // Anything unusual (toJSON, class instances, lone surrogates, non-finite numbers, digit-leading
-  // keys, cycles): the `canonicalize` package decides, and its errors become NotAFhirResourceError.
+  return libraryJson(resource);
+}
+
+/**
+ * The `canonicalize` package's text of the resource without meta/text: the path for anything
+ * unusual (toJSON, class instances, lone surrogates, non-finite numbers, cycles, very deep
+ * nesting); its errors become NotAFhirResourceError.
+ */
+function libraryJson(resource: FhirResourceLike): string {
   const { meta: _meta, text: _text, ...content } = resource;
   let json: string | undefined;
   try {
@@ -81,101 +96,11 @@ function canonicalJsonOf(resource: FhirResourceLike): string {
   return json;
 }
 
-const UNUSUAL = Symbol('unusual');
-
-/**
- * RFC 8785's own recipe for ECMAScript (sections 3.2.2-3.2.3, appendix A): sort keys by UTF-16
- * code units, then `JSON.stringify` — whose number and string serialization IS the one JCS
- * specifies. This fast path builds a key-sorted copy of plain JSON data (what `JSON.parse` gives)
- * and lets the engine's native `JSON.stringify` serialize it; anything outside plain JSON data
- * throws UNUSUAL so the `canonicalize` package handles it. Property tests check that both paths
- * give identical text.
- */
-function sortedCopy(value: unknown, topLevel = false): unknown {
-  switch (typeof value) {
-    case 'string':
-      return value; // lone surrogates: see canonicalJson
-    case 'number':
-      if (!Number.isFinite(value)) throw UNUSUAL;
-      return value;
-    case 'boolean':
-      return value;
-    case 'object': {
-      if (value === null) return null;
-      // A subtree that is already canonical (keys in order, nothing to replace) is returned as is
-      // instead of copied: JSON.stringify serializes it identically, and FHIR is full of them
-      // (one-key references, arrays of strings, sorted codings), so most allocations go.
-      if (Array.isArray(value)) {
-        if (Object.getPrototypeOf(value) !== Array.prototype || 'toJSON' in value) throw UNUSUAL;
-        let out: unknown[] | undefined;
-        for (let i = 0; i < value.length; i++) {
-          const item: unknown = value[i];
-          const mapped = item === undefined || typeof item === 'function' || typeof item === 'symbol' ? null : sortedCopy(item);
-          if (out) out.push(mapped);
-          else if (mapped !== item) {
-            out = value.slice(0, i) as unknown[];
-            out.push(mapped);
-          }
-        }
-        return out ?? value;
-      }
-      if (Object.getPrototypeOf(value) !== Object.prototype || typeof (value as { toJSON?: unknown }).toJSON === 'function') throw UNUSUAL;
-      const keys = Object.keys(value);
-      // Default sort compares UTF-16 code units, exactly JCS's property order; so does `<`.
-      let inOrder = !topLevel; // the top level always loses meta/text: always a copy
-      for (let i = 1; inOrder && i < keys.length; i++) if (keys[i - 1]! > keys[i]!) inOrder = false;
-      if (!inOrder) sortKeys(keys);
-      let out: Record<string, unknown> | undefined = inOrder ? undefined : {};
-      for (let k = 0; k < keys.length; k++) {
-        const key = keys[k]!;
-        if (topLevel && (key === 'meta' || key === 'text')) continue;
-        // Digit-leading keys would be reordered numerically by the engine; __proto__ is special.
-        const first = key.charCodeAt(0);
-        if ((first >= 48 && first <= 57) || key === '__proto__') throw UNUSUAL;
-        const item: unknown = (value as Record<string, unknown>)[key];
-        // JSON.stringify drops these members itself, so they need no copy.
-        if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
-        const mapped = sortedCopy(item);
-        if (out) out[key] = mapped;
-        else if (mapped !== item) {
-          out = {};
-          for (let j = 0; j < k; j++) {
-            const earlier: unknown = (value as Record<string, unknown>)[keys[j]!];
-            if (earlier !== undefined && typeof earlier !== 'function' && typeof earlier !== 'symbol') out[keys[j]!] = earlier;
-          }
-          out[key] = mapped;
-        }
-      }
-      return out ?? value;
-    }
-    default:
-      throw UNUSUAL;
-  }
-}
-
-/**
- * Sorts keys by UTF-16 code units (what `<` on strings and the default sort compare): insertion
- * sort for the handful of keys a FHIR object has (cheaper than Array#sort's setup), else the default sort.
- */
-function sortKeys(keys: string[]): void {
-  if (keys.length > 16) {
-    keys.sort();
-    return;
-  }
-  for (let i = 1; i < keys.length; i++) {
-    const key = keys[i]!;
-    let j = i - 1;
-    while (j >= 0 && keys[j]! > key) {
-      keys[j + 1] = keys[j]!;
-      j--;
-    }
-    keys[j + 1] = key;
-  }
-}
-
 /** UTF-8 bytes of {@link canonicalJson}. */
 export function canonicalize(resource: unknown): Uint8Array {
-  return encoder.encode(canonicalJson(resource));
+  assertFhirResource(resource);
+  const bytes = canonicalBytesOf(resource);
+  return typeof bytes === 'string' ? encoder.encode(bytes) : bytes;
 }
 
 /** SHA-256 (WebCrypto) of bytes. */
@@ -189,38 +114,31 @@ export async function contentHash(resource: unknown): Promise<Hex> {
   return typeof hash === 'string' ? hash : toHex(new Uint8Array(await hash));
 }
 
-/** Canonical bytes up to this size are hashed on WebAssembly when it runs; bigger ones by WebCrypto (native speed beats the await). */
-const SYNC_HASH_LIMIT = 64 * 1024;
-
 /**
  * The content hash now (WebAssembly SHA-256, no await) when possible, else WebCrypto's pending
  * digest. Throws {@link NotAFhirResourceError} synchronously.
  */
 export function contentHashNow(resource: unknown): Hex | Promise<ArrayBuffer> {
-  return contentHashOf(canonicalJson(resource));
+  assertFhirResource(resource);
+  return contentHashOfResource(resource);
 }
 
 /** {@link contentHashNow} of a value the caller already checked with {@link assertFhirResource}. */
 export function contentHashOfResource(resource: FhirResourceLike): Hex | Promise<ArrayBuffer> {
-  return contentHashOf(canonicalJsonOf(resource));
-}
-
-function contentHashOf(json: string): Hex | Promise<ArrayBuffer> {
   const s = sha256Wasm();
-  if (s) {
-    // The usual case: encode straight into the WebAssembly SHA-256's input area and hash in place.
-    const { read, written } = encoder.encodeInto(json, s.input);
-    if (read === json.length) {
-      sha256Input(s, written);
+  if (s && writerFree()) {
+    // The usual case: the canonical JSON is written straight through the WebAssembly SHA-256.
+    try {
+      hashCanonical(s, resource);
       return memoryHex32(s.mem, DIGEST);
+    } catch (error) {
+      if (error !== UNUSUAL && !(error instanceof RangeError)) throw error;
     }
+    sha256Bytes(s, encoder.encode(libraryJson(resource)));
+    return memoryHex32(s.mem, DIGEST);
   }
-  // Encode into a reused buffer: the WebAssembly hash is synchronous, and digest() copies its input
-  // before returning its promise, so the buffer is free again at once (even with many in flight).
-  if (scratch.length < json.length * 3) scratch = new Uint8Array(Math.max(json.length * 3, 2 * scratch.length));
-  const { written } = encoder.encodeInto(json, scratch);
-  const bytes = scratch.subarray(0, written);
-  return (written <= SYNC_HASH_LIMIT ? sha256SyncHex(bytes) : undefined) ?? crypto.subtle.digest('SHA-256', bytes);
+  // WebAssembly refused (or a getter re-entered mid-hash): WebCrypto. digest() copies its input
+  // before returning its promise.
+  const bytes = canonicalBytesOf(resource);
+  return crypto.subtle.digest('SHA-256', bufferSource(typeof bytes === 'string' ? encoder.encode(bytes) : bytes));
 }
-
-let scratch = new Uint8Array(64 * 1024);

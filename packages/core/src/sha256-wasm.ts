@@ -289,6 +289,20 @@ export function sha256Bytes(s: Sha256Wasm, bytes: Uint8Array): void {
   finish(s, bytes.length - offset, bytes.length);
 }
 
+/** Starts a message streamed through the input area by the caller (see {@link sha256Finish}). */
+export function sha256Begin(s: Sha256Wasm): void {
+  s.h.set(IV);
+}
+
+/**
+ * Ends a streamed message: the caller compressed its first `total - rest` bytes in whole blocks
+ * (`compress(INPUT, blocks)`) and left the last `rest` bytes (at most `INPUT_BLOCKS * 64 - 72`) at
+ * {@link INPUT}; pads and compresses them and leaves the digest at {@link DIGEST}.
+ */
+export function sha256Finish(s: Sha256Wasm, rest: number, total: number): void {
+  finish(s, rest, total);
+}
+
 /** Pads the last `rest` bytes at INPUT of a `total`-byte message and compresses them. */
 function finish(s: Sha256Wasm, rest: number, total: number): void {
   const blocks = Math.floor((rest + 8) / 64) + 1;
