@@ -190,44 +190,114 @@ function writeArray(value: unknown[]): void {
 function writeObject(value: object, topLevel: boolean): void {
   if (Object.getPrototypeOf(value) !== Object.prototype || typeof (value as { toJSON?: unknown }).toJSON === 'function') throw UNUSUAL;
   const keys = Object.keys(value);
-  sortKeys(keys);
+  // One builtin call for all values (same order as the keys) instead of a property lookup per key:
+  // with FHIR's many object shapes each `value[key]` would be a megamorphic lookup.
+  const values = Object.values(value);
+  if (values.length !== keys.length) throw UNUSUAL; // a getter added or removed members
+  const shape = shapeOf(keys);
+  const order = shape.order;
+  const encoded = shape.encoded;
   writeByte(0x7b); // {
   let first = true;
-  for (let k = 0; k < keys.length; k++) {
-    const key = keys[k]!;
-    if (topLevel && (key === 'meta' || key === 'text')) continue;
-    if (key === '__proto__') throw UNUSUAL;
-    const item: unknown = (value as Record<string, unknown>)[key];
+  for (let j = 0; j < keys.length; j++) {
+    if (topLevel && shape.topLevelSkip[j] === 1) continue;
+    const item: unknown = values[order === undefined ? j : order[j]!];
     // JSON.stringify leaves these members out.
     if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
+    // `,"key":` from the shape's UTF-8 of the key, written in one go.
+    const bytes = encoded[j]!;
+    if (pos + bytes.length + 1 > limit) flush();
+    const m = buf;
+    let p = pos;
     if (first) first = false;
-    else writeByte(0x2c); // ,
-    writeString(key);
-    writeByte(0x3a); // :
+    else m[p++] = 0x2c;
+    for (let i = 0; i < bytes.length; i++) m[p++] = bytes[i]!;
+    pos = p;
     writeValue(item);
   }
   writeByte(0x7d); // }
 }
 
 /**
- * Sorts keys by UTF-16 code units (JCS's property order; what `<` on strings and the default sort
- * compare): insertion sort for the handful of keys a FHIR object has (cheaper than Array#sort's
- * setup, and linear when they are in order already), else the default sort.
+ * A key sequence (as Object.keys lists it): the positions that put it in JCS order (undefined when
+ * in order already), and for each key in that order its UTF-8 `"key":` text.
  */
-function sortKeys(keys: string[]): void {
-  if (keys.length > 16) {
-    keys.sort();
-    return;
-  }
-  for (let i = 1; i < keys.length; i++) {
-    const key = keys[i]!;
-    let j = i - 1;
-    while (j >= 0 && keys[j]! > key) {
-      keys[j + 1] = keys[j]!;
-      j--;
+interface Shape {
+  keys: string[];
+  order: Int32Array | undefined;
+  encoded: Uint8Array[];
+  /** 1 at the (ordered) positions of `meta` and `text`, which the top level leaves out. */
+  topLevelSkip: Uint8Array;
+}
+
+/**
+ * Object shapes seen, by first key: FHIR data has few (1,000 Synthea resources: ~17,000 objects, 100
+ * key sequences), so an object's key order and key text are usually found by comparing its keys
+ * with a known sequence instead of sorting and encoding strings again. Bounded; cleared when full.
+ */
+const shapes = new Map<string, Shape[]>();
+let shapeCount = 0;
+const MAX_SHAPES = 4096;
+const EMPTY: Shape = { keys: [], order: undefined, encoded: [], topLevelSkip: new Uint8Array(0) };
+const keyEncoder = new TextEncoder();
+
+function shapeOf(keys: string[]): Shape {
+  const n = keys.length;
+  if (n === 0) return EMPTY;
+  const known = shapes.get(keys[0]!);
+  if (known !== undefined) {
+    for (let s = 0; s < known.length; s++) {
+      const shape = known[s]!;
+      const other = shape.keys;
+      if (other.length !== n) continue;
+      let j = 1;
+      while (j < n && other[j] === keys[j]) j++;
+      if (j === n) return shape;
     }
-    keys[j + 1] = key;
   }
+  const shape = newShape(keys); // a fresh array from Object.keys, never changed
+  if (shapeCount >= MAX_SHAPES) {
+    shapes.clear();
+    shapeCount = 0;
+  }
+  const list = shapes.get(keys[0]!);
+  if (list !== undefined) list.push(shape);
+  else shapes.set(keys[0]!, [shape]);
+  shapeCount++;
+  return shape;
+}
+
+/**
+ * Sorts by UTF-16 code units (JCS's property order; what `<` on strings compares) and encodes each
+ * key as the engine's JSON.stringify writes it, in UTF-8. Throws UNUSUAL for a `__proto__` key or a
+ * lone surrogate (the library decides).
+ */
+function newShape(keys: string[]): Shape {
+  const n = keys.length;
+  const order = new Int32Array(n);
+  let inOrder = true;
+  for (let i = 0; i < n; i++) {
+    if (keys[i] === '__proto__') throw UNUSUAL;
+    order[i] = i;
+    if (i > 0 && keys[i - 1]! > keys[i]!) inOrder = false;
+  }
+  if (!inOrder) {
+    const sorted = Array.from(order).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
+    order.set(sorted);
+  }
+  const encoded: Uint8Array[] = [];
+  const topLevelSkip = new Uint8Array(n);
+  for (let j = 0; j < n; j++) {
+    const key = keys[order[j]!]!;
+    const json = JSON.stringify(key);
+    // A lone surrogate comes out as `\udXXX` (see writeEscaped).
+    if (json.indexOf('\\ud') !== -1) throw UNUSUAL;
+    const bytes = keyEncoder.encode(`${json}:`);
+    if (bytes.length > 4096) throw UNUSUAL; // written in one go: must fit the area with room to spare
+    encoded.push(bytes);
+    if (key === 'meta' || key === 'text') topLevelSkip[j] = 1;
+  }
+  return { keys, order: inOrder ? undefined : order, encoded, topLevelSkip };
 }
 
 /**

@@ -161,3 +161,93 @@ function node32(value: unknown, out = new Uint8Array(32)): Uint8Array {
   if (!isNodeHex(value) || !parseHexInto(out, 0, value, 2, 32)) throw new TypeError('not a 32-byte hex node');
   return out;
 }
+
+/** A proof step already walked in this list: from `node` at `level` with the rest of `proof`, the walk to `root` gave `ok`. */
+interface WalkedStep {
+  proof: readonly unknown[];
+  level: number;
+  /** Offset of the node's eight 32-bit words in {@link ProofMemo}'s pool. */
+  at: number;
+  root: unknown;
+  ok: boolean;
+}
+
+/**
+ * What the proofs of one list of records share. Records anchored in the same batch share the
+ * upper levels of their proofs: once one record's walk from node N at level i with siblings S to
+ * root R is done, another record that reaches the same N at level i with the same S and R has the
+ * same outcome, and its walk stops there (no more sibling parsing or hashing). Exact, not a guess:
+ * the node bytes, the remaining siblings and the root are compared, never assumed. Steps are found
+ * by the sibling at that level.
+ */
+export class ProofMemo {
+  readonly steps = new Map<string, WalkedStep>();
+  pool = new Int32Array(8 * 256);
+  used = 0;
+  words: Int32Array | undefined;
+}
+
+/**
+ * {@link proofFromState} for a record of a list: the same answer, sharing the walk of earlier
+ * records' proofs through `memo` (see {@link ProofMemo}); walks one level per WebAssembly call.
+ */
+export function proofFromStateShared(k: KeccakWasm, proof: readonly Hex[], root: Hex, memo: ProofMemo): boolean {
+  if (!Array.isArray(proof)) return false;
+  const mem = k.mem;
+  const words = (memo.words ??= new Int32Array(mem.buffer, STATE, 8));
+  const n = proof.length;
+  let fresh: WalkedStep[] | undefined;
+  let ok: boolean | undefined;
+  for (let i = 0; i < n; i++) {
+    const sibling: unknown = proof[i];
+    if (typeof sibling !== 'string') {
+      ok = false;
+      break;
+    }
+    const step = memo.steps.get(sibling);
+    if (step === undefined) {
+      // Remember the node here; the outcome is filled in when this walk ends.
+      if (memo.used + 8 > memo.pool.length) {
+        const bigger = new Int32Array(2 * memo.pool.length);
+        bigger.set(memo.pool);
+        memo.pool = bigger;
+      }
+      const at = memo.used;
+      memo.pool.set(words, at);
+      memo.used += 8;
+      (fresh ??= []).push({ proof, level: i, at, root, ok: false });
+    } else if (step.level === i && step.root === root && sameWords(memo.pool, step.at, words) && sameTail(step.proof, proof, i + 1)) {
+      ok = step.ok;
+      break;
+    }
+    if (!parseNode(mem, INPUT, sibling)) {
+      ok = false;
+      break;
+    }
+    k.proof(INPUT, 1);
+  }
+  if (ok === undefined) {
+    ok = parseNode(mem, INPUT, root);
+    for (let j = 0; ok && j < 32; j++) if (mem[STATE + j] !== mem[INPUT + j]) ok = false;
+  }
+  if (fresh !== undefined) {
+    for (const step of fresh) {
+      step.ok = ok;
+      const sibling = proof[step.level] as string;
+      if (!memo.steps.has(sibling)) memo.steps.set(sibling, step);
+    }
+  }
+  return ok;
+}
+
+function sameWords(pool: Int32Array, at: number, words: Int32Array): boolean {
+  for (let i = 0; i < 8; i++) if (pool[at + i] !== words[i]) return false;
+  return true;
+}
+
+function sameTail(a: readonly unknown[], b: readonly unknown[], from: number): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = from; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -2,7 +2,7 @@ import { assertFhirResource, contentHashOfResource, type FhirResourceLike } from
 import { toHex, memoryHex32, type Hex } from './hex.js';
 import { keccakWasm, STATE } from './keccak-wasm.js';
 import { leafHash, leafHashToState, type LeafInput } from './leaf.js';
-import { proofFromState, verifyProof } from './merkle.js';
+import { ProofMemo, proofFromState, proofFromStateShared, verifyProof } from './merkle.js';
 
 /** Why a record failed verification. */
 export type TamperReason =
@@ -45,7 +45,7 @@ type Checked = VerificationResult | { leafHex: Hex; hash: Hex };
  * JavaScript thread. The proof is checked first (while the leaf hash is still in WebAssembly
  * memory); the reasons keep their documented order all the same.
  */
-function checkRecord(input: VerifyRecordInput): Checked | Promise<Checked> {
+function checkRecord(input: VerifyRecordInput, memo?: ProofMemo): Checked | Promise<Checked> {
   const { resource, leaf, proof, root } = input;
   let leafHex: Hex;
   let proofOk: boolean;
@@ -56,7 +56,7 @@ function checkRecord(input: VerifyRecordInput): Checked | Promise<Checked> {
     const k = keccakWasm();
     if (k && leafHashToState(leaf)) {
       leafHex = memoryHex32(k.mem, STATE);
-      proofOk = proofFromState(k, proof, root);
+      proofOk = memo ? proofFromStateShared(k, proof, root, memo) : proofFromState(k, proof, root);
     } else {
       leafHex = leafHash(leaf);
       proofOk = verifyProof(leafHex, proof, root);
@@ -122,7 +122,9 @@ export function verifyRecord(input: VerifyRecordInput): Promise<VerificationResu
  * Results are in input order and equal verifyRecord's one by one.
  */
 export async function verifyRecords(inputs: readonly VerifyRecordInput[]): Promise<VerificationResult[]> {
-  const pending = inputs.map(checkRecord);
+  // Records of one batch share their proofs' upper levels: walked once for the list.
+  const memo = inputs.length > 1 ? new ProofMemo() : undefined;
+  const pending = inputs.map((input) => checkRecord(input, memo));
   const checked = pending.some((c) => c instanceof Promise) ? await Promise.all(pending) : (pending as Checked[]);
   const anchoredByRoot = new Map<string, Promise<boolean>>();
   const results = inputs.map((input, i) =>

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import {
   buildTree,
   contentHash,
@@ -49,4 +50,55 @@ describe('verifyRecords', () => {
     const statuses = new Set(batchResults.map((r) => (r.status === 'verified' ? 'verified' : r.reason)));
     assert.deepEqual([...statuses].sort(), ['content-changed', 'proof-invalid', 'root-unknown', 'verified']);
   });
+
+  it('gives verifyRecord’s result when proofs share levels: forged nodes, swapped or altered siblings, other roots, JSON copies', async () => {
+    // Two batches; records of both in one list, so the shared-walk memo sees the same sibling
+    // strings with other nodes, tails and roots. Every answer must equal verifyRecord's alone.
+    const batches: { resources: { resourceType: string; id: string; status: string; valueInteger: number }[]; leaves: LeafInput[]; tree: ReturnType<typeof buildTree> }[] = [];
+    for (let b = 0; b < 2; b++) {
+      const resources = Array.from({ length: 37 }, (_, i) => ({ resourceType: 'Observation', id: `m${b}-${i}`, status: 'final', valueInteger: i }));
+      const leaves: LeafInput[] = [];
+      for (const r of resources) {
+        leaves.push({ subject: randomSalt(), resourceType: r.resourceType, resourceId: r.id, versionId: '1', contentHash: await contentHash(r), payloadCid: 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku', salt: randomSalt() });
+      }
+      const tree = buildTree(leaves.map(leafHash));
+      batches.push({ resources, leaves, tree });
+    }
+    const flip = (h: Hex, at: number): Hex => `${h.slice(0, at)}${h[at] === '0' ? '1' : '0'}${h.slice(at + 1)}` as Hex;
+    const record = fc.record({
+      batch: fc.integer({ min: 0, max: 1 }),
+      index: fc.integer({ min: 0, max: 36 }),
+      change: fc.constantFrom('none', 'none', 'none', 'json-copy', 'uppercase', 'other-proof', 'other-root', 'flip-sibling', 'drop-sibling', 'extra-sibling', 'swap-siblings', 'forged-leaf', 'bad-hex', 'content'),
+      at: fc.integer({ min: 0, max: 10 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(record, { minLength: 2, maxLength: 40 }), async (picks) => {
+        const inputs: VerifyRecordInput[] = picks.map(({ batch, index, change, at }) => {
+          const { resources, leaves, tree } = batches[batch]!;
+          let proof: Hex[] = tree.proof(index);
+          let root: Hex = tree.root;
+          let leaf = leaves[index]!;
+          let resource: unknown = resources[index];
+          const level = at % Math.max(1, proof.length);
+          if (change === 'json-copy') proof = JSON.parse(JSON.stringify(proof)) as Hex[];
+          if (change === 'uppercase') proof = proof.map((h) => `0x${h.slice(2).toUpperCase()}` as Hex);
+          if (change === 'other-proof') proof = tree.proof((index + 1 + at) % 37);
+          if (change === 'other-root') root = batches[1 - batch]!.tree.root;
+          if (change === 'flip-sibling') proof = proof.map((h, i) => (i === level ? flip(h, 2 + at) : h));
+          if (change === 'drop-sibling') proof = proof.filter((_, i) => i !== level);
+          if (change === 'extra-sibling') proof = [...proof, randomSalt()];
+          if (change === 'swap-siblings') proof = proof.map((h, i) => proof[i === level ? (level + 1) % proof.length : i === (level + 1) % proof.length ? level : i]!);
+          if (change === 'forged-leaf') leaf = { ...leaf, salt: randomSalt() };
+          if (change === 'bad-hex') proof = proof.map((h, i) => (i === level ? (`${h.slice(0, 10)}zz${h.slice(12)}` as Hex) : h));
+          if (change === 'content') resource = { ...resources[index], valueInteger: -1 };
+          return { resource, leaf, proof, root, anchored: true };
+        });
+        const single = [];
+        for (const input of inputs) single.push(await verifyRecord(input));
+        assert.deepEqual(await verifyRecords(inputs), single);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
+
