@@ -1,5 +1,5 @@
 /**
- * `npm run bench:profile -w packages/core`: where verifyRecord spends its time in Chromium. Runs the
+ * `npm run bench:profile -w packages/core`: where verifyRecord spends its time in Chromium (PROFILE_LIST=100: verifyRecords over slices of 100). Runs the
  * bench's verifyRecord loop over 1,000 Synthea resources under the DevTools sampling profiler and
  * prints the functions with the most self time (WebAssembly modules show as wasm-function[i]).
  * The percentages are what to look at; the profiler itself slows the run down.
@@ -12,7 +12,9 @@ import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 
 const ROUNDS = Number(process.env.PROFILE_ROUNDS ?? 20);
-type Page = typeof globalThis & { prepare(texts: string[]): Promise<void>; run(rounds: number): Promise<number> };
+/** PROFILE_LIST=100: profile verifyRecords over slices of 100 records (the bench's list row) instead of verifyRecord one by one. */
+const LIST = Number(process.env.PROFILE_LIST ?? 0);
+type Page = typeof globalThis & { prepare(texts: string[]): Promise<void>; run(rounds: number, list: number): Promise<number> };
 
 const texts: string[] = [];
 for (const bundle of loadSyntheaBundles().values()) {
@@ -39,13 +41,13 @@ try {
   await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
   await page.waitForFunction(() => 'prepare' in globalThis);
   await page.evaluate((t) => (globalThis as Page).prepare(t), texts);
-  await page.evaluate(() => (globalThis as Page).run(5)); // warm-up: tier-up of JS and WebAssembly
-  const plain = await page.evaluate((rounds) => (globalThis as Page).run(rounds), ROUNDS);
+  await page.evaluate((list) => (globalThis as Page).run(5, list), LIST); // warm-up: tier-up of JS and WebAssembly
+  const plain = await page.evaluate(([rounds, list]) => (globalThis as Page).run(rounds, list), [ROUNDS, LIST] as const);
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Profiler.enable');
   await cdp.send('Profiler.setSamplingInterval', { interval: 50 });
   await cdp.send('Profiler.start');
-  const profiled = await page.evaluate((rounds) => (globalThis as Page).run(rounds), ROUNDS);
+  const profiled = await page.evaluate(([rounds, list]) => (globalThis as Page).run(rounds, list), [ROUNDS, LIST] as const);
   const { profile } = await cdp.send('Profiler.stop');
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const self = new Map<string, number>();
@@ -55,7 +57,7 @@ try {
     self.set(key, (self.get(key) ?? 0) + 1);
   }
   const total = profile.samples?.length ?? 1;
-  console.log(`verifyRecord over 1,000 records: ${plain.toFixed(1)} ms per pass (${profiled.toFixed(1)} ms under the profiler), ${ROUNDS} passes sampled`);
+  console.log(`${LIST > 0 ? `verifyRecords over slices of ${LIST}` : 'verifyRecord one by one'} over 1,000 records: ${plain.toFixed(1)} ms per pass (${profiled.toFixed(1)} ms under the profiler), ${ROUNDS} passes sampled`);
   console.log('| self % | function |\n|---:|---|');
   for (const [key, count] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`| ${((100 * count) / total).toFixed(1)} | ${key} |`);
 } finally {

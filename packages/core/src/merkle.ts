@@ -162,6 +162,8 @@ function node32(value: unknown, out = new Uint8Array(32)): Uint8Array {
   return out;
 }
 
+const NO_ROOT = Symbol('no root');
+
 /** A proof step already walked in this list: from `node` at `level` with the rest of `proof`, the walk to `root` gave `ok`. */
 interface WalkedStep {
   proof: readonly unknown[];
@@ -185,6 +187,9 @@ export class ProofMemo {
   pool = new Int32Array(8 * 256);
   used = 0;
   words: Int32Array | undefined;
+  /** The last root parsed (NO_ROOT: none), and its words (lists usually have one root). */
+  root: unknown = NO_ROOT;
+  rootWords = new Int32Array(8);
 }
 
 /**
@@ -227,8 +232,14 @@ export function proofFromStateShared(k: KeccakWasm, proof: readonly Hex[], root:
     k.proof(INPUT, 1);
   }
   if (ok === undefined) {
-    ok = parseNode(mem, INPUT, root);
-    for (let j = 0; ok && j < 32; j++) if (mem[STATE + j] !== mem[INPUT + j]) ok = false;
+    if (root !== memo.root) {
+      memo.root = NO_ROOT;
+      if (parseNode(mem, INPUT, root)) {
+        memo.rootWords.set(new Int32Array(mem.buffer, INPUT, 8));
+        memo.root = root;
+      }
+    }
+    ok = root === memo.root && sameWords(memo.rootWords, 0, words);
   }
   if (fresh !== undefined) {
     for (const step of fresh) {

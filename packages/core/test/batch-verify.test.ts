@@ -68,7 +68,7 @@ describe('verifyRecords', () => {
     const record = fc.record({
       batch: fc.integer({ min: 0, max: 1 }),
       index: fc.integer({ min: 0, max: 36 }),
-      change: fc.constantFrom('none', 'none', 'none', 'json-copy', 'uppercase', 'other-proof', 'other-root', 'flip-sibling', 'drop-sibling', 'extra-sibling', 'swap-siblings', 'forged-leaf', 'bad-hex', 'content'),
+      change: fc.constantFrom('none', 'none', 'none', 'json-copy', 'uppercase', 'other-proof', 'other-root', 'flip-sibling', 'drop-sibling', 'extra-sibling', 'swap-siblings', 'forged-leaf', 'bad-hex', 'content', 'root-missing', 'root-uppercase', 'root-bad-hex', 'empty-proof'),
       at: fc.integer({ min: 0, max: 10 }),
     });
     await fc.assert(
@@ -90,6 +90,10 @@ describe('verifyRecords', () => {
           if (change === 'swap-siblings') proof = proof.map((h, i) => proof[i === level ? (level + 1) % proof.length : i === (level + 1) % proof.length ? level : i]!);
           if (change === 'forged-leaf') leaf = { ...leaf, salt: randomSalt() };
           if (change === 'bad-hex') proof = proof.map((h, i) => (i === level ? (`${h.slice(0, 10)}zz${h.slice(12)}` as Hex) : h));
+          if (change === 'root-missing') root = undefined as unknown as Hex;
+          if (change === 'root-uppercase') root = `0x${root.slice(2).toUpperCase()}` as Hex;
+          if (change === 'root-bad-hex') root = `${root.slice(0, 20)}g${root.slice(21)}` as Hex;
+          if (change === 'empty-proof') proof = [];
           if (change === 'content') resource = { ...resources[index], valueInteger: -1 };
           return { resource, leaf, proof, root, anchored: true };
         });
