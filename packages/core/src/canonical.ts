@@ -125,17 +125,27 @@ export function contentHashNow(resource: unknown): Hex | Promise<ArrayBuffer> {
 
 /** {@link contentHashNow} of a value the caller already checked with {@link assertFhirResource}. */
 export function contentHashOfResource(resource: FhirResourceLike): Hex | Promise<ArrayBuffer> {
+  const digest = contentDigestOfResource(resource);
+  return digest instanceof Uint8Array ? memoryHex32(digest, DIGEST) : digest;
+}
+
+/**
+ * The content hash of a checked resource: the WebAssembly SHA-256's memory with the digest at
+ * {@link DIGEST} (valid until the next hash), or WebCrypto's pending digest. Lets the verifier
+ * compare bytes without making hex.
+ */
+export function contentDigestOfResource(resource: FhirResourceLike): Uint8Array | Promise<ArrayBuffer> {
   const s = sha256Wasm();
   if (s && writerFree()) {
     // The usual case: the canonical JSON is written straight through the WebAssembly SHA-256.
     try {
       hashCanonical(s, resource);
-      return memoryHex32(s.mem, DIGEST);
+      return s.mem;
     } catch (error) {
       if (error !== UNUSUAL && !(error instanceof RangeError)) throw error;
     }
     sha256Bytes(s, encoder.encode(libraryJson(resource)));
-    return memoryHex32(s.mem, DIGEST);
+    return s.mem;
   }
   // WebAssembly refused (or a getter re-entered mid-hash): WebCrypto. digest() copies its input
   // before returning its promise.

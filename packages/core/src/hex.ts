@@ -71,6 +71,20 @@ export function parseHexIntoWasm(out: Uint8Array, offset: number, hex: string, s
   return true;
 }
 
+/**
+ * Whether the 32 bytes at `offset` of a WebAssembly memory view equal the 0x-prefixed hex `hex`
+ * (either case): a digest compared without making its hex.
+ */
+export function memoryEqualsHex32(memory: Uint8Array, offset: number, hex: string): boolean {
+  if (hex.length !== 66) return false;
+  for (let i = 0; i < 32; i++) {
+    const a = hex.charCodeAt(2 + 2 * i);
+    const b = hex.charCodeAt(3 + 2 * i);
+    if ((a | b) > 0x7f || HEX_PAIR[(a << 7) | b] !== memory[offset + i]) return false;
+  }
+  return true;
+}
+
 /** Bytes of a hex string (with or without 0x); throws on odd length or a non-hex digit. */
 export function fromHex(hex: string): Uint8Array {
   const start = hex.startsWith('0x') || hex.startsWith('0X') ? 2 : 0;

@@ -1,5 +1,6 @@
-import { assertFhirResource, contentHashOfResource, type FhirResourceLike } from './canonical.js';
-import { toHex, memoryHex32, type Hex } from './hex.js';
+import { assertFhirResource, contentDigestOfResource, type FhirResourceLike } from './canonical.js';
+import { toHex, memoryEqualsHex32, memoryHex32, type Hex } from './hex.js';
+import { DIGEST } from './sha256-wasm.js';
 import { keccakWasm, STATE } from './keccak-wasm.js';
 import { leafHash, leafHashToState, type LeafInput } from './leaf.js';
 import { ProofMemo, proofFromState, proofFromStateShared, verifyProof } from './merkle.js';
@@ -49,7 +50,7 @@ function checkRecord(input: VerifyRecordInput, memo?: ProofMemo): Checked | Prom
   const { resource, leaf, proof, root } = input;
   let leafHex: Hex;
   let proofOk: boolean;
-  let pending: Hex | Promise<ArrayBuffer>;
+  let pending: Uint8Array | Promise<ArrayBuffer>;
   try {
     assertFhirResource(resource);
     // The proof is checked from the leaf hash where it was computed (WebAssembly memory) when it can be.
@@ -61,11 +62,16 @@ function checkRecord(input: VerifyRecordInput, memo?: ProofMemo): Checked | Prom
       leafHex = leafHash(leaf);
       proofOk = verifyProof(leafHex, proof, root);
     }
-    pending = contentHashOfResource(resource);
+    pending = contentDigestOfResource(resource);
   } catch (error) {
     return malformed(error);
   }
-  if (typeof pending === 'string') return finishCheck(resource, leaf, leafHex, pending, proofOk);
+  if (pending instanceof Uint8Array) {
+    // The digest is compared as bytes with the leaf's contentHash (valid hex: the leaf was just
+    // encoded); its hex is made only for the message when they differ.
+    const hash = memoryEqualsHex32(pending, DIGEST, leaf.contentHash) ? (leaf.contentHash.toLowerCase() as Hex) : memoryHex32(pending, DIGEST);
+    return finishCheck(resource, leaf, leafHex, hash, proofOk);
+  }
   return pending.then((digest) => finishCheck(resource, leaf, leafHex, toHex(new Uint8Array(digest)), proofOk), malformed);
 }
 

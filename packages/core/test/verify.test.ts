@@ -33,6 +33,17 @@ describe('verifyRecord', () => {
     assert.equal(result.status, 'verified');
   });
 
+  it('answers the lowercase leaf and content hashes, also for a leaf whose hex is uppercase', async () => {
+    const { resources, leaves, tree } = await anchoredBatch();
+    const upper = { ...leaves[3]!, contentHash: `0x${leaves[3]!.contentHash.slice(2).toUpperCase()}` as Hex, salt: `0x${leaves[3]!.salt.slice(2).toUpperCase()}` as Hex };
+    for (const leaf of [leaves[3]!, upper]) {
+      const result = await verifyRecord({ resource: resources[3], leaf, proof: tree.proof(3), root: tree.root, anchored: true });
+      assert.deepEqual(result, { status: 'verified', leafHash: leafHash(leaves[3]!), contentHash: await contentHash(resources[3]) });
+    }
+    const edited = await verifyRecord({ resource: { ...resources[3]!, status: 'amended' }, leaf: upper, proof: tree.proof(3), root: tree.root, anchored: true });
+    assert.ok(edited.status === 'tampered' && edited.reason === 'content-changed' && edited.detail.includes(await contentHash({ ...resources[3]!, status: 'amended' })));
+  });
+
   it('still verifies after only meta/text changed', async () => {
     const { resources, leaves, tree } = await anchoredBatch();
     const shown = { ...resources[0]!, meta: { versionId: '1', lastUpdated: '2030-01-01T00:00:00Z' }, text: { status: 'generated', div: '<div/>' } };
