@@ -190,6 +190,8 @@ export class ProofMemo {
   /** The last root parsed (NO_ROOT: none), and its words (lists usually have one root). */
   root: unknown = NO_ROOT;
   rootWords = new Int32Array(8);
+  /** The steps the current walk added (reused). */
+  readonly fresh: (WalkedStep | undefined)[] = [];
 }
 
 /**
@@ -200,8 +202,12 @@ export function proofFromStateShared(k: KeccakWasm, proof: readonly Hex[], root:
   if (!Array.isArray(proof)) return false;
   const mem = k.mem;
   const words = (memo.words ??= new Int32Array(mem.buffer, STATE, 8));
+  const steps = memo.steps;
   const n = proof.length;
-  let fresh: WalkedStep[] | undefined;
+  // Steps this walk adds are in the map at once (a step is only ever matched at its own level,
+  // which this walk passes once); their outcome is filled in when the walk ends.
+  const fresh = memo.fresh;
+  let added = 0;
   let ok: boolean | undefined;
   for (let i = 0; i < n; i++) {
     const sibling: unknown = proof[i];
@@ -209,18 +215,20 @@ export function proofFromStateShared(k: KeccakWasm, proof: readonly Hex[], root:
       ok = false;
       break;
     }
-    const step = memo.steps.get(sibling);
+    const step = steps.get(sibling);
     if (step === undefined) {
-      // Remember the node here; the outcome is filled in when this walk ends.
       if (memo.used + 8 > memo.pool.length) {
         const bigger = new Int32Array(2 * memo.pool.length);
         bigger.set(memo.pool);
         memo.pool = bigger;
       }
       const at = memo.used;
-      memo.pool.set(words, at);
-      memo.used += 8;
-      (fresh ??= []).push({ proof, level: i, at, root, ok: false });
+      const pool = memo.pool;
+      for (let w = 0; w < 8; w++) pool[at + w] = words[w]!;
+      memo.used = at + 8;
+      const step_: WalkedStep = { proof, level: i, at, root, ok: false };
+      steps.set(sibling, step_);
+      fresh[added++] = step_;
     } else if (step.level === i && step.root === root && sameWords(memo.pool, step.at, words) && sameTail(step.proof, proof, i + 1)) {
       ok = step.ok;
       break;
@@ -241,12 +249,9 @@ export function proofFromStateShared(k: KeccakWasm, proof: readonly Hex[], root:
     }
     ok = root === memo.root && sameWords(memo.rootWords, 0, words);
   }
-  if (fresh !== undefined) {
-    for (const step of fresh) {
-      step.ok = ok;
-      const sibling = proof[step.level] as string;
-      if (!memo.steps.has(sibling)) memo.steps.set(sibling, step);
-    }
+  for (let j = 0; j < added; j++) {
+    fresh[j]!.ok = ok;
+    fresh[j] = undefined;
   }
   return ok;
 }
