@@ -41,7 +41,7 @@ export interface VerifyRecordInput {
 type Checked = VerificationResult | { leafHex: Hex; hash: Hex };
 
 /**
- * Everything but the chain question. With the WebAssembly SHA-256 running (small resources) this
+ * Everything but the chain question. With the WebAssembly SHA-256 running (the usual case) this
  * is synchronous: no promise per record. Otherwise WebCrypto computes the content hash off the
  * JavaScript thread. The proof is checked first (while the leaf hash is still in WebAssembly
  * memory); the reasons keep their documented order all the same.
