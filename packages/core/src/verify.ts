@@ -113,7 +113,7 @@ export function verifyRecord(input: VerifyRecordInput): Promise<VerificationResu
   // Not an async function: a record checked synchronously resolves without an extra await hop.
   try {
     const anchored = input.anchored;
-    const ask = typeof anchored === 'function' ? anchored : () => anchored;
+    const ask = typeof anchored === 'function' ? anchored : anchored ? ALWAYS : NEVER;
     const checked = checkRecord(input);
     if (checked instanceof Promise) return checked.then((c) => decide(input, c, ask));
     return Promise.resolve(decide(input, checked, ask));
@@ -130,21 +130,38 @@ export function verifyRecord(input: VerifyRecordInput): Promise<VerificationResu
 export async function verifyRecords(inputs: readonly VerifyRecordInput[]): Promise<VerificationResult[]> {
   // Records of one batch share their proofs' upper levels: walked once for the list.
   const memo = inputs.length > 1 ? new ProofMemo() : undefined;
-  const pending = inputs.map((input) => checkRecord(input, memo));
-  const checked = pending.some((c) => c instanceof Promise) ? await Promise.all(pending) : (pending as Checked[]);
+  const n = inputs.length;
+  const pending = new Array<Checked | Promise<Checked>>(n);
+  let waiting = false;
+  for (let i = 0; i < n; i++) {
+    const c = checkRecord(inputs[i]!, memo);
+    if (c instanceof Promise) waiting = true;
+    pending[i] = c;
+  }
+  const checked = waiting ? await Promise.all(pending) : (pending as Checked[]);
   const anchoredByRoot = new Map<string, Promise<boolean>>();
-  const results = inputs.map((input, i) =>
-    decide(input, checked[i]!, (root) => {
-      const anchored = input.anchored;
-      if (typeof anchored === 'boolean') return anchored;
-      const key = String(root).toLowerCase();
-      let answer = anchoredByRoot.get(key);
-      if (!answer) {
-        answer = Promise.resolve(anchored(root)).then(Boolean);
-        anchoredByRoot.set(key, answer);
-      }
-      return answer;
-    }),
-  );
-  return results.some((r) => r instanceof Promise) ? Promise.all(results) : (results as VerificationResult[]);
+  const results = new Array<VerificationResult | Promise<VerificationResult>>(n);
+  let later = false;
+  for (let i = 0; i < n; i++) {
+    const input = inputs[i]!;
+    const anchored = input.anchored;
+    const result =
+      typeof anchored === 'boolean'
+        ? decide(input, checked[i]!, anchored ? ALWAYS : NEVER)
+        : decide(input, checked[i]!, (root) => {
+            const key = String(root).toLowerCase();
+            let answer = anchoredByRoot.get(key);
+            if (!answer) {
+              answer = Promise.resolve(anchored(root)).then(Boolean);
+              anchoredByRoot.set(key, answer);
+            }
+            return answer;
+          });
+    if (result instanceof Promise) later = true;
+    results[i] = result;
+  }
+  return later ? Promise.all(results) : (results as VerificationResult[]);
 }
+
+const ALWAYS = (): boolean => true;
+const NEVER = (): boolean => false;
