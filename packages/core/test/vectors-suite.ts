@@ -20,6 +20,7 @@ import {
   toHex,
   verifyProof,
   verifyRecord,
+  verifyRecords,
   type EnvelopeHeaderInfo,
   type Hex,
   type LeafInput,
@@ -245,5 +246,15 @@ export function vectorCases(v: Vectors): VectorCase[] {
       },
     });
   }
+  cases.push({
+    name: 'verifyRecords over all record vectors, twice over as one list (shared proof walks), equals the expected outcomes',
+    async run() {
+      const records = [...v.records, ...v.records];
+      const results = await verifyRecords(records.map((r) => ({ resource: JSON.parse(r.json), leaf: r.leaf, proof: JSON.parse(JSON.stringify(r.proof)) as Hex[], root: r.root, anchored: r.anchored })));
+      results.forEach((result, i) => {
+        expectEqual<unknown>(result.status === 'verified' ? { status: 'verified' } : { status: result.status, reason: result.reason }, records[i]!.expected, `result ${i}`);
+      });
+    },
+  });
   return cases;
 }
