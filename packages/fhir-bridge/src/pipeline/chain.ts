@@ -112,12 +112,19 @@ export class Chain {
     return this.provider.getTransactionReceipt(hash);
   }
 
+  /**
+   * The receipt once mined, polling `eth_getTransactionReceipt` (null after `timeoutMs`). Polled
+   * directly: ethers' block-subscription wait sometimes missed a transaction mined at once (anvil
+   * automine) and sat out its whole timeout (30 s stalls in the bench).
+   */
   async waitForReceipt(hash: string, timeoutMs: number): Promise<TransactionReceipt | null> {
-    try {
-      return await this.provider.waitForTransaction(hash, 1, timeoutMs);
-    } catch (error) {
-      if ((error as { code?: string }).code === 'TIMEOUT') return null;
-      throw error;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const receipt = await this.provider.getTransactionReceipt(hash);
+      if (receipt) return receipt;
+      const left = deadline - Date.now();
+      if (left <= 0) return null;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(this.provider.pollingInterval, left)));
     }
   }
 
