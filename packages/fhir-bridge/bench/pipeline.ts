@@ -145,6 +145,14 @@ function latencies(db: string, runId: string, size: number, starts: number[]): n
 }
 
 /** The bridge's main-thread V8 heap from its Prometheus metrics (prom-client default metrics). */
+// RSS split from /proc/<pid>/status: anonymous (heaps, malloc arenas), file-backed (code, mmaps)
+// and shared memory (SQLite's WAL index) — which kind of memory the growth is.
+function rssSplit(pid: number): string {
+  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return `anon ${(kb('RssAnon') / 1024).toFixed(0)} MiB, file ${(kb('RssFile') / 1024).toFixed(0)} MiB, shmem ${(kb('RssShmem') / 1024).toFixed(0)} MiB, threads ${/^Threads:\s+(\d+)/m.exec(text)?.[1] ?? '?'}`;
+}
+
 async function heapOf(url: string): Promise<{ used: number; total: number; external: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const value = (name: string) => Number(new RegExp(`^ehr_bridge_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
@@ -226,6 +234,7 @@ try {
   const rssBefore = await processRssBytes(batched.proc.pid);
   let rssPeak = rssBefore;
   const heapBefore = await heapOf(batched.url);
+  const splitBefore = rssSplit(batched.proc.pid);
   // RSS every half second, to tell a leak (grows with N) from a working set that settles.
   const rssSamples: number[] = [];
   const sampler = setInterval(() => {
@@ -245,6 +254,7 @@ try {
   clearInterval(sampler);
   const rssAfter = await processRssBytes(batched.proc.pid);
   const heapAfter = await heapOf(batched.url);
+  const splitAfter = rssSplit(batched.proc.pid);
   const batchedLat = latencies(batched.db, 'batched', BUNDLE, batchedRun.starts);
   const batchedTx = (await status(batched.url)).batches.anchored!;
   await batched.proc.stop(process.env.EHR_BENCH_PROF ? 120_000 : 5_000);
@@ -266,6 +276,7 @@ try {
   const at = (f: number) => mb(rssSamples[Math.min(rssSamples.length - 1, Math.floor(f * rssSamples.length))] ?? 0);
   console.log(`bridge RSS during the run (no forced GC): 25% ${at(0.25)}, 50% ${at(0.5)}, 75% ${at(0.75)}, end ${at(1)}`);
   console.log(`bridge main-thread V8 heap used: before ${mb(heapBefore.used)}, after ${mb(heapAfter.used)}; heap total ${mb(heapBefore.total)} → ${mb(heapAfter.total)}; external ${mb(heapBefore.external)} → ${mb(heapAfter.external)}`);
+  console.log(`bridge RSS split: before ${splitBefore}; after ${splitAfter}${process.env.MALLOC_ARENA_MAX ? ` (MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX})` : ''}`);
   console.log(`bridge RSS (VmRSS, no forced GC): before ${mb(rssBefore)}, after ${fmt(N)} resources ${mb(rssAfter)} (${(((rssAfter - rssBefore) / rssBefore) * 100).toFixed(1)}%), peak ${mb(rssPeak)}  (goal growth ≤ 10%)`);
 } finally {
   await Promise.all([chain.anvil.stop(), kubo.stop()]);
