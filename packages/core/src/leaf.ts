@@ -1,4 +1,4 @@
-import { bufferSource, memoryHex32, parseHexIntoWasm, toHex, type CryptoKey, type Hex } from './hex.js';
+import { bufferSource, memoryHex32, parseHexInto, toHex, type CryptoKey, type Hex } from './hex.js';
 import { keccak256 } from './keccak.js';
 import { INPUT, INPUT_BLOCKS, keccakWasm, padInput, RATE, STATE } from './keccak-wasm.js';
 
@@ -41,7 +41,7 @@ const encoder = new TextEncoder();
 
 /** Parses a 0x-prefixed 32-byte hex field straight into `out` (no intermediate arrays: this is hot). */
 function writeBytes32(out: Uint8Array, offset: number, name: string, value: unknown): void {
-  if (typeof value !== 'string' || value.length !== 66 || value.charCodeAt(0) !== 48 || (value.charCodeAt(1) | 0x20) !== 120 || !parseHexIntoWasm(out, offset, value, 2, 32)) {
+  if (typeof value !== 'string' || value.length !== 66 || value.charCodeAt(0) !== 48 || (value.charCodeAt(1) | 0x20) !== 120 || !parseHexInto(out, offset, value, 2, 32)) {
     throw new TypeError(`leaf.${name} must be a 0x-prefixed 32-byte hex string`);
   }
 }
@@ -106,8 +106,8 @@ function writeLeaf(leaf: LeafInput, strings: (string | Uint8Array)[], out: Uint8
  */
 export function encodeLeaf(leaf: LeafInput): Uint8Array {
   const { strings, size } = leafStrings(leaf);
-  // Written where leafHash writes it (WebAssembly memory, when running) and copied out, so the
-  // writer only ever sees one kind of buffer (see memoryHex32 in hex.ts).
+  // Written where leafHash writes it (WebAssembly memory, when running) and copied out: the bytes
+  // encodeLeaf returns are the bytes leafHash hashes, by one code path.
   const k = keccakWasm();
   if (k && size < INPUT_BLOCKS * RATE) {
     k.mem.fill(0, INPUT, INPUT + size);

@@ -1,4 +1,4 @@
-import { fromHex, isHex, parseHexInto, parseHexIntoWasm, toHex, type Hex } from './hex.js';
+import { fromHex, isHex, parseHexInto, toHex, type Hex } from './hex.js';
 import { keccak256 } from './keccak.js';
 import { INPUT, INPUT_BLOCKS, keccakWasm, PAIR, RATE, STATE, type KeccakWasm } from './keccak-wasm.js';
 
@@ -147,7 +147,7 @@ const MAX_SIBLINGS = Math.floor((INPUT_BLOCKS * RATE) / 32);
 
 /** Parses a 0x-prefixed 32-byte hex node into WebAssembly memory at `offset`; false when it is not one. */
 function parseNode(mem: Uint8Array, offset: number, value: unknown): boolean {
-  return isNodeHex(value) && parseHexIntoWasm(mem, offset, value, 2, 32);
+  return isNodeHex(value) && parseHexInto(mem, offset, value, 2, 32);
 }
 
 function isNodeHex(value: unknown): value is string {
