@@ -11,7 +11,7 @@
  * An IPFS or chain outage makes a step fail; it is retried with exponential backoff and the
  * records wait in their current state. Nothing is lost and nothing is anchored twice.
  */
-import { buildTree, leafHash, recordAad, sealEnvelope, type Hex, type MerkleTree } from '@ehr-anchor/core';
+import { buildTree, recordAad, sealEnvelope, type Hex, type MerkleTree } from '@ehr-anchor/core';
 import type { BatchManifest } from '@ehr-anchor/core/api';
 import type { FastifyBaseLogger } from 'fastify';
 import { errorMessage } from '../errors.js';
@@ -24,6 +24,7 @@ import type { Outbox, RecordInfo, ReceivedRecord, StoredUpdate } from '../outbox
 import type { Chain } from './chain.js';
 import { randomSaltFast, sealForHospital } from './fast-crypto.js';
 import { fileBlocks, type Block, type IpfsStore } from './ipfs.js';
+import { recordLeaf } from './seal-chunk.js';
 import { SealPool } from './seal-pool.js';
 import type { CID } from 'multiformats/cid';
 
@@ -215,15 +216,7 @@ export class Pipeline {
     const { cid, blocks } = await fileBlocks(envelope);
     const salt = randomSaltFast();
     const payloadCid = cid.toString();
-    const leaf = leafHash({
-      subject: r.subject as Hex,
-      resourceType: r.resourceType,
-      resourceId: r.resourceId,
-      versionId: r.versionId,
-      contentHash: r.contentHash as Hex,
-      payloadCid,
-      salt,
-    });
+    const leaf = recordLeaf(r, payloadCid, salt);
     const update: StoredUpdate = { seq: r.seq, cid: payloadCid, salt, leaf, keyId: recipients[0]!.keyId };
     return { cid, blocks, update };
   }

@@ -30,6 +30,19 @@ export interface SealedChunk {
   records: { seq: number; cid: string; salt: string; leaf: string }[];
 }
 
+/** The record leaf of `r` stored at `payloadCid` with `salt` (inline, worker and document paths alike). */
+export function recordLeaf(r: Omit<ChunkRecord, 'seq'>, payloadCid: string, salt: Hex): Hex {
+  return leafHash({
+    subject: r.subject as Hex,
+    resourceType: r.resourceType,
+    resourceId: r.resourceId,
+    versionId: r.versionId,
+    contentHash: r.contentHash as Hex,
+    payloadCid,
+    salt,
+  });
+}
+
 /** Seals `records[i]` with body `bodies[i]`; the CAR's root links every envelope (`kind` names it). */
 export async function sealChunk(kind: string, records: ChunkRecord[], bodies: Uint8Array[], key: HospitalKey): Promise<SealedChunk> {
   const links: CID[] = [];
@@ -55,15 +68,7 @@ export async function sealChunk(kind: string, records: ChunkRecord[], bodies: Ui
       }
     }
     const salt = randomSaltFast();
-    const leaf = leafHash({
-      subject: r.subject as Hex,
-      resourceType: r.resourceType,
-      resourceId: r.resourceId,
-      versionId: r.versionId,
-      contentHash: r.contentHash as Hex,
-      payloadCid,
-      salt,
-    });
+    const leaf = recordLeaf(r, payloadCid, salt);
     out.push({ seq: r.seq, cid: payloadCid, salt, leaf });
   }
   const root = await dagCborBlock({ format: `ehr-anchor-${kind}/v1`, links });
