@@ -1,5 +1,6 @@
 // Bundled by profile.ts into the Chromium page: the verifyRecord loop of the bench, to be profiled.
-import { buildTree, contentHash, keccakReady, leafHash, randomSalt, verifyRecord, verifyRecords, type LeafInput } from '../src/index.js';
+import { buildTree, keccakReady, leafHash, verifyRecord, verifyRecords } from '../src/index.js';
+import { benchLeaves } from './workload.js';
 
 /**
  * Prepares 1,000 records like the bench (one tree) and exposes `run(rounds, list)`: ms per pass over all
@@ -8,18 +9,7 @@ import { buildTree, contentHash, keccakReady, leafHash, randomSalt, verifyRecord
 export async function prepare(texts: string[]): Promise<void> {
   await keccakReady();
   const resources = texts.map((t) => JSON.parse(t) as { resourceType: string; id: string });
-  const leaves: LeafInput[] = [];
-  for (const r of resources) {
-    leaves.push({
-      subject: randomSalt(),
-      resourceType: r.resourceType,
-      resourceId: r.id,
-      versionId: '1',
-      contentHash: await contentHash(r),
-      payloadCid: 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku',
-      salt: randomSalt(),
-    });
-  }
+  const leaves = await benchLeaves(resources);
   const tree = buildTree(leaves.map(leafHash));
   const proofs = leaves.map((_, i) => tree.proof(i));
   const run = async (rounds: number, list = 0): Promise<number> => {

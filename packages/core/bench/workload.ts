@@ -105,12 +105,8 @@ async function measureChunked(steps: ChunkStep[], rounds: number, n: number, chu
   return steps.map((step, i) => ({ name: step.name, ms: best[i]!.reduce((a, b) => a + b, 0) }));
 }
 
-/** Times the verification pipeline over raw FHIR JSON texts. */
-export async function runWorkload(jsonTexts: string[], options: WorkloadOptions = {}): Promise<WorkloadResult> {
-  const rounds = options.rounds ?? DEFAULT_RUNS;
-  const encoder = new TextEncoder();
-  const raw = jsonTexts.map((t) => encoder.encode(t));
-  const resources = jsonTexts.map((t) => JSON.parse(t) as { resourceType: string; id: string });
+/** The leaf inputs the bench verifies: one per resource, version 1, random subject and salt. */
+export async function benchLeaves(resources: { resourceType: string; id: string }[]): Promise<LeafInput[]> {
   const leaves: LeafInput[] = [];
   for (const r of resources) {
     leaves.push({
@@ -123,6 +119,16 @@ export async function runWorkload(jsonTexts: string[], options: WorkloadOptions 
       salt: randomSalt(),
     });
   }
+  return leaves;
+}
+
+/** Times the verification pipeline over raw FHIR JSON texts. */
+export async function runWorkload(jsonTexts: string[], options: WorkloadOptions = {}): Promise<WorkloadResult> {
+  const rounds = options.rounds ?? DEFAULT_RUNS;
+  const encoder = new TextEncoder();
+  const raw = jsonTexts.map((t) => encoder.encode(t));
+  const resources = jsonTexts.map((t) => JSON.parse(t) as { resourceType: string; id: string });
+  const leaves = await benchLeaves(resources);
   const hashes = leaves.map(leafHash);
   const tree = buildTree(hashes);
   const proofs = hashes.map((_, i) => tree.proof(i));
