@@ -13,6 +13,7 @@
  * RangeError, and the caller hands the value to the `canonicalize` package instead. Cross-checked
  * against that package on every vector, every fixture resource and property tests.
  */
+import { concatBytes } from './hex.js';
 import { INPUT, INPUT_BLOCKS, sha256Begin, sha256Finish, type Sha256Wasm } from './sha256-wasm.js';
 
 /** Thrown for a value outside plain JSON data: the caller falls back to the `canonicalize` package. */
@@ -104,15 +105,7 @@ export function canonicalBytes(resource: object, area: Uint8Array | undefined): 
     writeObject(resource, true);
     if (chunks.length === 0) return buf.slice(start, pos);
     flushBytes();
-    let length = 0;
-    for (const c of chunks) length += c.length;
-    const out = new Uint8Array(length);
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return out;
+    return concatBytes(...chunks);
   } finally {
     chunks = [];
     busy = false;
