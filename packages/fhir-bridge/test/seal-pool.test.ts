@@ -59,7 +59,12 @@ describe('seal pool (worker thread and inline)', () => {
 
   for (const [i, name] of ['a worker thread', 'the calling thread'].entries()) {
     it(`on ${name}: one CAR, root linking every envelope, blocks hash to their CIDs, envelopes open, leaves recompute`, async () => {
-      const chunk = await pools[i]!.seal('chunk', records, bodies.map((b) => b.slice()), key);
+      const given = bodies.map((b) => b.slice());
+      const chunk = await pools[i]!.seal('chunk', records, given, key);
+      // The plaintext handed in is wiped once sealed: its own buffers are released (detached), and
+      // anything sharing a buffer is zeroed.
+      for (const b of given) assert.ok(b.byteLength === 0 || b.every((x) => x === 0), 'the plaintext body was wiped after sealing');
+      assert.ok(given.some((b) => b.buffer.detached), 'bodies with their own buffer go back to the allocator at once');
       const { roots, blocks } = readCar(chunk.car);
       assert.deepEqual(roots.map(String), [chunk.root]);
       const root = dagCbor.decode<{ format: string; links: CID[] }>(blocks.get(chunk.root)!.bytes);

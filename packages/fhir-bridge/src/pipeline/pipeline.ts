@@ -24,7 +24,7 @@ import type { Outbox, RecordInfo, ReceivedRecord, StoredUpdate } from '../outbox
 import type { Chain } from './chain.js';
 import { randomSaltFast, sealForHospital } from './fast-crypto.js';
 import { fileBlocks, type Block, type IpfsStore } from './ipfs.js';
-import { recordLeaf } from './seal-chunk.js';
+import { discard, recordLeaf } from './seal-chunk.js';
 import { SealPool } from './seal-pool.js';
 import type { CID } from 'multiformats/cid';
 
@@ -165,6 +165,7 @@ export class Pipeline {
         const chunk = await this.#sealPool.seal('chunk', records, records.map((r) => r.body), key);
         const t2 = performance.now();
         await ipfs.importCar(chunk.car, chunk.root);
+        discard(chunk.car);
         const t3 = performance.now();
         await outbox.markStored(chunk.records.map((r) => ({ ...r, keyId: key.keyId })));
         const ms = (a: number, b: number) => Math.round(b - a);

@@ -30,6 +30,20 @@ export interface SealedChunk {
   records: { seq: number; cid: string; salt: string; leaf: string }[];
 }
 
+/**
+ * Zeroes `bytes` and, when it is the sole view of its ArrayBuffer (not a slice of Node's shared
+ * Buffer pool or of a larger buffer), detaches that buffer so its memory goes back to the allocator
+ * now rather than at the next full GC. For plaintext bodies and chunk CARs that are done with: no
+ * plaintext lingers in freed memory, and RSS does not carry chunks of garbage between collections.
+ */
+export function discard(bytes: Uint8Array): void {
+  bytes.fill(0);
+  const buffer = bytes.buffer;
+  if (buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength && !buffer.detached) {
+    buffer.transfer(0);
+  }
+}
+
 /** The record leaf of `r` stored at `payloadCid` with `salt` (inline, worker and document paths alike). */
 export function recordLeaf(r: Omit<ChunkRecord, 'seq'>, payloadCid: string, salt: Hex): Hex {
   return leafHash({

@@ -6,7 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { HospitalKey } from '@ehr-anchor/core';
-import { sealChunk, type ChunkRecord, type SealedChunk } from './seal-chunk.js';
+import { discard, sealChunk, type ChunkRecord, type SealedChunk } from './seal-chunk.js';
 import type { SealReply, SealRequest } from './seal-worker.js';
 
 // Under tsx (development, tests) this module is a .ts file and so is the worker; built, both are .js.
@@ -66,7 +66,11 @@ export class SealPool {
   }
 
   async seal(kind: string, records: ChunkRecord[], bodies: Uint8Array[], key: HospitalKey): Promise<SealedChunk> {
-    if (this.#slots.length === 0 || this.#closed || this.#inline) return sealChunk(kind, records, bodies, key);
+    if (this.#slots.length === 0 || this.#closed || this.#inline) {
+      const sealed = await sealChunk(kind, records, bodies, key);
+      for (const b of bodies) discard(b);
+      return sealed;
+    }
     // The least busy worker.
     let best = 0;
     for (let i = 1; i < this.#slots.length; i++) if ((this.#slots[i]?.busy ?? 0) < (this.#slots[best]?.busy ?? 0)) best = i;
@@ -74,9 +78,16 @@ export class SealPool {
     const offsets = new Uint32Array(bodies.length + 1);
     for (let i = 0; i < bodies.length; i++) offsets[i + 1] = offsets[i]! + bodies[i]!.length;
     const all = new Uint8Array(offsets[bodies.length]!);
-    for (let i = 0; i < bodies.length; i++) all.set(bodies[i]!, offsets[i]);
+    for (let i = 0; i < bodies.length; i++) {
+      all.set(bodies[i]!, offsets[i]);
+      // The worker has its copy (transferred below); the caller's plaintext is not needed again.
+      discard(bodies[i]!);
+    }
     const id = this.#next++;
-    const request: SealRequest = { id, kind, key: { kind: key.kind, keyId: key.keyId, secret: key.secret }, records, bodies: all, offsets };
+    // Only the fields sealChunk reads: callers may pass richer records (with their bodies), which
+    // structured clone would otherwise copy to the worker a second time.
+    const meta = records.map(({ seq, resourceType, resourceId, versionId, subject, contentHash }) => ({ seq, resourceType, resourceId, versionId, subject, contentHash }));
+    const request: SealRequest = { id, kind, key: { kind: key.kind, keyId: key.keyId, secret: key.secret }, records: meta, bodies: all, offsets };
     return new Promise<SealedChunk>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
       slot.busy++;

@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { HospitalKey } from '@ehr-anchor/core';
-import { sealChunk, type ChunkRecord } from './seal-chunk.js';
+import { discard, sealChunk, type ChunkRecord } from './seal-chunk.js';
 
 export interface SealRequest {
   id: number;
@@ -28,12 +28,12 @@ if (port && (workerData as { sealWorker?: boolean } | undefined)?.sealWorker) {
     for (let i = 0; i < req.records.length; i++) bodies.push(req.bodies.subarray(req.offsets[i], req.offsets[i + 1]));
     sealChunk(req.kind, req.records, bodies, req.key).then(
       (sealed) => {
-        req.bodies.fill(0);
+        discard(req.bodies);
         const reply: SealReply = { id: req.id, ok: true, ...sealed };
         port.postMessage(reply, [sealed.car.buffer as ArrayBuffer]);
       },
       (error: unknown) => {
-        req.bodies.fill(0);
+        discard(req.bodies);
         port.postMessage({ id: req.id, ok: false, error: error instanceof Error ? error.message : String(error) } satisfies SealReply);
       },
     );
