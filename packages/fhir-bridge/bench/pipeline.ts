@@ -12,10 +12,9 @@
  * each process (bridge, Kubo, anvil, this load generator) spent per resource — the budget that
  * bounds resources/s on a 2-core machine. bench/stages.ts splits the bridge's share by stage.
  *
- * Knobs: EHR_BENCH_N, EHR_BENCH_NAIVE_N (0 skips naive), EHR_BENCH_BATCH, EHR_BENCH_WARMUP (per
- * round), EHR_BENCH_WARMUP_ROUNDS (most rounds),
+ * Knobs: EHR_BENCH_N, EHR_BENCH_NAIVE_N (0 skips naive), EHR_BENCH_BATCH, EHR_BENCH_WARMUP,
  * EHR_BENCH_STORE_CHUNK, EHR_BENCH_KUBO_PROFILE, EHR_BENCH_PROF=<dir> (V8 CPU profile of the
- * bridge); any EHR_BRIDGE_* variable passes through to the bridges (e.g. EHR_BRIDGE_SEAL_WORKERS=0).
+ * bridge); any EHR_BRIDGE_* variable passes through to the bridges (e.g. EHR_BRIDGE_SEAL_WORKERS=0, EHR_BRIDGE_HEAP_GROWING_PERCENT=0).
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -31,10 +30,7 @@ const N = Number(process.env.EHR_BENCH_N ?? 200_000);
 const NAIVE_N = Number(process.env.EHR_BENCH_NAIVE_N ?? 300);
 const BATCH = Number(process.env.EHR_BENCH_BATCH ?? 5_000);
 const BUNDLE = 1_000;
-const WARMUP = Number(process.env.EHR_BENCH_WARMUP ?? 20_000);
-/** Warm-up rounds of WARMUP resources run until RSS is steady (two rounds in a row under +2%), at most this many. */
-const WARMUP_ROUNDS = Number(process.env.EHR_BENCH_WARMUP_ROUNDS ?? 8);
-const STEADY = 0.02;
+const WARMUP = Number(process.env.EHR_BENCH_WARMUP ?? 60_000);
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 
 type Resource = { resourceType: string; id?: string; [k: string]: unknown };
@@ -201,6 +197,16 @@ function stageTimeline(db: string, since: number): string[] {
   }
 }
 
+/** The largest batch built since `since` (ms). */
+function largestBatch(db: string, since: number): number {
+  const sqlite = new DatabaseSync(db, { readOnly: true });
+  try {
+    return Number((sqlite.prepare('SELECT coalesce(max(count), 0) AS n FROM batches WHERE created_at >= ?').get(since) as { n: number }).n);
+  } finally {
+    sqlite.close();
+  }
+}
+
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MiB`;
@@ -214,7 +220,7 @@ const [chain, kubo] = await Promise.all([startChain(dir), startKubo({ repoPath: 
 const env = { rpcUrl: chain.anvil.rpcUrl, deploymentFile: chain.deploymentFile, ipfsApiUrl: kubo.apiUrl };
 const rows: string[][] = [];
 try {
-  console.log(`bench: ${fmt(NAIVE_N)} resources naive, ${fmt(N)} batched (batch ${fmt(BATCH)}, after warm-up rounds of ${fmt(WARMUP)} until RSS is steady), ${templates.length} fixture templates, Kubo profile ${kuboProfile}, load average ${loadavg()[0]!.toFixed(1)}`);
+  console.log(`bench: ${fmt(NAIVE_N)} resources naive, ${fmt(N)} batched (batch ${fmt(BATCH)}, after a ${fmt(WARMUP)}-resource warm-up), ${templates.length} fixture templates, Kubo profile ${kuboProfile}, load average ${loadavg()[0]!.toFixed(1)}`);
 
   // Naive: one IPFS import + one anchor() transaction per resource (EHR_BENCH_NAIVE_N=0 skips it).
   let naiveRate = Number.NaN;
@@ -231,41 +237,39 @@ try {
 
   // Batched, with a warm-up so "RSS before" is a bridge at its working set (V8 heaps and malloc
   // arenas sized for full chunks, batches and requests in flight), not a cold one: the question is
-  // whether memory grows with the number of resources processed. A fixed warm-up of 20,000 left the
-  // "before" sample on the ramp (421–483 MiB in four runs, while "after" was 505–530 MiB), so the
-  // warm-up runs in rounds until RSS is steady, and the bench prints the whole ramp. The RSS samples
-  // taken during the run (printed at 25/50/75/100%) show the same from inside the run.
+  // whether memory grows with the number of resources processed. The working set is reached only
+  // once full batches (EHR_BENCH_BATCH records: their trees, proofs and manifests) have been built,
+  // which happens when a backlog drains: pushes outrun the pipeline, so the warm-up is pushed like
+  // the run, in one go (60,000: ~20,000 left to drain at its end, as the run's last quarter does
+  // with more); warm-ups of 20,000 built only ~2,600-record batches.
+  // RSS under load is also a sawtooth (V8 and malloc give memory back only at some collections), so
+  // one sample before and one after can land on a tooth's top or bottom: besides those two samples
+  // the bench prints the median over the last quarter of the warm-up vs of the run (the same phase,
+  // a draining backlog) and the least-squares trend across the run, from RSS sampled every 0.5 s.
   const batched = await startBridge(join(dir, 'batched'), env, BATCH, 1_000);
-  const ramp: number[] = [];
-  for (let round = 0; round < WARMUP_ROUNDS; round++) {
-    await run(batched, `warmup${round}`, WARMUP, BUNDLE);
-    ramp.push(await processRssBytes(batched.proc.pid));
-    const grew = (i: number) => (ramp[i]! - ramp[i - 1]!) / ramp[i - 1]!;
-    const n = ramp.length;
-    if (n >= 3 && grew(n - 1) < STEADY && grew(n - 2) < STEADY) break;
-  }
-  const steady = ramp.length >= 3 && ramp.slice(-3).every((r, i, a) => i === 0 || (r - a[i - 1]!) / a[i - 1]! < STEADY);
-  const rssBefore = ramp[ramp.length - 1]!;
-  let rssPeak = rssBefore;
-  const heapBefore = await heapOf(batched.url);
-  const splitBefore = rssSplit(batched.proc.pid);
-  // RSS every half second, to tell a leak (grows with N) from a working set that settles.
-  const rssSamples: number[] = [];
+  const samples: { t: number; rss: number }[] = [];
   const sampler = setInterval(() => {
     void processRssBytes(batched.proc.pid)
-      .then((r) => {
-        rssPeak = Math.max(rssPeak, r);
-        rssSamples.push(r);
-      })
+      .then((rss) => samples.push({ t: Date.now(), rss }))
       .catch(() => undefined);
   }, 500);
+  const warmupStart = Date.now();
+  if (WARMUP > 0) await run(batched, 'warmup', WARMUP, BUNDLE);
+  const warmupRss = samples.map((x) => x.rss);
+  const warmupWindow = warmupRss.slice(Math.floor(warmupRss.length * 0.75));
+  const warmupBatchMax = largestBatch(batched.db, warmupStart);
+  const rssBefore = await processRssBytes(batched.proc.pid);
+  const heapBefore = await heapOf(batched.url);
+  const splitBefore = rssSplit(batched.proc.pid);
   const procs = { bridge: batched.proc.pid, kubo: kubo.process.pid, anvil: chain.anvil.process.pid };
   const cpu0 = Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, cpuSeconds(pid)]));
   const runStart = Date.now();
+  const runFrom = samples.length;
   const batchedRun = await run(batched, 'batched', N, BUNDLE);
   const cpuUsed: Record<string, number> = Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, cpuSeconds(pid) - cpu0[k]!]));
   cpuUsed['load generator (this process)'] = batchedRun.generatorCpuS;
   clearInterval(sampler);
+  const runSamples = samples.slice(runFrom);
   const rssAfter = await processRssBytes(batched.proc.pid);
   const heapAfter = await heapOf(batched.url);
   const splitAfter = rssSplit(batched.proc.pid);
@@ -287,17 +291,27 @@ try {
   console.log(`\nCPU used during the batched run (${(batchedRun.wallMs / 1000).toFixed(1)} s wall, 2 cores = ${((2 * batchedRun.wallMs) / 1000).toFixed(1)} core-s available):`);
   for (const [k, v] of Object.entries(cpuUsed)) console.log(`  ${k.padEnd(30)} ${v.toFixed(1).padStart(7)} core-s  ${((v / N) * 1e6).toFixed(0).padStart(5)} µs/resource`);
   console.log(`  ${'total'.padEnd(30)} ${cpuTotal.toFixed(1).padStart(7)} core-s  ${((cpuTotal / N) * 1e6).toFixed(0).padStart(5)} µs/resource → at most ${fmt(2e6 / ((cpuTotal / N) * 1e6))} resources/s on 2 idle cores`);
-  const at = (f: number) => mb(rssSamples[Math.min(rssSamples.length - 1, Math.floor(f * rssSamples.length))] ?? 0);
+  const at = (f: number) => mb(runSamples[Math.min(runSamples.length - 1, Math.floor(f * runSamples.length))]?.rss ?? 0);
   console.log(`bridge RSS during the run (no forced GC): 25% ${at(0.25)}, 50% ${at(0.5)}, 75% ${at(0.75)}, end ${at(1)}`);
   console.log(`bridge main-thread V8 heap used: before ${mb(heapBefore.used)}, after ${mb(heapAfter.used)}; heap total ${mb(heapBefore.total)} → ${mb(heapAfter.total)}; external ${mb(heapBefore.external)} → ${mb(heapAfter.external)}`);
   console.log(`bridge RSS split: before ${splitBefore}; after ${splitAfter}${process.env.MALLOC_ARENA_MAX ? ` (MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX})` : ''}`);
-  const growth = (from: number) => `${(((rssAfter - from) / from) * 100).toFixed(1)}%`;
-  console.log(
-    `bridge RSS warm-up ramp (after each ${fmt(WARMUP)}): ${ramp.map(mb).join(', ')} — ` +
-      (steady ? `steady (two rounds in a row under +${STEADY * 100}%)` : `NOT steady after ${ramp.length} rounds`),
-  );
-  console.log(`bridge RSS (VmRSS, no forced GC): before ${mb(rssBefore)}, after ${fmt(N)} resources ${mb(rssAfter)} (${growth(rssBefore)}), peak ${mb(rssPeak)}  (goal growth ≤ 10%)`);
-  console.log(`  (from the first ${fmt(WARMUP)}, ramp included: ${mb(ramp[0]!)} → ${mb(rssAfter)}, ${growth(ramp[0]!)})`);
+  const pctOf = (from: number, to: number) => `${to >= from ? '+' : ''}${(((to - from) / from) * 100).toFixed(1)}%`;
+  const rss = runSamples.map((x) => x.rss);
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+  const lastQuarter = median(rss.slice(Math.floor(rss.length * 0.75)));
+  const before = median(warmupWindow);
+  // Least squares of RSS over time across the run: the start and end of the fitted line.
+  const ts = runSamples.map((x) => x.t - runStart);
+  const mt = ts.reduce((a, b) => a + b, 0) / ts.length;
+  const mr = rss.reduce((a, b) => a + b, 0) / rss.length;
+  const slope = ts.reduce((a, t, i) => a + (t - mt) * (rss[i]! - mr), 0) / ts.reduce((a, t) => a + (t - mt) ** 2, 0);
+  const fitStart = mr - slope * mt;
+  const fitEnd = mr + slope * (ts[ts.length - 1]! - mt);
+  console.log(`\nbridge RSS (VmRSS, no forced GC; goal: growth ≤ 10% over ${fmt(N)} resources):`);
+  console.log(`  warm-up of ${fmt(WARMUP)}: largest batch ${fmt(warmupBatchMax)} records (the run's: ${fmt(largestBatch(batched.db, runStart))}); RSS min ${mb(Math.min(...warmupRss))}, max ${mb(Math.max(...warmupRss))}`);
+  console.log(`  one sample before / after:              ${mb(rssBefore)} → ${mb(rssAfter)} (${pctOf(rssBefore, rssAfter)}), run min ${mb(Math.min(...rss))}, max ${mb(Math.max(...rss))}`);
+  console.log(`  median over the last quarter, warm-up / run: ${mb(before)} (${warmupWindow.length} samples) → ${mb(lastQuarter)} (${rss.length - Math.floor(rss.length * 0.75)} samples) (${pctOf(before, lastQuarter)})`);
+  console.log(`  least-squares trend across the run:      ${mb(fitStart)} → ${mb(fitEnd)} (${pctOf(fitStart, fitEnd)}, ${rss.length} samples)`);
 } finally {
   await Promise.all([chain.anvil.stop(), kubo.stop()]);
   await rm(dir, { recursive: true, force: true });

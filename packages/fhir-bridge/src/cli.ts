@@ -10,6 +10,7 @@
  */
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import {
   contentHash,
   leafHash,
@@ -70,7 +71,11 @@ async function getJson<T>(url: string): Promise<T> {
 }
 
 async function start(args: { config?: string }) {
-  const bridge = await startServer(config(args.config));
+  const cfg = config(args.config);
+  // This process is the bridge's own, so its V8 flags are ours to set (startServer, embedded in
+  // someone else's process, leaves them alone). Read at every full GC, so setting it now applies.
+  if (cfg.heapGrowingPercent > 0) setFlagsFromString(`--heap-growing-percent=${cfg.heapGrowingPercent}`);
+  const bridge = await startServer(cfg);
   process.stdout.write(`ehr-bridge listening on ${bridge.url}\n`);
   const stop = () => {
     void bridge.close().then(() => process.exit(0));

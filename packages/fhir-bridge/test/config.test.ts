@@ -22,19 +22,20 @@ describe('configuration', () => {
     const c = parseConfig(base);
     assert.equal(c.outbox, 'sqlite:./ehr-bridge.db');
     assert.equal(c.batchMax, 2000);
+    assert.equal(c.heapGrowingPercent, 100);
     assert.equal(c.sources[0]!.provenance, false);
   });
 
   it('lists every bad field in one error', () => {
     const error = (() => {
       try {
-        parseConfig({ ...base, rpcUrl: 'not a url', batchMax: 0, outbox: 'mysql://x', signerKey: '0x12', sources: [{ id: 'a', auth: { type: 'bearer', secret: 'short' } }] });
+        parseConfig({ ...base, rpcUrl: 'not a url', batchMax: 0, heapGrowingPercent: -5, outbox: 'mysql://x', signerKey: '0x12', sources: [{ id: 'a', auth: { type: 'bearer', secret: 'short' } }] });
       } catch (e) {
         return e;
       }
     })();
     assert.ok(error instanceof ConfigError);
-    for (const field of ['rpcUrl', 'batchMax', 'outbox', 'signerKey', 'sources.0.auth.secret']) {
+    for (const field of ['rpcUrl', 'batchMax', 'heapGrowingPercent', 'outbox', 'signerKey', 'sources.0.auth.secret']) {
       assert.ok(error.issues.some((i) => i.startsWith(`${field}:`)), `mentions ${field}: ${error.message}`);
     }
   });
