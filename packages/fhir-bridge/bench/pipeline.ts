@@ -13,8 +13,9 @@
  * bounds resources/s on a 2-core machine. bench/stages.ts splits the bridge's share by stage.
  *
  * Knobs: EHR_BENCH_N, EHR_BENCH_NAIVE_N (0 skips naive), EHR_BENCH_BATCH, EHR_BENCH_WARMUP,
- * EHR_BENCH_STORE_CHUNK, EHR_BENCH_KUBO_PROFILE, EHR_BENCH_PROF=<dir> (V8 CPU profile of the
- * bridge); any EHR_BRIDGE_* variable passes through to the bridges (e.g. EHR_BRIDGE_SEAL_WORKERS=0, EHR_BRIDGE_HEAP_GROWING_PERCENT=0).
+ * EHR_BENCH_STORE_CHUNK, EHR_BENCH_KUBO_PROFILE, EHR_BENCH_KUBO_CONFIG (JSON of Kubo settings),
+ * EHR_BENCH_PROF=<dir> (V8 CPU profile of the bridge); any EHR_BRIDGE_* variable passes through to
+ * the bridges (e.g. EHR_BRIDGE_SEAL_WORKERS=0, EHR_BRIDGE_HEAP_GROWING_PERCENT=0).
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -216,11 +217,16 @@ const dir = await mkdtemp(join(tmpdir(), 'ehr-bridge-bench-'));
 // IPFS Cluster). EHR_BENCH_KUBO_PROFILE=test compares with the test profile's flatfs.
 const kuboProfile = process.env.EHR_BENCH_KUBO_PROFILE ?? 'test,pebbleds';
 execFileSync(toolPath('ipfs'), ['init', `--profile=${kuboProfile}`], { env: { ...process.env, IPFS_PATH: join(dir, 'ipfs') }, stdio: 'ignore' });
+// EHR_BENCH_KUBO_CONFIG='{"Import.BatchMaxNodes":20000}': Kubo settings to compare (`ipfs config --json`).
+const kuboConfig = Object.entries(JSON.parse(process.env.EHR_BENCH_KUBO_CONFIG ?? '{}') as Record<string, unknown>);
+for (const [key, value] of kuboConfig) {
+  execFileSync(toolPath('ipfs'), ['config', '--json', key, JSON.stringify(value)], { env: { ...process.env, IPFS_PATH: join(dir, 'ipfs') }, stdio: 'ignore' });
+}
 const [chain, kubo] = await Promise.all([startChain(dir), startKubo({ repoPath: join(dir, 'ipfs') })]);
 const env = { rpcUrl: chain.anvil.rpcUrl, deploymentFile: chain.deploymentFile, ipfsApiUrl: kubo.apiUrl };
 const rows: string[][] = [];
 try {
-  console.log(`bench: ${fmt(NAIVE_N)} resources naive, ${fmt(N)} batched (batch ${fmt(BATCH)}, after a ${fmt(WARMUP)}-resource warm-up), ${templates.length} fixture templates, Kubo profile ${kuboProfile}, load average ${loadavg()[0]!.toFixed(1)}`);
+  console.log(`bench: ${fmt(NAIVE_N)} resources naive, ${fmt(N)} batched (batch ${fmt(BATCH)}, after a ${fmt(WARMUP)}-resource warm-up), ${templates.length} fixture templates, Kubo profile ${kuboProfile}${kuboConfig.length ? ` + ${process.env.EHR_BENCH_KUBO_CONFIG}` : ''}, load average ${loadavg()[0]!.toFixed(1)}`);
 
   // Naive: one IPFS import + one anchor() transaction per resource (EHR_BENCH_NAIVE_N=0 skips it).
   let naiveRate = Number.NaN;
