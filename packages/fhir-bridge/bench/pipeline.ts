@@ -244,10 +244,11 @@ try {
   // Batched, with a warm-up so "RSS before" is a bridge at its working set (V8 heaps and malloc
   // arenas sized for full chunks, batches and requests in flight), not a cold one: the question is
   // whether memory grows with the number of resources processed. The working set is reached only
-  // once full batches (EHR_BENCH_BATCH records: their trees, proofs and manifests) have been built,
-  // which happens when a backlog drains: pushes outrun the pipeline, so the warm-up is pushed like
-  // the run, in one go (60,000: ~20,000 left to drain at its end, as the run's last quarter does
-  // with more); warm-ups of 20,000 built only ~2,600-record batches.
+  // once large batches (up to EHR_BENCH_BATCH records: their trees, proofs and manifests) have been
+  // built, which happens when a backlog drains: pushes outrun the pipeline, so the warm-up is pushed
+  // like the run, in one go (60,000: ~20,000 left to drain at its end, as the run's last quarter
+  // does with more; its largest batch is printed, 4,000–5,000 in practice); warm-ups of 20,000
+  // built only ~2,600-record batches.
   // RSS under load is also a sawtooth (V8 and malloc give memory back only at some collections), so
   // one sample before and one after can land on a tooth's top or bottom: besides those two samples
   // the bench prints the median over the last quarter of the warm-up vs of the run (the same phase,
