@@ -128,24 +128,28 @@ async function run(bridge: Bridge, runId: string, count: number, size: number): 
   return { wallMs: Date.now() - t0, starts, generatorCpuS: (cpu.user + cpu.system) / 1e6 };
 }
 
-/** push→anchored latency of every record, from the outbox's anchored_at and the bundle's push start. */
-function latencies(db: string, runId: string, size: number, starts: number[]): number[] {
+/** Runs `read` on a read-only connection to a bridge's outbox file (the bridge may still be writing it). */
+function readOutbox<T>(db: string, read: (sqlite: DatabaseSync) => T): T {
   const sqlite = new DatabaseSync(db, { readOnly: true });
   try {
-    const rows = sqlite.prepare('SELECT resource_id, anchored_at FROM records WHERE anchored_at IS NOT NULL').all() as { resource_id: string; anchored_at: number }[];
-    const out: number[] = [];
-    for (const r of rows) {
-      if (!r.resource_id.startsWith(`${runId}-`)) continue;
-      const i = Number(r.resource_id.slice(runId.length + 1));
-      out.push(Number(r.anchored_at) - starts[Math.floor(i / size)]!);
-    }
-    return out.sort((a, b) => a - b);
+    return read(sqlite);
   } finally {
     sqlite.close();
   }
 }
 
-/** The bridge's main-thread V8 heap from its Prometheus metrics (prom-client default metrics). */
+/** push→anchored latency of every record, from the outbox's anchored_at and the bundle's push start. */
+function latencies(db: string, runId: string, size: number, starts: number[]): number[] {
+  const rows = readOutbox(db, (sqlite) => sqlite.prepare('SELECT resource_id, anchored_at FROM records WHERE anchored_at IS NOT NULL').all() as { resource_id: string; anchored_at: number }[]);
+  const out: number[] = [];
+  for (const r of rows) {
+    if (!r.resource_id.startsWith(`${runId}-`)) continue;
+    const i = Number(r.resource_id.slice(runId.length + 1));
+    out.push(Number(r.anchored_at) - starts[Math.floor(i / size)]!);
+  }
+  return out.sort((a, b) => a - b);
+}
+
 // RSS split from /proc/<pid>/status: anonymous (heaps, malloc arenas), file-backed (code, mmaps)
 // and shared memory (SQLite's WAL index) — which kind of memory the growth is.
 function rssSplit(pid: number): string {
@@ -154,6 +158,7 @@ function rssSplit(pid: number): string {
   return `anon ${(kb('RssAnon') / 1024).toFixed(0)} MiB, file ${(kb('RssFile') / 1024).toFixed(0)} MiB, shmem ${(kb('RssShmem') / 1024).toFixed(0)} MiB, threads ${/^Threads:\s+(\d+)/m.exec(text)?.[1] ?? '?'}`;
 }
 
+/** The bridge's main-thread V8 heap from its Prometheus metrics (prom-client default metrics). */
 async function heapOf(url: string): Promise<{ used: number; total: number; external: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const value = (name: string) => Number(new RegExp(`^ehr_bridge_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
@@ -172,8 +177,7 @@ function cpuSeconds(pid: number): number {
  * received, stored (sealed + on IPFS) and anchored, and the batches' sizes and build→anchor times.
  */
 function stageTimeline(db: string, since: number): string[] {
-  const sqlite = new DatabaseSync(db, { readOnly: true });
-  try {
+  return readOutbox(db, (sqlite) => {
     const r = sqlite
       .prepare(
         `SELECT count(*) AS n, min(received_at) AS r0, max(received_at) AS r1, min(stored_at) AS s0, max(stored_at) AS s1,
@@ -193,19 +197,12 @@ function stageTimeline(db: string, since: number): string[] {
       `  anchored:                         first ${((r.a0 - r.r0) / 1000).toFixed(1)} s, last ${((r.a1 - r.r0) / 1000).toFixed(1)} s → ${s(r.a0, r.a1)}`,
       `  batches: ${fmt(b.n)}, ${fmt(b.size)} records on average, built → anchored ${fmt(b.anchorMs)} ms on average (max ${fmt(b.anchorMax)} ms)`,
     ];
-  } finally {
-    sqlite.close();
-  }
+  });
 }
 
 /** The largest batch built since `since` (ms). */
 function largestBatch(db: string, since: number): number {
-  const sqlite = new DatabaseSync(db, { readOnly: true });
-  try {
-    return Number((sqlite.prepare('SELECT coalesce(max(count), 0) AS n FROM batches WHERE created_at >= ?').get(since) as { n: number }).n);
-  } finally {
-    sqlite.close();
-  }
+  return readOutbox(db, (sqlite) => Number((sqlite.prepare('SELECT coalesce(max(count), 0) AS n FROM batches WHERE created_at >= ?').get(since) as { n: number }).n));
 }
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -216,11 +213,12 @@ const dir = await mkdtemp(join(tmpdir(), 'ehr-bridge-bench-'));
 // Kubo's default flatfs datastore fsyncs every block file; a bridge at volume wants pebbleds (or
 // IPFS Cluster). EHR_BENCH_KUBO_PROFILE=test compares with the test profile's flatfs.
 const kuboProfile = process.env.EHR_BENCH_KUBO_PROFILE ?? 'test,pebbleds';
-execFileSync(toolPath('ipfs'), ['init', `--profile=${kuboProfile}`], { env: { ...process.env, IPFS_PATH: join(dir, 'ipfs') }, stdio: 'ignore' });
+const kuboEnv = { ...process.env, IPFS_PATH: join(dir, 'ipfs') };
+execFileSync(toolPath('ipfs'), ['init', `--profile=${kuboProfile}`], { env: kuboEnv, stdio: 'ignore' });
 // EHR_BENCH_KUBO_CONFIG='{"Import.BatchMaxNodes":20000}': Kubo settings to compare (`ipfs config --json`).
 const kuboConfig = Object.entries(JSON.parse(process.env.EHR_BENCH_KUBO_CONFIG ?? '{}') as Record<string, unknown>);
 for (const [key, value] of kuboConfig) {
-  execFileSync(toolPath('ipfs'), ['config', '--json', key, JSON.stringify(value)], { env: { ...process.env, IPFS_PATH: join(dir, 'ipfs') }, stdio: 'ignore' });
+  execFileSync(toolPath('ipfs'), ['config', '--json', key, JSON.stringify(value)], { env: kuboEnv, stdio: 'ignore' });
 }
 const [chain, kubo] = await Promise.all([startChain(dir), startKubo({ repoPath: join(dir, 'ipfs') })]);
 const env = { rpcUrl: chain.anvil.rpcUrl, deploymentFile: chain.deploymentFile, ipfsApiUrl: kubo.apiUrl };
@@ -298,12 +296,12 @@ try {
   console.log(`\nCPU used during the batched run (${(batchedRun.wallMs / 1000).toFixed(1)} s wall, 2 cores = ${((2 * batchedRun.wallMs) / 1000).toFixed(1)} core-s available):`);
   for (const [k, v] of Object.entries(cpuUsed)) console.log(`  ${k.padEnd(30)} ${v.toFixed(1).padStart(7)} core-s  ${((v / N) * 1e6).toFixed(0).padStart(5)} µs/resource`);
   console.log(`  ${'total'.padEnd(30)} ${cpuTotal.toFixed(1).padStart(7)} core-s  ${((cpuTotal / N) * 1e6).toFixed(0).padStart(5)} µs/resource → at most ${fmt(2e6 / ((cpuTotal / N) * 1e6))} resources/s on 2 idle cores`);
-  const at = (f: number) => mb(runSamples[Math.min(runSamples.length - 1, Math.floor(f * runSamples.length))]?.rss ?? 0);
+  const rss = runSamples.map((x) => x.rss);
+  const at = (f: number) => mb(rss[Math.min(rss.length - 1, Math.floor(f * rss.length))] ?? 0);
   console.log(`bridge RSS during the run (no forced GC): 25% ${at(0.25)}, 50% ${at(0.5)}, 75% ${at(0.75)}, end ${at(1)}`);
   console.log(`bridge main-thread V8 heap used: before ${mb(heapBefore.used)}, after ${mb(heapAfter.used)}; heap total ${mb(heapBefore.total)} → ${mb(heapAfter.total)}; external ${mb(heapBefore.external)} → ${mb(heapAfter.external)}`);
   console.log(`bridge RSS split: before ${splitBefore}; after ${splitAfter}${process.env.MALLOC_ARENA_MAX ? ` (MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX})` : ''}`);
   const pctOf = (from: number, to: number) => `${to >= from ? '+' : ''}${(((to - from) / from) * 100).toFixed(1)}%`;
-  const rss = runSamples.map((x) => x.rss);
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
   const lastQuarter = median(rss.slice(Math.floor(rss.length * 0.75)));
   const before = median(warmupWindow);
