@@ -30,7 +30,12 @@ export default tseslint.config(
   },
   {
     // Config files whose tools require a default export.
-    files: ['**/*.config.{js,mjs,ts}', '**/.storybook/**', 'stories/**/*.stories.ts', 'web-test-runner.config.*'],
+    files: [
+      '**/*.config.{js,mjs,ts}',
+      '**/.storybook/**',
+      'stories/**/*.stories.ts',
+      'web-test-runner.config.*',
+    ],
     rules: { 'no-restricted-syntax': 'off' },
   },
 );

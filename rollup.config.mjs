@@ -19,7 +19,9 @@ const root = dirname(fileURLToPath(import.meta.url));
 const pkgDir = join(root, 'packages', 'widgets');
 const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
 /** Every element folder with a define file `src/components/<tag>/<tag>.ts`. */
-const ELEMENTS = readdirSync(join(pkgDir, 'src', 'components')).filter((tag) => existsSync(join(pkgDir, 'src', 'components', tag, `${tag}.ts`)));
+const ELEMENTS = readdirSync(join(pkgDir, 'src', 'components')).filter((tag) =>
+  existsSync(join(pkgDir, 'src', 'components', tag, `${tag}.ts`)),
+);
 /** Outputs carry content hashes; start clean so the size table never counts a stale chunk (only when writing). */
 const clean = (dir) => ({
   name: 'clean-output',
@@ -49,12 +51,17 @@ function templateWhitespace() {
       const out = new MagicString(code);
       const visit = (node) => {
         if (!node || typeof node.type !== 'string') return;
-        if (node.type === 'TaggedTemplateExpression' && node.tag.type === 'Identifier' && tags.has(node.tag.name)) {
+        if (
+          node.type === 'TaggedTemplateExpression' &&
+          node.tag.type === 'Identifier' &&
+          tags.has(node.tag.name)
+        ) {
           const quasis = node.quasi.quasis;
           if (!quasis.some((q) => /<(pre|textarea)\b/i.test(q.value.raw))) {
             for (const q of quasis) {
               let raw = q.value.raw.replace(/[ \t]*\n\s*/g, ' ');
-              if (node.tag.name === 'css') raw = raw.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\s*([{};])\s*/g, '$1');
+              if (node.tag.name === 'css')
+                raw = raw.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\s*([{};])\s*/g, '$1');
               if (raw !== q.value.raw) out.overwrite(q.start, q.end, raw);
             }
           }
@@ -84,15 +91,30 @@ function sharedEsbuildHelpers() {
 @d export class A extends Object { @d accessor a = 1; @d static accessor b = 1; @d m() {} @d static sm() {} @d get g() { return 1; } @d set g(v: number) {} @d f = 1; @d static sf = 1; #p = 1; q() { return #p in this; } }`;
   let helpers;
   const declared = (ast, code) =>
-    ast.body.filter((n) => n.type === 'VariableDeclaration' && n.declarations.length === 1 && n.declarations[0].id.type === 'Identifier' && n.declarations[0].id.name.startsWith('__')).map((n) => ({ node: n, name: n.declarations[0].id.name, text: code.slice(n.start, n.end) }));
+    ast.body
+      .filter(
+        (n) =>
+          n.type === 'VariableDeclaration' &&
+          n.declarations.length === 1 &&
+          n.declarations[0].id.type === 'Identifier' &&
+          n.declarations[0].id.name.startsWith('__'),
+      )
+      .map((n) => ({ node: n, name: n.declarations[0].id.name, text: code.slice(n.start, n.end) }));
   return {
     name: 'shared-esbuild-helpers',
     async buildStart() {
-      const { code } = await esbuildTransform(sample, { loader: 'ts', target: 'es2022', tsconfigRaw: { compilerOptions: {} } });
+      const { code } = await esbuildTransform(sample, {
+        loader: 'ts',
+        target: 'es2022',
+        tsconfigRaw: { compilerOptions: {} },
+      });
       helpers = new Map(declared(this.parse(code), code).map((h) => [h.name, h.text]));
     },
     resolveId: (id) => (id === ID ? ID : null),
-    load: (id) => (id === ID ? `${[...helpers.values()].join('\n')}\nexport { ${[...helpers.keys()].join(', ')} };\n` : null),
+    load: (id) =>
+      id === ID
+        ? `${[...helpers.values()].join('\n')}\nexport { ${[...helpers.keys()].join(', ')} };\n`
+        : null,
     transform(code, id) {
       if (id === ID || !/\/packages\/widgets\/src\/.*\.ts$/.test(id) || !code.includes('var __')) return null;
       const out = new MagicString(code);
@@ -113,10 +135,22 @@ function sharedEsbuildHelpers() {
 const LAZY_TRIGGERS = [
   [/node_modules\/dompurify\//, 'DOMPurify: the first narrative shown'],
   [/node_modules\/@lit-labs\/virtualizer\//, 'virtualizer: the first list of more than 40 rows'],
-  [/node_modules\/hash-wasm\//, 'WebAssembly hashers (hash-wasm): the first hash, in the background (pure JS / WebCrypto until then)'],
-  [/\/http-chain-data-source\.ts$/, 'bridge + chain data source: an element configured by attributes, not a dataSource property'],
-  [/\/core\/src\/verify\.ts$/, 'record verification (core: JCS, keccak, leaf, Merkle proof): the first record with a proof to check'],
-  [/\/clinical-entry\.rebase\.ts$/, '<clinical-entry> after a conflict: the first "Load the current version"'],
+  [
+    /node_modules\/hash-wasm\//,
+    'WebAssembly hashers (hash-wasm): the first hash, in the background (pure JS / WebCrypto until then)',
+  ],
+  [
+    /\/http-chain-data-source\.ts$/,
+    'bridge + chain data source: an element configured by attributes, not a dataSource property',
+  ],
+  [
+    /\/core\/src\/verify\.ts$/,
+    'record verification (core: JCS, keccak, leaf, Merkle proof): the first record with a proof to check',
+  ],
+  [
+    /\/clinical-entry\.rebase\.ts$/,
+    '<clinical-entry> after a conflict: the first "Load the current version"',
+  ],
 ];
 
 /**
@@ -138,8 +172,17 @@ function sizeManifest() {
       for (const c of chunks) if (c.isEntry) visit(c.fileName);
       const lazy = chunks
         .filter((c) => !eager.has(c.fileName))
-        .map((c) => ({ file: c.fileName, loadedBy: LAZY_TRIGGERS.filter(([re]) => Object.keys(c.modules).some((m) => re.test(m))).map(([, what]) => what) }));
-      this.emitFile({ type: 'asset', fileName: 'size-manifest.json', source: JSON.stringify({ eager: [...eager], lazy }, null, 2) });
+        .map((c) => ({
+          file: c.fileName,
+          loadedBy: LAZY_TRIGGERS.filter(([re]) => Object.keys(c.modules).some((m) => re.test(m))).map(
+            ([, what]) => what,
+          ),
+        }));
+      this.emitFile({
+        type: 'asset',
+        fileName: 'size-manifest.json',
+        source: JSON.stringify({ eager: [...eager], lazy }, null, 2),
+      });
     },
   };
 }
@@ -179,7 +222,11 @@ function packageBrowserField() {
 
 const plugins = (minify) => [
   packageBrowserField(),
-  nodeResolve({ exportConditions: ['source', 'browser', 'import', 'default'], browser: true, extensions: ['.ts', '.mjs', '.js', '.json'] }),
+  nodeResolve({
+    exportConditions: ['source', 'browser', 'import', 'default'],
+    browser: true,
+    extensions: ['.ts', '.mjs', '.js', '.json'],
+  }),
   commonjs(),
   esbuild({ target: 'es2022', tsconfig: join(pkgDir, 'tsconfig.json'), sourceMap: true }),
   templateWhitespace(),
@@ -201,13 +248,24 @@ export const sizeConfigs = () => ({
     external: isDep,
     plugins: [...plugins(false), clean('esm')],
     onwarn,
-    output: { dir: join(pkgDir, 'dist', 'esm'), format: 'es', sourcemap: true, entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js' },
+    output: {
+      dir: join(pkgDir, 'dist', 'esm'),
+      format: 'es',
+      sourcemap: true,
+      entryFileNames: '[name].js',
+      chunkFileNames: 'chunks/[name]-[hash].js',
+    },
   },
   bundle: {
     input: join(pkgDir, 'src', 'index.ts'),
     plugins: [...plugins(true), clean('bundle')],
     onwarn,
-    output: { file: join(pkgDir, 'dist', 'bundle', 'ehr-anchor-widgets.min.js'), format: 'es', sourcemap: true, inlineDynamicImports: true },
+    output: {
+      file: join(pkgDir, 'dist', 'bundle', 'ehr-anchor-widgets.min.js'),
+      format: 'es',
+      sourcemap: true,
+      inlineDynamicImports: true,
+    },
   },
   'without-ethers': {
     input: join(pkgDir, 'src', 'index.ts'),
@@ -218,7 +276,12 @@ export const sizeConfigs = () => ({
     onwarn,
     // Chunked (not one file): what loads lazily (DOMPurify, the virtualizer, the WebAssembly keccak)
     // lands in its own chunk, and the size check counts the entry and the lazy chunks separately.
-    output: { dir: join(pkgDir, 'dist', 'size'), format: 'es', entryFileNames: 'elements-without-ethers.min.js', chunkFileNames: 'chunks/[name]-[hash].js' },
+    output: {
+      dir: join(pkgDir, 'dist', 'size'),
+      format: 'es',
+      entryFileNames: 'elements-without-ethers.min.js',
+      chunkFileNames: 'chunks/[name]-[hash].js',
+    },
   },
 });
 

@@ -42,7 +42,8 @@ step(
   'kubo',
   existsSync(ipfs) ? has(ipfs, ['version']) : undefined,
   () => {
-    if (!has('go', ['version'])) throw new Error('Go is needed to build Kubo: install Go ≥ 1.25 (https://go.dev/dl)');
+    if (!has('go', ['version']))
+      throw new Error('Go is needed to build Kubo: install Go ≥ 1.25 (https://go.dev/dl)');
     mkdirSync(toolsBin, { recursive: true });
     // A small build module (scripts/kubo-build) pins Kubo and the one dependency bump it needs
     // to compile with current Go; see the comment in its go.mod.
@@ -65,25 +66,38 @@ const fhirServerStamp = join(fhirServerTools, 'source.sha256');
 function fhirServerHash(): string {
   const hash = createHash('sha256');
   const walk = (path: string): string[] =>
-    statSync(path).isDirectory() ? readdirSync(path).sort().flatMap((name) => walk(join(path, name))) : [path];
+    statSync(path).isDirectory()
+      ? readdirSync(path)
+          .sort()
+          .flatMap((name) => walk(join(path, name)))
+      : [path];
   for (const file of [join(fhirServerDir, 'pom.xml'), ...walk(join(fhirServerDir, 'src'))]) {
     hash.update(relative(fhirServerDir, file)).update('\0').update(readFileSync(file)).update('\0');
   }
   return hash.digest('hex');
 }
 const fhirServerFresh =
-  existsSync(join(fhirServerApp, 'hapi-fhir-server.jar')) && existsSync(fhirServerStamp) && readFileSync(fhirServerStamp, 'utf8').trim() === fhirServerHash();
+  existsSync(join(fhirServerApp, 'hapi-fhir-server.jar')) &&
+  existsSync(fhirServerStamp) &&
+  readFileSync(fhirServerStamp, 'utf8').trim() === fhirServerHash();
 step(
   'fhir-server',
   fhirServerFresh ? 'HAPI FHIR 8.8.0' : undefined,
   () => {
     if (!has('java', ['-version']) || !has('mvn', ['-v'])) {
-      if (userInfo().uid !== 0) throw new Error('Java 17 and Maven are needed: sudo apt-get install -y openjdk-17-jdk-headless maven');
+      if (userInfo().uid !== 0)
+        throw new Error(
+          'Java 17 and Maven are needed: sudo apt-get install -y openjdk-17-jdk-headless maven',
+        );
       execFileSync('apt-get', ['update'], { stdio: 'inherit' });
-      execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'openjdk-17-jdk-headless', 'maven'], {
-        stdio: 'inherit',
-        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      });
+      execFileSync(
+        'apt-get',
+        ['install', '-y', '--no-install-recommends', 'openjdk-17-jdk-headless', 'maven'],
+        {
+          stdio: 'inherit',
+          env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+        },
+      );
     }
     const started = Date.now();
     const buildDir = join(fhirServerTools, 'build');
@@ -91,37 +105,52 @@ step(
     const mvn = (offline: boolean) =>
       spawnSync(
         'mvn',
-        ['-B', '-q', ...(offline ? ['-o'] : []), '-f', join(fhirServerDir, 'pom.xml'), `-Dehr.buildDir=${buildDir}`, 'clean', 'package', '-DskipTests'],
+        [
+          '-B',
+          '-q',
+          ...(offline ? ['-o'] : []),
+          '-f',
+          join(fhirServerDir, 'pom.xml'),
+          `-Dehr.buildDir=${buildDir}`,
+          'clean',
+          'package',
+          '-DskipTests',
+        ],
         { stdio: offline ? 'pipe' : 'inherit' },
       ).status === 0;
     // Offline first: with ~/.m2 already filled this needs no network at all.
-    if (!mvn(true) && !mvn(false)) throw new Error('building tools/fhir-server with Maven failed (see above)');
+    if (!mvn(true) && !mvn(false))
+      throw new Error('building tools/fhir-server with Maven failed (see above)');
     // Run it extracted (a thin jar + lib/) rather than as a nested fat jar: class loading from
     // nested jars cost about a quarter of HAPI's start-up here.
     const fatJar = join(buildDir, 'hapi-fhir-server.jar');
     const mib = (statSync(fatJar).size / 2 ** 20).toFixed(0);
     rmSync(fhirServerApp, { recursive: true, force: true });
-    execFileSync('java', ['-Djarmode=tools', '-jar', fatJar, 'extract', '--destination', fhirServerApp], { stdio: 'inherit' });
+    execFileSync('java', ['-Djarmode=tools', '-jar', fatJar, 'extract', '--destination', fhirServerApp], {
+      stdio: 'inherit',
+    });
     rmSync(buildDir, { recursive: true, force: true });
     rmSync(join(fhirServerTools, 'hapi-fhir-server.jar'), { force: true }); // an older layout's fat jar
     writeFileSync(fhirServerStamp, `${fhirServerHash()}\n`);
-    console.log(`ok       fhir-server HAPI FHIR 8.8.0 (${mib} MiB jar, built in ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    console.log(
+      `ok       fhir-server HAPI FHIR 8.8.0 (${mib} MiB jar, built in ${((Date.now() - started) / 1000).toFixed(0)} s)`,
+    );
   },
   'run `npm run ensure-tools` (builds the HAPI FHIR server with Maven)',
 );
 
 const anvil = join(repoRoot, 'node_modules', '@foundry-rs', 'anvil-linux-amd64', 'bin', 'anvil');
-step('anvil', existsSync(anvil) ? has(anvil)?.replace('anvil Version: ', 'anvil ') : undefined, () => {
-  throw new Error('anvil is an npm dependency: run `npm ci` first');
-}, 'run `npm ci`');
+step(
+  'anvil',
+  existsSync(anvil) ? has(anvil)?.replace('anvil Version: ', 'anvil ') : undefined,
+  () => {
+    throw new Error('anvil is an npm dependency: run `npm ci` first');
+  },
+  'run `npm ci`',
+);
 
 const aptMissing: string[] = [];
-step(
-  'chromium',
-  has('chromium'),
-  () => aptMissing.push('chromium'),
-  'apt-get install -y chromium',
-);
+step('chromium', has('chromium'), () => aptMissing.push('chromium'), 'apt-get install -y chromium');
 step(
   'postgres',
   existsSync('/usr/lib/postgresql') ? has('psql') : undefined,

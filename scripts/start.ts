@@ -51,9 +51,16 @@ process.on('SIGTERM', () => void shutdown(0));
 
 try {
   log('starting anvil (chain id 1337, gas price 0, state in .data/anvil-state.json)');
-  const anvil = await startAnvil({ statePath: join(dataDir, 'anvil-state.json'), port: Number(process.env.EHR_RPC_PORT ?? 8545) });
+  const anvil = await startAnvil({
+    statePath: join(dataDir, 'anvil-state.json'),
+    port: Number(process.env.EHR_RPC_PORT ?? 8545),
+  });
   stops.push(() => anvil.stop());
-  rows.push({ name: 'chain (anvil)', url: anvil.rpcUrl, note: 'chain id 1337, free gas, like a Besu QBFT dev network' });
+  rows.push({
+    name: 'chain (anvil)',
+    url: anvil.rpcUrl,
+    note: 'chain id 1337, free gas, like a Besu QBFT dev network',
+  });
 
   log('starting Kubo (repo in .data/ipfs)');
   const kubo = await startKubo({
@@ -82,7 +89,11 @@ try {
     try {
       up = ((await import(part.module)) as { up?: StackUp }).up;
     } catch (error) {
-      if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND' && (error as { code?: string }).code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED') throw error;
+      if (
+        (error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND' &&
+        (error as { code?: string }).code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED'
+      )
+        throw error;
     }
     if (!up) {
       log(`${part.name}: not built yet`);
@@ -94,11 +105,14 @@ try {
     if (handle?.stop) stops.push(handle.stop.bind(handle));
   }
 
-  const accounts = Object.entries(DEV_KEYS).map(([role, key]) => ({ role, address: new Wallet(key).address }));
+  const accounts = Object.entries(DEV_KEYS).map(([role, key]) => ({
+    role,
+    address: new Wallet(key).address,
+  }));
   const width = Math.max(...rows.map((r) => r.name.length));
   console.log(`\nehr-anchor local stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   for (const r of rows) console.log(`  ${r.name.padEnd(width)}  ${r.url.padEnd(24)}  ${r.note ?? ''}`);
-  console.log('\n  dev accounts (anvil\'s well-known test keys — never use them elsewhere):');
+  console.log("\n  dev accounts (anvil's well-known test keys — never use them elsewhere):");
   for (const a of accounts) console.log(`  ${a.role.padEnd(width)}  ${a.address}`);
   console.log('\nready — Ctrl-C stops everything');
 } catch (error) {

@@ -67,7 +67,8 @@ function counts(output: string): { passed: number; failed: number; skipped: numb
   }
   if (node.found) return node;
   const generic = [...text.matchAll(/(\d+) passed, (\d+) failed(?:, (\d+) skipped)?/g)].at(-1);
-  if (generic) return { passed: Number(generic[1]), failed: Number(generic[2]), skipped: Number(generic[3] ?? 0) };
+  if (generic)
+    return { passed: Number(generic[1]), failed: Number(generic[2]), skipped: Number(generic[3] ?? 0) };
   return undefined;
 }
 
@@ -75,7 +76,11 @@ function runStep(step: Step): Promise<Result> {
   const started = Date.now();
   console.log(`\n━━ ${step.name} ━━`);
   return new Promise((resolve) => {
-    const child = spawn(step.command, step.args, { cwd: step.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(step.command, step.args, {
+      cwd: step.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let output = '';
     let timedOut = false;
     const killGroup = (signal: NodeJS.Signals) => {

@@ -6,7 +6,16 @@
  * else goes to the chain's JSON-RPC as is. The dev keys are anvil's public test keys: this is for
  * the loopback demo only.
  */
-import { JsonRpcProvider, NonceManager, Wallet, getBytes, isHexString, toBeHex, toUtf8String, type TransactionRequest } from 'ethers';
+import {
+  JsonRpcProvider,
+  NonceManager,
+  Wallet,
+  getBytes,
+  isHexString,
+  toBeHex,
+  toUtf8String,
+  type TransactionRequest,
+} from 'ethers';
 // The error type and the listener registry are the widgets' (the same ones TestWallet uses).
 import { Eip1193Events, ProviderRpcError } from '@ehr-anchor/widgets/eip1193.js';
 
@@ -57,7 +66,13 @@ export class DevWallet extends Eip1193Events {
     return this.wallet;
   }
 
-  async request({ method, params = [] }: { method: string; params?: unknown[] | Record<string, unknown> }): Promise<unknown> {
+  async request({
+    method,
+    params = [],
+  }: {
+    method: string;
+    params?: unknown[] | Record<string, unknown>;
+  }): Promise<unknown> {
     const args = Array.isArray(params) ? params : [params];
     switch (method) {
       case 'eth_requestAccounts':
@@ -69,7 +84,8 @@ export class DevWallet extends Eip1193Events {
         return String(this.chainId);
       case 'wallet_switchEthereumChain': {
         const wanted = Number((args[0] as { chainId?: string } | undefined)?.chainId);
-        if (wanted !== this.chainId) throw new ProviderRpcError(4902, `The dev wallet only knows chain ${this.chainId}.`);
+        if (wanted !== this.chainId)
+          throw new ProviderRpcError(4902, `The dev wallet only knows chain ${this.chainId}.`);
         return null;
       }
       case 'personal_sign': {

@@ -4,7 +4,15 @@
  * in after each switch, shows the panels for the role, and drives the simulated FHIR server.
  */
 import { loadConfig, type PortalConfig } from './config.js';
-import { chooseWallet, initialRole, loadDesk, rememberRole, sessionSettled, signInWhenReady, type ProviderLike } from './portal.js';
+import {
+  chooseWallet,
+  initialRole,
+  loadDesk,
+  rememberRole,
+  sessionSettled,
+  signInWhenReady,
+  type ProviderLike,
+} from './portal.js';
 import { pushBundle, pushLabResult } from './push.js';
 
 type ProviderElement = ProviderLike & { ethereum: unknown };
@@ -12,7 +20,8 @@ type ProviderElement = ProviderLike & { ethereum: unknown };
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
 function showPanels(role: string): void {
-  for (const panel of document.querySelectorAll<HTMLElement>('[data-roles]')) panel.hidden = !panel.dataset.roles!.split(' ').includes(role);
+  for (const panel of document.querySelectorAll<HTMLElement>('[data-roles]'))
+    panel.hidden = !panel.dataset.roles!.split(' ').includes(role);
 }
 
 async function main(): Promise<void> {
@@ -71,7 +80,8 @@ async function main(): Promise<void> {
 
   if (config.fhirBaseUrl) {
     $('fhir-h').textContent = 'FHIR server (HAPI)';
-    $('fhir-note').textContent = "Writes sample FHIR data into the hospital's FHIR server; its REST-hook subscription notifies the bridge.";
+    $('fhir-note').textContent =
+      "Writes sample FHIR data into the hospital's FHIR server; its REST-hook subscription notifies the bridge.";
   }
 
   const samples = $<HTMLSelectElement>('sample');
@@ -82,7 +92,8 @@ async function main(): Promise<void> {
     const what = (e.submitter as HTMLButtonElement | null)?.value ?? 'bundle';
     status.textContent = 'Pushing…';
     (what === 'lab-result' ? pushLabResult(samples.value) : pushBundle(samples.value)).then(
-      (r) => (status.textContent = `Pushed ${r.pushed} resource${r.pushed === 1 ? '' : 's'} (${r.what}); the bridge anchors them in its next batch.`),
+      (r) =>
+        (status.textContent = `Pushed ${r.pushed} resource${r.pushed === 1 ? '' : 's'} (${r.what}); the bridge anchors them in its next batch.`),
       (error: unknown) => (status.textContent = `Push failed: ${(error as Error).message}`),
     );
   });

@@ -77,7 +77,8 @@ export async function sessionSettled(provider: ProviderLike): Promise<void> {
  */
 export async function signInWhenReady(provider: ProviderLike, timeoutMs = 15_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
-  while (!provider.session?.dataSource && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while (!provider.session?.dataSource && performance.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
   await provider.refreshWallet();
   await provider.signIn();
 }

@@ -50,7 +50,9 @@ export interface DemoServer {
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+  res
+    .writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+    .end(JSON.stringify(body));
 }
 
 /** A new lab result for the sample's patient (synthetic values; a fresh id makes it a new record). */
@@ -60,12 +62,30 @@ export function newLabResult(patient: Patient, now = new Date()): Observation {
     resourceType: 'Observation',
     id: `demo-glucose-${stamp}`,
     status: 'final',
-    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory', display: 'laboratory' }] }],
-    code: { coding: [{ system: 'http://loinc.org', code: '2339-0', display: 'Glucose [Mass/volume] in Blood' }], text: 'Glucose' },
+    category: [
+      {
+        coding: [
+          {
+            system: 'http://terminology.hl7.org/CodeSystem/observation-category',
+            code: 'laboratory',
+            display: 'laboratory',
+          },
+        ],
+      },
+    ],
+    code: {
+      coding: [{ system: 'http://loinc.org', code: '2339-0', display: 'Glucose [Mass/volume] in Blood' }],
+      text: 'Glucose',
+    },
     subject: { reference: `Patient/${patient.id}` },
     effectiveDateTime: now.toISOString(),
     issued: now.toISOString(),
-    valueQuantity: { value: 80 + (now.getTime() % 40), unit: 'mg/dL', system: 'http://unitsofmeasure.org', code: 'mg/dL' },
+    valueQuantity: {
+      value: 80 + (now.getTime() % 40),
+      unit: 'mg/dL',
+      system: 'http://unitsofmeasure.org',
+      code: 'mg/dL',
+    },
     referenceRange: [{ low: { value: 70, unit: 'mg/dL' }, high: { value: 99, unit: 'mg/dL' } }],
   };
 }
@@ -75,7 +95,8 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
   const ingest = bridgeUrl.replace(/\/$/, '');
 
   function sample(name: string | null): Bundle {
-    if (!name || !config.samples.includes(name)) throw Object.assign(new Error('unknown sample'), { status: 400 });
+    if (!name || !config.samples.includes(name))
+      throw Object.assign(new Error('unknown sample'), { status: 400 });
     return JSON.parse(readFileSync(join(samplesDir, name), 'utf8')) as Bundle;
   }
 
@@ -85,7 +106,8 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
       headers: { authorization: `Bearer ${sourceSecret}`, 'content-type': 'application/fhir+json' },
       body: JSON.stringify(body),
     });
-    if (response.status !== 200 && response.status !== 202) throw new Error(`the bridge answered ${response.status}`);
+    if (response.status !== 200 && response.status !== 202)
+      throw new Error(`the bridge answered ${response.status}`);
   }
 
   /** Writes a resource into the FHIR server (it then notifies the bridge). */
@@ -108,10 +130,15 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
       // and loading the same bundle again changes nothing on the server, so nothing is pushed twice.
       if (fhir) await loadSyntheaIntoHapi(fhir, [bundle], { mode: 'put' });
       else await push('/fhir', 'POST', bundle);
-      return json(res, 202, { pushed: bundle.entry?.length ?? 0, what: fhir ? 'Synthea bundle, into the FHIR server' : 'Synthea bundle' });
+      return json(res, 202, {
+        pushed: bundle.entry?.length ?? 0,
+        what: fhir ? 'Synthea bundle, into the FHIR server' : 'Synthea bundle',
+      });
     }
     if (url.pathname === '/api/push/lab-result') {
-      const patient = bundle.entry?.map((e) => e.resource).find((r): r is Patient => r?.resourceType === 'Patient');
+      const patient = bundle.entry
+        ?.map((e) => e.resource)
+        .find((r): r is Patient => r?.resourceType === 'Patient');
       if (!patient?.id) throw new Error('the sample has no Patient');
       const observation = newLabResult(patient);
       if (fhir) await putIntoFhirServer(fhir, observation);
@@ -122,7 +149,10 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
   }
 
   function file(res: ServerResponse, path: string): void {
-    res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream', 'cache-control': 'no-cache' });
+    res.writeHead(200, {
+      'content-type': TYPES[extname(path)] ?? 'application/octet-stream',
+      'cache-control': 'no-cache',
+    });
     createReadStream(path).pipe(res);
   }
 
@@ -130,13 +160,17 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
     const url = new URL(req.url ?? '/', 'http://demo');
     if (url.pathname === '/api/desk') return json(res, 200, options.desk ?? []);
     if (url.pathname.startsWith('/api/')) {
-      api(req, res, url).catch((error: unknown) => json(res, (error as { status?: number }).status ?? 502, { error: (error as Error).message }));
+      api(req, res, url).catch((error: unknown) =>
+        json(res, (error as { status?: number }).status ?? 502, { error: (error as Error).message }),
+      );
       return;
     }
     if (url.pathname === '/config.json') return json(res, 200, config);
     if (url.pathname === '/vendor/ehr-anchor.js') {
       if (options.bundleFile && existsSync(options.bundleFile)) return file(res, options.bundleFile);
-      return json(res, 404, { error: 'the one-file bundle is not built (npm run build -w @ehr-anchor/widgets)' });
+      return json(res, 404, {
+        error: 'the one-file bundle is not built (npm run build -w @ehr-anchor/widgets)',
+      });
     }
     let path = normalize(join(root, decodeURIComponent(url.pathname)));
     if (!path.startsWith(root + sep) && path !== root) return json(res, 403, { error: 'forbidden' });

@@ -30,7 +30,8 @@ export const SAMPLES = [
 
 function newest(dir: string, patterns: string[]): number {
   let t = 0;
-  for (const p of patterns) for (const f of globSync(p, { cwd: dir })) t = Math.max(t, statSync(join(dir, f)).mtimeMs);
+  for (const p of patterns)
+    for (const f of globSync(p, { cwd: dir })) t = Math.max(t, statSync(join(dir, f)).mtimeMs);
   return t;
 }
 
@@ -65,22 +66,30 @@ export function buildDemo(log: (m: string) => void): void {
     const bundle = findBundle();
     if (!bundle || mtime(bundle) < widgetsSources) {
       log('demo: building the widgets one-file bundle (npm run build -w @ehr-anchor/widgets)');
-      if (!run('npm', ['run', 'build', '-w', '@ehr-anchor/widgets'], repoRoot)) log('demo: the widgets build reported a problem; using what it produced');
+      if (!run('npm', ['run', 'build', '-w', '@ehr-anchor/widgets'], repoRoot))
+        log('demo: the widgets build reported a problem; using what it produced');
     }
   }
   const built = join(demoDir, 'dist', 'pages', 'index.html');
   // The widgets' sources count too: `tsc -b` leaves an unchanged dist/src/index.js with its old
   // mtime, so the ESM file alone does not show that some other element changed.
-  const sources = Math.max(newest(demoDir, ['src/**/*.{ts,tsx,css}', '*.html', 'vite.config.ts']), mtime(esm), widgetsSources);
+  const sources = Math.max(
+    newest(demoDir, ['src/**/*.{ts,tsx,css}', '*.html', 'vite.config.ts']),
+    mtime(esm),
+    widgetsSources,
+  );
   if (mtime(built) < sources) {
     log('demo: building the portal pages (vite build)');
-    if (!run(join(repoRoot, 'node_modules', '.bin', 'vite'), ['build', '--logLevel', 'warn'], demoDir)) throw new Error('demo: vite build failed');
+    if (!run(join(repoRoot, 'node_modules', '.bin', 'vite'), ['build', '--logLevel', 'warn'], demoDir))
+      throw new Error('demo: vite build failed');
   }
 }
 
 /** The patient id of a sample bundle (never logged). */
 export function samplePatientId(samplesDir: string, sample: string): string {
-  const bundle = JSON.parse(readFileSync(join(samplesDir, sample), 'utf8')) as { entry?: Array<{ resource?: { resourceType?: string; id?: string } }> };
+  const bundle = JSON.parse(readFileSync(join(samplesDir, sample), 'utf8')) as {
+    entry?: Array<{ resource?: { resourceType?: string; id?: string } }>;
+  };
   const id = bundle.entry?.find((e) => e.resource?.resourceType === 'Patient')?.resource?.id;
   if (!id) throw new Error(`${sample} has no Patient`);
   return id;
@@ -93,15 +102,22 @@ export async function subjectOf(keyStoreFile: string, patientId: string): Promis
 }
 
 /** Registers the dev patient wallet as the patient of `subject` at hospital A, unless it already is a patient. */
-async function ensureDevPatient(ctx: StackContext, rpcUrl: string, registryAddress: string, subject: string): Promise<void> {
+async function ensureDevPatient(
+  ctx: StackContext,
+  rpcUrl: string,
+  registryAddress: string,
+  subject: string,
+): Promise<void> {
   const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true });
   try {
-    const as = (key: string) => new Contract(registryAddress, ehrRegistryAbi, new NonceManager(new Wallet(key, provider)));
+    const as = (key: string) =>
+      new Contract(registryAddress, ehrRegistryAbi, new NonceManager(new Wallet(key, provider)));
     const reader = new Contract(registryAddress, ehrRegistryAbi, provider);
     const patient = new Wallet(DEV_KEYS.patient).address;
     const hospital = new Wallet(DEV_KEYS.hospitalA).address;
     if (await reader.getFunction('isPatient')(patient)) return;
-    if ((await reader.getFunction('patientOf')(subject)) !== '0x0000000000000000000000000000000000000000') return;
+    if ((await reader.getFunction('patientOf')(subject)) !== '0x0000000000000000000000000000000000000000')
+      return;
     await (await as(DEV_KEYS.patient).getFunction('requestRegistration')(hospital, subject)).wait();
     await (await as(DEV_KEYS.hospitalA).getFunction('approveRegistration')(patient)).wait();
     ctx.log('demo: the dev patient account is registered at hospital A for the first sample record');
@@ -111,20 +127,27 @@ async function ensureDevPatient(ctx: StackContext, rpcUrl: string, registryAddre
 }
 
 export const up: StackUp = async (ctx) => {
-  const { bridgeUrl, rpcUrl, chainId, ehrRegistryAddress, deploymentFile, bridgeSourceSecret, fhirBaseUrl } = ctx.values;
+  const { bridgeUrl, rpcUrl, chainId, ehrRegistryAddress, deploymentFile, bridgeSourceSecret, fhirBaseUrl } =
+    ctx.values;
   if (!bridgeUrl || !rpcUrl || !ehrRegistryAddress || !bridgeSourceSecret) {
-    throw new Error('demo: needs bridgeUrl, bridgeSourceSecret, rpcUrl and ehrRegistryAddress from earlier parts');
+    throw new Error(
+      'demo: needs bridgeUrl, bridgeSourceSecret, rpcUrl and ehrRegistryAddress from earlier parts',
+    );
   }
   buildDemo(ctx.log);
   const samplesDir = join(ctx.sharedDir, 'fixtures', 'fhir', 'synthea');
   const keyStoreFile = ctx.values.bridgeKeyStoreFile ?? join(ctx.dataDir, 'bridge', 'keys.json');
   const desk: Array<{ sample: string; subject: string }> = [];
   if (existsSync(keyStoreFile)) {
-    for (const sample of SAMPLES) desk.push({ sample, subject: await subjectOf(keyStoreFile, samplePatientId(samplesDir, sample)) });
+    for (const sample of SAMPLES)
+      desk.push({ sample, subject: await subjectOf(keyStoreFile, samplePatientId(samplesDir, sample)) });
     await ensureDevPatient(ctx, rpcUrl, ehrRegistryAddress, desk[0]!.subject);
   } else ctx.log('demo: no bridge key store found; the dev patient account stays unregistered');
 
-  const fromBlock = deploymentFile && existsSync(deploymentFile) ? (JSON.parse(readFileSync(deploymentFile, 'utf8')) as { block?: number }).block : undefined;
+  const fromBlock =
+    deploymentFile && existsSync(deploymentFile)
+      ? (JSON.parse(readFileSync(deploymentFile, 'utf8')) as { block?: number }).block
+      : undefined;
   const bundleFile = findBundle();
   const config: PortalConfig = {
     bridgeUrl,

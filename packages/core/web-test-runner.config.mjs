@@ -48,7 +48,9 @@ const countsReporter = {
       if (!session.passed && (session.errors?.length ?? 0) > 0) counts.failed++;
     }
     // Printed after the default reporter's own summary (which it writes on process exit).
-    process.on('exit', () => console.log(`\n${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`));
+    process.on('exit', () =>
+      console.log(`\n${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`),
+    );
   },
 };
 

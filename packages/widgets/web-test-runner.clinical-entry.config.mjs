@@ -13,7 +13,9 @@ const stack = {
   async serverStart() {
     const { startHapi, loadSyntheaIntoHapi, loadSyntheaBundles } = await import('@ehr-anchor/testkit');
     hapi = await startHapi();
-    await loadSyntheaIntoHapi(hapi.baseUrl, [loadSyntheaBundles().get('tiny-clemente-kreiger.json')], { mode: 'put' });
+    await loadSyntheaIntoHapi(hapi.baseUrl, [loadSyntheaBundles().get('tiny-clemente-kreiger.json')], {
+      mode: 'put',
+    });
     const { startReadWorld } = await import('../fhir-bridge/test/read-harness.ts');
     world = await startReadWorld({ read: { fhirBaseUrl: hapi.baseUrl } });
   },

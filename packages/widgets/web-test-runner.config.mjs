@@ -47,42 +47,113 @@ async function uploadSink(ctx, next) {
  */
 const TAMPER_SUBJECT = `0x${'5a'.repeat(32)}`;
 const tamperedRecords = [
-  { seq: 3, resourceType: 'Immunization', resourceId: 'imm-b', category: 'immunizations', date: '2020-03-01T00:00:00Z', reason: 'cid-mismatch', diagnostics: 'record failed verification (cid-mismatch): IPFS returned bytes whose CID is bafy-other, not bafy-stored' },
-  { seq: 2, resourceType: 'Immunization', resourceId: 'imm-a', category: 'immunizations', date: '2020-02-01T00:00:00Z', reason: 'content-changed', diagnostics: 'record failed verification (content-changed): the content hash differs from the anchored one' },
+  {
+    seq: 3,
+    resourceType: 'Immunization',
+    resourceId: 'imm-b',
+    category: 'immunizations',
+    date: '2020-03-01T00:00:00Z',
+    reason: 'cid-mismatch',
+    diagnostics:
+      'record failed verification (cid-mismatch): IPFS returned bytes whose CID is bafy-other, not bafy-stored',
+  },
+  {
+    seq: 2,
+    resourceType: 'Immunization',
+    resourceId: 'imm-a',
+    category: 'immunizations',
+    date: '2020-02-01T00:00:00Z',
+    reason: 'content-changed',
+    diagnostics:
+      'record failed verification (content-changed): the content hash differs from the anchored one',
+  },
 ];
 function tamperingBridge(ctx, next) {
   if (!ctx.path.startsWith('/__tampering-bridge/')) return next();
   const path = ctx.path.slice('/__tampering-bridge'.length);
-  const item = (r, category) => ({ seq: r.seq, resourceType: r.resourceType, resourceId: r.resourceId, versionId: '1', category, state: 'anchored', receivedAt: '2024-01-01T00:00:00Z', anchoredAt: '2024-01-01T00:01:00Z', date: r.date ?? null, erased: false });
+  const item = (r, category) => ({
+    seq: r.seq,
+    resourceType: r.resourceType,
+    resourceId: r.resourceId,
+    versionId: '1',
+    category,
+    state: 'anchored',
+    receivedAt: '2024-01-01T00:00:00Z',
+    anchoredAt: '2024-01-01T00:01:00Z',
+    date: r.date ?? null,
+    erased: false,
+  });
   const patient = { seq: 1, resourceType: 'Patient', resourceId: 'synthetic-patient', date: null };
   ctx.type = 'application/fhir+json';
   if (path === `/patients/${TAMPER_SUBJECT}/records`) {
     const demographics = ctx.query.category === 'demographics';
-    ctx.body = JSON.stringify({ subject: TAMPER_SUBJECT, items: demographics ? [item(patient, 'demographics')] : tamperedRecords.map((r) => item(r, r.category)) });
+    ctx.body = JSON.stringify({
+      subject: TAMPER_SUBJECT,
+      items: demographics ? [item(patient, 'demographics')] : tamperedRecords.map((r) => item(r, r.category)),
+    });
     return undefined;
   }
   if (path === '/records/1') {
-    const resource = { resourceType: 'Patient', id: 'synthetic-patient', meta: { versionId: '1' }, name: [{ family: 'Synthetic', given: ['Test'] }] };
-    const leaf = { subject: TAMPER_SUBJECT, resourceType: 'Patient', resourceId: 'synthetic-patient', versionId: '1', contentHash: `0x${'00'.repeat(32)}`, payloadCid: 'bafy-patient', salt: `0x${'11'.repeat(32)}` };
-    ctx.body = JSON.stringify({ seq: 1, category: 'demographics', resource, leaf, leafHash: `0x${'22'.repeat(32)}`, proof: null, anchor: null, state: 'stored' });
+    const resource = {
+      resourceType: 'Patient',
+      id: 'synthetic-patient',
+      meta: { versionId: '1' },
+      name: [{ family: 'Synthetic', given: ['Test'] }],
+    };
+    const leaf = {
+      subject: TAMPER_SUBJECT,
+      resourceType: 'Patient',
+      resourceId: 'synthetic-patient',
+      versionId: '1',
+      contentHash: `0x${'00'.repeat(32)}`,
+      payloadCid: 'bafy-patient',
+      salt: `0x${'11'.repeat(32)}`,
+    };
+    ctx.body = JSON.stringify({
+      seq: 1,
+      category: 'demographics',
+      resource,
+      leaf,
+      leafHash: `0x${'22'.repeat(32)}`,
+      proof: null,
+      anchor: null,
+      state: 'stored',
+    });
     return undefined;
   }
   const m = /^\/records\/(\d+)(\/state)?$/.exec(path);
   const r = m && tamperedRecords.find((t) => t.seq === Number(m[1]));
   if (r && m[2]) {
-    ctx.body = JSON.stringify({ seq: r.seq, resourceType: r.resourceType, state: 'anchored', payloadCid: 'bafy-stored', anchor: null, erased: false });
+    ctx.body = JSON.stringify({
+      seq: r.seq,
+      resourceType: r.resourceType,
+      state: 'anchored',
+      payloadCid: 'bafy-stored',
+      anchor: null,
+      erased: false,
+    });
     return undefined;
   }
   if (r) {
     ctx.status = 409;
     ctx.body = JSON.stringify({
       resourceType: 'OperationOutcome',
-      issue: [{ severity: 'error', code: 'processing', diagnostics: r.diagnostics, details: { coding: [{ system: 'urn:ehr-anchor:tamper', code: r.reason }] } }],
+      issue: [
+        {
+          severity: 'error',
+          code: 'processing',
+          diagnostics: r.diagnostics,
+          details: { coding: [{ system: 'urn:ehr-anchor:tamper', code: r.reason }] },
+        },
+      ],
     });
     return undefined;
   }
   ctx.status = 404;
-  ctx.body = JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found', diagnostics: 'not found' }] });
+  ctx.body = JSON.stringify({
+    resourceType: 'OperationOutcome',
+    issue: [{ severity: 'error', code: 'not-found', diagnostics: 'not found' }],
+  });
   return undefined;
 }
 
@@ -128,7 +199,9 @@ const stackMiddleware = stackProxy(
 
 export default {
   rootDir: repoRoot,
-  files: integration ? ['test/integration/**/*.test.ts'] : [process.env.EHR_WIDGETS_TESTS ?? 'src/**/*.test.ts'],
+  files: integration
+    ? ['test/integration/**/*.test.ts']
+    : [process.env.EHR_WIDGETS_TESTS ?? 'src/**/*.test.ts'],
   nodeResolve: { exportConditions: ['source', 'browser'], browser: true },
   concurrency: 1,
   concurrentBrowsers: 1,

@@ -8,7 +8,14 @@ export function chromium() {
   return chromeLauncher({
     launchOptions: {
       executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium',
-      args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--headless',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+      ],
     },
   });
 }
@@ -31,7 +38,11 @@ export function stackProxy(infoPath, bridgeUrl, info) {
     const headers = { ...ctx.headers };
     delete headers.host;
     const hasBody = ctx.method !== 'GET' && ctx.method !== 'HEAD';
-    const res = await fetch(target + ctx.url.slice('/bridge'.length), { method: ctx.method, headers, ...(hasBody ? { body: ctx.req, duplex: 'half' } : {}) });
+    const res = await fetch(target + ctx.url.slice('/bridge'.length), {
+      method: ctx.method,
+      headers,
+      ...(hasBody ? { body: ctx.req, duplex: 'half' } : {}),
+    });
     ctx.status = res.status;
     res.headers.forEach((v, k) => {
       if (k !== 'content-encoding' && k !== 'content-length' && k !== 'transfer-encoding') ctx.set(k, v);

@@ -14,8 +14,16 @@ function cssPropertyControls(argTypes: StrictArgTypes): StrictArgTypes {
   const out: StrictArgTypes = {};
   for (const [name, argType] of Object.entries(argTypes)) {
     if (argType.table?.category === 'css custom properties') {
-      out[name] = { ...argType, type: { name: 'string' }, control: /color/.test(name) ? { type: 'color' } : { type: 'text' } };
-    } else if (argType.table?.category === 'properties' && argType.table.type?.summary && /DataSource|Session|Strings|\{/.test(argType.table.type.summary)) {
+      out[name] = {
+        ...argType,
+        type: { name: 'string' },
+        control: /color/.test(name) ? { type: 'color' } : { type: 'text' },
+      };
+    } else if (
+      argType.table?.category === 'properties' &&
+      argType.table.type?.summary &&
+      /DataSource|Session|Strings|\{/.test(argType.table.type.summary)
+    ) {
       // Objects a story sets itself (data source, session, strings) have no useful control.
       out[name] = { ...argType, control: false };
     } else out[name] = argType;

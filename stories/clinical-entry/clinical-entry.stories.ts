@@ -113,7 +113,9 @@ async function saveAndAnchor(el: Element, entries: FixtureEntries): Promise<void
   await save(el);
   await until('the entry saved', () => resultText(el).includes('Stored on IPFS'));
   await entries.anchorPending();
-  await until('every record anchored', () => resultText(el).includes('All 10 records of this entry are anchored.'));
+  await until('every record anchored', () =>
+    resultText(el).includes('All 10 records of this entry are anchored.'),
+  );
 }
 
 /** Saves and anchors a full entry, then opens it for amendment. */
@@ -147,7 +149,10 @@ export const DraftRestored: Story = {
   play: async ({ canvasElement }) => {
     const el = entryForm(canvasElement);
     await until('the restored notice', () => shadowText(el).includes('Your unsaved draft was restored.'));
-    await until('the restored condition', () => inShadow<HTMLInputElement>(el, '#f-cond-0-text')?.value === 'Migraine with aura');
+    await until(
+      'the restored condition',
+      () => inShadow<HTMLInputElement>(el, '#f-cond-0-text')?.value === 'Migraine with aura',
+    );
   },
 };
 
@@ -166,8 +171,15 @@ export const ValidationErrors: Story = {
     type(el, 'f-vital-diastolic', '95');
     await save(el);
     await until('each wrong field marked', () => allInShadow(el, '[aria-invalid="true"]').length >= 5);
-    await until('the heart rate explained', () => inShadow(el, '#f-vital-heartRate-error')?.textContent === 'Heart rate must be between 20 and 300 /min.');
-    await until('the summary', () => allInShadow(el, '[role="alert"]').some((a) => a.textContent!.includes('fields need attention')));
+    await until(
+      'the heart rate explained',
+      () =>
+        inShadow(el, '#f-vital-heartRate-error')?.textContent ===
+        'Heart rate must be between 20 and 300 /min.',
+    );
+    await until('the summary', () =>
+      allInShadow(el, '[role="alert"]').some((a) => a.textContent!.includes('fields need attention')),
+    );
   },
 };
 
@@ -184,7 +196,10 @@ export const Submitting: Story = {
     await fillEntry(el);
     await save(el);
     await until('the saving status', () => shadowText(el).includes('Saving the entry…'));
-    await until('the save button disabled', () => inShadow<HTMLButtonElement>(el, 'button[type="submit"]')?.disabled);
+    await until(
+      'the save button disabled',
+      () => inShadow<HTMLButtonElement>(el, 'button[type="submit"]')?.disabled,
+    );
   },
 };
 
@@ -195,7 +210,10 @@ export const Saved: Story = {
     const el = entryForm(canvasElement);
     await fillEntry(el);
     await save(el);
-    await until('every record stored', () => allInShadow(el, '[part="result"] li[data-state="stored"]').length === 10);
+    await until(
+      'every record stored',
+      () => allInShadow(el, '[part="result"] li[data-state="stored"]').length === 10,
+    );
     await until('the progress', () => resultText(el).includes('0 of 10 records anchored.'));
   },
 };
@@ -224,19 +242,31 @@ function refused(refusal: EntryRefusedError, says: string): Pick<Story, 'loaders
       const el = entryForm(canvasElement);
       await fillEntry(el);
       await save(el);
-      await until(`the refusal: ${says}`, () => (inShadow(el, '[part="refusal"]')?.textContent ?? '').includes(says));
+      await until(`the refusal: ${says}`, () =>
+        (inShadow(el, '[part="refusal"]')?.textContent ?? '').includes(says),
+      );
     },
   };
 }
 
 export const NoConsent: Story = {
   name: 'Save failed (no consent)',
-  ...refused(new EntryRefusedError('forbidden', 'the patient has not granted this doctor (or their hospital) the categories of this entry', []), 'Ask the patient to grant you access'),
+  ...refused(
+    new EntryRefusedError(
+      'forbidden',
+      'the patient has not granted this doctor (or their hospital) the categories of this entry',
+      [],
+    ),
+    'Ask the patient to grant you access',
+  ),
 };
 
 export const Unreachable: Story = {
   name: 'Save failed (bridge unreachable)',
-  ...refused(new EntryRefusedError('network', 'The bridge could not be reached.', []), 'could not be reached'),
+  ...refused(
+    new EntryRefusedError('network', 'The bridge could not be reached.', []),
+    'could not be reached',
+  ),
 };
 
 export const Amended: Story = {
@@ -249,10 +279,19 @@ export const Amended: Story = {
     choose(el, 'f-cond-0-status', 'resolved');
     type(el, 'f-vital-heartRate', '68');
     await save(el);
-    await until('the amendment saved', () => entries!.submitted.length === 2 && resultText(el).includes('records anchored'));
+    await until(
+      'the amendment saved',
+      () => entries!.submitted.length === 2 && resultText(el).includes('records anchored'),
+    );
     await entries!.anchorPending();
-    const panel = await until('the version history', () => inShadow(el, '[part="history"] ehr-version-history'));
-    await until('both versions of the Condition verified', () => allInShadow(panel, '[part="version"] [part="badge"][data-state="verified"]').length === 2, 60_000);
+    const panel = await until('the version history', () =>
+      inShadow(el, '[part="history"] ehr-version-history'),
+    );
+    await until(
+      'both versions of the Condition verified',
+      () => allInShadow(panel, '[part="version"] [part="badge"][data-state="verified"]').length === 2,
+      60_000,
+    );
     await until('what changed', () => inShadow(panel, '[part="version"] ins')?.textContent === 'resolved');
   },
 };
@@ -270,7 +309,10 @@ async function conflict(el: Element, entries: FixtureEntries): Promise<void> {
   type(el, 'f-vital-heartRate', '66');
   await save(el);
   await until('the conflict', () => inShadow(el, '[part="refusal"][data-kind="conflict"]'));
-  await until('the draft kept', () => inShadow<HTMLSelectElement>(el, '#f-cond-0-status')?.value === 'remission');
+  await until(
+    'the draft kept',
+    () => inShadow<HTMLSelectElement>(el, '#f-cond-0-status')?.value === 'remission',
+  );
 }
 
 export const Conflict: Story = {
@@ -289,7 +331,10 @@ export const CurrentVersionLoaded: Story = {
     await conflict(el, (loaded as Loaded).entries!);
     inShadow<HTMLButtonElement>(el, '[part="load-current"]')!.click();
     await until('the current version loaded', () => inShadow(el, '[part="rebased"]'));
-    await until('their onset in the form', () => inShadow<HTMLInputElement>(el, '#f-cond-0-onset')?.value === '2025-02-01');
+    await until(
+      'their onset in the form',
+      () => inShadow<HTMLInputElement>(el, '#f-cond-0-onset')?.value === '2025-02-01',
+    );
     await until('the history verified', () => {
       const history = inShadow(el, '[part="history"] ehr-version-history');
       return history?.shadowRoot?.querySelectorAll('[part="badge"][data-state="verified"]').length === 2;

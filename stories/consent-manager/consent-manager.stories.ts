@@ -35,7 +35,12 @@ const txPhase = (el: Element) => inShadow(el, '[part="tx-status"]')?.dataset.pha
 /** A fixture where the patient has granted their hospital access to everything. */
 async function withGrant(options: Parameters<typeof fixture>[1] = {}): Promise<FixtureDataSource> {
   const ds = await fixture('tiny-clemente-kreiger.json', options);
-  const tx = await ds.grant(ds.patientId, { grantee: FIXTURE_ACCOUNTS.hospital, granteeKind: 'hospital', scope: [], expiresAt: 0 });
+  const tx = await ds.grant(ds.patientId, {
+    grantee: FIXTURE_ACCOUNTS.hospital,
+    granteeKind: 'hospital',
+    scope: [],
+    expiresAt: 0,
+  });
   if (options.manualMining) ds.mine();
   await tx.wait();
   // Reads by the doctor fill the access log (the fixture logs every read, like the bridge's audit).
@@ -45,12 +50,20 @@ async function withGrant(options: Parameters<typeof fixture>[1] = {}): Promise<F
 }
 
 /** Fills the grant form as a person would and submits it. */
-async function submitGrant(el: Element, grantee: string, kind: 'hospital' | 'doctor', scopes: string[] = []): Promise<void> {
-  const input = await until('the grant form', () => inShadow<HTMLInputElement>(el, '[part="grant-form"] input[name="grantee"]'));
+async function submitGrant(
+  el: Element,
+  grantee: string,
+  kind: 'hospital' | 'doctor',
+  scopes: string[] = [],
+): Promise<void> {
+  const input = await until('the grant form', () =>
+    inShadow<HTMLInputElement>(el, '[part="grant-form"] input[name="grantee"]'),
+  );
   await until('the grants loaded', () => !shadowText(el).includes('Loading grants'));
   input.value = grantee;
   inShadow<HTMLSelectElement>(el, '[part="grant-form"] select[name="kind"]')!.value = kind;
-  for (const box of allInShadow<HTMLInputElement>(el, '[part="grant-form"] input[name="scope"]')) box.checked = scopes.includes(box.value);
+  for (const box of allInShadow<HTMLInputElement>(el, '[part="grant-form"] input[name="scope"]'))
+    box.checked = scopes.includes(box.value);
   inShadow<HTMLButtonElement>(el, '[part="grant-form"] button[type="submit"]')!.click();
 }
 
@@ -59,7 +72,9 @@ export const Grants: Story = {
   loaders: [async () => ({ ds: await withGrant() })],
   play: async ({ canvasElement }) => {
     const el = manager(canvasElement);
-    await until('the grant listed', () => inShadow(el, '[part="grants"]')?.textContent!.includes(FIXTURE_ACCOUNTS.hospital));
+    await until('the grant listed', () =>
+      inShadow(el, '[part="grants"]')?.textContent!.includes(FIXTURE_ACCOUNTS.hospital),
+    );
     await until('the access log', () => allInShadow(el, '[part="access-log"] tbody tr').length > 0);
   },
 };
@@ -84,10 +99,14 @@ export const Empty: Story = {
 
 export const ErrorState: Story = {
   name: 'Error (chain unreachable)',
-  loaders: [async () => ({ ds: failing(await fixture(), 'network', 'fetch failed', ['listGrants', 'accessLog']) })],
+  loaders: [
+    async () => ({ ds: failing(await fixture(), 'network', 'fetch failed', ['listGrants', 'accessLog']) }),
+  ],
   play: async ({ canvasElement }) => {
     const el = manager(canvasElement);
-    await until('an error that says what to do', () => allInShadow(el, '[role="alert"]').some((a) => a.textContent!.includes('could not be reached')));
+    await until('an error that says what to do', () =>
+      allInShadow(el, '[role="alert"]').some((a) => a.textContent!.includes('could not be reached')),
+    );
   },
 };
 
@@ -108,7 +127,9 @@ export const TransactionConfirmed: Story = {
     const el = manager(canvasElement);
     await submitGrant(el, FIXTURE_ACCOUNTS.otherHospital, 'hospital');
     await until('the confirmed transaction', () => txPhase(el) === 'confirmed');
-    await until('the new grant listed', () => inShadow(el, '[part="grants"]')?.textContent!.includes(FIXTURE_ACCOUNTS.otherHospital));
+    await until('the new grant listed', () =>
+      inShadow(el, '[part="grants"]')?.textContent!.includes(FIXTURE_ACCOUNTS.otherHospital),
+    );
   },
 };
 
@@ -133,7 +154,11 @@ export const ConsentRevoked: Story = {
   loaders: [async () => ({ ds: await withGrant() })],
   play: async ({ canvasElement }) => {
     const el = manager(canvasElement);
-    const revoke = await until('the revoke button', () => allInShadow<HTMLButtonElement>(el, '[part="grants"] button').find((b) => b.textContent!.includes('Revoke')));
+    const revoke = await until('the revoke button', () =>
+      allInShadow<HTMLButtonElement>(el, '[part="grants"] button').find((b) =>
+        b.textContent!.includes('Revoke'),
+      ),
+    );
     revoke.click();
     await until('the revocation confirmed', () => txPhase(el) === 'confirmed');
     await until('no grant left', () => shadowText(el).includes('You have not granted anyone access'));
@@ -142,31 +167,52 @@ export const ConsentRevoked: Story = {
 
 export const WalletMissing: Story = {
   name: 'Wallet missing',
-  loaders: [async () => ({ ds: failing(await fixture(), 'no-wallet', 'no EIP-1193 provider', ['grant', 'revoke']) })],
+  loaders: [
+    async () => ({ ds: failing(await fixture(), 'no-wallet', 'no EIP-1193 provider', ['grant', 'revoke']) }),
+  ],
   play: async ({ canvasElement }) => {
     const el = manager(canvasElement);
     await submitGrant(el, FIXTURE_ACCOUNTS.hospital, 'hospital');
-    await until('the no-wallet explanation', () => txPhase(el) === 'failed' && inShadow(el, '[part="tx-status"]')!.textContent!.includes('No wallet was found'));
+    await until(
+      'the no-wallet explanation',
+      () =>
+        txPhase(el) === 'failed' &&
+        inShadow(el, '[part="tx-status"]')!.textContent!.includes('No wallet was found'),
+    );
   },
 };
 
 export const WrongNetwork: Story = {
   name: 'Wrong network',
-  loaders: [async () => ({ ds: failing(await fixture(), 'wrong-network', 'chain 1 ≠ 1337', ['grant', 'revoke']) })],
+  loaders: [
+    async () => ({ ds: failing(await fixture(), 'wrong-network', 'chain 1 ≠ 1337', ['grant', 'revoke']) }),
+  ],
   play: async ({ canvasElement }) => {
     const el = manager(canvasElement);
     await submitGrant(el, FIXTURE_ACCOUNTS.hospital, 'hospital');
-    await until('the wrong-network explanation', () => txPhase(el) === 'failed' && inShadow(el, '[part="tx-status"]')!.textContent!.includes('another network'));
+    await until(
+      'the wrong-network explanation',
+      () =>
+        txPhase(el) === 'failed' &&
+        inShadow(el, '[part="tx-status"]')!.textContent!.includes('another network'),
+    );
   },
 };
 
 export const WalletRejected: Story = {
   name: 'Rejected in the wallet',
-  loaders: [async () => ({ ds: failing(await fixture(), 'wallet-rejected', 'user rejected', ['grant', 'revoke']) })],
+  loaders: [
+    async () => ({ ds: failing(await fixture(), 'wallet-rejected', 'user rejected', ['grant', 'revoke']) }),
+  ],
   play: async ({ canvasElement }) => {
     const el = manager(canvasElement);
     await submitGrant(el, FIXTURE_ACCOUNTS.hospital, 'hospital');
-    await until('the rejection explained', () => txPhase(el) === 'failed' && inShadow(el, '[part="tx-status"]')!.textContent!.includes('rejected in your wallet'));
+    await until(
+      'the rejection explained',
+      () =>
+        txPhase(el) === 'failed' &&
+        inShadow(el, '[part="tx-status"]')!.textContent!.includes('rejected in your wallet'),
+    );
   },
 };
 
@@ -176,7 +222,9 @@ export const InvalidGrantee: Story = {
   play: async ({ canvasElement }) => {
     const el = manager(canvasElement);
     await submitGrant(el, 'dr-who', 'doctor');
-    await until('the form error', () => allInShadow(el, '[role="alert"]').some((a) => a.textContent!.includes('40 hex digits')));
+    await until('the form error', () =>
+      allInShadow(el, '[role="alert"]').some((a) => a.textContent!.includes('40 hex digits')),
+    );
   },
 };
 

@@ -36,7 +36,9 @@ const hospitalView = { view: 'hospital', hospital: FIXTURE_ACCOUNTS.hospital };
 /** Types into the inputs of the form labelled `label` and submits it. */
 async function submitForm(el: Element, label: string, values: Record<string, string>): Promise<void> {
   const form = await until(`the form "${label}"`, () =>
-    allInShadow<HTMLFormElement>(el, 'form').find((f) => f.getAttribute('aria-label') === label || f.getAttribute('part') === label),
+    allInShadow<HTMLFormElement>(el, 'form').find(
+      (f) => f.getAttribute('aria-label') === label || f.getAttribute('part') === label,
+    ),
   );
   for (const [name, value] of Object.entries(values)) {
     const field = form.querySelector<HTMLInputElement | HTMLSelectElement>(`[name="${name}"]`)!;
@@ -60,7 +62,11 @@ export const AddHospital: Story = {
   play: async ({ canvasElement }) => {
     const el = admin(canvasElement);
     await until('the hospitals table', () => inShadow(el, '[part="hospitals"]'));
-    await submitForm(el, 'Add hospital', { name: 'Hillside Hospital', address: FIXTURE_ACCOUNTS.visitor, bridgeSigner: FIXTURE_ACCOUNTS.otherDoctor });
+    await submitForm(el, 'Add hospital', {
+      name: 'Hillside Hospital',
+      address: FIXTURE_ACCOUNTS.visitor,
+      bridgeSigner: FIXTURE_ACCOUNTS.otherDoctor,
+    });
     await until('the confirmed transaction', () => txPhase(el) === 'confirmed');
     await until('the new hospital listed', () => allInShadow(el, '[part="hospitals"] tbody tr').length === 3);
   },
@@ -83,7 +89,11 @@ export const RegistrationApproved: Story = {
   loaders: [async () => ({ ds: await fixture() })],
   play: async ({ canvasElement }) => {
     const el = admin(canvasElement);
-    const approve = await until('the approve button', () => allInShadow<HTMLButtonElement>(el, '[part="registrations"] button').find((b) => b.textContent!.trim() === 'Approve'));
+    const approve = await until('the approve button', () =>
+      allInShadow<HTMLButtonElement>(el, '[part="registrations"] button').find(
+        (b) => b.textContent!.trim() === 'Approve',
+      ),
+    );
     approve.click();
     await until('the confirmed transaction', () => txPhase(el) === 'confirmed');
     await until('no request left', () => shadowText(el).includes('No pending registration requests'));
@@ -96,7 +106,10 @@ export const DoctorRemoved: Story = {
   loaders: [async () => ({ ds: await fixture() })],
   play: async ({ canvasElement }) => {
     const el = admin(canvasElement);
-    const remove = await until('the remove button', () => allInShadow<HTMLButtonElement>(el, '[part="doctors"] button')[0]);
+    const remove = await until(
+      'the remove button',
+      () => allInShadow<HTMLButtonElement>(el, '[part="doctors"] button')[0],
+    );
     remove.click();
     await until('the confirmed transaction', () => txPhase(el) === 'confirmed');
     await until('no doctor left', () => shadowText(el).includes('has no doctors yet'));
@@ -139,8 +152,14 @@ export const VisitorRequest: Story = {
   loaders: [async () => ({ ds: await fixture() })],
   play: async ({ canvasElement }) => {
     const el = admin(canvasElement);
-    await until('the hospital choice', () => allInShadow(el, '[part="register-form"] select option').length > 1);
-    await submitForm(el, 'register-form', { hospital: FIXTURE_ACCOUNTS.hospital, subject: `0x${'ab'.repeat(32)}` });
+    await until(
+      'the hospital choice',
+      () => allInShadow(el, '[part="register-form"] select option').length > 1,
+    );
+    await submitForm(el, 'register-form', {
+      hospital: FIXTURE_ACCOUNTS.hospital,
+      subject: `0x${'ab'.repeat(32)}`,
+    });
     await until('the confirmed transaction', () => txPhase(el) === 'confirmed');
   },
 };
@@ -151,9 +170,14 @@ export const VisitorInvalidSubject: Story = {
   loaders: [async () => ({ ds: await fixture() })],
   play: async ({ canvasElement }) => {
     const el = admin(canvasElement);
-    await until('the hospital choice', () => allInShadow(el, '[part="register-form"] select option').length > 1);
+    await until(
+      'the hospital choice',
+      () => allInShadow(el, '[part="register-form"] select option').length > 1,
+    );
     await submitForm(el, 'register-form', { hospital: FIXTURE_ACCOUNTS.hospital, subject: 'my name' });
-    await until('the form error', () => allInShadow(el, '[role="alert"]').some((a) => a.textContent!.includes('64 hex digits')));
+    await until('the form error', () =>
+      allInShadow(el, '[role="alert"]').some((a) => a.textContent!.includes('64 hex digits')),
+    );
   },
 };
 
@@ -171,7 +195,12 @@ export const Empty: Story = {
   loaders: [async () => ({ ds: await fixture() })],
   play: async ({ canvasElement }) => {
     const el = admin(canvasElement);
-    await until('the empty states', () => shadowText(el).includes('has no doctors yet') && shadowText(el).includes('No pending registration requests'));
+    await until(
+      'the empty states',
+      () =>
+        shadowText(el).includes('has no doctors yet') &&
+        shadowText(el).includes('No pending registration requests'),
+    );
   },
 };
 
@@ -180,31 +209,61 @@ export const ErrorState: Story = {
   loaders: [async () => ({ ds: failing(await fixture(), 'network', 'fetch failed', ['listHospitals']) })],
   play: async ({ canvasElement }) => {
     const el = admin(canvasElement);
-    await until('an error that says what to do', () => allInShadow(el, '[role="alert"]').some((a) => a.textContent!.includes('could not be reached')));
+    await until('an error that says what to do', () =>
+      allInShadow(el, '[role="alert"]').some((a) => a.textContent!.includes('could not be reached')),
+    );
   },
 };
 
 export const WalletMissing: Story = {
   name: 'Wallet missing',
   args: hospitalView,
-  loaders: [async () => ({ ds: failing(await fixture(), 'no-wallet', 'no EIP-1193 provider', ['addDoctor', 'removeDoctor', 'approveRegistration', 'rejectRegistration']) })],
+  loaders: [
+    async () => ({
+      ds: failing(await fixture(), 'no-wallet', 'no EIP-1193 provider', [
+        'addDoctor',
+        'removeDoctor',
+        'approveRegistration',
+        'rejectRegistration',
+      ]),
+    }),
+  ],
   play: async ({ canvasElement }) => {
     const el = admin(canvasElement);
     await until('the doctors table', () => inShadow(el, '[part="doctors"]'));
     await submitForm(el, 'Add doctor', { address: FIXTURE_ACCOUNTS.otherDoctor });
-    await until('the no-wallet explanation', () => txPhase(el) === 'failed' && inShadow(el, '[part="tx-status"]')!.textContent!.includes('No wallet was found'));
+    await until(
+      'the no-wallet explanation',
+      () =>
+        txPhase(el) === 'failed' &&
+        inShadow(el, '[part="tx-status"]')!.textContent!.includes('No wallet was found'),
+    );
   },
 };
 
 export const WrongNetwork: Story = {
   name: 'Wrong network',
   args: hospitalView,
-  loaders: [async () => ({ ds: failing(await fixture(), 'wrong-network', 'chain 1 ≠ 1337', ['addDoctor', 'removeDoctor', 'approveRegistration', 'rejectRegistration']) })],
+  loaders: [
+    async () => ({
+      ds: failing(await fixture(), 'wrong-network', 'chain 1 ≠ 1337', [
+        'addDoctor',
+        'removeDoctor',
+        'approveRegistration',
+        'rejectRegistration',
+      ]),
+    }),
+  ],
   play: async ({ canvasElement }) => {
     const el = admin(canvasElement);
     await until('the doctors table', () => inShadow(el, '[part="doctors"]'));
     await submitForm(el, 'Add doctor', { address: FIXTURE_ACCOUNTS.otherDoctor });
-    await until('the wrong-network explanation', () => txPhase(el) === 'failed' && inShadow(el, '[part="tx-status"]')!.textContent!.includes('another network'));
+    await until(
+      'the wrong-network explanation',
+      () =>
+        txPhase(el) === 'failed' &&
+        inShadow(el, '[part="tx-status"]')!.textContent!.includes('another network'),
+    );
   },
 };
 

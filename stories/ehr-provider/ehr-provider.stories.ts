@@ -41,21 +41,31 @@ type Story = StoryObj;
 
 const provider = (canvasElement: HTMLElement) => storyElement(canvasElement, 'ehr-provider');
 const status = (el: Element) => inShadow(el, '[part="status"]')?.textContent ?? '';
-const button = (el: Element, label: string) => allInShadow<HTMLButtonElement>(el, '[part="bar"] button').find((b) => b.textContent!.trim() === label);
+const button = (el: Element, label: string) =>
+  allInShadow<HTMLButtonElement>(el, '[part="bar"] button').find((b) => b.textContent!.trim() === label);
 
 async function wallet(options: { unlocked?: boolean; chainId?: number } = {}): Promise<TestWallet> {
-  return new TestWallet(new Wallet(STORY_KEY), options.chainId ?? CHAIN_ID, { unlocked: options.unlocked ?? true });
+  return new TestWallet(new Wallet(STORY_KEY), options.chainId ?? CHAIN_ID, {
+    unlocked: options.unlocked ?? true,
+  });
 }
 
 export const SignedIn: Story = {
   name: 'Signed in (patient), viewer inside',
-  loaders: [async () => ({ ds: await fixture('tiny-clemente-kreiger.json', { signInAs: 'patient' }), wallet: await wallet() })],
+  loaders: [
+    async () => ({
+      ds: await fixture('tiny-clemente-kreiger.json', { signInAs: 'patient' }),
+      wallet: await wallet(),
+    }),
+  ],
   play: async ({ canvasElement }) => {
     const el = provider(canvasElement);
     (await until('the sign-in button', () => button(el, 'Sign in'))).click();
     await until('signed in as patient', () => status(el).includes('Signed in as patient'));
     const viewer = el.querySelector('ehr-viewer')!;
-    await until('the record inside, verified', () => inShadow(viewer, '[part="badge"][data-state="verified"]'));
+    await until('the record inside, verified', () =>
+      inShadow(viewer, '[part="badge"][data-state="verified"]'),
+    );
   },
 };
 
@@ -116,12 +126,19 @@ export const Rejected: Story = {
 export const Dark: Story = {
   name: 'Signed in, dark theme',
   globals: { theme: 'dark' },
-  loaders: [async () => ({ ds: await fixture('tiny-clemente-kreiger.json', { signInAs: 'doctor' }), wallet: await wallet() })],
+  loaders: [
+    async () => ({
+      ds: await fixture('tiny-clemente-kreiger.json', { signInAs: 'doctor' }),
+      wallet: await wallet(),
+    }),
+  ],
   play: async ({ canvasElement }) => {
     const el = provider(canvasElement);
     (await until('the sign-in button', () => button(el, 'Sign in'))).click();
     await until('signed in as doctor', () => status(el).includes('Signed in as doctor'));
     const viewer = el.querySelector('ehr-viewer')!;
-    await until('the record inside, verified', () => inShadow(viewer, '[part="badge"][data-state="verified"]'));
+    await until('the record inside, verified', () =>
+      inShadow(viewer, '[part="badge"][data-state="verified"]'),
+    );
   },
 };

@@ -33,12 +33,15 @@ export default meta;
 type Story = StoryObj;
 
 const viewer = (canvasElement: HTMLElement) => storyElement(canvasElement, 'ehr-viewer');
-const rowBadge = (el: Element, state: string) => inShadow(el, `[part="record"] [part="badge"][data-state="${state}"]`);
+const rowBadge = (el: Element, state: string) =>
+  inShadow(el, `[part="record"] [part="badge"][data-state="${state}"]`);
 
 /** Opens a timeline row (the detail panel then verifies the record again and shows its proof). */
 async function open(el: Element, row: Element): Promise<void> {
   row.closest<HTMLButtonElement>('[part="record"]')!.click();
-  await until('the detail panel', () => inShadow(el, '[part="detail"] .detail-head [part="badge"]:not([data-state="checking"])'));
+  await until('the detail panel', () =>
+    inShadow(el, '[part="detail"] .detail-head [part="badge"]:not([data-state="checking"])'),
+  );
 }
 
 export const Verified: Story = {
@@ -47,7 +50,9 @@ export const Verified: Story = {
     const el = viewer(canvasElement);
     const badge = await until('a verified badge in the timeline', () => rowBadge(el, 'verified'));
     await open(el, badge);
-    await until('the detail marked verified', () => inShadow(el, '[part="detail"] [part="badge"][data-state="verified"]'));
+    await until('the detail marked verified', () =>
+      inShadow(el, '[part="detail"] [part="badge"][data-state="verified"]'),
+    );
   },
 };
 
@@ -69,10 +74,14 @@ export const Empty: Story = {
 
 export const ErrorState: Story = {
   name: 'Error (bridge unreachable)',
-  loaders: [async () => ({ ds: failing(await fixture(), 'network', 'fetch failed', ['getPatient', 'listRecords']) })],
+  loaders: [
+    async () => ({ ds: failing(await fixture(), 'network', 'fetch failed', ['getPatient', 'listRecords']) }),
+  ],
   play: async ({ canvasElement }) => {
     const el = viewer(canvasElement);
-    await until('an error that says what to do', () => allInShadow(el, '[role="alert"]').some((a) => a.textContent!.includes('could not be reached')));
+    await until('an error that says what to do', () =>
+      allInShadow(el, '[role="alert"]').some((a) => a.textContent!.includes('could not be reached')),
+    );
   },
 };
 
@@ -83,7 +92,9 @@ export const Pending: Story = {
     const el = viewer(canvasElement);
     const badge = await until('a pending badge', () => rowBadge(el, 'pending'));
     await open(el, badge);
-    await until('the detail marked pending', () => inShadow(el, '[part="detail"] [part="badge"][data-state="pending"]'));
+    await until('the detail marked pending', () =>
+      inShadow(el, '[part="detail"] [part="badge"][data-state="pending"]'),
+    );
   },
 };
 
@@ -149,7 +160,11 @@ export const ConsentRequired: Story = {
   ],
   play: async ({ canvasElement }) => {
     const el = viewer(canvasElement);
-    await until('the refusal', () => allInShadow(el, '[role="alert"]').some((a) => a.textContent!.includes('Ask the patient to grant you access')));
+    await until('the refusal', () =>
+      allInShadow(el, '[role="alert"]').some((a) =>
+        a.textContent!.includes('Ask the patient to grant you access'),
+      ),
+    );
   },
 };
 
@@ -158,7 +173,9 @@ export const DoctorSearch: Story = {
   loaders: [async () => ({ ds: await fixture(), patientId: '', mode: 'doctor' })],
   play: async ({ canvasElement }) => {
     const el = viewer(canvasElement);
-    const input = await until('the search form', () => inShadow<HTMLInputElement>(el, '[part="search"] input[name="text"]'));
+    const input = await until('the search form', () =>
+      inShadow<HTMLInputElement>(el, '[part="search"] input[name="text"]'),
+    );
     input.value = 'Clemente';
     inShadow<HTMLFormElement>(el, '[part="search"] form')!.requestSubmit();
     await until('a match', () => allInShadow(el, '[part="search"] .matches button').length > 0);
@@ -172,10 +189,15 @@ export const VerifiedAttachment: Story = {
     const el = viewer(canvasElement);
     // Documents come last in the timeline; filter to them as a person would.
     const filter = await until('the documents filter', () =>
-      allInShadow(el, '[part="filters"] label').find((l) => l.textContent!.includes('Documents'))?.querySelector('input'),
+      allInShadow(el, '[part="filters"] label')
+        .find((l) => l.textContent!.includes('Documents'))
+        ?.querySelector('input'),
     );
     filter.click();
-    const row = await until('the document row', () => allInShadow(el, '[part="record"]').length === 1 && inShadow(el, '[part="record"]'));
+    const row = await until(
+      'the document row',
+      () => allInShadow(el, '[part="record"]').length === 1 && inShadow(el, '[part="record"]'),
+    );
     await open(el, row);
     await until('the attachment shown after verification', () => inShadow(el, '[part="attachment"]'));
   },
@@ -186,7 +208,9 @@ export const EditContact: Story = {
   loaders: [async () => ({ ds: await fixture(), mode: 'patient' })],
   play: async ({ canvasElement }) => {
     const el = viewer(canvasElement);
-    const edit = await until('the edit button', () => allInShadow<HTMLButtonElement>(el, 'button').find((b) => b.textContent!.trim() === 'Edit contact'));
+    const edit = await until('the edit button', () =>
+      allInShadow<HTMLButtonElement>(el, 'button').find((b) => b.textContent!.trim() === 'Edit contact'),
+    );
     edit.click();
     await until('the contact form', () => inShadow(el, 'form.contact-form'));
   },
@@ -198,18 +222,26 @@ export const PatientVersions: Story = {
     async () => {
       const ds = await fixture();
       // The patient changed their phone number: the Patient record has version 2, anchored in a batch of its own.
-      await ds.updateContact(ds.patientId, { telecom: [{ system: 'phone', value: '555-0100', use: 'home' }], address: ds.patient.address ?? [] });
+      await ds.updateContact(ds.patientId, {
+        telecom: [{ system: 'phone', value: '555-0100', use: 'home' }],
+        address: ds.patient.address ?? [],
+      });
       await ds.anchorPending();
       return { ds, mode: 'patient' };
     },
   ],
   play: async ({ canvasElement }) => {
     const el = viewer(canvasElement);
-    const versions = await until('the Versions disclosure', () => inShadow<HTMLElement>(el, '[part="patient-versions"] summary'));
+    const versions = await until('the Versions disclosure', () =>
+      inShadow<HTMLElement>(el, '[part="patient-versions"] summary'),
+    );
     versions.click();
     await until('versions 2 and 1 verified', () => {
       const history = inShadow(el, '[part="patient-versions"] ehr-version-history');
-      return history?.shadowRoot?.querySelectorAll('[part="version"] [part="badge"][data-state="verified"]').length === 2;
+      return (
+        history?.shadowRoot?.querySelectorAll('[part="version"] [part="badge"][data-state="verified"]')
+          .length === 2
+      );
     });
   },
 };

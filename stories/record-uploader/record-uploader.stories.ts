@@ -40,7 +40,9 @@ function samplePdf(kb = 256): File {
 
 /** Fills the form and picks `file` as a person would with the file picker, then submits. */
 async function uploadAs(el: Element, file: File, submit = true): Promise<void> {
-  const title = await until('the upload form', () => inShadow<HTMLInputElement>(el, '[part="form"] input[name="title"]'));
+  const title = await until('the upload form', () =>
+    inShadow<HTMLInputElement>(el, '[part="form"] input[name="title"]'),
+  );
   title.value = 'Referral letter';
   const input = inShadow<HTMLInputElement>(el, 'input[type="file"]')!;
   const transfer = new DataTransfer();
@@ -76,7 +78,9 @@ export const StoredOnIpfs: Story = {
   play: async ({ canvasElement }) => {
     const el = uploader(canvasElement);
     await uploadAs(el, samplePdf());
-    await until('the stored state with its CID', () => inShadow(el, '[part="result"]')?.textContent!.includes('fixture-'));
+    await until('the stored state with its CID', () =>
+      inShadow(el, '[part="result"]')?.textContent!.includes('fixture-'),
+    );
   },
 };
 
@@ -89,7 +93,10 @@ export const Anchored: Story = {
     await until('the stored state', () => inShadow(el, '[part="result"]'));
     // The batcher's next batch (in the fixture: on demand).
     await (loaded as Loaded).ds!.anchorPending();
-    await until('every step done', () => allInShadow(el, '[part="result"] ol.steps li[data-done]').length === 4);
+    await until(
+      'every step done',
+      () => allInShadow(el, '[part="result"] ol.steps li[data-done]').length === 4,
+    );
   },
 };
 
@@ -99,7 +106,9 @@ export const UploadFailed: Story = {
   play: async ({ canvasElement }) => {
     const el = uploader(canvasElement);
     await uploadAs(el, samplePdf());
-    await until('the failure explained', () => allInShadow(el, '[role="alert"]').some((a) => a.textContent!.includes('could not be reached')));
+    await until('the failure explained', () =>
+      allInShadow(el, '[role="alert"]').some((a) => a.textContent!.includes('could not be reached')),
+    );
   },
 };
 
@@ -109,7 +118,9 @@ export const NotAllowed: Story = {
   play: async ({ canvasElement }) => {
     const el = uploader(canvasElement);
     await uploadAs(el, samplePdf());
-    await until('the refusal', () => allInShadow(el, '[role="alert"]').some((a) => a.textContent!.includes('do not have access')));
+    await until('the refusal', () =>
+      allInShadow(el, '[role="alert"]').some((a) => a.textContent!.includes('do not have access')),
+    );
   },
 };
 
@@ -119,7 +130,9 @@ export const NotSignedIn: Story = {
   play: async ({ canvasElement }) => {
     const el = uploader(canvasElement);
     await uploadAs(el, samplePdf());
-    await until('the sign-in hint', () => allInShadow(el, '[role="alert"]').some((a) => a.textContent!.includes('not signed in')));
+    await until('the sign-in hint', () =>
+      allInShadow(el, '[role="alert"]').some((a) => a.textContent!.includes('not signed in')),
+    );
   },
 };
 
@@ -130,7 +143,10 @@ export const TooLarge: Story = {
   play: async ({ canvasElement }) => {
     const el = uploader(canvasElement);
     await uploadAs(el, samplePdf(), false);
-    await until('the size error', () => (inShadow(el, '.error[role="alert"]')?.textContent ?? '').trim().length > 0);
+    await until(
+      'the size error',
+      () => (inShadow(el, '.error[role="alert"]')?.textContent ?? '').trim().length > 0,
+    );
   },
 };
 
@@ -140,7 +156,10 @@ export const WrongType: Story = {
   play: async ({ canvasElement }) => {
     const el = uploader(canvasElement);
     await uploadAs(el, new File(['<html></html>'], 'page.html', { type: 'text/html' }), false);
-    await until('the type error', () => (inShadow(el, '.error[role="alert"]')?.textContent ?? '').trim().length > 0);
+    await until(
+      'the type error',
+      () => (inShadow(el, '.error[role="alert"]')?.textContent ?? '').trim().length > 0,
+    );
   },
 };
 

@@ -15,19 +15,25 @@ const configFile = join(widgetsDir, 'custom-elements-manifest.config.mjs');
 /** Newest modification time of the widgets' sources (what the manifest is generated from). */
 export function newestWidgetSource() {
   let newest = 0;
-  for (const file of globSync('src/**/*.ts', { cwd: widgetsDir })) newest = Math.max(newest, statSync(join(widgetsDir, file)).mtimeMs);
+  for (const file of globSync('src/**/*.ts', { cwd: widgetsDir }))
+    newest = Math.max(newest, statSync(join(widgetsDir, file)).mtimeMs);
   if (existsSync(configFile)) newest = Math.max(newest, statSync(configFile).mtimeMs);
   return newest;
 }
 
 async function analyzeInMemory() {
   const { create, ts } = await import('@custom-elements-manifest/analyzer/index.js');
-  const { litPlugin } = await import('@custom-elements-manifest/analyzer/src/features/framework-plugins/lit/lit.js');
-  const config = existsSync(configFile) ? ((await import(`${pathToFileURL(configFile).href}?t=${Date.now()}`)).default ?? {}) : {};
+  const { litPlugin } =
+    await import('@custom-elements-manifest/analyzer/src/features/framework-plugins/lit/lit.js');
+  const config = existsSync(configFile)
+    ? ((await import(`${pathToFileURL(configFile).href}?t=${Date.now()}`)).default ?? {})
+    : {};
   const globs = config.globs ?? ['src/components/**/*.ts', 'src/internal/**/*.ts'];
   const exclude = [...(config.exclude ?? []), 'src/**/*.test.ts'];
   const files = globSync(globs, { cwd: widgetsDir, exclude }).sort();
-  const modules = files.map((file) => ts.createSourceFile(file, readFileSync(join(widgetsDir, file), 'utf8'), ts.ScriptTarget.ES2015, true));
+  const modules = files.map((file) =>
+    ts.createSourceFile(file, readFileSync(join(widgetsDir, file), 'utf8'), ts.ScriptTarget.ES2015, true),
+  );
   const plugins = [...(config.litelement === false ? [] : litPlugin()), ...(config.plugins ?? [])];
   return create({ modules, plugins, context: { dev: false, thirdPartyCEMs: [] } });
 }

@@ -5,7 +5,16 @@
  * injected faults, named as such; everything else is the real fixture source.
  */
 import type { Bundle, DocumentReference, FhirResource, Patient } from 'fhir/r4';
-import { DataSourceError, FixtureDataSource, FixtureEntries, bundleResources, loadSyntheaBundle, type DataErrorKind, type FixtureOptions, type SyntheaFile } from '@ehr-anchor/widgets/testing';
+import {
+  DataSourceError,
+  FixtureDataSource,
+  FixtureEntries,
+  bundleResources,
+  loadSyntheaBundle,
+  type DataErrorKind,
+  type FixtureOptions,
+  type SyntheaFile,
+} from '@ehr-anchor/widgets/testing';
 
 type DataSource = FixtureDataSource;
 type Method = {
@@ -22,7 +31,10 @@ export function bundle(file: SyntheaFile = 'tiny-clemente-kreiger.json'): Promis
 }
 
 /** A fresh fixture data source (each story gets its own: transactions change its state). */
-export async function fixture(file: SyntheaFile = 'tiny-clemente-kreiger.json', options: FixtureOptions = {}): Promise<FixtureDataSource> {
+export async function fixture(
+  file: SyntheaFile = 'tiny-clemente-kreiger.json',
+  options: FixtureOptions = {},
+): Promise<FixtureDataSource> {
   return FixtureDataSource.create({ bundle: await bundle(file), ...options });
 }
 
@@ -36,9 +48,15 @@ export async function emptyFixture(): Promise<FixtureDataSource> {
  * A clinic letter as a DocumentReference with an inline text attachment (the Synthea fixtures
  * contain no documents). Synthetic text, no patient data.
  */
-export async function withDocument(file: SyntheaFile = 'tiny-clemente-kreiger.json', options: FixtureOptions = {}): Promise<FixtureDataSource> {
-  const patient = bundleResources(await bundle(file)).find((r): r is Patient => r.resourceType === 'Patient')!;
-  const text = 'Discharge summary (synthetic sample)\n\nFollow-up in two weeks. Continue current medication.\n';
+export async function withDocument(
+  file: SyntheaFile = 'tiny-clemente-kreiger.json',
+  options: FixtureOptions = {},
+): Promise<FixtureDataSource> {
+  const patient = bundleResources(await bundle(file)).find(
+    (r): r is Patient => r.resourceType === 'Patient',
+  )!;
+  const text =
+    'Discharge summary (synthetic sample)\n\nFollow-up in two weeks. Continue current medication.\n';
   const doc: DocumentReference = {
     resourceType: 'DocumentReference',
     id: 'story-discharge-summary',
@@ -48,12 +66,22 @@ export async function withDocument(file: SyntheaFile = 'tiny-clemente-kreiger.js
     description: 'Discharge summary',
     type: { text: 'Discharge summary' },
     category: [{ text: 'Clinical note' }],
-    content: [{ attachment: { contentType: 'text/plain', title: 'discharge-summary.txt', data: btoa(text) } }],
+    content: [
+      { attachment: { contentType: 'text/plain', title: 'discharge-summary.txt', data: btoa(text) } },
+    ],
   };
-  return FixtureDataSource.create({ bundle: await bundle(file), extraResources: [doc as FhirResource], ...options });
+  return FixtureDataSource.create({
+    bundle: await bundle(file),
+    extraResources: [doc as FhirResource],
+    ...options,
+  });
 }
 
-function wrap(ds: DataSource, methods: readonly Method[] | undefined, call: (name: Method, run: () => Promise<unknown>) => Promise<unknown>): DataSource {
+function wrap(
+  ds: DataSource,
+  methods: readonly Method[] | undefined,
+  call: (name: Method, run: () => Promise<unknown>) => Promise<unknown>,
+): DataSource {
   return new Proxy(ds, {
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);
@@ -72,7 +100,12 @@ export function stalled(ds: DataSource, methods?: readonly Method[]): DataSource
 }
 
 /** Injected fault: the listed calls (default: all) reject with a data-source error of `kind`. */
-export function failing(ds: DataSource, kind: DataErrorKind, message: string, methods?: readonly Method[]): DataSource {
+export function failing(
+  ds: DataSource,
+  kind: DataErrorKind,
+  message: string,
+  methods?: readonly Method[],
+): DataSource {
   return wrap(ds, methods, () => Promise.reject(new DataSourceError(kind, message)));
 }
 
@@ -110,6 +143,7 @@ export async function withEntries(): Promise<FixtureEntries> {
 /** Injected fault: entries are accepted by nobody — `submitEntry` never settles (the "saving" state). */
 export function entriesStalled(entries: FixtureEntries): FixtureEntries['source'] {
   return new Proxy(entries.source, {
-    get: (target, prop, receiver) => (prop === 'submitEntry' ? () => new Promise<never>(() => {}) : Reflect.get(target, prop, receiver)),
+    get: (target, prop, receiver) =>
+      prop === 'submitEntry' ? () => new Promise<never>(() => {}) : Reflect.get(target, prop, receiver),
   });
 }

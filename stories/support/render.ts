@@ -44,7 +44,11 @@ export function shadowText(el: Element): string {
  * Waits until `check` returns a truthy value (polling; play functions wait for what a person would
  * see, never for a fixed time) and returns it.
  */
-export async function until<T>(what: string, check: () => T | null | undefined | false, timeoutMs = 30_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  check: () => T | null | undefined | false,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const value = check();
@@ -55,7 +59,10 @@ export async function until<T>(what: string, check: () => T | null | undefined |
 }
 
 /** The story's element under the canvas. */
-export function storyElement<K extends keyof HTMLElementTagNameMap>(canvasElement: HTMLElement, tag: K): HTMLElementTagNameMap[K] {
+export function storyElement<K extends keyof HTMLElementTagNameMap>(
+  canvasElement: HTMLElement,
+  tag: K,
+): HTMLElementTagNameMap[K] {
   const el = canvasElement.querySelector(tag);
   if (!el) throw new Error(`<${tag}> is not on the canvas`);
   return el;

@@ -28,13 +28,21 @@ function newestSource(): number {
     [join(repoRoot, 'packages', 'core'), '{src/**/*.ts,package.json}'],
   ];
   let newest = 0;
-  for (const [cwd, pattern] of sets) for (const f of globSync(pattern, { cwd })) newest = Math.max(newest, statSync(join(cwd, f)).mtimeMs);
+  for (const [cwd, pattern] of sets)
+    for (const f of globSync(pattern, { cwd })) newest = Math.max(newest, statSync(join(cwd, f)).mtimeMs);
   return newest;
 }
 
-if (!existsSync(indexFile) || statSync(indexFile).mtimeMs < newestSource() || process.env.EHR_STORYBOOK_REBUILD === '1') {
+if (
+  !existsSync(indexFile) ||
+  statSync(indexFile).mtimeMs < newestSource() ||
+  process.env.EHR_STORYBOOK_REBUILD === '1'
+) {
   console.log('# building Storybook (storybook-static is missing or older than its sources)');
-  execFileSync('npm', ['run', 'build-storybook'], { cwd: storiesDir, stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync('npm', ['run', 'build-storybook'], {
+    cwd: storiesDir,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
 }
 
 interface IndexEntry {
@@ -45,9 +53,9 @@ interface IndexEntry {
 }
 /** EHR_STORY_FILTER=consent-manager opens only the stories whose id contains it (while working on them). */
 const filter = process.env.EHR_STORY_FILTER ?? '';
-const entries = Object.values((JSON.parse(readFileSync(indexFile, 'utf8')) as { entries: Record<string, IndexEntry> }).entries).filter((e) =>
-  e.id.includes(filter),
-);
+const entries = Object.values(
+  (JSON.parse(readFileSync(indexFile, 'utf8')) as { entries: Record<string, IndexEntry> }).entries,
+).filter((e) => e.id.includes(filter));
 const stories = entries.filter((e) => e.type === 'story');
 const docs = entries.filter((e) => e.type === 'docs');
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -94,7 +102,14 @@ before(async () => {
   server = await serveStatic(outDir);
   browser = await chromium.launch({
     executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--headless',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
   });
 });
 
@@ -104,11 +119,16 @@ after(async () => {
 });
 
 /** Opens one preview URL, waits for Storybook to say it finished, and returns what went wrong. */
-async function open(page: Page, url: string, done: string): Promise<{ errors: string[]; events: Array<[string, string]> }> {
+async function open(
+  page: Page,
+  url: string,
+  done: string,
+): Promise<{ errors: string[]; events: Array<[string, string]> }> {
   const errors: string[] = [];
   page.on('console', (m) => {
     // Chromium asks every page for /favicon.ico, which a static Storybook build does not have.
-    if (m.type() === 'error' && !m.location().url.endsWith('/favicon.ico')) errors.push(`console.error: ${m.text()}`);
+    if (m.type() === 'error' && !m.location().url.endsWith('/favicon.ico'))
+      errors.push(`console.error: ${m.text()}`);
   });
   page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`));
   await page.addInitScript(RECORD_CHANNEL);
@@ -129,32 +149,44 @@ async function open(page: Page, url: string, done: string): Promise<{ errors: st
 /** Stories open side by side in separate tabs (each its own page, so errors stay attributed). */
 const CONCURRENCY = Number(process.env.EHR_STORY_CONCURRENCY ?? 3);
 
-describe('every story renders its state, without console errors or accessibility violations', { concurrency: CONCURRENCY }, () => {
-  for (const story of stories) {
-    it(`${story.title} › ${story.name}`, { timeout: 120_000 }, async () => {
-      const page = await browser.newPage({ viewport: VIEWPORT });
-      try {
-        // The a11y addon's own automatic run is switched off: this test runs axe itself, once.
-        const { errors, events } = await open(page, `${server.url}iframe.html?id=${story.id}&viewMode=story&globals=a11y.manual:!true`, 'storyRendered');
-        const failures = events.filter(([e]) => e !== 'storyRendered');
-        assert.deepEqual(failures, [], `the story failed to render or its play function threw`);
-        await page.addScriptTag({ content: axeSource });
-        const violations = (await page.evaluate(RUN_AXE)) as string[];
-        assert.deepEqual(violations, [], 'axe-core found accessibility violations');
-        assert.deepEqual(errors, [], 'the story logged console errors');
-      } finally {
-        await page.close();
-      }
-    });
-  }
-});
+describe(
+  'every story renders its state, without console errors or accessibility violations',
+  { concurrency: CONCURRENCY },
+  () => {
+    for (const story of stories) {
+      it(`${story.title} › ${story.name}`, { timeout: 120_000 }, async () => {
+        const page = await browser.newPage({ viewport: VIEWPORT });
+        try {
+          // The a11y addon's own automatic run is switched off: this test runs axe itself, once.
+          const { errors, events } = await open(
+            page,
+            `${server.url}iframe.html?id=${story.id}&viewMode=story&globals=a11y.manual:!true`,
+            'storyRendered',
+          );
+          const failures = events.filter(([e]) => e !== 'storyRendered');
+          assert.deepEqual(failures, [], `the story failed to render or its play function threw`);
+          await page.addScriptTag({ content: axeSource });
+          const violations = (await page.evaluate(RUN_AXE)) as string[];
+          assert.deepEqual(violations, [], 'axe-core found accessibility violations');
+          assert.deepEqual(errors, [], 'the story logged console errors');
+        } finally {
+          await page.close();
+        }
+      });
+    }
+  },
+);
 
 describe('every docs page renders without console errors', { concurrency: CONCURRENCY }, () => {
   for (const entry of docs) {
     it(`${entry.title} › ${entry.name}`, { timeout: 120_000 }, async () => {
       const page = await browser.newPage({ viewport: VIEWPORT });
       try {
-        const { errors, events } = await open(page, `${server.url}iframe.html?id=${entry.id}&viewMode=docs&globals=a11y.manual:!true`, 'docsRendered');
+        const { errors, events } = await open(
+          page,
+          `${server.url}iframe.html?id=${entry.id}&viewMode=docs&globals=a11y.manual:!true`,
+          'docsRendered',
+        );
         const failures = events.filter(([e]) => e !== 'docsRendered' && e !== 'storyRendered');
         assert.deepEqual(failures, [], 'the docs page failed to render');
         assert.deepEqual(errors, [], 'the docs page logged console errors');

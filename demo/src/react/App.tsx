@@ -1,6 +1,16 @@
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import type { PortalConfig } from '../config.js';
-import { PANELS, chooseWallet, initialRole, loadDesk, rememberRole, sessionSettled, signInWhenReady, type DeskEntry, type ProviderLike } from '../portal.js';
+import {
+  PANELS,
+  chooseWallet,
+  initialRole,
+  loadDesk,
+  rememberRole,
+  sessionSettled,
+  signInWhenReady,
+  type DeskEntry,
+  type ProviderLike,
+} from '../portal.js';
 import { pushBundle, pushLabResult } from '../push.js';
 
 type ProviderElement = ProviderLike;
@@ -20,7 +30,8 @@ export function App({ config }: { config: PortalConfig }) {
   const [contactEdits, setContactEdits] = useState(0);
   useEffect(() => {
     setPatientKey('');
-    const source = provider.current?.session?.dataSource as { getPatient?(id: string): Promise<{ key?: string }> } | undefined;
+    const source = provider.current?.session?.dataSource as
+      { getPatient?(id: string): Promise<{ key?: string }> } | undefined;
     if (!patientId || !source?.getPatient) return;
     let stopped = false;
     // Right after sign-in the session may not be usable yet: a few tries, a second apart.
@@ -63,7 +74,8 @@ export function App({ config }: { config: PortalConfig }) {
   useEffect(() => {
     const el = doctorViewer.current;
     if (!el) return;
-    const onSelect = (e: Event) => setDoctorPatient((e as CustomEvent<{ patientId: string }>).detail.patientId);
+    const onSelect = (e: Event) =>
+      setDoctorPatient((e as CustomEvent<{ patientId: string }>).detail.patientId);
     el.addEventListener('ehr-patient-select', onSelect);
     return () => el.removeEventListener('ehr-patient-select', onSelect);
   }, []);
@@ -91,7 +103,10 @@ export function App({ config }: { config: PortalConfig }) {
     const what = ((e.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null)?.value;
     setPushStatus('Pushing…');
     (what === 'lab-result' ? pushLabResult(sample) : pushBundle(sample)).then(
-      (r) => setPushStatus(`Pushed ${r.pushed} resource${r.pushed === 1 ? '' : 's'} (${r.what}); the bridge anchors them in its next batch.`),
+      (r) =>
+        setPushStatus(
+          `Pushed ${r.pushed} resource${r.pushed === 1 ? '' : 's'} (${r.what}); the bridge anchors them in its next batch.`,
+        ),
       (error: unknown) => setPushStatus(`Push failed: ${(error as Error).message}`),
     );
   }
@@ -102,7 +117,8 @@ export function App({ config }: { config: PortalConfig }) {
         <div>
           <h1>Riverside Health portal</h1>
           <p className="muted">
-            The same portal in React 19 with the elements' ESM build. <a href="./index.html">Plain HTML version</a>
+            The same portal in React 19 with the elements' ESM build.{' '}
+            <a href="./index.html">Plain HTML version</a>
           </p>
         </div>
         <form className="role-switcher" onSubmit={(e) => e.preventDefault()}>
@@ -125,7 +141,9 @@ export function App({ config }: { config: PortalConfig }) {
             <h2 id="patient-h">My health record</h2>
             <ehr-viewer mode="patient" patient-id={patientId} />
             <section className="my-details" aria-label="Versions of your details">
-              {patientKey ? <ehr-version-history patient-id={patientId} record-key={patientKey} heading-level={3} /> : null}
+              {patientKey ? (
+                <ehr-version-history patient-id={patientId} record-key={patientKey} heading-level={3} />
+              ) : null}
             </section>
             <consent-manager patient-id={patientId} />
           </section>

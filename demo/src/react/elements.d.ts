@@ -19,10 +19,22 @@ declare module 'react' {
       'ehr-provider': Element<Connection & { ethereum?: unknown; 'hide-bar'?: boolean }>;
       'ehr-viewer': Element<Connection & { 'patient-id'?: string; mode?: 'patient' | 'doctor' }>;
       'consent-manager': Element<Connection & { 'patient-id'?: string }>;
-      'record-uploader': Element<Connection & { 'patient-id'?: string; 'max-size'?: number; accept?: string }>;
+      'record-uploader': Element<
+        Connection & { 'patient-id'?: string; 'max-size'?: number; accept?: string }
+      >;
       'ehr-admin': Element<Connection & { view?: 'network' | 'hospital' | 'visitor'; hospital?: string }>;
-      'ehr-version-history': Element<{ 'patient-id'?: string; 'record-key'?: string; 'heading-level'?: number }>;
-      'clinical-entry': Element<Connection & { 'patient-id'?: string; 'draft-storage'?: 'session' | 'local' | 'none'; 'poll-interval'?: number }>;
+      'ehr-version-history': Element<{
+        'patient-id'?: string;
+        'record-key'?: string;
+        'heading-level'?: number;
+      }>;
+      'clinical-entry': Element<
+        Connection & {
+          'patient-id'?: string;
+          'draft-storage'?: 'session' | 'local' | 'none';
+          'poll-interval'?: number;
+        }
+      >;
     }
   }
 }

@@ -11,7 +11,15 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createRestHookSubscription, sharedDir, startAnvil, startKubo, stopAll, type StackContext, type StackUp } from '@ehr-anchor/testkit';
+import {
+  createRestHookSubscription,
+  sharedDir,
+  startAnvil,
+  startKubo,
+  stopAll,
+  type StackContext,
+  type StackUp,
+} from '@ehr-anchor/testkit';
 import { openOutbox } from '@ehr-anchor/fhir-bridge';
 import { DEV_SOURCE_SECRET } from '@ehr-anchor/fhir-bridge/stack';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
@@ -28,7 +36,12 @@ export interface E2eStack {
 
 type Part = () => Promise<{ up?: StackUp }>;
 
-async function runPart(name: string, load: Part, ctx: StackContext, stops: Array<() => Promise<void>>): Promise<void> {
+async function runPart(
+  name: string,
+  load: Part,
+  ctx: StackContext,
+  stops: Array<() => Promise<void>>,
+): Promise<void> {
   const { up } = await load();
   if (!up) throw new Error(`${name} has no stack part`);
   const handle = await up(ctx);
@@ -52,7 +65,12 @@ export async function startStack(log: (m: string) => void = (m) => console.log(`
     const ctx: StackContext = {
       dataDir,
       sharedDir,
-      values: { rpcUrl: anvil.rpcUrl, chainId: '1337', ipfsApiUrl: kubo.apiUrl, ipfsGatewayUrl: kubo.gatewayUrl },
+      values: {
+        rpcUrl: anvil.rpcUrl,
+        chainId: '1337',
+        ipfsApiUrl: kubo.apiUrl,
+        ipfsGatewayUrl: kubo.gatewayUrl,
+      },
       row: (r) => log(`${r.name}: ${r.url}`),
       log,
     };
@@ -73,7 +91,9 @@ export async function startStack(log: (m: string) => void = (m) => console.log(`
     await outbox.setState('stack:fixtures', 'left to the e2e flows');
     await outbox.close();
     await runPart('bridge', () => import('@ehr-anchor/fhir-bridge/stack'), ctx, stops);
-    await createRestHookSubscription(fhirBaseUrl, `${ctx.values.bridgeUrl}/fhir`, [`Authorization: Bearer ${DEV_SOURCE_SECRET}`]);
+    await createRestHookSubscription(fhirBaseUrl, `${ctx.values.bridgeUrl}/fhir`, [
+      `Authorization: Bearer ${DEV_SOURCE_SECRET}`,
+    ]);
     await runPart('demo', () => import('../../src/stack.js'), ctx, stops);
     return { values: ctx.values, dataDir, demoUrl: ctx.values.demoUrl!, fhirBaseUrl, stop };
   } catch (error) {
@@ -100,12 +120,24 @@ export const artifactsDir = resolve(import.meta.dirname, '..', '..', 'test-resul
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--headless',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
   });
 }
 
 /** A page of the portal signed in as `role` (the dev wallet signs; no browser wallet exists here). */
-export async function portalAs(context: BrowserContext, demoUrl: string, role: string, page = 'react.html'): Promise<Page> {
+export async function portalAs(
+  context: BrowserContext,
+  demoUrl: string,
+  role: string,
+  page = 'react.html',
+): Promise<Page> {
   const p = await context.newPage();
   const errors: string[] = [];
   p.on('pageerror', (e) => errors.push(e.message));

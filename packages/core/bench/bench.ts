@@ -9,7 +9,15 @@ import { fileURLToPath } from 'node:url';
 import { loadSyntheaBundles } from '@ehr-anchor/testkit';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
-import { DEFAULT_RUNS, runEnvelopeWorkload, runTreeWorkload, runWorkload, type Timing, type WorkloadOptions, type WorkloadResult } from './workload.js';
+import {
+  DEFAULT_RUNS,
+  runEnvelopeWorkload,
+  runTreeWorkload,
+  runWorkload,
+  type Timing,
+  type WorkloadOptions,
+  type WorkloadResult,
+} from './workload.js';
 
 const COUNT = 1000;
 const TREE_LEAVES = 10_000;
@@ -20,11 +28,13 @@ const ENVELOPE_BYTES = 2048;
  * the OpenZeppelin reference rows, the batch-tree and the envelope tables (about a minute).
  */
 const ROUNDS = process.env.BENCH_ROUNDS ? Number(process.env.BENCH_ROUNDS) : DEFAULT_RUNS;
-if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`BENCH_ROUNDS must be a positive integer, got ${process.env.BENCH_ROUNDS}`);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1)
+  throw new Error(`BENCH_ROUNDS must be a positive integer, got ${process.env.BENCH_ROUNDS}`);
 const QUICK = ROUNDS < DEFAULT_RUNS;
 /** BENCH_CHUNK: records per timed slice (default 100; 1000 = whole-set timing as in earlier runs). */
 const CHUNK = process.env.BENCH_CHUNK ? Number(process.env.BENCH_CHUNK) : 100;
-if (!Number.isInteger(CHUNK) || CHUNK < 1) throw new Error(`BENCH_CHUNK must be a positive integer, got ${process.env.BENCH_CHUNK}`);
+if (!Number.isInteger(CHUNK) || CHUNK < 1)
+  throw new Error(`BENCH_CHUNK must be a positive integer, got ${process.env.BENCH_CHUNK}`);
 const OPTIONS: WorkloadOptions = { rounds: ROUNDS, quick: QUICK, chunk: CHUNK };
 
 function syntheaTexts(): string[] {
@@ -38,7 +48,9 @@ function syntheaTexts(): string[] {
   return texts;
 }
 
-async function inChromium(texts: string[]): Promise<{ result: WorkloadResult; tree: Timing[]; envelopes: Timing[]; version: string }> {
+async function inChromium(
+  texts: string[],
+): Promise<{ result: WorkloadResult; tree: Timing[]; envelopes: Timing[]; version: string }> {
   type Page = typeof globalThis & {
     runWorkload: (t: string[], o: WorkloadOptions) => Promise<WorkloadResult>;
     runTreeWorkload: (n: number) => Promise<Timing[]>;
@@ -58,19 +70,33 @@ async function inChromium(texts: string[]): Promise<{ result: WorkloadResult; tr
   // Served over http://127.0.0.1 so the page is a secure context (WebCrypto).
   const server = createServer((req, res) => {
     if (req.url === '/bench.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
-    else res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><script type="module" src="/bench.js"></script>');
+    else
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end('<!doctype html><script type="module" src="/bench.js"></script>');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--headless', '--disable-gpu', '--js-flags=--expose-gc'] });
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--headless', '--disable-gpu', '--js-flags=--expose-gc'],
+  });
   try {
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
     await page.waitForFunction(() => 'runWorkload' in globalThis);
-    const result = await page.evaluate(([t, o]) => (globalThis as Page).runWorkload(t, o), [texts, OPTIONS] as const);
-    const tree = QUICK ? [] : await page.evaluate((n) => (globalThis as Page).runTreeWorkload(n), TREE_LEAVES);
+    const result = await page.evaluate(([t, o]) => (globalThis as Page).runWorkload(t, o), [
+      texts,
+      OPTIONS,
+    ] as const);
+    const tree = QUICK
+      ? []
+      : await page.evaluate((n) => (globalThis as Page).runTreeWorkload(n), TREE_LEAVES);
     const envelopes = QUICK
       ? []
-      : await page.evaluate(([n, size, rounds]) => (globalThis as Page).runEnvelopeWorkload(n, size, rounds), [ENVELOPES, ENVELOPE_BYTES, ROUNDS] as const);
+      : await page.evaluate(
+          ([n, size, rounds]) => (globalThis as Page).runEnvelopeWorkload(n, size, rounds),
+          [ENVELOPES, ENVELOPE_BYTES, ROUNDS] as const,
+        );
     return { result, tree, envelopes, version: browser.version() };
   } finally {
     await browser.close();
@@ -82,7 +108,10 @@ async function inChromium(texts: string[]): Promise<{ result: WorkloadResult; tr
 function table(title: string, columns: { label: string; result: WorkloadResult }[]): string {
   const names = columns[0]!.result.timings.map((t) => t.name);
   const w = Math.max(...names.map((n) => n.length));
-  const lines = [title, `| ${'step'.padEnd(w)} | ${columns.map((c) => `${c.label} ms | ${c.label} × plain | ${c.label} × all at once`).join(' | ')} |`];
+  const lines = [
+    title,
+    `| ${'step'.padEnd(w)} | ${columns.map((c) => `${c.label} ms | ${c.label} × plain | ${c.label} × all at once`).join(' | ')} |`,
+  ];
   lines.push(`|${'-'.repeat(w + 2)}|${columns.map(() => '---:|---:|---:').join('|')}|`);
   for (const [i, name] of names.entries()) {
     const cells = columns.map((c) => {
@@ -110,16 +139,27 @@ console.log(
   ),
 );
 const ms = (r: WorkloadResult, prefix: string) => r.timings.find((t) => t.name.startsWith(prefix))!.ms;
-const oneByOne = (r: WorkloadResult) => (ms(r, 'verifyRecord (') / ms(r, 'plain SHA-256 of raw JSON bytes (')).toFixed(2);
-const asList = (r: WorkloadResult) => (ms(r, 'verifyRecords') / ms(r, 'plain SHA-256 of raw JSON bytes, all')).toFixed(2);
+const oneByOne = (r: WorkloadResult) =>
+  (ms(r, 'verifyRecord (') / ms(r, 'plain SHA-256 of raw JSON bytes (')).toFixed(2);
+const asList = (r: WorkloadResult) =>
+  (ms(r, 'verifyRecords') / ms(r, 'plain SHA-256 of raw JSON bytes, all')).toFixed(2);
 console.log(`\nkeccak on WebAssembly: Node ${node.wasm}, Chromium ${browser.result.wasm}`);
-console.log(`verifyRecord one by one ÷ plain hashing one by one: Node ${oneByOne(node)}×, Chromium ${oneByOne(browser.result)}× (goal ≤ 5×)`);
-console.log(`verifyRecords as a list ÷ plain hashing all at once: Node ${asList(node)}×, Chromium ${asList(browser.result)}× (goal ≤ 5×)`);
+console.log(
+  `verifyRecord one by one ÷ plain hashing one by one: Node ${oneByOne(node)}×, Chromium ${oneByOne(browser.result)}× (goal ≤ 5×)`,
+);
+console.log(
+  `verifyRecords as a list ÷ plain hashing all at once: Node ${asList(node)}×, Chromium ${asList(browser.result)}× (goal ≤ 5×)`,
+);
 if (QUICK) process.exit(0);
 console.log(`\nBatch tree (bridge side), one run each:\n| step | Node ms | Chromium ms |\n|---|---:|---:|`);
-for (const [i, t] of nodeTree.entries()) console.log(`| ${t.name} | ${t.ms.toFixed(1)} | ${browser.tree[i]!.ms.toFixed(1)} |`);
-console.log(`\nEnvelopes of ${ENVELOPE_BYTES} bytes, ${ENVELOPES} concurrent operations, best of ${ROUNDS}:\n| step | Node ms | Node ops/s | Chromium ms | Chromium ops/s |\n|---|---:|---:|---:|---:|`);
+for (const [i, t] of nodeTree.entries())
+  console.log(`| ${t.name} | ${t.ms.toFixed(1)} | ${browser.tree[i]!.ms.toFixed(1)} |`);
+console.log(
+  `\nEnvelopes of ${ENVELOPE_BYTES} bytes, ${ENVELOPES} concurrent operations, best of ${ROUNDS}:\n| step | Node ms | Node ops/s | Chromium ms | Chromium ops/s |\n|---|---:|---:|---:|---:|`,
+);
 for (const [i, t] of nodeEnvelopes.entries()) {
   const b = browser.envelopes[i]!;
-  console.log(`| ${t.name} | ${t.ms.toFixed(1)} | ${Math.round((ENVELOPES * 1000) / t.ms)} | ${b.ms.toFixed(1)} | ${Math.round((ENVELOPES * 1000) / b.ms)} |`);
+  console.log(
+    `| ${t.name} | ${t.ms.toFixed(1)} | ${Math.round((ENVELOPES * 1000) / t.ms)} | ${b.ms.toFixed(1)} | ${Math.round((ENVELOPES * 1000) / b.ms)} |`,
+  );
 }

@@ -17,13 +17,28 @@ export async function prepare(texts: string[]): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       if (list > 0) {
         for (let lo = 0; lo < resources.length; lo += list) {
-          const inputs = resources.slice(lo, lo + list).map((resource, k) => ({ resource, leaf: leaves[lo + k]!, proof: proofs[lo + k]!, root: tree.root, anchored: true }));
-          if ((await verifyRecords(inputs)).some((result) => result.status !== 'verified')) throw new Error('a record did not verify');
+          const inputs = resources
+            .slice(lo, lo + list)
+            .map((resource, k) => ({
+              resource,
+              leaf: leaves[lo + k]!,
+              proof: proofs[lo + k]!,
+              root: tree.root,
+              anchored: true,
+            }));
+          if ((await verifyRecords(inputs)).some((result) => result.status !== 'verified'))
+            throw new Error('a record did not verify');
         }
         continue;
       }
       for (let i = 0; i < resources.length; i++) {
-        const result = await verifyRecord({ resource: resources[i], leaf: leaves[i]!, proof: proofs[i]!, root: tree.root, anchored: true });
+        const result = await verifyRecord({
+          resource: resources[i],
+          leaf: leaves[i]!,
+          proof: proofs[i]!,
+          root: tree.root,
+          anchored: true,
+        });
         if (result.status !== 'verified') throw new Error(`record ${i} did not verify`);
       }
     }

@@ -14,11 +14,15 @@ import { chromium } from 'playwright-core';
 const ROUNDS = Number(process.env.PROFILE_ROUNDS ?? 20);
 /** PROFILE_LIST=100: profile verifyRecords over slices of 100 records (the bench's list row) instead of verifyRecord one by one. */
 const LIST = Number(process.env.PROFILE_LIST ?? 0);
-type Page = typeof globalThis & { prepare(texts: string[]): Promise<void>; run(rounds: number, list: number): Promise<number> };
+type Page = typeof globalThis & {
+  prepare(texts: string[]): Promise<void>;
+  run(rounds: number, list: number): Promise<number>;
+};
 
 const texts: string[] = [];
 for (const bundle of loadSyntheaBundles().values()) {
-  for (const entry of bundle.entry ?? []) if (entry.resource && texts.length < 1000) texts.push(JSON.stringify(entry.resource));
+  for (const entry of bundle.entry ?? [])
+    if (entry.resource && texts.length < 1000) texts.push(JSON.stringify(entry.resource));
 }
 const bundle = await build({
   entryPoints: [fileURLToPath(new URL('./profile-entry.ts', import.meta.url))],
@@ -32,22 +36,34 @@ const bundle = await build({
 const js = bundle.outputFiles[0]!.text;
 const server = createServer((req, res) => {
   if (req.url === '/profile.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
-  else res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><script type="module" src="/profile.js"></script>');
+  else
+    res
+      .writeHead(200, { 'content-type': 'text/html' })
+      .end('<!doctype html><script type="module" src="/profile.js"></script>');
 });
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--headless', '--disable-gpu'] });
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--no-sandbox', '--headless', '--disable-gpu'],
+});
 try {
   const page = await browser.newPage();
   await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
   await page.waitForFunction(() => 'prepare' in globalThis);
   await page.evaluate((t) => (globalThis as Page).prepare(t), texts);
   await page.evaluate((list) => (globalThis as Page).run(5, list), LIST); // warm-up: tier-up of JS and WebAssembly
-  const plain = await page.evaluate(([rounds, list]) => (globalThis as Page).run(rounds, list), [ROUNDS, LIST] as const);
+  const plain = await page.evaluate(([rounds, list]) => (globalThis as Page).run(rounds, list), [
+    ROUNDS,
+    LIST,
+  ] as const);
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Profiler.enable');
   await cdp.send('Profiler.setSamplingInterval', { interval: 50 });
   await cdp.send('Profiler.start');
-  const profiled = await page.evaluate(([rounds, list]) => (globalThis as Page).run(rounds, list), [ROUNDS, LIST] as const);
+  const profiled = await page.evaluate(([rounds, list]) => (globalThis as Page).run(rounds, list), [
+    ROUNDS,
+    LIST,
+  ] as const);
   const { profile } = await cdp.send('Profiler.stop');
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const self = new Map<string, number>();
@@ -57,9 +73,12 @@ try {
     self.set(key, (self.get(key) ?? 0) + 1);
   }
   const total = profile.samples?.length ?? 1;
-  console.log(`${LIST > 0 ? `verifyRecords over slices of ${LIST}` : 'verifyRecord one by one'} over 1,000 records: ${plain.toFixed(1)} ms per pass (${profiled.toFixed(1)} ms under the profiler), ${ROUNDS} passes sampled`);
+  console.log(
+    `${LIST > 0 ? `verifyRecords over slices of ${LIST}` : 'verifyRecord one by one'} over 1,000 records: ${plain.toFixed(1)} ms per pass (${profiled.toFixed(1)} ms under the profiler), ${ROUNDS} passes sampled`,
+  );
   console.log('| self % | function |\n|---:|---|');
-  for (const [key, count] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`| ${((100 * count) / total).toFixed(1)} | ${key} |`);
+  for (const [key, count] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25))
+    console.log(`| ${((100 * count) / total).toFixed(1)} | ${key} |`);
 } finally {
   await browser.close();
   server.close();

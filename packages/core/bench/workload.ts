@@ -87,7 +87,12 @@ interface ChunkStep {
  * so timing whole 1,000-record passes favors the cheapest step (plain hashing, ~5 ms) over the
  * longer ones; slices of ~100 records give every step the same chance.
  */
-async function measureChunked(steps: ChunkStep[], rounds: number, n: number, chunk: number): Promise<Timing[]> {
+async function measureChunked(
+  steps: ChunkStep[],
+  rounds: number,
+  n: number,
+  chunk: number,
+): Promise<Timing[]> {
   const slices: [number, number][] = [];
   for (let lo = 0; lo < n; lo += chunk) slices.push([lo, Math.min(n, lo + chunk)]);
   const best = steps.map(() => slices.map(() => Infinity));
@@ -123,7 +128,10 @@ export async function benchLeaves(resources: { resourceType: string; id: string 
 }
 
 /** Times the verification pipeline over raw FHIR JSON texts. */
-export async function runWorkload(jsonTexts: string[], options: WorkloadOptions = {}): Promise<WorkloadResult> {
+export async function runWorkload(
+  jsonTexts: string[],
+  options: WorkloadOptions = {},
+): Promise<WorkloadResult> {
   const rounds = options.rounds ?? DEFAULT_RUNS;
   const encoder = new TextEncoder();
   const raw = jsonTexts.map((t) => encoder.encode(t));
@@ -137,14 +145,17 @@ export async function runWorkload(jsonTexts: string[], options: WorkloadOptions 
   const types = [...LEAF_TYPES];
   // The same records anchored in 100 batches of 10, record i in batch i % 100: a slice of 100
   // consecutive records has one record per batch, so its proofs share nothing (the list's worst case).
-  const spreadTrees = Array.from({ length: 100 }, (_, b) => buildTree(hashes.filter((_, i) => i % 100 === b)));
+  const spreadTrees = Array.from({ length: 100 }, (_, b) =>
+    buildTree(hashes.filter((_, i) => i % 100 === b)),
+  );
   const spreadProofs = hashes.map((_, i) => spreadTrees[i % 100]!.proof(Math.floor(i / 100)));
   const spreadRoots = hashes.map((_, i) => spreadTrees[i % 100]!.root);
 
   const wasm = await keccakReady();
   const chunk = options.chunk ?? 100;
   const steps: ChunkStep[] = [];
-  const time = (name: string, fn: (lo: number, hi: number) => Promise<unknown> | unknown) => steps.push({ name, fn });
+  const time = (name: string, fn: (lo: number, hi: number) => Promise<unknown> | unknown) =>
+    steps.push({ name, fn });
 
   time('plain SHA-256 of raw JSON bytes (WebCrypto)', async (lo, hi) => {
     for (let i = lo; i < hi; i++) await crypto.subtle.digest('SHA-256', raw[i]!);
@@ -163,42 +174,88 @@ export async function runWorkload(jsonTexts: string[], options: WorkloadOptions 
   });
   time('verifyRecord (canonicalize + hash + leaf + proof)', async (lo, hi) => {
     for (let i = lo; i < hi; i++) {
-      const result = await verifyRecord({ resource: resources[i], leaf: leaves[i]!, proof: proofs[i]!, root, anchored: true });
-      if (result.status !== 'verified') throw new Error(`record ${i} did not verify: ${JSON.stringify(result)}`);
+      const result = await verifyRecord({
+        resource: resources[i],
+        leaf: leaves[i]!,
+        proof: proofs[i]!,
+        root,
+        anchored: true,
+      });
+      if (result.status !== 'verified')
+        throw new Error(`record ${i} did not verify: ${JSON.stringify(result)}`);
     }
   });
   time('JSON.parse + verifyRecord', async (lo, hi) => {
     for (let i = lo; i < hi; i++) {
-      const result = await verifyRecord({ resource: JSON.parse(jsonTexts[i]!), leaf: leaves[i]!, proof: proofs[i]!, root, anchored: true });
+      const result = await verifyRecord({
+        resource: JSON.parse(jsonTexts[i]!),
+        leaf: leaves[i]!,
+        proof: proofs[i]!,
+        root,
+        anchored: true,
+      });
       if (result.status !== 'verified') throw new Error(`record ${i} did not verify`);
     }
   });
   time(`verifyRecords (each slice of ${chunk} as one list)`, async (lo, hi) => {
-    const results = await verifyRecords(resources.slice(lo, hi).map((resource, k) => ({ resource, leaf: leaves[lo + k]!, proof: proofs[lo + k]!, root, anchored: true })));
+    const results = await verifyRecords(
+      resources
+        .slice(lo, hi)
+        .map((resource, k) => ({
+          resource,
+          leaf: leaves[lo + k]!,
+          proof: proofs[lo + k]!,
+          root,
+          anchored: true,
+        })),
+    );
     if (results.some((r) => r.status !== 'verified')) throw new Error('a record did not verify');
   });
   time('verifyRecord, 100 batches of 10 (one record per batch in each slice)', async (lo, hi) => {
     for (let i = lo; i < hi; i++) {
-      const result = await verifyRecord({ resource: resources[i], leaf: leaves[i]!, proof: spreadProofs[i]!, root: spreadRoots[i]!, anchored: true });
+      const result = await verifyRecord({
+        resource: resources[i],
+        leaf: leaves[i]!,
+        proof: spreadProofs[i]!,
+        root: spreadRoots[i]!,
+        anchored: true,
+      });
       if (result.status !== 'verified') throw new Error(`record ${i} did not verify`);
     }
   });
-  time(`verifyRecords, 100 batches of 10 (each slice of ${chunk} as one list: no proof level shared)`, async (lo, hi) => {
-    const results = await verifyRecords(resources.slice(lo, hi).map((resource, k) => ({ resource, leaf: leaves[lo + k]!, proof: spreadProofs[lo + k]!, root: spreadRoots[lo + k]!, anchored: true })));
-    if (results.some((r) => r.status !== 'verified')) throw new Error('a record did not verify');
-  });
+  time(
+    `verifyRecords, 100 batches of 10 (each slice of ${chunk} as one list: no proof level shared)`,
+    async (lo, hi) => {
+      const results = await verifyRecords(
+        resources
+          .slice(lo, hi)
+          .map((resource, k) => ({
+            resource,
+            leaf: leaves[lo + k]!,
+            proof: spreadProofs[lo + k]!,
+            root: spreadRoots[lo + k]!,
+            anchored: true,
+          })),
+      );
+      if (results.some((r) => r.status !== 'verified')) throw new Error('a record did not verify');
+    },
+  );
   const ozSteps: Step[] = [];
   const timeOz = (name: string, fn: () => Promise<unknown> | unknown) => ozSteps.push({ name, fn });
   timeOz('OZ reference: canonicalize + hash + StandardMerkleTree.verify', async () => {
     for (let i = 0; i < resources.length; i++) {
       const h = await contentHash(resources[i]);
-      if (h !== leaves[i]!.contentHash || !StandardMerkleTree.verify(root, types, tuples[i]!, proofs[i]!)) throw new Error(`OZ: record ${i} did not verify`);
+      if (h !== leaves[i]!.contentHash || !StandardMerkleTree.verify(root, types, tuples[i]!, proofs[i]!))
+        throw new Error(`OZ: record ${i} did not verify`);
     }
   });
   timeOz('OZ reference: StandardMerkleTree.verify only', () => {
     for (let i = 0; i < tuples.length; i++) StandardMerkleTree.verify(root, types, tuples[i]!, proofs[i]!);
   });
-  const timings = [...(await measureChunked(steps, rounds, resources.length, chunk)), ...(options.quick ? [] : await measure(ozSteps, Math.min(OZ_RUNS, rounds)))];
+  const timings = [
+    ...(await measureChunked(steps, rounds, resources.length, chunk)),
+    ...(options.quick ? [] : await measure(ozSteps, Math.min(OZ_RUNS, rounds))),
+  ];
   return { resources: resources.length, bytes: raw.reduce((n, b) => n + b.length, 0), wasm, timings };
 }
 
@@ -234,7 +291,11 @@ export async function runTreeWorkload(n: number): Promise<Timing[]> {
 }
 
 /** Envelope throughput: `n` seals/opens of a FHIR-sized plaintext per recipient kind. */
-export async function runEnvelopeWorkload(n: number, plaintextBytes: number, rounds = DEFAULT_RUNS): Promise<Timing[]> {
+export async function runEnvelopeWorkload(
+  n: number,
+  plaintextBytes: number,
+  rounds = DEFAULT_RUNS,
+): Promise<Timing[]> {
   const hospital = generateHospitalKey();
   const patient = await generateRecipientKeyPair();
   const plaintext = crypto.getRandomValues(new Uint8Array(plaintextBytes));
@@ -242,10 +303,31 @@ export async function runEnvelopeWorkload(n: number, plaintextBytes: number, rou
   const forHospital = await sealEnvelope({ plaintext, aad, recipients: [hospital] });
   const forBoth = await sealEnvelope({ plaintext, aad, recipients: [hospital, recipientPublicKey(patient)] });
   const steps: Step[] = [
-    { name: `seal, hospital key (AES-GCM wrap) ×${n}`, fn: () => Promise.all(Array.from({ length: n }, () => sealEnvelope({ plaintext, aad, recipients: [hospital] }))) },
-    { name: `seal, hospital key + HPKE recipient ×${n}`, fn: () => Promise.all(Array.from({ length: n }, () => sealEnvelope({ plaintext, aad, recipients: [hospital, recipientPublicKey(patient)] }))) },
-    { name: `open with hospital key ×${n}`, fn: () => Promise.all(Array.from({ length: n }, () => openEnvelope(forHospital, { aad, key: hospital }))) },
-    { name: `open with HPKE key ×${n}`, fn: () => Promise.all(Array.from({ length: n }, () => openEnvelope(forBoth, { aad, key: patient }))) },
+    {
+      name: `seal, hospital key (AES-GCM wrap) ×${n}`,
+      fn: () =>
+        Promise.all(
+          Array.from({ length: n }, () => sealEnvelope({ plaintext, aad, recipients: [hospital] })),
+        ),
+    },
+    {
+      name: `seal, hospital key + HPKE recipient ×${n}`,
+      fn: () =>
+        Promise.all(
+          Array.from({ length: n }, () =>
+            sealEnvelope({ plaintext, aad, recipients: [hospital, recipientPublicKey(patient)] }),
+          ),
+        ),
+    },
+    {
+      name: `open with hospital key ×${n}`,
+      fn: () =>
+        Promise.all(Array.from({ length: n }, () => openEnvelope(forHospital, { aad, key: hospital }))),
+    },
+    {
+      name: `open with HPKE key ×${n}`,
+      fn: () => Promise.all(Array.from({ length: n }, () => openEnvelope(forBoth, { aad, key: patient }))),
+    },
   ];
   return measure(steps, rounds);
 }

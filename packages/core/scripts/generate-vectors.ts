@@ -32,7 +32,8 @@ import {
 import { bytesOf, type Vectors } from '../test/vectors-suite.js';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
-const sha256Hex = (data: Uint8Array | string) => ('0x' + createHash('sha256').update(data).digest('hex')) as Hex;
+const sha256Hex = (data: Uint8Array | string) =>
+  ('0x' + createHash('sha256').update(data).digest('hex')) as Hex;
 
 // Raw JSON text, so number spellings (1.50, 1e2) and key order reach JSON.parse untouched.
 const resources: { name: string; json: string }[] = [
@@ -97,7 +98,10 @@ const leafInputs: { name: string; leaf: LeafInput }[] = [
     resourceId: resourceId!,
     versionId: versionId!,
     contentHash: deterministic(`content ${i}`),
-    payloadCid: i % 2 ? 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku' : 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi',
+    payloadCid:
+      i % 2
+        ? 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku'
+        : 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi',
     salt: deterministic(`salt ${i}`),
   },
 }));
@@ -123,7 +127,14 @@ async function main() {
     }),
     pseudonyms: ['patient-1', 'Patient/😀', '0'].map((patientId, i) => {
       const key = deterministic(`pseudonym key ${i}`);
-      return { key, patientId, pseudonym: ('0x' + createHmac('sha256', Buffer.from(key.slice(2), 'hex')).update(patientId).digest('hex')) as Hex };
+      return {
+        key,
+        patientId,
+        pseudonym: ('0x' +
+          createHmac('sha256', Buffer.from(key.slice(2), 'hex'))
+            .update(patientId)
+            .digest('hex')) as Hex,
+      };
     }),
     trees: [],
     cids: [],
@@ -132,7 +143,9 @@ async function main() {
   };
 
   // Trees over prefixes of 13 leaves (odd, even, powers of two), with OZ as the reference.
-  const treeLeaves = Array.from({ length: 13 }, (_, i) => leafTuple({ ...leafInputs[i % leafInputs.length]!.leaf, salt: deterministic(`tree salt ${i}`) }));
+  const treeLeaves = Array.from({ length: 13 }, (_, i) =>
+    leafTuple({ ...leafInputs[i % leafInputs.length]!.leaf, salt: deterministic(`tree salt ${i}`) }),
+  );
   for (const n of [1, 2, 3, 4, 5, 8, 13]) {
     const oz = StandardMerkleTree.of(treeLeaves.slice(0, n), [...LEAF_TYPES]);
     const values = treeLeaves.slice(0, n);
@@ -167,8 +180,14 @@ async function main() {
       if (spec.chunkSize) args.push(`--chunker=size-${spec.chunkSize}`, `--max-file-links=${spec.maxLinks}`);
       const cid = (await kubo.cli([...args, file])).trim();
       const ours = await cidForBytes(bytesOf(spec.size, seed), spec.chunkSize ? spec : {});
-      if (ours !== cid) throw new Error(`cidForBytes disagrees with Kubo for ${JSON.stringify(spec)}: ${ours} vs ${cid}`);
-      vectors.cids.push({ ...spec, seed, cid, kubo: `ipfs ${args.join(' ')} (Kubo ${(await kubo.cli(['version', '-n'])).trim()})` });
+      if (ours !== cid)
+        throw new Error(`cidForBytes disagrees with Kubo for ${JSON.stringify(spec)}: ${ours} vs ${cid}`);
+      vectors.cids.push({
+        ...spec,
+        seed,
+        cid,
+        kubo: `ipfs ${args.join(' ')} (Kubo ${(await kubo.cli(['version', '-n'])).trim()})`,
+      });
     }
   } finally {
     await kubo.stop();
@@ -176,11 +195,20 @@ async function main() {
   }
 
   // Envelopes with fixed, published test keys.
-  const hospital = { kind: 'hospital' as const, keyId: deterministic('hospital key id').slice(0, 34) as Hex, secret: new Uint8Array(Buffer.from(deterministic('hospital secret').slice(2), 'hex')) };
+  const hospital = {
+    kind: 'hospital' as const,
+    keyId: deterministic('hospital key id').slice(0, 34) as Hex,
+    secret: new Uint8Array(Buffer.from(deterministic('hospital secret').slice(2), 'hex')),
+  };
   const patient = await generateRecipientKeyPair();
   const keys = [
     { kind: 'hospital' as const, keyId: hospital.keyId, secret: toHex(hospital.secret) },
-    { kind: 'hpke' as const, keyId: patient.keyId, publicKey: toHex(patient.publicKey), privateKey: toHex(patient.privateKey) },
+    {
+      kind: 'hpke' as const,
+      keyId: patient.keyId,
+      publicKey: toHex(patient.publicKey),
+      privateKey: toHex(patient.privateKey),
+    },
   ];
   for (const [name, text] of [
     ['of a FHIR resource', resources[0]!.json],
@@ -188,8 +216,19 @@ async function main() {
   ] as const) {
     const aad = recordAad({ resourceType: 'Patient', resourceId: 'uni-1', versionId: '1' });
     const plaintext = new TextEncoder().encode(text);
-    const envelope = await sealEnvelope({ plaintext, aad, recipients: [hospital, recipientPublicKey(patient)] });
-    vectors.envelopes.push({ name, aad, plaintext: toHex(plaintext), envelope: toHex(envelope), header: describeEnvelopeHeader(envelope), keys });
+    const envelope = await sealEnvelope({
+      plaintext,
+      aad,
+      recipients: [hospital, recipientPublicKey(patient)],
+    });
+    vectors.envelopes.push({
+      name,
+      aad,
+      plaintext: toHex(plaintext),
+      envelope: toHex(envelope),
+      header: describeEnvelopeHeader(envelope),
+      keys,
+    });
   }
 
   // verifyRecord cases over one anchored batch.
@@ -206,17 +245,57 @@ async function main() {
     };
     return { json: r.json, leaf };
   });
-  const oz = StandardMerkleTree.of(batch.map((b) => leafTuple(b.leaf)), [...LEAF_TYPES]);
+  const oz = StandardMerkleTree.of(
+    batch.map((b) => leafTuple(b.leaf)),
+    [...LEAF_TYPES],
+  );
   const root = oz.root as Hex;
   const proof = (i: number) => oz.getProof(i) as Hex[];
   const edited = batch[1]!.json.replace('1.50', '1.51');
   if (edited === batch[1]!.json) throw new Error('edit did not apply');
   vectors.records.push(
-    { name: 'anchored and unchanged', ...batch[0]!, proof: proof(0), root, anchored: true, expected: { status: 'verified' } },
-    { name: 'same value spelled differently (1.5 for 1.50)', json: batch[1]!.json.replace('1.50', '1.5'), leaf: batch[1]!.leaf, proof: proof(1), root, anchored: true, expected: { status: 'verified' } },
-    { name: 'a value edited', json: edited, leaf: batch[1]!.leaf, proof: proof(1), root, anchored: true, expected: { status: 'tampered', reason: 'content-changed' } },
-    { name: 'proof of another leaf', ...batch[2]!, proof: proof(3), root, anchored: true, expected: { status: 'tampered', reason: 'proof-invalid' } },
-    { name: 'root not anchored', ...batch[3]!, proof: proof(3), root, anchored: false, expected: { status: 'tampered', reason: 'root-unknown' } },
+    {
+      name: 'anchored and unchanged',
+      ...batch[0]!,
+      proof: proof(0),
+      root,
+      anchored: true,
+      expected: { status: 'verified' },
+    },
+    {
+      name: 'same value spelled differently (1.5 for 1.50)',
+      json: batch[1]!.json.replace('1.50', '1.5'),
+      leaf: batch[1]!.leaf,
+      proof: proof(1),
+      root,
+      anchored: true,
+      expected: { status: 'verified' },
+    },
+    {
+      name: 'a value edited',
+      json: edited,
+      leaf: batch[1]!.leaf,
+      proof: proof(1),
+      root,
+      anchored: true,
+      expected: { status: 'tampered', reason: 'content-changed' },
+    },
+    {
+      name: 'proof of another leaf',
+      ...batch[2]!,
+      proof: proof(3),
+      root,
+      anchored: true,
+      expected: { status: 'tampered', reason: 'proof-invalid' },
+    },
+    {
+      name: 'root not anchored',
+      ...batch[3]!,
+      proof: proof(3),
+      root,
+      anchored: false,
+      expected: { status: 'tampered', reason: 'root-unknown' },
+    },
   );
 
   await writeFile(join(packageDir, 'test', 'vectors.json'), JSON.stringify(vectors, null, 1) + '\n');

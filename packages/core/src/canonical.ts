@@ -21,7 +21,8 @@ export interface FhirResourceLike {
 
 /** Throws {@link NotAFhirResourceError} unless `value` is a plain object with a non-empty string `resourceType`. */
 export function assertFhirResource(value: unknown): asserts value is FhirResourceLike {
-  if (value === null || typeof value !== 'object') throw new NotAFhirResourceError(`expected an object, got ${value === null ? 'null' : typeof value}`);
+  if (value === null || typeof value !== 'object')
+    throw new NotAFhirResourceError(`expected an object, got ${value === null ? 'null' : typeof value}`);
   if (Array.isArray(value)) throw new NotAFhirResourceError('expected an object, got an array');
   const resourceType = (value as { resourceType?: unknown }).resourceType;
   if (typeof resourceType !== 'string' || !isResourceTypeName(resourceType)) {
@@ -150,5 +151,8 @@ export function contentDigestOfResource(resource: FhirResourceLike): Uint8Array 
   // WebAssembly refused (or a getter re-entered mid-hash): WebCrypto. digest() copies its input
   // before returning its promise.
   const bytes = canonicalBytesOf(resource);
-  return crypto.subtle.digest('SHA-256', bufferSource(typeof bytes === 'string' ? encoder.encode(bytes) : bytes));
+  return crypto.subtle.digest(
+    'SHA-256',
+    bufferSource(typeof bytes === 'string' ? encoder.encode(bytes) : bytes),
+  );
 }

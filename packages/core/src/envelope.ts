@@ -1,6 +1,15 @@
 import { CipherSuite, DhkemX25519HkdfSha256, HkdfSha256, Aes256Gcm } from '@hpke/core';
 import { z } from 'zod';
-import { bufferSource, concatBytes, equalBytes, fromHex, isHex, toHex, type CryptoKey, type Hex } from './hex.js';
+import {
+  bufferSource,
+  concatBytes,
+  equalBytes,
+  fromHex,
+  isHex,
+  toHex,
+  type CryptoKey,
+  type Hex,
+} from './hex.js';
 
 /*
  * Envelope format, version 1 (all integers big-endian):
@@ -87,7 +96,11 @@ const KIND_CODE = { hospital: 1, hpke: 2 } as const;
 const WRAP_INFO = new TextEncoder().encode('ehr-anchor envelope v1 key wrap');
 const HKDF_INFO = new TextEncoder().encode('ehr-anchor envelope v1 keys');
 
-const suite = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() });
+const suite = new CipherSuite({
+  kem: new DhkemX25519HkdfSha256(),
+  kdf: new HkdfSha256(),
+  aead: new Aes256Gcm(),
+});
 
 function randomBytes(n: number): Uint8Array<ArrayBuffer> {
   return crypto.getRandomValues(new Uint8Array(n));
@@ -122,14 +135,21 @@ function hospitalCryptoKey(key: HospitalKey): Promise<CryptoKey> {
   let cached = aesKeys.get(key.secret);
   if (!cached) {
     if (key.secret.length !== 32) throw new TypeError('a hospital key has exactly 32 secret bytes');
-    cached = crypto.subtle.importKey('raw', bufferSource(key.secret), 'AES-GCM', false, ['encrypt', 'decrypt']);
+    cached = crypto.subtle.importKey('raw', bufferSource(key.secret), 'AES-GCM', false, [
+      'encrypt',
+      'decrypt',
+    ]);
     aesKeys.set(key.secret, cached);
   }
   return cached;
 }
 const hpkePublic = new WeakMap<Uint8Array, Promise<CryptoKey>>();
 const hpkePrivate = new WeakMap<Uint8Array, Promise<CryptoKey>>();
-function cachedKey(map: WeakMap<Uint8Array, Promise<CryptoKey>>, bytes: Uint8Array, load: () => Promise<CryptoKey>) {
+function cachedKey(
+  map: WeakMap<Uint8Array, Promise<CryptoKey>>,
+  bytes: Uint8Array,
+  load: () => Promise<CryptoKey>,
+) {
   let cached = map.get(bytes);
   if (!cached) {
     cached = load();
@@ -217,7 +237,9 @@ export function parseEnvelopeHeader(bytes: Uint8Array): EnvelopeHeader {
     need(wrappedLength);
     const wrapped = bytes.slice(p, p + wrappedLength);
     p += wrappedLength;
-    if (kind === 'hospital' ? encLength !== 0 || wrappedLength !== 60 : encLength !== 32 || wrappedLength !== 48) {
+    if (
+      kind === 'hospital' ? encLength !== 0 || wrappedLength !== 60 : encLength !== 32 || wrappedLength !== 48
+    ) {
       malformed('bad recipient entry sizes');
     }
     recipients.push({ kind, keyId, enc, wrapped });
@@ -243,7 +265,12 @@ export function describeEnvelopeHeader(bytes: Uint8Array): EnvelopeHeaderInfo {
   const h = parseEnvelopeHeader(bytes);
   return {
     version: ENVELOPE_VERSION,
-    recipients: h.recipients.map((r) => ({ kind: r.kind, keyId: r.keyId, encLength: r.enc.length, wrappedLength: r.wrapped.length })),
+    recipients: h.recipients.map((r) => ({
+      kind: r.kind,
+      keyId: r.keyId,
+      encLength: r.enc.length,
+      wrappedLength: r.wrapped.length,
+    })),
     nonce: toHex(h.nonce),
     headerLength: h.ciphertextOffset,
     ciphertextLength: h.ciphertextLength,
@@ -259,7 +286,14 @@ function serializeAuthenticated(recipients: readonly RecipientEntry[], nonce: Ui
   const parts: Uint8Array[] = [ENVELOPE_MAGIC, new Uint8Array([ENVELOPE_VERSION, 0]), u16(recipients.length)];
   for (const r of recipients) {
     const id = fromHex(r.keyId);
-    parts.push(new Uint8Array([KIND_CODE[r.kind], id.length]), id, u16(r.enc.length), r.enc, u16(r.wrapped.length), r.wrapped);
+    parts.push(
+      new Uint8Array([KIND_CODE[r.kind], id.length]),
+      id,
+      u16(r.enc.length),
+      r.enc,
+      u16(r.wrapped.length),
+      r.wrapped,
+    );
   }
   parts.push(nonce);
   return concatBytes(...parts);
@@ -273,11 +307,18 @@ interface DerivedKeys {
 async function deriveKeys(dataKey: Uint8Array, nonce: Uint8Array): Promise<DerivedKeys> {
   const ikm = await crypto.subtle.importKey('raw', bufferSource(dataKey), 'HKDF', false, ['deriveBits']);
   const bits = new Uint8Array(
-    await crypto.subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: bufferSource(nonce), info: HKDF_INFO }, ikm, 512),
+    await crypto.subtle.deriveBits(
+      { name: 'HKDF', hash: 'SHA-256', salt: bufferSource(nonce), info: HKDF_INFO },
+      ikm,
+      512,
+    ),
   );
   const [content, header] = await Promise.all([
     crypto.subtle.importKey('raw', bits.subarray(0, 32), 'AES-GCM', false, ['encrypt', 'decrypt']),
-    crypto.subtle.importKey('raw', bits.subarray(32, 64), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']),
+    crypto.subtle.importKey('raw', bits.subarray(32, 64), { name: 'HMAC', hash: 'SHA-256' }, false, [
+      'sign',
+      'verify',
+    ]),
   ]);
   return { content, header };
 }
@@ -287,7 +328,8 @@ function wrapAad(aad: Uint8Array): Uint8Array<ArrayBuffer> {
 }
 
 function checkKeyId(keyId: Hex): void {
-  if (!isHex(keyId) || keyId.length < 4 || keyId.length > 2 + 128) throw new TypeError('keyId must be 1..64 bytes of hex');
+  if (!isHex(keyId) || keyId.length < 4 || keyId.length > 2 + 128)
+    throw new TypeError('keyId must be 1..64 bytes of hex');
 }
 
 async function wrapFor(recipient: Recipient, dataKey: Uint8Array, aad: Uint8Array): Promise<RecipientEntry> {
@@ -295,12 +337,22 @@ async function wrapFor(recipient: Recipient, dataKey: Uint8Array, aad: Uint8Arra
   const keyId = recipient.keyId.toLowerCase() as Hex;
   if (recipient.kind === 'hospital') {
     const iv = randomBytes(12);
-    const ct = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: wrapAad(aad) }, await hospitalCryptoKey(recipient), bufferSource(dataKey));
+    const ct = await crypto.subtle.encrypt(
+      { name: 'AES-GCM', iv, additionalData: wrapAad(aad) },
+      await hospitalCryptoKey(recipient),
+      bufferSource(dataKey),
+    );
     return { kind: 'hospital', keyId, enc: new Uint8Array(0), wrapped: concatBytes(iv, new Uint8Array(ct)) };
   }
   if (recipient.kind === 'hpke') {
-    const publicKey = await cachedKey(hpkePublic, recipient.publicKey, () => suite.kem.deserializePublicKey(bufferSource(recipient.publicKey)));
-    const sealed = await suite.seal({ recipientPublicKey: publicKey, info: WRAP_INFO }, bufferSource(dataKey), bufferSource(aad));
+    const publicKey = await cachedKey(hpkePublic, recipient.publicKey, () =>
+      suite.kem.deserializePublicKey(bufferSource(recipient.publicKey)),
+    );
+    const sealed = await suite.seal(
+      { recipientPublicKey: publicKey, info: WRAP_INFO },
+      bufferSource(dataKey),
+      bufferSource(aad),
+    );
     return { kind: 'hpke', keyId, enc: new Uint8Array(sealed.enc), wrapped: new Uint8Array(sealed.ct) };
   }
   throw new TypeError(`unknown recipient kind ${(recipient as { kind: unknown }).kind}`);
@@ -317,14 +369,23 @@ async function unwrapWith(key: OpeningKey, entry: RecipientEntry, aad: Uint8Arra
       );
       dataKey = new Uint8Array(pt);
     } else {
-      const privateKey = await cachedKey(hpkePrivate, key.privateKey, () => suite.kem.deserializePrivateKey(bufferSource(key.privateKey)));
-      const pt = await suite.open({ recipientKey: privateKey, enc: bufferSource(entry.enc), info: WRAP_INFO }, bufferSource(entry.wrapped), bufferSource(aad));
+      const privateKey = await cachedKey(hpkePrivate, key.privateKey, () =>
+        suite.kem.deserializePrivateKey(bufferSource(key.privateKey)),
+      );
+      const pt = await suite.open(
+        { recipientKey: privateKey, enc: bufferSource(entry.enc), info: WRAP_INFO },
+        bufferSource(entry.wrapped),
+        bufferSource(aad),
+      );
       dataKey = new Uint8Array(pt);
     }
     if (dataKey.length !== DATA_KEY_BYTES) throw new Error('wrong data key size');
     return dataKey;
   } catch {
-    throw new EnvelopeError('unwrap-failed', `key ${key.keyId} does not unwrap its entry (wrong key, wrong AAD or altered entry)`);
+    throw new EnvelopeError(
+      'unwrap-failed',
+      `key ${key.keyId} does not unwrap its entry (wrong key, wrong AAD or altered entry)`,
+    );
   }
 }
 
@@ -355,7 +416,12 @@ export interface SealOptions {
   recipients: readonly Recipient[];
 }
 
-async function assemble(entries: readonly RecipientEntry[], nonce: Uint8Array, headerKey: CryptoKey, ciphertext: Uint8Array): Promise<Uint8Array> {
+async function assemble(
+  entries: readonly RecipientEntry[],
+  nonce: Uint8Array,
+  headerKey: CryptoKey,
+  ciphertext: Uint8Array,
+): Promise<Uint8Array> {
   const authenticated = serializeAuthenticated(entries, nonce);
   const tag = new Uint8Array(await crypto.subtle.sign('HMAC', headerKey, bufferSource(authenticated)));
   return concatBytes(authenticated, tag, ciphertext);
@@ -367,9 +433,16 @@ export async function sealEnvelope(options: SealOptions): Promise<Uint8Array> {
   if (options.recipients.length === 0) throw new TypeError('an envelope needs at least one recipient');
   const dataKey = randomBytes(DATA_KEY_BYTES);
   const nonce = randomBytes(NONCE_BYTES);
-  const [keys, entries] = await Promise.all([deriveKeys(dataKey, nonce), Promise.all(options.recipients.map((r) => wrapFor(r, dataKey, aad)))]);
+  const [keys, entries] = await Promise.all([
+    deriveKeys(dataKey, nonce),
+    Promise.all(options.recipients.map((r) => wrapFor(r, dataKey, aad))),
+  ]);
   const ciphertext = new Uint8Array(
-    await crypto.subtle.encrypt({ name: 'AES-GCM', iv: bufferSource(nonce), additionalData: bufferSource(aad) }, keys.content, bufferSource(options.plaintext)),
+    await crypto.subtle.encrypt(
+      { name: 'AES-GCM', iv: bufferSource(nonce), additionalData: bufferSource(aad) },
+      keys.content,
+      bufferSource(options.plaintext),
+    ),
   );
   return assemble(entries, nonce, keys.header, ciphertext);
 }
@@ -384,7 +457,12 @@ async function unlock(bytes: Uint8Array, aad: Uint8Array, key: OpeningKey): Prom
   const header = parseEnvelopeHeader(bytes);
   const dataKey = await unwrapWith(key, findEntry(header, key), aad);
   const keys = await deriveKeys(dataKey, header.nonce);
-  const ok = await crypto.subtle.verify('HMAC', keys.header, bufferSource(header.headerTag), bufferSource(bytes.subarray(0, header.authenticatedLength)));
+  const ok = await crypto.subtle.verify(
+    'HMAC',
+    keys.header,
+    bufferSource(header.headerTag),
+    bufferSource(bytes.subarray(0, header.authenticatedLength)),
+  );
   if (!ok) throw new EnvelopeError('tampered', 'header tag does not match');
   return { header, dataKey, keys };
 }
@@ -412,7 +490,10 @@ export async function openEnvelope(bytes: Uint8Array, options: OpenOptions): Pro
 }
 
 /** Wraps the envelope's data key for one more recipient (needs a key that opens it); content bytes stay the same. */
-export async function addRecipient(bytes: Uint8Array, options: OpenOptions & { recipient: Recipient }): Promise<Uint8Array> {
+export async function addRecipient(
+  bytes: Uint8Array,
+  options: OpenOptions & { recipient: Recipient },
+): Promise<Uint8Array> {
   const aad = toAadBytes(options.aad);
   const { header, dataKey, keys } = await unlock(bytes, aad, options.key);
   const entry = await wrapFor(options.recipient, dataKey, aad);
@@ -424,7 +505,10 @@ export async function addRecipient(bytes: Uint8Array, options: OpenOptions & { r
  * Drops the wrapped keys with the given key ids (needs a key that opens it). Removing every
  * recipient leaves an envelope nobody can open: crypto-shredding, once the old copies are gone.
  */
-export async function removeRecipients(bytes: Uint8Array, options: OpenOptions & { keyIds: readonly Hex[] }): Promise<Uint8Array> {
+export async function removeRecipients(
+  bytes: Uint8Array,
+  options: OpenOptions & { keyIds: readonly Hex[] },
+): Promise<Uint8Array> {
   const aad = toAadBytes(options.aad);
   const { header, keys } = await unlock(bytes, aad, options.key);
   const drop = new Set(options.keyIds.map((id) => id.toLowerCase()));
@@ -444,7 +528,8 @@ export function envelopeRecipients(bytes: Uint8Array): { kind: 'hospital' | 'hpk
 /** Bytes an envelope adds to its plaintext for the given recipients. */
 export function envelopeOverhead(recipients: readonly Recipient[]): number {
   let size = 8 + NONCE_BYTES + HEADER_TAG_BYTES + GCM_TAG_BYTES;
-  for (const r of recipients) size += 2 + (r.keyId.length - 2) / 2 + 4 + (r.kind === 'hospital' ? 60 : 32 + 48);
+  for (const r of recipients)
+    size += 2 + (r.keyId.length - 2) / 2 + 4 + (r.kind === 'hospital' ? 60 : 32 + 48);
   return size;
 }
 

@@ -2,7 +2,10 @@
 export type Hex = `0x${string}`;
 
 const HEX_DIGITS = '0123456789abcdef';
-const BYTE_TO_HEX: string[] = Array.from({ length: 256 }, (_, i) => HEX_DIGITS[i >> 4]! + HEX_DIGITS[i & 15]!);
+const BYTE_TO_HEX: string[] = Array.from(
+  { length: 256 },
+  (_, i) => HEX_DIGITS[i >> 4]! + HEX_DIGITS[i & 15]!,
+);
 
 /** Lowercase 0x-prefixed hex of the bytes. */
 export function toHex(bytes: Uint8Array): Hex {
@@ -29,7 +32,8 @@ const HEX_PAIR = new Int16Array(1 << 14).fill(-1);
   const digits = '0123456789abcdefABCDEF';
   const value = (i: number) => (i < 16 ? i : i - 6);
   for (let i = 0; i < digits.length; i++) {
-    for (let j = 0; j < digits.length; j++) HEX_PAIR[(digits.charCodeAt(i) << 7) | digits.charCodeAt(j)] = (value(i) << 4) | value(j);
+    for (let j = 0; j < digits.length; j++)
+      HEX_PAIR[(digits.charCodeAt(i) << 7) | digits.charCodeAt(j)] = (value(i) << 4) | value(j);
   }
 }
 
@@ -37,7 +41,13 @@ const HEX_PAIR = new Int16Array(1 << 14).fill(-1);
  * Parses `bytes` bytes of hex digits from `hex` at `start` into `out` at `offset`; false on a
  * non-hex digit (the caller checks lengths). The hot path of leaf encoding and proof checks.
  */
-export function parseHexInto(out: Uint8Array, offset: number, hex: string, start: number, bytes: number): boolean {
+export function parseHexInto(
+  out: Uint8Array,
+  offset: number,
+  hex: string,
+  start: number,
+  bytes: number,
+): boolean {
   for (let i = 0; i < bytes; i++) {
     // charCodeAt past the end is NaN, which `|` and `<<` turn into 0: no hex digit.
     const a = hex.charCodeAt(start + 2 * i);
@@ -70,7 +80,8 @@ export function fromHex(hex: string): Uint8Array {
   const length = hex.length - start;
   if (length % 2 !== 0) throw new TypeError(`hex string has an odd number of digits: ${hex.slice(0, 20)}…`);
   const out = new Uint8Array(length / 2);
-  if (!parseHexInto(out, 0, hex, start, out.length)) throw new TypeError(`not a hex string: ${hex.slice(0, 20)}…`);
+  if (!parseHexInto(out, 0, hex, start, out.length))
+    throw new TypeError(`not a hex string: ${hex.slice(0, 20)}…`);
   return out;
 }
 

@@ -58,5 +58,11 @@ export {
   sealEnvelope,
 } from './envelope.js';
 export { type CidOptions, KUBO_CHUNK_SIZE, KUBO_MAX_LINKS, cidForBytes, rawCid } from './cid.js';
-export { type TamperReason, type VerificationResult, type VerifyRecordInput, verifyRecord, verifyRecords } from './verify.js';
+export {
+  type TamperReason,
+  type VerificationResult,
+  type VerifyRecordInput,
+  verifyRecord,
+  verifyRecords,
+} from './verify.js';
 export { bytes32Schema, hexSchema, leafInputSchema, proofSchema } from './schemas.js';

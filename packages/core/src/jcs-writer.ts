@@ -181,7 +181,11 @@ function writeArray(value: unknown[]): void {
 }
 
 function writeObject(value: object, topLevel: boolean): void {
-  if (Object.getPrototypeOf(value) !== Object.prototype || typeof (value as { toJSON?: unknown }).toJSON === 'function') throw UNUSUAL;
+  if (
+    Object.getPrototypeOf(value) !== Object.prototype ||
+    typeof (value as { toJSON?: unknown }).toJSON === 'function'
+  )
+    throw UNUSUAL;
   const keys = Object.keys(value);
   // One builtin call for all values (same order as the keys) instead of a property lookup per key:
   // with FHIR's many object shapes each `value[key]` would be a megamorphic lookup.

@@ -14,7 +14,37 @@
  */
 
 import {
-  BLOCK, BR_IF, CALL, ELSE, END, I32, I32_ADD, I32_CONST, I32_EQZ, I32_LE_S, I32_LOAD8_U, I32_NE, I32_SUB, I64, I64_AND, I64_CONST, I64_LOAD, I64_ROTL, I64_STORE, I64_XOR, IF, LOCAL_GET, LOCAL_SET, LOCAL_TEE, LOOP, name, section, sleb, uleb, vec, VOID,
+  BLOCK,
+  BR_IF,
+  CALL,
+  ELSE,
+  END,
+  I32,
+  I32_ADD,
+  I32_CONST,
+  I32_EQZ,
+  I32_LE_S,
+  I32_LOAD8_U,
+  I32_NE,
+  I32_SUB,
+  I64,
+  I64_AND,
+  I64_CONST,
+  I64_LOAD,
+  I64_ROTL,
+  I64_STORE,
+  I64_XOR,
+  IF,
+  LOCAL_GET,
+  LOCAL_SET,
+  LOCAL_TEE,
+  LOOP,
+  name,
+  section,
+  sleb,
+  uleb,
+  vec,
+  VOID,
 } from './wasm-asm.js';
 
 /** Offsets in the module's one 64 KiB page. */
@@ -45,10 +75,30 @@ export interface KeccakWasm {
 }
 
 const ROUND_CONSTANTS = [
-  0x0000000000000001n, 0x0000000000008082n, 0x800000000000808an, 0x8000000080008000n, 0x000000000000808bn, 0x0000000080000001n,
-  0x8000000080008081n, 0x8000000000008009n, 0x000000000000008an, 0x0000000000000088n, 0x0000000080008009n, 0x000000008000000an,
-  0x000000008000808bn, 0x800000000000008bn, 0x8000000000008089n, 0x8000000000008003n, 0x8000000000008002n, 0x8000000000000080n,
-  0x000000000000800an, 0x800000008000000an, 0x8000000080008081n, 0x8000000000008080n, 0x0000000080000001n, 0x8000000080008008n,
+  0x0000000000000001n,
+  0x0000000000008082n,
+  0x800000000000808an,
+  0x8000000080008000n,
+  0x000000000000808bn,
+  0x0000000080000001n,
+  0x8000000080008081n,
+  0x8000000000008009n,
+  0x000000000000008an,
+  0x0000000000000088n,
+  0x0000000080008009n,
+  0x000000008000000an,
+  0x000000008000808bn,
+  0x800000000000008bn,
+  0x8000000000008089n,
+  0x8000000000008003n,
+  0x8000000000008002n,
+  0x8000000000000080n,
+  0x000000000000800an,
+  0x800000008000000an,
+  0x8000000080008081n,
+  0x8000000000008080n,
+  0x0000000080000001n,
+  0x8000000080008008n,
 ];
 
 /** Rotation offsets ρ, indexed [x][y] (lane x + 5y). */
@@ -108,7 +158,19 @@ function proofFunctionBody(): number[] {
 function doubleHashFunctionBody(): number[] {
   const BLOCKS = 0;
   const code: number[] = [I32_CONST, ...sleb(INPUT), LOCAL_GET, BLOCKS, I32_CONST, 1, CALL, 0];
-  for (let q = 0; q < 4; q++) code.push(I32_CONST, 0, I32_CONST, 0, I64_LOAD, 3, ...uleb(STATE + 8 * q), I64_STORE, 3, ...uleb(SINGLE + 8 * q));
+  for (let q = 0; q < 4; q++)
+    code.push(
+      I32_CONST,
+      0,
+      I32_CONST,
+      0,
+      I64_LOAD,
+      3,
+      ...uleb(STATE + 8 * q),
+      I64_STORE,
+      3,
+      ...uleb(SINGLE + 8 * q),
+    );
   code.push(I32_CONST, ...sleb(SINGLE), I32_CONST, 1, I32_CONST, 1, CALL, 0, END);
   return [...vec([]), ...code];
 }
@@ -153,7 +215,7 @@ export function keccakModuleBytes(): Uint8Array {
       // B[x, y] = rotl(A[x', y'] ^ D[x'], r[x'][y']) with x = y', y = 2x' + 3y' (mod 5).
       for (let x = 0; x < 5; x++) {
         const ys = x;
-        const xs = (((y - 3 * ys) % 5) + 5) * 3 % 5;
+        const xs = ((((y - 3 * ys) % 5) + 5) * 3) % 5;
         get(src(xs + 5 * ys));
         get(d(xs));
         code.push(I64_XOR);

@@ -24,7 +24,15 @@ export interface LeafInput {
 }
 
 /** Field order of a leaf, as names. */
-export const LEAF_FIELDS = ['subject', 'resourceType', 'resourceId', 'versionId', 'contentHash', 'payloadCid', 'salt'] as const;
+export const LEAF_FIELDS = [
+  'subject',
+  'resourceType',
+  'resourceId',
+  'versionId',
+  'contentHash',
+  'payloadCid',
+  'salt',
+] as const;
 
 /** Solidity ABI types of a leaf, in {@link LEAF_FIELDS} order: the `leafEncoding` of `StandardMerkleTree.of`. */
 export const LEAF_TYPES = ['bytes32', 'string', 'string', 'string', 'bytes32', 'string', 'bytes32'] as const;
@@ -34,14 +42,28 @@ export type LeafTuple = [Hex, string, string, string, Hex, string, Hex];
 
 /** The leaf's values in {@link LEAF_TYPES} order. */
 export function leafTuple(leaf: LeafInput): LeafTuple {
-  return [leaf.subject, leaf.resourceType, leaf.resourceId, leaf.versionId, leaf.contentHash, leaf.payloadCid, leaf.salt];
+  return [
+    leaf.subject,
+    leaf.resourceType,
+    leaf.resourceId,
+    leaf.versionId,
+    leaf.contentHash,
+    leaf.payloadCid,
+    leaf.salt,
+  ];
 }
 
 const encoder = new TextEncoder();
 
 /** Parses a 0x-prefixed 32-byte hex field straight into `out` (no intermediate arrays: this is hot). */
 function writeBytes32(out: Uint8Array, offset: number, name: string, value: unknown): void {
-  if (typeof value !== 'string' || value.length !== 66 || value.charCodeAt(0) !== 48 || (value.charCodeAt(1) | 0x20) !== 120 || !parseHexInto(out, offset, value, 2, 32)) {
+  if (
+    typeof value !== 'string' ||
+    value.length !== 66 ||
+    value.charCodeAt(0) !== 48 ||
+    (value.charCodeAt(1) | 0x20) !== 120 ||
+    !parseHexInto(out, offset, value, 2, 32)
+  ) {
     throw new TypeError(`leaf.${name} must be a 0x-prefixed 32-byte hex string`);
   }
 }
@@ -163,7 +185,9 @@ function hmacKey(key: Uint8Array | CryptoKey): Promise<CryptoKey> {
   let cached = hmacKeys.get(key);
   if (!cached) {
     if (key.length < 32) throw new TypeError('a pseudonym key must have at least 32 bytes');
-    cached = crypto.subtle.importKey('raw', bufferSource(key), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    cached = crypto.subtle.importKey('raw', bufferSource(key), { name: 'HMAC', hash: 'SHA-256' }, false, [
+      'sign',
+    ]);
     hmacKeys.set(key, cached);
   }
   return cached;
@@ -175,7 +199,8 @@ function hmacKey(key: Uint8Array | CryptoKey): Promise<CryptoKey> {
  * dictionary attack without the key.
  */
 export async function pseudonym(patientId: string, key: Uint8Array | CryptoKey): Promise<Hex> {
-  if (typeof patientId !== 'string' || patientId === '') throw new TypeError('patientId must be a non-empty string');
+  if (typeof patientId !== 'string' || patientId === '')
+    throw new TypeError('patientId must be a non-empty string');
   const mac = await crypto.subtle.sign('HMAC', await hmacKey(key), encoder.encode(patientId));
   return toHex(new Uint8Array(mac));
 }

@@ -84,7 +84,8 @@ export function buildTree(leafHashes: readonly Hex[]): MerkleTree {
       return hexNodes;
     },
     treeIndex(index) {
-      if (!Number.isInteger(index) || index < 0 || index >= n) throw new RangeError(`no leaf at index ${index}`);
+      if (!Number.isInteger(index) || index < 0 || index >= n)
+        throw new RangeError(`no leaf at index ${index}`);
       return positions[index]!;
     },
     proof(index) {
@@ -151,7 +152,12 @@ function parseNode(mem: Uint8Array, offset: number, value: unknown): boolean {
 }
 
 function isNodeHex(value: unknown): value is string {
-  return typeof value === 'string' && value.length === 66 && value.charCodeAt(0) === 48 && value.charCodeAt(1) === 120;
+  return (
+    typeof value === 'string' &&
+    value.length === 66 &&
+    value.charCodeAt(0) === 48 &&
+    value.charCodeAt(1) === 120
+  );
 }
 
 const sibling = new Uint8Array(32);
@@ -198,7 +204,12 @@ export class ProofMemo {
  * {@link proofFromState} for a record of a list: the same answer, sharing the walk of earlier
  * records' proofs through `memo` (see {@link ProofMemo}); walks one level per WebAssembly call.
  */
-export function proofFromStateShared(k: KeccakWasm, proof: readonly Hex[], root: Hex, memo: ProofMemo): boolean {
+export function proofFromStateShared(
+  k: KeccakWasm,
+  proof: readonly Hex[],
+  root: Hex,
+  memo: ProofMemo,
+): boolean {
   if (!Array.isArray(proof)) return false;
   const mem = k.mem;
   const words = (memo.words ??= new Int32Array(mem.buffer, STATE, 8));
@@ -229,7 +240,12 @@ export function proofFromStateShared(k: KeccakWasm, proof: readonly Hex[], root:
       const step_: WalkedStep = { proof, level: i, at, root, ok: false };
       steps.set(sibling, step_);
       fresh[added++] = step_;
-    } else if (step.level === i && step.root === root && sameWords(memo.pool, step.at, words) && sameTail(step.proof, proof, i + 1)) {
+    } else if (
+      step.level === i &&
+      step.root === root &&
+      sameWords(memo.pool, step.at, words) &&
+      sameTail(step.proof, proof, i + 1)
+    ) {
       ok = step.ok;
       break;
     }

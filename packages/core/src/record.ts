@@ -4,7 +4,15 @@
  * their bundling quirks (a CommonJS dependency, a Node-only fallback import).
  */
 export { type Hex, toHex, fromHex, isHex, concatBytes, equalBytes } from './hex.js';
-export { NotAFhirResourceError, type FhirResourceLike, assertFhirResource, canonicalJson, canonicalize, contentHash, sha256 } from './canonical.js';
+export {
+  NotAFhirResourceError,
+  type FhirResourceLike,
+  assertFhirResource,
+  canonicalJson,
+  canonicalize,
+  contentHash,
+  sha256,
+} from './canonical.js';
 export {
   type LeafInput,
   type LeafTuple,
@@ -19,5 +27,11 @@ export {
 } from './leaf.js';
 export { keccak256, keccakReady } from './keccak.js';
 export { type MerkleTree, buildTree, processProof, verifyProof } from './merkle.js';
-export { type TamperReason, type VerificationResult, type VerifyRecordInput, verifyRecord, verifyRecords } from './verify.js';
+export {
+  type TamperReason,
+  type VerificationResult,
+  type VerifyRecordInput,
+  verifyRecord,
+  verifyRecords,
+} from './verify.js';
 export { bytes32Schema, hexSchema, leafInputSchema, proofSchema } from './schemas.js';

@@ -3,8 +3,12 @@ import type { Hex } from './hex.js';
 
 /** zod: 0x + lowercase/uppercase hex of exactly `bytes` bytes (or any length). */
 export function hexSchema(bytes?: number) {
-  const pattern = bytes === undefined ? /^0x(?:[0-9a-fA-F]{2})*$/ : new RegExp(`^0x[0-9a-fA-F]{${2 * bytes}}$`);
-  return z.string().regex(pattern, bytes === undefined ? 'expected 0x hex' : `expected 0x + ${bytes} bytes of hex`).transform((s) => s as Hex);
+  const pattern =
+    bytes === undefined ? /^0x(?:[0-9a-fA-F]{2})*$/ : new RegExp(`^0x[0-9a-fA-F]{${2 * bytes}}$`);
+  return z
+    .string()
+    .regex(pattern, bytes === undefined ? 'expected 0x hex' : `expected 0x + ${bytes} bytes of hex`)
+    .transform((s) => s as Hex);
 }
 
 export const bytes32Schema = hexSchema(32);

@@ -51,12 +51,14 @@ export const INPUT = 1024;
 export const INPUT_BLOCKS = Math.floor((65536 - INPUT) / 64);
 
 const K = [
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
-  0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
-  0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
-  0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
+  0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
+  0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8,
+  0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+  0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819,
+  0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
+  0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+  0xc67178f2,
 ];
 const IV = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
 
@@ -87,7 +89,19 @@ function compressBody(): number[] {
   // Big-endian load: bswap(x) = (rotl(x, 8) & 0x00ff00ff) | (rotr(x, 8) & 0xff00ff00).
   const loadBE = (offset: number) => {
     get(PTR);
-    code.push(I32_LOAD, 2, ...uleb(offset), LOCAL_TEE, T, I32_CONST, 8, I32_ROTL, I32_CONST, ...sleb(0x00ff00ff), I32_AND);
+    code.push(
+      I32_LOAD,
+      2,
+      ...uleb(offset),
+      LOCAL_TEE,
+      T,
+      I32_CONST,
+      8,
+      I32_ROTL,
+      I32_CONST,
+      ...sleb(0x00ff00ff),
+      I32_AND,
+    );
     get(T);
     code.push(I32_CONST, 8, I32_ROTR, I32_CONST, ...sleb(0xff00ff00 | 0), I32_AND, I32_OR);
   };
@@ -96,7 +110,18 @@ function compressBody(): number[] {
     get(local);
     code.push(I32_CONST, 8, I32_ROTL, I32_CONST, ...sleb(0x00ff00ff), I32_AND);
     get(local);
-    code.push(I32_CONST, 8, I32_ROTR, I32_CONST, ...sleb(0xff00ff00 | 0), I32_AND, I32_OR, I32_STORE, 2, ...uleb(offset));
+    code.push(
+      I32_CONST,
+      8,
+      I32_ROTR,
+      I32_CONST,
+      ...sleb(0xff00ff00 | 0),
+      I32_AND,
+      I32_OR,
+      I32_STORE,
+      2,
+      ...uleb(offset),
+    );
   };
   /** Round t of a 16-round body (its working-variable roles rotate by t). */
   /** W[t] += σ0(W[t+1]) + W[t+9] + σ1(W[t+14]) (indices mod 16): in place, in order t = 0..15, the next sixteen words. */
@@ -123,7 +148,16 @@ function compressBody(): number[] {
   };
   const round = (t: number) => {
     const role = (r: number) => v((((r - t) % 8) + 8) % 8);
-    const [a, b, c, d, e, f, g, hh] = [0, 1, 2, 3, 4, 5, 6, 7].map(role) as [number, number, number, number, number, number, number, number];
+    const [a, b, c, d, e, f, g, hh] = [0, 1, 2, 3, 4, 5, 6, 7].map(role) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     // T1 = h + Σ1(e) + Ch(e, f, g) + K + W
     get(hh);
     get(e);
@@ -187,7 +221,18 @@ function compressBody(): number[] {
   code.push(BLOCK, VOID, LOOP, VOID); // sixteen rounds at a time, then the next sixteen schedule words
   for (let t = 0; t < 16; t++) round(t);
   get(KP);
-  code.push(I32_CONST, ...sleb(64), I32_ADD, LOCAL_TEE, KP, I32_CONST, ...sleb(K_TABLE + 256), I32_EQ, BR_IF, 1);
+  code.push(
+    I32_CONST,
+    ...sleb(64),
+    I32_ADD,
+    LOCAL_TEE,
+    KP,
+    I32_CONST,
+    ...sleb(K_TABLE + 256),
+    I32_EQ,
+    BR_IF,
+    1,
+  );
   for (let t = 0; t < 16; t++) schedule(t);
   code.push(BR, 0, END, END);
   for (let i = 0; i < 8; i++) {
@@ -249,7 +294,12 @@ export function sha256Wasm(): Sha256Wasm | undefined {
       const wasm = new wa.Instance(new wa.Module(sha256ModuleBytes()));
       const exports = wasm.exports as { compress: Sha256Wasm['compress']; memory: { buffer: ArrayBuffer } };
       const mem = new Uint8Array(exports.memory.buffer);
-      instance = { mem, h: new Uint32Array(exports.memory.buffer, H, 8), input: mem.subarray(INPUT, INPUT + INPUT_BLOCKS * 64 - 9), compress: exports.compress };
+      instance = {
+        mem,
+        h: new Uint32Array(exports.memory.buffer, H, 8),
+        input: mem.subarray(INPUT, INPUT + INPUT_BLOCKS * 64 - 9),
+        compress: exports.compress,
+      };
     } catch {
       instance = null; // no WebAssembly here (CSP, old engine): WebCrypto
     }

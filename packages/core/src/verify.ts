@@ -69,25 +69,53 @@ function checkRecord(input: VerifyRecordInput, memo?: ProofMemo): Checked | Prom
   if (pending instanceof Uint8Array) {
     // The digest is compared as bytes with the leaf's contentHash (valid hex: the leaf was just
     // encoded); its hex is made only for the message when they differ.
-    const hash = memoryEqualsHex32(pending, DIGEST, leaf.contentHash) ? (leaf.contentHash.toLowerCase() as Hex) : memoryHex32(pending, DIGEST);
+    const hash = memoryEqualsHex32(pending, DIGEST, leaf.contentHash)
+      ? (leaf.contentHash.toLowerCase() as Hex)
+      : memoryHex32(pending, DIGEST);
     return finishCheck(resource, leaf, leafHex, hash, proofOk);
   }
-  return pending.then((digest) => finishCheck(resource, leaf, leafHex, toHex(new Uint8Array(digest)), proofOk), malformed);
+  return pending.then(
+    (digest) => finishCheck(resource, leaf, leafHex, toHex(new Uint8Array(digest)), proofOk),
+    malformed,
+  );
 }
 
 function malformed(error: unknown): VerificationResult {
   return { status: 'tampered', reason: 'malformed', detail: (error as Error).message };
 }
 
-function finishCheck(resource: FhirResourceLike, leaf: LeafInput, leafHex: Hex, hash: Hex, proofOk: boolean): Checked {
+function finishCheck(
+  resource: FhirResourceLike,
+  leaf: LeafInput,
+  leafHex: Hex,
+  hash: Hex,
+  proofOk: boolean,
+): Checked {
   if (hash !== leaf.contentHash && hash !== leaf.contentHash.toLowerCase()) {
-    return { status: 'tampered', reason: 'content-changed', detail: `content hash ${hash} differs from the anchored ${leaf.contentHash}` };
+    return {
+      status: 'tampered',
+      reason: 'content-changed',
+      detail: `content hash ${hash} differs from the anchored ${leaf.contentHash}`,
+    };
   }
   const versionId = resource.meta?.versionId;
-  if (resource.resourceType !== leaf.resourceType || resource.id !== leaf.resourceId || (versionId !== undefined && versionId !== leaf.versionId)) {
-    return { status: 'tampered', reason: 'identity-mismatch', detail: 'resource type, id or version differ from the leaf' };
+  if (
+    resource.resourceType !== leaf.resourceType ||
+    resource.id !== leaf.resourceId ||
+    (versionId !== undefined && versionId !== leaf.versionId)
+  ) {
+    return {
+      status: 'tampered',
+      reason: 'identity-mismatch',
+      detail: 'resource type, id or version differ from the leaf',
+    };
   }
-  if (!proofOk) return { status: 'tampered', reason: 'proof-invalid', detail: 'the proof does not lead from the leaf to the root' };
+  if (!proofOk)
+    return {
+      status: 'tampered',
+      reason: 'proof-invalid',
+      detail: 'the proof does not lead from the leaf to the root',
+    };
   return { leafHex, hash };
 }
 
@@ -97,8 +125,16 @@ function decide(
   anchored: (root: Hex) => boolean | Promise<boolean>,
 ): VerificationResult | Promise<VerificationResult> {
   if ('status' in checked) return checked;
-  const verified: VerificationResult = { status: 'verified', leafHash: checked.leafHex, contentHash: checked.hash };
-  const rootUnknown: VerificationResult = { status: 'tampered', reason: 'root-unknown', detail: `root ${input.root} is not anchored` };
+  const verified: VerificationResult = {
+    status: 'verified',
+    leafHash: checked.leafHex,
+    contentHash: checked.hash,
+  };
+  const rootUnknown: VerificationResult = {
+    status: 'tampered',
+    reason: 'root-unknown',
+    detail: `root ${input.root} is not anchored`,
+  };
   const answer = anchored(input.root);
   if (typeof answer === 'boolean') return answer ? verified : rootUnknown;
   return Promise.resolve(answer).then((ok) => (ok ? verified : rootUnknown));

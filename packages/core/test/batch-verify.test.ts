@@ -19,10 +19,23 @@ describe('verifyRecords', () => {
     const asked: string[] = [];
     const anchoredRoots = new Set<string>();
     for (let batch = 0; batch < 3; batch++) {
-      const resources = Array.from({ length: 20 }, (_, i) => ({ resourceType: 'Observation', id: `b${batch}-o${i}`, status: 'final', valueInteger: i }));
+      const resources = Array.from({ length: 20 }, (_, i) => ({
+        resourceType: 'Observation',
+        id: `b${batch}-o${i}`,
+        status: 'final',
+        valueInteger: i,
+      }));
       const leaves: LeafInput[] = [];
       for (const r of resources) {
-        leaves.push({ subject: randomSalt(), resourceType: r.resourceType, resourceId: r.id, versionId: '1', contentHash: await contentHash(r), payloadCid: 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku', salt: randomSalt() });
+        leaves.push({
+          subject: randomSalt(),
+          resourceType: r.resourceType,
+          resourceId: r.id,
+          versionId: '1',
+          contentHash: await contentHash(r),
+          payloadCid: 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku',
+          salt: randomSalt(),
+        });
       }
       const tree = buildTree(leaves.map(leafHash));
       if (batch !== 2) anchoredRoots.add(tree.root);
@@ -54,21 +67,58 @@ describe('verifyRecords', () => {
   it('gives verifyRecord’s result when proofs share levels: forged nodes, swapped or altered siblings, other roots, JSON copies', async () => {
     // Two batches; records of both in one list, so the shared-walk memo sees the same sibling
     // strings with other nodes, tails and roots. Every answer must equal verifyRecord's alone.
-    const batches: { resources: { resourceType: string; id: string; status: string; valueInteger: number }[]; leaves: LeafInput[]; tree: ReturnType<typeof buildTree> }[] = [];
+    const batches: {
+      resources: { resourceType: string; id: string; status: string; valueInteger: number }[];
+      leaves: LeafInput[];
+      tree: ReturnType<typeof buildTree>;
+    }[] = [];
     for (let b = 0; b < 2; b++) {
-      const resources = Array.from({ length: 37 }, (_, i) => ({ resourceType: 'Observation', id: `m${b}-${i}`, status: 'final', valueInteger: i }));
+      const resources = Array.from({ length: 37 }, (_, i) => ({
+        resourceType: 'Observation',
+        id: `m${b}-${i}`,
+        status: 'final',
+        valueInteger: i,
+      }));
       const leaves: LeafInput[] = [];
       for (const r of resources) {
-        leaves.push({ subject: randomSalt(), resourceType: r.resourceType, resourceId: r.id, versionId: '1', contentHash: await contentHash(r), payloadCid: 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku', salt: randomSalt() });
+        leaves.push({
+          subject: randomSalt(),
+          resourceType: r.resourceType,
+          resourceId: r.id,
+          versionId: '1',
+          contentHash: await contentHash(r),
+          payloadCid: 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku',
+          salt: randomSalt(),
+        });
       }
       const tree = buildTree(leaves.map(leafHash));
       batches.push({ resources, leaves, tree });
     }
-    const flip = (h: Hex, at: number): Hex => `${h.slice(0, at)}${h[at] === '0' ? '1' : '0'}${h.slice(at + 1)}` as Hex;
+    const flip = (h: Hex, at: number): Hex =>
+      `${h.slice(0, at)}${h[at] === '0' ? '1' : '0'}${h.slice(at + 1)}` as Hex;
     const record = fc.record({
       batch: fc.integer({ min: 0, max: 1 }),
       index: fc.integer({ min: 0, max: 36 }),
-      change: fc.constantFrom('none', 'none', 'none', 'json-copy', 'uppercase', 'other-proof', 'other-root', 'flip-sibling', 'drop-sibling', 'extra-sibling', 'swap-siblings', 'forged-leaf', 'bad-hex', 'content', 'root-missing', 'root-uppercase', 'root-bad-hex', 'empty-proof'),
+      change: fc.constantFrom(
+        'none',
+        'none',
+        'none',
+        'json-copy',
+        'uppercase',
+        'other-proof',
+        'other-root',
+        'flip-sibling',
+        'drop-sibling',
+        'extra-sibling',
+        'swap-siblings',
+        'forged-leaf',
+        'bad-hex',
+        'content',
+        'root-missing',
+        'root-uppercase',
+        'root-bad-hex',
+        'empty-proof',
+      ),
       at: fc.integer({ min: 0, max: 10 }),
     });
     await fc.assert(
@@ -87,9 +137,16 @@ describe('verifyRecords', () => {
           if (change === 'flip-sibling') proof = proof.map((h, i) => (i === level ? flip(h, 2 + at) : h));
           if (change === 'drop-sibling') proof = proof.filter((_, i) => i !== level);
           if (change === 'extra-sibling') proof = [...proof, randomSalt()];
-          if (change === 'swap-siblings') proof = proof.map((h, i) => proof[i === level ? (level + 1) % proof.length : i === (level + 1) % proof.length ? level : i]!);
+          if (change === 'swap-siblings')
+            proof = proof.map(
+              (h, i) =>
+                proof[
+                  i === level ? (level + 1) % proof.length : i === (level + 1) % proof.length ? level : i
+                ]!,
+            );
           if (change === 'forged-leaf') leaf = { ...leaf, salt: randomSalt() };
-          if (change === 'bad-hex') proof = proof.map((h, i) => (i === level ? (`${h.slice(0, 10)}zz${h.slice(12)}` as Hex) : h));
+          if (change === 'bad-hex')
+            proof = proof.map((h, i) => (i === level ? (`${h.slice(0, 10)}zz${h.slice(12)}` as Hex) : h));
           if (change === 'root-missing') root = undefined as unknown as Hex;
           if (change === 'root-uppercase') root = `0x${root.slice(2).toUpperCase()}` as Hex;
           if (change === 'root-bad-hex') root = `${root.slice(0, 20)}g${root.slice(21)}` as Hex;
@@ -105,4 +162,3 @@ describe('verifyRecords', () => {
     );
   });
 });
-

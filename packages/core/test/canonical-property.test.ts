@@ -15,7 +15,8 @@ describe('canonical form equals the canonicalize package (RFC 8785) exactly', ()
   it('for every resource of the shared Synthea and bulk fixtures', () => {
     let count = 0;
     const resources: unknown[] = loadBulkResources();
-    for (const bundle of loadSyntheaBundles().values()) for (const entry of bundle.entry ?? []) resources.push(entry.resource);
+    for (const bundle of loadSyntheaBundles().values())
+      for (const entry of bundle.entry ?? []) resources.push(entry.resource);
     for (const resource of resources) {
       assert.equal(canonicalJson(resource), reference(resource as Record<string, unknown>));
       count++;
@@ -24,7 +25,11 @@ describe('canonical form equals the canonicalize package (RFC 8785) exactly', ()
   });
 
   it('for arbitrary JSON objects (unicode keys and strings, doubles, nesting, digit keys)', () => {
-    const key = fc.oneof(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }), fc.constantFrom('meta', 'text', '10', '9', '__proto__', 'a', 'B', 'é', '😀'));
+    const key = fc.oneof(
+      fc.string({ unit: 'grapheme' }),
+      fc.string({ unit: 'binary' }),
+      fc.constantFrom('meta', 'text', '10', '9', '__proto__', 'a', 'B', 'é', '😀'),
+    );
     const json = fc.letrec((tie) => ({
       value: fc.oneof(
         { depthSize: 'small' },
@@ -39,7 +44,10 @@ describe('canonical form equals the canonicalize package (RFC 8785) exactly', ()
     }));
     fc.assert(
       fc.property(fc.dictionary(key, json.value, { maxKeys: 8 }), (extra) => {
-        const resource = JSON.parse(JSON.stringify({ ...extra, resourceType: 'Basic' })) as Record<string, unknown>;
+        const resource = JSON.parse(JSON.stringify({ ...extra, resourceType: 'Basic' })) as Record<
+          string,
+          unknown
+        >;
         assert.equal(canonicalJson(resource), reference(resource));
       }),
       { numRuns: 2000 },
@@ -48,7 +56,13 @@ describe('canonical form equals the canonicalize package (RFC 8785) exactly', ()
 
   it('for strings and keys with lone surrogates (rejected like the library) and escaped backslash-u text (kept)', () => {
     // Code units anywhere in 0..0xFFFF, surrogates and backslashes made likely.
-    const unit = fc.oneof(fc.integer({ min: 0xd800, max: 0xdfff }), fc.constantFrom(0x5c, 0x75, 0x64, 0x38), fc.integer({ min: 0, max: 0xffff })).map((c) => String.fromCharCode(c));
+    const unit = fc
+      .oneof(
+        fc.integer({ min: 0xd800, max: 0xdfff }),
+        fc.constantFrom(0x5c, 0x75, 0x64, 0x38),
+        fc.integer({ min: 0, max: 0xffff }),
+      )
+      .map((c) => String.fromCharCode(c));
     const text = fc.array(unit, { maxLength: 8 }).map((units) => units.join(''));
     fc.assert(
       fc.property(text, text, (key, value) => {
@@ -71,18 +85,33 @@ describe('canonical form equals the canonicalize package (RFC 8785) exactly', ()
   });
 
   it('for undefined members and array items (dropped / null, as JSON.stringify does)', () => {
-    const resource = { resourceType: 'Basic', a: undefined, b: [undefined, 1, () => 0], c: { d: undefined, e: 2 } };
+    const resource = {
+      resourceType: 'Basic',
+      a: undefined,
+      b: [undefined, 1, () => 0],
+      c: { d: undefined, e: 2 },
+    };
     assert.equal(canonicalJson(resource), reference(resource));
     assert.equal(canonicalJson(resource), '{"b":[null,1,null],"c":{"e":2},"resourceType":"Basic"}');
   });
 
   it('for values JSON.parse never makes (undefined, toJSON, Date) via the library path', () => {
-    const resource = { resourceType: 'Basic', a: undefined, b: [undefined, 1], c: new Date(0), d: { toJSON: () => 'x' } };
+    const resource = {
+      resourceType: 'Basic',
+      a: undefined,
+      b: [undefined, 1],
+      c: new Date(0),
+      d: { toJSON: () => 'x' },
+    };
     assert.equal(canonicalJson(resource), reference(resource));
   });
 
   it('accepts exactly the resourceType names /^[A-Z][A-Za-z]+$/ accepts', () => {
-    const name = fc.oneof(fc.string(), fc.stringMatching(/^[A-Z][A-Za-z]*$/), fc.constantFrom('', 'A', 'Patient', 'patient', 'Pa1', 'P@', 'P[', 'P`', 'P{', 'Pé', 'ÄObservation'));
+    const name = fc.oneof(
+      fc.string(),
+      fc.stringMatching(/^[A-Z][A-Za-z]*$/),
+      fc.constantFrom('', 'A', 'Patient', 'patient', 'Pa1', 'P@', 'P[', 'P`', 'P{', 'Pé', 'ÄObservation'),
+    );
     fc.assert(
       fc.property(name, (resourceType) => {
         const accepted = (() => {

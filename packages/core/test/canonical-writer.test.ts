@@ -35,16 +35,37 @@ async function assertSameAsLibrary(resource: Record<string, unknown>): Promise<v
   assert.equal(await contentHash(resource), sha256Hex(expected));
 }
 
-const key = fc.oneof(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }), fc.constantFrom('meta', 'text', '10', '9', '1e2', '', 'a', 'B', 'é', '😀', '\u007f', 'a"b', 'a\\b'));
+const key = fc.oneof(
+  fc.string({ unit: 'grapheme' }),
+  fc.string({ unit: 'binary' }),
+  fc.constantFrom('meta', 'text', '10', '9', '1e2', '', 'a', 'B', 'é', '😀', '\u007f', 'a"b', 'a\\b'),
+);
 // Code units anywhere in 0..0xFFFF with surrogates, quotes, backslashes and controls made likely.
 const unit = fc
-  .oneof(fc.integer({ min: 0xd800, max: 0xdfff }), fc.constantFrom(0x22, 0x5c, 0x0a, 0x1f, 0x7f, 0x80, 0x7ff, 0x800, 0xffff), fc.integer({ min: 0, max: 0xffff }))
+  .oneof(
+    fc.integer({ min: 0xd800, max: 0xdfff }),
+    fc.constantFrom(0x22, 0x5c, 0x0a, 0x1f, 0x7f, 0x80, 0x7ff, 0x800, 0xffff),
+    fc.integer({ min: 0, max: 0xffff }),
+  )
   .map((c) => String.fromCharCode(c));
 const rawString = fc.array(unit, { maxLength: 10 }).map((units) => units.join(''));
 const number = fc.oneof(
   fc.double({ noNaN: true, noDefaultInfinity: true }),
   fc.integer(),
-  fc.constantFrom(-0, 0, 1e21, 1e-7, 1e-6, 9007199254740991, Number('9007199254740993'), 2 ** 64, 5e-324, 1.7976931348623157e308, Number('333333333.33333329'), 0.1 + 0.2),
+  fc.constantFrom(
+    -0,
+    0,
+    1e21,
+    1e-7,
+    1e-6,
+    9007199254740991,
+    Number('9007199254740993'),
+    2 ** 64,
+    5e-324,
+    1.7976931348623157e308,
+    Number('333333333.33333329'),
+    0.1 + 0.2,
+  ),
 );
 const json = fc.letrec((tie) => ({
   value: fc.oneof(
@@ -59,7 +80,9 @@ const json = fc.letrec((tie) => ({
     fc.dictionary(key, tie('value'), { maxKeys: 6 }),
   ),
 }));
-const resourceArb = fc.dictionary(key, json.value, { maxKeys: 8 }).map((extra) => ({ ...extra, resourceType: 'Basic' }) as Record<string, unknown>);
+const resourceArb = fc
+  .dictionary(key, json.value, { maxKeys: 8 })
+  .map((extra) => ({ ...extra, resourceType: 'Basic' }) as Record<string, unknown>);
 
 for (const refused of [false, true]) {
   describe(`single-pass canonical writer equals the canonicalize package${refused ? ' (WebAssembly refused: scratch area, WebCrypto)' : ' (WebAssembly SHA-256)'}`, () => {
@@ -90,7 +113,8 @@ for (const refused of [false, true]) {
 
     it('for every resource of the shared Synthea and bulk fixtures', async () => {
       const resources: unknown[] = loadBulkResources();
-      for (const bundle of loadSyntheaBundles().values()) for (const entry of bundle.entry ?? []) resources.push(entry.resource);
+      for (const bundle of loadSyntheaBundles().values())
+        for (const entry of bundle.entry ?? []) resources.push(entry.resource);
       const picked = refused ? resources.filter((_, i) => i % 10 === 0) : resources;
       for (const resource of picked) await assertSameAsLibrary(resource as Record<string, unknown>);
       assert.ok(picked.length > (refused ? 800 : 8000), `only ${picked.length} resources`);
@@ -100,13 +124,25 @@ for (const refused of [false, true]) {
       const pieces = ['a', 'é', '€', '😀', '"', '\\', '\n', '\u0001', 'x'.repeat(63)];
       for (const size of [64_500, 64_511, 64_512, 64_513, 65_536, 130_000, 1_048_576]) {
         for (const piece of pieces) {
-          const long = piece.repeat(Math.ceil(size / piece.length)).slice(0, size - (piece.length === 2 ? size % 2 : 0));
-          await assertSameAsLibrary({ resourceType: 'Binary', id: 'b', data: long, after: [1.5, 'ü', { z: true }] });
+          const long = piece
+            .repeat(Math.ceil(size / piece.length))
+            .slice(0, size - (piece.length === 2 ? size % 2 : 0));
+          await assertSameAsLibrary({
+            resourceType: 'Binary',
+            id: 'b',
+            data: long,
+            after: [1.5, 'ü', { z: true }],
+          });
         }
       }
       // Many small members crossing the boundary at every offset of a value.
       for (let shift = 0; shift < 70; shift++) {
-        const items = Array.from({ length: 3000 }, (_, i) => ({ system: 'http://loinc.org', code: `${i}-${shift}`, display: i % 7 === 0 ? 'Größe 😀' : 'Body height', value: i / 3 }));
+        const items = Array.from({ length: 3000 }, (_, i) => ({
+          system: 'http://loinc.org',
+          code: `${i}-${shift}`,
+          display: i % 7 === 0 ? 'Größe 😀' : 'Body height',
+          value: i / 3,
+        }));
         await assertSameAsLibrary({ resourceType: 'Basic', pad: 'p'.repeat(shift), items });
       }
       // A lone surrogate at the very end of a long string is still refused.
@@ -117,12 +153,18 @@ for (const refused of [false, true]) {
       let deep: unknown = 1;
       for (let i = 0; i < 20_000; i++) deep = [deep];
       await assertSameAsLibrary({ resourceType: 'Basic', deep });
-      await assertSameAsLibrary({ resourceType: 'Basic', when: new Date(0), n: Object.assign(Object.create(null) as object, { b: 1, a: 2 }), boxed: [new Number(1), new String('s')] });
+      await assertSameAsLibrary({
+        resourceType: 'Basic',
+        when: new Date(0),
+        n: Object.assign(Object.create(null) as object, { b: 1, a: 2 }),
+        boxed: [new Number(1), new String('s')],
+      });
       const cyclic: Record<string, unknown> = { resourceType: 'Basic' };
       cyclic.self = { again: cyclic };
       assert.throws(() => canonicalize(cyclic), NotAFhirResourceError);
       await assert.rejects(contentHash(cyclic), NotAFhirResourceError);
-      for (const bad of [Number.NaN, Infinity, -Infinity]) await assertSameAsLibrary({ resourceType: 'Basic', bad });
+      for (const bad of [Number.NaN, Infinity, -Infinity])
+        await assertSameAsLibrary({ resourceType: 'Basic', bad });
     });
 
     it('a getter that hashes again while the writer runs gets the same answers (no shared state corrupted)', async () => {

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canonicalJson, canonicalize, contentHash, keccakReady, NotAFhirResourceError, sha256, toHex } from '../src/index.js';
+import {
+  canonicalJson,
+  canonicalize,
+  contentHash,
+  keccakReady,
+  NotAFhirResourceError,
+  sha256,
+  toHex,
+} from '../src/index.js';
 
 describe('canonical form', () => {
   it('drops meta and text, sorts keys, keeps everything else', () => {
@@ -15,14 +23,29 @@ describe('canonical form', () => {
   });
 
   it('gives the same bytes whatever the key order', () => {
-    const a = { resourceType: 'Observation', id: 'o', valueQuantity: { value: 1.5, unit: 'mg' }, status: 'final' };
-    const b = { status: 'final', valueQuantity: { unit: 'mg', value: 1.5 }, id: 'o', resourceType: 'Observation' };
+    const a = {
+      resourceType: 'Observation',
+      id: 'o',
+      valueQuantity: { value: 1.5, unit: 'mg' },
+      status: 'final',
+    };
+    const b = {
+      status: 'final',
+      valueQuantity: { unit: 'mg', value: 1.5 },
+      id: 'o',
+      resourceType: 'Observation',
+    };
     assert.deepEqual(canonicalize(a), canonicalize(b));
   });
 
   it('serializes numbers per RFC 8785 (1.50 → 1.5, 1e2 → 100)', () => {
-    const parsed = JSON.parse('{"resourceType":"Observation","a":1.50,"b":1e2,"c":-0,"d":0.000001,"e":1e21}') as unknown;
-    assert.equal(canonicalJson(parsed), '{"a":1.5,"b":100,"c":0,"d":0.000001,"e":1e+21,"resourceType":"Observation"}');
+    const parsed = JSON.parse(
+      '{"resourceType":"Observation","a":1.50,"b":1e2,"c":-0,"d":0.000001,"e":1e21}',
+    ) as unknown;
+    assert.equal(
+      canonicalJson(parsed),
+      '{"a":1.5,"b":100,"c":0,"d":0.000001,"e":1e+21,"resourceType":"Observation"}',
+    );
   });
 
   it('hashes meta-only changes to the same contentHash and content changes to another', async () => {
@@ -34,7 +57,16 @@ describe('canonical form', () => {
   });
 
   it('rejects what is not a FHIR resource with NotAFhirResourceError', () => {
-    for (const bad of [null, 42, 'Patient', [], {}, { resourceType: 5 }, { resourceType: '' }, { resourceType: 'lower' }]) {
+    for (const bad of [
+      null,
+      42,
+      'Patient',
+      [],
+      {},
+      { resourceType: 5 },
+      { resourceType: '' },
+      { resourceType: 'lower' },
+    ]) {
       assert.throws(() => canonicalize(bad), NotAFhirResourceError, JSON.stringify(bad));
     }
   });

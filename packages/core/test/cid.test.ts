@@ -73,7 +73,10 @@ describe('CIDs equal to real Kubo', { timeout: 300_000 }, () => {
     const bytes = bytesOf(4000, 11);
     const form = new FormData();
     form.append('file', new Blob([bytes]));
-    const response = await fetch(`${kubo.apiUrl}/api/v0/add?cid-version=1&raw-leaves=true&quieter=true`, { method: 'POST', body: form });
+    const response = await fetch(`${kubo.apiUrl}/api/v0/add?cid-version=1&raw-leaves=true&quieter=true`, {
+      method: 'POST',
+      body: form,
+    });
     const { Hash } = (await response.json()) as { Hash: string };
     assert.equal(await rawCid(bytes), Hash);
     assert.match(Hash, /^bafkrei/);

@@ -29,7 +29,11 @@ describe('envelope', () => {
   it('opens with the hospital key and with an HPKE recipient key', async () => {
     const hospital = generateHospitalKey();
     const patient = await generateRecipientKeyPair();
-    const sealed = await sealEnvelope({ plaintext, aad, recipients: [hospital, recipientPublicKey(patient)] });
+    const sealed = await sealEnvelope({
+      plaintext,
+      aad,
+      recipients: [hospital, recipientPublicKey(patient)],
+    });
     assert.deepEqual(await openEnvelope(sealed, { aad, key: hospital }), plaintext);
     assert.deepEqual(await openEnvelope(sealed, { aad, key: patient }), plaintext);
     assert.equal(sealed.length, plaintext.length + envelopeOverhead([hospital, patient]));
@@ -46,9 +50,16 @@ describe('envelope', () => {
   it('fails loudly with a wrong key of either kind', async () => {
     const hospital = generateHospitalKey();
     const patient = await generateRecipientKeyPair();
-    const sealed = await sealEnvelope({ plaintext, aad, recipients: [hospital, recipientPublicKey(patient)] });
+    const sealed = await sealEnvelope({
+      plaintext,
+      aad,
+      recipients: [hospital, recipientPublicKey(patient)],
+    });
     await rejects(openEnvelope(sealed, { aad, key: generateHospitalKey() }), 'no-recipient');
-    await rejects(openEnvelope(sealed, { aad, key: { ...generateHospitalKey(), keyId: hospital.keyId } }), 'unwrap-failed');
+    await rejects(
+      openEnvelope(sealed, { aad, key: { ...generateHospitalKey(), keyId: hospital.keyId } }),
+      'unwrap-failed',
+    );
     const stranger = await generateRecipientKeyPair();
     await rejects(openEnvelope(sealed, { aad, key: { ...stranger, keyId: patient.keyId } }), 'unwrap-failed');
   });
@@ -68,13 +79,21 @@ describe('envelope', () => {
   it('fails loudly on a flipped bit anywhere, for every recipient', async () => {
     const hospital = generateHospitalKey();
     const patient = await generateRecipientKeyPair();
-    const sealed = await sealEnvelope({ plaintext: plaintext.subarray(0, 8), aad, recipients: [hospital, recipientPublicKey(patient)] });
+    const sealed = await sealEnvelope({
+      plaintext: plaintext.subarray(0, 8),
+      aad,
+      recipients: [hospital, recipientPublicKey(patient)],
+    });
     for (let byte = 0; byte < sealed.length; byte++) {
       const bit = byte % 8;
       const bad = sealed.slice();
       bad[byte]! ^= 1 << bit;
       for (const key of [hospital, patient]) {
-        await assert.rejects(openEnvelope(bad, { aad, key }), EnvelopeError, `byte ${byte} bit ${bit} ${key.kind}`);
+        await assert.rejects(
+          openEnvelope(bad, { aad, key }),
+          EnvelopeError,
+          `byte ${byte} bit ${bit} ${key.kind}`,
+        );
       }
     }
   });
@@ -97,25 +116,41 @@ describe('envelope', () => {
     assert.deepEqual(await openEnvelope(shared, { aad, key: patient }), plaintext);
     assert.deepEqual(await openEnvelope(shared, { aad, key: hospital }), plaintext);
     assert.deepEqual(shared.subarray(-plaintext.length - 16), sealed.subarray(-plaintext.length - 16));
-    assert.deepEqual(envelopeRecipients(shared).map((r) => r.keyId), [hospital.keyId, patient.keyId]);
+    assert.deepEqual(
+      envelopeRecipients(shared).map((r) => r.keyId),
+      [hospital.keyId, patient.keyId],
+    );
   });
 
   it('removing a recipient locks it out; removing all shreds the record', async () => {
     const hospital = generateHospitalKey();
     const patient = await generateRecipientKeyPair();
-    const sealed = await sealEnvelope({ plaintext, aad, recipients: [hospital, recipientPublicKey(patient)] });
+    const sealed = await sealEnvelope({
+      plaintext,
+      aad,
+      recipients: [hospital, recipientPublicKey(patient)],
+    });
     const revoked = await removeRecipients(sealed, { aad, key: hospital, keyIds: [patient.keyId] });
     await rejects(openEnvelope(revoked, { aad, key: patient }), 'no-recipient');
     assert.deepEqual(await openEnvelope(revoked, { aad, key: hospital }), plaintext);
-    const shredded = await removeRecipients(sealed, { aad, key: patient, keyIds: [patient.keyId, hospital.keyId] });
+    const shredded = await removeRecipients(sealed, {
+      aad,
+      key: patient,
+      keyIds: [patient.keyId, hospital.keyId],
+    });
     assert.equal(parseEnvelopeHeader(shredded).recipients.length, 0);
-    for (const key of [hospital, patient]) await rejects(openEnvelope(shredded, { aad, key }), 'no-recipient');
+    for (const key of [hospital, patient])
+      await rejects(openEnvelope(shredded, { aad, key }), 'no-recipient');
   });
 
   it('describes its header without keys, valid against the zod schema', async () => {
     const hospital = generateHospitalKey();
     const patient = await generateRecipientKeyPair();
-    const sealed = await sealEnvelope({ plaintext, aad, recipients: [hospital, recipientPublicKey(patient)] });
+    const sealed = await sealEnvelope({
+      plaintext,
+      aad,
+      recipients: [hospital, recipientPublicKey(patient)],
+    });
     const info = envelopeHeaderSchema.parse(describeEnvelopeHeader(sealed));
     assert.deepEqual(
       info.recipients.map((r) => [r.kind, r.keyId, r.encLength, r.wrappedLength]),
@@ -141,13 +176,22 @@ describe('envelope', () => {
     const hospital = generateHospitalKey();
     const patient = await generateRecipientKeyPair();
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ maxLength: 4096 }), fc.string({ unit: 'grapheme' }), fc.string({ minLength: 1 }), async (data, recordAadText, suffix) => {
-        const sealed = await sealEnvelope({ plaintext: data, aad: recordAadText, recipients: [recipientPublicKey(patient), hospital] });
-        for (const key of [hospital, patient]) {
-          assert.deepEqual(await openEnvelope(sealed, { aad: recordAadText, key }), data);
-          await rejects(openEnvelope(sealed, { aad: recordAadText + suffix, key }), 'unwrap-failed');
-        }
-      }),
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 4096 }),
+        fc.string({ unit: 'grapheme' }),
+        fc.string({ minLength: 1 }),
+        async (data, recordAadText, suffix) => {
+          const sealed = await sealEnvelope({
+            plaintext: data,
+            aad: recordAadText,
+            recipients: [recipientPublicKey(patient), hospital],
+          });
+          for (const key of [hospital, patient]) {
+            assert.deepEqual(await openEnvelope(sealed, { aad: recordAadText, key }), data);
+            await rejects(openEnvelope(sealed, { aad: recordAadText + suffix, key }), 'unwrap-failed');
+          }
+        },
+      ),
       { numRuns: 40 },
     );
   });

@@ -14,7 +14,11 @@ describe('hex', () => {
     assert.throws(() => fromHex('0x123'), TypeError);
     for (const bad of ['g', ' ', 'Ȱ', 'ı', '０', '\u0130', '\uff10', 'x']) {
       assert.throws(() => fromHex(`0x0${bad}`), TypeError, JSON.stringify(bad));
-      assert.equal(verifyProof(`0x${'0'.repeat(63)}${bad}` as Hex, [], `0x${'0'.repeat(64)}`), false, JSON.stringify(bad));
+      assert.equal(
+        verifyProof(`0x${'0'.repeat(63)}${bad}` as Hex, [], `0x${'0'.repeat(64)}`),
+        false,
+        JSON.stringify(bad),
+      );
     }
     assert.equal(isHex('0x0g'), false);
   });
@@ -23,7 +27,8 @@ describe('hex', () => {
     for (let a = 0; a < 0x180; a++) {
       for (let b = 0; b < 0x180; b++) {
         const pair = String.fromCharCode(a, b);
-        if (/^[0-9a-fA-F]{2}$/.test(pair)) assert.deepEqual(fromHex(`0x${pair}`), Uint8Array.of(parseInt(pair, 16)), pair);
+        if (/^[0-9a-fA-F]{2}$/.test(pair))
+          assert.deepEqual(fromHex(`0x${pair}`), Uint8Array.of(parseInt(pair, 16)), pair);
         else assert.throws(() => fromHex(`0x${pair}`), TypeError, JSON.stringify(pair));
       }
     }

@@ -19,7 +19,10 @@ describe('keccak-256', () => {
   });
 
   it('matches the known keccak-256 of the empty string', () => {
-    assert.equal(Buffer.from(keccak256(new Uint8Array(0))).toString('hex'), 'c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470');
+    assert.equal(
+      Buffer.from(keccak256(new Uint8Array(0))).toString('hex'),
+      'c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470',
+    );
   });
 });
 
@@ -38,7 +41,10 @@ describe('SHA-256 on WebAssembly (the verification hot path)', () => {
 
   it('matches the known SHA-256 of "abc"', async () => {
     await keccakReady();
-    assert.equal(Buffer.from(sha256Sync(new TextEncoder().encode('abc'))!).toString('hex'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    assert.equal(
+      Buffer.from(sha256Sync(new TextEncoder().encode('abc'))!).toString('hex'),
+      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    );
   });
 });
 

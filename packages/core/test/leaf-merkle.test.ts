@@ -74,7 +74,9 @@ describe('Merkle tree', () => {
       for (let i = 0; i < n; i++) {
         assert.deepEqual(tree.proof(i), oz.getProof(i), `proof ${i}`);
         assert.ok(verifyProof(leafHash(leaves[i]!), tree.proof(i), tree.root));
-        assert.ok(StandardMerkleTree.verify(tree.root, [...LEAF_TYPES], leafTuple(leaves[i]!), tree.proof(i)));
+        assert.ok(
+          StandardMerkleTree.verify(tree.root, [...LEAF_TYPES], leafTuple(leaves[i]!), tree.proof(i)),
+        );
       }
     });
   }
@@ -111,8 +113,15 @@ describe('Merkle tree', () => {
     assert.equal(verifyProof(leaves[3]!, ['0x12' as Hex], tree.root), false);
     assert.equal(processProof(leaves[3]!, proof), tree.root);
     const upper = (h: Hex) => ('0x' + h.slice(2).toUpperCase()) as Hex;
-    assert.ok(verifyProof(upper(leaves[3]!), proof.map(upper), upper(tree.root)), 'hex digits in either case');
-    assert.equal(verifyProof(leaves[3]!, proof, tree.root.replace('0x', '0X') as Hex), false, 'only a 0x prefix');
+    assert.ok(
+      verifyProof(upper(leaves[3]!), proof.map(upper), upper(tree.root)),
+      'hex digits in either case',
+    );
+    assert.equal(
+      verifyProof(leaves[3]!, proof, tree.root.replace('0x', '0X') as Hex),
+      false,
+      'only a 0x prefix',
+    );
   });
 
   it('walks proofs longer than the WebAssembly input area (2,500 levels) like OpenZeppelin processProof, and in pure JS', () => {

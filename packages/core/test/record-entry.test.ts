@@ -5,8 +5,10 @@ import * as record from '@ehr-anchor/core/record';
 
 describe('@ehr-anchor/core/record', () => {
   it('re-exports the same functions as the main entry, without envelope or CID code', () => {
-    for (const [name, value] of Object.entries(record)) assert.equal(value, (full as Record<string, unknown>)[name], name);
-    for (const name of ['verifyRecord', 'verifyRecords', 'leafHash', 'buildTree', 'contentHash']) assert.ok(name in record, name);
+    for (const [name, value] of Object.entries(record))
+      assert.equal(value, (full as Record<string, unknown>)[name], name);
+    for (const name of ['verifyRecord', 'verifyRecords', 'leafHash', 'buildTree', 'contentHash'])
+      assert.ok(name in record, name);
     for (const name of ['sealEnvelope', 'cidForBytes']) assert.equal(name in record, false, name);
   });
 });
@@ -24,8 +26,15 @@ describe('browser bundles', () => {
       metafile: true,
     });
     const inputs = Object.keys(result.metafile.inputs);
-    assert.equal(inputs.some((p) => /@hpke|ipfs-unixfs|sparse-array/.test(p)), false, inputs.filter((p) => /@hpke|ipfs-unixfs/.test(p)).join());
-    assert.equal(inputs.some((p) => p.includes('node:')), false);
+    assert.equal(
+      inputs.some((p) => /@hpke|ipfs-unixfs|sparse-array/.test(p)),
+      false,
+      inputs.filter((p) => /@hpke|ipfs-unixfs/.test(p)).join(),
+    );
+    assert.equal(
+      inputs.some((p) => p.includes('node:')),
+      false,
+    );
   });
 
   it('bundle the full entry for the browser when "crypto" (an unused Node fallback in @hpke) is external', async () => {

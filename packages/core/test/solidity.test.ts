@@ -17,12 +17,21 @@ function compile(): { abi: InterfaceAbi; bytecode: string } {
   const input = {
     language: 'Solidity',
     sources: { [source]: { content: readFileSync(join(here, 'solidity', source), 'utf8') } },
-    settings: { evmVersion: 'cancun', optimizer: { enabled: true, runs: 200 }, outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } },
+    settings: {
+      evmVersion: 'cancun',
+      optimizer: { enabled: true, runs: 200 },
+      outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
+    },
   };
   const findImports = (path: string) => {
     try {
       const [scope, name, ...rest] = path.split('/');
-      return { contents: readFileSync(join(dirname(require.resolve(`${scope}/${name}/package.json`)), ...rest), 'utf8') };
+      return {
+        contents: readFileSync(
+          join(dirname(require.resolve(`${scope}/${name}/package.json`)), ...rest),
+          'utf8',
+        ),
+      };
     } catch (error) {
       return { error: String(error) };
     }
@@ -49,47 +58,54 @@ function leaf(i: number): LeafInput {
   };
 }
 
-describe('proofs built in TypeScript verify with OpenZeppelin MerkleProof in Solidity', { timeout: 300_000 }, () => {
-  let anvil: Anvil;
-  let check: Contract;
-  before(async () => {
-    const { abi, bytecode } = compile();
-    anvil = await startAnvil();
-    const signer = new NonceManager(new Wallet(DEV_KEYS.admin, new JsonRpcProvider(anvil.rpcUrl, 1337, { staticNetwork: true })));
-    const deployed = await new ContractFactory(abi, bytecode, signer).deploy();
-    await deployed.waitForDeployment();
-    check = new Contract(await deployed.getAddress(), abi, signer.provider);
-  });
-  after(async () => {
-    await anvil?.stop();
-  });
-
-  it('computes the same leaf hash on chain as leafHash() (ABI encoding, unicode strings)', async () => {
-    for (let i = 0; i < 12; i++) {
-      const l = leaf(i);
-      assert.equal(await check.getFunction('leafOf')(...leafTuple(l)), leafHash(l), `leaf ${i}`);
-    }
-  });
-
-  for (const n of [1, 2, 3, 10, 33]) {
-    it(`accepts every proof of a ${n}-leaf batch and rejects a proof for a foreign leaf`, async () => {
-      const leaves = Array.from({ length: n }, (_, i) => leaf(i));
-      const hashes = leaves.map(leafHash);
-      const tree = buildTree(hashes);
-      const verify = check.getFunction('verify');
-      for (let i = 0; i < n; i++) assert.equal(await verify(tree.proof(i), tree.root, hashes[i]), true, `leaf ${i}`);
-      assert.equal(await verify(tree.proof(0), tree.root, leafHash(leaf(99))), false);
+describe(
+  'proofs built in TypeScript verify with OpenZeppelin MerkleProof in Solidity',
+  { timeout: 300_000 },
+  () => {
+    let anvil: Anvil;
+    let check: Contract;
+    before(async () => {
+      const { abi, bytecode } = compile();
+      anvil = await startAnvil();
+      const signer = new NonceManager(
+        new Wallet(DEV_KEYS.admin, new JsonRpcProvider(anvil.rpcUrl, 1337, { staticNetwork: true })),
+      );
+      const deployed = await new ContractFactory(abi, bytecode, signer).deploy();
+      await deployed.waitForDeployment();
+      check = new Contract(await deployed.getAddress(), abi, signer.provider);
     });
-  }
+    after(async () => {
+      await anvil?.stop();
+    });
 
-  it('rejects a proof with a flipped sibling on chain', async () => {
-    const hashes = Array.from({ length: 6 }, (_, i) => leafHash(leaf(i)));
-    const tree = buildTree(hashes);
-    const proof = tree.proof(4);
-    const bad = [...proof];
-    bad[1] = ('0x' + (BigInt(bad[1]!) ^ 1n).toString(16).padStart(64, '0')) as Hex;
-    const verify = check.getFunction('verify');
-    assert.equal(await verify(proof, tree.root, hashes[4]), true);
-    assert.equal(await verify(bad, tree.root, hashes[4]), false);
-  });
-});
+    it('computes the same leaf hash on chain as leafHash() (ABI encoding, unicode strings)', async () => {
+      for (let i = 0; i < 12; i++) {
+        const l = leaf(i);
+        assert.equal(await check.getFunction('leafOf')(...leafTuple(l)), leafHash(l), `leaf ${i}`);
+      }
+    });
+
+    for (const n of [1, 2, 3, 10, 33]) {
+      it(`accepts every proof of a ${n}-leaf batch and rejects a proof for a foreign leaf`, async () => {
+        const leaves = Array.from({ length: n }, (_, i) => leaf(i));
+        const hashes = leaves.map(leafHash);
+        const tree = buildTree(hashes);
+        const verify = check.getFunction('verify');
+        for (let i = 0; i < n; i++)
+          assert.equal(await verify(tree.proof(i), tree.root, hashes[i]), true, `leaf ${i}`);
+        assert.equal(await verify(tree.proof(0), tree.root, leafHash(leaf(99))), false);
+      });
+    }
+
+    it('rejects a proof with a flipped sibling on chain', async () => {
+      const hashes = Array.from({ length: 6 }, (_, i) => leafHash(leaf(i)));
+      const tree = buildTree(hashes);
+      const proof = tree.proof(4);
+      const bad = [...proof];
+      bad[1] = ('0x' + (BigInt(bad[1]!) ^ 1n).toString(16).padStart(64, '0')) as Hex;
+      const verify = check.getFunction('verify');
+      assert.equal(await verify(proof, tree.root, hashes[4]), true);
+      assert.equal(await verify(bad, tree.root, hashes[4]), false);
+    });
+  },
+);

@@ -117,7 +117,17 @@ export function vectorCases(v: Vectors): VectorCase[] {
     async run() {
       expectEqual(sha256Wasm() !== undefined, true, 'WebAssembly SHA-256 instantiated synchronously');
       const area = SHA_INPUT_BLOCKS * 64;
-      const lengths = [...Array.from({ length: 1101 }, (_, n) => n), area - 10, area - 9, area - 8, area - 1, area, area + 1, 65536, 1 << 20];
+      const lengths = [
+        ...Array.from({ length: 1101 }, (_, n) => n),
+        area - 10,
+        area - 9,
+        area - 8,
+        area - 1,
+        area,
+        area + 1,
+        65536,
+        1 << 20,
+      ];
       for (const n of lengths) {
         const data = bytesOf(n, n + 1);
         const expected = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', data)));
@@ -140,7 +150,10 @@ export function vectorCases(v: Vectors): VectorCase[] {
     async run() {
       const texts = ['\ud800', 'a\udfff', '\ud83d\ude00', '\\ud800', '\\\ud800', 'x\\udc00y', '😀', '\u2028'];
       for (const t of texts) {
-        for (const resource of [{ resourceType: 'Basic', a: t }, { resourceType: 'Basic', [t]: [t] }]) {
+        for (const resource of [
+          { resourceType: 'Basic', a: t },
+          { resourceType: 'Basic', [t]: [t] },
+        ]) {
           let expected: string;
           try {
             expected = canonicalizeJson(resource)!;
@@ -184,7 +197,8 @@ export function vectorCases(v: Vectors): VectorCase[] {
   cases.push({
     name: 'pseudonyms (HMAC-SHA-256)',
     async run() {
-      for (const p of v.pseudonyms) expectEqual(await pseudonym(p.patientId, fromHex(p.key)), p.pseudonym, p.patientId);
+      for (const p of v.pseudonyms)
+        expectEqual(await pseudonym(p.patientId, fromHex(p.key)), p.pseudonym, p.patientId);
     },
   });
   for (const t of v.trees) {
@@ -219,9 +233,22 @@ export function vectorCases(v: Vectors): VectorCase[] {
           const key =
             k.kind === 'hospital'
               ? { kind: 'hospital' as const, keyId: k.keyId, secret: fromHex(k.secret) }
-              : { kind: 'hpke' as const, keyId: k.keyId, publicKey: fromHex(k.publicKey), privateKey: fromHex(k.privateKey) };
-          expectEqual(toHex(await openEnvelope(bytes, { aad: e.aad, key })), e.plaintext, `plaintext (${k.kind})`);
-          await expectEnvelopeError(openEnvelope(bytes, { aad: e.aad + 'x', key }), 'unwrap-failed', `wrong AAD (${k.kind})`);
+              : {
+                  kind: 'hpke' as const,
+                  keyId: k.keyId,
+                  publicKey: fromHex(k.publicKey),
+                  privateKey: fromHex(k.privateKey),
+                };
+          expectEqual(
+            toHex(await openEnvelope(bytes, { aad: e.aad, key })),
+            e.plaintext,
+            `plaintext (${k.kind})`,
+          );
+          await expectEnvelopeError(
+            openEnvelope(bytes, { aad: e.aad + 'x', key }),
+            'unwrap-failed',
+            `wrong AAD (${k.kind})`,
+          );
           for (const at of [5, 30, bytes.length - 20, bytes.length - 1]) {
             const bad = bytes.slice();
             bad[at]! ^= 0x80;
@@ -241,8 +268,20 @@ export function vectorCases(v: Vectors): VectorCase[] {
     cases.push({
       name: `verifyRecord: ${r.name}`,
       async run() {
-        const result = await verifyRecord({ resource: JSON.parse(r.json), leaf: r.leaf, proof: r.proof, root: r.root, anchored: r.anchored });
-        expectEqual<unknown>(result.status === 'verified' ? { status: 'verified' } : { status: result.status, reason: result.reason }, r.expected, 'result');
+        const result = await verifyRecord({
+          resource: JSON.parse(r.json),
+          leaf: r.leaf,
+          proof: r.proof,
+          root: r.root,
+          anchored: r.anchored,
+        });
+        expectEqual<unknown>(
+          result.status === 'verified'
+            ? { status: 'verified' }
+            : { status: result.status, reason: result.reason },
+          r.expected,
+          'result',
+        );
       },
     });
   }
@@ -250,9 +289,23 @@ export function vectorCases(v: Vectors): VectorCase[] {
     name: 'verifyRecords over all record vectors, twice over as one list (shared proof walks), equals the expected outcomes',
     async run() {
       const records = [...v.records, ...v.records];
-      const results = await verifyRecords(records.map((r) => ({ resource: JSON.parse(r.json), leaf: r.leaf, proof: JSON.parse(JSON.stringify(r.proof)) as Hex[], root: r.root, anchored: r.anchored })));
+      const results = await verifyRecords(
+        records.map((r) => ({
+          resource: JSON.parse(r.json),
+          leaf: r.leaf,
+          proof: JSON.parse(JSON.stringify(r.proof)) as Hex[],
+          root: r.root,
+          anchored: r.anchored,
+        })),
+      );
       results.forEach((result, i) => {
-        expectEqual<unknown>(result.status === 'verified' ? { status: 'verified' } : { status: result.status, reason: result.reason }, records[i]!.expected, `result ${i}`);
+        expectEqual<unknown>(
+          result.status === 'verified'
+            ? { status: 'verified' }
+            : { status: result.status, reason: result.reason },
+          records[i]!.expected,
+          `result ${i}`,
+        );
       });
     },
   });

@@ -26,5 +26,6 @@ describe('test vectors (Node, WebAssembly refused: pure JS keccak, WebCrypto SHA
     assert.equal(keccakWasm(), undefined);
     assert.equal(sha256Wasm(), undefined);
   });
-  for (const c of vectorCases(vectors as Vectors)) if (!c.name.includes('WebAssembly')) it(c.name, () => c.run());
+  for (const c of vectorCases(vectors as Vectors))
+    if (!c.name.includes('WebAssembly')) it(c.name, () => c.run());
 });

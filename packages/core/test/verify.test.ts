@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildTree, contentHash, leafHash, randomSalt, verifyRecord, type Hex, type LeafInput } from '../src/index.js';
+import {
+  buildTree,
+  contentHash,
+  leafHash,
+  randomSalt,
+  verifyRecord,
+  type Hex,
+  type LeafInput,
+} from '../src/index.js';
 
 async function anchoredBatch() {
   const resources = Array.from({ length: 5 }, (_, i) => ({
@@ -29,60 +37,150 @@ async function anchoredBatch() {
 describe('verifyRecord', () => {
   it('verifies an anchored, unchanged resource', async () => {
     const { resources, leaves, tree } = await anchoredBatch();
-    const result = await verifyRecord({ resource: resources[2], leaf: leaves[2]!, proof: tree.proof(2), root: tree.root, anchored: (r) => r === tree.root });
+    const result = await verifyRecord({
+      resource: resources[2],
+      leaf: leaves[2]!,
+      proof: tree.proof(2),
+      root: tree.root,
+      anchored: (r) => r === tree.root,
+    });
     assert.equal(result.status, 'verified');
   });
 
   it('answers the lowercase leaf and content hashes, also for a leaf whose hex is uppercase', async () => {
     const { resources, leaves, tree } = await anchoredBatch();
-    const upper = { ...leaves[3]!, contentHash: `0x${leaves[3]!.contentHash.slice(2).toUpperCase()}` as Hex, salt: `0x${leaves[3]!.salt.slice(2).toUpperCase()}` as Hex };
+    const upper = {
+      ...leaves[3]!,
+      contentHash: `0x${leaves[3]!.contentHash.slice(2).toUpperCase()}` as Hex,
+      salt: `0x${leaves[3]!.salt.slice(2).toUpperCase()}` as Hex,
+    };
     for (const leaf of [leaves[3]!, upper]) {
-      const result = await verifyRecord({ resource: resources[3], leaf, proof: tree.proof(3), root: tree.root, anchored: true });
-      assert.deepEqual(result, { status: 'verified', leafHash: leafHash(leaves[3]!), contentHash: await contentHash(resources[3]) });
+      const result = await verifyRecord({
+        resource: resources[3],
+        leaf,
+        proof: tree.proof(3),
+        root: tree.root,
+        anchored: true,
+      });
+      assert.deepEqual(result, {
+        status: 'verified',
+        leafHash: leafHash(leaves[3]!),
+        contentHash: await contentHash(resources[3]),
+      });
     }
-    const edited = await verifyRecord({ resource: { ...resources[3]!, status: 'amended' }, leaf: upper, proof: tree.proof(3), root: tree.root, anchored: true });
-    assert.ok(edited.status === 'tampered' && edited.reason === 'content-changed' && edited.detail.includes(await contentHash({ ...resources[3]!, status: 'amended' })));
+    const edited = await verifyRecord({
+      resource: { ...resources[3]!, status: 'amended' },
+      leaf: upper,
+      proof: tree.proof(3),
+      root: tree.root,
+      anchored: true,
+    });
+    assert.ok(
+      edited.status === 'tampered' &&
+        edited.reason === 'content-changed' &&
+        edited.detail.includes(await contentHash({ ...resources[3]!, status: 'amended' })),
+    );
   });
 
   it('still verifies after only meta/text changed', async () => {
     const { resources, leaves, tree } = await anchoredBatch();
-    const shown = { ...resources[0]!, meta: { versionId: '1', lastUpdated: '2030-01-01T00:00:00Z' }, text: { status: 'generated', div: '<div/>' } };
-    assert.equal((await verifyRecord({ resource: shown, leaf: leaves[0]!, proof: tree.proof(0), root: tree.root, anchored: true })).status, 'verified');
+    const shown = {
+      ...resources[0]!,
+      meta: { versionId: '1', lastUpdated: '2030-01-01T00:00:00Z' },
+      text: { status: 'generated', div: '<div/>' },
+    };
+    assert.equal(
+      (
+        await verifyRecord({
+          resource: shown,
+          leaf: leaves[0]!,
+          proof: tree.proof(0),
+          root: tree.root,
+          anchored: true,
+        })
+      ).status,
+      'verified',
+    );
   });
 
   it('reports content-changed when a value was edited', async () => {
     const { resources, leaves, tree } = await anchoredBatch();
     const edited = { ...resources[1]!, valueQuantity: { value: 999, unit: 'kg' } };
-    const result = await verifyRecord({ resource: edited, leaf: leaves[1]!, proof: tree.proof(1), root: tree.root, anchored: true });
-    assert.deepEqual([result.status, result.status === 'tampered' && result.reason], ['tampered', 'content-changed']);
+    const result = await verifyRecord({
+      resource: edited,
+      leaf: leaves[1]!,
+      proof: tree.proof(1),
+      root: tree.root,
+      anchored: true,
+    });
+    assert.deepEqual(
+      [result.status, result.status === 'tampered' && result.reason],
+      ['tampered', 'content-changed'],
+    );
   });
 
   it('reports identity-mismatch when a resource is shown under another version', async () => {
     const { resources, leaves, tree } = await anchoredBatch();
-    const result = await verifyRecord({ resource: { ...resources[1]!, meta: { versionId: '2' } }, leaf: leaves[1]!, proof: tree.proof(1), root: tree.root, anchored: true });
+    const result = await verifyRecord({
+      resource: { ...resources[1]!, meta: { versionId: '2' } },
+      leaf: leaves[1]!,
+      proof: tree.proof(1),
+      root: tree.root,
+      anchored: true,
+    });
     assert.equal(result.status === 'tampered' && result.reason, 'identity-mismatch');
   });
 
   it('reports proof-invalid for another leaf’s proof or a forged leaf', async () => {
     const { resources, leaves, tree } = await anchoredBatch();
-    const wrongProof = await verifyRecord({ resource: resources[1], leaf: leaves[1]!, proof: tree.proof(2), root: tree.root, anchored: true });
+    const wrongProof = await verifyRecord({
+      resource: resources[1],
+      leaf: leaves[1]!,
+      proof: tree.proof(2),
+      root: tree.root,
+      anchored: true,
+    });
     assert.equal(wrongProof.status === 'tampered' && wrongProof.reason, 'proof-invalid');
-    const forged = await verifyRecord({ resource: resources[1], leaf: { ...leaves[1]!, salt: randomSalt() }, proof: tree.proof(1), root: tree.root, anchored: true });
+    const forged = await verifyRecord({
+      resource: resources[1],
+      leaf: { ...leaves[1]!, salt: randomSalt() },
+      proof: tree.proof(1),
+      root: tree.root,
+      anchored: true,
+    });
     assert.equal(forged.status === 'tampered' && forged.reason, 'proof-invalid');
   });
 
   it('reports root-unknown when the chain does not know the root', async () => {
     const { resources, leaves, tree } = await anchoredBatch();
-    const result = await verifyRecord({ resource: resources[3], leaf: leaves[3]!, proof: tree.proof(3), root: tree.root, anchored: async () => false });
+    const result = await verifyRecord({
+      resource: resources[3],
+      leaf: leaves[3]!,
+      proof: tree.proof(3),
+      root: tree.root,
+      anchored: async () => false,
+    });
     assert.equal(result.status === 'tampered' && result.reason, 'root-unknown');
   });
 
   it('reports malformed for a non-resource or a broken leaf', async () => {
     const { leaves, tree } = await anchoredBatch();
-    const notResource = await verifyRecord({ resource: 'x', leaf: leaves[0]!, proof: tree.proof(0), root: tree.root, anchored: true });
+    const notResource = await verifyRecord({
+      resource: 'x',
+      leaf: leaves[0]!,
+      proof: tree.proof(0),
+      root: tree.root,
+      anchored: true,
+    });
     assert.equal(notResource.status === 'tampered' && notResource.reason, 'malformed');
     const { resources } = await anchoredBatch();
-    const badLeaf = await verifyRecord({ resource: resources[0], leaf: { ...leaves[0]!, subject: '0x00' as Hex }, proof: [], root: tree.root, anchored: true });
+    const badLeaf = await verifyRecord({
+      resource: resources[0],
+      leaf: { ...leaves[0]!, subject: '0x00' as Hex },
+      proof: [],
+      root: tree.root,
+      anchored: true,
+    });
     assert.equal(badLeaf.status === 'tampered' && badLeaf.reason, 'malformed');
   });
 });

@@ -23,7 +23,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEV_KEYS, freePort, loadBulkResources, loadSyntheaBundles, processRssBytes, startKubo, startProcess, toolPath, waitFor, type ManagedProcess } from '@ehr-anchor/testkit';
+import {
+  DEV_KEYS,
+  freePort,
+  loadBulkResources,
+  loadSyntheaBundles,
+  processRssBytes,
+  startKubo,
+  startProcess,
+  toolPath,
+  waitFor,
+  type ManagedProcess,
+} from '@ehr-anchor/testkit';
 import { DatabaseSync } from 'node:sqlite';
 import { BEARER, startChain } from '../test/helpers.js';
 
@@ -36,8 +47,16 @@ const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 
 type Resource = { resourceType: string; id?: string; [k: string]: unknown };
 const templates: Resource[] = [
-  ...[...loadSyntheaBundles().values()].flatMap((b) => b.entry!.map((e) => e.resource as unknown as Resource)),
-  ...(loadBulkResources(['Condition', 'Encounter', 'MedicationRequest', 'Procedure', 'Immunization']) as unknown as Resource[]),
+  ...[...loadSyntheaBundles().values()].flatMap((b) =>
+    b.entry!.map((e) => e.resource as unknown as Resource),
+  ),
+  ...(loadBulkResources([
+    'Condition',
+    'Encounter',
+    'MedicationRequest',
+    'Procedure',
+    'Immunization',
+  ]) as unknown as Resource[]),
 ];
 
 /** The i-th synthetic resource: a fixture resource under a new id (so every one is a new version). */
@@ -52,40 +71,59 @@ interface Bridge {
   db: string;
 }
 
-async function startBridge(dir: string, env: { rpcUrl: string; deploymentFile: string; ipfsApiUrl: string }, batchMax: number, batchMaxMs: number): Promise<Bridge> {
+async function startBridge(
+  dir: string,
+  env: { rpcUrl: string; deploymentFile: string; ipfsApiUrl: string },
+  batchMax: number,
+  batchMaxMs: number,
+): Promise<Bridge> {
   const port = await freePort();
   const db = join(dir, 'outbox.db');
   // EHR_BENCH_PROF=<dir>: write a V8 CPU profile of the bridge there (open in Chrome DevTools).
-  const prof = process.env.EHR_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.EHR_BENCH_PROF}`] : [];
-  const proc = startProcess(process.execPath, [...prof, '--conditions=source', '--import', 'tsx', CLI, 'start'], {
-    env: {
-      ...process.env,
-      EHR_BRIDGE_PORT: String(port),
-      EHR_BRIDGE_LOG_LEVEL: 'warn',
-      EHR_BRIDGE_OUTBOX: `sqlite:${db}`,
-      EHR_BRIDGE_IPFS_API_URL: env.ipfsApiUrl,
-      EHR_BRIDGE_RPC_URL: env.rpcUrl,
-      EHR_BRIDGE_DEPLOYMENT_FILE: env.deploymentFile,
-      EHR_BRIDGE_SIGNER_KEY: DEV_KEYS.bridgeA,
-      EHR_BRIDGE_KEY_STORE: join(dir, 'keys.json'),
-      EHR_BRIDGE_CREATE_KEYS: 'true',
-      EHR_BRIDGE_BATCH_MAX: String(batchMax),
-      EHR_BRIDGE_BATCH_MAX_MS: String(batchMaxMs),
-      ...(process.env.EHR_BENCH_STORE_CHUNK ? { EHR_BRIDGE_STORE_CHUNK: process.env.EHR_BENCH_STORE_CHUNK } : {}),
-      EHR_BRIDGE_BODY_LIMIT: String(64 * 1024 * 1024),
-      EHR_BRIDGE_SOURCES: JSON.stringify([{ id: 'bench', auth: { type: 'bearer', secret: BEARER } }]),
+  const prof = process.env.EHR_BENCH_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.EHR_BENCH_PROF}`]
+    : [];
+  const proc = startProcess(
+    process.execPath,
+    [...prof, '--conditions=source', '--import', 'tsx', CLI, 'start'],
+    {
+      env: {
+        ...process.env,
+        EHR_BRIDGE_PORT: String(port),
+        EHR_BRIDGE_LOG_LEVEL: 'warn',
+        EHR_BRIDGE_OUTBOX: `sqlite:${db}`,
+        EHR_BRIDGE_IPFS_API_URL: env.ipfsApiUrl,
+        EHR_BRIDGE_RPC_URL: env.rpcUrl,
+        EHR_BRIDGE_DEPLOYMENT_FILE: env.deploymentFile,
+        EHR_BRIDGE_SIGNER_KEY: DEV_KEYS.bridgeA,
+        EHR_BRIDGE_KEY_STORE: join(dir, 'keys.json'),
+        EHR_BRIDGE_CREATE_KEYS: 'true',
+        EHR_BRIDGE_BATCH_MAX: String(batchMax),
+        EHR_BRIDGE_BATCH_MAX_MS: String(batchMaxMs),
+        ...(process.env.EHR_BENCH_STORE_CHUNK
+          ? { EHR_BRIDGE_STORE_CHUNK: process.env.EHR_BENCH_STORE_CHUNK }
+          : {}),
+        EHR_BRIDGE_BODY_LIMIT: String(64 * 1024 * 1024),
+        EHR_BRIDGE_SOURCES: JSON.stringify([{ id: 'bench', auth: { type: 'bearer', secret: BEARER } }]),
+      },
     },
-  });
+  );
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => {
-    if (proc.child.exitCode !== null) throw new Error(proc.output().slice(-2000));
-    return (await fetch(`${url}/healthz`)).ok;
-  }, { timeoutMs: 120_000, what: 'bridge to start' });
+  await waitFor(
+    async () => {
+      if (proc.child.exitCode !== null) throw new Error(proc.output().slice(-2000));
+      return (await fetch(`${url}/healthz`)).ok;
+    },
+    { timeoutMs: 120_000, what: 'bridge to start' },
+  );
   return { proc, url, db };
 }
 
 async function status(url: string) {
-  return (await (await fetch(`${url}/status`)).json()) as { records: Record<'received' | 'stored' | 'batched' | 'anchored', number>; batches: Record<string, number> };
+  return (await (await fetch(`${url}/status`)).json()) as {
+    records: Record<'received' | 'stored' | 'batched' | 'anchored', number>;
+    batches: Record<string, number>;
+  };
 }
 
 /**
@@ -94,11 +132,17 @@ async function status(url: string) {
  * serialized before the clock starts, as a FHIR server hands over notifications it already
  * serialized: the bridge's work is what is timed, not this process building JSON.
  */
-async function run(bridge: Bridge, runId: string, count: number, size: number): Promise<{ wallMs: number; starts: number[]; generatorCpuS: number }> {
+async function run(
+  bridge: Bridge,
+  runId: string,
+  count: number,
+  size: number,
+): Promise<{ wallMs: number; starts: number[]; generatorCpuS: number }> {
   const bodies: Buffer[] = [];
   for (let b = 0; b * size < count; b++) {
     const entry = [];
-    for (let i = b * size; i < Math.min(count, (b + 1) * size); i++) entry.push({ resource: resourceAt(runId, i) });
+    for (let i = b * size; i < Math.min(count, (b + 1) * size); i++)
+      entry.push({ resource: resourceAt(runId, i) });
     bodies.push(Buffer.from(JSON.stringify({ resourceType: 'Bundle', type: 'collection', entry })));
   }
   const starts: number[] = [];
@@ -123,7 +167,11 @@ async function run(bridge: Bridge, runId: string, count: number, size: number): 
       }
     }),
   );
-  await waitFor(async () => (await status(bridge.url)).records.anchored >= base + count || undefined, { timeoutMs: 3_600_000, intervalMs: 200, what: `${count} anchored` });
+  await waitFor(async () => (await status(bridge.url)).records.anchored >= base + count || undefined, {
+    timeoutMs: 3_600_000,
+    intervalMs: 200,
+    what: `${count} anchored`,
+  });
   const cpu = process.cpuUsage(cpu0);
   return { wallMs: Date.now() - t0, starts, generatorCpuS: (cpu.user + cpu.system) / 1e6 };
 }
@@ -140,7 +188,14 @@ function readOutbox<T>(db: string, read: (sqlite: DatabaseSync) => T): T {
 
 /** push→anchored latency of every record, from the outbox's anchored_at and the bundle's push start. */
 function latencies(db: string, runId: string, size: number, starts: number[]): number[] {
-  const rows = readOutbox(db, (sqlite) => sqlite.prepare('SELECT resource_id, anchored_at FROM records WHERE anchored_at IS NOT NULL').all() as { resource_id: string; anchored_at: number }[]);
+  const rows = readOutbox(
+    db,
+    (sqlite) =>
+      sqlite.prepare('SELECT resource_id, anchored_at FROM records WHERE anchored_at IS NOT NULL').all() as {
+        resource_id: string;
+        anchored_at: number;
+      }[],
+  );
   const out: number[] = [];
   for (const r of rows) {
     if (!r.resource_id.startsWith(`${runId}-`)) continue;
@@ -161,8 +216,13 @@ function rssSplit(pid: number): string {
 /** The bridge's main-thread V8 heap from its Prometheus metrics (prom-client default metrics). */
 async function heapOf(url: string): Promise<{ used: number; total: number; external: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const value = (name: string) => Number(new RegExp(`^ehr_bridge_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
-  return { used: value('nodejs_heap_size_used_bytes'), total: value('nodejs_heap_size_total_bytes'), external: value('nodejs_external_memory_bytes') };
+  const value = (name: string) =>
+    Number(new RegExp(`^ehr_bridge_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return {
+    used: value('nodejs_heap_size_used_bytes'),
+    total: value('nodejs_heap_size_total_bytes'),
+    external: value('nodejs_external_memory_bytes'),
+  };
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
@@ -190,7 +250,8 @@ function stageTimeline(db: string, since: number): string[] {
          FROM batches WHERE created_at >= ? AND state = 'anchored'`,
       )
       .get(since) as { n: number; size: number; anchorMs: number; anchorMax: number };
-    const s = (a: number, z: number) => `${((z - a) / 1000).toFixed(1)} s (${fmt((r.n / Math.max(1, z - a)) * 1000)}/s)`;
+    const s = (a: number, z: number) =>
+      `${((z - a) / 1000).toFixed(1)} s (${fmt((r.n / Math.max(1, z - a)) * 1000)}/s)`;
     return [
       `  received (HTTP → outbox commit):  ${s(r.r0, r.r1)}`,
       `  stored (sealed, CAR in Kubo):     first ${((r.s0 - r.r0) / 1000).toFixed(1)} s after the first push, last ${((r.s1 - r.r0) / 1000).toFixed(1)} s → ${s(r.s0, r.s1)}`,
@@ -202,10 +263,19 @@ function stageTimeline(db: string, since: number): string[] {
 
 /** The largest batch built since `since` (ms). */
 function largestBatch(db: string, since: number): number {
-  return readOutbox(db, (sqlite) => Number((sqlite.prepare('SELECT coalesce(max(count), 0) AS n FROM batches WHERE created_at >= ?').get(since) as { n: number }).n));
+  return readOutbox(db, (sqlite) =>
+    Number(
+      (
+        sqlite
+          .prepare('SELECT coalesce(max(count), 0) AS n FROM batches WHERE created_at >= ?')
+          .get(since) as { n: number }
+      ).n,
+    ),
+  );
 }
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MiB`;
 
@@ -216,15 +286,22 @@ const kuboProfile = process.env.EHR_BENCH_KUBO_PROFILE ?? 'test,pebbleds';
 const kuboEnv = { ...process.env, IPFS_PATH: join(dir, 'ipfs') };
 execFileSync(toolPath('ipfs'), ['init', `--profile=${kuboProfile}`], { env: kuboEnv, stdio: 'ignore' });
 // EHR_BENCH_KUBO_CONFIG='{"Import.BatchMaxNodes":20000}': Kubo settings to compare (`ipfs config --json`).
-const kuboConfig = Object.entries(JSON.parse(process.env.EHR_BENCH_KUBO_CONFIG ?? '{}') as Record<string, unknown>);
+const kuboConfig = Object.entries(
+  JSON.parse(process.env.EHR_BENCH_KUBO_CONFIG ?? '{}') as Record<string, unknown>,
+);
 for (const [key, value] of kuboConfig) {
-  execFileSync(toolPath('ipfs'), ['config', '--json', key, JSON.stringify(value)], { env: kuboEnv, stdio: 'ignore' });
+  execFileSync(toolPath('ipfs'), ['config', '--json', key, JSON.stringify(value)], {
+    env: kuboEnv,
+    stdio: 'ignore',
+  });
 }
 const [chain, kubo] = await Promise.all([startChain(dir), startKubo({ repoPath: join(dir, 'ipfs') })]);
 const env = { rpcUrl: chain.anvil.rpcUrl, deploymentFile: chain.deploymentFile, ipfsApiUrl: kubo.apiUrl };
 const rows: string[][] = [];
 try {
-  console.log(`bench: ${fmt(NAIVE_N)} resources naive, ${fmt(N)} batched (batch ${fmt(BATCH)}, after a ${fmt(WARMUP)}-resource warm-up), ${templates.length} fixture templates, Kubo profile ${kuboProfile}${kuboConfig.length ? ` + ${process.env.EHR_BENCH_KUBO_CONFIG}` : ''}, load average ${loadavg()[0]!.toFixed(1)}`);
+  console.log(
+    `bench: ${fmt(NAIVE_N)} resources naive, ${fmt(N)} batched (batch ${fmt(BATCH)}, after a ${fmt(WARMUP)}-resource warm-up), ${templates.length} fixture templates, Kubo profile ${kuboProfile}${kuboConfig.length ? ` + ${process.env.EHR_BENCH_KUBO_CONFIG}` : ''}, load average ${loadavg()[0]!.toFixed(1)}`,
+  );
 
   // Naive: one IPFS import + one anchor() transaction per resource (EHR_BENCH_NAIVE_N=0 skips it).
   let naiveRate = Number.NaN;
@@ -235,7 +312,15 @@ try {
     const naiveTx = (await status(naive.url)).batches.anchored!;
     await naive.proc.stop();
     naiveRate = (NAIVE_N / naiveRun.wallMs) * 1000;
-    rows.push(['naive (1 add + 1 tx / resource)', fmt(NAIVE_N), (naiveRun.wallMs / 1000).toFixed(1), fmt(naiveRate), fmt(pct(naiveLat, 50)), fmt(pct(naiveLat, 99)), fmt(naiveTx)]);
+    rows.push([
+      'naive (1 add + 1 tx / resource)',
+      fmt(NAIVE_N),
+      (naiveRun.wallMs / 1000).toFixed(1),
+      fmt(naiveRate),
+      fmt(pct(naiveLat, 50)),
+      fmt(pct(naiveLat, 99)),
+      fmt(naiveTx),
+    ]);
     console.log(`naive done: ${naiveRate.toFixed(1)} resources/s`);
   }
 
@@ -271,7 +356,9 @@ try {
   const runStart = Date.now();
   const runFrom = samples.length;
   const batchedRun = await run(batched, 'batched', N, BUNDLE);
-  const cpuUsed: Record<string, number> = Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, cpuSeconds(pid) - cpu0[k]!]));
+  const cpuUsed: Record<string, number> = Object.fromEntries(
+    Object.entries(procs).map(([k, pid]) => [k, cpuSeconds(pid) - cpu0[k]!]),
+  );
   cpuUsed['load generator (this process)'] = batchedRun.generatorCpuS;
   clearInterval(sampler);
   const runSamples = samples.slice(runFrom);
@@ -282,26 +369,55 @@ try {
   const batchedTx = (await status(batched.url)).batches.anchored!;
   await batched.proc.stop(process.env.EHR_BENCH_PROF ? 120_000 : 5_000);
   const batchedRate = (N / batchedRun.wallMs) * 1000;
-  rows.push([`batched (≤ ${fmt(BATCH)} / tx)`, fmt(N), (batchedRun.wallMs / 1000).toFixed(1), fmt(batchedRate), fmt(pct(batchedLat, 50)), fmt(pct(batchedLat, 99)), fmt(batchedTx)]);
+  rows.push([
+    `batched (≤ ${fmt(BATCH)} / tx)`,
+    fmt(N),
+    (batchedRun.wallMs / 1000).toFixed(1),
+    fmt(batchedRate),
+    fmt(pct(batchedLat, 50)),
+    fmt(pct(batchedLat, 99)),
+    fmt(batchedTx),
+  ]);
 
   const head = ['pipeline', 'resources', 'wall s', 'resources/s', 'p50 ms', 'p99 ms', 'anchor txs'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-  console.log(`\n${line(head)}\n|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  console.log(
+    `\n${line(head)}\n|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+  );
   for (const r of rows) console.log(line(r));
   console.log(`\nbatched / naive throughput: ${(batchedRate / naiveRate).toFixed(0)}×  (goal ≥ 50×)`);
-  console.log(`batched resources/s: ${fmt(batchedRate)}  (goal ≥ 10,000 on 2 cores; load average now ${loadavg()[0]!.toFixed(1)})`);
-  console.log(`\nbatched run, stage by stage (outbox timestamps):\n${stageTimeline(batched.db, runStart).join('\n')}`);
+  console.log(
+    `batched resources/s: ${fmt(batchedRate)}  (goal ≥ 10,000 on 2 cores; load average now ${loadavg()[0]!.toFixed(1)})`,
+  );
+  console.log(
+    `\nbatched run, stage by stage (outbox timestamps):\n${stageTimeline(batched.db, runStart).join('\n')}`,
+  );
   const cpuTotal = Object.values(cpuUsed).reduce((a, b) => a + b, 0);
-  console.log(`\nCPU used during the batched run (${(batchedRun.wallMs / 1000).toFixed(1)} s wall, 2 cores = ${((2 * batchedRun.wallMs) / 1000).toFixed(1)} core-s available):`);
-  for (const [k, v] of Object.entries(cpuUsed)) console.log(`  ${k.padEnd(30)} ${v.toFixed(1).padStart(7)} core-s  ${((v / N) * 1e6).toFixed(0).padStart(5)} µs/resource`);
-  console.log(`  ${'total'.padEnd(30)} ${cpuTotal.toFixed(1).padStart(7)} core-s  ${((cpuTotal / N) * 1e6).toFixed(0).padStart(5)} µs/resource → at most ${fmt(2e6 / ((cpuTotal / N) * 1e6))} resources/s on 2 idle cores`);
+  console.log(
+    `\nCPU used during the batched run (${(batchedRun.wallMs / 1000).toFixed(1)} s wall, 2 cores = ${((2 * batchedRun.wallMs) / 1000).toFixed(1)} core-s available):`,
+  );
+  for (const [k, v] of Object.entries(cpuUsed))
+    console.log(
+      `  ${k.padEnd(30)} ${v.toFixed(1).padStart(7)} core-s  ${((v / N) * 1e6).toFixed(0).padStart(5)} µs/resource`,
+    );
+  console.log(
+    `  ${'total'.padEnd(30)} ${cpuTotal.toFixed(1).padStart(7)} core-s  ${((cpuTotal / N) * 1e6).toFixed(0).padStart(5)} µs/resource → at most ${fmt(2e6 / ((cpuTotal / N) * 1e6))} resources/s on 2 idle cores`,
+  );
   const rss = runSamples.map((x) => x.rss);
   const at = (f: number) => mb(rss[Math.min(rss.length - 1, Math.floor(f * rss.length))] ?? 0);
-  console.log(`bridge RSS during the run (no forced GC): 25% ${at(0.25)}, 50% ${at(0.5)}, 75% ${at(0.75)}, end ${at(1)}`);
-  console.log(`bridge main-thread V8 heap used: before ${mb(heapBefore.used)}, after ${mb(heapAfter.used)}; heap total ${mb(heapBefore.total)} → ${mb(heapAfter.total)}; external ${mb(heapBefore.external)} → ${mb(heapAfter.external)}`);
-  console.log(`bridge RSS split: before ${splitBefore}; after ${splitAfter}${process.env.MALLOC_ARENA_MAX ? ` (MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX})` : ''}`);
-  const pctOf = (from: number, to: number) => `${to >= from ? '+' : ''}${(((to - from) / from) * 100).toFixed(1)}%`;
+  console.log(
+    `bridge RSS during the run (no forced GC): 25% ${at(0.25)}, 50% ${at(0.5)}, 75% ${at(0.75)}, end ${at(1)}`,
+  );
+  console.log(
+    `bridge main-thread V8 heap used: before ${mb(heapBefore.used)}, after ${mb(heapAfter.used)}; heap total ${mb(heapBefore.total)} → ${mb(heapAfter.total)}; external ${mb(heapBefore.external)} → ${mb(heapAfter.external)}`,
+  );
+  console.log(
+    `bridge RSS split: before ${splitBefore}; after ${splitAfter}${process.env.MALLOC_ARENA_MAX ? ` (MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX})` : ''}`,
+  );
+  const pctOf = (from: number, to: number) =>
+    `${to >= from ? '+' : ''}${(((to - from) / from) * 100).toFixed(1)}%`;
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
   const lastQuarter = median(rss.slice(Math.floor(rss.length * 0.75)));
   const before = median(warmupWindow);
@@ -309,14 +425,23 @@ try {
   const ts = runSamples.map((x) => x.t - runStart);
   const mt = ts.reduce((a, b) => a + b, 0) / ts.length;
   const mr = rss.reduce((a, b) => a + b, 0) / rss.length;
-  const slope = ts.reduce((a, t, i) => a + (t - mt) * (rss[i]! - mr), 0) / ts.reduce((a, t) => a + (t - mt) ** 2, 0);
+  const slope =
+    ts.reduce((a, t, i) => a + (t - mt) * (rss[i]! - mr), 0) / ts.reduce((a, t) => a + (t - mt) ** 2, 0);
   const fitStart = mr - slope * mt;
   const fitEnd = mr + slope * (ts[ts.length - 1]! - mt);
   console.log(`\nbridge RSS (VmRSS, no forced GC; goal: growth ≤ 10% over ${fmt(N)} resources):`);
-  console.log(`  warm-up of ${fmt(WARMUP)}: largest batch ${fmt(warmupBatchMax)} records (the run's: ${fmt(largestBatch(batched.db, runStart))}); RSS min ${mb(Math.min(...warmupRss))}, max ${mb(Math.max(...warmupRss))}`);
-  console.log(`  one sample before / after:              ${mb(rssBefore)} → ${mb(rssAfter)} (${pctOf(rssBefore, rssAfter)}), run min ${mb(Math.min(...rss))}, max ${mb(Math.max(...rss))}`);
-  console.log(`  median over the last quarter, warm-up / run: ${mb(before)} (${warmupWindow.length} samples) → ${mb(lastQuarter)} (${rss.length - Math.floor(rss.length * 0.75)} samples) (${pctOf(before, lastQuarter)})`);
-  console.log(`  least-squares trend across the run:      ${mb(fitStart)} → ${mb(fitEnd)} (${pctOf(fitStart, fitEnd)}, ${rss.length} samples)`);
+  console.log(
+    `  warm-up of ${fmt(WARMUP)}: largest batch ${fmt(warmupBatchMax)} records (the run's: ${fmt(largestBatch(batched.db, runStart))}); RSS min ${mb(Math.min(...warmupRss))}, max ${mb(Math.max(...warmupRss))}`,
+  );
+  console.log(
+    `  one sample before / after:              ${mb(rssBefore)} → ${mb(rssAfter)} (${pctOf(rssBefore, rssAfter)}), run min ${mb(Math.min(...rss))}, max ${mb(Math.max(...rss))}`,
+  );
+  console.log(
+    `  median over the last quarter, warm-up / run: ${mb(before)} (${warmupWindow.length} samples) → ${mb(lastQuarter)} (${rss.length - Math.floor(rss.length * 0.75)} samples) (${pctOf(before, lastQuarter)})`,
+  );
+  console.log(
+    `  least-squares trend across the run:      ${mb(fitStart)} → ${mb(fitEnd)} (${pctOf(fitStart, fitEnd)}, ${rss.length} samples)`,
+  );
 } finally {
   await Promise.all([chain.anvil.stop(), kubo.stop()]);
   await rm(dir, { recursive: true, force: true });

@@ -6,7 +6,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildTree, generateHospitalKey, generatePseudonymKey, leafHash, randomSalt, recordAad, type Hex } from '@ehr-anchor/core';
+import {
+  buildTree,
+  generateHospitalKey,
+  generatePseudonymKey,
+  leafHash,
+  randomSalt,
+  recordAad,
+  type Hex,
+} from '@ehr-anchor/core';
 import { loadBulkResources, loadSyntheaBundles } from '@ehr-anchor/testkit';
 import { parseBasePush, parseJson } from '../src/ingest/parse.js';
 import { proofOf } from '../src/pipeline/pipeline.js';
@@ -18,10 +26,21 @@ import { fileBlocks } from '../src/pipeline/ipfs.js';
 const N = Number(process.env.EHR_STAGES_N ?? 20_000);
 type Resource = { resourceType: string; id?: string; [k: string]: unknown };
 const templates: Resource[] = [
-  ...[...loadSyntheaBundles().values()].flatMap((b) => b.entry!.map((e) => e.resource as unknown as Resource)),
-  ...(loadBulkResources(['Condition', 'Encounter', 'MedicationRequest', 'Procedure', 'Immunization']) as unknown as Resource[]),
+  ...[...loadSyntheaBundles().values()].flatMap((b) =>
+    b.entry!.map((e) => e.resource as unknown as Resource),
+  ),
+  ...(loadBulkResources([
+    'Condition',
+    'Encounter',
+    'MedicationRequest',
+    'Procedure',
+    'Immunization',
+  ]) as unknown as Resource[]),
 ];
-const resources = Array.from({ length: N }, (_, i) => ({ ...templates[i % templates.length]!, id: `stage-${i}` }));
+const resources = Array.from({ length: N }, (_, i) => ({
+  ...templates[i % templates.length]!,
+  id: `stage-${i}`,
+}));
 const rows: [string, number][] = [];
 function stage<T>(name: string, fn: () => T): T {
   const t0 = process.cpuUsage();
@@ -41,15 +60,28 @@ async function stageAsync<T>(name: string, fn: () => Promise<T>): Promise<T> {
 const BUNDLE = 1000;
 const bodies = stage('load generator: JSON.stringify bundles', () => {
   const out: Buffer[] = [];
-  for (let i = 0; i < N; i += BUNDLE) out.push(Buffer.from(JSON.stringify({ resourceType: 'Bundle', type: 'collection', entry: resources.slice(i, i + BUNDLE).map((resource) => ({ resource })) })));
+  for (let i = 0; i < N; i += BUNDLE)
+    out.push(
+      Buffer.from(
+        JSON.stringify({
+          resourceType: 'Bundle',
+          type: 'collection',
+          entry: resources.slice(i, i + BUNDLE).map((resource) => ({ resource })),
+        }),
+      ),
+    );
   return out;
 });
 const avg = bodies.reduce((a, b) => a + b.length, 0) / N;
-const pushes = stage('ingest: JSON.parse + parse Bundle', () => bodies.map((b) => parseBasePush(parseJson(b))));
+const pushes = stage('ingest: JSON.parse + parse Bundle', () =>
+  bodies.map((b) => parseBasePush(parseJson(b))),
+);
 const pseudonymKey = generatePseudonymKey();
 const versions = await stageAsync('ingest: canonicalize + hash + pseudonym + body', async () => {
   const out = [];
-  for (const p of pushes) for (const item of p.items) if (item.kind === 'resource') out.push(await prepareResource('bench', item.resource, pseudonymKey));
+  for (const p of pushes)
+    for (const item of p.items)
+      if (item.kind === 'resource') out.push(await prepareResource('bench', item.resource, pseudonymKey));
   return out;
 });
 const dir = await mkdtemp(join(tmpdir(), 'ehr-stages-'));
@@ -67,7 +99,15 @@ const received = await stageAsync('outbox: claimReceived', async () => {
   }
 });
 const key = generateHospitalKey();
-const sealed = stage('store: seal envelope (node:crypto)', () => received.map((r) => sealForHospital(r.body, recordAad({ resourceType: r.resourceType, resourceId: r.resourceId, versionId: r.versionId }), key)));
+const sealed = stage('store: seal envelope (node:crypto)', () =>
+  received.map((r) =>
+    sealForHospital(
+      r.body,
+      recordAad({ resourceType: r.resourceType, resourceId: r.resourceId, versionId: r.versionId }),
+      key,
+    ),
+  ),
+);
 const cids = await stageAsync('store: CID (+ chunking > 256 KiB)', async () => {
   const out = [];
   for (const e of sealed) out.push(cidV1String((await fileBlocks(e)).cid));
@@ -76,7 +116,15 @@ const cids = await stageAsync('store: CID (+ chunking > 256 KiB)', async () => {
 const updates = stage('store: salt + leaf hash', () =>
   received.map((r, i) => {
     const salt = randomSalt();
-    const leaf = leafHash({ subject: r.subject as Hex, resourceType: r.resourceType, resourceId: r.resourceId, versionId: r.versionId, contentHash: r.contentHash as Hex, payloadCid: cids[i]!, salt });
+    const leaf = leafHash({
+      subject: r.subject as Hex,
+      resourceType: r.resourceType,
+      resourceId: r.resourceId,
+      versionId: r.versionId,
+      contentHash: r.contentHash as Hex,
+      payloadCid: cids[i]!,
+      salt,
+    });
     return { seq: r.seq, cid: cids[i]!, salt, leaf, keyId: key.keyId };
   }),
 );
@@ -107,5 +155,11 @@ await outbox.close();
 await rm(dir, { recursive: true, force: true });
 console.log(`${N.toLocaleString('en-US')} resources, ${Math.round(avg)} bytes each on average (JSON)`);
 const w = Math.max(...rows.map((r) => r[0].length));
-for (const [name, us] of rows) console.log(`  ${name.padEnd(w)} ${us.toFixed(1).padStart(7)} µs CPU / resource`);
-console.log(`  ${'total'.padEnd(w)} ${rows.reduce((a, r) => a + r[1], 0).toFixed(1).padStart(7)} µs CPU / resource`);
+for (const [name, us] of rows)
+  console.log(`  ${name.padEnd(w)} ${us.toFixed(1).padStart(7)} µs CPU / resource`);
+console.log(
+  `  ${'total'.padEnd(w)} ${rows
+    .reduce((a, r) => a + r[1], 0)
+    .toFixed(1)
+    .padStart(7)} µs CPU / resource`,
+);

@@ -10,6 +10,10 @@ if (existsSync(fileURLToPath(dist)) && !process.env.EHR_BRIDGE_FROM_SOURCE) {
   await main(process.argv.slice(2));
 } else {
   const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-  const result = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', cli, ...process.argv.slice(2)], { stdio: 'inherit' });
+  const result = spawnSync(
+    process.execPath,
+    ['--conditions=source', '--import', 'tsx', cli, ...process.argv.slice(2)],
+    { stdio: 'inherit' },
+  );
   process.exit(result.status ?? 1);
 }

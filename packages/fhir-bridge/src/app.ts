@@ -65,7 +65,14 @@ export function loggerOptions(config: BridgeConfig, stream?: DestinationStream) 
     level: config.logLevel,
     base: { service: 'ehr-bridge' },
     redact: {
-      paths: ['req.headers.authorization', 'req.headers["x-signature"]', 'headers.authorization', 'body', 'resource', 'req.body'],
+      paths: [
+        'req.headers.authorization',
+        'req.headers["x-signature"]',
+        'headers.authorization',
+        'body',
+        'resource',
+        'req.body',
+      ],
       censor: '[redacted]',
     },
     ...(stream ? { stream } : {}),
@@ -89,7 +96,12 @@ export async function buildApp(config: BridgeConfig, options: BuildOptions = {})
   // One line per request without the URL (it may hold a resource id): method, route pattern, status.
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
-      { method: request.method, route: request.routeOptions.url ?? '(none)', status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? '(none)',
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
       'request',
     );
   });
@@ -101,13 +113,24 @@ export async function buildApp(config: BridgeConfig, options: BuildOptions = {})
       info: {
         title: 'ehr-anchor fhir-bridge',
         version: '0.1.0',
-        description: 'Ingest FHIR pushes into a durable outbox; encrypt to IPFS; anchor Merkle roots of batches on chain.',
+        description:
+          'Ingest FHIR pushes into a durable outbox; encrypt to IPFS; anchor Merkle roots of batches on chain.',
       },
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'per-source shared secret' },
-          hmac: { type: 'apiKey', in: 'header', name: 'X-Signature', description: 'hex HMAC-SHA256 of the raw body' },
-          session: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'read side: Sign-In with Ethereum session (POST /auth/session)' },
+          hmac: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'X-Signature',
+            description: 'hex HMAC-SHA256 of the raw body',
+          },
+          session: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description: 'read side: Sign-In with Ethereum session (POST /auth/session)',
+          },
         },
       },
     },

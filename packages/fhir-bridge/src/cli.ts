@@ -11,14 +11,7 @@
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
-import {
-  contentHash,
-  leafHash,
-  openEnvelope,
-  recordAad,
-  verifyProof,
-  type Hex,
-} from '@ehr-anchor/core';
+import { contentHash, leafHash, openEnvelope, recordAad, verifyProof, type Hex } from '@ehr-anchor/core';
 import type { ApiAnchorLookup, ApiBridgeStatus } from '@ehr-anchor/core/api';
 import { buildApp } from './app.js';
 import { ConfigError, ENV_VARS, loadConfig, type BridgeConfig, type SourceConfig } from './config.js';
@@ -84,13 +77,35 @@ async function start(args: { config?: string }) {
   process.once('SIGTERM', stop);
 }
 
-async function sync(args: { config?: string; source?: string; since?: string; types?: string; 'page-size'?: string; anchor?: boolean }) {
+async function sync(args: {
+  config?: string;
+  source?: string;
+  since?: string;
+  types?: string;
+  'page-size'?: string;
+  anchor?: boolean;
+}) {
   if (!args.source) fail('sync needs --source URL');
   const cfg = config(args.config);
-  const known = cfg.sources.find((s) => s.fhirBaseUrl?.replace(/\/$/, '') === args.source!.replace(/\/$/, ''));
-  const source: SourceConfig = known ?? { id: 'sync', auth: { type: 'none' }, fhirBaseUrl: args.source, fhirHeaders: {}, provenance: false, types: [] };
-  if (args.since && Number.isNaN(Date.parse(args.since))) fail('--since must be a date (YYYY-MM-DD or ISO time)');
-  const types = args.types ? args.types.split(',').map((t) => t.trim()).filter(Boolean) : [undefined];
+  const known = cfg.sources.find(
+    (s) => s.fhirBaseUrl?.replace(/\/$/, '') === args.source!.replace(/\/$/, ''),
+  );
+  const source: SourceConfig = known ?? {
+    id: 'sync',
+    auth: { type: 'none' },
+    fhirBaseUrl: args.source,
+    fhirHeaders: {},
+    provenance: false,
+    types: [],
+  };
+  if (args.since && Number.isNaN(Date.parse(args.since)))
+    fail('--since must be a date (YYYY-MM-DD or ISO time)');
+  const types = args.types
+    ? args.types
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean)
+    : [undefined];
   const app = await buildApp({ ...cfg, workers: false, logLevel: 'warn' });
   const tty = process.stderr.isTTY;
   let fresh = 0;
@@ -116,7 +131,9 @@ async function sync(args: { config?: string; source?: string; since?: string; ty
     if (args.anchor) {
       await app.pipeline.drain();
       const counts = await app.outbox.counts();
-      process.stdout.write(`anchored: ${counts.records.anchored} records in ${counts.batches.anchored} batches\n`);
+      process.stdout.write(
+        `anchored: ${counts.records.anchored} records in ${counts.batches.anchored} batches\n`,
+      );
     }
   } finally {
     await app.close();
@@ -131,13 +148,20 @@ async function status(args: { url?: string }) {
   const s = await getJson<ApiBridgeStatus>(`${bridgeUrl(args.url)}/status`);
   const lines = [
     `outbox     ${s.outbox}`,
-    `records    ${Object.entries(s.records).map(([k, v]) => `${k} ${v}`).join(' · ')}`,
-    `batches    ${Object.entries(s.batches).map(([k, v]) => `${k} ${v}`).join(' · ')}`,
+    `records    ${Object.entries(s.records)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(' · ')}`,
+    `batches    ${Object.entries(s.batches)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(' · ')}`,
     `lag        ${(s.lagMs / 1000).toFixed(1)} s`,
     `chain      ${s.chainId} registry ${s.registry} signer ${s.signer}`,
     '',
     'latest batches:',
-    ...s.latestBatches.map((b) => `  #${b.id} ${b.state.padEnd(8)} ${String(b.count).padStart(6)} records  root ${b.root}  tx ${b.txHash ?? '-'}`),
+    ...s.latestBatches.map(
+      (b) =>
+        `  #${b.id} ${b.state.padEnd(8)} ${String(b.count).padStart(6)} records  root ${b.root}  tx ${b.txHash ?? '-'}`,
+    ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -147,7 +171,10 @@ async function verify(args: { url?: string; config?: string }, target: string | 
   if (!m) fail('verify needs <Type/id>, e.g. Observation/123');
   const lookup = await getJson<ApiAnchorLookup>(`${bridgeUrl(args.url)}/anchors/${m[1]}/${m[2]}`);
   // With a configuration (file or env) the chain and the content are checked too.
-  const cfg = args.config || process.env.EHR_BRIDGE_CONFIG || process.env.EHR_BRIDGE_RPC_URL ? config(args.config) : undefined;
+  const cfg =
+    args.config || process.env.EHR_BRIDGE_CONFIG || process.env.EHR_BRIDGE_RPC_URL
+      ? config(args.config)
+      : undefined;
   const app = cfg ? await buildApp({ ...cfg, workers: false, logLevel: 'warn' }) : undefined;
   const keyStore = cfg && existsSync(cfg.keyStoreFile) ? loadKeyStore(cfg.keyStoreFile) : undefined;
   let bad = 0;
@@ -156,7 +183,15 @@ async function verify(args: { url?: string; config?: string }, target: string | 
       const checks: string[] = [];
       let ok = v.state === 'anchored' && v.leaf !== null && v.proof !== null && v.batch !== null;
       if (v.leaf && v.proof && v.batch) {
-        const leaf = { subject: v.leaf.subject, resourceType: v.resourceType, resourceId: v.resourceId, versionId: v.versionId, contentHash: v.contentHash, payloadCid: v.leaf.payloadCid, salt: v.leaf.salt };
+        const leaf = {
+          subject: v.leaf.subject,
+          resourceType: v.resourceType,
+          resourceId: v.resourceId,
+          versionId: v.versionId,
+          contentHash: v.contentHash,
+          payloadCid: v.leaf.payloadCid,
+          salt: v.leaf.salt,
+        };
         const recomputed = leafHash(leaf);
         const leafOk = recomputed === v.leaf.leafHash;
         const proofOk = verifyProof(recomputed, v.proof as Hex[], v.batch.root);
@@ -165,10 +200,18 @@ async function verify(args: { url?: string; config?: string }, target: string | 
         if (app) {
           const anchor = await app.chain.anchorOf(v.batch.root);
           const anchoredOk = anchor.timestamp > 0;
-          checks.push(`on chain ${anchoredOk ? `ok (${new Date(anchor.timestamp * 1000).toISOString()})` : 'NOT ANCHORED'}`);
+          checks.push(
+            `on chain ${anchoredOk ? `ok (${new Date(anchor.timestamp * 1000).toISOString()})` : 'NOT ANCHORED'}`,
+          );
           ok &&= anchoredOk;
           if (keyStore) {
-            const envelope = new Uint8Array(await (await fetch(`${cfg!.ipfsApiUrl}/api/v0/block/get?arg=${v.leaf.payloadCid}`, { method: 'POST' })).arrayBuffer());
+            const envelope = new Uint8Array(
+              await (
+                await fetch(`${cfg!.ipfsApiUrl}/api/v0/block/get?arg=${v.leaf.payloadCid}`, {
+                  method: 'POST',
+                })
+              ).arrayBuffer(),
+            );
             const key = keyStore.activeKey();
             const plaintext = await openEnvelope(envelope, { aad: recordAad(v), key });
             const hash = await contentHash(JSON.parse(new TextDecoder().decode(plaintext)));
@@ -178,7 +221,9 @@ async function verify(args: { url?: string; config?: string }, target: string | 
         }
       }
       if (!ok) bad++;
-      process.stdout.write(`${ok ? '✔' : '✖'} ${v.resourceType}/${v.resourceId}/_history/${v.versionId}  ${v.state}  ${checks.join(', ')}\n`);
+      process.stdout.write(
+        `${ok ? '✔' : '✖'} ${v.resourceType}/${v.resourceId}/_history/${v.versionId}  ${v.state}  ${checks.join(', ')}\n`,
+      );
     }
   } finally {
     await app?.close();

@@ -10,7 +10,10 @@ import { ReadConfigSchema } from './read/config.js';
 /** How a source (a FHIR server that pushes to us) proves a request is its own. */
 export const SourceAuthSchema = z.discriminatedUnion('type', [
   /** `Authorization: Bearer <secret>` — what HAPI rest-hook `channel.header` sends. */
-  z.object({ type: z.literal('bearer'), secret: z.string().min(16, 'bearer secret must be at least 16 characters') }),
+  z.object({
+    type: z.literal('bearer'),
+    secret: z.string().min(16, 'bearer secret must be at least 16 characters'),
+  }),
   /** `X-Signature: hex(HMAC-SHA256(secret, raw body))` — the way Medplum signs subscription deliveries. */
   z.object({
     type: z.literal('hmac'),
@@ -44,7 +47,10 @@ export const BridgeConfigSchema = z
     /** `sqlite:<path>` (default, WAL) or `postgres://…` to share one queue between several bridges. */
     outbox: z
       .string()
-      .refine((v) => v.startsWith('sqlite:') || /^postgres(ql)?:\/\//.test(v), 'outbox must be sqlite:<path> or postgres://…')
+      .refine(
+        (v) => v.startsWith('sqlite:') || /^postgres(ql)?:\/\//.test(v),
+        'outbox must be sqlite:<path> or postgres://…',
+      )
       .default('sqlite:./ehr-bridge.db'),
     /** Kubo RPC API, e.g. http://127.0.0.1:5001 */
     ipfsApiUrl: z.url(),
@@ -85,7 +91,11 @@ export const BridgeConfigSchema = z
      */
     heapGrowingPercent: z.coerce.number().int().min(0).max(1000).default(100),
     /** Largest request body accepted (bytes); larger → 413. */
-    bodyLimit: z.coerce.number().int().min(1024).default(32 * 1024 * 1024),
+    bodyLimit: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(32 * 1024 * 1024),
     /** Sources allowed to push. */
     sources: z.array(SourceSchema).min(1, 'configure at least one source'),
     /** Allow `auth: none` sources (loopback development only). */
@@ -100,17 +110,26 @@ export const BridgeConfigSchema = z
   })
   .superRefine((c, ctx) => {
     if (!c.deploymentFile && !c.anchorAddress) {
-      ctx.addIssue({ code: 'custom', path: ['deploymentFile'], message: 'set deploymentFile or anchorAddress' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['deploymentFile'],
+        message: 'set deploymentFile or anchorAddress',
+      });
     }
     if (!c.signerKey && !c.signerKeyFile) {
       ctx.addIssue({ code: 'custom', path: ['signerKey'], message: 'set signerKey or signerKeyFile' });
     }
     if (!c.allowInsecure && c.sources.some((s) => s.auth.type === 'none')) {
-      ctx.addIssue({ code: 'custom', path: ['sources'], message: 'auth type "none" needs allowInsecure: true' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sources'],
+        message: 'auth type "none" needs allowInsecure: true',
+      });
     }
     const ids = new Set<string>();
     for (const s of c.sources) {
-      if (ids.has(s.id)) ctx.addIssue({ code: 'custom', path: ['sources'], message: `duplicate source id ${s.id}` });
+      if (ids.has(s.id))
+        ctx.addIssue({ code: 'custom', path: ['sources'], message: `duplicate source id ${s.id}` });
       ids.add(s.id);
     }
   });

@@ -33,7 +33,8 @@ export class HttpError extends Error {
 }
 
 export const badRequest = (message: string) => new HttpError(400, 'structure', message);
-export const unauthorized = (message = 'missing or wrong credentials') => new HttpError(401, 'login', message);
+export const unauthorized = (message = 'missing or wrong credentials') =>
+  new HttpError(401, 'login', message);
 export const notFound = (message: string) => new HttpError(404, 'not-found', message);
 export const unsupported = (message: string) => new HttpError(422, 'not-supported', message);
 export const unavailable = (message: string) => new HttpError(503, 'transient', message);

@@ -15,7 +15,14 @@ export {
   type BridgeConfigInput,
   type SourceConfig,
 } from './config.js';
-export { FileKeyStore, keyStoreFileSchema, loadKeyStore, newKeyStoreFile, type KeyStore, type KeyStoreFile } from './keys/keystore.js';
+export {
+  FileKeyStore,
+  keyStoreFileSchema,
+  loadKeyStore,
+  newKeyStoreFile,
+  type KeyStore,
+  type KeyStoreFile,
+} from './keys/keystore.js';
 export * from './outbox/index.js';
 export { Pipeline, provenanceFor, PROVENANCE_SYSTEMS } from './pipeline/pipeline.js';
 export { Chain } from './pipeline/chain.js';

@@ -15,13 +15,22 @@ import { startServer } from './server.js';
 export const DEV_SOURCE_SECRET = 'ehr-anchor-dev-source-secret';
 
 type HapiHelpers = {
-  createRestHookSubscription?: (fhirBaseUrl: string, endpoint: string, headers: readonly string[]) => Promise<string[]>;
-  loadSyntheaIntoHapi?: (fhirBaseUrl: string, bundles: Map<string, unknown>, options: { mode: 'put' | 'post' }) => Promise<{ resources: number }>;
+  createRestHookSubscription?: (
+    fhirBaseUrl: string,
+    endpoint: string,
+    headers: readonly string[],
+  ) => Promise<string[]>;
+  loadSyntheaIntoHapi?: (
+    fhirBaseUrl: string,
+    bundles: Map<string, unknown>,
+    options: { mode: 'put' | 'post' },
+  ) => Promise<{ resources: number }>;
 };
 
 export const up: StackUp = async (ctx) => {
   const { rpcUrl, ipfsApiUrl, deploymentFile, fhirBaseUrl } = ctx.values;
-  if (!rpcUrl || !ipfsApiUrl || !deploymentFile) throw new Error('bridge: needs rpcUrl, ipfsApiUrl and deploymentFile from earlier parts');
+  if (!rpcUrl || !ipfsApiUrl || !deploymentFile)
+    throw new Error('bridge: needs rpcUrl, ipfsApiUrl and deploymentFile from earlier parts');
   const dir = join(ctx.dataDir, 'bridge');
   mkdirSync(dir, { recursive: true });
   const config = parseConfig({
@@ -51,18 +60,28 @@ export const up: StackUp = async (ctx) => {
   const bridge = await startServer(config);
   ctx.values.bridgeUrl = bridge.url;
   ctx.values.bridgeSourceSecret = DEV_SOURCE_SECRET;
-  ctx.row({ name: 'bridge', url: bridge.url, note: `push: POST /fhir (Bearer ${DEV_SOURCE_SECRET}); /openapi.json /status /metrics` });
+  ctx.row({
+    name: 'bridge',
+    url: bridge.url,
+    note: `push: POST /fhir (Bearer ${DEV_SOURCE_SECRET}); /openapi.json /status /metrics`,
+  });
 
   const loaded = await bridge.app.outbox.getState('stack:fixtures');
   const hapi = testkit as unknown as HapiHelpers;
   if (loaded) {
     ctx.log(`bridge: fixtures already loaded (${loaded})`);
   } else if (fhirBaseUrl && hapi.createRestHookSubscription && hapi.loadSyntheaIntoHapi) {
-    ctx.log('bridge: REST-hook Subscription on the FHIR server → bridge, then loading Synthea into the FHIR server');
-    await hapi.createRestHookSubscription(fhirBaseUrl, `${bridge.url}/fhir`, [`Authorization: Bearer ${DEV_SOURCE_SECRET}`]);
+    ctx.log(
+      'bridge: REST-hook Subscription on the FHIR server → bridge, then loading Synthea into the FHIR server',
+    );
+    await hapi.createRestHookSubscription(fhirBaseUrl, `${bridge.url}/fhir`, [
+      `Authorization: Bearer ${DEV_SOURCE_SECRET}`,
+    ]);
     // PUT mode: loading again on a later `npm start` changes nothing and pushes nothing.
     const report = await hapi.loadSyntheaIntoHapi(fhirBaseUrl, loadSyntheaBundles(), { mode: 'put' });
-    ctx.log(`bridge: ${report.resources} Synthea resources loaded into the FHIR server; it pushes them to the bridge`);
+    ctx.log(
+      `bridge: ${report.resources} Synthea resources loaded into the FHIR server; it pushes them to the bridge`,
+    );
     await bridge.app.outbox.setState('stack:fixtures', `via FHIR server ${new Date().toISOString()}`);
   } else {
     let versions = 0;

@@ -29,21 +29,47 @@ describe('configuration', () => {
   it('lists every bad field in one error', () => {
     const error = (() => {
       try {
-        parseConfig({ ...base, rpcUrl: 'not a url', batchMax: 0, heapGrowingPercent: -5, outbox: 'mysql://x', signerKey: '0x12', sources: [{ id: 'a', auth: { type: 'bearer', secret: 'short' } }] });
+        parseConfig({
+          ...base,
+          rpcUrl: 'not a url',
+          batchMax: 0,
+          heapGrowingPercent: -5,
+          outbox: 'mysql://x',
+          signerKey: '0x12',
+          sources: [{ id: 'a', auth: { type: 'bearer', secret: 'short' } }],
+        });
       } catch (e) {
         return e;
       }
     })();
     assert.ok(error instanceof ConfigError);
-    for (const field of ['rpcUrl', 'batchMax', 'heapGrowingPercent', 'outbox', 'signerKey', 'sources.0.auth.secret']) {
-      assert.ok(error.issues.some((i) => i.startsWith(`${field}:`)), `mentions ${field}: ${error.message}`);
+    for (const field of [
+      'rpcUrl',
+      'batchMax',
+      'heapGrowingPercent',
+      'outbox',
+      'signerKey',
+      'sources.0.auth.secret',
+    ]) {
+      assert.ok(
+        error.issues.some((i) => i.startsWith(`${field}:`)),
+        `mentions ${field}: ${error.message}`,
+      );
     }
   });
 
   it('refuses unauthenticated sources unless allowInsecure, and duplicate source ids', () => {
-    assert.throws(() => parseConfig({ ...base, sources: [{ id: 'dev', auth: { type: 'none' } }] }), /allowInsecure/);
-    assert.doesNotThrow(() => parseConfig({ ...base, allowInsecure: true, sources: [{ id: 'dev', auth: { type: 'none' } }] }));
-    assert.throws(() => parseConfig({ ...base, sources: [base.sources[0], base.sources[0]] }), /duplicate source id/);
+    assert.throws(
+      () => parseConfig({ ...base, sources: [{ id: 'dev', auth: { type: 'none' } }] }),
+      /allowInsecure/,
+    );
+    assert.doesNotThrow(() =>
+      parseConfig({ ...base, allowInsecure: true, sources: [{ id: 'dev', auth: { type: 'none' } }] }),
+    );
+    assert.throws(
+      () => parseConfig({ ...base, sources: [base.sources[0], base.sources[0]] }),
+      /duplicate source id/,
+    );
   });
 
   it('reads a JSON file and lets the environment override it', async () => {
@@ -54,7 +80,10 @@ describe('configuration', () => {
       const c = loadConfig({ EHR_BRIDGE_BATCH_MAX: '20', EHR_BRIDGE_WORKERS: 'false' }, file);
       assert.equal(c.batchMax, 20);
       assert.equal(c.workers, false);
-      assert.throws(() => loadConfig({ EHR_BRIDGE_SOURCES: '[not json' }, file), /EHR_BRIDGE_SOURCES: not valid JSON/);
+      assert.throws(
+        () => loadConfig({ EHR_BRIDGE_SOURCES: '[not json' }, file),
+        /EHR_BRIDGE_SOURCES: not valid JSON/,
+      );
       assert.throws(() => loadConfig({}, join(dir, 'missing.json')), ConfigError);
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -63,9 +92,12 @@ describe('configuration', () => {
 
   it('`ehr-bridge --help` documents the commands and every environment variable; a bad config exits 2 with the reasons', () => {
     const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-    const help = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', cli, '--help'], { encoding: 'utf8' });
+    const help = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', cli, '--help'], {
+      encoding: 'utf8',
+    });
     assert.equal(help.status, 0);
-    for (const word of ['start', 'sync', 'status', 'verify', 'EHR_BRIDGE_OUTBOX', 'EHR_BRIDGE_SOURCES']) assert.ok(help.stdout.includes(word), word);
+    for (const word of ['start', 'sync', 'status', 'verify', 'EHR_BRIDGE_OUTBOX', 'EHR_BRIDGE_SOURCES'])
+      assert.ok(help.stdout.includes(word), word);
     const bad = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', cli, 'start'], {
       encoding: 'utf8',
       env: { ...process.env, EHR_BRIDGE_CONFIG: '', EHR_BRIDGE_RPC_URL: 'nope' },

@@ -37,12 +37,19 @@ describe('bridge ingest → anchored (real Kubo + anvil)', () => {
     assert.equal(res.status, 202);
     assert.equal(res.body.resourceType, 'OperationOutcome');
     assert.equal(res.body.issue.length, tiny.entry!.length);
-    assert.ok(res.body.issue.every((i) => i.details?.coding?.some((c) => c.system === RECEIPT_SYSTEMS.disposition && c.code === 'queued')));
+    assert.ok(
+      res.body.issue.every((i) =>
+        i.details?.coding?.some((c) => c.system === RECEIPT_SYSTEMS.disposition && c.code === 'queued'),
+      ),
+    );
     await waitAnchored(bridge.app, tiny.entry!.length);
 
     const replay = await push(bridge.url, '/fhir', tiny);
     assert.equal(replay.status, 202);
-    assert.ok(replay.body.issue.every((i) => i.details?.coding?.some((c) => c.code === 'duplicate')), 'a replay is reported as duplicate');
+    assert.ok(
+      replay.body.issue.every((i) => i.details?.coding?.some((c) => c.code === 'duplicate')),
+      'a replay is reported as duplicate',
+    );
     const counts = await bridge.app.outbox.counts();
     assert.equal(counts.records.anchored, tiny.entry!.length, 'replay anchored nothing new');
 
@@ -50,25 +57,51 @@ describe('bridge ingest → anchored (real Kubo + anvil)', () => {
     const keyStore = loadKeyStore(bridge.config.keyStoreFile);
     for (const entry of tiny.entry!.slice(0, 5)) {
       const resource = entry.resource!;
-      const lookup = await (await fetch(`${bridge.url}/anchors/${resource.resourceType}/${resource.id}`)).json() as {
-        versions: { versionId: string; contentHash: Hex; state: string; leaf: { subject: Hex; payloadCid: string; salt: Hex }; proof: Hex[]; batch: { root: Hex; txHash: string } }[];
+      const lookup = (await (
+        await fetch(`${bridge.url}/anchors/${resource.resourceType}/${resource.id}`)
+      ).json()) as {
+        versions: {
+          versionId: string;
+          contentHash: Hex;
+          state: string;
+          leaf: { subject: Hex; payloadCid: string; salt: Hex };
+          proof: Hex[];
+          batch: { root: Hex; txHash: string };
+        }[];
       };
       const v = lookup.versions[0]!;
       assert.equal(v.state, 'anchored');
-      const envelope = new Uint8Array(await (await fetch(`${env.kubo.gatewayUrl}/ipfs/${v.leaf.payloadCid}`)).arrayBuffer());
+      const envelope = new Uint8Array(
+        await (await fetch(`${env.kubo.gatewayUrl}/ipfs/${v.leaf.payloadCid}`)).arrayBuffer(),
+      );
       const plaintext = await openEnvelope(envelope, {
-        aad: recordAad({ resourceType: resource.resourceType, resourceId: resource.id!, versionId: v.versionId }),
+        aad: recordAad({
+          resourceType: resource.resourceType,
+          resourceId: resource.id!,
+          versionId: v.versionId,
+        }),
         key: keyStore.activeKey(),
       });
       const opened = JSON.parse(new TextDecoder().decode(plaintext)) as typeof resource;
       assert.deepEqual(opened, resource);
       const result = await verifyRecord({
         resource: opened,
-        leaf: { subject: v.leaf.subject, resourceType: resource.resourceType, resourceId: resource.id!, versionId: v.versionId, contentHash: v.contentHash, payloadCid: v.leaf.payloadCid, salt: v.leaf.salt },
+        leaf: {
+          subject: v.leaf.subject,
+          resourceType: resource.resourceType,
+          resourceId: resource.id!,
+          versionId: v.versionId,
+          contentHash: v.contentHash,
+          payloadCid: v.leaf.payloadCid,
+          salt: v.leaf.salt,
+        },
         proof: v.proof,
         root: v.batch.root,
         anchored: async (root) => {
-          const [, timestamp] = (await bridge.app.chain.registry.getFunction('anchorOf')(root)) as [string, bigint];
+          const [, timestamp] = (await bridge.app.chain.registry.getFunction('anchorOf')(root)) as [
+            string,
+            bigint,
+          ];
           return timestamp > 0n;
         },
       });
@@ -76,44 +109,78 @@ describe('bridge ingest → anchored (real Kubo + anvil)', () => {
     }
   });
 
-  it('`ehr-bridge verify Type/id` checks leaf, proof, on-chain anchor and decrypted content', { timeout: 120_000 }, async () => {
-    const obs = tiny.entry!.find((e) => e.resource?.resourceType === 'Observation')!.resource!;
-    const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-    // Asynchronous: the bridge answering the CLI runs in this very process.
-    const result = await run(process.execPath, ['--conditions=source', '--import', import.meta.resolve('tsx'), cli, 'verify', `Observation/${obs.id}`, '--url', bridge.url], {
-      encoding: 'utf8',
-      // Relative default paths (e.g. the read side's store) land in the test's temp dir.
-      cwd: bridge.dir,
-      env: {
-        ...process.env,
-        EHR_BRIDGE_OUTBOX: `sqlite:${bridge.dir}/verify-cli.db`,
-        EHR_BRIDGE_IPFS_API_URL: env.kubo.apiUrl,
-        EHR_BRIDGE_RPC_URL: env.chain.anvil.rpcUrl,
-        EHR_BRIDGE_DEPLOYMENT_FILE: env.chain.deploymentFile,
-        EHR_BRIDGE_SIGNER_KEY: bridge.config.signerKey,
-        EHR_BRIDGE_KEY_STORE: bridge.config.keyStoreFile,
-        EHR_BRIDGE_SOURCES: JSON.stringify(bridge.config.sources),
-        EHR_BRIDGE_LOG_LEVEL: 'silent',
-      },
-    });
-    assert.match(result.stdout, /✔ Observation\/.+ anchored {2}leaf ok, proof ok, on chain ok \(.+\), content ok/);
-  });
+  it(
+    '`ehr-bridge verify Type/id` checks leaf, proof, on-chain anchor and decrypted content',
+    { timeout: 120_000 },
+    async () => {
+      const obs = tiny.entry!.find((e) => e.resource?.resourceType === 'Observation')!.resource!;
+      const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+      // Asynchronous: the bridge answering the CLI runs in this very process.
+      const result = await run(
+        process.execPath,
+        [
+          '--conditions=source',
+          '--import',
+          import.meta.resolve('tsx'),
+          cli,
+          'verify',
+          `Observation/${obs.id}`,
+          '--url',
+          bridge.url,
+        ],
+        {
+          encoding: 'utf8',
+          // Relative default paths (e.g. the read side's store) land in the test's temp dir.
+          cwd: bridge.dir,
+          env: {
+            ...process.env,
+            EHR_BRIDGE_OUTBOX: `sqlite:${bridge.dir}/verify-cli.db`,
+            EHR_BRIDGE_IPFS_API_URL: env.kubo.apiUrl,
+            EHR_BRIDGE_RPC_URL: env.chain.anvil.rpcUrl,
+            EHR_BRIDGE_DEPLOYMENT_FILE: env.chain.deploymentFile,
+            EHR_BRIDGE_SIGNER_KEY: bridge.config.signerKey,
+            EHR_BRIDGE_KEY_STORE: bridge.config.keyStoreFile,
+            EHR_BRIDGE_SOURCES: JSON.stringify(bridge.config.sources),
+            EHR_BRIDGE_LOG_LEVEL: 'silent',
+          },
+        },
+      );
+      assert.match(
+        result.stdout,
+        /✔ Observation\/.+ anchored {2}leaf ok, proof ok, on chain ok \(.+\), content ok/,
+      );
+    },
+  );
 
   it('takes REST-hook PUT, POST and DELETE of single resources (bearer) and HMAC-signed pushes', async () => {
     const small = bundles.get('small-louis-erdman.json')!;
     const obs = small.entry!.find((e) => e.resource?.resourceType === 'Observation')!.resource!;
     const cond = small.entry!.find((e) => e.resource?.resourceType === 'Condition')!.resource!;
     const withVersion = { ...obs, meta: { versionId: '3', lastUpdated: '2024-01-01T00:00:00Z' } };
-    assert.equal((await push(bridge.url, `/fhir/Observation/${obs.id}`, withVersion, { method: 'PUT' })).status, 202);
+    assert.equal(
+      (await push(bridge.url, `/fhir/Observation/${obs.id}`, withVersion, { method: 'PUT' })).status,
+      202,
+    );
     assert.equal((await push(bridge.url, '/fhir/Condition', cond)).status, 202);
     const body = JSON.stringify({ ...cond, meta: { versionId: '2' } });
-    assert.equal((await push(bridge.url, `/fhir/Condition/${cond.id}`, body, { method: 'PUT', headers: hmacHeaders(body) })).status, 202);
+    assert.equal(
+      (
+        await push(bridge.url, `/fhir/Condition/${cond.id}`, body, {
+          method: 'PUT',
+          headers: hmacHeaders(body),
+        })
+      ).status,
+      202,
+    );
     const del = await push(bridge.url, `/fhir/Observation/${obs.id}`, undefined, { method: 'DELETE' });
     assert.equal(del.status, 202);
     assert.ok(del.body.issue[0]!.location![0]!.endsWith('/_history/deleted'));
     await waitAnchored(bridge.app, tiny.entry!.length + 4);
     const versions = await bridge.app.outbox.versions('Observation', obs.id!);
-    assert.deepEqual(versions.map((v) => v.versionId), ['deleted', '3']);
+    assert.deepEqual(
+      versions.map((v) => v.versionId),
+      ['deleted', '3'],
+    );
     assert.ok(versions.every((v) => v.state === 'anchored'));
     assert.equal(versions[0]!.subject, versions[1]!.subject, 'the tombstone keeps the patient subject');
   });
@@ -129,7 +196,11 @@ describe('bridge ingest → anchored (real Kubo + anvil)', () => {
       ...(focus ? { notificationEvent: [{ eventNumber: '1', focus: { reference: focus } }] } : {}),
     });
     for (const type of ['handshake', 'heartbeat']) {
-      const res = await push(bridge.url, '/fhir', { resourceType: 'Bundle', type: 'subscription-notification', entry: [{ resource: status(type) }] });
+      const res = await push(bridge.url, '/fhir', {
+        resourceType: 'Bundle',
+        type: 'subscription-notification',
+        entry: [{ resource: status(type) }],
+      });
       assert.equal(res.status, 200);
       assert.match(res.body.issue[0]!.diagnostics!, new RegExp(`${type} acknowledged`));
     }
@@ -141,14 +212,22 @@ describe('bridge ingest → anchored (real Kubo + anvil)', () => {
       type: 'history', // R4B backport shape
       entry: [
         { resource: status('event-notification', `Encounter/${enc.id}/_history/1`) as never },
-        { fullUrl, resource: { ...enc, meta: { versionId: '1' } }, request: { method: 'PUT', url: `Encounter/${enc.id}` }, response: { status: '200' } },
+        {
+          fullUrl,
+          resource: { ...enc, meta: { versionId: '1' } },
+          request: { method: 'PUT', url: `Encounter/${enc.id}` },
+          response: { status: '200' },
+        },
       ],
     };
     const first = await push(bridge.url, '/fhir', notification);
     assert.equal(first.status, 202);
     // Real servers resend events (and renumber them): dedupe is by version, not event number.
     const again = await push(bridge.url, '/fhir', notification);
-    assert.equal(again.body.issue[0]!.details!.coding!.find((c) => c.system === RECEIPT_SYSTEMS.disposition)!.code, 'duplicate');
+    assert.equal(
+      again.body.issue[0]!.details!.coding!.find((c) => c.system === RECEIPT_SYSTEMS.disposition)!.code,
+      'duplicate',
+    );
     await waitAnchored(bridge.app, tiny.entry!.length + 5);
     assert.equal((await bridge.app.outbox.versions('Encounter', enc.id!)).length, 1);
   });
@@ -156,13 +235,19 @@ describe('bridge ingest → anchored (real Kubo + anvil)', () => {
   it('refuses missing or wrong credentials with 401 and writes nothing', async () => {
     const before = (await bridge.app.outbox.counts()).records;
     const obs = tiny.entry![1]!.resource!;
-    const none = await push(bridge.url, '/fhir/Organization', obs, { headers: { 'content-type': 'application/fhir+json' } });
+    const none = await push(bridge.url, '/fhir/Organization', obs, {
+      headers: { 'content-type': 'application/fhir+json' },
+    });
     assert.equal(none.status, 401);
     assert.equal(none.body.resourceType, 'OperationOutcome');
-    const wrong = await push(bridge.url, '/fhir/Organization', obs, { headers: { authorization: 'Bearer nope-nope-nope-nope', 'content-type': 'application/fhir+json' } });
+    const wrong = await push(bridge.url, '/fhir/Organization', obs, {
+      headers: { authorization: 'Bearer nope-nope-nope-nope', 'content-type': 'application/fhir+json' },
+    });
     assert.equal(wrong.status, 401);
     const body = JSON.stringify(obs);
-    const tampered = await push(bridge.url, '/fhir/Organization', body.replace('"', ' "'), { headers: hmacHeaders(body) });
+    const tampered = await push(bridge.url, '/fhir/Organization', body.replace('"', ' "'), {
+      headers: hmacHeaders(body),
+    });
     assert.equal(tampered.status, 401, 'a signature over other bytes does not verify');
     assert.deepEqual((await bridge.app.outbox.counts()).records, before);
   });

@@ -11,17 +11,39 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { leafHash, verifyRecord, type Hex, type LeafInput } from '@ehr-anchor/core';
 import type { EntryReceipt, RecordRead, RecordVersions } from '@ehr-anchor/core/api';
-import { createRestHookSubscription, loadSyntheaBundles, loadSyntheaIntoHapi, sharedDir, startHapi, waitFor, type Hapi } from '@ehr-anchor/testkit';
-import type { Bundle, BundleEntry, ClinicalImpression, Condition, Encounter, FhirResource, MedicationRequest, Observation, OperationOutcome } from 'fhir/r4';
+import {
+  createRestHookSubscription,
+  loadSyntheaBundles,
+  loadSyntheaIntoHapi,
+  sharedDir,
+  startHapi,
+  waitFor,
+  type Hapi,
+} from '@ehr-anchor/testkit';
+import type {
+  Bundle,
+  BundleEntry,
+  ClinicalImpression,
+  Condition,
+  Encounter,
+  FhirResource,
+  MedicationRequest,
+  Observation,
+  OperationOutcome,
+} from 'fhir/r4';
 import { EntryRejected, EntryWriter, parseEntry } from '../src/entries/write.js';
 import { BEARER } from './helpers.js';
 import { api, signIn, startReadWorld, type ReadWorld } from './read-harness.js';
 
-const { scanBytes } = (await import(join(sharedDir, 'tools', 'phi-scan.mjs'))) as { scanBytes: (buf: Buffer) => unknown[] };
+const { scanBytes } = (await import(join(sharedDir, 'tools', 'phi-scan.mjs'))) as {
+  scanBytes: (buf: Buffer) => unknown[];
+};
 
 const LOINC = 'http://loinc.org';
 const UCUM = 'http://unitsofmeasure.org';
-const cat = (code: string) => [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code }] }];
+const cat = (code: string) => [
+  { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code }] },
+];
 const qty = (value: number, unit: string) => ({ value, unit, system: UCUM, code: unit });
 
 /** An entry with every section, as <clinical-entry> builds it (urn:uuid references, POSTs). */
@@ -41,10 +63,18 @@ function fullEntry(patientId: string): Bundle {
     valueQuantity: qty(value, unit),
   });
   const resources: FhirResource[] = [
-    { resourceType: 'Encounter', status: 'finished', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' }, subject: patient, period: { start: at } },
+    {
+      resourceType: 'Encounter',
+      status: 'finished',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+      subject: patient,
+      period: { start: at },
+    },
     {
       resourceType: 'Condition',
-      clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] },
+      clinicalStatus: {
+        coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }],
+      },
       code: { text: 'Essential hypertension' },
       subject: patient,
       encounter,
@@ -54,7 +84,16 @@ function fullEntry(patientId: string): Bundle {
       resourceType: 'MedicationRequest',
       status: 'active',
       intent: 'order',
-      medicationCodeableConcept: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '316049', display: 'Hydrochlorothiazide 25 MG' }], text: 'Hydrochlorothiazide 25 MG' },
+      medicationCodeableConcept: {
+        coding: [
+          {
+            system: 'http://www.nlm.nih.gov/research/umls/rxnorm',
+            code: '316049',
+            display: 'Hydrochlorothiazide 25 MG',
+          },
+        ],
+        text: 'Hydrochlorothiazide 25 MG',
+      },
       subject: patient,
       encounter,
       dosageInstruction: [{ text: '25 mg once daily' }],
@@ -63,7 +102,11 @@ function fullEntry(patientId: string): Bundle {
       resourceType: 'Observation',
       status: 'final',
       category: cat('vital-signs'),
-      code: { coding: [{ system: LOINC, code: '85354-9', display: 'Blood pressure panel with all children optional' }] },
+      code: {
+        coding: [
+          { system: LOINC, code: '85354-9', display: 'Blood pressure panel with all children optional' },
+        ],
+      },
       subject: patient,
       encounter,
       effectiveDateTime: at,
@@ -87,7 +130,13 @@ function fullEntry(patientId: string): Bundle {
       valueQuantity: qty(104, 'mg/dL'),
       referenceRange: [{ low: qty(70, 'mg/dL'), high: qty(99, 'mg/dL') }],
     },
-    { resourceType: 'ClinicalImpression', status: 'completed', subject: patient, encounter, summary: 'Stage 1 hypertension; start a thiazide, recheck in 4 weeks.' },
+    {
+      resourceType: 'ClinicalImpression',
+      status: 'completed',
+      subject: patient,
+      encounter,
+      summary: 'Stage 1 hypertension; start a thiazide, recheck in 4 weeks.',
+    },
   ];
   const entry: BundleEntry[] = resources.map((resource, i) => ({
     fullUrl: i === 0 ? enc : `urn:uuid:${randomUUID()}`,
@@ -116,7 +165,9 @@ describe('clinical entries over HTTP (real HAPI FHIR + anvil + Kubo)', () => {
 
   before(async () => {
     hapi = await startHapi();
-    await loadSyntheaIntoHapi(hapi.baseUrl, [loadSyntheaBundles().get('tiny-clemente-kreiger.json')!], { mode: 'put' });
+    await loadSyntheaIntoHapi(hapi.baseUrl, [loadSyntheaBundles().get('tiny-clemente-kreiger.json')!], {
+      mode: 'put',
+    });
     w = await startReadWorld({ read: { fhirBaseUrl: hapi.baseUrl } });
     doctor = await signIn(w.bridge.url, w.wallets['granted doctor']);
   });
@@ -125,7 +176,8 @@ describe('clinical entries over HTTP (real HAPI FHIR + anvil + Kubo)', () => {
     await hapi?.stop();
   });
 
-  const post = (token: string | undefined, body: unknown, subject = w.subject) => api(w.bridge.url, `/patients/${subject}/entries`, token, { method: 'POST', body });
+  const post = (token: string | undefined, body: unknown, subject = w.subject) =>
+    api(w.bridge.url, `/patients/${subject}/entries`, token, { method: 'POST', body });
 
   it('writes an entry with every section to the FHIR server with its codes and units, and anchors the server versions', async () => {
     const r = await post(doctor, fullEntry(w.patient.id!));
@@ -133,40 +185,75 @@ describe('clinical entries over HTTP (real HAPI FHIR + anvil + Kubo)', () => {
     first = r.body as unknown as EntryReceipt;
     assert.equal(first.items.length, 10);
     assert.match(first.encounter, /^Encounter\/[A-Za-z0-9\-.]+$/);
-    for (const item of first.items) assert.match(item.reference, /^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]+\/_history\/1$/);
+    for (const item of first.items)
+      assert.match(item.reference, /^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]+\/_history\/1$/);
 
     // On the server: every resource exists, references the Encounter, and carries its codes/units.
     const byType = (t: string) => first.items.filter((i) => i.resourceType === t);
-    const observations = await Promise.all(byType('Observation').map((i) => fhirGet<Observation>(hapi.baseUrl, `Observation/${i.resourceId}`)));
+    const observations = await Promise.all(
+      byType('Observation').map((i) => fhirGet<Observation>(hapi.baseUrl, `Observation/${i.resourceId}`)),
+    );
     for (const o of observations) assert.equal(o.encounter?.reference, first.encounter);
     const code = (o: Observation) => o.code.coding?.[0]?.code;
     const bp = observations.find((o) => code(o) === '85354-9')!;
     assert.deepEqual(
-      bp.component?.map((c) => [c.code.coding?.[0]?.code, c.valueQuantity?.value, c.valueQuantity?.system, c.valueQuantity?.code]),
+      bp.component?.map((c) => [
+        c.code.coding?.[0]?.code,
+        c.valueQuantity?.value,
+        c.valueQuantity?.system,
+        c.valueQuantity?.code,
+      ]),
       [
         ['8480-6', 142, UCUM, 'mm[Hg]'],
         ['8462-4', 91, UCUM, 'mm[Hg]'],
       ],
     );
-    const units = Object.fromEntries(observations.filter((o) => o.valueQuantity).map((o) => [code(o), `${o.valueQuantity!.value} ${o.valueQuantity!.code}`]));
-    assert.deepEqual(units, { '8867-4': '72 /min', '8310-5': '36.8 Cel', '29463-7': '81.5 kg', '8302-2': '178 cm', '2339-0': '104 mg/dL' });
+    const units = Object.fromEntries(
+      observations
+        .filter((o) => o.valueQuantity)
+        .map((o) => [code(o), `${o.valueQuantity!.value} ${o.valueQuantity!.code}`]),
+    );
+    assert.deepEqual(units, {
+      '8867-4': '72 /min',
+      '8310-5': '36.8 Cel',
+      '29463-7': '81.5 kg',
+      '8302-2': '178 cm',
+      '2339-0': '104 mg/dL',
+    });
     const lab = observations.find((o) => code(o) === '2339-0')!;
     assert.equal(lab.category?.[0]?.coding?.[0]?.code, 'laboratory');
     assert.deepEqual([lab.referenceRange?.[0]?.low?.value, lab.referenceRange?.[0]?.high?.value], [70, 99]);
-    assert.ok(observations.filter((o) => code(o) !== '2339-0').every((o) => o.category?.[0]?.coding?.[0]?.code === 'vital-signs'));
-    const condition = await fhirGet<Condition>(hapi.baseUrl, `Condition/${byType('Condition')[0]!.resourceId}`);
+    assert.ok(
+      observations
+        .filter((o) => code(o) !== '2339-0')
+        .every((o) => o.category?.[0]?.coding?.[0]?.code === 'vital-signs'),
+    );
+    const condition = await fhirGet<Condition>(
+      hapi.baseUrl,
+      `Condition/${byType('Condition')[0]!.resourceId}`,
+    );
     assert.equal(condition.clinicalStatus?.coding?.[0]?.code, 'active');
     assert.equal(condition.onsetDateTime, '2025-03-01');
-    const med = await fhirGet<MedicationRequest>(hapi.baseUrl, `MedicationRequest/${byType('MedicationRequest')[0]!.resourceId}`);
+    const med = await fhirGet<MedicationRequest>(
+      hapi.baseUrl,
+      `MedicationRequest/${byType('MedicationRequest')[0]!.resourceId}`,
+    );
     assert.equal(med.medicationCodeableConcept?.coding?.[0]?.code, '316049');
-    const impression = await fhirGet<ClinicalImpression>(hapi.baseUrl, `ClinicalImpression/${byType('ClinicalImpression')[0]!.resourceId}`);
+    const impression = await fhirGet<ClinicalImpression>(
+      hapi.baseUrl,
+      `ClinicalImpression/${byType('ClinicalImpression')[0]!.resourceId}`,
+    );
     assert.equal(impression.encounter?.reference, first.encounter);
 
     // Anchored: each version the server reported, and its proof verifies against the chain.
-    await waitFor(async () => (await w.bridge.app.outbox.bySeq(first.items.map((i) => i.seq))).every((r) => r.state === 'anchored'), {
-      what: 'every entry version anchored',
-      timeoutMs: 120_000,
-    });
+    await waitFor(
+      async () =>
+        (await w.bridge.app.outbox.bySeq(first.items.map((i) => i.seq))).every((r) => r.state === 'anchored'),
+      {
+        what: 'every entry version anchored',
+        timeoutMs: 120_000,
+      },
+    );
     const read = await api(w.bridge.url, `/records/${byType('Condition')[0]!.seq}`, doctor);
     assert.equal(read.status, 200);
     const rec = read.body as unknown as RecordRead;
@@ -190,7 +277,10 @@ describe('clinical entries over HTTP (real HAPI FHIR + anvil + Kubo)', () => {
     assert.equal(r.status, 422);
     const outcome = r.body as unknown as OperationOutcome;
     assert.equal(outcome.resourceType, 'OperationOutcome');
-    assert.deepEqual(outcome.issue.map((i) => i.expression?.[0]), ['Bundle.entry[1].resource.onsetDateTime']);
+    assert.deepEqual(
+      outcome.issue.map((i) => i.expression?.[0]),
+      ['Bundle.entry[1].resource.onsetDateTime'],
+    );
     assert.equal(outcome.issue[0]!.code, 'required');
     assert.equal(await encounterCount(hapi.baseUrl, w.patient.id!), before);
   });
@@ -203,10 +293,13 @@ describe('clinical entries over HTTP (real HAPI FHIR + anvil + Kubo)', () => {
     const r = await post(doctor, bundle);
     assert.equal(r.status, 422);
     const outcome = r.body as unknown as OperationOutcome;
-    assert.deepEqual(outcome.issue.map((i) => [i.expression?.[0], i.code]), [
-      ['Bundle.entry[4].resource.valueQuantity.value', 'value'],
-      ['Bundle.entry[6].resource.valueQuantity.code', 'code-invalid'],
-    ]);
+    assert.deepEqual(
+      outcome.issue.map((i) => [i.expression?.[0], i.code]),
+      [
+        ['Bundle.entry[4].resource.valueQuantity.value', 'value'],
+        ['Bundle.entry[6].resource.valueQuantity.code', 'code-invalid'],
+      ],
+    );
     assert.match(outcome.issue[0]!.diagnostics!, /Heart rate 900 \/min is outside 20–300/);
     assert.equal(await encounterCount(hapi.baseUrl, w.patient.id!), before);
   });
@@ -215,7 +308,11 @@ describe('clinical entries over HTTP (real HAPI FHIR + anvil + Kubo)', () => {
     const notBundle = await post(doctor, { resourceType: 'Patient' });
     assert.equal(notBundle.status, 400);
     const withPatient = fullEntry(w.patient.id!);
-    withPatient.entry!.push({ fullUrl: `urn:uuid:${randomUUID()}`, resource: { resourceType: 'Patient', id: 'x' } as FhirResource, request: { method: 'POST', url: 'Patient' } });
+    withPatient.entry!.push({
+      fullUrl: `urn:uuid:${randomUUID()}`,
+      resource: { resourceType: 'Patient', id: 'x' } as FhirResource,
+      request: { method: 'POST', url: 'Patient' },
+    });
     assert.equal((await post(doctor, withPatient)).status, 400, 'Patient is not an entry resource type');
     const noEncounter = fullEntry(w.patient.id!);
     noEncounter.entry!.shift();
@@ -224,7 +321,10 @@ describe('clinical entries over HTTP (real HAPI FHIR + anvil + Kubo)', () => {
     (mixed.entry![2]!.resource as MedicationRequest).subject = { reference: 'Patient/someone-else' };
     const m = await post(doctor, mixed);
     assert.equal(m.status, 422);
-    assert.equal((m.body as unknown as OperationOutcome).issue[0]!.expression?.[0], 'Bundle.entry[2].resource.subject');
+    assert.equal(
+      (m.body as unknown as OperationOutcome).issue[0]!.expression?.[0],
+      'Bundle.entry[2].resource.subject',
+    );
     const wrongSubject = await post(doctor, fullEntry(w.patient.id!), w.otherSubject);
     assert.equal(wrongSubject.status, 403, 'the other patient never granted this doctor');
   });
@@ -232,7 +332,10 @@ describe('clinical entries over HTTP (real HAPI FHIR + anvil + Kubo)', () => {
   for (const [who, why] of [
     ['expired grant', 'a doctor of this hospital whose grant expired'],
     ['removed doctor', 'a doctor the hospital removed (their grant is still on chain)'],
-    ['doctor of granted hospital', "a doctor of another hospital (this bridge writes only for its own hospital's doctors)"],
+    [
+      'doctor of granted hospital',
+      "a doctor of another hospital (this bridge writes only for its own hospital's doctors)",
+    ],
     ['patient self', 'the patient'],
     ['stranger', 'a stranger'],
   ] as const) {
@@ -251,16 +354,24 @@ describe('clinical entries over HTTP (real HAPI FHIR + anvil + Kubo)', () => {
   });
 
   it("refuses to amend another patient's resource by id (403), writing nothing", async () => {
-    const other = await (
-      await fetch(`${hapi.baseUrl}/Patient`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify({ resourceType: 'Patient', active: true }) })
-    ).json() as { id: string };
-    const theirs = await (
+    const other = (await (
+      await fetch(`${hapi.baseUrl}/Patient`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json' },
+        body: JSON.stringify({ resourceType: 'Patient', active: true }),
+      })
+    ).json()) as { id: string };
+    const theirs = (await (
       await fetch(`${hapi.baseUrl}/Condition`, {
         method: 'POST',
         headers: { 'content-type': 'application/fhir+json' },
-        body: JSON.stringify({ resourceType: 'Condition', subject: { reference: `Patient/${other.id}` }, code: { text: 'x' } }),
+        body: JSON.stringify({
+          resourceType: 'Condition',
+          subject: { reference: `Patient/${other.id}` },
+          code: { text: 'x' },
+        }),
       })
-    ).json() as Condition;
+    ).json()) as Condition;
     const bundle = fullEntry(w.patient.id!);
     const cond = bundle.entry![1]!;
     cond.resource = { ...(cond.resource as Condition), id: theirs.id! };
@@ -277,13 +388,21 @@ describe('clinical entries over HTTP (real HAPI FHIR + anvil + Kubo)', () => {
     const conditionItem = first.items.find((i) => i.resourceType === 'Condition')!;
     const condition = await fhirGet<Condition>(hapi.baseUrl, `Condition/${conditionItem.resourceId}`);
     const encounter = await fhirGet<FhirResource>(hapi.baseUrl, `Encounter/${encounterItem.resourceId}`);
-    const amended: Condition = { ...condition, clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'resolved' }] } };
+    const amended: Condition = {
+      ...condition,
+      clinicalStatus: {
+        coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'resolved' }],
+      },
+    };
     const amendment: Bundle = {
       resourceType: 'Bundle',
       type: 'transaction',
       entry: [
         { resource: encounter, request: { method: 'PUT', url: `Encounter/${encounterItem.resourceId}` } },
-        { resource: amended, request: { method: 'PUT', url: `Condition/${conditionItem.resourceId}`, ifMatch: 'W/"1"' } },
+        {
+          resource: amended,
+          request: { method: 'PUT', url: `Condition/${conditionItem.resourceId}`, ifMatch: 'W/"1"' },
+        },
       ],
     };
     const r = await post(doctor, amendment);
@@ -291,24 +410,47 @@ describe('clinical entries over HTTP (real HAPI FHIR + anvil + Kubo)', () => {
     const receipt = r.body as unknown as EntryReceipt;
     const newCondition = receipt.items.find((i) => i.resourceType === 'Condition')!;
     assert.equal(newCondition.versionId, '2');
-    assert.equal(receipt.items.find((i) => i.resourceType === 'Encounter')!.seq, encounterItem.seq, 'an unchanged Encounter is the same version, anchored once');
-    assert.equal((await fhirGet<Condition>(hapi.baseUrl, `Condition/${conditionItem.resourceId}`)).meta?.versionId, '2');
+    assert.equal(
+      receipt.items.find((i) => i.resourceType === 'Encounter')!.seq,
+      encounterItem.seq,
+      'an unchanged Encounter is the same version, anchored once',
+    );
+    assert.equal(
+      (await fhirGet<Condition>(hapi.baseUrl, `Condition/${conditionItem.resourceId}`)).meta?.versionId,
+      '2',
+    );
 
-    await waitFor(async () => (await w.bridge.app.outbox.bySeq([newCondition.seq]))[0]?.state === 'anchored', { what: 'amendment anchored', timeoutMs: 120_000 });
+    await waitFor(
+      async () => (await w.bridge.app.outbox.bySeq([newCondition.seq]))[0]?.state === 'anchored',
+      { what: 'amendment anchored', timeoutMs: 120_000 },
+    );
     const history = await api(w.bridge.url, `/records/${newCondition.seq}/versions`, doctor);
     assert.equal(history.status, 200, JSON.stringify(history.body));
     const h = history.body as unknown as RecordVersions;
-    assert.deepEqual(h.versions.map((v) => [v.versionId, v.seq, v.state]), [
-      ['2', newCondition.seq, 'anchored'],
-      ['1', conditionItem.seq, 'anchored'],
-    ]);
+    assert.deepEqual(
+      h.versions.map((v) => [v.versionId, v.seq, v.state]),
+      [
+        ['2', newCondition.seq, 'anchored'],
+        ['1', conditionItem.seq, 'anchored'],
+      ],
+    );
     const statuses: string[] = [];
     for (const v of h.versions) {
       assert.ok(v.anchor && v.proof && v.leafHash);
-      assert.equal(await w.bridge.app.read.chain.verifyLeaf(v.anchor.root, v.leafHash, v.proof), true, `version ${v.versionId} verifies on chain`);
+      assert.equal(
+        await w.bridge.app.read.chain.verifyLeaf(v.anchor.root, v.leafHash, v.proof),
+        true,
+        `version ${v.versionId} verifies on chain`,
+      );
       const rec = (await api(w.bridge.url, `/records/${v.seq}`, doctor)).body as unknown as RecordRead;
       assert.equal(leafHash(rec.leaf as LeafInput), v.leafHash);
-      const verdict = await verifyRecord({ resource: rec.resource, leaf: rec.leaf as LeafInput, proof: rec.proof as Hex[], root: rec.anchor!.root, anchored: true });
+      const verdict = await verifyRecord({
+        resource: rec.resource,
+        leaf: rec.leaf as LeafInput,
+        proof: rec.proof as Hex[],
+        root: rec.anchor!.root,
+        anchored: true,
+      });
       assert.equal(verdict.status, 'verified');
       statuses.push((rec.resource as unknown as Condition).clinicalStatus!.coding![0]!.code!);
     }
@@ -329,14 +471,23 @@ describe('clinical entries over HTTP (real HAPI FHIR + anvil + Kubo)', () => {
     const encounter = await fhirGet<Encounter>(hapi.baseUrl, `Encounter/${encounterItem.resourceId}`);
     assert.equal(condition.meta?.versionId, '2', 'the amendment above made version 2');
     const emergency: Encounter = { ...encounter, class: { ...encounter.class, code: 'EMER' } };
-    const inactive: Condition = { ...condition, clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'inactive' }] } };
+    const inactive: Condition = {
+      ...condition,
+      clinicalStatus: {
+        coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'inactive' }],
+      },
+    };
     const bundle: Bundle = {
       resourceType: 'Bundle',
       type: 'transaction',
       entry: [
         {
           resource: emergency,
-          request: { method: 'PUT', url: `Encounter/${encounter.id}`, ifMatch: `W/"${encounter.meta!.versionId}"` },
+          request: {
+            method: 'PUT',
+            url: `Encounter/${encounter.id}`,
+            ifMatch: `W/"${encounter.meta!.versionId}"`,
+          },
         },
         {
           resource: inactive,
@@ -348,32 +499,56 @@ describe('clinical entries over HTTP (real HAPI FHIR + anvil + Kubo)', () => {
   }
 
   /** Nothing of a refused amendment reached the FHIR server or the outbox (so nothing is anchored). */
-  async function assertUnchanged(condition: Condition, encounter: Encounter, rows: { condition: number; encounter: number }): Promise<void> {
+  async function assertUnchanged(
+    condition: Condition,
+    encounter: Encounter,
+    rows: { condition: number; encounter: number },
+  ): Promise<void> {
     const c = await fhirGet<Condition>(hapi.baseUrl, `Condition/${condition.id}`);
     assert.deepEqual([c.meta?.versionId, c.clinicalStatus?.coding?.[0]?.code], ['2', 'resolved']);
     const e = await fhirGet<Encounter>(hapi.baseUrl, `Encounter/${encounter.id}`);
     assert.deepEqual([e.meta?.versionId, e.class.code], [encounter.meta?.versionId, encounter.class.code]);
-    assert.equal((await w.bridge.app.outbox.versions('Condition', condition.id!)).length, rows.condition, 'no Condition version queued');
-    assert.equal((await w.bridge.app.outbox.versions('Encounter', encounter.id!)).length, rows.encounter, 'no Encounter version queued');
+    assert.equal(
+      (await w.bridge.app.outbox.versions('Condition', condition.id!)).length,
+      rows.condition,
+      'no Condition version queued',
+    );
+    assert.equal(
+      (await w.bridge.app.outbox.versions('Encounter', encounter.id!)).length,
+      rows.encounter,
+      'no Encounter version queued',
+    );
   }
 
   it('refuses an amendment of a stale version (If-Match W/"1", the server is at 2) with 412 OperationOutcome; nothing is written or anchored', async () => {
     assert.ok(first, 'the first entry was written');
     const { bundle, condition, encounter } = await staleAmendment();
-    const rows = { condition: (await w.bridge.app.outbox.versions('Condition', condition.id!)).length, encounter: (await w.bridge.app.outbox.versions('Encounter', encounter.id!)).length };
+    const rows = {
+      condition: (await w.bridge.app.outbox.versions('Condition', condition.id!)).length,
+      encounter: (await w.bridge.app.outbox.versions('Encounter', encounter.id!)).length,
+    };
     const r = await post(doctor, bundle);
     assert.equal(r.status, 412, JSON.stringify(r.body));
     const outcome = r.body as unknown as OperationOutcome;
     assert.equal(outcome.resourceType, 'OperationOutcome');
-    assert.deepEqual(outcome.issue.map((i) => [i.severity, i.code, i.expression?.[0]]), [['error', 'conflict', 'Bundle.entry[1].request.ifMatch']]);
-    assert.match(outcome.issue[0]!.diagnostics!, /Condition was changed since version 1 \(it is now at version 2\).*nothing was written/);
+    assert.deepEqual(
+      outcome.issue.map((i) => [i.severity, i.code, i.expression?.[0]]),
+      [['error', 'conflict', 'Bundle.entry[1].request.ifMatch']],
+    );
+    assert.match(
+      outcome.issue[0]!.diagnostics!,
+      /Condition was changed since version 1 \(it is now at version 2\).*nothing was written/,
+    );
     await assertUnchanged(condition, encounter, rows);
   });
 
   it("refuses the same stale amendment with 412 when only the FHIR server's transaction catches it (changed between preflight and write)", async () => {
     assert.ok(first, 'the first entry was written');
     const { bundle, condition, encounter } = await staleAmendment();
-    const rows = { condition: (await w.bridge.app.outbox.versions('Condition', condition.id!)).length, encounter: (await w.bridge.app.outbox.versions('Encounter', encounter.id!)).length };
+    const rows = {
+      condition: (await w.bridge.app.outbox.versions('Condition', condition.id!)).length,
+      encounter: (await w.bridge.app.outbox.versions('Encounter', encounter.id!)).length,
+    };
     // The write step alone, without the preflight that would refuse it first: HAPI's own If-Match check.
     const writer = new EntryWriter({
       fhir: { baseUrl: hapi.baseUrl },
@@ -382,12 +557,18 @@ describe('clinical entries over HTTP (real HAPI FHIR + anvil + Kubo)', () => {
       source: 'hapi',
       onQueued: () => assert.fail('a refused transaction queues nothing'),
     });
-    await assert.rejects(writer.write(parseEntry(bundle, `Patient/${w.patient.id}`), w.subject), (error: unknown) => {
-      assert.ok(error instanceof EntryRejected, String(error));
-      assert.equal(error.statusCode, 412);
-      assert.deepEqual(error.outcome().issue.map((i) => i.code), ['conflict']);
-      return true;
-    });
+    await assert.rejects(
+      writer.write(parseEntry(bundle, `Patient/${w.patient.id}`), w.subject),
+      (error: unknown) => {
+        assert.ok(error instanceof EntryRejected, String(error));
+        assert.equal(error.statusCode, 412);
+        assert.deepEqual(
+          error.outcome().issue.map((i) => i.code),
+          ['conflict'],
+        );
+        return true;
+      },
+    );
     await assertUnchanged(condition, encounter, rows);
   });
 
@@ -398,22 +579,40 @@ describe('clinical entries over HTTP (real HAPI FHIR + anvil + Kubo)', () => {
       const values = [...(await m.received.get()).values, ...(await m.duplicates.get()).values];
       return values.filter((v) => v.labels.source === 'hapi').reduce((n, v) => n + v.value, 0);
     };
-    await createRestHookSubscription(hapi.baseUrl, `${w.bridge.url}/fhir`, [`Authorization: Bearer ${BEARER}`], {
-      criteria: ['Encounter?', 'Condition?', 'MedicationRequest?', 'Observation?', 'ClinicalImpression?'],
-      sendDeletes: false,
-    });
+    await createRestHookSubscription(
+      hapi.baseUrl,
+      `${w.bridge.url}/fhir`,
+      [`Authorization: Bearer ${BEARER}`],
+      {
+        criteria: ['Encounter?', 'Condition?', 'MedicationRequest?', 'Observation?', 'ClinicalImpression?'],
+        sendDeletes: false,
+      },
+    );
     const before = await pushed();
     const r = await post(doctor, fullEntry(w.patient.id!));
     assert.equal(r.status, 201, JSON.stringify(r.body));
     const receipt = r.body as unknown as EntryReceipt;
-    await waitFor(async () => (await pushed()) - before >= receipt.items.length, { what: 'the REST-hook pushes of the entry', timeoutMs: 120_000 });
-    await waitFor(async () => (await w.bridge.app.outbox.bySeq(receipt.items.map((i) => i.seq))).every((x) => x.state === 'anchored'), {
-      what: 'entry anchored',
+    await waitFor(async () => (await pushed()) - before >= receipt.items.length, {
+      what: 'the REST-hook pushes of the entry',
       timeoutMs: 120_000,
     });
+    await waitFor(
+      async () =>
+        (await w.bridge.app.outbox.bySeq(receipt.items.map((i) => i.seq))).every(
+          (x) => x.state === 'anchored',
+        ),
+      {
+        what: 'entry anchored',
+        timeoutMs: 120_000,
+      },
+    );
     for (const item of receipt.items) {
       const rows = await w.bridge.app.outbox.versions(item.resourceType, item.resourceId);
-      assert.deepEqual(rows.map((x) => [x.versionId, x.seq]), [['1', item.seq]], `${item.resourceType}/${item.resourceId}: one outbox row, one leaf`);
+      assert.deepEqual(
+        rows.map((x) => [x.versionId, x.seq]),
+        [['1', item.seq]],
+        `${item.resourceType}/${item.resourceId}: one outbox row, one leaf`,
+      );
     }
   });
 

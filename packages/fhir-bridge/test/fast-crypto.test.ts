@@ -12,10 +12,18 @@ import {
   recordAad,
 } from '@ehr-anchor/core';
 import { loadSyntheaBundles } from '@ehr-anchor/testkit';
-import { cidV1String, contentHashFast, pseudonymFast, rawCidFast, sealForHospital } from '../src/pipeline/fast-crypto.js';
+import {
+  cidV1String,
+  contentHashFast,
+  pseudonymFast,
+  rawCidFast,
+  sealForHospital,
+} from '../src/pipeline/fast-crypto.js';
 
 describe('node:crypto hot path = packages/core', () => {
-  const resources = [...loadSyntheaBundles().values()].flatMap((b) => b.entry!.map((e) => e.resource!)).slice(0, 300);
+  const resources = [...loadSyntheaBundles().values()]
+    .flatMap((b) => b.entry!.map((e) => e.resource!))
+    .slice(0, 300);
 
   it('computes the same content hashes, pseudonyms and raw CIDs as core', async () => {
     const key = generatePseudonymKey();
@@ -38,7 +46,12 @@ describe('node:crypto hot path = packages/core', () => {
       assert.equal(header.recipients[0]!.kind, 'hospital');
       assert.equal(header.recipients[0]!.keyId, key.keyId.toLowerCase());
       assert.deepEqual(await openEnvelope(envelope, { aad, key }), plaintext);
-      await assert.rejects(openEnvelope(envelope, { aad: recordAad({ resourceType: r.resourceType, resourceId: r.id!, versionId: '2' }), key }));
+      await assert.rejects(
+        openEnvelope(envelope, {
+          aad: recordAad({ resourceType: r.resourceType, resourceId: r.id!, versionId: '2' }),
+          key,
+        }),
+      );
       const flipped = envelope.slice();
       flipped[flipped.length - 20]! ^= 1;
       await assert.rejects(openEnvelope(flipped, { aad, key }), /tampered/);

@@ -25,10 +25,17 @@ export interface Chain {
 }
 
 /** anvil with the registry deployed and dev hospitals A/B registered. */
-export async function startChain(dir: string, anvilOptions: Parameters<typeof startAnvil>[0] = {}): Promise<Chain> {
+export async function startChain(
+  dir: string,
+  anvilOptions: Parameters<typeof startAnvil>[0] = {},
+): Promise<Chain> {
   const anvil = await startAnvil(anvilOptions);
   const deploymentFile = join(dir, 'deployment.json');
-  const deployment = await deployContracts({ rpcUrl: anvil.rpcUrl, adminKey: DEV_KEYS.admin, outFile: deploymentFile });
+  const deployment = await deployContracts({
+    rpcUrl: anvil.rpcUrl,
+    adminKey: DEV_KEYS.admin,
+    outFile: deploymentFile,
+  });
   const provider = new JsonRpcProvider(anvil.rpcUrl, undefined, { pollingInterval: 100 });
   try {
     await ensureDevNetwork(provider, deployment.addresses.ehrRegistry);
@@ -44,7 +51,12 @@ export async function restartAnvil(chain: Chain, dir: string, port: number): Pro
   return { ...chain, anvil };
 }
 
-export function testConfig(dir: string, chain: { rpcUrl: string; deploymentFile: string }, ipfsApiUrl: string, over: Partial<BridgeConfigInput> = {}): BridgeConfig {
+export function testConfig(
+  dir: string,
+  chain: { rpcUrl: string; deploymentFile: string },
+  ipfsApiUrl: string,
+  over: Partial<BridgeConfigInput> = {},
+): BridgeConfig {
   return parseConfig({
     host: '127.0.0.1',
     port: 0,
@@ -102,9 +114,19 @@ export async function startEnv(): Promise<Env> {
   };
 }
 
-export async function bridgeFor(env: Env, sub: string, over: Partial<BridgeConfigInput> = {}, logStream?: Writable) {
+export async function bridgeFor(
+  env: Env,
+  sub: string,
+  over: Partial<BridgeConfigInput> = {},
+  logStream?: Writable,
+) {
   const dir = join(env.dir, sub);
-  const config = testConfig(dir, { rpcUrl: env.chain.anvil.rpcUrl, deploymentFile: env.chain.deploymentFile }, env.kubo.apiUrl, over);
+  const config = testConfig(
+    dir,
+    { rpcUrl: env.chain.anvil.rpcUrl, deploymentFile: env.chain.deploymentFile },
+    env.kubo.apiUrl,
+    over,
+  );
   const app = await buildApp(config, logStream ? { logStream } : {});
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
@@ -120,14 +142,31 @@ export function hmacHeaders(body: string): Record<string, string> {
   return { 'x-signature': signBody(HMAC_SECRET, body), 'content-type': 'application/fhir+json' };
 }
 
-export async function push(url: string, path: string, body: unknown, init: { method?: string; headers?: Record<string, string> } = {}) {
+export async function push(
+  url: string,
+  path: string,
+  body: unknown,
+  init: { method?: string; headers?: Record<string, string> } = {},
+) {
   const text = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
   const response = await fetch(`${url}${path}`, {
     method: init.method ?? 'POST',
     headers: init.headers ?? (text === undefined ? { authorization: `Bearer ${BEARER}` } : bearer()),
     body: text,
   });
-  return { status: response.status, body: (await response.json()) as { resourceType: string; issue: { severity: string; code: string; diagnostics?: string; location?: string[]; details?: { coding?: { system: string; code: string }[] } }[] } };
+  return {
+    status: response.status,
+    body: (await response.json()) as {
+      resourceType: string;
+      issue: {
+        severity: string;
+        code: string;
+        diagnostics?: string;
+        location?: string[];
+        details?: { coding?: { system: string; code: string }[] };
+      }[];
+    },
+  };
 }
 
 /** Waits until the outbox has no record left that is not anchored (and at least `min` anchored). */
@@ -135,7 +174,9 @@ export async function waitAnchored(app: FastifyInstance, min: number, timeoutMs 
   return waitFor(
     async () => {
       const c = await app.outbox.counts();
-      return c.records.received + c.records.stored + c.records.batched === 0 && c.records.anchored >= min ? c : undefined;
+      return c.records.received + c.records.stored + c.records.batched === 0 && c.records.anchored >= min
+        ? c
+        : undefined;
     },
     { timeoutMs, intervalMs: 100, what: `${min} records anchored` },
   );

@@ -54,54 +54,81 @@ describe('IPFS and chain outages', () => {
     );
   }
 
-  it('keeps accepting while Kubo is down and anchors everything once it is back', { timeout: 300_000 }, async () => {
-    const bridge = await bridgeFor(env(), 'kubo-outage', { batchMax: 200, batchMaxMs: 100 });
-    try {
-      assert.equal((await push(bridge.url, '/fhir', collection(resources.slice(0, 200)))).status, 202);
-      await kubo.stop();
-      for (let i = 200; i < 600; i += 100) {
-        assert.equal((await push(bridge.url, '/fhir', collection(resources.slice(i, i + 100)))).status, 202, 'ingest does not need IPFS');
+  it(
+    'keeps accepting while Kubo is down and anchors everything once it is back',
+    { timeout: 300_000 },
+    async () => {
+      const bridge = await bridgeFor(env(), 'kubo-outage', { batchMax: 200, batchMaxMs: 100 });
+      try {
+        assert.equal((await push(bridge.url, '/fhir', collection(resources.slice(0, 200)))).status, 202);
+        await kubo.stop();
+        for (let i = 200; i < 600; i += 100) {
+          assert.equal(
+            (await push(bridge.url, '/fhir', collection(resources.slice(i, i + 100)))).status,
+            202,
+            'ingest does not need IPFS',
+          );
+        }
+        const down = await ready(bridge.url);
+        assert.equal(down.status, 503);
+        assert.equal(down.body.checks.ipfs!.ok, false);
+        assert.equal(down.body.checks.chain!.ok, true);
+        await waitFor(async () => (await bridge.app.outbox.counts()).records.received > 0, {
+          what: 'records waiting for IPFS',
+        });
+        kubo = await startKubo({ repoPath: join(dir, 'ipfs'), ...kuboPorts });
+        const counts = await settled(bridge.app);
+        assert.equal(counts.records.anchored, 600);
+        assert.equal((await ready(bridge.url)).status, 200);
+        // Every envelope really is in the restarted Kubo.
+        const [sample] = await bridge.app.outbox.versions(
+          'Procedure',
+          (resources.slice(0, 600).findLast((r) => r.resourceType === 'Procedure') ?? resources[599]!).id!,
+        );
+        if (sample)
+          assert.ok(
+            (await fetch(`${kubo.apiUrl}/api/v0/block/stat?arg=${sample.cid}`, { method: 'POST' })).ok,
+          );
+      } finally {
+        await bridge.app.close();
       }
-      const down = await ready(bridge.url);
-      assert.equal(down.status, 503);
-      assert.equal(down.body.checks.ipfs!.ok, false);
-      assert.equal(down.body.checks.chain!.ok, true);
-      await waitFor(async () => (await bridge.app.outbox.counts()).records.received > 0, { what: 'records waiting for IPFS' });
-      kubo = await startKubo({ repoPath: join(dir, 'ipfs'), ...kuboPorts });
-      const counts = await settled(bridge.app);
-      assert.equal(counts.records.anchored, 600);
-      assert.equal((await ready(bridge.url)).status, 200);
-      // Every envelope really is in the restarted Kubo.
-      const [sample] = await bridge.app.outbox.versions('Procedure', (resources.slice(0, 600).findLast((r) => r.resourceType === 'Procedure') ?? resources[599]!).id!);
-      if (sample) assert.ok((await fetch(`${kubo.apiUrl}/api/v0/block/stat?arg=${sample.cid}`, { method: 'POST' })).ok);
-    } finally {
-      await bridge.app.close();
-    }
-  });
+    },
+  );
 
-  it('keeps accepting while the chain is down and anchors everything once it is back', { timeout: 300_000 }, async () => {
-    const bridge = await bridgeFor(env(), 'chain-outage', { batchMax: 200, batchMaxMs: 100 });
-    try {
-      await chain.anvil.stop();
-      for (let i = 600; i < 1200; i += 100) {
-        assert.equal((await push(bridge.url, '/fhir', collection(resources.slice(i, i + 100)))).status, 202, 'ingest does not need the chain');
+  it(
+    'keeps accepting while the chain is down and anchors everything once it is back',
+    { timeout: 300_000 },
+    async () => {
+      const bridge = await bridgeFor(env(), 'chain-outage', { batchMax: 200, batchMaxMs: 100 });
+      try {
+        await chain.anvil.stop();
+        for (let i = 600; i < 1200; i += 100) {
+          assert.equal(
+            (await push(bridge.url, '/fhir', collection(resources.slice(i, i + 100)))).status,
+            202,
+            'ingest does not need the chain',
+          );
+        }
+        const down = await ready(bridge.url);
+        assert.equal(down.status, 503);
+        assert.equal(down.body.checks.chain!.ok, false);
+        await waitFor(async () => (await bridge.app.outbox.counts()).records.batched > 0, {
+          what: 'batches waiting for the chain',
+          timeoutMs: 60_000,
+        });
+        const restarted = await restartAnvil(chain, dir, anvilPort);
+        chain = restarted;
+        const counts = await settled(bridge.app);
+        assert.equal(counts.records.anchored, 600);
+        const batches = await bridge.app.outbox.listBatches(1000);
+        for (const b of batches) {
+          const onChain = await bridge.app.chain.anchorOf(b.root);
+          assert.ok(onChain.timestamp > 0, `batch ${b.id} is anchored on chain`);
+          assert.equal(onChain.count, b.count);
+        }
+      } finally {
+        await bridge.app.close();
       }
-      const down = await ready(bridge.url);
-      assert.equal(down.status, 503);
-      assert.equal(down.body.checks.chain!.ok, false);
-      await waitFor(async () => (await bridge.app.outbox.counts()).records.batched > 0, { what: 'batches waiting for the chain', timeoutMs: 60_000 });
-      const restarted = await restartAnvil(chain, dir, anvilPort);
-      chain = restarted;
-      const counts = await settled(bridge.app);
-      assert.equal(counts.records.anchored, 600);
-      const batches = await bridge.app.outbox.listBatches(1000);
-      for (const b of batches) {
-        const onChain = await bridge.app.chain.anchorOf(b.root);
-        assert.ok(onChain.timestamp > 0, `batch ${b.id} is anchored on chain`);
-        assert.equal(onChain.count, b.count);
-      }
-    } finally {
-      await bridge.app.close();
-    }
-  });
+    },
+  );
 });

@@ -36,9 +36,15 @@ function outboxSuite(name: string, open: () => Promise<Outbox>, close: (o: Outbo
 
     it('commits a version once however often it is enqueued (replays are duplicates)', async () => {
       const first = await outbox.enqueue([version(1), version(2)]);
-      assert.deepEqual(first.map((r) => r.duplicate), [false, false]);
+      assert.deepEqual(
+        first.map((r) => r.duplicate),
+        [false, false],
+      );
       const again = await outbox.enqueue([version(2), version(1), version(2), version(3)]);
-      assert.deepEqual(again.map((r) => r.duplicate), [true, true, true, false]);
+      assert.deepEqual(
+        again.map((r) => r.duplicate),
+        [true, true, true, false],
+      );
       assert.equal(again[0]!.seq, first[1]!.seq);
       assert.equal(again[1]!.seq, first[0]!.seq);
       assert.equal((await outbox.counts()).records.received, 3);
@@ -60,12 +66,21 @@ function outboxSuite(name: string, open: () => Promise<Outbox>, close: (o: Outbo
       await outbox.release(claimed.slice(0, 2).map((r) => r.seq));
       assert.equal((await outbox.claimReceived(100, 60_000, now + 2)).length, 2);
       assert.equal((await outbox.claimReceived(100, 60_000, now + 60_003)).length, 5);
-      assert.equal(new TextDecoder().decode(claimed[0]!.body), JSON.stringify({ resourceType: 'Observation', id: 'obs-1' }));
+      assert.equal(
+        new TextDecoder().decode(claimed[0]!.body),
+        JSON.stringify({ resourceType: 'Observation', id: 'obs-1' }),
+      );
     });
 
     it('moves received → stored once and drops the plaintext body', async () => {
       const claimed = await outbox.claimReceived(100, 60_000, Date.now() + 240_000);
-      const updates = claimed.map((r) => ({ seq: r.seq, cid: `cid-${r.seq}`, salt: '0x01', leaf: leaf(r.seq), keyId: 'k1' }));
+      const updates = claimed.map((r) => ({
+        seq: r.seq,
+        cid: `cid-${r.seq}`,
+        salt: '0x01',
+        leaf: leaf(r.seq),
+        keyId: 'k1',
+      }));
       assert.equal(await outbox.markStored(updates), 5);
       assert.equal(await outbox.markStored(updates), 0, 'a second run changes nothing');
       const stored = await outbox.stored();
@@ -78,7 +93,11 @@ function outboxSuite(name: string, open: () => Promise<Outbox>, close: (o: Outbo
       const stored = await outbox.claimStored(3, 60_000);
       assert.equal(stored.length, 3);
       const members = stored.map((s) => ({ seq: s.seq, proof: [leaf(s.seq)] }));
-      const id = await outbox.createBatch({ root: `0x${'11'.repeat(32)}`, manifestCid: 'bafy-manifest', members });
+      const id = await outbox.createBatch({
+        root: `0x${'11'.repeat(32)}`,
+        manifestCid: 'bafy-manifest',
+        members,
+      });
       await assert.rejects(
         outbox.createBatch({ root: `0x${'12'.repeat(32)}`, manifestCid: 'bafy-2', members }),
         /no longer stored/,
@@ -164,14 +183,22 @@ describe('PostgreSQL outbox shared by several workers', () => {
   after(async () => server.stop());
 
   it('never hands the same record to two concurrent claimers (SKIP LOCKED)', async () => {
-    const workers = [new PostgresOutbox(server.url), new PostgresOutbox(server.url), new PostgresOutbox(server.url)];
+    const workers = [
+      new PostgresOutbox(server.url),
+      new PostgresOutbox(server.url),
+      new PostgresOutbox(server.url),
+    ];
     await Promise.all(workers.map((w) => w.init()));
     await workers[0]!.enqueue(Array.from({ length: 600 }, (_, i) => version(i)));
     const claims = await Promise.all(
-      workers.flatMap((w) => [w.claimReceived(70, 60_000), w.claimReceived(70, 60_000), w.claimReceived(70, 60_000)]),
+      workers.flatMap((w) => [
+        w.claimReceived(70, 60_000),
+        w.claimReceived(70, 60_000),
+        w.claimReceived(70, 60_000),
+      ]),
     );
     const seqs = claims.flat().map((r) => r.seq);
-    assert.equal(seqs.length, 600, "9 claims of 70 take all 600");
+    assert.equal(seqs.length, 600, '9 claims of 70 take all 600');
     assert.equal(new Set(seqs).size, seqs.length, 'no record claimed twice');
     await Promise.all(workers.map((w) => w.close()));
   });

@@ -40,55 +40,80 @@ describe('PHI scan of everything the pipeline emits', () => {
     await env?.stop();
   });
 
-  it('finds 0 fixture patient terms in logs, calldata, events and raw IPFS blocks', { timeout: 300_000 }, async () => {
-    const terms = scan.phiTerms();
-    assert.ok(terms.length > 50, 'the scanner knows the fixture patients');
-    const ids = new Set<string>();
-    for (const [, bundle] of loadSyntheaBundles()) {
-      assert.equal((await push(bridge.url, '/fhir', bundle)).status, 202);
-      for (const e of bundle.entry!) ids.add(`${e.resource!.resourceType}/${e.resource!.id}`);
-    }
-    // Every bulk Patient and every clinical note (DocumentReference: base64 text about the patients).
-    const bulk = loadBulkResources(['Patient', 'DocumentReference']);
-    for (const r of bulk) ids.add(`${r.resourceType}/${r.id}`);
-    for (let i = 0; i < bulk.length; i += 500) {
-      const entry = bulk.slice(i, i + 500).map((resource) => ({ resource }));
-      assert.equal((await push(bridge.url, '/fhir', { resourceType: 'Bundle', type: 'collection', entry })).status, 202);
-    }
-    // Shared Organizations/Practitioners appear in several bundles with the same content: one version each.
-    const total = ids.size;
-    // An empty notification and a bad request also pass through the logs.
-    await push(bridge.url, `/fhir/Patient/${bulk.find((r) => r.resourceType === 'Patient')!.id}`, '{"resourceType":"Patient"', {});
-    await waitAnchored(bridge.app, total, 240_000);
+  it(
+    'finds 0 fixture patient terms in logs, calldata, events and raw IPFS blocks',
+    { timeout: 300_000 },
+    async () => {
+      const terms = scan.phiTerms();
+      assert.ok(terms.length > 50, 'the scanner knows the fixture patients');
+      const ids = new Set<string>();
+      for (const [, bundle] of loadSyntheaBundles()) {
+        assert.equal((await push(bridge.url, '/fhir', bundle)).status, 202);
+        for (const e of bundle.entry!) ids.add(`${e.resource!.resourceType}/${e.resource!.id}`);
+      }
+      // Every bulk Patient and every clinical note (DocumentReference: base64 text about the patients).
+      const bulk = loadBulkResources(['Patient', 'DocumentReference']);
+      for (const r of bulk) ids.add(`${r.resourceType}/${r.id}`);
+      for (let i = 0; i < bulk.length; i += 500) {
+        const entry = bulk.slice(i, i + 500).map((resource) => ({ resource }));
+        assert.equal(
+          (await push(bridge.url, '/fhir', { resourceType: 'Bundle', type: 'collection', entry })).status,
+          202,
+        );
+      }
+      // Shared Organizations/Practitioners appear in several bundles with the same content: one version each.
+      const total = ids.size;
+      // An empty notification and a bad request also pass through the logs.
+      await push(
+        bridge.url,
+        `/fhir/Patient/${bulk.find((r) => r.resourceType === 'Patient')!.id}`,
+        '{"resourceType":"Patient"',
+        {},
+      );
+      await waitAnchored(bridge.app, total, 240_000);
 
-    // Sanity: the same scan does find the terms in plaintext (the scanner works on these bytes).
-    assert.ok(scan.scanBytes(Buffer.from(JSON.stringify(bulk.find((r) => r.resourceType === 'Patient'))), terms).length > 0);
+      // Sanity: the same scan does find the terms in plaintext (the scanner works on these bytes).
+      assert.ok(
+        scan.scanBytes(Buffer.from(JSON.stringify(bulk.find((r) => r.resourceType === 'Patient'))), terms)
+          .length > 0,
+      );
 
-    const logHits = scan.scanBytes(Buffer.from(logs.text()), terms);
-    assert.deepEqual(logHits, [], 'logs');
-    assert.ok(logs.text().length > 1000, 'logs were written');
+      const logHits = scan.scanBytes(Buffer.from(logs.text()), terms);
+      assert.deepEqual(logHits, [], 'logs');
+      assert.ok(logs.text().length > 1000, 'logs were written');
 
-    const batches = await bridge.app.outbox.listBatches(10_000);
-    assert.ok(batches.length > 0);
-    const provider = bridge.app.chain.provider;
-    const chainBytes: Buffer[] = [];
-    for (const b of batches) {
-      const tx = await provider.getTransaction(b.txHash!);
-      chainBytes.push(Buffer.from(tx!.data.slice(2), 'hex'), Buffer.from(tx!.data));
-      const receipt = await provider.getTransactionReceipt(b.txHash!);
-      for (const log of receipt!.logs) chainBytes.push(Buffer.from(log.data.slice(2), 'hex'), Buffer.from(log.data), Buffer.from(log.topics.join('')));
-    }
-    assert.deepEqual(scan.scanBytes(Buffer.concat(chainBytes), terms), [], 'calldata and events');
+      const batches = await bridge.app.outbox.listBatches(10_000);
+      assert.ok(batches.length > 0);
+      const provider = bridge.app.chain.provider;
+      const chainBytes: Buffer[] = [];
+      for (const b of batches) {
+        const tx = await provider.getTransaction(b.txHash!);
+        chainBytes.push(Buffer.from(tx!.data.slice(2), 'hex'), Buffer.from(tx!.data));
+        const receipt = await provider.getTransactionReceipt(b.txHash!);
+        for (const log of receipt!.logs)
+          chainBytes.push(
+            Buffer.from(log.data.slice(2), 'hex'),
+            Buffer.from(log.data),
+            Buffer.from(log.topics.join('')),
+          );
+      }
+      assert.deepEqual(scan.scanBytes(Buffer.concat(chainBytes), terms), [], 'calldata and events');
 
-    let blocks = 0;
-    const blockBytes: Buffer[] = [];
-    for await (const file of files(join(env.kubo.repoPath, 'blocks'))) {
-      if (!file.endsWith('.data')) continue;
-      blocks++;
-      blockBytes.push(await readFile(file), Buffer.from('\n'));
-    }
-    assert.ok(blocks >= total, `every envelope is a block in Kubo (${blocks} blocks for ${total} versions)`);
-    assert.deepEqual(scan.scanBytes(Buffer.concat(blockBytes), terms), [], 'raw IPFS blocks');
-    process.stdout.write(`# PHI scan: ${terms.length} terms, ${total} versions, ${blocks} blocks, ${batches.length} anchor txs, ${logs.text().length} log bytes: 0 hits\n`);
-  });
+      let blocks = 0;
+      const blockBytes: Buffer[] = [];
+      for await (const file of files(join(env.kubo.repoPath, 'blocks'))) {
+        if (!file.endsWith('.data')) continue;
+        blocks++;
+        blockBytes.push(await readFile(file), Buffer.from('\n'));
+      }
+      assert.ok(
+        blocks >= total,
+        `every envelope is a block in Kubo (${blocks} blocks for ${total} versions)`,
+      );
+      assert.deepEqual(scan.scanBytes(Buffer.concat(blockBytes), terms), [], 'raw IPFS blocks');
+      process.stdout.write(
+        `# PHI scan: ${terms.length} terms, ${total} versions, ${blocks} blocks, ${batches.length} anchor txs, ${logs.text().length} log bytes: 0 hits\n`,
+      );
+    },
+  );
 });

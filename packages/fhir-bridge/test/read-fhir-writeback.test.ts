@@ -6,7 +6,15 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DEV_KEYS, sharedDir, loadSyntheaBundles, loadSyntheaIntoHapi, startHapi, waitFor, type Hapi } from '@ehr-anchor/testkit';
+import {
+  DEV_KEYS,
+  sharedDir,
+  loadSyntheaBundles,
+  loadSyntheaIntoHapi,
+  startHapi,
+  waitFor,
+  type Hapi,
+} from '@ehr-anchor/testkit';
 import type { Consent, Patient } from 'fhir/r4';
 import { consentId } from '../src/read/consent-mirror.js';
 import { api, send, signIn, startReadWorld, type ReadWorld } from './read-harness.js';
@@ -22,7 +30,9 @@ describe('read side write-back to HAPI FHIR', () => {
 
   before(async () => {
     hapi = await startHapi();
-    await loadSyntheaIntoHapi(hapi.baseUrl, [loadSyntheaBundles().get('tiny-clemente-kreiger.json')!], { mode: 'put' });
+    await loadSyntheaIntoHapi(hapi.baseUrl, [loadSyntheaBundles().get('tiny-clemente-kreiger.json')!], {
+      mode: 'put',
+    });
     w = await startReadWorld({ read: { fhirBaseUrl: hapi.baseUrl } });
   });
   after(async () => {
@@ -36,22 +46,35 @@ describe('read side write-back to HAPI FHIR', () => {
     const token = await signIn(w.bridge.url, w.wallets['patient self']);
     const r = await api(w.bridge.url, `/patients/${w.subject}/contact`, token, {
       method: 'PUT',
-      body: { telecom: [{ system: 'phone', value: '+1 555 0100', use: 'mobile' }], address: [{ line: ['1 New Street'], city: 'Boston', country: 'US' }] },
+      body: {
+        telecom: [{ system: 'phone', value: '+1 555 0100', use: 'mobile' }],
+        address: [{ line: ['1 New Street'], city: 'Boston', country: 'US' }],
+      },
     });
     assert.equal(r.status, 202, JSON.stringify(r.body));
     const after = await fhirGet<Patient>(hapi.baseUrl, `Patient/${w.patient.id}`);
     assert.equal(after.body.telecom?.[0]?.value, '+1 555 0100');
     assert.equal(after.body.address?.[0]?.city, 'Boston');
     assert.notEqual(after.body.meta?.versionId, before.body.meta?.versionId, 'a new server version');
-    assert.equal(r.body.versionId, after.body.meta?.versionId, 'the bridge queued exactly the server version');
-    await waitFor(async () => (await w.bridge.app.outbox.bySeq([r.body.seq as number]))[0]?.state === 'anchored', { what: 'edit anchored', timeoutMs: 60_000 });
+    assert.equal(
+      r.body.versionId,
+      after.body.meta?.versionId,
+      'the bridge queued exactly the server version',
+    );
+    await waitFor(
+      async () => (await w.bridge.app.outbox.bySeq([r.body.seq as number]))[0]?.state === 'anchored',
+      { what: 'edit anchored', timeoutMs: 60_000 },
+    );
   });
 
   it('writes the consent mirror to the FHIR server: live grants active, revoked inactive, referencing the Patient', async () => {
     const patientWallet = w.wallets['patient self'].address;
     const id = (name: keyof ReadWorld['wallets']) => consentId(patientWallet, w.wallets[name].address);
     // The mirror needs the Patient in the search index to reference it on the server.
-    await waitFor(() => w.bridge.app.read.store.latestPatientSeq(w.subject) !== undefined, { what: 'patient indexed', timeoutMs: 30_000 });
+    await waitFor(() => w.bridge.app.read.store.latestPatientSeq(w.subject) !== undefined, {
+      what: 'patient indexed',
+      timeoutMs: 30_000,
+    });
     await w.bridge.app.read.mirror.sync();
     const granted = await waitFor(
       async () => {
@@ -62,17 +85,26 @@ describe('read side write-back to HAPI FHIR', () => {
     );
     assert.equal(granted.status, 'active');
     assert.equal(granted.patient?.reference, `Patient/${w.patient.id}`);
-    assert.equal((await fhirGet<Consent>(hapi.baseUrl, `Consent/${id('revoked grant')}`)).body.status, 'inactive');
+    assert.equal(
+      (await fhirGet<Consent>(hapi.baseUrl, `Consent/${id('revoked grant')}`)).body.status,
+      'inactive',
+    );
     // A revocation now reaches the server too.
     await send(w.as(DEV_KEYS.patient), 'revokeAccess', w.wallets['granted doctor'].address);
-    await waitFor(async () => (await fhirGet<Consent>(hapi.baseUrl, `Consent/${id('granted doctor')}`)).body.status === 'inactive', {
-      what: 'revocation written back',
-      timeoutMs: 30_000,
-    });
+    await waitFor(
+      async () =>
+        (await fhirGet<Consent>(hapi.baseUrl, `Consent/${id('granted doctor')}`)).body.status === 'inactive',
+      {
+        what: 'revocation written back',
+        timeoutMs: 30_000,
+      },
+    );
   });
 
   it('logged no patient data (PHI scan: 0 hits)', async () => {
-    const { scanBytes } = (await import(join(sharedDir, 'tools', 'phi-scan.mjs'))) as { scanBytes: (buf: Buffer) => unknown[] };
+    const { scanBytes } = (await import(join(sharedDir, 'tools', 'phi-scan.mjs'))) as {
+      scanBytes: (buf: Buffer) => unknown[];
+    };
     assert.deepEqual(scanBytes(Buffer.from(w.logs.text())), []);
   });
 });

@@ -105,7 +105,8 @@ export async function startReadWorld(over: Parameters<typeof bridgeFor>[2] = {})
   await send(as(DEV_KEYS.visitor), 'requestRegistration', hospitalA, otherSubject);
   await send(as(DEV_KEYS.hospitalA), 'approveRegistration', wallets['other patient'].address);
   // Three more doctors of hospital A for the expired, revoked and removed cases.
-  for (const name of ['expired grant', 'revoked grant', 'removed doctor'] as const) await send(as(DEV_KEYS.hospitalA), 'addDoctor', wallets[name].address);
+  for (const name of ['expired grant', 'revoked grant', 'removed doctor'] as const)
+    await send(as(DEV_KEYS.hospitalA), 'addDoctor', wallets[name].address);
 
   const p = as(DEV_KEYS.patient);
   await send(p, 'grantAccess', wallets['granted doctor'].address, ALL_SCOPES, NO_EXPIRY);
@@ -160,26 +161,53 @@ export async function signIn(url: string, wallet: Wallet, extra: Partial<SiweMes
     ...extra,
   }).prepareMessage();
   const signature = await wallet.signMessage(message);
-  const res = await fetch(`${url}/auth/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message, signature }) });
+  const res = await fetch(`${url}/auth/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ message, signature }),
+  });
   if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { token: string }).token;
 }
 
-export async function api(url: string, path: string, token: string | undefined, init: { method?: string; body?: unknown } = {}) {
+export async function api(
+  url: string,
+  path: string,
+  token: string | undefined,
+  init: { method?: string; body?: unknown } = {},
+) {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
   if (init.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${url}${path}`, { method: init.method ?? 'GET', headers, ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}) });
+  const res = await fetch(`${url}${path}`, {
+    method: init.method ?? 'GET',
+    headers,
+    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+  });
   const type = res.headers.get('content-type') ?? '';
   const body: unknown = type.includes('json') ? await res.json() : Buffer.from(await res.arrayBuffer());
-  return { status: res.status, headers: res.headers, body: body as Record<string, unknown> & { items?: unknown[] } };
+  return {
+    status: res.status,
+    headers: res.headers,
+    body: body as Record<string, unknown> & { items?: unknown[] },
+  };
 }
 
 /** Uploads a document as multipart over HTTP. */
-export async function upload(url: string, token: string, fields: Record<string, string>, file: Blob, filename = 'note.txt') {
+export async function upload(
+  url: string,
+  token: string,
+  fields: Record<string, string>,
+  file: Blob,
+  filename = 'note.txt',
+) {
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
   form.append('file', file, filename);
-  const res = await fetch(`${url}/documents`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+  const res = await fetch(`${url}/documents`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+    body: form,
+  });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }

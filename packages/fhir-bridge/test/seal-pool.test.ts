@@ -39,9 +39,16 @@ function readCar(car: Uint8Array): { roots: CID[]; blocks: Map<string, { cid: CI
 
 describe('seal pool (worker thread and inline)', () => {
   const key = generateHospitalKey();
-  const resources = [...loadSyntheaBundles().values()].flatMap((b) => b.entry!.map((e) => e.resource!)).slice(0, 150);
+  const resources = [...loadSyntheaBundles().values()]
+    .flatMap((b) => b.entry!.map((e) => e.resource!))
+    .slice(0, 150);
   // One body over Kubo's 256 KiB chunk: a multi-block file inside the same CAR.
-  const big = { resourceType: 'Binary', id: 'big-1', contentType: 'text/plain', data: 'QUJD'.repeat(100_000) };
+  const big = {
+    resourceType: 'Binary',
+    id: 'big-1',
+    contentType: 'text/plain',
+    data: 'QUJD'.repeat(100_000),
+  };
   const all = [...resources, big] as { resourceType: string; id?: string }[];
   const records: ChunkRecord[] = all.map((r, i) => ({
     seq: i + 1,
@@ -63,15 +70,29 @@ describe('seal pool (worker thread and inline)', () => {
       const chunk = await pools[i]!.seal('chunk', records, given, key);
       // The plaintext handed in is wiped once sealed: its own buffers are released (detached), and
       // anything sharing a buffer is zeroed.
-      for (const b of given) assert.ok(b.byteLength === 0 || b.every((x) => x === 0), 'the plaintext body was wiped after sealing');
-      assert.ok(given.some((b) => b.buffer.detached), 'bodies with their own buffer go back to the allocator at once');
+      for (const b of given)
+        assert.ok(
+          b.byteLength === 0 || b.every((x) => x === 0),
+          'the plaintext body was wiped after sealing',
+        );
+      assert.ok(
+        given.some((b) => b.buffer.detached),
+        'bodies with their own buffer go back to the allocator at once',
+      );
       const { roots, blocks } = readCar(chunk.car);
       assert.deepEqual(roots.map(String), [chunk.root]);
       const root = dagCbor.decode<{ format: string; links: CID[] }>(blocks.get(chunk.root)!.bytes);
       assert.equal(root.format, 'ehr-anchor-chunk/v1');
-      assert.deepEqual(root.links.map(String), chunk.records.map((r) => r.cid));
+      assert.deepEqual(
+        root.links.map(String),
+        chunk.records.map((r) => r.cid),
+      );
       for (const { cid, bytes } of blocks.values()) {
-        assert.deepEqual(cid.multihash.digest, (await sha256.digest(bytes)).digest, `block ${cid.toString()} hashes to its CID`);
+        assert.deepEqual(
+          cid.multihash.digest,
+          (await sha256.digest(bytes)).digest,
+          `block ${cid.toString()} hashes to its CID`,
+        );
       }
       assert.equal(new Set(chunk.records.map((r) => r.salt)).size, records.length, 'a fresh salt per record');
       for (const [j, r] of chunk.records.entries()) {
@@ -80,7 +101,15 @@ describe('seal pool (worker thread and inline)', () => {
         assert.ok(blocks.has(r.cid), 'the envelope is in the CAR');
         assert.equal(
           r.leaf,
-          leafHash({ subject: input.subject as Hex, resourceType: input.resourceType, resourceId: input.resourceId, versionId: input.versionId, contentHash: input.contentHash as Hex, payloadCid: r.cid, salt: r.salt as Hex }),
+          leafHash({
+            subject: input.subject as Hex,
+            resourceType: input.resourceType,
+            resourceId: input.resourceId,
+            versionId: input.versionId,
+            contentHash: input.contentHash as Hex,
+            payloadCid: r.cid,
+            salt: r.salt as Hex,
+          }),
         );
         const cid = CID.parse(r.cid);
         if (input.resourceType === 'Binary') {
@@ -88,7 +117,11 @@ describe('seal pool (worker thread and inline)', () => {
           continue;
         }
         assert.equal(cid.code, 0x55);
-        const aad = recordAad({ resourceType: input.resourceType, resourceId: input.resourceId, versionId: input.versionId });
+        const aad = recordAad({
+          resourceType: input.resourceType,
+          resourceId: input.resourceId,
+          versionId: input.versionId,
+        });
         assert.deepEqual(await openEnvelope(blocks.get(r.cid)!.bytes, { aad, key }), bodies[j]);
       }
     });
@@ -99,7 +132,14 @@ describe('seal pool fallback', () => {
   it('a worker that cannot start fails its chunk (to be retried); the pool then seals inline', async () => {
     const pool = new SealPool(1, new URL('./no-such-seal-worker.js', import.meta.url));
     const key = generateHospitalKey();
-    const record: ChunkRecord = { seq: 1, resourceType: 'Observation', resourceId: 'o-1', versionId: '1', subject: `0x${'11'.repeat(32)}`, contentHash: `0x${'22'.repeat(32)}` };
+    const record: ChunkRecord = {
+      seq: 1,
+      resourceType: 'Observation',
+      resourceId: 'o-1',
+      versionId: '1',
+      subject: `0x${'11'.repeat(32)}`,
+      contentHash: `0x${'22'.repeat(32)}`,
+    };
     const body = () => [new TextEncoder().encode('{"resourceType":"Observation","id":"o-1"}')];
     try {
       await assert.rejects(pool.seal('chunk', [record], body(), key));
@@ -120,6 +160,7 @@ describe('SQLite proof packing', () => {
     assert.equal(packed.length, 64);
     assert.deepEqual(decodeProof(packed), proof);
     assert.equal((encodeProof([]) as Uint8Array).length, 0);
-    for (const odd of [['0x12'], [`0x${'zz'.repeat(32)}`], [`${'ab'.repeat(33)}`]]) assert.equal(encodeProof(odd), JSON.stringify(odd));
+    for (const odd of [['0x12'], [`0x${'zz'.repeat(32)}`], [`${'ab'.repeat(33)}`]])
+      assert.equal(encodeProof(odd), JSON.stringify(odd));
   });
 });

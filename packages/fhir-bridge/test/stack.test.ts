@@ -9,7 +9,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { up as contractsUp } from '@ehr-anchor/contracts/stack';
-import { loadSyntheaBundles, sharedDir, startAnvil, startKubo, waitFor, type Anvil, type Kubo, type StackContext, type StackRow } from '@ehr-anchor/testkit';
+import {
+  loadSyntheaBundles,
+  sharedDir,
+  startAnvil,
+  startKubo,
+  waitFor,
+  type Anvil,
+  type Kubo,
+  type StackContext,
+  type StackRow,
+} from '@ehr-anchor/testkit';
 import { up } from '../src/stack.js';
 
 describe('npm start part', () => {
@@ -31,33 +41,50 @@ describe('npm start part', () => {
     return { dataDir: dir, sharedDir, values, row: (r) => rows.push(r), log: () => undefined };
   }
 
-  it('starts the bridge, publishes bridgeUrl and anchors the Synthea fixtures pushed through it', { timeout: 300_000 }, async () => {
-    const rows: StackRow[] = [];
-    const values: Record<string, string> = { rpcUrl: anvil.rpcUrl, chainId: '1337', ipfsApiUrl: kubo.apiUrl, ipfsGatewayUrl: kubo.gatewayUrl };
-    await contractsUp(context(rows, values));
-    const part = await up(context(rows, values));
-    try {
-      assert.match(values.bridgeUrl!, /^http:\/\/127\.0\.0\.1:\d+$/);
-      assert.ok(rows.some((r) => r.name === 'bridge' && r.url === values.bridgeUrl));
-      const unique = new Set([...loadSyntheaBundles().values()].flatMap((b) => b.entry!.map((e) => `${e.resource!.resourceType}/${e.resource!.id}`)));
-      await waitFor(
-        async () => {
-          const s = (await (await fetch(`${values.bridgeUrl}/status`)).json()) as { records: { anchored: number } };
-          return s.records.anchored === unique.size;
-        },
-        { timeoutMs: 240_000, intervalMs: 500, what: 'the fixtures anchored' },
-      );
-      assert.equal((await fetch(`${values.bridgeUrl}/readyz`)).status, 200);
-    } finally {
-      await part?.stop?.();
-    }
-    // Restart: same outbox, fixtures not loaded again.
-    const again = await up(context([], values));
-    try {
-      const s = (await (await fetch(`${values.bridgeUrl}/status`)).json()) as { records: Record<string, number> };
-      assert.equal(s.records.received, 0);
-    } finally {
-      await again?.stop?.();
-    }
-  });
+  it(
+    'starts the bridge, publishes bridgeUrl and anchors the Synthea fixtures pushed through it',
+    { timeout: 300_000 },
+    async () => {
+      const rows: StackRow[] = [];
+      const values: Record<string, string> = {
+        rpcUrl: anvil.rpcUrl,
+        chainId: '1337',
+        ipfsApiUrl: kubo.apiUrl,
+        ipfsGatewayUrl: kubo.gatewayUrl,
+      };
+      await contractsUp(context(rows, values));
+      const part = await up(context(rows, values));
+      try {
+        assert.match(values.bridgeUrl!, /^http:\/\/127\.0\.0\.1:\d+$/);
+        assert.ok(rows.some((r) => r.name === 'bridge' && r.url === values.bridgeUrl));
+        const unique = new Set(
+          [...loadSyntheaBundles().values()].flatMap((b) =>
+            b.entry!.map((e) => `${e.resource!.resourceType}/${e.resource!.id}`),
+          ),
+        );
+        await waitFor(
+          async () => {
+            const s = (await (await fetch(`${values.bridgeUrl}/status`)).json()) as {
+              records: { anchored: number };
+            };
+            return s.records.anchored === unique.size;
+          },
+          { timeoutMs: 240_000, intervalMs: 500, what: 'the fixtures anchored' },
+        );
+        assert.equal((await fetch(`${values.bridgeUrl}/readyz`)).status, 200);
+      } finally {
+        await part?.stop?.();
+      }
+      // Restart: same outbox, fixtures not loaded again.
+      const again = await up(context([], values));
+      try {
+        const s = (await (await fetch(`${values.bridgeUrl}/status`)).json()) as {
+          records: Record<string, number>;
+        };
+        assert.equal(s.records.received, 0);
+      } finally {
+        await again?.stop?.();
+      }
+    },
+  );
 });

@@ -7,7 +7,13 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRestHookSubscription, loadSyntheaBundles, loadSyntheaIntoHapi, startHapi, waitFor } from '../src/index.js';
+import {
+  createRestHookSubscription,
+  loadSyntheaBundles,
+  loadSyntheaIntoHapi,
+  startHapi,
+  waitFor,
+} from '../src/index.js';
 
 const CONFIGS: { name: string; jvmArgs: string[] }[] = [
   { name: 'C1 only (default)', jvmArgs: [] },
@@ -45,7 +51,11 @@ for (const config of CONFIGS) {
     await createRestHookSubscription(hapi.baseUrl, endpoint, ['Authorization: Bearer bench']);
     const t0 = Date.now();
     const report = await loadSyntheaIntoHapi(hapi.baseUrl, bundles);
-    await waitFor(() => pushed.size >= expected, { what: `${expected} pushes`, timeoutMs: 600_000, intervalMs: 100 });
+    await waitFor(() => pushed.size >= expected, {
+      what: `${expected} pushes`,
+      timeoutMs: 600_000,
+      intervalMs: 100,
+    });
     const pushedAllMs = Date.now() - t0;
     rows.push({
       config: config.name,
@@ -68,8 +78,12 @@ for (const config of CONFIGS) {
 
 const base = rows[0]!;
 const ratio = (value: number, of: number) => `${(value / of).toFixed(2)}×`;
-console.log(`\nHAPI FHIR 8.8.0 (tools/fhir-server), 5 Synthea bundles = ${expected} resources, REST-hook on every clinical type\n`);
-console.log('| JVM | start-up s | RSS at start MiB | load 5 bundles s | all pushed s | pushed | RSS after MiB | start-up ratio | load ratio |');
+console.log(
+  `\nHAPI FHIR 8.8.0 (tools/fhir-server), 5 Synthea bundles = ${expected} resources, REST-hook on every clinical type\n`,
+);
+console.log(
+  '| JVM | start-up s | RSS at start MiB | load 5 bundles s | all pushed s | pushed | RSS after MiB | start-up ratio | load ratio |',
+);
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
   console.log(

@@ -39,15 +39,22 @@ export async function jsonRpc<T>(url: string, method: string, params: unknown[] 
  */
 export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
   const args = [
-    '--chain-id', '1337',
-    '--gas-price', '0',
-    '--base-fee', '0',
+    '--chain-id',
+    '1337',
+    '--gas-price',
+    '0',
+    '--base-fee',
+    '0',
     '--disable-min-priority-fee',
-    '--hardfork', 'cancun',
-    '--host', '127.0.0.1',
-    '--port', String(options.port ?? 0),
+    '--hardfork',
+    'cancun',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(options.port ?? 0),
     // Large enough for the 10,000-record anchor benchmark and big test batches.
-    '--gas-limit', '100000000',
+    '--gas-limit',
+    '100000000',
   ];
   if (options.statePath) args.push('--state', options.statePath);
   if (options.blockTime) args.push('--block-time', String(options.blockTime));

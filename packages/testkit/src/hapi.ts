@@ -12,7 +12,8 @@ import { waitFor } from './wait.js';
  * Spring Boot jar extracted (thin jar + lib/), which starts faster than the fat jar. Any Spring
  * Boot jar of it works too (override with EHR_HAPI_JAR).
  */
-export const hapiJar = process.env.EHR_HAPI_JAR ?? join(repoRoot, '.tools', 'fhir-server', 'app', 'hapi-fhir-server.jar');
+export const hapiJar =
+  process.env.EHR_HAPI_JAR ?? join(repoRoot, '.tools', 'fhir-server', 'app', 'hapi-fhir-server.jar');
 
 export interface HapiOptions {
   /** Keep the H2 database in this folder (created if absent); default: in memory, gone on stop. */
@@ -79,7 +80,8 @@ export async function startHapi(options: HapiOptions = {}): Promise<Hapi> {
     '-XX:+ExitOnOutOfMemoryError',
     '-Djava.awt.headless=true',
     ...(options.jvmArgs ?? []),
-    '-jar', hapiJar,
+    '-jar',
+    hapiJar,
     `--server.port=${options.port ?? 0}`,
     `--spring.datasource.url=${database}`,
   ];
@@ -87,31 +89,43 @@ export async function startHapi(options: HapiOptions = {}): Promise<Hapi> {
   const proc = startProcess(javaPath(), args, { cwd: options.dataDir ?? tmpdir() });
   // waitFor retries a throwing condition until its deadline; a JVM that died must fail at once.
   const exited = new Promise<never>((_, reject) => {
-    const fail = () => reject(new Error(`HAPI exited (code ${proc.child.exitCode}) before it was ready: ${proc.output().slice(-4000)}`));
+    const fail = () =>
+      reject(
+        new Error(
+          `HAPI exited (code ${proc.child.exitCode}) before it was ready: ${proc.output().slice(-4000)}`,
+        ),
+      );
     if (proc.child.exitCode !== null) fail();
     else proc.child.once('exit', fail);
   });
   exited.catch(() => undefined);
   const untilExit = <T>(waiting: Promise<T>) => Promise.race([waiting, exited]);
   try {
-    const port = await untilExit(waitFor(
-      () => {
-        if (proc.child.exitCode !== null) throw new Error(`HAPI exited: ${proc.output().slice(-4000)}`);
-        return /ehr-fhir-server: listening on port (\d+)/.exec(proc.output())?.[1];
-      },
-      { what: 'HAPI FHIR to listen', timeoutMs: options.timeoutMs ?? 300_000, intervalMs: 200 },
-    ));
+    const port = await untilExit(
+      waitFor(
+        () => {
+          if (proc.child.exitCode !== null) throw new Error(`HAPI exited: ${proc.output().slice(-4000)}`);
+          return /ehr-fhir-server: listening on port (\d+)/.exec(proc.output())?.[1];
+        },
+        { what: 'HAPI FHIR to listen', timeoutMs: options.timeoutMs ?? 300_000, intervalMs: 200 },
+      ),
+    );
     const baseUrl = `http://127.0.0.1:${port}/fhir`;
-    await untilExit(waitFor(
-      async () => {
-        if (proc.child.exitCode !== null) throw new Error(`HAPI exited: ${proc.output().slice(-4000)}`);
-        const response = await fetch(`${baseUrl}/metadata`, { headers: { accept: 'application/fhir+json' }, signal: AbortSignal.timeout(30_000) });
-        if (!response.ok) return false;
-        const capabilities = (await response.json()) as CapabilityStatement;
-        return capabilities.fhirVersion === '4.0.1';
-      },
-      { what: 'HAPI FHIR to answer /fhir/metadata', timeoutMs: 120_000, intervalMs: 200 },
-    ));
+    await untilExit(
+      waitFor(
+        async () => {
+          if (proc.child.exitCode !== null) throw new Error(`HAPI exited: ${proc.output().slice(-4000)}`);
+          const response = await fetch(`${baseUrl}/metadata`, {
+            headers: { accept: 'application/fhir+json' },
+            signal: AbortSignal.timeout(30_000),
+          });
+          if (!response.ok) return false;
+          const capabilities = (await response.json()) as CapabilityStatement;
+          return capabilities.fhirVersion === '4.0.1';
+        },
+        { what: 'HAPI FHIR to answer /fhir/metadata', timeoutMs: 120_000, intervalMs: 200 },
+      ),
+    );
     const startupMs = Date.now() - started;
     const rssBytes = await processRssBytes(proc.pid);
     return {
@@ -160,7 +174,8 @@ export const CLINICAL_TYPES = [
 ] as const;
 
 /** HAPI's channel extension that makes a REST-hook subscription deliver deletes (as `DELETE {endpoint}/{type}/{id}`). */
-export const HAPI_SEND_DELETES = 'http://hapifhir.io/fhir/StructureDefinition/subscription-send-delete-messages';
+export const HAPI_SEND_DELETES =
+  'http://hapifhir.io/fhir/StructureDefinition/subscription-send-delete-messages';
 
 export interface RestHookOptions {
   /** One Subscription per entry, each an R4 criteria string (`Observation?`, `Patient?`); default: every CLINICAL_TYPES type. */
@@ -179,7 +194,8 @@ async function fhirJson<T>(url: string, init: RequestInit = {}): Promise<T> {
     headers: { accept: 'application/fhir+json', 'content-type': 'application/fhir+json', ...init.headers },
   });
   const text = await response.text();
-  if (!response.ok) throw new Error(`${init.method ?? 'GET'} ${url}: HTTP ${response.status} ${text.slice(0, 1000)}`);
+  if (!response.ok)
+    throw new Error(`${init.method ?? 'GET'} ${url}: HTTP ${response.status} ${text.slice(0, 1000)}`);
   return JSON.parse(text) as T;
 }
 
@@ -219,10 +235,13 @@ export async function createRestHookSubscription(
     s.channel.endpoint === endpoint &&
     s.channel.payload === 'application/fhir+json' &&
     JSON.stringify(s.channel.header ?? []) === JSON.stringify(headers) &&
-    (s.channel.extension ?? []).some((e) => e.url === HAPI_SEND_DELETES && e.valueBoolean === true) === sendDeletes;
+    (s.channel.extension ?? []).some((e) => e.url === HAPI_SEND_DELETES && e.valueBoolean === true) ===
+      sendDeletes;
   const ids: string[] = [];
   for (const criterion of criteria) {
-    const reusable = existing.entry?.map((e) => e.resource).find((s) => s && s.criteria === criterion && sameChannel(s));
+    const reusable = existing.entry
+      ?.map((e) => e.resource)
+      .find((s) => s && s.criteria === criterion && sameChannel(s));
     if (reusable) {
       ids.push(`Subscription/${reusable.id}`);
       continue;
@@ -292,7 +311,9 @@ function asPut(bundle: Bundle): Bundle {
     ...bundle,
     entry: bundle.entry?.map((entry) => {
       const type = entry.resource?.resourceType;
-      const uuid = entry.fullUrl?.startsWith('urn:uuid:') ? entry.fullUrl.slice('urn:uuid:'.length) : undefined;
+      const uuid = entry.fullUrl?.startsWith('urn:uuid:')
+        ? entry.fullUrl.slice('urn:uuid:'.length)
+        : undefined;
       if (!type || !uuid) return entry;
       return { ...entry, request: { method: 'PUT' as const, url: `${type}/${uuid}` } };
     }),
@@ -319,5 +340,9 @@ export async function loadSyntheaIntoHapi(
     const locations = (response.entry ?? []).map((e) => e.response?.location ?? '');
     loaded.push({ name, resources: bundle.entry?.length ?? 0, ms: Date.now() - t0, locations });
   }
-  return { bundles: loaded, resources: loaded.reduce((n, b) => n + b.resources, 0), ms: Date.now() - started };
+  return {
+    bundles: loaded,
+    resources: loaded.reduce((n, b) => n + b.resources, 0),
+    ms: Date.now() - started,
+  };
 }

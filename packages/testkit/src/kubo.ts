@@ -51,7 +51,8 @@ export async function startKubo(options: KuboOptions = {}): Promise<Kubo> {
   try {
     await waitFor(
       () => {
-        if (proc.child.exitCode !== null) throw new Error(`ipfs daemon exited: ${proc.output().slice(-2000)}`);
+        if (proc.child.exitCode !== null)
+          throw new Error(`ipfs daemon exited: ${proc.output().slice(-2000)}`);
         return /Daemon is ready/.test(proc.output());
       },
       { what: 'Kubo to be ready', timeoutMs: 60_000 },
@@ -59,8 +60,11 @@ export async function startKubo(options: KuboOptions = {}): Promise<Kubo> {
     // Kubo writes the API's actual multiaddr to $IPFS_PATH/api once bound.
     const apiAddr = (await readFile(join(repoPath, 'api'), 'utf8')).trim();
     const apiPort = /\/tcp\/(\d+)/.exec(apiAddr)?.[1];
-    const gatewayPort = /Gateway server listening on \/ip4\/127\.0\.0\.1\/tcp\/(\d+)/.exec(proc.output())?.[1];
-    if (!apiPort || !gatewayPort) throw new Error(`cannot read Kubo's ports from: ${apiAddr} / ${proc.output()}`);
+    const gatewayPort = /Gateway server listening on \/ip4\/127\.0\.0\.1\/tcp\/(\d+)/.exec(
+      proc.output(),
+    )?.[1];
+    if (!apiPort || !gatewayPort)
+      throw new Error(`cannot read Kubo's ports from: ${apiAddr} / ${proc.output()}`);
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     await waitFor(async () => (await fetch(`${apiUrl}/api/v0/id`, { method: 'POST' })).ok, {
       what: 'Kubo API to answer /api/v0/id',

@@ -25,7 +25,9 @@ export function postgresBin(): string {
     const bin = join(base, version, 'bin');
     if (existsSync(join(bin, 'initdb'))) return bin;
   }
-  throw new Error('PostgreSQL server not found: install it with `apt-get install -y postgresql` (npm run ensure-tools does)');
+  throw new Error(
+    'PostgreSQL server not found: install it with `apt-get install -y postgresql` (npm run ensure-tools does)',
+  );
 }
 
 /**
@@ -45,12 +47,30 @@ export async function startPostgres(): Promise<Postgres> {
   }
   await chmod(dir, 0o700);
   const data = join(dir, 'data');
-  const [initCmd, initArgs] = wrap(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+  const [initCmd, initArgs] = wrap(join(bin, 'initdb'), [
+    '-D',
+    data,
+    '-U',
+    'postgres',
+    '--auth=trust',
+    '-E',
+    'UTF8',
+    '--no-sync',
+  ]);
   await run(initCmd, initArgs);
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
     const [cmd, args] = wrap(join(bin, 'postgres'), [
-      '-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off',
+      '-D',
+      data,
+      '-p',
+      String(port),
+      '-k',
+      dir,
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'fsync=off',
     ]);
     const proc = startProcess(cmd, args);
     try {

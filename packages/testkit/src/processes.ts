@@ -38,7 +38,9 @@ function hookExit(): void {
     // A program with its own handler (npm start) stops services itself, in its own order.
     if (process.listenerCount(signal) > 0) continue;
     process.once(signal, () => {
-      void stopAll().finally(() => process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1)));
+      void stopAll().finally(() =>
+        process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1)),
+      );
     });
   }
 }

@@ -25,7 +25,9 @@ export async function waitFor<T>(
     // Each attempt is bounded by what is left of the deadline: a condition that never settles (a
     // fetch to a server that accepted the connection and never answers) must not outlive timeoutMs.
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const hung = new Promise<typeof HUNG>((resolve) => (timer = setTimeout(() => resolve(HUNG), Math.max(deadline - Date.now(), 0) + intervalMs)));
+    const hung = new Promise<typeof HUNG>(
+      (resolve) => (timer = setTimeout(() => resolve(HUNG), Math.max(deadline - Date.now(), 0) + intervalMs)),
+    );
     try {
       const value = await Promise.race([Promise.resolve().then(condition), hung]);
       if (value === HUNG) lastError = new Error(`an attempt did not finish before the deadline`);

@@ -37,7 +37,12 @@ async function startReceiver(): Promise<{
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const delivery = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const delivery = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
       deliveries.push(delivery);
       res.writeHead(respond(delivery)).end();
     });
@@ -93,14 +98,27 @@ describe('HAPI FHIR server (tools/fhir-server)', () => {
     assert.equal(body.fhirVersion, '4.0.1');
     assert.equal(body.software?.name, 'HAPI FHIR Server');
     const types = new Set<string>(body.rest?.[0]?.resource?.map((r) => r.type));
-    for (const type of ['Patient', 'Observation', 'Subscription', 'Provenance']) assert.ok(types.has(type), type);
+    for (const type of ['Patient', 'Observation', 'Subscription', 'Provenance'])
+      assert.ok(types.has(type), type);
     const cors = await fetch(`${hapi.baseUrl}/metadata`, { headers: { origin: 'http://127.0.0.1:5173' } });
-    assert.equal(cors.headers.get('access-control-allow-origin'), 'http://127.0.0.1:5173', 'CORS is open for the demo portal');
+    assert.equal(
+      cors.headers.get('access-control-allow-origin'),
+      'http://127.0.0.1:5173',
+      'CORS is open for the demo portal',
+    );
   });
 
   it('creates a Patient, reads it, and keeps every version in its history', async () => {
-    const patient: Patient = { resourceType: 'Patient', active: true, gender: 'other', birthDate: '1970-01-01' };
-    const created = await fhir<Patient>(`${hapi.baseUrl}/Patient`, { method: 'POST', body: JSON.stringify(patient) });
+    const patient: Patient = {
+      resourceType: 'Patient',
+      active: true,
+      gender: 'other',
+      birthDate: '1970-01-01',
+    };
+    const created = await fhir<Patient>(`${hapi.baseUrl}/Patient`, {
+      method: 'POST',
+      body: JSON.stringify(patient),
+    });
     assert.equal(created.status, 201);
     const id = created.body.id!;
     assert.equal(created.body.meta?.versionId, '1');
@@ -116,7 +134,10 @@ describe('HAPI FHIR server (tools/fhir-server)', () => {
     assert.equal(updated.body.meta?.versionId, '2');
 
     const history = await fhir<Bundle<Patient>>(`${hapi.baseUrl}/Patient/${id}/_history`);
-    assert.deepEqual(history.body.entry?.map((e) => e.resource?.meta?.versionId), ['2', '1']);
+    assert.deepEqual(
+      history.body.entry?.map((e) => e.resource?.meta?.versionId),
+      ['2', '1'],
+    );
     const v1 = await fhir<Patient>(`${hapi.baseUrl}/Patient/${id}/_history/1`);
     assert.equal(v1.body.active, true, 'version 1 is still readable as it was');
   });
@@ -127,10 +148,19 @@ describe('HAPI FHIR server (tools/fhir-server)', () => {
     assert.equal(report.resources, 70);
     const locations = report.bundles[0]!.locations;
     assert.equal(locations.length, 70);
-    assert.ok(locations.every((l) => /^[A-Za-z]+\/[^/]+\/_history\/1$/.test(l)), 'every entry created at version 1');
+    assert.ok(
+      locations.every((l) => /^[A-Za-z]+\/[^/]+\/_history\/1$/.test(l)),
+      'every entry created at version 1',
+    );
     const patientId = locations.find((l) => l.startsWith('Patient/'))!.split('/')[1];
-    const observations = await fhir<Bundle<Observation>>(`${hapi.baseUrl}/Observation?subject=Patient/${patientId}&_count=100`);
-    assert.equal(observations.body.entry?.length, 48, 'all 48 Observations point at the server-assigned Patient id');
+    const observations = await fhir<Bundle<Observation>>(
+      `${hapi.baseUrl}/Observation?subject=Patient/${patientId}&_count=100`,
+    );
+    assert.equal(
+      observations.body.entry?.length,
+      48,
+      'all 48 Observations point at the server-assigned Patient id',
+    );
   });
 
   it('loads idempotently in put mode: a second load creates no new versions', async () => {
@@ -143,7 +173,11 @@ describe('HAPI FHIR server (tools/fhir-server)', () => {
   it('keeps the version in a Provenance target reference and finds it by target (the bridge writes these back)', async () => {
     const observation = await fhir<Observation>(`${hapi.baseUrl}/Observation`, {
       method: 'POST',
-      body: JSON.stringify({ resourceType: 'Observation', status: 'final', code: { text: 'anchored reading' } }),
+      body: JSON.stringify({
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'anchored reading' },
+      }),
     });
     const target = `Observation/${observation.body.id}/_history/1`;
     const provenance: Provenance = {
@@ -152,28 +186,60 @@ describe('HAPI FHIR server (tools/fhir-server)', () => {
       recorded: new Date().toISOString(),
       agent: [{ who: { display: 'ehr-anchor bridge' } }],
     };
-    const created = await fhir<Provenance>(`${hapi.baseUrl}/Provenance`, { method: 'POST', body: JSON.stringify(provenance) });
+    const created = await fhir<Provenance>(`${hapi.baseUrl}/Provenance`, {
+      method: 'POST',
+      body: JSON.stringify(provenance),
+    });
     assert.equal(created.status, 201);
     const read = await fhir<Provenance>(`${hapi.baseUrl}/Provenance/${created.body.id}`);
     assert.equal(read.body.target[0]?.reference, target);
-    const found = await fhir<Bundle<Provenance>>(`${hapi.baseUrl}/Provenance?target=Observation/${observation.body.id}`);
-    assert.deepEqual(found.body.entry?.map((e) => e.resource?.id), [created.body.id]);
+    const found = await fhir<Bundle<Provenance>>(
+      `${hapi.baseUrl}/Provenance?target=Observation/${observation.body.id}`,
+    );
+    assert.deepEqual(
+      found.body.entry?.map((e) => e.resource?.id),
+      [created.body.id],
+    );
   });
 
   it('pushes creates, updates and deletes to a REST-hook endpoint with the channel header', async () => {
-    const [subscription] = await createRestHookSubscription(hapi.baseUrl, `${receiver.url}/hook`, ['Authorization: Bearer test-secret'], {
-      criteria: ['Observation?'],
-    });
+    const [subscription] = await createRestHookSubscription(
+      hapi.baseUrl,
+      `${receiver.url}/hook`,
+      ['Authorization: Bearer test-secret'],
+      {
+        criteria: ['Observation?'],
+      },
+    );
     assert.match(subscription!, /^Subscription\/\d+$/);
-    const again = await createRestHookSubscription(hapi.baseUrl, `${receiver.url}/hook`, ['Authorization: Bearer test-secret'], {
-      criteria: ['Observation?'],
-    });
-    assert.deepEqual(again, [subscription], 'the same subscription requested twice is reused, not duplicated');
+    const again = await createRestHookSubscription(
+      hapi.baseUrl,
+      `${receiver.url}/hook`,
+      ['Authorization: Bearer test-secret'],
+      {
+        criteria: ['Observation?'],
+      },
+    );
+    assert.deepEqual(
+      again,
+      [subscription],
+      'the same subscription requested twice is reused, not duplicated',
+    );
 
-    const observation: Observation = { resourceType: 'Observation', status: 'final', code: { text: 'test reading' } };
-    const created = await fhir<Observation>(`${hapi.baseUrl}/Observation`, { method: 'POST', body: JSON.stringify(observation) });
+    const observation: Observation = {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'test reading' },
+    };
+    const created = await fhir<Observation>(`${hapi.baseUrl}/Observation`, {
+      method: 'POST',
+      body: JSON.stringify(observation),
+    });
     const id = created.body.id!;
-    await fhir(`${hapi.baseUrl}/Patient`, { method: 'POST', body: JSON.stringify({ resourceType: 'Patient' }) });
+    await fhir(`${hapi.baseUrl}/Patient`, {
+      method: 'POST',
+      body: JSON.stringify({ resourceType: 'Patient' }),
+    });
 
     const put1 = await waitFor(() => receiver.deliveries.find((d) => d.path === `/hook/Observation/${id}`), {
       what: 'the create to be pushed',
@@ -187,44 +253,74 @@ describe('HAPI FHIR server (tools/fhir-server)', () => {
     assert.equal(pushed.meta?.versionId, '1');
     assert.equal(pushed.code.text, 'test reading');
 
-    await fhir(`${hapi.baseUrl}/Observation/${id}`, { method: 'PUT', body: JSON.stringify({ ...created.body, status: 'amended' }) });
-    const put2 = await waitFor(() => receiver.deliveries.find((d) => d.path === `/hook/Observation/${id}` && d.headers['if-match'] === 'W/"2"'), {
-      what: 'the update to be pushed',
+    await fhir(`${hapi.baseUrl}/Observation/${id}`, {
+      method: 'PUT',
+      body: JSON.stringify({ ...created.body, status: 'amended' }),
     });
+    const put2 = await waitFor(
+      () =>
+        receiver.deliveries.find(
+          (d) => d.path === `/hook/Observation/${id}` && d.headers['if-match'] === 'W/"2"',
+        ),
+      {
+        what: 'the update to be pushed',
+      },
+    );
     const v2 = JSON.parse(put2.body) as Observation;
     assert.equal(v2.status, 'amended');
 
     // The same content again is no new version, so HAPI pushes nothing for it: a marker write made
     // afterwards arrives while the delivery count for this resource stays at two.
-    const unchanged = await fhir<Observation>(`${hapi.baseUrl}/Observation/${id}`, { method: 'PUT', body: JSON.stringify(v2) });
+    const unchanged = await fhir<Observation>(`${hapi.baseUrl}/Observation/${id}`, {
+      method: 'PUT',
+      body: JSON.stringify(v2),
+    });
     assert.equal(unchanged.body.meta?.versionId, '2');
-    const marker = await fhir<Observation>(`${hapi.baseUrl}/Observation`, { method: 'POST', body: JSON.stringify(observation) });
-    await waitFor(() => receiver.deliveries.some((d) => d.path === `/hook/Observation/${marker.body.id}`), { what: 'the marker' });
+    const marker = await fhir<Observation>(`${hapi.baseUrl}/Observation`, {
+      method: 'POST',
+      body: JSON.stringify(observation),
+    });
+    await waitFor(() => receiver.deliveries.some((d) => d.path === `/hook/Observation/${marker.body.id}`), {
+      what: 'the marker',
+    });
     assert.equal(receiver.deliveries.filter((d) => d.path === `/hook/Observation/${id}`).length, 2);
 
     // $trigger-subscription replays the current version on demand (a receiver's catch-up tool).
     const replay = await fhir(`${hapi.baseUrl}/${subscription}/$trigger-subscription`, {
       method: 'POST',
-      body: JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'resourceId', valueUri: `Observation/${id}` }] }),
+      body: JSON.stringify({
+        resourceType: 'Parameters',
+        parameter: [{ name: 'resourceId', valueUri: `Observation/${id}` }],
+      }),
     });
     assert.equal(replay.status, 200);
-    await waitFor(() => receiver.deliveries.filter((d) => d.path === `/hook/Observation/${id}`).length === 3, {
-      what: 'the replayed delivery',
-    });
+    await waitFor(
+      () => receiver.deliveries.filter((d) => d.path === `/hook/Observation/${id}`).length === 3,
+      {
+        what: 'the replayed delivery',
+      },
+    );
 
     await fhir(`${hapi.baseUrl}/Observation/${id}`, { method: 'DELETE' });
-    const deleted = await waitFor(() => receiver.deliveries.find((d) => d.method === 'DELETE'), { what: 'the delete to be pushed' });
+    const deleted = await waitFor(() => receiver.deliveries.find((d) => d.method === 'DELETE'), {
+      what: 'the delete to be pushed',
+    });
     assert.equal(deleted.path, `/hook/Observation/${id}`);
     assert.equal(deleted.body, '');
     assert.equal(deleted.headers.authorization, 'Bearer test-secret');
 
-    assert.ok(receiver.deliveries.every((d) => d.path.startsWith('/hook/Observation/')), 'the Patient create matched no subscription');
+    assert.ok(
+      receiver.deliveries.every((d) => d.path.startsWith('/hook/Observation/')),
+      'the Patient create matched no subscription',
+    );
   });
 
   it('pushes every Observation of a Synthea transaction', async () => {
     const before = receiver.deliveries.length;
     const report = await loadSyntheaIntoHapi(hapi.baseUrl, [small]);
-    const ids = report.bundles[0]!.locations.filter((l) => l.startsWith('Observation/')).map((l) => l.split('/')[1]);
+    const ids = report.bundles[0]!.locations.filter((l) => l.startsWith('Observation/')).map(
+      (l) => l.split('/')[1],
+    );
     assert.equal(ids.length, 50);
     await waitFor(
       () => {
@@ -251,7 +347,10 @@ describe('HAPI FHIR server (tools/fhir-server)', () => {
         },
         { what: 'two failed attempts and a third delivery', timeoutMs: 60_000 },
       );
-      assert.ok(attempts.every((d) => d.headers['if-match'] === 'W/"1"'), 'each attempt carries the same version');
+      assert.ok(
+        attempts.every((d) => d.headers['if-match'] === 'W/"1"'),
+        'each attempt carries the same version',
+      );
     } finally {
       receiver.setResponder(() => 200);
     }

@@ -90,7 +90,11 @@ describe('test harness', () => {
   it('gives up on a condition that never settles once its timeout has passed, naming what it waited for', async () => {
     // Before, a hung attempt kept waitFor (and the test) waiting for ever.
     await assert.rejects(
-      waitFor(() => new Promise<boolean>(() => undefined), { timeoutMs: 300, intervalMs: 20, what: 'a server that never answers' }),
+      waitFor(() => new Promise<boolean>(() => undefined), {
+        timeoutMs: 300,
+        intervalMs: 20,
+        what: 'a server that never answers',
+      }),
       /timed out after 300 ms waiting for a server that never answers: an attempt did not finish/,
     );
   });

@@ -5,7 +5,12 @@
  */
 import { fixture, html } from '@open-wc/testing';
 import { setViewport } from '@web/test-runner-commands';
-import { FixtureDataSource, bundleResources, expandResources, loadSyntheaBundle } from '../src/testing/index.js';
+import {
+  FixtureDataSource,
+  bundleResources,
+  expandResources,
+  loadSyntheaBundle,
+} from '../src/testing/index.js';
 import { verifyRecord } from '../src/verify/verify-record.js';
 import type { RecordDetail } from '../src/data/data-source.js';
 import '../test/helpers.js';
@@ -21,7 +26,9 @@ function median(xs: number[]): number {
 
 async function firstRender(ds: FixtureDataSource): Promise<number> {
   const start = performance.now();
-  const el = await fixture<EhrViewer>(html`<ehr-viewer .dataSource=${ds} patient-id=${ds.patientId}></ehr-viewer>`);
+  const el = await fixture<EhrViewer>(
+    html`<ehr-viewer .dataSource=${ds} patient-id=${ds.patientId}></ehr-viewer>`,
+  );
   await new Promise<void>((resolve) => {
     const check = (): void => {
       if (el.shadowRoot!.querySelector('[part="record"]')) resolve();
@@ -55,7 +62,9 @@ describe('widgets bench', () => {
     const ma = median(a);
     const mb = median(b);
     rows.push(`| <ehr-viewer> first render, 100 records | ${ma.toFixed(1)} ms | |`);
-    rows.push(`| <ehr-viewer> first render, 10,000 records | ${mb.toFixed(1)} ms | ${(mb / ma).toFixed(2)}× of 100 (goal ≤ 2×) |`);
+    rows.push(
+      `| <ehr-viewer> first render, 10,000 records | ${mb.toFixed(1)} ms | ${(mb / ma).toFixed(2)}× of 100 (goal ≤ 2×) |`,
+    );
   });
 
   it('verification of 1,000 records vs plain SHA-256 of the same bytes', async () => {
@@ -83,10 +92,20 @@ describe('widgets bench', () => {
     const ms = median(sha);
     const mv = median(ver);
     rows.push(`| plain SHA-256 of 1,000 records' JSON bytes | ${ms.toFixed(1)} ms | |`);
-    rows.push(`| verifyRecord of the same 1,000 (canonicalize + hash + leaf + proof + anchor lookup; ${verified} verified) | ${mv.toFixed(1)} ms | ${(mv / ms).toFixed(2)}× of plain SHA-256 |`);
+    rows.push(
+      `| verifyRecord of the same 1,000 (canonicalize + hash + leaf + proof + anchor lookup; ${verified} verified) | ${mv.toFixed(1)} ms | ${(mv / ms).toFixed(2)}× of plain SHA-256 |`,
+    );
   });
 
   after(() => {
-    console.log(['', `Chromium, median of ${RUNS} runs`, '| measurement | time | ratio |', '|---|---:|---|', ...rows].join('\n'));
+    console.log(
+      [
+        '',
+        `Chromium, median of ${RUNS} runs`,
+        '| measurement | time | ratio |',
+        '|---|---:|---|',
+        ...rows,
+      ].join('\n'),
+    );
   });
 });

@@ -57,8 +57,19 @@ export async function breakdown(which = 'without-ethers') {
     const isEager = eagerNames.has(chunk.fileName);
     // chunk.code is the build's own output (the config minifies with terser).
     const chunkGz = gz(chunk.code);
-    if (isEager) total = { raw: total.raw + chunk.code.length, gz: total.gz + chunkGz, names: [...total.names, chunk.fileName] };
-    else lazy.push({ name: chunk.fileName, raw: chunk.code.length, gz: chunkGz, modules: Object.keys(chunk.modules).map(group) });
+    if (isEager)
+      total = {
+        raw: total.raw + chunk.code.length,
+        gz: total.gz + chunkGz,
+        names: [...total.names, chunk.fileName],
+      };
+    else
+      lazy.push({
+        name: chunk.fileName,
+        raw: chunk.code.length,
+        gz: chunkGz,
+        modules: Object.keys(chunk.modules).map(group),
+      });
     for (const [id, m] of Object.entries(chunk.modules)) {
       if (!m.code) continue;
       const g = group(id);
@@ -73,7 +84,13 @@ export async function breakdown(which = 'without-ethers') {
   for (const e of groups.values()) {
     const g = e.group;
     const code = e.code.join('\n');
-    const m = await minify(code, { ecma: 2022, module: true, compress: false, mangle: true, format: { comments: false } });
+    const m = await minify(code, {
+      ecma: 2022,
+      module: true,
+      compress: false,
+      mangle: true,
+      format: { comments: false },
+    });
     rows.push({ group: g, modules: e.modules, min: m.code.length, gz: gz(m.code), lazy: e.lazy });
   }
   rows.sort((a, b) => b.gz - a.gz);
@@ -85,8 +102,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const { rows, total, lazy } = await breakdown(which);
   console.log(`| group (${which}) | modules | min KB | gz alone KB | lazy |`);
   console.log('|---|---:|---:|---:|---|');
-  for (const r of rows) console.log(`| ${r.group} | ${r.modules} | ${fmt(r.min)} | ${fmt(r.gz)} | ${r.lazy ? 'lazy' : ''} |`);
+  for (const r of rows)
+    console.log(`| ${r.group} | ${r.modules} | ${fmt(r.min)} | ${fmt(r.gz)} | ${r.lazy ? 'lazy' : ''} |`);
   const sum = rows.filter((r) => !r.lazy).reduce((s, r) => s + r.gz, 0);
-  console.log(`\neager (${total.names.join(' + ')}): ${fmt(total.raw)} KB min, ${fmt(total.gz)} KB gz (sum of eager groups gzipped alone: ${fmt(sum)} KB)`);
-  for (const l of lazy) console.log(`lazy chunk ${l.name}: ${fmt(l.raw)} KB min, ${fmt(l.gz)} KB gz (${[...new Set(l.modules)].join(', ')})`);
+  console.log(
+    `\neager (${total.names.join(' + ')}): ${fmt(total.raw)} KB min, ${fmt(total.gz)} KB gz (sum of eager groups gzipped alone: ${fmt(sum)} KB)`,
+  );
+  for (const l of lazy)
+    console.log(
+      `lazy chunk ${l.name}: ${fmt(l.raw)} KB min, ${fmt(l.gz)} KB gz (${[...new Set(l.modules)].join(', ')})`,
+    );
 }

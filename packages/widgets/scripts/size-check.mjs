@@ -34,7 +34,8 @@ const fmt = (n) => `${(n / KB).toFixed(1)} KB`;
 export function sizeRows() {
   const rows = [];
   const manifestPath = join(dist, 'size', 'size-manifest.json');
-  if (!existsSync(manifestPath)) throw new Error(`${manifestPath} is missing: run rollup -c ../../rollup.config.mjs first`);
+  if (!existsSync(manifestPath))
+    throw new Error(`${manifestPath} is missing: run rollup -c ../../rollup.config.mjs first`);
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
   const eager = manifest.eager.map((f) => join(dist, 'size', f));
   const eagerGz = eager.reduce((s, p) => s + gz(p), 0);
@@ -53,12 +54,29 @@ export function sizeRows() {
     const size = gz(p);
     all += size;
     allRaw += raw(p);
-    rows.push({ output: `size/${l.file}`, what: `lazy: ${l.loadedBy.join('; ') || 'a dynamic import'}`, raw: raw(p), gzip: size });
+    rows.push({
+      output: `size/${l.file}`,
+      what: `lazy: ${l.loadedBy.join('; ') || 'a dynamic import'}`,
+      raw: raw(p),
+      gzip: size,
+    });
   }
-  rows.push({ output: 'size/**', what: 'everything above together (a page using every feature)', raw: allRaw, gzip: all });
+  rows.push({
+    output: 'size/**',
+    what: 'everything above together (a page using every feature)',
+    raw: allRaw,
+    gzip: all,
+  });
   const bundle = join(dist, 'bundle', 'ehr-anchor-widgets.min.js');
   const bundleGz = gz(bundle);
-  rows.push({ output: 'bundle/ehr-anchor-widgets.min.js', what: 'one-file bundle (lit + ethers inside, nothing lazy)', raw: raw(bundle), gzip: bundleGz, budget: BUDGETS.bundle, ok: bundleGz <= BUDGETS.bundle });
+  rows.push({
+    output: 'bundle/ehr-anchor-widgets.min.js',
+    what: 'one-file bundle (lit + ethers inside, nothing lazy)',
+    raw: raw(bundle),
+    gzip: bundleGz,
+    budget: BUDGETS.bundle,
+    ok: bundleGz <= BUDGETS.bundle,
+  });
   let total = 0;
   for (const p of files(join(dist, 'esm'))) {
     const size = gz(p);
@@ -74,13 +92,25 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   console.log('| output | what | raw | gzip | budget | |');
   console.log('|---|---|---:|---:|---:|---|');
   for (const r of rows) {
-    console.log(`| ${r.output} | ${r.what} | ${r.raw ? fmt(r.raw) : ''} | ${fmt(r.gzip)} | ${r.budget ? fmt(r.budget) : ''} | ${r.budget ? (r.ok ? 'ok' : 'OVER') : ''} |`);
+    console.log(
+      `| ${r.output} | ${r.what} | ${r.raw ? fmt(r.raw) : ''} | ${fmt(r.gzip)} | ${r.budget ? fmt(r.budget) : ''} | ${r.budget ? (r.ok ? 'ok' : 'OVER') : ''} |`,
+    );
   }
   // A <script type="module"> file must be self-contained: no import of anything (bare or relative).
   const bundleCode = readFileSync(join(dist, 'bundle', 'ehr-anchor-widgets.min.js'), 'utf8');
-  const imports = [...bundleCode.matchAll(/(?:^|[;}\s])(?:import|export)\s*(?:[\w$*{},\s]*?\s*from\s*)?["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1] ?? m[2]);
-  if (imports.length) console.log(`\nThe one-file bundle imports ${[...new Set(imports)].join(', ')}: it must be self-contained.`);
+  const imports = [
+    ...bundleCode.matchAll(
+      /(?:^|[;}\s])(?:import|export)\s*(?:[\w$*{},\s]*?\s*from\s*)?["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/g,
+    ),
+  ].map((m) => m[1] ?? m[2]);
+  if (imports.length)
+    console.log(
+      `\nThe one-file bundle imports ${[...new Set(imports)].join(', ')}: it must be self-contained.`,
+    );
   const over = rows.filter((r) => r.budget && !r.ok);
-  if (over.length) console.log(`\n${over.length} output(s) over budget: ${over.map((r) => `${r.output} (${fmt(r.gzip)} > ${fmt(r.budget)})`).join(', ')}`);
+  if (over.length)
+    console.log(
+      `\n${over.length} output(s) over budget: ${over.map((r) => `${r.output} (${fmt(r.gzip)} > ${fmt(r.budget)})`).join(', ')}`,
+    );
   if ((over.length || imports.length) && process.argv.includes('--strict')) process.exit(1);
 }

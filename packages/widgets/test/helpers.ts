@@ -10,8 +10,16 @@ declare global {
 }
 
 /** Waits for a selector inside an element's shadow root. */
-export async function shadowQuery<T extends Element = HTMLElement>(el: LitElement, selector: string, what = selector, timeout = 30_000): Promise<T> {
-  await waitUntil(() => el.shadowRoot?.querySelector(selector), `waiting for ${what}`, { timeout, interval: 20 });
+export async function shadowQuery<T extends Element = HTMLElement>(
+  el: LitElement,
+  selector: string,
+  what = selector,
+  timeout = 30_000,
+): Promise<T> {
+  await waitUntil(() => el.shadowRoot?.querySelector(selector), `waiting for ${what}`, {
+    timeout,
+    interval: 20,
+  });
   return el.shadowRoot!.querySelector<T>(selector)!;
 }
 
@@ -59,7 +67,8 @@ before(() => {
 
 /** Clicks `<ehr-provider>`'s "Sign in" button once it is shown (Sign-In with Ethereum through its wallet). */
 export async function signInThroughProvider(provider: LitElement): Promise<void> {
-  const button = () => [...provider.shadowRoot!.querySelectorAll('button')].find((b) => b.textContent!.includes('Sign in'));
+  const button = () =>
+    [...provider.shadowRoot!.querySelectorAll('button')].find((b) => b.textContent!.includes('Sign in'));
   await until(button, 'the sign-in button');
   button()!.click();
 }

@@ -30,7 +30,11 @@ describe('package.json of @ehr-anchor/widgets', () => {
       });
       // Built outputs exist once `tsc -b` ran (npm test runs it first); a fresh checkout has none yet.
       if (existsSync(join(pkgDir, 'dist', 'src'))) {
-        for (const target of ['types', 'default']) assert.ok(existsSync(join(pkgDir, pkg.exports[`./${tag}.js`][target])), `${target} of ./${tag}.js is built`);
+        for (const target of ['types', 'default'])
+          assert.ok(
+            existsSync(join(pkgDir, pkg.exports[`./${tag}.js`][target])),
+            `${target} of ./${tag}.js is built`,
+          );
       }
     });
 
@@ -42,19 +46,34 @@ describe('package.json of @ehr-anchor/widgets', () => {
 
   it('lists every module that registers a tag in sideEffects (else a bundler drops its import)', () => {
     const sources = (dir) =>
-      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [join(dir, e.name)] : []));
-    const defining = sources(join(pkgDir, 'src')).filter((f) => /customElements\.define\(/.test(readFileSync(f, 'utf8')));
-    assert.ok(defining.some((f) => f.endsWith('version-history.ts')), 'the nested <ehr-version-history> is found');
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory()
+          ? sources(join(dir, e.name))
+          : e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')
+            ? [join(dir, e.name)]
+            : [],
+      );
+    const defining = sources(join(pkgDir, 'src')).filter((f) =>
+      /customElements\.define\(/.test(readFileSync(f, 'utf8')),
+    );
+    assert.ok(
+      defining.some((f) => f.endsWith('version-history.ts')),
+      'the nested <ehr-version-history> is found',
+    );
     for (const f of defining) {
       const rel = `./${f.slice(pkgDir.length + 1)}`;
       assert.ok(pkg.sideEffects.includes(rel), `${rel} in sideEffects`);
-      assert.ok(pkg.sideEffects.includes(rel.replace('./src/', './dist/src/').replace(/\.ts$/, '.js')), `built ${rel} in sideEffects`);
+      assert.ok(
+        pkg.sideEffects.includes(rel.replace('./src/', './dist/src/').replace(/\.ts$/, '.js')),
+        `built ${rel} in sideEffects`,
+      );
     }
   });
 
   it('points every source export at a file that exists', () => {
     for (const [subpath, target] of Object.entries(pkg.exports)) {
-      if (typeof target === 'object') assert.ok(existsSync(join(pkgDir, target.source)), `${subpath} → ${target.source}`);
+      if (typeof target === 'object')
+        assert.ok(existsSync(join(pkgDir, target.source)), `${subpath} → ${target.source}`);
     }
   });
 
@@ -64,6 +83,7 @@ describe('package.json of @ehr-anchor/widgets', () => {
     // The test script runs this after `npm run size:strict` (rollup), so dist/ holds the outputs.
     const { sizeRows } = await import('../scripts/size-check.mjs');
     const measured = sizeRows().map((r) => r.output);
-    for (const tag of elements) assert.ok(measured.includes(`esm/${tag}.js`), `esm/${tag}.js in the size table`);
+    for (const tag of elements)
+      assert.ok(measured.includes(`esm/${tag}.js`), `esm/${tag}.js in the size table`);
   });
 });

@@ -13,12 +13,16 @@ export * from './entry-rules.js';
 
 // ─────────────────────────── request / response schemas ───────────────────────────
 
-const hexSchema = (bytes: number) => z.string().regex(new RegExp(`^0x[0-9a-fA-F]{${2 * bytes}}$`)) as unknown as z.ZodType<Hex, string>;
+const hexSchema = (bytes: number) =>
+  z.string().regex(new RegExp(`^0x[0-9a-fA-F]{${2 * bytes}}$`)) as unknown as z.ZodType<Hex, string>;
 const bytes32Schema = hexSchema(32);
 const address = hexSchema(20) as unknown as z.ZodType<`0x${string}`, string>;
 const resourceSchema = z.looseObject({
   resourceType: z.enum(ENTRY_RESOURCE_TYPES),
-  id: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/).optional(),
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9\-.]{1,64}$/)
+    .optional(),
 });
 
 /** One entry of the transaction: POST a new resource (urn:uuid fullUrl) or PUT a new version of one. */
@@ -96,4 +100,3 @@ export const recordVersionsSchema = z.object({
   versions: z.array(recordVersionSchema),
 });
 export type RecordVersions = z.infer<typeof recordVersionsSchema>;
-

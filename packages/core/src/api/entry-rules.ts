@@ -16,10 +16,23 @@ export const CONDITION_CATEGORY = 'http://terminology.hl7.org/CodeSystem/conditi
 export const ENCOUNTER_CLASS = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
 
 /** The only resource types an entry may carry. */
-export const ENTRY_RESOURCE_TYPES = ['Encounter', 'Condition', 'MedicationRequest', 'Observation', 'ClinicalImpression'] as const;
+export const ENTRY_RESOURCE_TYPES = [
+  'Encounter',
+  'Condition',
+  'MedicationRequest',
+  'Observation',
+  'ClinicalImpression',
+] as const;
 export type EntryResourceType = (typeof ENTRY_RESOURCE_TYPES)[number];
 
-export const CONDITION_CLINICAL_STATUSES = ['active', 'recurrence', 'relapse', 'inactive', 'remission', 'resolved'] as const;
+export const CONDITION_CLINICAL_STATUSES = [
+  'active',
+  'recurrence',
+  'relapse',
+  'inactive',
+  'remission',
+  'resolved',
+] as const;
 
 /** One measured quantity with its LOINC code, UCUM unit and the range a living person can have. */
 export interface VitalSpec {
@@ -43,7 +56,10 @@ export const VITAL_SIGNS = {
 export type VitalKey = keyof typeof VITAL_SIGNS;
 
 /** The blood pressure panel: its own code, systolic and diastolic as components. */
-export const BLOOD_PRESSURE_PANEL = { loinc: '85354-9', display: 'Blood pressure panel with all children optional' } as const;
+export const BLOOD_PRESSURE_PANEL = {
+  loinc: '85354-9',
+  display: 'Blood pressure panel with all children optional',
+} as const;
 
 /** A small built-in drug list (RxNorm SCDs seen in the Synthea fixtures); free text is always allowed. */
 export const RXNORM_CHOICES = [
@@ -92,7 +108,8 @@ export interface EntryIssue {
 }
 
 type Json = Record<string, unknown>;
-const obj = (v: unknown): Json | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined);
+const obj = (v: unknown): Json | undefined =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined;
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v : undefined);
 
@@ -117,12 +134,24 @@ function checkQuantity(q: unknown, at: string, spec: VitalSpec | undefined, issu
   }
   if (spec) {
     if (quantity.system !== UCUM || quantity.code !== spec.unit) {
-      issues.push({ expression: `${at}.code`, code: 'code-invalid', message: `${spec.display} must be in UCUM ${spec.unit}` });
+      issues.push({
+        expression: `${at}.code`,
+        code: 'code-invalid',
+        message: `${spec.display} must be in UCUM ${spec.unit}`,
+      });
     }
     if (typeof value === 'number' && (value < spec.min || value > spec.max)) {
-      issues.push({ expression: `${at}.value`, code: 'value', message: `${spec.display} ${value} ${spec.unit} is outside ${spec.min}–${spec.max} ${spec.unit}` });
+      issues.push({
+        expression: `${at}.value`,
+        code: 'value',
+        message: `${spec.display} ${value} ${spec.unit} is outside ${spec.min}–${spec.max} ${spec.unit}`,
+      });
     }
-  } else if (quantity.system !== UCUM || typeof quantity.code !== 'string' || !UCUM_PATTERN.test(quantity.code)) {
+  } else if (
+    quantity.system !== UCUM ||
+    typeof quantity.code !== 'string' ||
+    !UCUM_PATTERN.test(quantity.code)
+  ) {
     issues.push({ expression: `${at}.code`, code: 'code-invalid', message: 'the unit must be a UCUM code' });
   }
 }
@@ -143,9 +172,15 @@ export interface EntryCheckOptions {
 export function checkEntryBundle(bundle: EntryBundleLike, options: EntryCheckOptions): EntryIssue[] {
   const issues: EntryIssue[] = [];
   const entries = bundle.entry;
-  const encounters = entries.map((e, i) => [e, i] as const).filter(([e]) => e.resource.resourceType === 'Encounter');
+  const encounters = entries
+    .map((e, i) => [e, i] as const)
+    .filter(([e]) => e.resource.resourceType === 'Encounter');
   if (encounters.length !== 1) {
-    issues.push({ expression: 'Bundle.entry', code: 'invariant', message: `an entry needs exactly one Encounter (found ${encounters.length})` });
+    issues.push({
+      expression: 'Bundle.entry',
+      code: 'invariant',
+      message: `an entry needs exactly one Encounter (found ${encounters.length})`,
+    });
   }
   const [encounterEntry] = encounters[0] ?? [];
   const encounterRefs = new Set<string>();
@@ -160,57 +195,143 @@ export function checkEntryBundle(bundle: EntryBundleLike, options: EntryCheckOpt
     const type = r.resourceType;
     if (entry.request.method === 'POST') {
       if (!entry.fullUrl || !/^urn:uuid:[0-9a-f-]{36}$/i.test(entry.fullUrl)) {
-        issues.push({ expression: `${at}.fullUrl`, code: 'structure', message: 'a new resource needs a urn:uuid fullUrl' });
+        issues.push({
+          expression: `${at}.fullUrl`,
+          code: 'structure',
+          message: 'a new resource needs a urn:uuid fullUrl',
+        });
       }
-      if (entry.request.url !== type) issues.push({ expression: `${at}.request.url`, code: 'structure', message: `POST url must be ${type}` });
+      if (entry.request.url !== type)
+        issues.push({
+          expression: `${at}.request.url`,
+          code: 'structure',
+          message: `POST url must be ${type}`,
+        });
     } else if (!r.id || entry.request.url !== `${type}/${r.id}`) {
-      issues.push({ expression: `${at}.request.url`, code: 'structure', message: 'an amendment PUTs the resource at its own Type/id' });
+      issues.push({
+        expression: `${at}.request.url`,
+        code: 'structure',
+        message: 'an amendment PUTs the resource at its own Type/id',
+      });
     }
     if (entry.fullUrl) {
-      if (fullUrls.has(entry.fullUrl)) issues.push({ expression: `${at}.fullUrl`, code: 'structure', message: 'fullUrl used twice' });
+      if (fullUrls.has(entry.fullUrl))
+        issues.push({ expression: `${at}.fullUrl`, code: 'structure', message: 'fullUrl used twice' });
       fullUrls.add(entry.fullUrl);
     }
     if (obj(r.subject)?.reference !== options.patientRef) {
-      issues.push({ expression: `${at}.resource.subject`, code: 'invariant', message: 'every resource must be about the one patient of this entry' });
+      issues.push({
+        expression: `${at}.resource.subject`,
+        code: 'invariant',
+        message: 'every resource must be about the one patient of this entry',
+      });
     }
     if (type !== 'Encounter') {
       const ref = str(obj(r.encounter)?.reference);
       if (!ref || !encounterRefs.has(ref)) {
-        issues.push({ expression: `${at}.resource.encounter`, code: 'invariant', message: "every resource must reference the entry's Encounter" });
+        issues.push({
+          expression: `${at}.resource.encounter`,
+          code: 'invariant',
+          message: "every resource must reference the entry's Encounter",
+        });
       }
     }
     switch (type) {
       case 'Encounter':
-        if (!str(r.status)) issues.push({ expression: `${at}.resource.status`, code: 'required', message: 'encounter status is required' });
-        if (!str(obj(r.class)?.code)) issues.push({ expression: `${at}.resource.class`, code: 'required', message: 'encounter class is required' });
-        if (!str(obj(r.period)?.start)) issues.push({ expression: `${at}.resource.period.start`, code: 'required', message: 'the encounter date is required' });
+        if (!str(r.status))
+          issues.push({
+            expression: `${at}.resource.status`,
+            code: 'required',
+            message: 'encounter status is required',
+          });
+        if (!str(obj(r.class)?.code))
+          issues.push({
+            expression: `${at}.resource.class`,
+            code: 'required',
+            message: 'encounter class is required',
+          });
+        if (!str(obj(r.period)?.start))
+          issues.push({
+            expression: `${at}.resource.period.start`,
+            code: 'required',
+            message: 'the encounter date is required',
+          });
         break;
       case 'Condition': {
         const status = codings(r.clinicalStatus).find((c) => c.system === CONDITION_CLINICAL)?.code;
         if (!status || !(CONDITION_CLINICAL_STATUSES as readonly string[]).includes(status)) {
-          issues.push({ expression: `${at}.resource.clinicalStatus`, code: 'code-invalid', message: 'clinical status must be a condition-clinical code' });
+          issues.push({
+            expression: `${at}.resource.clinicalStatus`,
+            code: 'code-invalid',
+            message: 'clinical status must be a condition-clinical code',
+          });
         }
-        if (!str(obj(r.code)?.text) && codings(r.code).length === 0) issues.push({ expression: `${at}.resource.code`, code: 'required', message: 'the condition is required' });
-        if (!str(r.onsetDateTime)) issues.push({ expression: `${at}.resource.onsetDateTime`, code: 'required', message: 'the onset date is required' });
+        if (!str(obj(r.code)?.text) && codings(r.code).length === 0)
+          issues.push({
+            expression: `${at}.resource.code`,
+            code: 'required',
+            message: 'the condition is required',
+          });
+        if (!str(r.onsetDateTime))
+          issues.push({
+            expression: `${at}.resource.onsetDateTime`,
+            code: 'required',
+            message: 'the onset date is required',
+          });
         break;
       }
       case 'MedicationRequest': {
         const med = obj(r.medicationCodeableConcept);
-        if (!str(med?.text) && codings(med).length === 0) issues.push({ expression: `${at}.resource.medicationCodeableConcept`, code: 'required', message: 'the drug is required' });
+        if (!str(med?.text) && codings(med).length === 0)
+          issues.push({
+            expression: `${at}.resource.medicationCodeableConcept`,
+            code: 'required',
+            message: 'the drug is required',
+          });
         for (const c of codings(med)) {
-          if (c.system !== RXNORM || !/^\d{1,10}$/.test(c.code ?? '')) issues.push({ expression: `${at}.resource.medicationCodeableConcept.coding`, code: 'code-invalid', message: 'drug codes must be RxNorm' });
+          if (c.system !== RXNORM || !/^\d{1,10}$/.test(c.code ?? ''))
+            issues.push({
+              expression: `${at}.resource.medicationCodeableConcept.coding`,
+              code: 'code-invalid',
+              message: 'drug codes must be RxNorm',
+            });
         }
-        if (!str(r.status) || !str(r.intent)) issues.push({ expression: `${at}.resource.status`, code: 'required', message: 'status and intent are required' });
+        if (!str(r.status) || !str(r.intent))
+          issues.push({
+            expression: `${at}.resource.status`,
+            code: 'required',
+            message: 'status and intent are required',
+          });
         const dosage = obj(arr(r.dosageInstruction)[0]);
-        if (!dosage || !str(dosage.text)) issues.push({ expression: `${at}.resource.dosageInstruction`, code: 'required', message: 'dose and frequency are required' });
+        if (!dosage || !str(dosage.text))
+          issues.push({
+            expression: `${at}.resource.dosageInstruction`,
+            code: 'required',
+            message: 'dose and frequency are required',
+          });
         break;
       }
       case 'Observation': {
         const vital = hasCode(obj(arr(r.category)[0]), OBSERVATION_CATEGORY, 'vital-signs');
         const lab = hasCode(obj(arr(r.category)[0]), OBSERVATION_CATEGORY, 'laboratory');
-        if (!vital && !lab) issues.push({ expression: `${at}.resource.category`, code: 'code-invalid', message: 'an observation is vital-signs or laboratory' });
-        if (!str(r.status)) issues.push({ expression: `${at}.resource.status`, code: 'required', message: 'observation status is required' });
-        if (!str(r.effectiveDateTime)) issues.push({ expression: `${at}.resource.effectiveDateTime`, code: 'required', message: 'the observation date is required' });
+        if (!vital && !lab)
+          issues.push({
+            expression: `${at}.resource.category`,
+            code: 'code-invalid',
+            message: 'an observation is vital-signs or laboratory',
+          });
+        if (!str(r.status))
+          issues.push({
+            expression: `${at}.resource.status`,
+            code: 'required',
+            message: 'observation status is required',
+          });
+        if (!str(r.effectiveDateTime))
+          issues.push({
+            expression: `${at}.resource.effectiveDateTime`,
+            code: 'required',
+            message: 'the observation date is required',
+          });
         const loinc = codings(r.code).find((c) => c.system === LOINC)?.code;
         if (vital) {
           if (loinc === BLOOD_PRESSURE_PANEL.loinc) {
@@ -218,42 +339,85 @@ export function checkEntryBundle(bundle: EntryBundleLike, options: EntryCheckOpt
             for (const key of ['systolic', 'diastolic'] as const) {
               const spec = VITAL_SIGNS[key];
               const index = components.findIndex((c) => hasCode(c.code, LOINC, spec.loinc));
-              if (index < 0) issues.push({ expression: `${at}.resource.component`, code: 'required', message: `the blood pressure panel needs its ${key} component (${spec.loinc})` });
-              else checkQuantity(components[index]!.valueQuantity, `${at}.resource.component[${index}].valueQuantity`, spec, issues);
+              if (index < 0)
+                issues.push({
+                  expression: `${at}.resource.component`,
+                  code: 'required',
+                  message: `the blood pressure panel needs its ${key} component (${spec.loinc})`,
+                });
+              else
+                checkQuantity(
+                  components[index]!.valueQuantity,
+                  `${at}.resource.component[${index}].valueQuantity`,
+                  spec,
+                  issues,
+                );
             }
             const s = components.find((c) => hasCode(c.code, LOINC, VITAL_SIGNS.systolic.loinc));
             const d = components.find((c) => hasCode(c.code, LOINC, VITAL_SIGNS.diastolic.loinc));
             const sv = obj(s?.valueQuantity)?.value;
             const dv = obj(d?.valueQuantity)?.value;
             if (typeof sv === 'number' && typeof dv === 'number' && dv >= sv) {
-              issues.push({ expression: `${at}.resource.component`, code: 'value', message: 'diastolic pressure must be lower than systolic' });
+              issues.push({
+                expression: `${at}.resource.component`,
+                code: 'value',
+                message: 'diastolic pressure must be lower than systolic',
+              });
             }
           } else {
             const spec = loinc ? VITAL_BY_LOINC.get(loinc) : undefined;
             if (!spec || loinc === VITAL_SIGNS.systolic.loinc || loinc === VITAL_SIGNS.diastolic.loinc) {
-              issues.push({ expression: `${at}.resource.code`, code: 'code-invalid', message: 'a vital sign needs one of the LOINC codes of the vital signs profile' });
+              issues.push({
+                expression: `${at}.resource.code`,
+                code: 'code-invalid',
+                message: 'a vital sign needs one of the LOINC codes of the vital signs profile',
+              });
             } else {
               checkQuantity(r.valueQuantity, `${at}.resource.valueQuantity`, spec, issues);
             }
           }
         } else if (lab) {
-          if (!loinc && !str(obj(r.code)?.text)) issues.push({ expression: `${at}.resource.code`, code: 'required', message: 'the test is required' });
-          if (loinc && !LOINC_PATTERN.test(loinc)) issues.push({ expression: `${at}.resource.code`, code: 'code-invalid', message: 'not a LOINC code' });
+          if (!loinc && !str(obj(r.code)?.text))
+            issues.push({
+              expression: `${at}.resource.code`,
+              code: 'required',
+              message: 'the test is required',
+            });
+          if (loinc && !LOINC_PATTERN.test(loinc))
+            issues.push({
+              expression: `${at}.resource.code`,
+              code: 'code-invalid',
+              message: 'not a LOINC code',
+            });
           checkQuantity(r.valueQuantity, `${at}.resource.valueQuantity`, undefined, issues);
           const range = obj(arr(r.referenceRange)[0]);
           if (range) {
             const low = obj(range.low)?.value;
             const high = obj(range.high)?.value;
             if (typeof low === 'number' && typeof high === 'number' && low > high) {
-              issues.push({ expression: `${at}.resource.referenceRange[0]`, code: 'value', message: 'the reference range low is above its high' });
+              issues.push({
+                expression: `${at}.resource.referenceRange[0]`,
+                code: 'value',
+                message: 'the reference range low is above its high',
+              });
             }
           }
         }
         break;
       }
       case 'ClinicalImpression':
-        if (!str(r.status)) issues.push({ expression: `${at}.resource.status`, code: 'required', message: 'status is required' });
-        if (!str(r.summary)) issues.push({ expression: `${at}.resource.summary`, code: 'required', message: 'the assessment is required' });
+        if (!str(r.status))
+          issues.push({
+            expression: `${at}.resource.status`,
+            code: 'required',
+            message: 'status is required',
+          });
+        if (!str(r.summary))
+          issues.push({
+            expression: `${at}.resource.summary`,
+            code: 'required',
+            message: 'the assessment is required',
+          });
         break;
     }
   });

@@ -11,7 +11,12 @@ import { z } from 'zod';
  * Response schemas are also *encoded* by the bridge (fastify-type-provider-zod v7 serializes with
  * zod's encode), so they must not contain one-way transforms: plain regex strings here, typed as Hex.
  */
-const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'expected 0x + 32 bytes of hex') as unknown as z.ZodType<`0x${string}`, `0x${string}`>;
+const hex32 = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{64}$/, 'expected 0x + 32 bytes of hex') as unknown as z.ZodType<
+  `0x${string}`,
+  `0x${string}`
+>;
 const bytes32Schema = hex32;
 
 /** A FHIR `OperationOutcome.issue` as the bridge writes it. */

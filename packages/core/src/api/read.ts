@@ -15,7 +15,9 @@ import type { Hex } from '../hex.js';
 const hexSchema = (bytes?: number) =>
   z
     .string()
-    .regex(bytes === undefined ? /^0x(?:[0-9a-fA-F]{2})*$/ : new RegExp(`^0x[0-9a-fA-F]{${2 * bytes}}$`)) as unknown as z.ZodType<Hex, string>;
+    .regex(
+      bytes === undefined ? /^0x(?:[0-9a-fA-F]{2})*$/ : new RegExp(`^0x[0-9a-fA-F]{${2 * bytes}}$`),
+    ) as unknown as z.ZodType<Hex, string>;
 const bytes32Schema = hexSchema(32);
 const address = hexSchema(20) as unknown as z.ZodType<`0x${string}`, string>;
 /** A record leaf's inputs (same fields as `leafInputSchema` of the core, without transforms). */
@@ -190,7 +192,14 @@ export type RecordProgress = z.infer<typeof recordProgressSchema>;
 
 /** Coding system of the tamper reason in a 409 OperationOutcome (`details.coding`). */
 export const TAMPER_SYSTEM = 'urn:ehr-anchor:tamper';
-export const tamperReasonSchema = z.enum(['cid-mismatch', 'envelope-tampered', 'content-changed', 'identity-mismatch', 'proof-invalid', 'root-unknown']);
+export const tamperReasonSchema = z.enum([
+  'cid-mismatch',
+  'envelope-tampered',
+  'content-changed',
+  'identity-mismatch',
+  'proof-invalid',
+  'root-unknown',
+]);
 export type ApiTamperReason = z.infer<typeof tamperReasonSchema>;
 
 // ─────────────────────────── patients ───────────────────────────
@@ -274,7 +283,17 @@ export type DocumentReceipt = z.infer<typeof documentReceiptSchema>;
 
 // ─────────────────────────── audit ───────────────────────────
 
-export const auditActionSchema = z.enum(['list', 'read', 'search', 'download', 'upload', 'edit', 'consent', 'erasure', 'access-log']);
+export const auditActionSchema = z.enum([
+  'list',
+  'read',
+  'search',
+  'download',
+  'upload',
+  'edit',
+  'consent',
+  'erasure',
+  'access-log',
+]);
 /** One line of a patient's access log (the full AuditEvent is anchored like any record). */
 export const auditEntrySchema = z.object({
   id: z.string(),
@@ -292,7 +311,10 @@ export type AuditEntry = z.infer<typeof auditEntrySchema>;
 /** Opaque cursor of an access-log page (`GET …/access-log?before=<next>` lists the older entries). */
 export const auditCursorSchema = z.string().regex(/^\d{1,16}-\d{1,16}$/);
 /** A page of the access log, newest first; `next` is present when older entries remain. */
-export const auditListSchema = z.object({ items: z.array(auditEntrySchema), next: auditCursorSchema.optional() });
+export const auditListSchema = z.object({
+  items: z.array(auditEntrySchema),
+  next: auditCursorSchema.optional(),
+});
 
 // ─────────────────────────── consent ───────────────────────────
 

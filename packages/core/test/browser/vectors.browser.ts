@@ -9,7 +9,10 @@ declare const it: (name: string, body: () => Promise<void>) => void;
 
 describe('test vectors (Chromium)', () => {
   it('runs in a browser, not Node', async () => {
-    if (typeof (globalThis as { process?: unknown }).process !== 'undefined' || typeof (globalThis as { document?: unknown }).document === 'undefined') {
+    if (
+      typeof (globalThis as { process?: unknown }).process !== 'undefined' ||
+      typeof (globalThis as { document?: unknown }).document === 'undefined'
+    ) {
       throw new Error('expected a browser page');
     }
   });

@@ -13,7 +13,14 @@
  */
 import { SCOPES, scopeOf } from '@ehr-anchor/contracts';
 import type { FhirResourceLike } from '@ehr-anchor/core';
-import { checkEntryBundle, ENTRY_RESOURCE_TYPES, entryBundleSchema, type EntryBundle, type EntryIssue, type EntryItem } from '@ehr-anchor/core/api';
+import {
+  checkEntryBundle,
+  ENTRY_RESOURCE_TYPES,
+  entryBundleSchema,
+  type EntryBundle,
+  type EntryIssue,
+  type EntryItem,
+} from '@ehr-anchor/core/api';
 import type { Bundle, OperationOutcome } from 'fhir/r4';
 import { Client, type FhirResource } from 'fhir-kit-client';
 import { HttpError } from '../errors.js';
@@ -37,7 +44,12 @@ export class EntryRejected extends HttpError {
   outcome(): OperationOutcome {
     return {
       resourceType: 'OperationOutcome',
-      issue: this.issues.map((i) => ({ severity: 'error', code: i.code, diagnostics: i.message, expression: [i.expression] })),
+      issue: this.issues.map((i) => ({
+        severity: 'error',
+        code: i.code,
+        diagnostics: i.message,
+        expression: [i.expression],
+      })),
     };
   }
 }
@@ -49,7 +61,9 @@ export function parseEntry(body: unknown, patientRef: string): EntryBundle {
     throw new EntryRejected(
       400,
       parsed.error.issues.slice(0, 20).map((i) => ({
-        expression: ['Bundle', ...i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))].join('').replace(/\.\[/g, '['),
+        expression: ['Bundle', ...i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))]
+          .join('')
+          .replace(/\.\[/g, '['),
         code: 'structure',
         // zod messages name the expected shape, never echo the input.
         message: i.message,
@@ -63,11 +77,21 @@ export function parseEntry(body: unknown, patientRef: string): EntryBundle {
 
 /** The patient an entry is about: the Encounter's `subject` (`Patient/<id>`); 400 when it names none. */
 export function entryPatientId(body: unknown): string {
-  const entries = (body as { entry?: { resource?: { resourceType?: string; subject?: { reference?: unknown } } }[] })?.entry;
-  const encounter = Array.isArray(entries) ? entries.find((e) => e?.resource?.resourceType === 'Encounter') : undefined;
+  const entries = (
+    body as { entry?: { resource?: { resourceType?: string; subject?: { reference?: unknown } } }[] }
+  )?.entry;
+  const encounter = Array.isArray(entries)
+    ? entries.find((e) => e?.resource?.resourceType === 'Encounter')
+    : undefined;
   const ref = parseReference(encounter?.resource?.subject?.reference);
   if (!ref || ref.type !== 'Patient' || !ref.id) {
-    throw new EntryRejected(400, [{ expression: 'Bundle.entry.resource.where(resourceType=\'Encounter\').subject', code: 'required', message: 'the Encounter must reference the patient (Patient/<id>)' }]);
+    throw new EntryRejected(400, [
+      {
+        expression: "Bundle.entry.resource.where(resourceType='Encounter').subject",
+        code: 'required',
+        message: 'the Encounter must reference the patient (Patient/<id>)',
+      },
+    ]);
   }
   return ref.id;
 }
@@ -82,7 +106,8 @@ export function entryScope(body: unknown): number {
   if (Array.isArray(entries)) {
     for (const e of entries as { resource?: { resourceType?: unknown } }[]) {
       const type = e?.resource?.resourceType;
-      if (typeof type === 'string' && (ENTRY_RESOURCE_TYPES as readonly string[]).includes(type)) mask |= scopeOf(type);
+      if (typeof type === 'string' && (ENTRY_RESOURCE_TYPES as readonly string[]).includes(type))
+        mask |= scopeOf(type);
     }
   }
   return mask || SCOPES.encounters;
@@ -99,7 +124,12 @@ export function etagVersion(etag: string): string {
  * Nothing is written; the doctor reloads and amends the current version. Says no content, only
  * the resource type and version numbers.
  */
-export function amendmentConflict(index: number, resourceType: string, expected: string, current?: string): EntryRejected {
+export function amendmentConflict(
+  index: number,
+  resourceType: string,
+  expected: string,
+  current?: string,
+): EntryRejected {
   const now = current ? ` (it is now at version ${current})` : '';
   return new EntryRejected(412, [
     {
@@ -126,7 +156,10 @@ export class EntryWriter {
   readonly client: Client;
 
   constructor(readonly deps: EntryWriterDeps) {
-    this.client = new Client({ baseUrl: deps.fhir.baseUrl, customHeaders: { accept: 'application/fhir+json', ...(deps.fhir.headers ?? {}) } });
+    this.client = new Client({
+      baseUrl: deps.fhir.baseUrl,
+      customHeaders: { accept: 'application/fhir+json', ...(deps.fhir.headers ?? {}) },
+    });
   }
 
   /**
@@ -139,18 +172,28 @@ export class EntryWriter {
       await this.client.read({ resourceType: 'Patient', id: patientId });
     } catch (error) {
       const status = statusOf(error);
-      if (status === 404 || status === 410) throw new HttpError(422, 'not-found', "the patient is not on this hospital's FHIR server");
+      if (status === 404 || status === 410)
+        throw new HttpError(422, 'not-found', "the patient is not on this hospital's FHIR server");
       throw new HttpError(502, 'exception', 'the FHIR server could not be reached');
     }
     for (const [i, entry] of bundle.entry.entries()) {
       if (entry.request.method !== 'PUT') continue;
       let current: FhirResourceLike;
       try {
-        current = (await this.client.read({ resourceType: entry.resource.resourceType, id: entry.resource.id! })) as unknown as FhirResourceLike;
+        current = (await this.client.read({
+          resourceType: entry.resource.resourceType,
+          id: entry.resource.id!,
+        })) as unknown as FhirResourceLike;
       } catch (error) {
         const status = statusOf(error);
         if (status === 404 || status === 410) {
-          throw new EntryRejected(422, [{ expression: `Bundle.entry[${i}].request.url`, code: 'invariant', message: 'an amendment must name an existing resource' }]);
+          throw new EntryRejected(422, [
+            {
+              expression: `Bundle.entry[${i}].request.url`,
+              code: 'invariant',
+              message: 'an amendment must name an existing resource',
+            },
+          ]);
         }
         throw new HttpError(502, 'exception', 'the FHIR server could not be reached');
       }
@@ -161,7 +204,8 @@ export class EntryWriter {
       // same clear way whether or not the server enforces If-Match inside transactions.
       const expected = entry.request.ifMatch ? etagVersion(entry.request.ifMatch) : undefined;
       const actual = current.meta?.versionId;
-      if (expected !== undefined && actual !== undefined && expected !== actual) throw amendmentConflict(i, entry.resource.resourceType, expected, actual);
+      if (expected !== undefined && actual !== undefined && expected !== actual)
+        throw amendmentConflict(i, entry.resource.resourceType, expected, actual);
     }
   }
 
@@ -172,7 +216,9 @@ export class EntryWriter {
   async write(bundle: EntryBundle, subject: string): Promise<{ items: EntryItem[]; encounter: string }> {
     let response: Bundle;
     try {
-      response = (await this.client.transaction({ body: bundle as unknown as FhirResource })) as unknown as Bundle;
+      response = (await this.client.transaction({
+        body: bundle as unknown as FhirResource,
+      })) as unknown as Bundle;
     } catch (error) {
       const status = statusOf(error);
       // A resource moved on between the preflight and the transaction (If-Match failed on the
@@ -182,26 +228,36 @@ export class EntryWriter {
           {
             expression: 'Bundle.entry.request.ifMatch',
             code: 'conflict',
-            message: 'a resource of the entry was changed while it was being saved: reload the entry and amend the current version; nothing was written',
+            message:
+              'a resource of the entry was changed while it was being saved: reload the entry and amend the current version; nothing was written',
           },
         ]);
       }
       // The server refused the transaction as a whole: nothing was written there.
-      if (status && status >= 400 && status < 500) throw new HttpError(422, 'processing', `the FHIR server refused the entry (HTTP ${status})`);
+      if (status && status >= 400 && status < 500)
+        throw new HttpError(422, 'processing', `the FHIR server refused the entry (HTTP ${status})`);
       throw new HttpError(502, 'exception', 'the FHIR server did not accept the entry');
     }
     const locations = (response.entry ?? []).map((e) => e.response?.location ?? '');
-    if (locations.length !== bundle.entry.length) throw new HttpError(502, 'exception', 'the FHIR server answered the transaction incompletely');
+    if (locations.length !== bundle.entry.length)
+      throw new HttpError(502, 'exception', 'the FHIR server answered the transaction incompletely');
     const key = this.deps.pseudonymKey();
     const versions: IncomingVersion[] = [];
     const references: string[] = [];
     for (const location of locations) {
-      const m = /^(?:.*\/)?([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})\/_history\/([A-Za-z0-9\-.]{1,64})$/.exec(location);
+      const m = /^(?:.*\/)?([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})\/_history\/([A-Za-z0-9\-.]{1,64})$/.exec(
+        location,
+      );
       if (!m) throw new HttpError(502, 'exception', 'the FHIR server answered without version locations');
       const [, resourceType, id, vid] = m as unknown as [string, string, string, string];
-      const stored = (await this.client.vread({ resourceType, id, version: vid })) as unknown as FhirResourceLike;
+      const stored = (await this.client.vread({
+        resourceType,
+        id,
+        version: vid,
+      })) as unknown as FhirResourceLike;
       const version = await prepareResource(this.deps.source, stored, key, vid);
-      if (version.subject !== subject) throw new HttpError(502, 'exception', 'the FHIR server stored a resource about another patient');
+      if (version.subject !== subject)
+        throw new HttpError(502, 'exception', 'the FHIR server stored a resource about another patient');
       versions.push(version);
       references.push(`${resourceType}/${id}/_history/${version.versionId}`);
     }

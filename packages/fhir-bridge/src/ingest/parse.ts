@@ -24,7 +24,8 @@ export type IngestItem =
   /** Something changed but the notification does not say what: pull changes from the source. */
   | { kind: 'poll'; types?: string[] };
 
-export type NotificationType = 'handshake' | 'heartbeat' | 'event-notification' | 'query-status' | 'query-event';
+export type NotificationType =
+  'handshake' | 'heartbeat' | 'event-notification' | 'query-status' | 'query-event';
 
 export interface ParsedPush {
   items: IngestItem[];
@@ -74,14 +75,18 @@ export function asResource(value: unknown, where = 'body'): FhirResourceLike {
   try {
     assertFhirResource(value);
   } catch (error) {
-    if (error instanceof NotAFhirResourceError) throw badRequest(`${where} is not a FHIR resource: ${error.reason}`);
+    if (error instanceof NotAFhirResourceError)
+      throw badRequest(`${where} is not a FHIR resource: ${error.reason}`);
     throw error;
   }
   if (!RESOURCE_TYPE.test(value.resourceType)) throw badRequest(`${where}: malformed resourceType`);
   if (value.id !== undefined && (typeof value.id !== 'string' || !FHIR_ID.test(value.id))) {
     throw badRequest(`${where}: id is not a FHIR id`);
   }
-  if (value.meta !== undefined && (value.meta === null || typeof value.meta !== 'object' || Array.isArray(value.meta))) {
+  if (
+    value.meta !== undefined &&
+    (value.meta === null || typeof value.meta !== 'object' || Array.isArray(value.meta))
+  ) {
     throw badRequest(`${where}: meta is not an object`);
   }
   const versionId = value.meta?.versionId;
@@ -113,13 +118,21 @@ export function parseReference(ref: unknown): { type?: string; id: string; versi
   if (typeof ref !== 'string' || ref.length > 2048) return undefined;
   const uuid = /^urn:uuid:([A-Za-z0-9\-.]{1,64})$/.exec(ref);
   if (uuid) return { id: uuid[1]! };
-  const m = /(?:^|\/)([A-Z][A-Za-z]{1,63})\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?\/?$/.exec(ref.split(/[?#]/)[0]!);
+  const m =
+    /(?:^|\/)([A-Z][A-Za-z]{1,63})\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?\/?$/.exec(
+      ref.split(/[?#]/)[0]!,
+    );
   if (!m) return undefined;
   return { type: m[1]!, id: m[2]!, ...(m[3] ? { versionId: m[3] } : {}) };
 }
 
 /** A push to `/fhir/{type}[/{id}]`. */
-export function parseResourcePush(method: string, type: string, id: string | undefined, body: unknown): ParsedPush {
+export function parseResourcePush(
+  method: string,
+  type: string,
+  id: string | undefined,
+  body: unknown,
+): ParsedPush {
   checkType(type);
   if (id !== undefined) checkId(id);
   if (method === 'DELETE') {
@@ -128,7 +141,13 @@ export function parseResourcePush(method: string, type: string, id: string | und
   }
   if (body === undefined) {
     // Empty notification: the server told us what changed, not how it looks now.
-    return { items: [id === undefined ? { kind: 'poll', types: [type] } : { kind: 'fetch', resourceType: type, resourceId: id }] };
+    return {
+      items: [
+        id === undefined
+          ? { kind: 'poll', types: [type] }
+          : { kind: 'fetch', resourceType: type, resourceId: id },
+      ],
+    };
   }
   const resource = asResource(body);
   if (resource.resourceType !== type) throw badRequest('resourceType of the body differs from the URL');
@@ -136,7 +155,8 @@ export function parseResourcePush(method: string, type: string, id: string | und
     if (resource.id === undefined) resource.id = id;
     else if (resource.id !== id) throw badRequest('id of the body differs from the URL');
   }
-  if (resource.id === undefined) throw unsupported('a resource without an id cannot be anchored (the FHIR server assigns ids)');
+  if (resource.id === undefined)
+    throw unsupported('a resource without an id cannot be anchored (the FHIR server assigns ids)');
   return { items: [{ kind: 'resource', resource }] };
 }
 
@@ -163,10 +183,13 @@ function entriesOf(bundle: FhirResourceLike): BundleEntry[] {
   if (entry === undefined) return [];
   if (!Array.isArray(entry)) throw badRequest('Bundle.entry is not an array');
   return entry.map((e, i) => {
-    if (e === null || typeof e !== 'object' || Array.isArray(e)) throw badRequest(`Bundle.entry[${i}] is not an object`);
+    if (e === null || typeof e !== 'object' || Array.isArray(e))
+      throw badRequest(`Bundle.entry[${i}] is not an object`);
     const { request, response } = e as BundleEntry;
-    if (request !== undefined && (request === null || typeof request !== 'object')) throw badRequest(`Bundle.entry[${i}].request is not an object`);
-    if (response !== undefined && (response === null || typeof response !== 'object')) throw badRequest(`Bundle.entry[${i}].response is not an object`);
+    if (request !== undefined && (request === null || typeof request !== 'object'))
+      throw badRequest(`Bundle.entry[${i}].request is not an object`);
+    if (response !== undefined && (response === null || typeof response !== 'object'))
+      throw badRequest(`Bundle.entry[${i}].response is not an object`);
     return e as BundleEntry;
   });
 }
@@ -199,7 +222,13 @@ function entryItem(e: BundleEntry, i: number): IngestItem | undefined {
   return versionHint ? { kind: 'resource', resource, versionHint } : { kind: 'resource', resource };
 }
 
-const NOTIFICATION_TYPES = new Set<NotificationType>(['handshake', 'heartbeat', 'event-notification', 'query-status', 'query-event']);
+const NOTIFICATION_TYPES = new Set<NotificationType>([
+  'handshake',
+  'heartbeat',
+  'event-notification',
+  'query-status',
+  'query-event',
+]);
 
 interface StatusInfo {
   type: NotificationType;
@@ -231,7 +260,9 @@ function readStatus(resource: FhirResourceLike): StatusInfo | undefined {
     const focus = params
       .filter((p) => p?.name === 'notification-event' && Array.isArray(p.part))
       .flatMap((p) => {
-        const part = (p.part as { name?: unknown; valueReference?: { reference?: unknown } }[]).find((x) => x?.name === 'focus');
+        const part = (p.part as { name?: unknown; valueReference?: { reference?: unknown } }[]).find(
+          (x) => x?.name === 'focus',
+        );
         const ref = parseReference(part?.valueReference?.reference);
         return ref ? [ref] : [];
       });
@@ -249,7 +280,8 @@ export function parseBundle(bundle: FhirResourceLike): ParsedPush {
     (type === 'subscription-notification' || type === 'history') && first !== undefined
       ? readStatus(asResource(first, 'Bundle.entry[0].resource'))
       : undefined;
-  if (type === 'subscription-notification' && !status) throw badRequest('subscription-notification without a status resource');
+  if (type === 'subscription-notification' && !status)
+    throw badRequest('subscription-notification without a status resource');
   if (status) return parseNotification(status, entries.slice(1));
   switch (type) {
     case 'transaction':
@@ -270,7 +302,9 @@ export function parseBundle(bundle: FhirResourceLike): ParsedPush {
       if (bundle.id === undefined) throw unsupported('a document Bundle without an id cannot be anchored');
       return { items: [{ kind: 'resource', resource: bundle }] };
     default:
-      throw unsupported(`Bundle.type ${typeof type === 'string' ? JSON.stringify(type.slice(0, 40)) : '(missing)'} is not supported`);
+      throw unsupported(
+        `Bundle.type ${typeof type === 'string' ? JSON.stringify(type.slice(0, 40)) : '(missing)'} is not supported`,
+      );
   }
 }
 
@@ -292,12 +326,24 @@ function parseNotification(status: StatusInfo, rest: BundleEntry[]): ParsedPush 
     const ref = parseReference(e.fullUrl) ?? parseReference(e.request?.url);
     if (!ref?.type) throw badRequest(`Bundle.entry[${i}]: id-only entry without a resolvable fullUrl`);
     if (method === 'DELETE') items.push({ kind: 'delete', resourceType: ref.type, resourceId: ref.id });
-    else items.push({ kind: 'fetch', resourceType: ref.type, resourceId: ref.id, ...(ref.versionId ? { versionId: ref.versionId } : {}) });
+    else
+      items.push({
+        kind: 'fetch',
+        resourceType: ref.type,
+        resourceId: ref.id,
+        ...(ref.versionId ? { versionId: ref.versionId } : {}),
+      });
   });
   if (items.length === 0) {
     // Empty content: the status lists the focus (maybe), never the resource.
     for (const f of status.focus) {
-      if (f.type) items.push({ kind: 'fetch', resourceType: f.type, resourceId: f.id, ...(f.versionId ? { versionId: f.versionId } : {}) });
+      if (f.type)
+        items.push({
+          kind: 'fetch',
+          resourceType: f.type,
+          resourceId: f.id,
+          ...(f.versionId ? { versionId: f.versionId } : {}),
+        });
     }
     if (items.length === 0) items.push({ kind: 'poll' });
   }

@@ -17,7 +17,15 @@ import { SourceClient, type Bundle } from './source-client.js';
  * Subscription holds the bridge's own secret in channel.header) and what the bridges write back
  * to the server themselves (anchoring those would echo every write).
  */
-export const PULL_SKIP_TYPES = new Set(['Subscription', 'SubscriptionTopic', 'SubscriptionStatus', 'OperationOutcome', 'Provenance', 'AuditEvent', 'Consent']);
+export const PULL_SKIP_TYPES = new Set([
+  'Subscription',
+  'SubscriptionTopic',
+  'SubscriptionStatus',
+  'OperationOutcome',
+  'Provenance',
+  'AuditEvent',
+  'Consent',
+]);
 
 export interface ReceiptEntry {
   reference: string;
@@ -78,7 +86,10 @@ export class Ingestor {
   }
 
   /** Resolves items (reads for fetch items) into versions; `poll` items are returned separately. */
-  async resolve(source: SourceConfig, items: IngestItem[]): Promise<{ versions: IncomingVersion[]; missing: string[]; polls: IngestItem[] }> {
+  async resolve(
+    source: SourceConfig,
+    items: IngestItem[],
+  ): Promise<{ versions: IncomingVersion[]; missing: string[]; polls: IngestItem[] }> {
     const key = this.deps.keyStore.pseudonymKey();
     const missing: string[] = [];
     const polls = items.filter((i) => i.kind === 'poll');
@@ -86,7 +97,11 @@ export class Ingestor {
     if (polls.length) this.client(source);
     // Items with content resolve synchronously; only reads from the source need the concurrency limit.
     if (items.every((i) => i.kind === 'resource')) {
-      const versions = items.map((item) => (item.kind === 'resource' ? prepareResourceSync(source.id, item.resource, key, item.versionHint) : undefined!));
+      const versions = items.map((item) =>
+        item.kind === 'resource'
+          ? prepareResourceSync(source.id, item.resource, key, item.versionHint)
+          : undefined!,
+      );
       return { versions, missing, polls };
     }
     const resolved = await mapLimit(items, 8, async (item): Promise<IncomingVersion | undefined> => {
@@ -94,7 +109,13 @@ export class Ingestor {
         case 'resource':
           return prepareResource(source.id, item.resource, key, item.versionHint);
         case 'delete':
-          return prepareDelete(source.id, item.resourceType, item.resourceId, await this.#subjectOf(item.resourceType, item.resourceId), item.versionId);
+          return prepareDelete(
+            source.id,
+            item.resourceType,
+            item.resourceId,
+            await this.#subjectOf(item.resourceType, item.resourceId),
+            item.versionId,
+          );
         case 'fetch': {
           const read = await this.client(source).read(item.resourceType, item.resourceId, item.versionId);
           if (read.status === 'ok') {
@@ -105,7 +126,12 @@ export class Ingestor {
             return prepareResource(source.id, read.resource, key, item.versionId);
           }
           if (read.status === 'gone') {
-            return prepareDelete(source.id, item.resourceType, item.resourceId, await this.#subjectOf(item.resourceType, item.resourceId));
+            return prepareDelete(
+              source.id,
+              item.resourceType,
+              item.resourceId,
+              await this.#subjectOf(item.resourceType, item.resourceId),
+            );
           }
           missing.push(`${item.resourceType}/${item.resourceId}`);
           return undefined;
@@ -129,10 +155,16 @@ export class Ingestor {
         fresh++;
         byType.set(v.resourceType, (byType.get(v.resourceType) ?? 0) + 1);
       }
-      return { reference: `${v.resourceType}/${v.resourceId}/_history/${v.versionId}`, seq: r.seq, contentHash: v.contentHash, duplicate: r.duplicate };
+      return {
+        reference: `${v.resourceType}/${v.resourceId}/_history/${v.versionId}`,
+        seq: r.seq,
+        contentHash: v.contentHash,
+        duplicate: r.duplicate,
+      };
     });
     for (const [type, n] of byType) this.deps.metrics.received.inc({ source: source.id, type }, n);
-    if (versions.length > fresh) this.deps.metrics.duplicates.inc({ source: source.id }, versions.length - fresh);
+    if (versions.length > fresh)
+      this.deps.metrics.duplicates.inc({ source: source.id }, versions.length - fresh);
     if (fresh > 0) this.deps.onQueued();
     return accepted;
   }
@@ -142,7 +174,13 @@ export class Ingestor {
     const accepted = await this.commit(source, versions);
     for (const p of polls) this.startPoll(source, p.kind === 'poll' ? p.types : undefined);
     this.deps.log.info(
-      { source: source.id, versions: versions.length, new: accepted.filter((a) => !a.duplicate).length, missing: missing.length, polls: polls.length },
+      {
+        source: source.id,
+        versions: versions.length,
+        new: accepted.filter((a) => !a.duplicate).length,
+        missing: missing.length,
+        polls: polls.length,
+      },
       'ingested',
     );
     return { accepted, missing, pollStarted: polls.length > 0 };
@@ -166,7 +204,10 @@ export class Ingestor {
         try {
           await this.pollOnce(source, types);
         } catch (error) {
-          this.deps.log.warn({ source: source.id, err: { message: (error as Error).message } }, 'pull after notification failed');
+          this.deps.log.warn(
+            { source: source.id, err: { message: (error as Error).message } },
+            'pull after notification failed',
+          );
         }
       } while (state.again);
       this.#polls.delete(source.id);
@@ -206,7 +247,9 @@ export class Ingestor {
     const client = this.client(source);
     let page: Bundle | undefined;
     const saved = position ? await this.deps.outbox.getState(position.key) : undefined;
-    const resume = saved ? (JSON.parse(saved) as { next?: string; done?: boolean; pages: number; versions: number }) : undefined;
+    const resume = saved
+      ? (JSON.parse(saved) as { next?: string; done?: boolean; pages: number; versions: number })
+      : undefined;
     let pages = resume?.pages ?? 0;
     let versions = resume?.versions ?? 0;
     if (resume?.done) return 0;
@@ -215,7 +258,10 @@ export class Ingestor {
       : await client.firstPage({ type: query.type, since: query.since, pageSize: query.pageSize });
     let fresh = 0;
     while (page) {
-      const items = parseBundle({ ...page, type: page.type === 'searchset' ? 'searchset' : 'history' } as never).items.filter(
+      const items = parseBundle({
+        ...page,
+        type: page.type === 'searchset' ? 'searchset' : 'history',
+      } as never).items.filter(
         (i) =>
           i.kind !== 'poll' &&
           !(i.kind === 'resource' && PULL_SKIP_TYPES.has(i.resource.resourceType)) &&

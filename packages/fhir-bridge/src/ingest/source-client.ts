@@ -7,7 +7,8 @@ import type { FhirResourceLike } from '@ehr-anchor/core';
 import type { SourceConfig } from '../config.js';
 import { HttpError } from '../errors.js';
 
-export type ReadResult = { status: 'ok'; resource: FhirResourceLike } | { status: 'gone' } | { status: 'not-found' };
+export type ReadResult =
+  { status: 'ok'; resource: FhirResourceLike } | { status: 'gone' } | { status: 'not-found' };
 
 function statusOf(error: unknown): number | undefined {
   const status = (error as { response?: { status?: unknown } })?.response?.status;
@@ -18,8 +19,12 @@ export class SourceClient {
   readonly client: Client;
 
   constructor(readonly source: SourceConfig) {
-    if (!source.fhirBaseUrl) throw new HttpError(422, 'not-supported', `source ${source.id} has no fhirBaseUrl to read from`);
-    this.client = new Client({ baseUrl: source.fhirBaseUrl, customHeaders: { accept: 'application/fhir+json', ...source.fhirHeaders } });
+    if (!source.fhirBaseUrl)
+      throw new HttpError(422, 'not-supported', `source ${source.id} has no fhirBaseUrl to read from`);
+    this.client = new Client({
+      baseUrl: source.fhirBaseUrl,
+      customHeaders: { accept: 'application/fhir+json', ...source.fhirHeaders },
+    });
   }
 
   /** Current version, or a given version, of a resource. 410 → gone (deleted), 404 → not found. */
@@ -33,12 +38,21 @@ export class SourceClient {
       const status = statusOf(error);
       if (status === 410) return { status: 'gone' };
       if (status === 404) return { status: 'not-found' };
-      throw new HttpError(503, 'transient', `source ${this.source.id} did not answer the read (${status ?? 'unreachable'})`);
+      throw new HttpError(
+        503,
+        'transient',
+        `source ${this.source.id} did not answer the read (${status ?? 'unreachable'})`,
+      );
     }
   }
 
   /** First page of a search or history; `next` follows `Bundle.link[next]`. */
-  async firstPage(query: { types?: string[]; type?: string; since?: string; pageSize: number }): Promise<Bundle> {
+  async firstPage(query: {
+    types?: string[];
+    type?: string;
+    since?: string;
+    pageSize: number;
+  }): Promise<Bundle> {
     const since = query.since;
     if (query.type) {
       const searchParams: Record<string, string | number> = { _count: query.pageSize, _sort: '_lastUpdated' };
@@ -57,7 +71,10 @@ export class SourceClient {
   }
 
   async create(resource: FhirResourceLike): Promise<FhirResourceLike> {
-    return (await this.client.create({ resourceType: resource.resourceType, body: resource as never })) as unknown as FhirResourceLike;
+    return (await this.client.create({
+      resourceType: resource.resourceType,
+      body: resource as never,
+    })) as unknown as FhirResourceLike;
   }
 }
 
@@ -65,5 +82,10 @@ export interface Bundle {
   resourceType: 'Bundle';
   type?: string;
   link?: { relation: string; url: string }[];
-  entry?: { fullUrl?: string; resource?: unknown; request?: { method?: string; url?: string }; response?: { etag?: string } }[];
+  entry?: {
+    fullUrl?: string;
+    resource?: unknown;
+    request?: { method?: string; url?: string };
+    response?: { etag?: string };
+  }[];
 }

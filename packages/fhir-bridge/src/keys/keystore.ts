@@ -41,7 +41,8 @@ import {
 } from '@ehr-anchor/core';
 import { z } from 'zod';
 
-const hex = (bytes: number) => z.string().regex(new RegExp(`^0x[0-9a-fA-F]{${bytes * 2}}$`), `expected 0x + ${bytes} bytes hex`);
+const hex = (bytes: number) =>
+  z.string().regex(new RegExp(`^0x[0-9a-fA-F]{${bytes * 2}}$`), `expected 0x + ${bytes} bytes hex`);
 
 export const keyStoreFileSchema = z.object({
   format: z.literal('ehr-anchor-keystore/v1'),
@@ -57,7 +58,9 @@ export const keyStoreFileSchema = z.object({
     .min(1)
     .refine((keys) => keys.filter((k) => k.active).length === 1, 'exactly one hospital key must be active'),
   pseudonymKey: hex(32),
-  recipients: z.array(z.object({ keyId: z.string().regex(/^0x([0-9a-fA-F]{2}){1,64}$/), publicKey: hex(32) })).default([]),
+  recipients: z
+    .array(z.object({ keyId: z.string().regex(/^0x([0-9a-fA-F]{2}){1,64}$/), publicKey: hex(32) }))
+    .default([]),
 });
 export type KeyStoreFile = z.infer<typeof keyStoreFileSchema>;
 
@@ -113,7 +116,9 @@ export function newKeyStoreFile(): KeyStoreFile {
   const key = generateHospitalKey();
   return {
     format: 'ehr-anchor-keystore/v1',
-    hospitalKeys: [{ keyId: key.keyId, secret: toHex(key.secret), createdAt: new Date().toISOString(), active: true }],
+    hospitalKeys: [
+      { keyId: key.keyId, secret: toHex(key.secret), createdAt: new Date().toISOString(), active: true },
+    ],
     pseudonymKey: toHex(generatePseudonymKey()),
     recipients: [],
   };
@@ -122,13 +127,16 @@ export function newKeyStoreFile(): KeyStoreFile {
 /** Reads and validates a key store file; with `create`, writes a fresh one (mode 0600) when missing. */
 export function loadKeyStore(path: string, create = false): FileKeyStore {
   if (!existsSync(path)) {
-    if (!create) throw new Error(`key store ${path} does not exist (run \`ehr-bridge keys init\` or set createKeys)`);
+    if (!create)
+      throw new Error(`key store ${path} does not exist (run \`ehr-bridge keys init\` or set createKeys)`);
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, `${JSON.stringify(newKeyStoreFile(), null, 2)}\n`, { mode: 0o600, flag: 'wx' });
   }
   const parsed = keyStoreFileSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
   if (!parsed.success) {
-    throw new Error(`key store ${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new Error(
+      `key store ${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   return new FileKeyStore(parsed.data);
 }

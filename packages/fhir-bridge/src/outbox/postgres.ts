@@ -4,7 +4,14 @@
  * workers never wait on each other and a crashed worker's rows come back when its lease expires.
  */
 import pg from 'pg';
-import { BATCH_COLUMNS, RECORD_INFO_COLUMNS, emptyCounts, schemaSql, toBatchRow, toRecordInfo } from './schema.js';
+import {
+  BATCH_COLUMNS,
+  RECORD_INFO_COLUMNS,
+  emptyCounts,
+  schemaSql,
+  toBatchRow,
+  toRecordInfo,
+} from './schema.js';
 import type {
   BatchDraft,
   BatchRow,
@@ -78,8 +85,14 @@ export class PostgresOutbox implements Outbox {
     if (versions.length === 0) return [];
     return this.#tx(async (c) => {
       const cols = {
-        source: [] as string[], type: [] as string[], id: [] as string[], vid: [] as string[], hash: [] as string[],
-        subject: [] as string[], deleted: [] as number[], body: [] as Buffer[],
+        source: [] as string[],
+        type: [] as string[],
+        id: [] as string[],
+        vid: [] as string[],
+        hash: [] as string[],
+        subject: [] as string[],
+        deleted: [] as number[],
+        body: [] as Buffer[],
       };
       for (const v of versions) {
         cols.source.push(v.source);
@@ -99,7 +112,8 @@ export class PostgresOutbox implements Outbox {
          RETURNING seq, resource_type, resource_id, version_id, content_hash`,
         [cols.source, cols.type, cols.id, cols.vid, cols.hash, cols.subject, cols.deleted, cols.body, now],
       );
-      const keyOf = (r: Row) => `${r.resource_type}\u0000${r.resource_id}\u0000${r.version_id}\u0000${r.content_hash}`;
+      const keyOf = (r: Row) =>
+        `${r.resource_type}\u0000${r.resource_id}\u0000${r.version_id}\u0000${r.content_hash}`;
       const byKey = new Map<string, { seq: number; fresh: boolean }>();
       for (const r of inserted.rows as Row[]) byKey.set(keyOf(r), { seq: Number(r.seq), fresh: true });
       if (byKey.size < versions.length) {
@@ -109,11 +123,17 @@ export class PostgresOutbox implements Outbox {
              ON r.resource_type = u.t AND r.resource_id = u.i AND r.version_id = u.v AND r.content_hash = u.h`,
           [cols.type, cols.id, cols.vid, cols.hash],
         );
-        for (const r of rows as Row[]) if (!byKey.has(keyOf(r))) byKey.set(keyOf(r), { seq: Number(r.seq), fresh: false });
+        for (const r of rows as Row[])
+          if (!byKey.has(keyOf(r))) byKey.set(keyOf(r), { seq: Number(r.seq), fresh: false });
       }
       const seen = new Set<string>();
       return versions.map((v) => {
-        const key = keyOf({ resource_type: v.resourceType, resource_id: v.resourceId, version_id: v.versionId, content_hash: v.contentHash });
+        const key = keyOf({
+          resource_type: v.resourceType,
+          resource_id: v.resourceId,
+          version_id: v.versionId,
+          content_hash: v.contentHash,
+        });
         const hit = byKey.get(key)!;
         const duplicate = !hit.fresh || seen.has(key);
         seen.add(key);
@@ -150,8 +170,14 @@ export class PostgresOutbox implements Outbox {
       `UPDATE records r SET state = 'stored', cid = u.cid, salt = u.salt, leaf = u.leaf, key_id = u.kid, stored_at = $6, body = NULL, lease_until = 0
        FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) AS u(seq, cid, salt, leaf, kid)
        WHERE r.seq = u.seq AND r.state = 'received' RETURNING r.seq`,
-      [updates.map((u) => u.seq), updates.map((u) => u.cid), updates.map((u) => u.salt), updates.map((u) => u.leaf),
-        updates.map((u) => u.keyId), now],
+      [
+        updates.map((u) => u.seq),
+        updates.map((u) => u.cid),
+        updates.map((u) => u.salt),
+        updates.map((u) => u.leaf),
+        updates.map((u) => u.keyId),
+        now,
+      ],
     );
     return rows.length;
   }
@@ -165,7 +191,11 @@ export class PostgresOutbox implements Outbox {
       `SELECT count(*) AS n, min(received_at) AS oldest,
          (SELECT count(*) FROM batches WHERE state IN ('pending','sent')) AS open FROM records WHERE state = 'stored'`,
     );
-    return { count: Number(row!.n), oldestReceivedAt: row!.oldest === null ? null : Number(row!.oldest), openBatches: Number(row!.open) };
+    return {
+      count: Number(row!.n),
+      oldestReceivedAt: row!.oldest === null ? null : Number(row!.oldest),
+      openBatches: Number(row!.open),
+    };
   }
 
   async claimStored(limit: number, leaseMs: number, now = Date.now()): Promise<StoredRecord[]> {
@@ -175,7 +205,9 @@ export class PostgresOutbox implements Outbox {
        RETURNING seq, leaf, cid`,
       [now, limit, now + leaseMs],
     );
-    return rows.map((r) => ({ seq: Number(r.seq), leaf: String(r.leaf), cid: String(r.cid) })).sort((a, b) => a.seq - b.seq);
+    return rows
+      .map((r) => ({ seq: Number(r.seq), leaf: String(r.leaf), cid: String(r.cid) }))
+      .sort((a, b) => a.seq - b.seq);
   }
 
   async createBatch(draft: BatchDraft, now = Date.now()): Promise<number> {
@@ -191,7 +223,8 @@ export class PostgresOutbox implements Outbox {
          WHERE r.seq = u.seq AND r.state = 'stored'`,
         [id, draft.members.map((m) => m.seq), draft.members.map((m) => JSON.stringify(m.proof))],
       );
-      if (updated.rowCount !== draft.members.length) throw new Error('some records are no longer stored; batch abandoned');
+      if (updated.rowCount !== draft.members.length)
+        throw new Error('some records are no longer stored; batch abandoned');
       return id;
     });
   }
@@ -214,7 +247,11 @@ export class PostgresOutbox implements Outbox {
   }
 
   async batchFailed(id: number, error: string, retryInMs: number, now = Date.now()): Promise<void> {
-    await this.#q('UPDATE batches SET last_error = $1, lease_until = $2 WHERE id = $3', [error.slice(0, 500), now + retryInMs, id]);
+    await this.#q('UPDATE batches SET last_error = $1, lease_until = $2 WHERE id = $3', [
+      error.slice(0, 500),
+      now + retryInMs,
+      id,
+    ]);
   }
 
   async markBatchAnchored(id: number, blockNumber: number, now = Date.now()): Promise<void> {
@@ -223,7 +260,10 @@ export class PostgresOutbox implements Outbox {
         `UPDATE batches SET state = 'anchored', block_number = $1, anchored_at = $2, lease_until = 0, last_error = NULL WHERE id = $3`,
         [blockNumber, now, id],
       );
-      await c.query(`UPDATE records SET state = 'anchored', anchored_at = $1 WHERE batch_id = $2 AND state = 'batched'`, [now, id]);
+      await c.query(
+        `UPDATE records SET state = 'anchored', anchored_at = $1 WHERE batch_id = $2 AND state = 'batched'`,
+        [now, id],
+      );
     });
   }
 
@@ -233,9 +273,12 @@ export class PostgresOutbox implements Outbox {
   }
 
   async listBatches(limit: number, beforeId = Number.MAX_SAFE_INTEGER): Promise<BatchRow[]> {
-    return (await this.#q(`SELECT ${BATCH_COLUMNS} FROM batches WHERE id < $1 ORDER BY id DESC LIMIT $2`, [beforeId, limit])).map(
-      toBatchRow,
-    );
+    return (
+      await this.#q(`SELECT ${BATCH_COLUMNS} FROM batches WHERE id < $1 ORDER BY id DESC LIMIT $2`, [
+        beforeId,
+        limit,
+      ])
+    ).map(toBatchRow);
   }
 
   async versions(resourceType: string, resourceId: string): Promise<RecordInfo[]> {
@@ -257,18 +300,24 @@ export class PostgresOutbox implements Outbox {
   }
 
   async bySeq(seqs: number[]): Promise<RecordInfo[]> {
-    return (await this.#q(`SELECT ${RECORD_INFO_COLUMNS} FROM records WHERE seq = ANY($1::bigint[]) ORDER BY seq`, [seqs])).map(
-      toRecordInfo,
-    );
+    return (
+      await this.#q(`SELECT ${RECORD_INFO_COLUMNS} FROM records WHERE seq = ANY($1::bigint[]) ORDER BY seq`, [
+        seqs,
+      ])
+    ).map(toRecordInfo);
   }
 
   async counts(now = Date.now()): Promise<OutboxCounts> {
     const out = { ...emptyCounts(), lagMs: 0 };
     // As in the SQLite outbox: the backlog counted on the state index, anchored records summed from their batches.
-    for (const r of await this.#q(`SELECT state, count(*) AS n FROM records WHERE state IN ('received','stored','batched') GROUP BY state`)) {
+    for (const r of await this.#q(
+      `SELECT state, count(*) AS n FROM records WHERE state IN ('received','stored','batched') GROUP BY state`,
+    )) {
       out.records[r.state as keyof typeof out.records] = Number(r.n);
     }
-    for (const r of await this.#q('SELECT state, count(*) AS n, coalesce(sum(count), 0) AS records FROM batches GROUP BY state')) {
+    for (const r of await this.#q(
+      'SELECT state, count(*) AS n, coalesce(sum(count), 0) AS records FROM batches GROUP BY state',
+    )) {
       out.batches[r.state as keyof typeof out.batches] = Number(r.n);
       if (r.state === 'anchored') out.records.anchored = Number(r.records);
     }

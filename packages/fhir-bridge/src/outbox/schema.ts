@@ -62,7 +62,6 @@ export const RECORD_INFO_COLUMNS =
 export const BATCH_COLUMNS =
   'id, state, root, manifest_cid, count, created_at, tx_hash, raw_tx, nonce, block_number, anchored_at, attempts, last_error';
 
-
 type Row = Record<string, unknown>;
 const num = (v: unknown): number => Number(v);
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -78,7 +77,8 @@ export function encodeProof(proof: string[]): Uint8Array | string {
   for (let i = 0; i < proof.length; i++) {
     const p = proof[i]!;
     // Buffer.write stops at the first character that is not hex: fewer than 32 bytes means malformed.
-    if (p.length !== 66 || !p.startsWith('0x') || out.write(p.slice(2), i * 32, 32, 'hex') !== 32) return JSON.stringify(proof);
+    if (p.length !== 66 || !p.startsWith('0x') || out.write(p.slice(2), i * 32, 32, 'hex') !== 32)
+      return JSON.stringify(proof);
   }
   return out;
 }
@@ -107,7 +107,12 @@ export function toRecordInfo(r: Row): RecordInfo {
     leaf: strOrNull(r.leaf),
     keyId: strOrNull(r.key_id),
     batchId: numOrNull(r.batch_id),
-    proof: r.proof === null || r.proof === undefined ? null : r.proof instanceof Uint8Array ? decodeProof(r.proof) : (JSON.parse(String(r.proof)) as string[]),
+    proof:
+      r.proof === null || r.proof === undefined
+        ? null
+        : r.proof instanceof Uint8Array
+          ? decodeProof(r.proof)
+          : (JSON.parse(String(r.proof)) as string[]),
     anchoredAt: numOrNull(r.anchored_at),
     provenance: strOrNull(r.provenance),
   };

@@ -6,7 +6,15 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import { BATCH_COLUMNS, RECORD_INFO_COLUMNS, emptyCounts, encodeProof, schemaSql, toBatchRow, toRecordInfo } from './schema.js';
+import {
+  BATCH_COLUMNS,
+  RECORD_INFO_COLUMNS,
+  emptyCounts,
+  encodeProof,
+  schemaSql,
+  toBatchRow,
+  toRecordInfo,
+} from './schema.js';
 import type {
   BatchDraft,
   BatchRow,
@@ -66,7 +74,11 @@ export class SqliteOutbox implements Outbox {
   }
 
   async init(): Promise<void> {
-    for (const sql of schemaSql({ serial: 'INTEGER PRIMARY KEY AUTOINCREMENT', blob: 'BLOB', bigint: 'INTEGER' })) {
+    for (const sql of schemaSql({
+      serial: 'INTEGER PRIMARY KEY AUTOINCREMENT',
+      blob: 'BLOB',
+      bigint: 'INTEGER',
+    })) {
       this.#db.exec(sql);
     }
     // Plaintext bodies live apart from the state rows, so moving a record's state never rewrites
@@ -102,7 +114,14 @@ export class SqliteOutbox implements Outbox {
       );
       return versions.map((v) => {
         const row = insert.get(
-          v.source, v.resourceType, v.resourceId, v.versionId, v.contentHash, v.subject, v.deleted ? 1 : 0, now,
+          v.source,
+          v.resourceType,
+          v.resourceId,
+          v.versionId,
+          v.contentHash,
+          v.subject,
+          v.deleted ? 1 : 0,
+          now,
         ) as Row | undefined;
         if (row) {
           body.run(row.seq as number, v.body);
@@ -122,7 +141,10 @@ export class SqliteOutbox implements Outbox {
 
   /** Up to `limit` seqs in `state` (oldest first) whose lease expired; leases them. */
   #claimSeqs(state: 'received' | 'stored', limit: number, leaseMs: number, now: number): number[] {
-    const candidates = this.#stmt(`SELECT seq FROM records WHERE state = ? ORDER BY seq LIMIT ?`).all(state, limit + this.#leases.size) as Row[];
+    const candidates = this.#stmt(`SELECT seq FROM records WHERE state = ? ORDER BY seq LIMIT ?`).all(
+      state,
+      limit + this.#leases.size,
+    ) as Row[];
     const out: number[] = [];
     for (const r of candidates) {
       const seq = Number(r.seq);
@@ -145,7 +167,8 @@ export class SqliteOutbox implements Outbox {
     const rows = this.#all(
       `SELECT r.seq, r.source, r.resource_type, r.resource_id, r.version_id, r.content_hash, r.subject, r.deleted, b.body
        FROM records r JOIN bodies b ON b.seq = r.seq WHERE r.seq BETWEEN ? AND ? AND r.state = 'received' ORDER BY r.seq`,
-      seqs[0]!, seqs[seqs.length - 1]!,
+      seqs[0]!,
+      seqs[seqs.length - 1]!,
     ).filter((r) => wanted.has(Number(r.seq)));
     return rows
       .map((r) => ({
@@ -189,7 +212,11 @@ export class SqliteOutbox implements Outbox {
       `SELECT count(*) AS n, min(received_at) AS oldest,
          (SELECT count(*) FROM batches WHERE state IN ('pending','sent')) AS open FROM records WHERE state = 'stored'`,
     ).get() as Row;
-    return { count: Number(row.n), oldestReceivedAt: row.oldest === null ? null : Number(row.oldest), openBatches: Number(row.open) };
+    return {
+      count: Number(row.n),
+      oldestReceivedAt: row.oldest === null ? null : Number(row.oldest),
+      openBatches: Number(row.open),
+    };
   }
 
   async claimStored(limit: number, leaseMs: number, now = Date.now()): Promise<StoredRecord[]> {
@@ -198,7 +225,8 @@ export class SqliteOutbox implements Outbox {
     const wanted = new Set(seqs);
     return this.#all(
       `SELECT seq, leaf, cid FROM records WHERE seq BETWEEN ? AND ? AND state = 'stored' ORDER BY seq`,
-      seqs[0]!, seqs[seqs.length - 1]!,
+      seqs[0]!,
+      seqs[seqs.length - 1]!,
     )
       .filter((r) => wanted.has(Number(r.seq)))
       .map((r) => ({ seq: Number(r.seq), leaf: String(r.leaf), cid: String(r.cid) }));
@@ -242,7 +270,9 @@ export class SqliteOutbox implements Outbox {
 
   async batchFailed(id: number, error: string, retryInMs: number, now = Date.now()): Promise<void> {
     this.#stmt('UPDATE batches SET last_error = ?, lease_until = ? WHERE id = ?').run(
-      error.slice(0, 500), now + retryInMs, id,
+      error.slice(0, 500),
+      now + retryInMs,
+      id,
     );
   }
 
@@ -251,9 +281,9 @@ export class SqliteOutbox implements Outbox {
       this.#stmt(
         `UPDATE batches SET state = 'anchored', block_number = ?, anchored_at = ?, lease_until = 0, last_error = NULL WHERE id = ?`,
       ).run(blockNumber, now, id);
-      this.#stmt(`UPDATE records SET state = 'anchored', anchored_at = ? WHERE batch_id = ? AND state = 'batched'`).run(
-        now, id,
-      );
+      this.#stmt(
+        `UPDATE records SET state = 'anchored', anchored_at = ? WHERE batch_id = ? AND state = 'batched'`,
+      ).run(now, id);
     });
   }
 
@@ -263,22 +293,27 @@ export class SqliteOutbox implements Outbox {
   }
 
   async listBatches(limit: number, beforeId = Number.MAX_SAFE_INTEGER): Promise<BatchRow[]> {
-    return this.#all(`SELECT ${BATCH_COLUMNS} FROM batches WHERE id < ? ORDER BY id DESC LIMIT ?`, beforeId, limit).map(
-      toBatchRow,
-    );
+    return this.#all(
+      `SELECT ${BATCH_COLUMNS} FROM batches WHERE id < ? ORDER BY id DESC LIMIT ?`,
+      beforeId,
+      limit,
+    ).map(toBatchRow);
   }
 
   async versions(resourceType: string, resourceId: string): Promise<RecordInfo[]> {
     return this.#all(
       `SELECT ${RECORD_INFO_COLUMNS} FROM records WHERE resource_type = ? AND resource_id = ? ORDER BY seq DESC`,
-      resourceType, resourceId,
+      resourceType,
+      resourceId,
     ).map(toRecordInfo);
   }
 
   async bySubject(subject: string, limit: number, afterSeq = 0): Promise<RecordInfo[]> {
     return this.#all(
       `SELECT ${RECORD_INFO_COLUMNS} FROM records WHERE subject = ? AND seq > ? ORDER BY seq DESC LIMIT ?`,
-      subject, afterSeq, limit,
+      subject,
+      afterSeq,
+      limit,
     ).map(toRecordInfo);
   }
 
@@ -299,7 +334,8 @@ export class SqliteOutbox implements Outbox {
       });
     }
     const rows = new Map<number, Row>();
-    for (const r of this.#all(`SELECT ${RECORD_INFO_COLUMNS} FROM records WHERE seq BETWEEN ? AND ?`, lo, hi)) rows.set(Number(r.seq), r);
+    for (const r of this.#all(`SELECT ${RECORD_INFO_COLUMNS} FROM records WHERE seq BETWEEN ? AND ?`, lo, hi))
+      rows.set(Number(r.seq), r);
     return seqs.flatMap((s) => {
       const row = rows.get(s);
       return row ? [toRecordInfo(row)] : [];
@@ -312,8 +348,11 @@ export class SqliteOutbox implements Outbox {
     // summed from their batches (a batch and its records turn anchored in one transaction), so a
     // status probe does not scan every record ever anchored.
     const pendingStates = this.#stmt('SELECT count(*) AS n FROM records WHERE state = ?');
-    for (const state of ['received', 'stored', 'batched'] as const) out.records[state] = Number((pendingStates.get(state) as Row).n);
-    for (const r of this.#all('SELECT state, count(*) AS n, coalesce(sum(count), 0) AS records FROM batches GROUP BY state')) {
+    for (const state of ['received', 'stored', 'batched'] as const)
+      out.records[state] = Number((pendingStates.get(state) as Row).n);
+    for (const r of this.#all(
+      'SELECT state, count(*) AS n, coalesce(sum(count), 0) AS records FROM batches GROUP BY state',
+    )) {
       out.batches[r.state as keyof typeof out.batches] = Number(r.n);
       if (r.state === 'anchored') out.records.anchored = Number(r.records);
     }
@@ -330,7 +369,8 @@ export class SqliteOutbox implements Outbox {
   async pendingProvenance(source: string, limit: number): Promise<RecordInfo[]> {
     return this.#all(
       `SELECT ${RECORD_INFO_COLUMNS} FROM records WHERE state = 'anchored' AND source = ? AND provenance IS NULL ORDER BY seq LIMIT ?`,
-      source, limit,
+      source,
+      limit,
     ).map(toRecordInfo);
   }
 

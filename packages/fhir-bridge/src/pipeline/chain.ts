@@ -11,7 +11,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { ehrRegistryAbi, type Deployment } from '@ehr-anchor/contracts';
-import { Contract, JsonRpcProvider, Network, NonceManager, Transaction, Wallet, type TransactionReceipt } from 'ethers';
+import {
+  Contract,
+  JsonRpcProvider,
+  Network,
+  NonceManager,
+  Transaction,
+  Wallet,
+  type TransactionReceipt,
+} from 'ethers';
 
 export interface SignedAnchor {
   hash: string;
@@ -98,9 +106,14 @@ export class Chain {
       await this.provider.broadcastTransaction(raw);
       return 'sent';
     } catch (error) {
-      const message = String((error as { shortMessage?: string; message?: string }).shortMessage ?? (error as Error).message);
+      const message = String(
+        (error as { shortMessage?: string; message?: string }).shortMessage ?? (error as Error).message,
+      );
       if (/already known|already imported|known transaction/i.test(message)) return 'sent';
-      if (/nonce too low|nonce has already been used|NONCE_EXPIRED|replacement/i.test(message) || (error as { code?: string }).code === 'NONCE_EXPIRED') {
+      if (
+        /nonce too low|nonce has already been used|NONCE_EXPIRED|replacement/i.test(message) ||
+        (error as { code?: string }).code === 'NONCE_EXPIRED'
+      ) {
         this.signer.reset();
         return 'nonce-used';
       }
@@ -130,7 +143,11 @@ export class Chain {
 
   /** On-chain anchor of a root: the hospital and block time (0 when not anchored). */
   async anchorOf(root: string): Promise<{ hospital: string; timestamp: number; count: number }> {
-    const [hospital, timestamp, count] = (await this.registry.getFunction('anchorOf')(root)) as [string, bigint, bigint];
+    const [hospital, timestamp, count] = (await this.registry.getFunction('anchorOf')(root)) as [
+      string,
+      bigint,
+      bigint,
+    ];
     return { hospital, timestamp: Number(timestamp), count: Number(count) };
   }
 

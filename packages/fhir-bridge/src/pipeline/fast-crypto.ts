@@ -13,7 +13,16 @@
  * (~13 µs per call to wrap them, measured with bench/stages.ts), so long-lived keys are wrapped
  * once and cached, and random bytes are drawn from a pool refilled 64 KiB at a time.
  */
-import { createCipheriv, createHash, createHmac, createSecretKey, hkdfSync, randomBytes, randomFillSync, type KeyObject } from 'node:crypto';
+import {
+  createCipheriv,
+  createHash,
+  createHmac,
+  createSecretKey,
+  hkdfSync,
+  randomBytes,
+  randomFillSync,
+  type KeyObject,
+} from 'node:crypto';
 import { canonicalJson, fromHex, type Hex, type HospitalKey } from '@ehr-anchor/core';
 import { CID } from 'multiformats/cid';
 import * as Digest from 'multiformats/hashes/digest';
@@ -143,7 +152,10 @@ export function sealForHospital(plaintext: Uint8Array, aad: string, key: Hospita
   const nonce = random.subarray(32, 44);
   const wrapIv = random.subarray(44, 56);
   const derived = Buffer.from(hkdfSync('sha256', createSecretKey(dataKey), nonce, HKDF_INFO, 64));
-  const wrapped = Buffer.concat([wrapIv, gcm(keyObject(key.secret), wrapIv, Buffer.concat([WRAP_INFO, aadBytes]), dataKey)]);
+  const wrapped = Buffer.concat([
+    wrapIv,
+    gcm(keyObject(key.secret), wrapIv, Buffer.concat([WRAP_INFO, aadBytes]), dataKey),
+  ]);
   // magic, version 1, flags 0, one recipient: kind 1, key id, enc length 0, wrapped length, wrapped; nonce.
   const head = Buffer.alloc(8 + 2 + id.length + 2 + 2);
   MAGIC.copy(head, 0);
@@ -156,7 +168,9 @@ export function sealForHospital(plaintext: Uint8Array, aad: string, key: Hospita
   head.writeUInt16BE(0, 10 + id.length);
   head.writeUInt16BE(wrapped.length, 12 + id.length);
   const authenticated = Buffer.concat([head, wrapped, nonce]);
-  const tag = createHmac('sha256', createSecretKey(derived.subarray(32, 64))).update(authenticated).digest();
+  const tag = createHmac('sha256', createSecretKey(derived.subarray(32, 64)))
+    .update(authenticated)
+    .digest();
   const ciphertext = gcm(createSecretKey(derived.subarray(0, 32)), nonce, aadBytes, plaintext);
   random.fill(0);
   derived.fill(0);

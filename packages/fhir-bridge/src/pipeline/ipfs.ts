@@ -83,12 +83,15 @@ export class IpfsStore {
     const parts = Array.isArray(car) ? car : [car];
     let pinned: string | undefined;
     for await (const result of this.client.dag.import(
-      [(async function* () {
-        yield* parts;
-      })()] as never,
+      [
+        (async function* () {
+          yield* parts;
+        })(),
+      ] as never,
       { pinRoots: true },
     )) {
-      if (result.root.pinErrorMsg) throw new Error(`Kubo could not pin the import root: ${result.root.pinErrorMsg}`);
+      if (result.root.pinErrorMsg)
+        throw new Error(`Kubo could not pin the import root: ${result.root.pinErrorMsg}`);
       pinned = result.root.cid.toString();
     }
     if (pinned !== expectedRoot) throw new Error(`Kubo reported root ${pinned}, expected ${expectedRoot}`);
@@ -100,12 +103,15 @@ export class IpfsStore {
     const { cid, blocks } = await fileBlocks(bytes);
     const parts = encodeCar([cid], blocks);
     for await (const result of this.client.dag.import(
-      [(async function* () {
-        yield* parts;
-      })()] as never,
+      [
+        (async function* () {
+          yield* parts;
+        })(),
+      ] as never,
       { pinRoots: true },
     )) {
-      if (result.root.pinErrorMsg) throw new Error(`Kubo could not pin ${cid.toString()}: ${result.root.pinErrorMsg}`);
+      if (result.root.pinErrorMsg)
+        throw new Error(`Kubo could not pin ${cid.toString()}: ${result.root.pinErrorMsg}`);
       if (result.root.cid.toString() !== cid.toString()) throw new Error('Kubo reported another root CID');
     }
     return cid.toString();

@@ -106,11 +106,14 @@ export class Pipeline {
     this.#running = true;
     await this.deps.outbox.recoverLeases();
     this.#loops = [
-      ...Array.from({ length: Math.max(1, this.options.storeConcurrency ?? 2) }, () => this.#loop('store', () => this.storeStep())),
+      ...Array.from({ length: Math.max(1, this.options.storeConcurrency ?? 2) }, () =>
+        this.#loop('store', () => this.storeStep()),
+      ),
       this.#loop('batch', () => this.batchStep()),
       this.#loop('anchor', () => this.anchorStep()),
     ];
-    if (this.options.provenanceSources.length) this.#loops.push(this.#loop('provenance', () => this.provenanceStep()));
+    if (this.options.provenanceSources.length)
+      this.#loops.push(this.#loop('provenance', () => this.provenanceStep()));
   }
 
   async stop(): Promise<void> {
@@ -136,7 +139,10 @@ export class Pipeline {
       } catch (error) {
         this.#failures[step]++;
         this.deps.metrics.stepErrors.inc({ step });
-        this.deps.log.warn({ step, attempt: this.#failures[step], err: { message: errorMessage(error) } }, 'pipeline step failed; will retry');
+        this.deps.log.warn(
+          { step, attempt: this.#failures[step], err: { message: errorMessage(error) } },
+          'pipeline step failed; will retry',
+        );
         await this.#signal.wait(this.#backoff(step));
         continue;
       }
@@ -145,7 +151,9 @@ export class Pipeline {
         this.#signal.notify();
         await new Promise((r) => setImmediate(r));
       } else {
-        await this.#signal.wait(step === 'batch' ? Math.min(this.options.batchMaxMs, 1000) : step === 'provenance' ? 2_000 : 1_000);
+        await this.#signal.wait(
+          step === 'batch' ? Math.min(this.options.batchMaxMs, 1000) : step === 'provenance' ? 2_000 : 1_000,
+        );
       }
     }
   }
@@ -162,7 +170,12 @@ export class Pipeline {
       const recipients = [key, ...keyStore.recipients()];
       if (recipients.length === 1 && key.kind === 'hospital') {
         // The hot path: the seal pool seals the chunk and lays it out as one CAR.
-        const chunk = await this.#sealPool.seal('chunk', records, records.map((r) => r.body), key);
+        const chunk = await this.#sealPool.seal(
+          'chunk',
+          records,
+          records.map((r) => r.body),
+          key,
+        );
         const t2 = performance.now();
         await ipfs.importCar(chunk.car, chunk.root);
         discard(chunk.car);
@@ -170,7 +183,13 @@ export class Pipeline {
         await outbox.markStored(chunk.records.map((r) => ({ ...r, keyId: key.keyId })));
         const ms = (a: number, b: number) => Math.round(b - a);
         this.deps.log.debug(
-          { records: records.length, claimMs: ms(t0, t1), sealMs: ms(t1, t2), ipfsMs: ms(t2, t3), markMs: ms(t3, performance.now()) },
+          {
+            records: records.length,
+            claimMs: ms(t0, t1),
+            sealMs: ms(t1, t2),
+            ipfsMs: ms(t2, t3),
+            markMs: ms(t3, performance.now()),
+          },
           'stored chunk on IPFS',
         );
         return true;
@@ -196,7 +215,13 @@ export class Pipeline {
       await outbox.markStored(updates);
       const ms = (a: number, b: number) => Math.round(b - a);
       this.deps.log.debug(
-        { records: records.length, claimMs: ms(t0, t1), sealMs: ms(t1, t2), ipfsMs: ms(t2, t3), markMs: ms(t3, performance.now()) },
+        {
+          records: records.length,
+          claimMs: ms(t0, t1),
+          sealMs: ms(t1, t2),
+          ipfsMs: ms(t2, t3),
+          markMs: ms(t3, performance.now()),
+        },
         'stored chunk on IPFS',
       );
       return true;
@@ -255,7 +280,10 @@ export class Pipeline {
         manifestCid,
         members: members.map((m, i) => ({ seq: m.seq, proof: proofOf(tree, i) })),
       });
-      this.deps.log.info({ batch: id, records: members.length, ms: Math.round(performance.now() - t0) }, 'batch built');
+      this.deps.log.info(
+        { batch: id, records: members.length, ms: Math.round(performance.now() - t0) },
+        'batch built',
+      );
       return true;
     } catch (error) {
       await outbox.release(members.map((m) => m.seq)).catch(() => undefined);
@@ -275,7 +303,8 @@ export class Pipeline {
         const signed = await chain.signAnchor(batch.root, batch.manifestCid, batch.count);
         await outbox.markBatchSent(batch.id, signed);
         hash = signed.hash;
-        if ((await chain.broadcast(signed.raw)) === 'nonce-used') throw new Error('nonce taken by another transaction; re-signing');
+        if ((await chain.broadcast(signed.raw)) === 'nonce-used')
+          throw new Error('nonce taken by another transaction; re-signing');
       } else if (!(await chain.receipt(hash))) {
         // Sent before a crash or an outage: re-send the very same bytes.
         if ((await chain.broadcast(batch.rawTx)) === 'nonce-used' && !(await chain.receipt(hash))) {
@@ -294,7 +323,10 @@ export class Pipeline {
         if (onChain.timestamp === 0) throw new Error('anchor transaction not mined yet');
       } else if (receipt.status !== 1) {
         const onChain = await chain.anchorOf(batch.root);
-        if (onChain.timestamp === 0 || onChain.hospital.toLowerCase() !== (await chain.hospital()).toLowerCase()) {
+        if (
+          onChain.timestamp === 0 ||
+          onChain.hospital.toLowerCase() !== (await chain.hospital()).toLowerCase()
+        ) {
           throw new Error(`anchor transaction reverted (block ${receipt.blockNumber})`);
         }
       }
@@ -302,7 +334,15 @@ export class Pipeline {
       metrics.anchored.inc(batch.count);
       metrics.batches.inc();
       metrics.batchSize.observe(batch.count);
-      log.info({ batch: batch.id, records: batch.count, block: receipt?.blockNumber, ms: Math.round(performance.now() - t0) }, 'batch anchored');
+      log.info(
+        {
+          batch: batch.id,
+          records: batch.count,
+          block: receipt?.blockNumber,
+          ms: Math.round(performance.now() - t0),
+        },
+        'batch anchored',
+      );
       return true;
     } catch (error) {
       await outbox.batchFailed(batch.id, errorMessage(error), this.#backoff('anchor')).catch(() => undefined);
@@ -324,7 +364,13 @@ export class Pipeline {
         }
         const batch = await outbox.getBatch(record.batchId!);
         if (!batch?.txHash) continue;
-        const provenance = provenanceFor(record, { root: batch.root, txHash: batch.txHash, manifestCid: batch.manifestCid, chainId: await chain.chainId(), registry: chain.address });
+        const provenance = provenanceFor(record, {
+          root: batch.root,
+          txHash: batch.txHash,
+          manifestCid: batch.manifestCid,
+          chainId: await chain.chainId(),
+          registry: chain.address,
+        });
         try {
           const created = await ingestor.client(source).create(provenance);
           await outbox.setProvenance(record.seq, `done:${String(created.id ?? '')}`);
@@ -388,15 +434,36 @@ export function provenanceFor(
     activity: { text: 'anchored on chain by ehr-anchor' },
     agent: [
       {
-        type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'assembler' }] },
+        type: {
+          coding: [
+            {
+              system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type',
+              code: 'assembler',
+            },
+          ],
+        },
         who: { display: 'ehr-anchor fhir-bridge' },
       },
     ],
     entity: [
-      { role: 'source' as const, what: { identifier: { system: PROVENANCE_SYSTEMS.root, value: anchor.root } } },
-      { role: 'source' as const, what: { identifier: { system: PROVENANCE_SYSTEMS.tx, value: `eip155:${anchor.chainId}:${anchor.txHash}` } } },
-      { role: 'source' as const, what: { identifier: { system: PROVENANCE_SYSTEMS.manifest, value: anchor.manifestCid } } },
-      { role: 'source' as const, what: { identifier: { system: PROVENANCE_SYSTEMS.leaf, value: record.leaf ?? '' } } },
+      {
+        role: 'source' as const,
+        what: { identifier: { system: PROVENANCE_SYSTEMS.root, value: anchor.root } },
+      },
+      {
+        role: 'source' as const,
+        what: {
+          identifier: { system: PROVENANCE_SYSTEMS.tx, value: `eip155:${anchor.chainId}:${anchor.txHash}` },
+        },
+      },
+      {
+        role: 'source' as const,
+        what: { identifier: { system: PROVENANCE_SYSTEMS.manifest, value: anchor.manifestCid } },
+      },
+      {
+        role: 'source' as const,
+        what: { identifier: { system: PROVENANCE_SYSTEMS.leaf, value: record.leaf ?? '' } },
+      },
     ],
   };
 }

@@ -39,7 +39,12 @@ export interface SealedChunk {
 export function discard(bytes: Uint8Array): void {
   bytes.fill(0);
   const buffer = bytes.buffer;
-  if (buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength && !buffer.detached) {
+  if (
+    buffer instanceof ArrayBuffer &&
+    bytes.byteOffset === 0 &&
+    bytes.byteLength === buffer.byteLength &&
+    !buffer.detached
+  ) {
     buffer.transfer(0);
   }
 }
@@ -58,14 +63,23 @@ export function recordLeaf(r: Omit<ChunkRecord, 'seq'>, payloadCid: string, salt
 }
 
 /** Seals `records[i]` with body `bodies[i]`; the CAR's root links every envelope (`kind` names it). */
-export async function sealChunk(kind: string, records: ChunkRecord[], bodies: Uint8Array[], key: HospitalKey): Promise<SealedChunk> {
+export async function sealChunk(
+  kind: string,
+  records: ChunkRecord[],
+  bodies: Uint8Array[],
+  key: HospitalKey,
+): Promise<SealedChunk> {
   const links: CID[] = [];
   const blocks: Block[] = [];
   const seen = new Set<string>();
   const out: SealedChunk['records'] = [];
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
-    const envelope = sealForHospital(bodies[i]!, recordAad({ resourceType: r.resourceType, resourceId: r.resourceId, versionId: r.versionId }), key);
+    const envelope = sealForHospital(
+      bodies[i]!,
+      recordAad({ resourceType: r.resourceType, resourceId: r.resourceId, versionId: r.versionId }),
+      key,
+    );
     const { cid, blocks: fileBlocksOf } = await fileBlocks(envelope);
     const payloadCid = cidV1String(cid);
     links.push(cid);

@@ -10,7 +10,10 @@ import { discard, sealChunk, type ChunkRecord, type SealedChunk } from './seal-c
 import type { SealReply, SealRequest } from './seal-worker.js';
 
 // Under tsx (development, tests) this module is a .ts file and so is the worker; built, both are .js.
-const WORKER_URL = new URL(`./seal-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+const WORKER_URL = new URL(
+  `./seal-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
+  import.meta.url,
+);
 
 interface Slot {
   worker: Worker;
@@ -40,7 +43,10 @@ export class SealPool {
     // A small, capped heap: a worker's JS objects per chunk are a few MB (bodies, envelopes and the
     // CAR are ArrayBuffers outside the heap); without a cap V8 lets an idle-between-chunks heap
     // grow to hundreds of MB before collecting.
-    const worker = new Worker(this.workerUrl, { workerData: { sealWorker: true }, resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16 } });
+    const worker = new Worker(this.workerUrl, {
+      workerData: { sealWorker: true },
+      resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16 },
+    });
     worker.unref();
     const s: Slot = { worker, proven: false, busy: 0, pending: new Map() };
     const fail = (error: Error) => {
@@ -65,7 +71,12 @@ export class SealPool {
     return slot;
   }
 
-  async seal(kind: string, records: ChunkRecord[], bodies: Uint8Array[], key: HospitalKey): Promise<SealedChunk> {
+  async seal(
+    kind: string,
+    records: ChunkRecord[],
+    bodies: Uint8Array[],
+    key: HospitalKey,
+  ): Promise<SealedChunk> {
     if (this.#slots.length === 0 || this.#closed || this.#inline) {
       const sealed = await sealChunk(kind, records, bodies, key);
       for (const b of bodies) discard(b);
@@ -73,7 +84,8 @@ export class SealPool {
     }
     // The least busy worker.
     let best = 0;
-    for (let i = 1; i < this.#slots.length; i++) if ((this.#slots[i]?.busy ?? 0) < (this.#slots[best]?.busy ?? 0)) best = i;
+    for (let i = 1; i < this.#slots.length; i++)
+      if ((this.#slots[i]?.busy ?? 0) < (this.#slots[best]?.busy ?? 0)) best = i;
     const slot = this.#slot(best);
     const offsets = new Uint32Array(bodies.length + 1);
     for (let i = 0; i < bodies.length; i++) offsets[i + 1] = offsets[i]! + bodies[i]!.length;
@@ -86,8 +98,22 @@ export class SealPool {
     const id = this.#next++;
     // Only the fields sealChunk reads: callers may pass richer records (with their bodies), which
     // structured clone would otherwise copy to the worker a second time.
-    const meta = records.map(({ seq, resourceType, resourceId, versionId, subject, contentHash }) => ({ seq, resourceType, resourceId, versionId, subject, contentHash }));
-    const request: SealRequest = { id, kind, key: { kind: key.kind, keyId: key.keyId, secret: key.secret }, records: meta, bodies: all, offsets };
+    const meta = records.map(({ seq, resourceType, resourceId, versionId, subject, contentHash }) => ({
+      seq,
+      resourceType,
+      resourceId,
+      versionId,
+      subject,
+      contentHash,
+    }));
+    const request: SealRequest = {
+      id,
+      kind,
+      key: { kind: key.kind, keyId: key.keyId, secret: key.secret },
+      records: meta,
+      bodies: all,
+      offsets,
+    };
     return new Promise<SealedChunk>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
       slot.busy++;

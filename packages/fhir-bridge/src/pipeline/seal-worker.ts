@@ -18,14 +18,21 @@ export interface SealRequest {
 }
 
 export type SealReply =
-  | { id: number; ok: true; car: Uint8Array; root: string; records: { seq: number; cid: string; salt: string; leaf: string }[] }
+  | {
+      id: number;
+      ok: true;
+      car: Uint8Array;
+      root: string;
+      records: { seq: number; cid: string; salt: string; leaf: string }[];
+    }
   | { id: number; ok: false; error: string };
 
 const port = parentPort;
 if (port && (workerData as { sealWorker?: boolean } | undefined)?.sealWorker) {
   port.on('message', (req: SealRequest) => {
     const bodies: Uint8Array[] = [];
-    for (let i = 0; i < req.records.length; i++) bodies.push(req.bodies.subarray(req.offsets[i], req.offsets[i + 1]));
+    for (let i = 0; i < req.records.length; i++)
+      bodies.push(req.bodies.subarray(req.offsets[i], req.offsets[i + 1]));
     sealChunk(req.kind, req.records, bodies, req.key).then(
       (sealed) => {
         discard(req.bodies);
@@ -34,7 +41,11 @@ if (port && (workerData as { sealWorker?: boolean } | undefined)?.sealWorker) {
       },
       (error: unknown) => {
         discard(req.bodies);
-        port.postMessage({ id: req.id, ok: false, error: error instanceof Error ? error.message : String(error) } satisfies SealReply);
+        port.postMessage({
+          id: req.id,
+          ok: false,
+          error: error instanceof Error ? error.message : String(error),
+        } satisfies SealReply);
       },
     );
   });

@@ -42,7 +42,10 @@ export function authenticate(request: FastifyRequest, sources: SourceConfig[]): 
       if (s.auth.type !== 'hmac') continue;
       const given = header(request, s.auth.header);
       if (!given) continue;
-      const signature = given.trim().toLowerCase().replace(/^sha256=/, '');
+      const signature = given
+        .trim()
+        .toLowerCase()
+        .replace(/^sha256=/, '');
       if (safeEqual(signature, signBody(s.auth.secret, raw))) found ??= s;
     }
   }
@@ -61,13 +64,16 @@ declare module 'fastify' {
 export const authPlugin = fp(async (app: FastifyInstance) => {
   app.decorateRequest('source', undefined);
   const sources = app.config.sources;
-  const hmacHeaders = [...new Set(sources.flatMap((s) => (s.auth.type === 'hmac' ? [s.auth.header.toLowerCase()] : [])))];
+  const hmacHeaders = [
+    ...new Set(sources.flatMap((s) => (s.auth.type === 'hmac' ? [s.auth.header.toLowerCase()] : []))),
+  ];
   const open = sources.some((s) => s.auth.type === 'none');
   app.decorate('requireSource', {
     /** Before the body is read: no credential at all → 401 without reading it. */
     onRequest: async (request: FastifyRequest) => {
       if (open) return;
-      if (!header(request, 'authorization') && !hmacHeaders.some((h) => header(request, h))) throw unauthorized();
+      if (!header(request, 'authorization') && !hmacHeaders.some((h) => header(request, h)))
+        throw unauthorized();
     },
     /** After the raw body is read: check the credential against it. */
     preHandler: async (request: FastifyRequest) => {

@@ -10,7 +10,11 @@ import { HttpError, errorMessage, operationOutcome, type IssueCode } from '../er
 
 const FASTIFY_CODES: Record<string, [number, IssueCode, string]> = {
   FST_ERR_CTP_BODY_TOO_LARGE: [413, 'too-costly', 'request body is larger than the configured limit'],
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'not-supported', 'content type must be application/fhir+json or application/json'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [
+    415,
+    'not-supported',
+    'content type must be application/fhir+json or application/json',
+  ],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'structure', 'content-length does not match the body'],
   FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'structure', 'empty JSON body'],
   FST_ERR_CTP_INVALID_JSON_BODY: [400, 'structure', 'body is not valid JSON'],
@@ -26,7 +30,14 @@ export const errorsPlugin = fp(async (app: FastifyInstance) => {
     if (error instanceof HttpError) {
       [status, code, message] = [error.statusCode, error.issueCode, error.message];
     } else if (hasZodFastifySchemaValidationErrors(error)) {
-      [status, code, message] = [400, 'invalid', `request does not match the API schema (${error.validation.map((v) => v.instancePath || 'body').slice(0, 3).join(', ')})`];
+      [status, code, message] = [
+        400,
+        'invalid',
+        `request does not match the API schema (${error.validation
+          .map((v) => v.instancePath || 'body')
+          .slice(0, 3)
+          .join(', ')})`,
+      ];
     } else if (error.code && FASTIFY_CODES[error.code]) {
       [status, code, message] = FASTIFY_CODES[error.code]!;
     } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
@@ -39,7 +50,10 @@ export const errorsPlugin = fp(async (app: FastifyInstance) => {
       [status, code, message] = [500, 'exception', 'internal error'];
     }
     if (status >= 500) {
-      request.log.error({ status, route: request.routeOptions.url, err: { message: errorMessage(error), code: error.code } }, 'request failed');
+      request.log.error(
+        { status, route: request.routeOptions.url, err: { message: errorMessage(error), code: error.code } },
+        'request failed',
+      );
     } else {
       request.log.info({ status, route: request.routeOptions.url, issue: code }, 'request rejected');
     }

@@ -13,7 +13,8 @@ import type { Outbox } from '../outbox/types.js';
 import { NO_SUBJECT } from '../ingest/prepare.js';
 import type { ReadStore } from './store.js';
 
-export type AuditAction = 'list' | 'read' | 'search' | 'download' | 'upload' | 'edit' | 'consent' | 'erasure' | 'access-log';
+export type AuditAction =
+  'list' | 'read' | 'search' | 'download' | 'upload' | 'edit' | 'consent' | 'erasure' | 'access-log';
 
 export interface AuditInput {
   action: AuditAction;
@@ -54,13 +55,22 @@ const INTERACTION: Record<AuditAction, { code: string; action: AuditEvent['actio
 
 export const SUBJECT_SYSTEM = 'urn:ehr-anchor:subject';
 
-export function auditEventFor(input: AuditInput, chainId: number, id = randomUUID(), recorded = new Date()): AuditEvent {
+export function auditEventFor(
+  input: AuditInput,
+  chainId: number,
+  id = randomUUID(),
+  recorded = new Date(),
+): AuditEvent {
   const interaction = INTERACTION[input.action];
   const entity: NonNullable<AuditEvent['entity']> = [];
   if (input.subject) {
     entity.push({
       what: { identifier: { system: SUBJECT_SYSTEM, value: input.subject } },
-      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1', display: 'Person' },
+      type: {
+        system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type',
+        code: '1',
+        display: 'Person',
+      },
       role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' },
     });
   }
@@ -68,15 +78,27 @@ export function auditEventFor(input: AuditInput, chainId: number, id = randomUUI
     const e = input.entity;
     entity.push({
       what: { reference: `${e.resourceType}/${e.resourceId}/_history/${e.versionId}` },
-      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' },
-      role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '4', display: 'Domain Resource' },
+      type: {
+        system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type',
+        code: '2',
+        display: 'System Object',
+      },
+      role: {
+        system: 'http://terminology.hl7.org/CodeSystem/object-role',
+        code: '4',
+        display: 'Domain Resource',
+      },
     });
   }
   return {
     resourceType: 'AuditEvent',
     id,
     meta: { versionId: '1', profile: [PROFILE[input.action]] },
-    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'RESTful Operation' },
+    type: {
+      system: 'http://terminology.hl7.org/CodeSystem/audit-event-type',
+      code: 'rest',
+      display: 'RESTful Operation',
+    },
     subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: interaction.code }],
     action: interaction.action,
     recorded: recorded.toISOString(),
@@ -85,7 +107,15 @@ export function auditEventFor(input: AuditInput, chainId: number, id = randomUUI
     ...(input.reason ? { outcomeDesc: input.reason } : {}),
     agent: [
       {
-        type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP', display: 'information recipient' }] },
+        type: {
+          coding: [
+            {
+              system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType',
+              code: 'IRCP',
+              display: 'information recipient',
+            },
+          ],
+        },
         who: input.actor
           ? { identifier: { system: 'urn:ietf:rfc:3986', value: `did:pkh:eip155:${chainId}:${input.actor}` } }
           : { display: 'no session' },
@@ -95,7 +125,13 @@ export function auditEventFor(input: AuditInput, chainId: number, id = randomUUI
     ],
     source: {
       observer: { display: 'ehr-anchor fhir-bridge' },
-      type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }],
+      type: [
+        {
+          system: 'http://terminology.hl7.org/CodeSystem/security-source-type',
+          code: '4',
+          display: 'Application Server',
+        },
+      ],
     },
     entity,
   };
@@ -106,7 +142,14 @@ export class Auditor {
   written = 0;
 
   constructor(
-    readonly deps: { outbox: Outbox; store: ReadStore; source: string; chainId: () => Promise<number>; onQueued: () => void; pseudonymKey: Uint8Array },
+    readonly deps: {
+      outbox: Outbox;
+      store: ReadStore;
+      source: string;
+      chainId: () => Promise<number>;
+      onQueued: () => void;
+      pseudonymKey: Uint8Array;
+    },
   ) {}
 
   async record(input: AuditInput): Promise<string> {
@@ -116,7 +159,9 @@ export class Auditor {
     const subject = (input.subject ?? NO_SUBJECT) as Hex;
     // The event's leaf gets its own pseudonym (of "audit:<subject>"), so audit trails never crowd
     // the patient's record list, and stay unlinkable to the subject for anyone without the key.
-    const leafSubject = input.subject ? await pseudonym(`audit:${input.subject}`, this.deps.pseudonymKey) : NO_SUBJECT;
+    const leafSubject = input.subject
+      ? await pseudonym(`audit:${input.subject}`, this.deps.pseudonymKey)
+      : NO_SUBJECT;
     const [result] = await this.deps.outbox.enqueue([
       {
         source: this.deps.source,

@@ -34,7 +34,11 @@ export class ChainReader {
     this.#ownProvider = typeof rpcUrlOrProvider === 'string';
     this.provider =
       typeof rpcUrlOrProvider === 'string'
-        ? new JsonRpcProvider(rpcUrlOrProvider, undefined, { pollingInterval: 200, cacheTimeout: -1, staticNetwork: true })
+        ? new JsonRpcProvider(rpcUrlOrProvider, undefined, {
+            pollingInterval: 200,
+            cacheTimeout: -1,
+            staticNetwork: true,
+          })
         : rpcUrlOrProvider;
     this.registry = new Contract(registryAddress, ehrRegistryAbi, this.provider);
   }
@@ -49,7 +53,9 @@ export class ChainReader {
 
   /** May `reader` read `subject`'s records in every category of `scope`, at the latest block? */
   async canRead(reader: string, subject: string, scope: number): Promise<boolean> {
-    return (await this.registry.getFunction('canRead').staticCall(reader, subject, scope, { blockTag: 'latest' })) as boolean;
+    return (await this.registry
+      .getFunction('canRead')
+      .staticCall(reader, subject, scope, { blockTag: 'latest' })) as boolean;
   }
 
   async patientOf(subject: string): Promise<string | null> {
@@ -62,7 +68,10 @@ export class ChainReader {
    * re-checked with `patientOf` so a stale event never grants anything.
    */
   async subjectsOf(wallet: string): Promise<string[]> {
-    const logs = (await this.registry.queryFilter(this.registry.filters.RegistrationApproved!(null, wallet), this.fromBlock)) as EventLog[];
+    const logs = (await this.registry.queryFilter(
+      this.registry.filters.RegistrationApproved!(null, wallet),
+      this.fromBlock,
+    )) as EventLog[];
     const subjects = [...new Set(logs.map((l) => String(l.args[0]).toLowerCase()))];
     const owners = await Promise.all(subjects.map((s) => this.patientOf(s)));
     return subjects.filter((_, i) => owners[i] === getAddress(wallet));
@@ -72,7 +81,10 @@ export class ChainReader {
    * The roles the chain gives `address` right now. `subjects: false` skips the event scan that
    * lists a patient's subjects (per-request checks ask `patientOf(subject)` directly instead).
    */
-  async roles(address: string, options: { subjects?: boolean } = {}): Promise<SessionRoles & { patient: boolean }> {
+  async roles(
+    address: string,
+    options: { subjects?: boolean } = {},
+  ): Promise<SessionRoles & { patient: boolean }> {
     const r = this.registry;
     const [admin, isHospital, doctorOf, isPatient] = await Promise.all([
       r.getFunction('hasRole').staticCall(NETWORK_ADMIN_ROLE, address) as Promise<boolean>,
@@ -84,7 +96,9 @@ export class ChainReader {
       admin,
       hospital: isHospital ? (getAddress(address) as `0x${string}`) : null,
       doctorOf: doctorOf === ZeroAddress ? null : (getAddress(doctorOf) as `0x${string}`),
-      subjects: (isPatient && options.subjects !== false ? await this.subjectsOf(address) : []) as `0x${string}`[],
+      subjects: (isPatient && options.subjects !== false
+        ? await this.subjectsOf(address)
+        : []) as `0x${string}`[],
       patient: isPatient,
     };
   }
@@ -96,7 +110,11 @@ export class ChainReader {
   }
 
   async anchorOf(root: string): Promise<{ hospital: string; timestamp: number; count: number } | null> {
-    const [hospital, timestamp, count] = (await this.registry.getFunction('anchorOf').staticCall(root)) as [string, bigint, bigint];
+    const [hospital, timestamp, count] = (await this.registry.getFunction('anchorOf').staticCall(root)) as [
+      string,
+      bigint,
+      bigint,
+    ];
     if (timestamp === 0n) return null;
     return { hospital: getAddress(hospital), timestamp: Number(timestamp), count: Number(count) };
   }
@@ -149,7 +167,13 @@ export class ChainReader {
 
   /** Display name of a hospital (public, from `hospitalInfo`). */
   async hospitalName(hospital: string): Promise<string | null> {
-    const info = (await this.registry.getFunction('hospitalInfo').staticCall(hospital)) as [boolean, bigint, string, string, string];
+    const info = (await this.registry.getFunction('hospitalInfo').staticCall(hospital)) as [
+      boolean,
+      bigint,
+      string,
+      string,
+      string,
+    ];
     return info[0] ? info[4] : null;
   }
 }

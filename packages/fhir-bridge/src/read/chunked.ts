@@ -41,7 +41,14 @@ function nonce(prefix: Buffer, counter: number, last: boolean): Buffer {
   return n;
 }
 
-function seal(key: Uint8Array, header: Buffer, aad: Buffer, counter: number, last: boolean, plain: Buffer): Buffer {
+function seal(
+  key: Uint8Array,
+  header: Buffer,
+  aad: Buffer,
+  counter: number,
+  last: boolean,
+  plain: Buffer,
+): Buffer {
   const cipher = createCipheriv('aes-256-gcm', key, nonce(header.subarray(10, 17), counter, last));
   cipher.setAAD(Buffer.concat([header, aad]));
   return Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
@@ -94,7 +101,11 @@ export async function* encryptChunked(
 }
 
 /** Decrypts the chunked format as it streams; throws {@link ChunkedError} on any altered, missing or extra byte. */
-export async function* decryptChunked(source: AsyncIterable<Uint8Array>, key: Uint8Array, aad: string): AsyncGenerator<Buffer> {
+export async function* decryptChunked(
+  source: AsyncIterable<Uint8Array>,
+  key: Uint8Array,
+  aad: string,
+): AsyncGenerator<Buffer> {
   const aadBytes = Buffer.from(aad, 'utf8');
   let header: Buffer | undefined;
   let counter = 0;

@@ -16,7 +16,11 @@ export const ReadConfigSchema = z.object({
   /** Domains accepted in Sign-In with Ethereum messages besides the request's Host (the portals embedding the elements). */
   siweDomains: z.array(z.string().min(1)).default([]),
   /** Largest document upload (bytes); larger → 413. */
-  uploadLimit: z.coerce.number().int().min(1024).default(256 * 1024 * 1024),
+  uploadLimit: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(256 * 1024 * 1024),
   /** FHIR server the patient's contact edits and the mirrored Consent resources are written to. */
   fhirBaseUrl: z.url().optional(),
   fhirHeaders: z.record(z.string(), z.string()).default({}),

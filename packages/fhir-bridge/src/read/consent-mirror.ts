@@ -29,17 +29,33 @@ export function didPkh(chainId: number, address: string): string {
   return `did:pkh:eip155:${chainId}:${address}`;
 }
 
-export function consentResource(e: GrantEvent, previous: ConsentRow | undefined, chainId: number, at: Date): Consent {
+export function consentResource(
+  e: GrantEvent,
+  previous: ConsentRow | undefined,
+  chainId: number,
+  at: Date,
+): Consent {
   const prev = previous ? (JSON.parse(previous.resource) as Consent) : undefined;
   const version = (previous?.version ?? 0) + 1;
   const granted = e.kind === 'granted';
   const provision: Consent['provision'] = granted
     ? {
         type: 'permit',
-        period: { start: at.toISOString(), ...(e.expiresAt >= NO_EXPIRY ? {} : { end: new Date(Number(e.expiresAt) * 1000).toISOString() }) },
+        period: {
+          start: at.toISOString(),
+          ...(e.expiresAt >= NO_EXPIRY ? {} : { end: new Date(Number(e.expiresAt) * 1000).toISOString() }),
+        },
         actor: [
           {
-            role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP', display: 'information recipient' }] },
+            role: {
+              coding: [
+                {
+                  system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType',
+                  code: 'IRCP',
+                  display: 'information recipient',
+                },
+              ],
+            },
             reference: { identifier: { system: 'urn:ietf:rfc:3986', value: didPkh(chainId, e.grantee) } },
           },
         ],
@@ -51,7 +67,9 @@ export function consentResource(e: GrantEvent, previous: ConsentRow | undefined,
     id: consentId(e.patient, e.grantee),
     meta: { versionId: String(version) },
     status: granted ? 'active' : 'inactive',
-    scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+    scope: {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }],
+    },
     category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0', display: 'Patient Consent' }] }],
     patient: { identifier: { system: 'urn:ietf:rfc:3986', value: didPkh(chainId, e.patient) } },
     dateTime: at.toISOString(),
@@ -88,13 +106,17 @@ export class ConsentMirror {
       patientIdOf?: (wallet: string) => Promise<string | undefined>;
     },
   ) {
-    this.#client = deps.fhir ? new Client({ baseUrl: deps.fhir.baseUrl, customHeaders: deps.fhir.headers ?? {} }) : undefined;
+    this.#client = deps.fhir
+      ? new Client({ baseUrl: deps.fhir.baseUrl, customHeaders: deps.fhir.headers ?? {} })
+      : undefined;
   }
 
   start(intervalMs = 1000): void {
     const tick = () => {
       void this.sync()
-        .catch((error: unknown) => this.deps.log.warn({ err: { message: (error as Error).message } }, 'consent mirror step failed'))
+        .catch((error: unknown) =>
+          this.deps.log.warn({ err: { message: (error as Error).message } }, 'consent mirror step failed'),
+        )
         .finally(() => {
           if (this.#timer) this.#timer = setTimeout(tick, intervalMs);
         });
@@ -149,7 +171,11 @@ export class ConsentMirror {
       const patientId = await this.deps.patientIdOf?.(row.patient);
       if (patientId) resource.patient = { reference: `Patient/${patientId}` };
       try {
-        await this.#client!.update({ resourceType: 'Consent', id: resource.id!, body: resource as unknown as FhirResource });
+        await this.#client!.update({
+          resourceType: 'Consent',
+          id: resource.id!,
+          body: resource as unknown as FhirResource,
+        });
         this.deps.store.consentWritten(row.patient, row.grantee, row.version, resource.id!);
       } catch (error) {
         const status = (error as { response?: { status?: number } }).response?.status;

@@ -61,7 +61,8 @@ export function roleLabel(actor: Actor | null, self: boolean): Role {
   return 'stranger';
 }
 
-export const forbidden = (message = 'no valid grant covers this request') => new HttpError(403, 'security', message);
+export const forbidden = (message = 'no valid grant covers this request') =>
+  new HttpError(403, 'security', message);
 
 export interface GuardSpec {
   action: AuditAction;
@@ -105,9 +106,15 @@ export class ReadSide {
   /** The signed-in caller with roles read from the chain now; 401 without a valid session. */
   async actor(req: FastifyRequest): Promise<Actor> {
     const header = req.headers.authorization;
-    const token = typeof header === 'string' && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, '') : undefined;
+    const token =
+      typeof header === 'string' && /^Bearer\s+/i.test(header)
+        ? header.replace(/^Bearer\s+/i, '')
+        : undefined;
     const session = await this.deps.sessions.verify(token);
-    return { address: session.address, roles: await this.deps.chain.roles(session.address, { subjects: false }) };
+    return {
+      address: session.address,
+      roles: await this.deps.chain.roles(session.address, { subjects: false }),
+    };
   }
 
   /**
@@ -118,7 +125,11 @@ export class ReadSide {
     let actor: Actor | null = null;
     try {
       actor = await this.actor(req);
-      if (spec.subject && spec.scope !== undefined && !(await this.deps.chain.canRead(actor.address, spec.subject, spec.scope))) {
+      if (
+        spec.subject &&
+        spec.scope !== undefined &&
+        !(await this.deps.chain.canRead(actor.address, spec.subject, spec.scope))
+      ) {
         throw forbidden();
       }
       const reason = spec.check ? await spec.check(actor) : null;
@@ -155,8 +166,13 @@ export class ReadSide {
     return (await this.deps.chain.patientOf(subject)) === actor.address;
   }
 
-  async audit(spec: GuardSpec & { actor: Actor | null; outcome: 'allowed' | 'denied'; reason?: string }): Promise<void> {
-    const self = spec.actor !== null && !!spec.subject && (await this.deps.chain.patientOf(spec.subject)) === spec.actor.address;
+  async audit(
+    spec: GuardSpec & { actor: Actor | null; outcome: 'allowed' | 'denied'; reason?: string },
+  ): Promise<void> {
+    const self =
+      spec.actor !== null &&
+      !!spec.subject &&
+      (await this.deps.chain.patientOf(spec.subject)) === spec.actor.address;
     await this.auditor.record({
       action: spec.action,
       outcome: spec.outcome,
@@ -171,7 +187,9 @@ export class ReadSide {
   /** The categories of `subject` the actor may read now (one `canRead` per category, in parallel). */
   async readableScope(actor: Actor, subject: string): Promise<number> {
     const entries = Object.entries(SCOPES) as [ScopeCategory, number][];
-    const allowed = await Promise.all(entries.map(([, bit]) => this.deps.chain.canRead(actor.address, subject, bit)));
+    const allowed = await Promise.all(
+      entries.map(([, bit]) => this.deps.chain.canRead(actor.address, subject, bit)),
+    );
     return entries.reduce((mask, [, bit], i) => (allowed[i] ? mask | bit : mask), 0);
   }
 
@@ -193,7 +211,8 @@ export function readErrorHandler(error: Error, req: FastifyRequest, reply: Fasti
   }
   if (error instanceof GoneError) {
     const outcome = operationOutcome('error', 'not-found', error.message);
-    if (error.leaf) outcome.issue[0]!.details = { coding: [{ system: 'urn:ehr-anchor:leaf', code: error.leaf }] };
+    if (error.leaf)
+      outcome.issue[0]!.details = { coding: [{ system: 'urn:ehr-anchor:leaf', code: error.leaf }] };
     void reply.code(410).type('application/fhir+json').send(outcome);
     return;
   }

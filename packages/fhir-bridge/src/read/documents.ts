@@ -21,11 +21,20 @@ export const ENCRYPTION_EXTENSION = 'urn:ehr-anchor:content-encryption';
 export const SHA256_EXTENSION = 'urn:ehr-anchor:content-sha256';
 
 /** Types a browser may show inline; everything else is a download (`Content-Disposition: attachment`). */
-export const SAFE_INLINE = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'text/plain', 'application/pdf']);
+export const SAFE_INLINE = new Set([
+  'image/png',
+  'image/jpeg',
+  'image/gif',
+  'image/webp',
+  'text/plain',
+  'application/pdf',
+]);
 
 export function sanitizeContentType(value: string | undefined): string {
   const v = (value ?? '').toLowerCase().split(';')[0]!.trim();
-  return /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/.test(v) ? v : 'application/octet-stream';
+  return /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/.test(v)
+    ? v
+    : 'application/octet-stream';
 }
 
 function docKeyAad(docId: string): string {
@@ -50,28 +59,47 @@ export interface StoredContent {
  */
 export async function addStream(apiUrl: string, source: AsyncIterable<Uint8Array>): Promise<string> {
   const boundary = `----ehr-anchor-${randomBytes(12).toString('hex')}`;
-  const head = Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="content"\r\ncontent-type: application/octet-stream\r\n\r\n`);
+  const head = Buffer.from(
+    `--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="content"\r\ncontent-type: application/octet-stream\r\n\r\n`,
+  );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
   async function* multipartBody(): AsyncGenerator<Uint8Array> {
     yield head;
     yield* source;
     yield tail;
   }
-  const url = new URL(`${apiUrl.replace(/\/$/, '')}/api/v0/add?cid-version=1&raw-leaves=true&pin=true&progress=false&quieter=true`);
+  const url = new URL(
+    `${apiUrl.replace(/\/$/, '')}/api/v0/add?cid-version=1&raw-leaves=true&pin=true&progress=false&quieter=true`,
+  );
   // node:http with pipeline() waits for 'drain' on every write (undici's fetch reads a streamed
   // request body ahead of the socket, which held most of a 200 MB upload in memory).
   const response = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = httpRequest(url, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'transfer-encoding': 'chunked' } }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      url,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': `multipart/form-data; boundary=${boundary}`,
+          'transfer-encoding': 'chunked',
+        },
+      },
+      (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     pipeline(Readable.from(multipartBody(), { objectMode: false, highWaterMark: 1 }), req).catch(reject);
   });
   if (response.status !== 200) throw new Error(`Kubo add failed with ${response.status}`);
-  const lines = response.text.trim().split('\n').map((l) => JSON.parse(l) as { Hash?: string });
+  const lines = response.text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { Hash?: string });
   const hash = lines[lines.length - 1]?.Hash;
   if (!hash) throw new Error('Kubo add returned no CID');
   return hash;
@@ -118,7 +146,11 @@ export async function storeContent(
     }
   }
   const cid = await addStream(deps.ipfsApiUrl, encryptChunked(hashed(), key, contentAad(docId)));
-  const wrapped = await sealEnvelope({ plaintext: key, aad: docKeyAad(docId), recipients: [deps.keyStore.activeKey()] });
+  const wrapped = await sealEnvelope({
+    plaintext: key,
+    aad: docKeyAad(docId),
+    recipients: [deps.keyStore.activeKey()],
+  });
   key.fill(0);
   deps.store.putDocKey(docId, wrapped);
   return { docId, cid, size, sha1: sha1.digest('base64'), sha256: sha256.digest('hex') };
@@ -141,7 +173,14 @@ export function documentReference(input: {
     meta: { versionId: '1' },
     status: 'current',
     docStatus: 'final',
-    category: [{ text: input.category, ...(/^\d{1,7}-\d$/.test(input.category) ? { coding: [{ system: 'http://loinc.org', code: input.category }] } : {}) }],
+    category: [
+      {
+        text: input.category,
+        ...(/^\d{1,7}-\d$/.test(input.category)
+          ? { coding: [{ system: 'http://loinc.org', code: input.category }] }
+          : {}),
+      },
+    ],
     subject: input.patientRef,
     date,
     author: [{ identifier: { system: 'urn:ietf:rfc:3986', value: input.author } }],
@@ -182,9 +221,12 @@ export async function openContent(
   deps: { ipfs: KuboRPCClient; ipfsApiUrl?: string; keyStore: KeyStore; store: ReadStore },
   doc: DocumentReference,
 ): Promise<OpenedContent> {
-  const attachment = doc.content?.find((c) => c.attachment?.url?.startsWith('ipfs://') || c.attachment?.data)?.attachment;
+  const attachment = doc.content?.find(
+    (c) => c.attachment?.url?.startsWith('ipfs://') || c.attachment?.data,
+  )?.attachment;
   const url = attachment?.url;
-  if (!attachment) throw new HttpError(404, 'not-found', 'this DocumentReference has no content the bridge holds');
+  if (!attachment)
+    throw new HttpError(404, 'not-found', 'this DocumentReference has no content the bridge holds');
   if (!url?.startsWith('ipfs://')) {
     // Inline content (e.g. Synthea's clinical notes): part of the resource, so already verified with it.
     const bytes = Buffer.from(attachment.data!, 'base64');
@@ -224,14 +266,20 @@ export async function openContent(
         yield chunk;
       }
     } catch (error) {
-      if (error instanceof ChunkedError) throw new TamperError('cid-mismatch', `document content: ${error.message}`);
+      if (error instanceof ChunkedError)
+        throw new TamperError('cid-mismatch', `document content: ${error.message}`);
       throw error;
     }
     if (n !== size || (expectedSha && sha.digest('hex') !== expectedSha)) {
       throw new TamperError('content-changed', 'document content does not match its anchored size and hash');
     }
   }
-  return { contentType: attachment.contentType ?? 'application/octet-stream', size, title: attachment.title, stream: plaintext() };
+  return {
+    contentType: attachment.contentType ?? 'application/octet-stream',
+    size,
+    title: attachment.title,
+    stream: plaintext(),
+  };
 }
 
 /** Reads small content fully (so a tampered file gets an explicit 409 before any byte is sent). */

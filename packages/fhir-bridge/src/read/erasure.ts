@@ -20,7 +20,8 @@ import type { RecordInfo } from '../outbox/types.js';
 async function blocksOf(ipfs: KuboRPCClient, cid: string): Promise<string[]> {
   const out = [cid];
   try {
-    for await (const ref of ipfs.refs(cid, { recursive: true, unique: true, timeout: 10_000 })) if (ref.ref) out.push(ref.ref);
+    for await (const ref of ipfs.refs(cid, { recursive: true, unique: true, timeout: 10_000 }))
+      if (ref.ref) out.push(ref.ref);
   } catch {
     // A raw block has no refs; a missing block has nothing more to remove.
   }
@@ -44,7 +45,12 @@ export async function removeFromIpfs(ipfs: KuboRPCClient, cids: string[]): Promi
     const root = pin.cid;
     if (root.code !== 0x71) continue; // dag-cbor roots are the pipeline's import roots
     const node = (await ipfs.dag.get(root, { timeout: 10_000 })).value as { format?: unknown; links?: CID[] };
-    if (typeof node.format !== 'string' || !node.format.startsWith('ehr-anchor-') || !Array.isArray(node.links)) continue;
+    if (
+      typeof node.format !== 'string' ||
+      !node.format.startsWith('ehr-anchor-') ||
+      !Array.isArray(node.links)
+    )
+      continue;
     const kept = node.links.filter((l) => !drop.has(l.toString()));
     if (kept.length === node.links.length) continue;
     await ipfs.dag.put({ ...node, links: kept }, { storeCodec: 'dag-cbor', hashAlg: 'sha2-256', pin: true });
@@ -53,7 +59,11 @@ export async function removeFromIpfs(ipfs: KuboRPCClient, cids: string[]): Promi
   let removed = 0;
   for (const cid of cids) {
     const blocks = await blocksOf(ipfs, cid);
-    for await (const r of ipfs.block.rm(blocks.map((b) => CID.parse(b)), { force: true })) if (!r.error) removed++;
+    for await (const r of ipfs.block.rm(
+      blocks.map((b) => CID.parse(b)),
+      { force: true },
+    ))
+      if (!r.error) removed++;
   }
   return removed;
 }
@@ -70,7 +80,9 @@ export async function hasBlock(ipfs: KuboRPCClient, cid: string): Promise<boolea
 
 /** Content CIDs a DocumentReference points at (`ipfs://…` attachment URLs). */
 export function attachmentCids(resource: { content?: { attachment?: { url?: string } }[] }): string[] {
-  return (resource.content ?? []).flatMap((c) => (c.attachment?.url?.startsWith('ipfs://') ? [c.attachment.url.slice(7)] : []));
+  return (resource.content ?? []).flatMap((c) =>
+    c.attachment?.url?.startsWith('ipfs://') ? [c.attachment.url.slice(7)] : [],
+  );
 }
 
 export function seqsOf(versions: RecordInfo[]): number[] {

@@ -35,9 +35,17 @@ export class PatientIndex {
   #running: Promise<void> | undefined;
 
   constructor(
-    readonly deps: { outbox: Outbox; store: ReadStore; records: RecordReader; keyStore: KeyStore; log: FastifyBaseLogger },
+    readonly deps: {
+      outbox: Outbox;
+      store: ReadStore;
+      records: RecordReader;
+      keyStore: KeyStore;
+      log: FastifyBaseLogger;
+    },
   ) {
-    this.#key = createHmac('sha256', deps.keyStore.pseudonymKey()).update('ehr-anchor/patient-search-index/v1').digest();
+    this.#key = createHmac('sha256', deps.keyStore.pseudonymKey())
+      .update('ehr-anchor/patient-search-index/v1')
+      .digest();
   }
 
   term(kind: 'n' | 'i' | 'b', value: string): string {
@@ -47,9 +55,11 @@ export class PatientIndex {
   termsOf(patient: Patient): string[] {
     const terms = new Set<string>();
     for (const name of patient.name ?? []) {
-      for (const part of [name.family ?? '', ...(name.given ?? []), name.text ?? '']) for (const w of normalizeWords(part)) terms.add(this.term('n', w));
+      for (const part of [name.family ?? '', ...(name.given ?? []), name.text ?? ''])
+        for (const w of normalizeWords(part)) terms.add(this.term('n', w));
     }
-    for (const id of patient.identifier ?? []) if (id.value) terms.add(this.term('i', id.value.trim().toLowerCase()));
+    for (const id of patient.identifier ?? [])
+      if (id.value) terms.add(this.term('i', id.value.trim().toLowerCase()));
     if (patient.birthDate) terms.add(this.term('b', patient.birthDate.slice(0, 10)));
     return [...terms];
   }
@@ -67,7 +77,9 @@ export class PatientIndex {
   start(intervalMs = 500): void {
     const tick = () => {
       void this.catchUp()
-        .catch((error: unknown) => this.deps.log.warn({ err: { message: (error as Error).message } }, 'patient index step failed'))
+        .catch((error: unknown) =>
+          this.deps.log.warn({ err: { message: (error as Error).message } }, 'patient index step failed'),
+        )
         .finally(() => {
           if (this.#timer) this.#timer = setTimeout(tick, intervalMs);
         });
@@ -102,7 +114,10 @@ export class PatientIndex {
           } catch (error) {
             // A record that fails verification is never indexed (and never served); note the reason only.
             if (!(error instanceof TamperError)) throw error;
-            this.deps.log.warn({ seq: info.seq, reason: error.reason }, 'Patient version not indexed: failed verification');
+            this.deps.log.warn(
+              { seq: info.seq, reason: error.reason },
+              'Patient version not indexed: failed verification',
+            );
           }
         }
         last = info.seq;

@@ -49,7 +49,9 @@ export const readSidePlugin = fp(
       provider: app.chain.provider,
       ...(config.sessionSecret ? { secret: fromHex(config.sessionSecret as Hex) } : {}),
     });
-    const fhir = config.fhirBaseUrl ? { baseUrl: config.fhirBaseUrl, headers: config.fhirHeaders } : undefined;
+    const fhir = config.fhirBaseUrl
+      ? { baseUrl: config.fhirBaseUrl, headers: config.fhirHeaders }
+      : undefined;
     const side = new ReadSide({
       outbox: app.outbox,
       keyStore: app.keyStore,
@@ -66,7 +68,13 @@ export const readSidePlugin = fp(
       onQueued: () => app.pipeline.wake(),
       ...(fhir ? { fhir } : {}),
     });
-    const index = new PatientIndex({ outbox: app.outbox, store, records: side.records, keyStore: app.keyStore, log: app.log });
+    const index = new PatientIndex({
+      outbox: app.outbox,
+      store,
+      records: side.records,
+      keyStore: app.keyStore,
+      log: app.log,
+    });
     const mirror = new ConsentMirror({
       chain,
       store,

@@ -6,8 +6,22 @@
  * every check passed. The browser repeats the checks itself (packages/core `verifyRecord`).
  */
 import { categoryOf } from '@ehr-anchor/contracts';
-import { cidForBytes, EnvelopeError, leafHash, openEnvelope, recordAad, verifyRecord, type Hex, type LeafInput } from '@ehr-anchor/core';
-import { TAMPER_SYSTEM, type ApiTamperReason, type RecordAnchor, type RecordRead } from '@ehr-anchor/core/api';
+import {
+  cidForBytes,
+  EnvelopeError,
+  leafHash,
+  openEnvelope,
+  recordAad,
+  verifyRecord,
+  type Hex,
+  type LeafInput,
+} from '@ehr-anchor/core';
+import {
+  TAMPER_SYSTEM,
+  type ApiTamperReason,
+  type RecordAnchor,
+  type RecordRead,
+} from '@ehr-anchor/core/api';
 import type { OperationOutcome } from 'fhir/r4';
 import type { KuboRPCClient } from 'kubo-rpc-client';
 import { HttpError } from '../errors.js';
@@ -27,7 +41,14 @@ export class TamperError extends HttpError {
   outcome(): OperationOutcome {
     return {
       resourceType: 'OperationOutcome',
-      issue: [{ severity: 'error', code: 'processing', diagnostics: this.message, details: { coding: [{ system: TAMPER_SYSTEM, code: this.reason }] } }],
+      issue: [
+        {
+          severity: 'error',
+          code: 'processing',
+          diagnostics: this.message,
+          details: { coding: [{ system: TAMPER_SYSTEM, code: this.reason }] },
+        },
+      ],
     };
   }
 }
@@ -35,7 +56,11 @@ export class TamperError extends HttpError {
 /** The record was erased (crypto-shredded); the anchor still proves it existed. */
 export class GoneError extends HttpError {
   constructor(readonly leaf: string | null) {
-    super(410, 'not-found', 'this record was erased at the patient\'s request; its anchor still proves that it existed');
+    super(
+      410,
+      'not-found',
+      "this record was erased at the patient's request; its anchor still proves that it existed",
+    );
     this.name = 'GoneError';
   }
 }
@@ -43,7 +68,12 @@ export class GoneError extends HttpError {
 const MAX_ENVELOPE = 64 * 1024 * 1024;
 
 /** Reads IPFS content in full (records are small; documents stream elsewhere). */
-export async function catBytes(ipfs: KuboRPCClient, cid: string, limit = MAX_ENVELOPE, timeoutMs = 30_000): Promise<Uint8Array> {
+export async function catBytes(
+  ipfs: KuboRPCClient,
+  cid: string,
+  limit = MAX_ENVELOPE,
+  timeoutMs = 30_000,
+): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of ipfs.cat(cid, { timeout: timeoutMs })) {
@@ -117,7 +147,8 @@ export class RecordReader {
       throw new HttpError(502, 'transient', 'the record content could not be fetched from IPFS');
     });
     const actual = await cidForBytes(bytes);
-    if (actual !== info.cid) throw new TamperError('cid-mismatch', `IPFS returned bytes whose CID is ${actual}, not ${info.cid}`);
+    if (actual !== info.cid)
+      throw new TamperError('cid-mismatch', `IPFS returned bytes whose CID is ${actual}, not ${info.cid}`);
     const key = this.deps.keyStore.key(info.keyId);
     if (!key) throw new GoneError(info.leaf);
     let plaintext: Uint8Array;
@@ -125,7 +156,10 @@ export class RecordReader {
       plaintext = await openEnvelope(bytes, { aad: recordAad(info), key });
     } catch (error) {
       if (error instanceof EnvelopeError && error.code === 'no-recipient') throw new GoneError(info.leaf);
-      throw new TamperError('envelope-tampered', error instanceof EnvelopeError ? error.code : 'the envelope does not open');
+      throw new TamperError(
+        'envelope-tampered',
+        error instanceof EnvelopeError ? error.code : 'the envelope does not open',
+      );
     }
     let resource: { resourceType: string; id?: string };
     try {
@@ -135,7 +169,8 @@ export class RecordReader {
     }
     const leaf = leafOf(info);
     const computedLeaf = leafHash(leaf);
-    if (computedLeaf !== info.leaf.toLowerCase()) throw new TamperError('proof-invalid', 'the leaf fields do not hash to the stored leaf');
+    if (computedLeaf !== info.leaf.toLowerCase())
+      throw new TamperError('proof-invalid', 'the leaf fields do not hash to the stored leaf');
     const { anchor, root } = await this.anchorOf(info);
     const result = await verifyRecord({
       resource,

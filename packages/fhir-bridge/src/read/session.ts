@@ -72,27 +72,39 @@ export class SessionIssuer {
   }
 
   /** Verifies a signed EIP-4361 message; consumes its nonce; returns a session token. */
-  async signIn(message: string, signature: string, requestHost: string | undefined, now = Date.now()): Promise<{ token: string; address: string; expiresAt: number }> {
+  async signIn(
+    message: string,
+    signature: string,
+    requestHost: string | undefined,
+    now = Date.now(),
+  ): Promise<{ token: string; address: string; expiresAt: number }> {
     let parsed: SiweMessage;
     try {
       parsed = new SiweMessage(message);
     } catch {
       throw unauthorized('not an EIP-4361 message');
     }
-    if (!this.acceptsDomain(parsed.domain, requestHost)) throw unauthorized('the message is for another domain');
-    if (parsed.chainId !== (await this.options.chainId())) throw unauthorized('the message is for another chain');
+    if (!this.acceptsDomain(parsed.domain, requestHost))
+      throw unauthorized('the message is for another domain');
+    if (parsed.chainId !== (await this.options.chainId()))
+      throw unauthorized('the message is for another chain');
     const nonceExp = this.#nonces.get(parsed.nonce);
     if (nonceExp === undefined || nonceExp <= now) throw unauthorized('unknown, used or expired nonce');
     // Consume before the (async) signature check, so a replay racing this request also fails.
     this.#nonces.delete(parsed.nonce);
-    const result = await parsed.verify({ signature, nonce: parsed.nonce, domain: parsed.domain, time: new Date(now).toISOString() }, {
-      suppressExceptions: true,
-      ...(this.options.provider ? { provider: this.options.provider as never } : {}),
-    });
+    const result = await parsed.verify(
+      { signature, nonce: parsed.nonce, domain: parsed.domain, time: new Date(now).toISOString() },
+      {
+        suppressExceptions: true,
+        ...(this.options.provider ? { provider: this.options.provider as never } : {}),
+      },
+    );
     if (!result.success) throw unauthorized(`sign-in refused: ${result.error?.type ?? 'bad signature'}`);
     const address = getAddress(parsed.address);
     const exp = Math.floor(now / 1000) + this.ttlSec;
-    const messageExp = parsed.expirationTime ? Math.floor(new Date(parsed.expirationTime).getTime() / 1000) : exp;
+    const messageExp = parsed.expirationTime
+      ? Math.floor(new Date(parsed.expirationTime).getTime() / 1000)
+      : exp;
     const expiresAt = Math.min(exp, messageExp);
     const token = await new SignJWT({})
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
@@ -114,7 +126,8 @@ export class SessionIssuer {
         algorithms: ['HS256'],
         currentDate: new Date(now),
       });
-      if (typeof payload.sub !== 'string' || typeof payload.exp !== 'number') throw unauthorized('malformed session token');
+      if (typeof payload.sub !== 'string' || typeof payload.exp !== 'number')
+        throw unauthorized('malformed session token');
       return { address: getAddress(payload.sub), expiresAt: payload.exp * 1000 };
     } catch (error) {
       if (error instanceof HttpError) throw error;

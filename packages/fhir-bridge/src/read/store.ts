@@ -92,14 +92,19 @@ export class ReadStore {
     return row ? String(row.value) : undefined;
   }
   set(key: string, value: string): void {
-    this.db.prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.db
+      .prepare(
+        'INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      )
+      .run(key, value);
   }
 
   // ── patient index (terms are keyed hashes) ──
   indexPatient(subject: string, seq: number, terms: string[]): void {
     this.db.exec('BEGIN');
     try {
-      const latest = this.db.prepare('SELECT seq FROM patient_latest WHERE subject = ?').get(subject) as Row | undefined;
+      const latest = this.db.prepare('SELECT seq FROM patient_latest WHERE subject = ?').get(subject) as
+        Row | undefined;
       if (latest && Number(latest.seq) > seq) {
         this.db.exec('COMMIT');
         return;
@@ -108,7 +113,11 @@ export class ReadStore {
       this.db.prepare('DELETE FROM patient_terms WHERE subject = ?').run(subject);
       const insert = this.db.prepare('INSERT OR IGNORE INTO patient_terms (term, subject) VALUES (?, ?)');
       for (const t of terms) insert.run(t, subject);
-      this.db.prepare('INSERT INTO patient_latest (subject, seq) VALUES (?, ?) ON CONFLICT (subject) DO UPDATE SET seq = excluded.seq').run(subject, seq);
+      this.db
+        .prepare(
+          'INSERT INTO patient_latest (subject, seq) VALUES (?, ?) ON CONFLICT (subject) DO UPDATE SET seq = excluded.seq',
+        )
+        .run(subject, seq);
       this.db.exec('COMMIT');
     } catch (error) {
       this.db.exec('ROLLBACK');
@@ -129,7 +138,8 @@ export class ReadStore {
   }
 
   latestPatientSeq(subject: string): number | undefined {
-    const row = this.db.prepare('SELECT seq FROM patient_latest WHERE subject = ?').get(subject) as Row | undefined;
+    const row = this.db.prepare('SELECT seq FROM patient_latest WHERE subject = ?').get(subject) as
+      Row | undefined;
     return row ? Number(row.seq) : undefined;
   }
 
@@ -141,7 +151,9 @@ export class ReadStore {
     const out = new Map<number, number | null>();
     for (let i = 0; i < seqs.length; i += 500) {
       const part = seqs.slice(i, i + 500);
-      const rows = this.db.prepare(`SELECT seq, date FROM record_dates WHERE seq IN (${part.map(() => '?').join(',')})`).all(...part) as Row[];
+      const rows = this.db
+        .prepare(`SELECT seq, date FROM record_dates WHERE seq IN (${part.map(() => '?').join(',')})`)
+        .all(...part) as Row[];
       for (const r of rows) out.set(Number(r.seq), r.date === null ? null : Number(r.date));
     }
     return out;
@@ -150,11 +162,27 @@ export class ReadStore {
   // ── audit ──
   addAudit(row: AuditRow): void {
     this.db
-      .prepare('INSERT INTO audit (id, subject, recorded, actor, role, action, outcome, entity, audit_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(row.id, row.subject, row.recorded, row.actor, row.role, row.action, row.outcome, row.entity, row.auditSeq);
+      .prepare(
+        'INSERT INTO audit (id, subject, recorded, actor, role, action, outcome, entity, audit_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        row.id,
+        row.subject,
+        row.recorded,
+        row.actor,
+        row.role,
+        row.action,
+        row.outcome,
+        row.entity,
+        row.auditSeq,
+      );
   }
   auditOf(subject: string, limit: number): AuditRow[] {
-    return (this.db.prepare('SELECT * FROM audit WHERE subject = ? ORDER BY recorded DESC, rowid DESC LIMIT ?').all(subject, limit) as Row[]).map(toAudit);
+    return (
+      this.db
+        .prepare('SELECT * FROM audit WHERE subject = ? ORDER BY recorded DESC, rowid DESC LIMIT ?')
+        .all(subject, limit) as Row[]
+    ).map(toAudit);
   }
   /**
    * One page of a patient's access log, newest first. `before` is the `next` cursor of the page
@@ -166,13 +194,22 @@ export class ReadStore {
     const list = (
       cursor
         ? this.db
-            .prepare('SELECT rowid AS row_id, * FROM audit WHERE subject = ? AND (recorded < ? OR (recorded = ? AND rowid < ?)) ORDER BY recorded DESC, rowid DESC LIMIT ?')
+            .prepare(
+              'SELECT rowid AS row_id, * FROM audit WHERE subject = ? AND (recorded < ? OR (recorded = ? AND rowid < ?)) ORDER BY recorded DESC, rowid DESC LIMIT ?',
+            )
             .all(subject, Number(cursor[1]), Number(cursor[1]), Number(cursor[2]), limit + 1)
-        : this.db.prepare('SELECT rowid AS row_id, * FROM audit WHERE subject = ? ORDER BY recorded DESC, rowid DESC LIMIT ?').all(subject, limit + 1)
+        : this.db
+            .prepare(
+              'SELECT rowid AS row_id, * FROM audit WHERE subject = ? ORDER BY recorded DESC, rowid DESC LIMIT ?',
+            )
+            .all(subject, limit + 1)
     ) as Row[];
     const page = list.slice(0, limit);
     const last = page.at(-1);
-    return { rows: page.map(toAudit), ...(list.length > limit && last ? { next: `${Number(last.recorded)}-${Number(last.row_id)}` } : {}) };
+    return {
+      rows: page.map(toAudit),
+      ...(list.length > limit && last ? { next: `${Number(last.recorded)}-${Number(last.row_id)}` } : {}),
+    };
   }
   /** The access-log row of the AuditEvent queued as outbox record `seq`. */
   auditByEventSeq(seq: number): AuditRow | undefined {
@@ -201,21 +238,39 @@ export class ReadStore {
            status = excluded.status, block_number = excluded.block_number, tx_hash = excluded.tx_hash,
            version = excluded.version, resource = excluded.resource`,
       )
-      .run(row.patient, row.grantee, row.scope, row.expiresAt, row.status, row.blockNumber, row.txHash, row.version, row.resource);
+      .run(
+        row.patient,
+        row.grantee,
+        row.scope,
+        row.expiresAt,
+        row.status,
+        row.blockNumber,
+        row.txHash,
+        row.version,
+        row.resource,
+      );
   }
   consent(patient: string, grantee: string): ConsentRow | undefined {
-    const r = this.db.prepare('SELECT * FROM consents WHERE patient = ? AND grantee = ?').get(patient, grantee) as Row | undefined;
+    const r = this.db
+      .prepare('SELECT * FROM consents WHERE patient = ? AND grantee = ?')
+      .get(patient, grantee) as Row | undefined;
     return r ? toConsent(r) : undefined;
   }
   consentsOf(patient: string): ConsentRow[] {
-    return (this.db.prepare('SELECT * FROM consents WHERE patient = ? ORDER BY block_number').all(patient) as Row[]).map(toConsent);
+    return (
+      this.db.prepare('SELECT * FROM consents WHERE patient = ? ORDER BY block_number').all(patient) as Row[]
+    ).map(toConsent);
   }
   /** Consents whose newest version is not yet on the FHIR server. */
   consentsToWrite(): ConsentRow[] {
-    return (this.db.prepare('SELECT * FROM consents WHERE written_version < version').all() as Row[]).map(toConsent);
+    return (this.db.prepare('SELECT * FROM consents WHERE written_version < version').all() as Row[]).map(
+      toConsent,
+    );
   }
   consentWritten(patient: string, grantee: string, version: number, serverId: string): void {
-    this.db.prepare('UPDATE consents SET written_version = ?, server_id = ? WHERE patient = ? AND grantee = ?').run(version, serverId, patient, grantee);
+    this.db
+      .prepare('UPDATE consents SET written_version = ?, server_id = ? WHERE patient = ? AND grantee = ?')
+      .run(version, serverId, patient, grantee);
   }
 
   // ── document keys ──
@@ -233,7 +288,9 @@ export class ReadStore {
   // ── erasure ──
   addErasure(seq: number, subject: string, requestedBy: string, now: number): ErasureRow {
     const r = this.db
-      .prepare(`INSERT INTO erasures (seq, subject, state, requested_by, requested_at) VALUES (?, ?, 'pending', ?, ?) RETURNING *`)
+      .prepare(
+        `INSERT INTO erasures (seq, subject, state, requested_by, requested_at) VALUES (?, ?, 'pending', ?, ?) RETURNING *`,
+      )
       .get(seq, subject, requestedBy, now) as Row;
     return toErasure(r);
   }
@@ -250,8 +307,12 @@ export class ReadStore {
   decideErasure(id: number, state: 'approved' | 'rejected', by: string, now: number, seqs: number[]): void {
     this.db.exec('BEGIN');
     try {
-      this.db.prepare('UPDATE erasures SET state = ?, decided_by = ?, decided_at = ? WHERE id = ?').run(state, by, now, id);
-      const mark = this.db.prepare('INSERT OR IGNORE INTO erased (seq, erasure_id, erased_at) VALUES (?, ?, ?)');
+      this.db
+        .prepare('UPDATE erasures SET state = ?, decided_by = ?, decided_at = ? WHERE id = ?')
+        .run(state, by, now, id);
+      const mark = this.db.prepare(
+        'INSERT OR IGNORE INTO erased (seq, erasure_id, erased_at) VALUES (?, ?, ?)',
+      );
       if (state === 'approved') for (const s of seqs) mark.run(s, id, now);
       this.db.exec('COMMIT');
     } catch (error) {
@@ -264,7 +325,9 @@ export class ReadStore {
   }
   erasedSet(seqs: number[]): Set<number> {
     if (seqs.length === 0) return new Set();
-    const rows = this.db.prepare(`SELECT seq FROM erased WHERE seq IN (${seqs.map(() => '?').join(',')})`).all(...seqs) as Row[];
+    const rows = this.db
+      .prepare(`SELECT seq FROM erased WHERE seq IN (${seqs.map(() => '?').join(',')})`)
+      .all(...seqs) as Row[];
     return new Set(rows.map((r) => Number(r.seq)));
   }
 }

@@ -5,7 +5,13 @@ import { DataSourceError } from './data-source.js';
  * `network` data-source error (an abort stays an `AbortError`); any HTTP status is returned as is,
  * for the caller to turn into its own errors.
  */
-export async function bridgeFetch(base: string, path: string, token: string | undefined, init: RequestInit = {}, signal?: AbortSignal): Promise<Response> {
+export async function bridgeFetch(
+  base: string,
+  path: string,
+  token: string | undefined,
+  init: RequestInit = {},
+  signal?: AbortSignal,
+): Promise<Response> {
   const headers = new Headers(init.headers);
   if (token) headers.set('authorization', `Bearer ${token}`);
   try {

@@ -31,10 +31,11 @@ interface RpcError {
 }
 
 function revertData(error: unknown): string | undefined {
-  let e = error as RpcError & { error?: RpcError; cause?: unknown } | undefined;
+  let e = error as (RpcError & { error?: RpcError; cause?: unknown }) | undefined;
   for (let depth = 0; e && depth < 4; depth++) {
     if (typeof e.data === 'string' && e.data.startsWith('0x')) return e.data;
-    if (e.data && typeof e.data === 'object' && typeof (e.data as { data?: unknown }).data === 'string') return (e.data as { data: string }).data;
+    if (e.data && typeof e.data === 'object' && typeof (e.data as { data?: unknown }).data === 'string')
+      return (e.data as { data: string }).data;
     e = (e.error ?? e.cause) as typeof e;
   }
   return undefined;
@@ -58,7 +59,9 @@ export class ChainClient {
         body: JSON.stringify({ jsonrpc: '2.0', id: ++this.id, method, params }),
       });
     } catch (error) {
-      throw new DataSourceError('network', `The chain node at ${this.options.rpcUrl} could not be reached.`, { cause: error });
+      throw new DataSourceError('network', `The chain node at ${this.options.rpcUrl} could not be reached.`, {
+        cause: error,
+      });
     }
     const body = (await res.json()) as { result?: T; error?: RpcError };
     if (body.error) throw this.decodeError(body.error);
@@ -68,13 +71,17 @@ export class ChainClient {
   /** A custom error of the contract (by name) or the node's message. */
   decodeError(error: unknown): DataSourceError {
     const code = (error as RpcError).code;
-    if (code === 4001) return new DataSourceError('wallet-rejected', 'Rejected in the wallet.', { cause: error });
+    if (code === 4001)
+      return new DataSourceError('wallet-rejected', 'Rejected in the wallet.', { cause: error });
     if (code === 4100) return new DataSourceError('wallet-locked', 'The wallet is locked.', { cause: error });
     const data = revertData(error);
     if (data) {
       try {
         const parsed = this.iface.parseError(data);
-        if (parsed) return new DataSourceError('reverted', `${parsed.name}(${parsed.args.map(String).join(', ')})`, { cause: error });
+        if (parsed)
+          return new DataSourceError('reverted', `${parsed.name}(${parsed.args.map(String).join(', ')})`, {
+            cause: error,
+          });
       } catch {
         // not one of ours
       }
@@ -93,7 +100,12 @@ export class ChainClient {
   async logs(event: string, values: Array<string | null> = []): Promise<LogDescription[]> {
     const topics = this.iface.encodeFilterTopics(event, values);
     const logs = await this.rpc<Array<{ topics: string[]; data: string }>>('eth_getLogs', [
-      { address: this.options.address, fromBlock: `0x${(this.options.fromBlock ?? 0).toString(16)}`, toBlock: 'latest', topics },
+      {
+        address: this.options.address,
+        fromBlock: `0x${(this.options.fromBlock ?? 0).toString(16)}`,
+        toBlock: 'latest',
+        topics,
+      },
     ]);
     return logs.flatMap((l) => {
       const parsed = this.iface.parseLog(l);
@@ -115,7 +127,10 @@ export class ChainClient {
     }
     if (!accounts[0]) throw new DataSourceError('wallet-locked', 'The wallet is locked.');
     if (this.options.chainId && Number.parseInt(chain, 16) !== this.options.chainId) {
-      throw new DataSourceError('wrong-network', `The wallet is on chain ${Number.parseInt(chain, 16)}, not ${this.options.chainId}.`);
+      throw new DataSourceError(
+        'wrong-network',
+        `The wallet is on chain ${Number.parseInt(chain, 16)}, not ${this.options.chainId}.`,
+      );
     }
     return accounts[0];
   }
@@ -124,7 +139,10 @@ export class ChainClient {
    * Sends a contract call through the wallet. Resolves once the wallet returned the hash; `wait`
    * resolves when mined and rejects with the contract's custom error when it reverted.
    */
-  async send(fn: string, args: unknown[]): Promise<{ hash: string; wait(): Promise<{ blockNumber: number }> }> {
+  async send(
+    fn: string,
+    args: unknown[],
+  ): Promise<{ hash: string; wait(): Promise<{ blockNumber: number }> }> {
     const from = await this.account();
     const data = this.iface.encodeFunctionData(fn, args);
     const tx = { from, to: this.options.address, data };
@@ -140,14 +158,19 @@ export class ChainClient {
       hash,
       wait: async () => {
         for (;;) {
-          const receipt = await this.rpc<{ status: string; blockNumber: string } | null>('eth_getTransactionReceipt', [hash]);
+          const receipt = await this.rpc<{ status: string; blockNumber: string } | null>(
+            'eth_getTransactionReceipt',
+            [hash],
+          );
           if (receipt) {
             if (receipt.status !== '0x1') {
               // Replay at the mined block to learn the reason.
               try {
                 await this.rpc('eth_call', [tx, receipt.blockNumber]);
               } catch (error) {
-                throw error instanceof DataSourceError && error.kind === 'reverted' ? error : new DataSourceError('reverted', 'reverted');
+                throw error instanceof DataSourceError && error.kind === 'reverted'
+                  ? error
+                  : new DataSourceError('reverted', 'reverted');
               }
               throw new DataSourceError('reverted', 'reverted');
             }

@@ -247,9 +247,17 @@ export interface EhrDataSource {
    * One page of the access log, newest first; `before` is the previous page's `next`. Optional: a
    * source without it lists the log in one go with `accessLog`.
    */
-  accessLogPage?(patientId: string, page: { before?: string; limit?: number }, signal?: AbortSignal): Promise<AccessLogPage>;
+  accessLogPage?(
+    patientId: string,
+    page: { before?: string; limit?: number },
+    signal?: AbortSignal,
+  ): Promise<AccessLogPage>;
 
-  upload(request: UploadRequest, onProgress: (p: UploadProgress) => void, signal?: AbortSignal): Promise<UploadStatus>;
+  upload(
+    request: UploadRequest,
+    onProgress: (p: UploadProgress) => void,
+    signal?: AbortSignal,
+  ): Promise<UploadStatus>;
   uploadStatus(recordKey: string, signal?: AbortSignal): Promise<UploadStatus>;
 
   listHospitals(signal?: AbortSignal): Promise<Hospital[]>;

@@ -15,7 +15,12 @@ const SUBJECT = `0x${'5a'.repeat(32)}`;
 
 function source(): HttpChainDataSource {
   // The chain is never asked: a record the bridge refuses has nothing to check against it.
-  return new HttpChainDataSource({ bridgeUrl: '/__tampering-bridge', rpcUrl: 'http://127.0.0.1:9', chainId: 1337, contractAddress: `0x${'00'.repeat(20)}` });
+  return new HttpChainDataSource({
+    bridgeUrl: '/__tampering-bridge',
+    rpcUrl: 'http://127.0.0.1:9',
+    chainId: 1337,
+    contractAddress: `0x${'00'.repeat(20)}`,
+  });
 }
 
 function badgeOf(root: ParentNode | null | undefined): HTMLElement | null | undefined {
@@ -42,7 +47,11 @@ describe('HttpChainDataSource: a record the bridge reports tampered (HTTP 409)',
 
   it('follows an upload by its pipeline state only (GET /records/{seq}/state), never reading the record', async () => {
     // The record itself would be refused (409); its state is served without decrypting anything.
-    expect(await source().uploadStatus('3')).to.deep.equal({ recordKey: '3', state: 'anchored', cid: 'bafy-stored' });
+    expect(await source().uploadStatus('3')).to.deep.equal({
+      recordKey: '3',
+      state: 'anchored',
+      cid: 'bafy-stored',
+    });
   });
 
   it('exports the typed errors from @ehr-anchor/widgets/testing', () => {
@@ -52,18 +61,31 @@ describe('HttpChainDataSource: a record the bridge reports tampered (HTTP 409)',
   });
 
   it('<ehr-viewer> shows each row and the detail as Tampered with the bridge reason, never Unknown', async () => {
-    const el = await fixture<EhrViewer>(html`<ehr-viewer .dataSource=${source()} patient-id=${SUBJECT} mode="patient"></ehr-viewer>`);
-    const rows = (): HTMLButtonElement[] => [...el.shadowRoot!.querySelectorAll<HTMLButtonElement>('[part="record"]')];
+    const el = await fixture<EhrViewer>(
+      html`<ehr-viewer .dataSource=${source()} patient-id=${SUBJECT} mode="patient"></ehr-viewer>`,
+    );
+    const rows = (): HTMLButtonElement[] => [
+      ...el.shadowRoot!.querySelectorAll<HTMLButtonElement>('[part="record"]'),
+    ];
     await until(() => rows().length === 2, 'two rows');
-    await until(() => rows().every((r) => badgeOf(r)?.dataset.state === 'tampered'), 'tampered badges on the rows');
+    await until(
+      () => rows().every((r) => badgeOf(r)?.dataset.state === 'tampered'),
+      'tampered badges on the rows',
+    );
     expect(rows().map((r) => badgeOf(r)!.dataset.state)).to.deep.equal(['tampered', 'tampered']);
     expect(el.shadowRoot!.querySelectorAll('[part="badge"][data-state="unknown"]').length).to.equal(0);
     // content-changed is one of core's reasons; cid-mismatch is the bridge's "stored bytes inconsistent".
     const labels = rows().map((r) => badgeOf(r)!.textContent!.trim());
-    expect(labels).to.have.members(['Tampered: content changed since anchoring', 'Tampered: stored bytes inconsistent']);
+    expect(labels).to.have.members([
+      'Tampered: content changed since anchoring',
+      'Tampered: stored bytes inconsistent',
+    ]);
 
     rows()[0]!.click();
-    await until(() => badgeOf(el.shadowRoot!.querySelector('[part="detail"]'))?.dataset.state === 'tampered', 'tampered detail');
+    await until(
+      () => badgeOf(el.shadowRoot!.querySelector('[part="detail"]'))?.dataset.state === 'tampered',
+      'tampered detail',
+    );
     const alert = el.shadowRoot!.querySelector('[part="detail"] [role="alert"]')!;
     expect(alert.textContent).to.contain('Tampered');
     expect(alert.textContent).to.match(/cid-mismatch|content-changed/);

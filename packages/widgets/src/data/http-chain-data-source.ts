@@ -160,11 +160,18 @@ export class HttpChainDataSource implements EhrDataSource {
     if (!res.ok) {
       let message = `HTTP ${res.status}`;
       try {
-        const outcome = (await res.json()) as { issue?: Array<{ diagnostics?: string; details?: { coding?: Array<{ system: string; code: string }> } }> };
+        const outcome = (await res.json()) as {
+          issue?: Array<{
+            diagnostics?: string;
+            details?: { coding?: Array<{ system: string; code: string }> };
+          }>;
+        };
         const issue = outcome.issue?.[0];
         const tamper = issue?.details?.coding?.find((c) => c.system === 'urn:ehr-anchor:tamper');
         if (res.status === 409 && tamper) {
-          const message = issue?.diagnostics ? `The bridge refused this record: ${issue.diagnostics}` : `The bridge reports this record tampered (${tamper.code}).`;
+          const message = issue?.diagnostics
+            ? `The bridge refused this record: ${issue.diagnostics}`
+            : `The bridge reports this record tampered (${tamper.code}).`;
           throw new BridgeTamperError(tamper.code, message);
         }
         message = issue?.diagnostics ?? message;
@@ -182,7 +189,12 @@ export class HttpChainDataSource implements EhrDataSource {
 
   // ───────── records ─────────
 
-  private async listRaw(subject: string, query: Record<string, string>, signal?: AbortSignal, maxPages = 50): Promise<RecordList['items']> {
+  private async listRaw(
+    subject: string,
+    query: Record<string, string>,
+    signal?: AbortSignal,
+    maxPages = 50,
+  ): Promise<RecordList['items']> {
     const items: RecordList['items'] = [];
     let cursor: string | undefined;
     for (let page = 0; page < maxPages; page++) {
@@ -211,7 +223,11 @@ export class HttpChainDataSource implements EhrDataSource {
     return this.getPatient(subject);
   }
 
-  async listRecords(subject: string, query: RecordQuery = {}, signal?: AbortSignal): Promise<RecordSummary[]> {
+  async listRecords(
+    subject: string,
+    query: RecordQuery = {},
+    signal?: AbortSignal,
+  ): Promise<RecordSummary[]> {
     const q: Record<string, string> = {};
     // Clinical date (the bridge's `from`/`to`), not when the bridge received it (`since`/`until`);
     // `to` is exclusive there and inclusive here.
@@ -245,7 +261,12 @@ export class HttpChainDataSource implements EhrDataSource {
       if (!(error instanceof BridgeTamperError)) throw error;
       // The bridge refuses to serve content that fails its own checks: the record is shown as
       // tampered with the bridge's reason (the same path as any bridge-reported integrity error).
-      return { summary: await this.summaryOf(key, signal), resource: { resourceType: 'Basic', code: {} }, bridgeIntegrityError: error.message, bridgeTamperReason: error.reason };
+      return {
+        summary: await this.summaryOf(key, signal),
+        resource: { resourceType: 'Basic', code: {} },
+        bridgeIntegrityError: error.message,
+        bridgeTamperReason: error.reason,
+      };
     }
     const resource = read.resource as unknown as FhirResource;
     const date = dateOf(resource);
@@ -283,7 +304,15 @@ export class HttpChainDataSource implements EhrDataSource {
     const listed = this.listed.get(key);
     if (listed) return listed;
     const p = await this.json<RecordProgress>(`/records/${encodeURIComponent(key)}/state`, {}, signal);
-    return { key, resourceType: p.resourceType, resourceId: '', versionId: '', category: 'other', title: p.resourceType, state: p.state === 'anchored' ? 'anchored' : 'pending' };
+    return {
+      key,
+      resourceType: p.resourceType,
+      resourceId: '',
+      versionId: '',
+      category: 'other',
+      title: p.resourceType,
+      state: p.state === 'anchored' ? 'anchored' : 'pending',
+    };
   }
 
   async getAttachment(_subject: string, key: string, _index: number, signal?: AbortSignal): Promise<Blob> {
@@ -314,7 +343,11 @@ export class HttpChainDataSource implements EhrDataSource {
 
   /** Read from the chain, never from the bridge. */
   async anchorOf(root: string): Promise<AnchorOnChain | undefined> {
-    const [hospital, timestamp, count] = (await this.chain.call('anchorOf', [root])) as [string, bigint, bigint];
+    const [hospital, timestamp, count] = (await this.chain.call('anchorOf', [root])) as [
+      string,
+      bigint,
+      bigint,
+    ];
     if (timestamp === 0n) return undefined;
     return { root, hospital, timestamp: Number(timestamp), count: Number(count) };
   }
@@ -323,7 +356,8 @@ export class HttpChainDataSource implements EhrDataSource {
 
   private async patientWallet(subject: string): Promise<string> {
     const [wallet] = (await this.chain.call('patientOf', [subject])) as [string];
-    if (/^0x0{40}$/i.test(wallet)) throw new DataSourceError('not-found', 'This patient has no registered wallet.');
+    if (/^0x0{40}$/i.test(wallet))
+      throw new DataSourceError('not-found', 'This patient has no registered wallet.');
     return wallet;
   }
 
@@ -354,7 +388,9 @@ export class HttpChainDataSource implements EhrDataSource {
   }
 
   async grant(_subject: string, request: GrantRequest): Promise<TxHandle> {
-    const mask = request.scope.length ? request.scope.reduce((m, c) => m | scopeBit(c), 0) : Object.values(SCOPES).reduce((m, b) => m | b, 0);
+    const mask = request.scope.length
+      ? request.scope.reduce((m, c) => m | scopeBit(c), 0)
+      : Object.values(SCOPES).reduce((m, b) => m | b, 0);
     const expiry = request.expiresAt > 0 ? BigInt(request.expiresAt) : NO_EXPIRY;
     return this.send('grantAccess', request.grantee, mask, expiry);
   }
@@ -368,11 +404,19 @@ export class HttpChainDataSource implements EhrDataSource {
   }
 
   /** `GET /patients/{subject}/access-log?limit&before` (the bridge's default page is 200 entries). */
-  async accessLogPage(subject: string, page: { before?: string; limit?: number }, signal?: AbortSignal): Promise<AccessLogPage> {
+  async accessLogPage(
+    subject: string,
+    page: { before?: string; limit?: number },
+    signal?: AbortSignal,
+  ): Promise<AccessLogPage> {
     const query = new URLSearchParams();
     if (page.limit) query.set('limit', String(page.limit));
     if (page.before) query.set('before', page.before);
-    const list = await this.json<{ items: AuditEntry[]; next?: string }>(`/patients/${subject}/access-log${query.size ? `?${query}` : ''}`, {}, signal);
+    const list = await this.json<{ items: AuditEntry[]; next?: string }>(
+      `/patients/${subject}/access-log${query.size ? `?${query}` : ''}`,
+      {},
+      signal,
+    );
     return {
       entries: list.items.map((e) => ({
         at: e.recorded,
@@ -388,7 +432,11 @@ export class HttpChainDataSource implements EhrDataSource {
 
   // ───────── documents ─────────
 
-  async upload(request: UploadRequest, onProgress: (p: UploadProgress) => void, signal?: AbortSignal): Promise<UploadStatus> {
+  async upload(
+    request: UploadRequest,
+    onProgress: (p: UploadProgress) => void,
+    signal?: AbortSignal,
+  ): Promise<UploadStatus> {
     const form = new FormData();
     // Fields before the file: the bridge streams the file part and needs them first.
     form.append('subject', request.patientId);
@@ -396,11 +444,17 @@ export class HttpChainDataSource implements EhrDataSource {
     form.append('date', request.date);
     form.append('category', request.category);
     form.append('file', request.file, request.file.name);
-    const { status, body } = await xhrUpload(`${this.base}/documents`, form, { token: this.token, onProgress, signal });
+    const { status, body } = await xhrUpload(`${this.base}/documents`, form, {
+      token: this.token,
+      onProgress,
+      signal,
+    });
     if (status !== 201 && status !== 200) {
       let message = `HTTP ${status}`;
       try {
-        message = (JSON.parse(body) as { issue?: Array<{ diagnostics?: string }> }).issue?.[0]?.diagnostics ?? message;
+        message =
+          (JSON.parse(body) as { issue?: Array<{ diagnostics?: string }> }).issue?.[0]?.diagnostics ??
+          message;
       } catch {
         // not JSON
       }
@@ -428,15 +482,21 @@ export class HttpChainDataSource implements EhrDataSource {
     const seen = new Map<string, Hospital>();
     for (const e of added) {
       const address = getAddress(e.args[0] as string);
-      seen.set(address, { address, bridgeSigner: getAddress(e.args[1] as string), name: e.args[4] as string });
+      seen.set(address, {
+        address,
+        bridgeSigner: getAddress(e.args[1] as string),
+        name: e.args[4] as string,
+      });
     }
     const out: Hospital[] = [];
-    for (const h of seen.values()) if (((await this.chain.call('isHospital', [h.address])) as [boolean])[0]) out.push(h);
+    for (const h of seen.values())
+      if (((await this.chain.call('isHospital', [h.address])) as [boolean])[0]) out.push(h);
     return out;
   }
 
   async addHospital(h: Hospital): Promise<TxHandle> {
-    if (!h.bridgeSigner || !h.keyWrappingKey) throw new DataSourceError('invalid', 'A hospital needs a bridge signer and a key-wrapping public key.');
+    if (!h.bridgeSigner || !h.keyWrappingKey)
+      throw new DataSourceError('invalid', 'A hospital needs a bridge signer and a key-wrapping public key.');
     return this.send('addHospital', h.address, h.bridgeSigner, h.keyWrappingKey, h.name);
   }
 
@@ -450,7 +510,8 @@ export class HttpChainDataSource implements EhrDataSource {
     for (const e of added) {
       const address = getAddress(e.args[1] as string);
       const [current] = (await this.chain.call('hospitalOfDoctor', [address])) as [string];
-      if (current.toLowerCase() === hospital.toLowerCase()) out.set(address, { address, hospital: getAddress(hospital) });
+      if (current.toLowerCase() === hospital.toLowerCase())
+        out.set(address, { address, hospital: getAddress(hospital) });
     }
     return [...out.values()];
   }
@@ -470,7 +531,13 @@ export class HttpChainDataSource implements EhrDataSource {
       const wallet = getAddress(e.args[1] as string);
       const [pending] = (await this.chain.call('pendingRegistration', [wallet, hospital])) as [string];
       if (/^0x0{64}$/i.test(pending)) continue;
-      out.set(wallet, { id: wallet, applicant: wallet, subject: pending, hospital: getAddress(hospital), status: 'pending' });
+      out.set(wallet, {
+        id: wallet,
+        applicant: wallet,
+        subject: pending,
+        hospital: getAddress(hospital),
+        status: 'pending',
+      });
     }
     return [...out.values()];
   }

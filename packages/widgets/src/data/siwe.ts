@@ -13,7 +13,13 @@ export interface SiweFields {
 export function siweMessage(f: SiweFields): string {
   const lines = [`${f.domain} wants you to sign in with your Ethereum account:`, f.address, ''];
   if (f.statement) lines.push(f.statement, '');
-  lines.push(`URI: ${f.uri}`, 'Version: 1', `Chain ID: ${f.chainId}`, `Nonce: ${f.nonce}`, `Issued At: ${f.issuedAt}`);
+  lines.push(
+    `URI: ${f.uri}`,
+    'Version: 1',
+    `Chain ID: ${f.chainId}`,
+    `Nonce: ${f.nonce}`,
+    `Issued At: ${f.issuedAt}`,
+  );
   if (f.expirationTime) lines.push(`Expiration Time: ${f.expirationTime}`);
   return lines.join('\n');
 }

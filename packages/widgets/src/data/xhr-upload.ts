@@ -8,7 +8,11 @@ import type { UploadProgress } from './data-source.js';
 export function xhrUpload(
   url: string,
   body: FormData,
-  options: { token?: string | undefined; onProgress: (p: UploadProgress) => void; signal?: AbortSignal | undefined },
+  options: {
+    token?: string | undefined;
+    onProgress: (p: UploadProgress) => void;
+    signal?: AbortSignal | undefined;
+  },
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();

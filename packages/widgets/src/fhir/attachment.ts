@@ -30,13 +30,22 @@ const FRAME_TYPES = new Set(['text/html', 'application/xhtml+xml', 'image/svg+xm
 export function attachmentView(att: Attachment): AttachmentView {
   const type = mediaType(att);
   if (IMAGE_TYPES.has(type)) return 'image';
-  if (type === 'text/plain' || type === 'text/csv' || type === 'application/json' || type === 'application/fhir+json') return 'text';
+  if (
+    type === 'text/plain' ||
+    type === 'text/csv' ||
+    type === 'application/json' ||
+    type === 'application/fhir+json'
+  )
+    return 'text';
   if (FRAME_TYPES.has(type)) return 'frame';
   return 'download-only';
 }
 
 /** FHIR `Attachment.hash` is the base64 SHA-1 of the data; checks it when present. */
-export async function attachmentHashMatches(att: Attachment, bytes: Uint8Array<ArrayBuffer>): Promise<boolean | undefined> {
+export async function attachmentHashMatches(
+  att: Attachment,
+  bytes: Uint8Array<ArrayBuffer>,
+): Promise<boolean | undefined> {
   if (!att.hash) return undefined;
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-1', bytes));
   return bytesToBase64(digest) === att.hash;

@@ -157,9 +157,7 @@ export function titleOf(resource: FhirResource): string {
     formatCodeableConcept(concept) ||
     str(r.title) ||
     (typeof r.description === 'string' ? r.description : undefined) ||
-    (resource.resourceType === 'DocumentReference'
-      ? (resource.content?.[0]?.attachment.title ?? '')
-      : '');
+    (resource.resourceType === 'DocumentReference' ? (resource.content?.[0]?.attachment.title ?? '') : '');
   return text || resource.resourceType;
 }
 
@@ -174,7 +172,9 @@ export function valueOf(resource: FhirResource): string | undefined {
   if (o.valueInteger !== undefined) return String(o.valueInteger);
   if (o.component?.length) {
     return o.component
-      .map((c) => `${formatCodeableConcept(c.code)} ${c.valueQuantity ? formatQuantity(c.valueQuantity) : formatCodeableConcept(c.valueCodeableConcept)}`.trim())
+      .map((c) =>
+        `${formatCodeableConcept(c.code)} ${c.valueQuantity ? formatQuantity(c.valueQuantity) : formatCodeableConcept(c.valueCodeableConcept)}`.trim(),
+      )
       .join('; ');
   }
   return undefined;
@@ -185,5 +185,8 @@ export function outOfRange(o: Observation): boolean {
   const v = o.valueQuantity?.value;
   const range = o.referenceRange?.[0];
   if (v === undefined || !range) return false;
-  return (range.low?.value !== undefined && v < range.low.value) || (range.high?.value !== undefined && v > range.high.value);
+  return (
+    (range.low?.value !== undefined && v < range.low.value) ||
+    (range.high?.value !== undefined && v > range.high.value)
+  );
 }

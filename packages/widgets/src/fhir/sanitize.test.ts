@@ -4,7 +4,8 @@ import { armXssOracle, settle, xssState } from '../../test/helpers.js';
 
 // DOMPurify is loaded on first use; this file's page has not loaded it before the first test.
 describe('sanitizeNarrative (DOMPurify loaded on demand)', () => {
-  const hostile = '<p>Plan <b>ok</b></p><img src="x" onerror="window.__ehrXss = 1"><script>window.__ehrXss = 2</script><a href="javascript:window.__ehrXss=3">x</a>';
+  const hostile =
+    '<p>Plan <b>ok</b></p><img src="x" onerror="window.__ehrXss = 1"><script>window.__ehrXss = 2</script><a href="javascript:window.__ehrXss=3">x</a>';
 
   it('gives nothing to render until DOMPurify has loaded, then only the allow-listed markup', async () => {
     armXssOracle();

@@ -91,7 +91,8 @@ export const defaultErrorStrings: ErrorStrings = {
   wrongNetwork: 'Your wallet is on another network. Switch to the hospital network and try again.',
   noWallet: 'No wallet was found. Install or enable a wallet to make changes.',
   reverted: 'The transaction failed on chain.',
-  conflict: 'Someone else changed this record since you opened it. Nothing was saved; reload it to see the current version.',
+  conflict:
+    'Someone else changed this record since you opened it. Nothing was saved; reload it to see the current version.',
   unknown: 'Something went wrong.',
 };
 

@@ -19,9 +19,10 @@ let loading: Promise<Virtualizer> | undefined;
 
 /** Loads the virtualizer (once). */
 export function virtualizerReady(): Promise<Virtualizer> {
-  loading ??= Promise.all([import('@lit-labs/virtualizer/virtualize.js'), import('@lit-labs/virtualizer/layouts/flow.js')]).then(
-    ([{ virtualize }, { flow }]) => (loaded = { virtualize, flow }),
-  );
+  loading ??= Promise.all([
+    import('@lit-labs/virtualizer/virtualize.js'),
+    import('@lit-labs/virtualizer/layouts/flow.js'),
+  ]).then(([{ virtualize }, { flow }]) => (loaded = { virtualize, flow }));
   return loading;
 }
 

@@ -39,7 +39,14 @@ import { base64ToBytes, bytesToBase64 } from '../fhir/attachment.js';
 import { siweMessage } from '../data/siwe.js';
 
 /** Resource types that are billing or directory data, not part of a patient's clinical timeline. */
-const NOT_RECORDS = new Set(['Patient', 'Organization', 'Practitioner', 'Claim', 'ExplanationOfBenefit', 'Coverage']);
+const NOT_RECORDS = new Set([
+  'Patient',
+  'Organization',
+  'Practitioner',
+  'Claim',
+  'ExplanationOfBenefit',
+  'Coverage',
+]);
 
 /** Well-known anvil dev-account addresses (public test accounts), used as fixture actors. */
 export const FIXTURE_ACCOUNTS = {
@@ -130,10 +137,16 @@ export class FixtureDataSource implements EhrDataSource {
   private log: AccessLogEntry[] = [];
   private uploads = new Map<string, UploadStatus>();
   private hospitals: Hospital[] = [
-    { address: FIXTURE_ACCOUNTS.hospital, name: 'General Hospital', bridgeSigner: FIXTURE_ACCOUNTS.otherDoctor },
+    {
+      address: FIXTURE_ACCOUNTS.hospital,
+      name: 'General Hospital',
+      bridgeSigner: FIXTURE_ACCOUNTS.otherDoctor,
+    },
     { address: FIXTURE_ACCOUNTS.otherHospital, name: 'Riverside Clinic' },
   ];
-  private doctors: Doctor[] = [{ address: FIXTURE_ACCOUNTS.doctor, name: 'Dr. Demo', hospital: FIXTURE_ACCOUNTS.hospital }];
+  private doctors: Doctor[] = [
+    { address: FIXTURE_ACCOUNTS.doctor, name: 'Dr. Demo', hospital: FIXTURE_ACCOUNTS.hospital },
+  ];
   private registrations: RegistrationRequest[] = [
     {
       id: FIXTURE_ACCOUNTS.visitor,
@@ -168,7 +181,11 @@ export class FixtureDataSource implements EhrDataSource {
 
   /** Builds the records, their leaves and one anchored batch (minus `pending` newest ones). */
   static async create(options: FixtureOptions): Promise<FixtureDataSource> {
-    const all = [...(options.resources ?? []), ...(options.bundle ? bundleResources(options.bundle) : []), ...(options.extraResources ?? [])];
+    const all = [
+      ...(options.resources ?? []),
+      ...(options.bundle ? bundleResources(options.bundle) : []),
+      ...(options.extraResources ?? []),
+    ];
     const patient = all.find((r): r is Patient => r.resourceType === 'Patient');
     if (!patient) throw new Error('fixture needs a Patient resource');
     const ds = new FixtureDataSource(patient, options);
@@ -178,7 +195,9 @@ export class FixtureDataSource implements EhrDataSource {
       ds.addRecord(clone(resource));
     }
     // Newest first, as the bridge lists them.
-    ds.order.sort((a, b) => (ds.records.get(b)!.summary.date ?? '').localeCompare(ds.records.get(a)!.summary.date ?? ''));
+    ds.order.sort((a, b) =>
+      (ds.records.get(b)!.summary.date ?? '').localeCompare(ds.records.get(a)!.summary.date ?? ''),
+    );
     const pendingKeys = new Set(ds.order.slice(0, options.pending ?? 0));
     await ds.anchorBatch(ds.order.filter((k) => !pendingKeys.has(k)));
     // The Patient record itself, version 1, in a batch of its own (the clinical batch stays as it was).
@@ -279,7 +298,9 @@ export class FixtureDataSource implements EhrDataSource {
 
   /** Anchors every pending record in one new batch (what the bridge's batcher does). */
   async anchorPending(): Promise<string | undefined> {
-    const keys = [...this.order, ...this.patientKeys].filter((k) => this.records.get(k)!.summary.state === 'pending');
+    const keys = [...this.order, ...this.patientKeys].filter(
+      (k) => this.records.get(k)!.summary.state === 'pending',
+    );
     const root = await this.anchorBatch(keys);
     for (const status of this.uploads.values()) {
       if (keys.includes(status.recordKey)) {
@@ -301,20 +322,33 @@ export class FixtureDataSource implements EhrDataSource {
     return r;
   }
 
-  private note(method: string, args: unknown[], entry?: Omit<AccessLogEntry, 'at' | 'actor' | 'outcome'>): void {
+  private note(
+    method: string,
+    args: unknown[],
+    entry?: Omit<AccessLogEntry, 'at' | 'actor' | 'outcome'>,
+  ): void {
     this.calls.push({ method, args });
     // The bridge audits exactly the calls it serves; without a session it answers 401 to each.
     if (entry) this.refuseWithoutSession();
-    if (entry) this.log.unshift({ at: new Date().toISOString(), actor: FIXTURE_ACCOUNTS.doctor, actorRole: 'doctor', outcome: 'success', ...entry });
+    if (entry)
+      this.log.unshift({
+        at: new Date().toISOString(),
+        actor: FIXTURE_ACCOUNTS.doctor,
+        actorRole: 'doctor',
+        outcome: 'success',
+        ...entry,
+      });
   }
 
   /** With `requireSignIn`: a bridge read before Sign-In with Ethereum is refused (401). */
   private refuseWithoutSession(): void {
-    if (this.requireSignIn && !this.signedIn) throw new DataSourceError('unauthorized', 'Sign in first (the bridge wants a session).');
+    if (this.requireSignIn && !this.signedIn)
+      throw new DataSourceError('unauthorized', 'Sign in first (the bridge wants a session).');
   }
 
   private checkPatient(patientId: string): void {
-    if (patientId !== this.patientId) throw new DataSourceError('forbidden', 'You have no access to this patient.');
+    if (patientId !== this.patientId)
+      throw new DataSourceError('forbidden', 'You have no access to this patient.');
   }
 
   private tx(effect: () => void): TxHandle {
@@ -361,10 +395,15 @@ export class FixtureDataSource implements EhrDataSource {
 
   async getPatient(patientId: string): Promise<PatientHeader> {
     this.note('getPatient', [patientId], { action: 'read', what: `Patient/${patientId}` });
-    const match = patientId === this.patientId ? this.patient : this.otherPatients.find((p) => p.id === patientId);
+    const match =
+      patientId === this.patientId ? this.patient : this.otherPatients.find((p) => p.id === patientId);
     // Like the bridge: a patient you hold no grant for is refused, not revealed as absent.
     if (!match) throw new DataSourceError('forbidden', 'You have no access to this patient.');
-    return { id: patientId, resource: clone(match), ...(match === this.patient ? { key: this.patientKeys[0]! } : {}) };
+    return {
+      id: patientId,
+      resource: clone(match),
+      ...(match === this.patient ? { key: this.patientKeys[0]! } : {}),
+    };
   }
 
   async updateContact(patientId: string, update: ContactUpdate): Promise<PatientHeader> {
@@ -374,7 +413,9 @@ export class FixtureDataSource implements EhrDataSource {
     this.patient.address = clone(update.address);
     // A new Patient version (pending until `anchorPending()`), as the FHIR server and the bridge make one.
     const versionId = String(this.patientKeys.length + 1);
-    this.patientKeys.unshift(this.addRecord({ ...clone(this.patient), meta: { ...this.patient.meta, versionId } }, false));
+    this.patientKeys.unshift(
+      this.addRecord({ ...clone(this.patient), meta: { ...this.patient.meta, versionId } }, false),
+    );
     return { id: patientId, resource: clone(this.patient), key: this.patientKeys[0]! };
   }
 
@@ -397,13 +438,25 @@ export class FixtureDataSource implements EhrDataSource {
   async getRecord(patientId: string, key: string): Promise<RecordDetail> {
     this.checkPatient(patientId);
     const r = this.stored(key);
-    this.note('getRecord', [patientId, key], { action: 'read', what: `${r.summary.resourceType}/${r.summary.resourceId}` });
+    this.note('getRecord', [patientId, key], {
+      action: 'read',
+      what: `${r.summary.resourceType}/${r.summary.resourceId}`,
+    });
     return {
       summary: { ...r.summary },
       resource: clone(r.resource),
       ...(r.leaf ? { leaf: { ...r.leaf } } : {}),
       ...(r.proof ? { proof: [...r.proof] } : {}),
-      ...(r.root ? { anchor: { root: r.root, txHash: randomHash(), blockNumber: 1, hospital: FIXTURE_ACCOUNTS.hospital } } : {}),
+      ...(r.root
+        ? {
+            anchor: {
+              root: r.root,
+              txHash: randomHash(),
+              blockNumber: 1,
+              hospital: FIXTURE_ACCOUNTS.hospital,
+            },
+          }
+        : {}),
       ...(r.bridgeIntegrityError ? { bridgeIntegrityError: r.bridgeIntegrityError } : {}),
     };
   }
@@ -411,7 +464,10 @@ export class FixtureDataSource implements EhrDataSource {
   async getAttachment(patientId: string, key: string, index: number): Promise<Blob> {
     this.checkPatient(patientId);
     const r = this.stored(key);
-    this.note('getAttachment', [patientId, key, index], { action: 'download', what: `${r.summary.resourceType}/${r.summary.resourceId}` });
+    this.note('getAttachment', [patientId, key, index], {
+      action: 'download',
+      what: `${r.summary.resourceType}/${r.summary.resourceId}`,
+    });
     const att = (r.resource as DocumentReference).content?.[index]?.attachment;
     if (!att?.data) throw new DataSourceError('not-found', 'The attachment has no stored bytes.');
     return new Blob([base64ToBytes(att.data)], { type: att.contentType ?? 'application/octet-stream' });
@@ -422,7 +478,8 @@ export class FixtureDataSource implements EhrDataSource {
     const text = query.text?.trim().toLowerCase();
     return [this.patient, ...this.otherPatients]
       .filter((p) => {
-        if (text && !(p.name ?? []).some((n) => formatHumanName(n).toLowerCase().includes(text))) return false;
+        if (text && !(p.name ?? []).some((n) => formatHumanName(n).toLowerCase().includes(text)))
+          return false;
         if (query.birthDate && p.birthDate !== query.birthDate) return false;
         if (query.identifier && !(p.identifier ?? []).some((i) => i.value === query.identifier)) return false;
         return Boolean(text || query.birthDate || query.identifier);
@@ -450,7 +507,13 @@ export class FixtureDataSource implements EhrDataSource {
     const keys = this.patientKeys.includes(key) ? this.patientKeys : [this.stored(key).summary.key];
     return keys.map((k) => {
       const { summary } = this.stored(k);
-      return { key: k, versionId: summary.versionId, state: summary.state === 'anchored' ? 'anchored' : 'stored', erased: false, receivedAt: new Date(0).toISOString() };
+      return {
+        key: k,
+        versionId: summary.versionId,
+        state: summary.state === 'anchored' ? 'anchored' : 'stored',
+        erased: false,
+        receivedAt: new Date(0).toISOString(),
+      };
     });
   }
 
@@ -463,7 +526,9 @@ export class FixtureDataSource implements EhrDataSource {
   async grant(patientId: string, request: GrantRequest): Promise<TxHandle> {
     this.checkPatient(patientId);
     this.note('grant', [patientId, request]);
-    const name = this.hospitals.find((h) => h.address === request.grantee)?.name ?? this.doctors.find((d) => d.address === request.grantee)?.name;
+    const name =
+      this.hospitals.find((h) => h.address === request.grantee)?.name ??
+      this.doctors.find((d) => d.address === request.grantee)?.name;
     return this.tx(() => {
       this.grants = this.grants.filter((g) => g.grantee !== request.grantee);
       this.grants.push({ ...request, active: true, ...(name ? { granteeName: name } : {}) });
@@ -493,7 +558,8 @@ export class FixtureDataSource implements EhrDataSource {
     this.refuseWithoutSession();
     const limit = page.limit ?? 200;
     const oldestFirst = [...this.log].reverse();
-    const end = page.before === undefined ? oldestFirst.length : Math.min(Number(page.before), oldestFirst.length);
+    const end =
+      page.before === undefined ? oldestFirst.length : Math.min(Number(page.before), oldestFirst.length);
     const start = Math.max(end - limit, 0);
     const entries = oldestFirst.slice(start, end).reverse();
     return { entries: entries.map((e) => ({ ...e })), ...(start > 0 ? { next: String(start) } : {}) };
@@ -504,7 +570,11 @@ export class FixtureDataSource implements EhrDataSource {
     for (const e of entries) this.log.unshift({ ...e });
   }
 
-  async upload(request: UploadRequest, onProgress: (p: UploadProgress) => void, signal?: AbortSignal): Promise<UploadStatus> {
+  async upload(
+    request: UploadRequest,
+    onProgress: (p: UploadProgress) => void,
+    signal?: AbortSignal,
+  ): Promise<UploadStatus> {
     this.checkPatient(request.patientId);
     this.calls.push({ method: 'upload', args: [{ ...request, file: request.file.name }] });
     // Reads the file chunk by chunk, reporting real read progress (the HTTP source reports XHR upload progress).
@@ -533,14 +603,29 @@ export class FixtureDataSource implements EhrDataSource {
       date: new Date(request.date).toISOString(),
       description: request.title,
       category: [{ text: request.category }],
-      content: [{ attachment: { contentType: request.file.type || 'application/octet-stream', title: request.file.name, data: bytesToBase64(bytes) } }],
+      content: [
+        {
+          attachment: {
+            contentType: request.file.type || 'application/octet-stream',
+            title: request.file.name,
+            data: bytesToBase64(bytes),
+          },
+        },
+      ],
     };
     const key = this.addRecord(doc);
     this.order = [key, ...this.order.filter((k) => k !== key)];
     const hash = await contentHash(doc);
     const status: UploadStatus = { recordKey: key, state: 'stored', cid: `fixture-${hash.slice(2, 18)}` };
     this.uploads.set(key, status);
-    this.log.unshift({ at: new Date().toISOString(), actor: FIXTURE_ACCOUNTS.doctor, actorRole: 'doctor', action: 'upload', what: `DocumentReference/${doc.id}`, outcome: 'success' });
+    this.log.unshift({
+      at: new Date().toISOString(),
+      actor: FIXTURE_ACCOUNTS.doctor,
+      actorRole: 'doctor',
+      action: 'upload',
+      what: `DocumentReference/${doc.id}`,
+      outcome: 'success',
+    });
     return { ...status };
   }
 
@@ -578,12 +663,16 @@ export class FixtureDataSource implements EhrDataSource {
 
   async removeDoctor(hospital: string, address: string): Promise<TxHandle> {
     this.calls.push({ method: 'removeDoctor', args: [hospital, address] });
-    return this.tx(() => (this.doctors = this.doctors.filter((d) => !(d.hospital === hospital && d.address === address))));
+    return this.tx(
+      () => (this.doctors = this.doctors.filter((d) => !(d.hospital === hospital && d.address === address))),
+    );
   }
 
   async listRegistrations(hospital: string): Promise<RegistrationRequest[]> {
     this.calls.push({ method: 'listRegistrations', args: [hospital] });
-    return this.registrations.filter((r) => r.hospital === hospital && r.status === 'pending').map((r) => ({ ...r }));
+    return this.registrations
+      .filter((r) => r.hospital === hospital && r.status === 'pending')
+      .map((r) => ({ ...r }));
   }
 
   async approveRegistration(hospital: string, id: string): Promise<TxHandle> {
@@ -603,7 +692,13 @@ export class FixtureDataSource implements EhrDataSource {
   async requestRegistration(input: RegistrationInput): Promise<TxHandle> {
     this.calls.push({ method: 'requestRegistration', args: [input] });
     return this.tx(() =>
-      this.registrations.push({ id: FIXTURE_ACCOUNTS.visitor, applicant: FIXTURE_ACCOUNTS.visitor, subject: input.subject, hospital: input.hospital, status: 'pending' }),
+      this.registrations.push({
+        id: FIXTURE_ACCOUNTS.visitor,
+        applicant: FIXTURE_ACCOUNTS.visitor,
+        subject: input.subject,
+        hospital: input.hospital,
+        status: 'pending',
+      }),
     );
   }
 }

@@ -23,7 +23,10 @@ export class TestWallet extends Eip1193Events implements Eip1193Provider {
   ) {
     super();
     this.unlocked = options.unlocked ?? true;
-    if (options.rpcUrl) this.signer = new NonceManager(wallet.connect(new JsonRpcProvider(options.rpcUrl, chainId, { staticNetwork: true })));
+    if (options.rpcUrl)
+      this.signer = new NonceManager(
+        wallet.connect(new JsonRpcProvider(options.rpcUrl, chainId, { staticNetwork: true })),
+      );
   }
 
   get address(): string {
@@ -72,13 +75,18 @@ export class TestWallet extends Eip1193Events implements Eip1193Provider {
         this.approve();
         if (!this.unlocked) throw new ProviderRpcError(4100, 'Unauthorized: wallet locked.');
         const [hexMessage] = params as [string];
-        const text = new TextDecoder().decode(Uint8Array.from((hexMessage.replace(/^0x/, '').match(/../g) ?? []).map((b) => Number.parseInt(b, 16))));
+        const text = new TextDecoder().decode(
+          Uint8Array.from(
+            (hexMessage.replace(/^0x/, '').match(/../g) ?? []).map((b) => Number.parseInt(b, 16)),
+          ),
+        );
         return this.wallet.signMessage(text);
       }
       case 'eth_sendTransaction': {
         this.approve();
         if (!this.unlocked) throw new ProviderRpcError(4100, 'Unauthorized: wallet locked.');
-        if (!this.signer) throw new ProviderRpcError(4200, 'This test wallet has no RPC URL to send through.');
+        if (!this.signer)
+          throw new ProviderRpcError(4200, 'This test wallet has no RPC URL to send through.');
         const [tx] = params as [{ to: string; data: string }];
         const sent = await this.signer.sendTransaction({ to: tx.to, data: tx.data, gasPrice: 0n });
         return sent.hash;

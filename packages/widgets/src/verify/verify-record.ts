@@ -3,7 +3,12 @@
  * `verifyRecord`. The bridge supplies the resource, the leaf inputs, the proof and the root it
  * claims; only the chain (via `anchorOf`) is trusted to say a root was anchored.
  */
-import type { Hex, LeafInput, TamperReason as CoreTamperReason, verifyRecord as CoreVerifyRecord } from '@ehr-anchor/core/record';
+import type {
+  Hex,
+  LeafInput,
+  TamperReason as CoreTamperReason,
+  verifyRecord as CoreVerifyRecord,
+} from '@ehr-anchor/core/record';
 import type { AnchorOnChain, RecordDetail } from '../data/data-source.js';
 
 /*
@@ -24,7 +29,13 @@ function coreVerifier(): Promise<typeof CoreVerifyRecord> {
 export type TamperReason = CoreTamperReason | 'bridge-integrity';
 
 /** The bridge's tamper codes that are core's reasons too; its others (`cid-mismatch`, `envelope-tampered`) are `bridge-integrity`. */
-const CORE_REASONS = ['content-changed', 'identity-mismatch', 'proof-invalid', 'root-unknown', 'malformed'] as const satisfies readonly CoreTamperReason[];
+const CORE_REASONS = [
+  'content-changed',
+  'identity-mismatch',
+  'proof-invalid',
+  'root-unknown',
+  'malformed',
+] as const satisfies readonly CoreTamperReason[];
 
 export type Verification =
   | { state: 'verified'; anchor: AnchorOnChain }
@@ -42,18 +53,24 @@ export async function verifyRecord(
 ): Promise<Verification> {
   if (record.bridgeIntegrityError) {
     const r = record.bridgeTamperReason;
-    const reason: TamperReason = r && (CORE_REASONS as readonly string[]).includes(r) ? (r as CoreTamperReason) : 'bridge-integrity';
+    const reason: TamperReason =
+      r && (CORE_REASONS as readonly string[]).includes(r) ? (r as CoreTamperReason) : 'bridge-integrity';
     return { state: 'tampered', reason, detail: record.bridgeIntegrityError };
   }
   const { leaf, proof, anchor, resource } = record;
   if (!leaf || !proof || !anchor) {
-    return record.summary.state === 'pending' ? { state: 'pending' } : { state: 'unknown', detail: 'The record came without a proof.' };
+    return record.summary.state === 'pending'
+      ? { state: 'pending' }
+      : { state: 'unknown', detail: 'The record came without a proof.' };
   }
   let coreVerifyRecord: typeof CoreVerifyRecord;
   try {
     coreVerifyRecord = await coreVerifier();
   } catch (error) {
-    return { state: 'unknown', detail: `The verification code could not be loaded: ${(error as Error).message}` };
+    return {
+      state: 'unknown',
+      detail: `The verification code could not be loaded: ${(error as Error).message}`,
+    };
   }
   let onChain: AnchorOnChain | undefined;
   try {
@@ -67,7 +84,8 @@ export async function verifyRecord(
         return onChain !== undefined;
       },
     });
-    if (result.status === 'tampered') return { state: 'tampered', reason: result.reason, detail: result.detail };
+    if (result.status === 'tampered')
+      return { state: 'tampered', reason: result.reason, detail: result.detail };
   } catch (error) {
     return { state: 'unknown', detail: `The chain could not be read: ${(error as Error).message}` };
   }

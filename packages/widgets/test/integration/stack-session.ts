@@ -26,7 +26,11 @@ export function providerStatus(el: EhrProvider): string {
 }
 
 /** An `<ehr-provider>` on the stack around `inner`, its wallet connected, not signed in yet. */
-export function providerOn(stack: StackSettings, key: string, inner: ReturnType<typeof html>): Promise<EhrProvider> {
+export function providerOn(
+  stack: StackSettings,
+  key: string,
+  inner: ReturnType<typeof html>,
+): Promise<EhrProvider> {
   const wallet = new TestWallet(new Wallet(key), stack.chainId, { rpcUrl: stack.rpcUrl });
   return fixture<EhrProvider>(
     html`<ehr-provider bridge-url=${stack.bridgeUrl} rpc-url=${stack.rpcUrl} chain-id=${stack.chainId} contract-address=${stack.contractAddress} .ethereum=${wallet}
@@ -37,13 +41,21 @@ export function providerOn(stack: StackSettings, key: string, inner: ReturnType<
 
 /** Clicks "Sign in" and waits until the bridge answered with the role. */
 export async function signIn(el: EhrProvider): Promise<void> {
-  await until(() => el.shadowRoot!.querySelector('[part="bar"] button')?.textContent?.includes('Sign in'), 'sign-in button', 60_000);
+  await until(
+    () => el.shadowRoot!.querySelector('[part="bar"] button')?.textContent?.includes('Sign in'),
+    'sign-in button',
+    60_000,
+  );
   el.shadowRoot!.querySelector<HTMLButtonElement>('[part="bar"] button')!.click();
   await until(() => providerStatus(el).includes('Signed in as'), 'signed in', 60_000);
 }
 
 /** `providerOn` + `signIn`. */
-export async function signedIn(stack: StackSettings, key: string, inner: ReturnType<typeof html>): Promise<EhrProvider> {
+export async function signedIn(
+  stack: StackSettings,
+  key: string,
+  inner: ReturnType<typeof html>,
+): Promise<EhrProvider> {
   const el = await providerOn(stack, key, inner);
   await signIn(el);
   return el;

@@ -9,7 +9,13 @@ import { Wallet } from 'ethers';
 import { TestWallet } from '../../src/testing/index.js';
 import { HttpChainDataSource } from '../../src/data/http-chain-data-source.js';
 import { shadowQuery, until } from '../helpers.js';
-import { providerOn, providerStatus, signIn, signedIn as signedInOn, type StackSettings } from './stack-session.js';
+import {
+  providerOn,
+  providerStatus,
+  signIn,
+  signedIn as signedInOn,
+  type StackSettings,
+} from './stack-session.js';
 import '../../src/index.js';
 import type { EhrProvider } from '../../src/components/ehr-provider/ehr-provider.component.js';
 import type { EhrViewer } from '../../src/components/ehr-viewer/ehr-viewer.component.js';
@@ -40,10 +46,24 @@ describe('elements against the real bridge, anvil and Kubo', () => {
     const el = await signedIn(stack.patientKey, html`<ehr-viewer></ehr-viewer>`);
     expect(status(el)).to.contain('Signed in as patient');
     const viewer = el.querySelector<EhrViewer>('ehr-viewer')!;
-    await until(() => viewer.shadowRoot!.querySelector('[part="record"]'), 'record rows from the bridge', 60_000);
-    await until(() => viewer.shadowRoot!.querySelector('[part="badge"][data-state="verified"]'), 'a verified badge', 60_000);
+    await until(
+      () => viewer.shadowRoot!.querySelector('[part="record"]'),
+      'record rows from the bridge',
+      60_000,
+    );
+    await until(
+      () => viewer.shadowRoot!.querySelector('[part="badge"][data-state="verified"]'),
+      'a verified badge',
+      60_000,
+    );
     viewer.shadowRoot!.querySelector<HTMLButtonElement>('[part="record"]')!.click();
-    await until(() => viewer.shadowRoot!.querySelector('[part="detail"] [part="badge"]')?.getAttribute('data-state') === 'verified', 'verified detail', 60_000);
+    await until(
+      () =>
+        viewer.shadowRoot!.querySelector('[part="detail"] [part="badge"]')?.getAttribute('data-state') ===
+        'verified',
+      'verified detail',
+      60_000,
+    );
     viewer.shadowRoot!.querySelector<HTMLButtonElement>('#tab-proof')!.click();
     await until(() => viewer.shadowRoot!.textContent!.includes('Anchored by'), 'anchor read from chain');
     await expect(el).to.be.accessible();
@@ -53,33 +73,66 @@ describe('elements against the real bridge, anvil and Kubo', () => {
     const el = await fixture<EhrViewer>(
       html`<ehr-viewer bridge-url=${stack.bridgeUrl} rpc-url=${stack.rpcUrl} chain-id=${stack.chainId} contract-address=${stack.contractAddress} patient-id=${stack.subject}></ehr-viewer>`,
     );
-    await until(() => el.shadowRoot!.querySelector('[role="alert"]')?.textContent?.includes('You are not signed in'), 'unauthorized explained', 60_000);
+    await until(
+      () => el.shadowRoot!.querySelector('[role="alert"]')?.textContent?.includes('You are not signed in'),
+      'unauthorized explained',
+      60_000,
+    );
     await expect(el).to.be.accessible();
   });
 
   it('with an explicit patient-id, shows the record once the patient signs in through <ehr-provider> (the bridge refused it before)', async () => {
-    const el = await providerOn(stack, stack.patientKey, html`<ehr-viewer patient-id=${stack.subject}></ehr-viewer>`);
+    const el = await providerOn(
+      stack,
+      stack.patientKey,
+      html`<ehr-viewer patient-id=${stack.subject}></ehr-viewer>`,
+    );
     const viewer = el.querySelector<EhrViewer>('ehr-viewer')!;
-    await until(() => viewer.shadowRoot!.querySelector('[role="alert"]')?.textContent?.includes('You are not signed in'), 'the anonymous read refused (401)', 60_000);
+    await until(
+      () =>
+        viewer.shadowRoot!.querySelector('[role="alert"]')?.textContent?.includes('You are not signed in'),
+      'the anonymous read refused (401)',
+      60_000,
+    );
     await signIn(el);
     expect(status(el)).to.contain('Signed in as patient');
-    await until(() => viewer.shadowRoot!.querySelector('[part="record"]'), 'record rows read again after sign-in', 60_000);
-    await until(() => viewer.shadowRoot!.querySelector('[part="badge"][data-state="verified"]'), 'a verified badge', 60_000);
+    await until(
+      () => viewer.shadowRoot!.querySelector('[part="record"]'),
+      'record rows read again after sign-in',
+      60_000,
+    );
+    await until(
+      () => viewer.shadowRoot!.querySelector('[part="badge"][data-state="verified"]'),
+      'a verified badge',
+      60_000,
+    );
     expect(viewer.shadowRoot!.textContent).not.to.contain('You are not signed in');
   });
 
-  it("lets a granted doctor find the patient and open a verified record", async () => {
+  it('lets a granted doctor find the patient and open a verified record', async () => {
     const el = await signedIn(stack.doctorKey, html`<ehr-viewer></ehr-viewer>`);
     expect(status(el)).to.contain('Signed in as doctor');
     const viewer = el.querySelector<EhrViewer>('ehr-viewer')!;
-    const name = await shadowQuery<HTMLInputElement>(viewer, '[part="search"] input[name="text"]', 'search form');
+    const name = await shadowQuery<HTMLInputElement>(
+      viewer,
+      '[part="search"] input[name="text"]',
+      'search form',
+    );
     name.value = stack.family;
     viewer.shadowRoot!.querySelector<HTMLButtonElement>('[part="search"] button[type="submit"]')!.click();
     const match = await shadowQuery<HTMLButtonElement>(viewer, '.matches button', 'a match', 60_000);
     expect(match.textContent).to.contain(stack.family);
     match.click();
-    await until(() => viewer.shadowRoot!.querySelector('[part="header"] h2')?.textContent?.includes(stack.family), 'patient header', 60_000);
-    await until(() => viewer.shadowRoot!.querySelector('[part="badge"][data-state="verified"]'), 'a verified badge', 60_000);
+    await until(
+      () => viewer.shadowRoot!.querySelector('[part="header"] h2')?.textContent?.includes(stack.family),
+      'patient header',
+      60_000,
+    );
+    await until(
+      () => viewer.shadowRoot!.querySelector('[part="badge"][data-state="verified"]'),
+      'a verified badge',
+      60_000,
+    );
     await expect(el).to.be.accessible();
   });
 
@@ -91,17 +144,42 @@ describe('elements against the real bridge, anvil and Kubo', () => {
     cm.shadowRoot!.querySelector<HTMLInputElement>('input[name="grantee"]')!.value = stack.doctorB;
     cm.shadowRoot!.querySelector<HTMLSelectElement>('select[name="kind"]')!.value = 'doctor';
     cm.shadowRoot!.querySelector<HTMLButtonElement>('[part="grant-form"] button[type="submit"]')!.click();
-    await until(() => cm.shadowRoot!.querySelector<HTMLElement>('[part="tx-status"]')?.dataset.phase === 'confirmed', 'grant confirmed', 60_000);
-    await until(() => cm.shadowRoot!.querySelector('[part="grants"]')?.textContent?.includes(stack.doctorB), 'grant listed from chain', 60_000);
-    const row = [...cm.shadowRoot!.querySelectorAll('[part="grants"] tbody tr')].find((r) => r.textContent!.includes(stack.doctorB))!;
+    await until(
+      () => cm.shadowRoot!.querySelector<HTMLElement>('[part="tx-status"]')?.dataset.phase === 'confirmed',
+      'grant confirmed',
+      60_000,
+    );
+    await until(
+      () => cm.shadowRoot!.querySelector('[part="grants"]')?.textContent?.includes(stack.doctorB),
+      'grant listed from chain',
+      60_000,
+    );
+    const row = [...cm.shadowRoot!.querySelectorAll('[part="grants"] tbody tr')].find((r) =>
+      r.textContent!.includes(stack.doctorB),
+    )!;
     row.querySelector<HTMLButtonElement>('button')!.click();
-    await until(() => cm.shadowRoot!.querySelector<HTMLElement>('[part="tx-status"]')?.textContent?.includes('Revoke'), 'revoke started', 60_000);
-    await until(() => cm.shadowRoot!.querySelector<HTMLElement>('[part="tx-status"]')?.dataset.phase === 'confirmed', 'revoke confirmed', 60_000);
-    await until(() => !cm.shadowRoot!.querySelector('[part="grants"]')?.textContent?.includes(stack.doctorB), 'grant gone', 60_000);
+    await until(
+      () => cm.shadowRoot!.querySelector<HTMLElement>('[part="tx-status"]')?.textContent?.includes('Revoke'),
+      'revoke started',
+      60_000,
+    );
+    await until(
+      () => cm.shadowRoot!.querySelector<HTMLElement>('[part="tx-status"]')?.dataset.phase === 'confirmed',
+      'revoke confirmed',
+      60_000,
+    );
+    await until(
+      () => !cm.shadowRoot!.querySelector('[part="grants"]')?.textContent?.includes(stack.doctorB),
+      'grant gone',
+      60_000,
+    );
   });
 
   it('uploads a document as a granted doctor and follows it to anchored', async () => {
-    const el = await signedIn(stack.doctorKey, html`<record-uploader patient-id=${stack.subject} poll-interval="300"></record-uploader>`);
+    const el = await signedIn(
+      stack.doctorKey,
+      html`<record-uploader patient-id=${stack.subject} poll-interval="300"></record-uploader>`,
+    );
     const up = el.querySelector<RecordUploader>('record-uploader')!;
     const input = await shadowQuery<HTMLInputElement>(up, 'input[type="file"]');
     const dt = new DataTransfer();
@@ -111,18 +189,29 @@ describe('elements against the real bridge, anvil and Kubo', () => {
     up.shadowRoot!.querySelector<HTMLInputElement>('input[name="title"]')!.value = 'Discharge summary';
     up.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
     await until(() => up.shadowRoot!.querySelector('[part="result"]'), 'receipt', 60_000);
-    await until(() => up.shadowRoot!.querySelector('[part="result"][data-state="anchored"]'), 'anchored', 120_000);
+    await until(
+      () => up.shadowRoot!.querySelector('[part="result"][data-state="anchored"]'),
+      'anchored',
+      120_000,
+    );
     expect(up.shadowRoot!.querySelector('[part="result"]')!.textContent).to.match(/0x[0-9a-f]{64}/);
   });
 
   it('signs in with the page host as SIWE domain and no expiration time, and filters records by clinical date', async () => {
-    const ds = new HttpChainDataSource({ bridgeUrl: stack.bridgeUrl, rpcUrl: stack.rpcUrl, chainId: stack.chainId, contractAddress: stack.contractAddress });
+    const ds = new HttpChainDataSource({
+      bridgeUrl: stack.bridgeUrl,
+      rpcUrl: stack.rpcUrl,
+      chainId: stack.chainId,
+      contractAddress: stack.contractAddress,
+    });
     const wallet = new Wallet(stack.patientKey);
     let signed = '';
     await ds.signIn(wallet.address, async (message) => ((signed = message), wallet.signMessage(message)));
     expect(ds.sessionToken).to.be.a('string');
     // The bridge accepted a message for this page's host (loopback) rather than its own.
-    expect(signed.split('\n')[0]).to.equal(`${location.host} wants you to sign in with your Ethereum account:`);
+    expect(signed.split('\n')[0]).to.equal(
+      `${location.host} wants you to sign in with your Ethereum account:`,
+    );
     // The nonce's 5-minute expiry is not the session's: the message sets none.
     expect(signed).not.to.contain('Expiration Time');
 
@@ -136,7 +225,10 @@ describe('elements against the real bridge, anvil and Kubo', () => {
     expect(onDay.length).to.be.greaterThan(0);
     // Filtered by the clinical date (inclusive `to`), not by when the bridge received them.
     for (const r of onDay) expect(Date.parse(r.date!)).to.be.within(start, start + 86_400_000 - 1);
-    expect(onDay.length).to.equal(all.filter((r) => r.date && Date.parse(r.date) >= start && Date.parse(r.date) < start + 86_400_000).length);
+    expect(onDay.length).to.equal(
+      all.filter((r) => r.date && Date.parse(r.date) >= start && Date.parse(r.date) < start + 86_400_000)
+        .length,
+    );
   });
 
   it('shows the network admin the hospitals registered on chain', async () => {
@@ -148,9 +240,11 @@ describe('elements against the real bridge, anvil and Kubo', () => {
     await expect(el).to.be.accessible();
   });
 
-  it("lets a visitor ask a hospital to register them and the hospital approve it", async () => {
+  it('lets a visitor ask a hospital to register them and the hospital approve it', async () => {
     const visitor = Wallet.createRandom();
-    const subject = '0x' + [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const subject =
+      '0x' +
+      [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, '0')).join('');
     const hospital = new Wallet(stack.hospitalKey).address;
     const v = await fixture<EhrProvider>(
       html`<ehr-provider bridge-url=${stack.bridgeUrl} rpc-url=${stack.rpcUrl} chain-id=${stack.chainId} contract-address=${stack.contractAddress}
@@ -159,24 +253,49 @@ describe('elements against the real bridge, anvil and Kubo', () => {
       ></ehr-provider>`,
     );
     const form = v.querySelector<EhrAdmin>('ehr-admin')!;
-    await until(() => form.shadowRoot!.querySelectorAll('select[name="hospital"] option').length > 1, 'hospitals in the picker', 60_000);
+    await until(
+      () => form.shadowRoot!.querySelectorAll('select[name="hospital"] option').length > 1,
+      'hospitals in the picker',
+      60_000,
+    );
     form.shadowRoot!.querySelector<HTMLSelectElement>('select[name="hospital"]')!.value = hospital;
     form.shadowRoot!.querySelector<HTMLInputElement>('input[name="subject"]')!.value = subject;
-    form.shadowRoot!.querySelector<HTMLButtonElement>('[part="register-form"] button[type="submit"]')!.click();
-    await until(() => form.shadowRoot!.querySelector<HTMLElement>('[part="tx-status"]')?.dataset.phase === 'confirmed', 'request confirmed', 60_000);
+    form
+      .shadowRoot!.querySelector<HTMLButtonElement>('[part="register-form"] button[type="submit"]')!
+      .click();
+    await until(
+      () => form.shadowRoot!.querySelector<HTMLElement>('[part="tx-status"]')?.dataset.phase === 'confirmed',
+      'request confirmed',
+      60_000,
+    );
     v.remove();
 
     const el = await signedIn(stack.hospitalKey, html`<ehr-admin></ehr-admin>`);
     const admin = el.querySelector<EhrAdmin>('ehr-admin')!;
     await shadowQuery(admin, '[part="doctors"]', "the hospital's doctors", 60_000);
     const row = await until(
-      () => [...(admin.shadowRoot!.querySelectorAll('[part="registrations"] tbody tr') ?? [])].some((r) => r.textContent!.includes(visitor.address)),
+      () =>
+        [...(admin.shadowRoot!.querySelectorAll('[part="registrations"] tbody tr') ?? [])].some((r) =>
+          r.textContent!.includes(visitor.address),
+        ),
       'the pending request',
       60_000,
-    ).then(() => [...admin.shadowRoot!.querySelectorAll('[part="registrations"] tbody tr')].find((r) => r.textContent!.includes(visitor.address))!);
+    ).then(() =>
+      [...admin.shadowRoot!.querySelectorAll('[part="registrations"] tbody tr')].find((r) =>
+        r.textContent!.includes(visitor.address),
+      )!,
+    );
     expect(row.textContent).to.contain(subject);
     row.querySelector<HTMLButtonElement>('button.primary')!.click();
-    await until(() => admin.shadowRoot!.querySelector<HTMLElement>('[part="tx-status"]')?.dataset.phase === 'confirmed', 'approval confirmed', 60_000);
-    await until(() => !admin.shadowRoot!.textContent!.includes(visitor.address), 'request no longer pending', 60_000);
+    await until(
+      () => admin.shadowRoot!.querySelector<HTMLElement>('[part="tx-status"]')?.dataset.phase === 'confirmed',
+      'approval confirmed',
+      60_000,
+    );
+    await until(
+      () => !admin.shadowRoot!.textContent!.includes(visitor.address),
+      'request no longer pending',
+      60_000,
+    );
   });
 });

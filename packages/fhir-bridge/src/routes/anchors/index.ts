@@ -50,11 +50,15 @@ export const anchorRoutes: FastifyPluginAsyncZod = async (app) => {
       const versions = await app.outbox.versions(type, id);
       if (versions.length === 0) throw notFound('no version of this resource is known');
       const batches = new Map<number, BatchRow | undefined>();
-      for (const v of versions) if (v.batchId !== null && !batches.has(v.batchId)) batches.set(v.batchId, await app.outbox.getBatch(v.batchId));
+      for (const v of versions)
+        if (v.batchId !== null && !batches.has(v.batchId))
+          batches.set(v.batchId, await app.outbox.getBatch(v.batchId));
       return {
         resourceType: type,
         resourceId: id,
-        versions: versions.map((v) => versionView(v, v.batchId === null ? undefined : batches.get(v.batchId))),
+        versions: versions.map((v) =>
+          versionView(v, v.batchId === null ? undefined : batches.get(v.batchId)),
+        ),
       };
     },
   );

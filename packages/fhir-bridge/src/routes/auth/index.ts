@@ -18,7 +18,13 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
 
   app.post(
     '/auth/nonce',
-    { schema: { tags: ['auth'], summary: 'A single-use nonce for an EIP-4361 message', response: { 200: siweChallengeSchema } } },
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'A single-use nonce for an EIP-4361 message',
+        response: { 200: siweChallengeSchema },
+      },
+    },
     async (req) => {
       const { nonce, expiresAt } = sessions.nonce();
       return {
@@ -34,22 +40,49 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
 
   app.post(
     '/auth/session',
-    { schema: { tags: ['auth'], summary: 'Exchange a signed EIP-4361 message for a session token', body: siweSignInSchema, response: { 200: sessionSchema } } },
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Exchange a signed EIP-4361 message for a session token',
+        body: siweSignInSchema,
+        response: { 200: sessionSchema },
+      },
+    },
     async (req) => {
-      const { token, address, expiresAt } = await sessions.signIn(req.body.message, req.body.signature, req.host);
-      return { token, address: address as `0x${string}`, expiresAt: new Date(expiresAt).toISOString(), roles: withoutFlag(await side.chain.roles(address)) };
+      const { token, address, expiresAt } = await sessions.signIn(
+        req.body.message,
+        req.body.signature,
+        req.host,
+      );
+      return {
+        token,
+        address: address as `0x${string}`,
+        expiresAt: new Date(expiresAt).toISOString(),
+        roles: withoutFlag(await side.chain.roles(address)),
+      };
     },
   );
 
   app.get(
     '/auth/session',
-    { schema: { tags: ['auth'], summary: 'The current session with roles read from the chain now', security: [{ session: [] }], response: { 200: sessionSchema } } },
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'The current session with roles read from the chain now',
+        security: [{ session: [] }],
+        response: { 200: sessionSchema },
+      },
+    },
     async (req) => {
       const actor = await side.actor(req);
       const roles = withoutFlag(await side.chain.roles(actor.address));
       const header = String(req.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
       const session = await sessions.verify(header);
-      return { address: actor.address as `0x${string}`, expiresAt: new Date(session.expiresAt).toISOString(), roles };
+      return {
+        address: actor.address as `0x${string}`,
+        expiresAt: new Date(session.expiresAt).toISOString(),
+        roles,
+      };
     },
   );
 }

@@ -27,7 +27,8 @@ export async function consentRoutes(root: FastifyInstance): Promise<void> {
       const spec: GuardSpec = {
         action: 'consent',
         subject,
-        check: async (actor) => ((await side.isPatientSelf(actor, subject)) ? null : 'only the patient may list their consents'),
+        check: async (actor) =>
+          (await side.isPatientSelf(actor, subject)) ? null : 'only the patient may list their consents',
       };
       return side.run(req, spec, async (actor) => {
         await mirror.sync();

@@ -12,7 +12,15 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { HttpError, badRequest, notFound } from '../../errors.js';
 import { didPkh } from '../../read/consent-mirror.js';
 import { readErrorHandler, type GuardSpec } from '../../read/context.js';
-import { bufferIfSmall, documentHash, documentReference, openContent, SAFE_INLINE, sanitizeContentType, storeContent } from '../../read/documents.js';
+import {
+  bufferIfSmall,
+  documentHash,
+  documentReference,
+  openContent,
+  SAFE_INLINE,
+  sanitizeContentType,
+  storeContent,
+} from '../../read/documents.js';
 import { removeFromIpfs } from '../../read/erasure.js';
 import { GoneError } from '../../read/records.js';
 import { seqParams } from '../records/index.js';
@@ -34,7 +42,8 @@ export async function documentRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: ['documents'],
-        summary: 'Upload a document (multipart: subject, title, date, category, then file); stored encrypted on IPFS and anchored',
+        summary:
+          'Upload a document (multipart: subject, title, date, category, then file); stored encrypted on IPFS and anchored',
         security: [{ session: [] }],
         consumes: ['multipart/form-data'],
         response: { 201: documentReceiptSchema },
@@ -51,7 +60,9 @@ export async function documentRoutes(root: FastifyInstance): Promise<void> {
         const parsed = documentUploadFieldsSchema.safeParse(fields);
         if (!parsed.success) {
           part.file.resume();
-          throw badRequest(`send the fields subject, title, date and category before the file (${parsed.error.issues.map((i) => i.path.join('.')).join(', ')})`);
+          throw badRequest(
+            `send the fields subject, title, date and category before the file (${parsed.error.issues.map((i) => i.path.join('.')).join(', ')})`,
+          );
         }
         const f = parsed.data;
         const subject = f.subject.toLowerCase();
@@ -62,17 +73,24 @@ export async function documentRoutes(root: FastifyInstance): Promise<void> {
             if (part.file.truncated) {
               await removeFromIpfs(side.deps.ipfs, [content.cid]).catch(() => undefined);
               store.deleteDocKey(content.docId);
-              throw new HttpError(413, 'too-costly', `the file is larger than the upload limit (${side.uploadLimit} bytes)`);
+              throw new HttpError(
+                413,
+                'too-costly',
+                `the file is larger than the upload limit (${side.uploadLimit} bytes)`,
+              );
             }
             const patientSeq = store.latestPatientSeq(subject);
-            const patientInfo = patientSeq === undefined ? undefined : (await side.deps.outbox.bySeq([patientSeq]))[0];
+            const patientInfo =
+              patientSeq === undefined ? undefined : (await side.deps.outbox.bySeq([patientSeq]))[0];
             const doc = documentReference({
               content,
               contentType: sanitizeContentType(part.mimetype),
               title: f.title,
               date: f.date,
               category: f.category,
-              patientRef: patientInfo ? { reference: `Patient/${patientInfo.resourceId}` } : { identifier: { system: 'urn:ehr-anchor:subject', value: subject } },
+              patientRef: patientInfo
+                ? { reference: `Patient/${patientInfo.resourceId}` }
+                : { identifier: { system: 'urn:ehr-anchor:subject', value: subject } },
               author: didPkh(await side.deps.chainId(), actor.address),
             });
             const hash = await documentHash(doc);
@@ -89,7 +107,12 @@ export async function documentRoutes(root: FastifyInstance): Promise<void> {
               },
             ]);
             side.deps.onQueued?.();
-            spec.entity = { resourceType: 'DocumentReference', resourceId: doc.id!, versionId: '1', seq: result!.seq };
+            spec.entity = {
+              resourceType: 'DocumentReference',
+              resourceId: doc.id!,
+              versionId: '1',
+              seq: result!.seq,
+            };
             return {
               seq: result!.seq,
               resourceType: 'DocumentReference',
@@ -118,7 +141,8 @@ export async function documentRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: ['documents'],
-        summary: 'The decrypted content of a DocumentReference (streamed; attachment unless a safe inline type)',
+        summary:
+          'The decrypted content of a DocumentReference (streamed; attachment unless a safe inline type)',
         security: [{ session: [] }],
         params: seqParams,
       },
@@ -134,7 +158,12 @@ export async function documentRoutes(root: FastifyInstance): Promise<void> {
         action: 'download',
         subject: info.subject,
         scope: SCOPES.documents,
-        entity: { resourceType: info.resourceType, resourceId: info.resourceId, versionId: info.versionId, seq: info.seq },
+        entity: {
+          resourceType: info.resourceType,
+          resourceId: info.resourceId,
+          versionId: info.versionId,
+          seq: info.seq,
+        },
       };
       const { opened, body } = await side.run(req, spec, async () => {
         if (store.isErased(info.seq)) throw new GoneError(info.leaf);

@@ -31,7 +31,11 @@ export async function entryRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<ZodTypeProvider>();
   app.setErrorHandler(entriesErrorHandler);
   // FHIR clients send application/fhir+json; parse it like JSON (prototype poisoning refused).
-  app.addContentTypeParser(['application/fhir+json', 'application/json+fhir'], { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  app.addContentTypeParser(
+    ['application/fhir+json', 'application/json+fhir'],
+    { parseAs: 'string' },
+    app.getDefaultJsonParser('error', 'error'),
+  );
   const { side, store } = root.read;
   const writer = side.deps.fhir
     ? new EntryWriter({
@@ -48,7 +52,8 @@ export async function entryRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: ['entries'],
-        summary: "A doctor's clinical entry (FHIR transaction Bundle: Encounter + Condition, MedicationRequest, Observation, ClinicalImpression) → the hospital's FHIR server → anchored",
+        summary:
+          "A doctor's clinical entry (FHIR transaction Bundle: Encounter + Condition, MedicationRequest, Observation, ClinicalImpression) → the hospital's FHIR server → anchored",
         description:
           'Body: a transaction Bundle (`@ehr-anchor/core/api` entryBundleSchema). 400/422 OperationOutcome lists every broken rule with its FHIRPath in `issue.expression`; 403 when the chain does not let the doctor write for this patient — nothing is written then.',
         security: [{ session: [] }],
@@ -65,23 +70,41 @@ export async function entryRoutes(root: FastifyInstance): Promise<void> {
         check: async (actor) => {
           const hospital = actor.roles.doctorOf;
           if (!hospital) return 'only an active doctor may write clinical entries';
-          if (hospital !== (await side.hospital())) return "the doctor does not belong to this bridge's hospital";
+          if (hospital !== (await side.hospital()))
+            return "the doctor does not belong to this bridge's hospital";
           // Authorization before validation: a caller who may not write learns nothing about the rules.
           scope = entryScope(req.body);
-          return (await side.chain.canRead(actor.address, subject, scope)) ? null : 'the patient has not granted this doctor (or their hospital) the categories of this entry';
+          return (await side.chain.canRead(actor.address, subject, scope))
+            ? null
+            : 'the patient has not granted this doctor (or their hospital) the categories of this entry';
         },
       };
       const receipt = await side.run(req, spec, async () => {
-        if (!writer) throw new HttpError(501, 'not-supported', 'this bridge has no FHIR server configured for writes (read.fhirBaseUrl)');
+        if (!writer)
+          throw new HttpError(
+            501,
+            'not-supported',
+            'this bridge has no FHIR server configured for writes (read.fhirBaseUrl)',
+          );
         const patientId = entryPatientId(req.body);
         if ((await pseudonym(patientId, side.deps.keyStore.pseudonymKey())) !== subject) {
-          throw new HttpError(422, 'processing', 'the entry is about another patient than the subject in the URL');
+          throw new HttpError(
+            422,
+            'processing',
+            'the entry is about another patient than the subject in the URL',
+          );
         }
         const bundle = parseEntry(req.body, `Patient/${patientId}`);
         await writer.preflight(bundle, patientId);
         const { items, encounter } = await writer.write(bundle, subject);
         const e = items.find((i) => i.resourceType === 'Encounter');
-        if (e) spec.entity = { resourceType: 'Encounter', resourceId: e.resourceId, versionId: e.versionId, seq: e.seq };
+        if (e)
+          spec.entity = {
+            resourceType: 'Encounter',
+            resourceId: e.resourceId,
+            versionId: e.versionId,
+            seq: e.seq,
+          };
         return { subject: subject as `0x${string}`, encounter, items };
       });
       return reply.code(201).send(receipt);
@@ -93,7 +116,8 @@ export async function entryRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: ['entries'],
-        summary: "Every version of a record's resource (newest first) with each version's leaf hash, proof and anchor; read each with GET /records/{seq}",
+        summary:
+          "Every version of a record's resource (newest first) with each version's leaf hash, proof and anchor; read each with GET /records/{seq}",
         security: [{ session: [] }],
         params: seqParams,
         response: { 200: recordVersionsSchema },
@@ -107,18 +131,31 @@ export async function entryRoutes(root: FastifyInstance): Promise<void> {
         action: 'read',
         subject: info.subject,
         scope: side.scopeOf(info.resourceType),
-        entity: { resourceType: info.resourceType, resourceId: info.resourceId, versionId: info.versionId, seq: info.seq },
+        entity: {
+          resourceType: info.resourceType,
+          resourceId: info.resourceId,
+          versionId: info.versionId,
+          seq: info.seq,
+        },
       };
       return side.run(req, spec, async () => {
         // Same resource and same patient only: a resource id never leads into another patient's records.
-        const all = (await side.deps.outbox.versions(info.resourceType, info.resourceId)).filter((v) => v.subject === info.subject);
+        const all = (await side.deps.outbox.versions(info.resourceType, info.resourceId)).filter(
+          (v) => v.subject === info.subject,
+        );
         const erased = store.erasedSet(all.map((v) => v.seq));
         const versions: RecordVersion[] = [];
         for (const v of all) {
           let anchor: RecordVersion['anchor'] = null;
           try {
             const a = await side.records.anchorOf(v);
-            if (a.anchor) anchor = { root: a.anchor.root, txHash: a.anchor.txHash, blockNumber: a.anchor.blockNumber, hospital: a.anchor.hospital };
+            if (a.anchor)
+              anchor = {
+                root: a.anchor.root,
+                txHash: a.anchor.txHash,
+                blockNumber: a.anchor.blockNumber,
+                hospital: a.anchor.hospital,
+              };
           } catch (error) {
             // A root the chain does not know: list the version without an anchor; reading it says why.
             if (!(error instanceof TamperError)) throw error;

@@ -3,7 +3,12 @@
  * approves (or rejects). Approval crypto-shreds every version of the resource (read/erasure.ts):
  * reads then answer 410 Gone while the leaf and anchor still prove the record existed.
  */
-import { erasureCreateSchema, erasureListSchema, erasureRequestSchema, type ErasureRequest } from '@ehr-anchor/core/api';
+import {
+  erasureCreateSchema,
+  erasureListSchema,
+  erasureRequestSchema,
+  type ErasureRequest,
+} from '@ehr-anchor/core/api';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -33,7 +38,9 @@ export async function erasureRoutes(root: FastifyInstance): Promise<void> {
 
   const isOwnHospital = async (actor: Actor) => {
     const hospital = await side.hospital();
-    return hospital !== null && actor.address === hospital ? null : 'only the hospital this bridge anchors for decides erasures';
+    return hospital !== null && actor.address === hospital
+      ? null
+      : 'only the hospital this bridge anchors for decides erasures';
   };
 
   app.post(
@@ -53,12 +60,20 @@ export async function erasureRoutes(root: FastifyInstance): Promise<void> {
       const spec: GuardSpec = {
         action: 'erasure',
         subject,
-        check: async (actor) => ((await side.isPatientSelf(actor, subject)) ? null : 'only the patient may ask to erase their records'),
+        check: async (actor) =>
+          (await side.isPatientSelf(actor, subject))
+            ? null
+            : 'only the patient may ask to erase their records',
       };
       const row = await side.run(req, spec, async (actor) => {
         const info = await side.records.info(req.body.seq);
         if (!info || info.subject !== subject) throw notFound('no such record of this patient');
-        spec.entity = { resourceType: info.resourceType, resourceId: info.resourceId, versionId: info.versionId, seq: info.seq };
+        spec.entity = {
+          resourceType: info.resourceType,
+          resourceId: info.resourceId,
+          versionId: info.versionId,
+          seq: info.seq,
+        };
         return store.addErasure(info.seq, subject, actor.address, Date.now());
       });
       return reply.code(201).send(view(row));
@@ -100,10 +115,16 @@ export async function erasureRoutes(root: FastifyInstance): Promise<void> {
       if (!request) throw notFound('no such erasure request');
       const spec: GuardSpec = { action: 'erasure', subject: request.subject, check: isOwnHospital };
       return side.run(req, spec, async (actor) => {
-        if (request.state !== 'pending') throw new HttpError(409, 'processing', `the request is ${request.state} already`);
+        if (request.state !== 'pending')
+          throw new HttpError(409, 'processing', `the request is ${request.state} already`);
         const [info] = await side.deps.outbox.bySeq([request.seq]);
         if (!info) throw notFound('the record is gone from the outbox');
-        spec.entity = { resourceType: info.resourceType, resourceId: info.resourceId, versionId: info.versionId, seq: info.seq };
+        spec.entity = {
+          resourceType: info.resourceType,
+          resourceId: info.resourceId,
+          versionId: info.versionId,
+          seq: info.seq,
+        };
         if (req.params.decision === 'reject') {
           store.decideErasure(request.id, 'rejected', actor.address, Date.now(), []);
           return view(store.erasure(request.id)!);
@@ -115,13 +136,20 @@ export async function erasureRoutes(root: FastifyInstance): Promise<void> {
           // Documents: shred the content key first (the content then cannot be read anywhere).
           if (v.resourceType === 'DocumentReference') {
             const doc = await side.records.read(v).catch(() => undefined);
-            if (doc) cids.push(...attachmentCids(doc.resource as { content?: { attachment?: { url?: string } }[] }));
+            if (doc)
+              cids.push(...attachmentCids(doc.resource as { content?: { attachment?: { url?: string } }[] }));
             store.deleteDocKey(v.resourceId);
           }
           cids.push(v.cid);
         }
         // Mark first: from this moment every read answers 410, even if IPFS removal must be retried.
-        store.decideErasure(request.id, 'approved', actor.address, Date.now(), versions.map((v) => v.seq));
+        store.decideErasure(
+          request.id,
+          'approved',
+          actor.address,
+          Date.now(),
+          versions.map((v) => v.seq),
+        );
         if (info.resourceType === 'Patient') store.removePatient(info.subject);
         await removeFromIpfs(side.deps.ipfs, cids);
         return view(store.erasure(request.id)!);

@@ -3,7 +3,10 @@ import { healthSchema, readinessSchema } from '@ehr-anchor/core/api';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { errorMessage } from '../../errors.js';
 
-async function check(fn: () => Promise<unknown>, timeoutMs = 3_000): Promise<{ ok: boolean; detail?: string }> {
+async function check(
+  fn: () => Promise<unknown>,
+  timeoutMs = 3_000,
+): Promise<{ ok: boolean; detail?: string }> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -21,9 +24,13 @@ async function check(fn: () => Promise<unknown>, timeoutMs = 3_000): Promise<{ o
 }
 
 export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.get('/healthz', { schema: { tags: ['ops'], summary: 'The process is up', response: { 200: healthSchema } } }, async () => ({
-    status: 'ok' as const,
-  }));
+  app.get(
+    '/healthz',
+    { schema: { tags: ['ops'], summary: 'The process is up', response: { 200: healthSchema } } },
+    async () => ({
+      status: 'ok' as const,
+    }),
+  );
 
   app.get(
     '/readyz',
@@ -41,14 +48,22 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
         check(() => app.chain.ping()),
       ]);
       const ready = outbox.ok && ipfs.ok && chain.ok;
-      return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', checks: { outbox, ipfs, chain } });
+      return reply
+        .status(ready ? 200 : 503)
+        .send({ status: ready ? 'ready' : 'not-ready', checks: { outbox, ipfs, chain } });
     },
   );
 
-  app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics', hide: false } }, async (_request, reply) => {
-    const counts = await app.outbox.counts();
-    for (const [state, n] of Object.entries(counts.records)) app.metrics.queued.set({ state }, n);
-    app.metrics.lag.set(counts.lagMs / 1000);
-    return reply.header('content-type', app.metrics.registry.contentType).send(await app.metrics.registry.metrics());
-  });
+  app.get(
+    '/metrics',
+    { schema: { tags: ['ops'], summary: 'Prometheus metrics', hide: false } },
+    async (_request, reply) => {
+      const counts = await app.outbox.counts();
+      for (const [state, n] of Object.entries(counts.records)) app.metrics.queued.set({ state }, n);
+      app.metrics.lag.set(counts.lagMs / 1000);
+      return reply
+        .header('content-type', app.metrics.registry.contentType)
+        .send(await app.metrics.registry.metrics());
+    },
+  );
 };

@@ -36,8 +36,10 @@ const responses = {
 
 export const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
   // Raw bytes: the HMAC is over exactly what was sent; JSON is parsed after authentication.
-  app.addContentTypeParser(FHIR_CONTENT_TYPES, { parseAs: 'buffer', bodyLimit: app.config.bodyLimit }, (_req, body, done) =>
-    done(null, body),
+  app.addContentTypeParser(
+    FHIR_CONTENT_TYPES,
+    { parseAs: 'buffer', bodyLimit: app.config.bodyLimit },
+    (_req, body, done) => done(null, body),
   );
 
   const guard = { onRequest: app.requireSource.onRequest, preHandler: app.requireSource.preHandler };
@@ -56,24 +58,62 @@ export const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post(
     '/fhir',
-    { ...guard, schema: { tags, security, summary: 'Bundle, subscription notification or empty notification', response: responses } },
-    async (request, reply) => handle(parseBasePush(parseJson(request.body as Buffer | undefined)), request.source!, reply),
+    {
+      ...guard,
+      schema: {
+        tags,
+        security,
+        summary: 'Bundle, subscription notification or empty notification',
+        response: responses,
+      },
+    },
+    async (request, reply) =>
+      handle(parseBasePush(parseJson(request.body as Buffer | undefined)), request.source!, reply),
   );
   app.post(
     '/fhir/:type',
-    { ...guard, schema: { tags, security, summary: 'REST-hook create with payload', params: typeParams, response: responses } },
+    {
+      ...guard,
+      schema: {
+        tags,
+        security,
+        summary: 'REST-hook create with payload',
+        params: typeParams,
+        response: responses,
+      },
+    },
     async (request, reply) =>
-      handle(parseResourcePush('POST', request.params.type, undefined, parseJson(request.body as Buffer | undefined)), request.source!, reply),
+      handle(
+        parseResourcePush(
+          'POST',
+          request.params.type,
+          undefined,
+          parseJson(request.body as Buffer | undefined),
+        ),
+        request.source!,
+        reply,
+      ),
   );
   for (const method of ['PUT', 'POST'] as const) {
     app.route({
       method,
       url: '/fhir/:type/:id',
       ...guard,
-      schema: { tags, security, summary: 'REST-hook create/update with payload, or empty notification', params: instanceParams, response: responses },
+      schema: {
+        tags,
+        security,
+        summary: 'REST-hook create/update with payload, or empty notification',
+        params: instanceParams,
+        response: responses,
+      },
       handler: async (request, reply) =>
         handle(
-          parseResourcePush(method, request.params.type, request.params.id, parseJson(request.body as Buffer | undefined)),
+          parseResourcePush(
+            method,
+            request.params.type,
+            request.params.id,
+            parseJson(request.body as Buffer | undefined),
+          ),
           request.source!,
           reply,
         ),
@@ -81,7 +121,21 @@ export const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
   }
   app.delete(
     '/fhir/:type/:id',
-    { ...guard, schema: { tags, security, summary: 'REST-hook delete (tombstone version)', params: instanceParams, response: responses } },
-    async (request, reply) => handle(parseResourcePush('DELETE', request.params.type, request.params.id, undefined), request.source!, reply),
+    {
+      ...guard,
+      schema: {
+        tags,
+        security,
+        summary: 'REST-hook delete (tombstone version)',
+        params: instanceParams,
+        response: responses,
+      },
+    },
+    async (request, reply) =>
+      handle(
+        parseResourcePush('DELETE', request.params.type, request.params.id, undefined),
+        request.source!,
+        reply,
+      ),
   );
 };

@@ -3,7 +3,10 @@ import type { NotificationType } from '../../ingest/parse.js';
 import type { Receipt } from '../../ingest/service.js';
 
 /** The 202 body: one informational issue per version (queued or replay), warnings for missing ones. */
-export function receiptOutcome(receipt: Receipt, notification?: { type: NotificationType }): ApiOperationOutcome {
+export function receiptOutcome(
+  receipt: Receipt,
+  notification?: { type: NotificationType },
+): ApiOperationOutcome {
   const issue: ApiOperationOutcome['issue'] = receipt.accepted.map((a) => ({
     severity: 'information' as const,
     code: 'informational',
@@ -18,10 +21,19 @@ export function receiptOutcome(receipt: Receipt, notification?: { type: Notifica
     },
   }));
   for (const m of receipt.missing) {
-    issue.push({ severity: 'warning', code: 'not-found', diagnostics: 'the source no longer has this resource', location: [m] });
+    issue.push({
+      severity: 'warning',
+      code: 'not-found',
+      diagnostics: 'the source no longer has this resource',
+      location: [m],
+    });
   }
   if (receipt.pollStarted) {
-    issue.push({ severity: 'information', code: 'informational', diagnostics: 'content-less notification: pulling changes from the source' });
+    issue.push({
+      severity: 'information',
+      code: 'informational',
+      diagnostics: 'content-less notification: pulling changes from the source',
+    });
   }
   if (issue.length === 0) {
     issue.push({

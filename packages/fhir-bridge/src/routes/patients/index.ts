@@ -5,7 +5,12 @@
  */
 import { SCOPES } from '@ehr-anchor/contracts';
 import type { FhirResourceLike } from '@ehr-anchor/core';
-import { contactUpdateSchema, patientSearchResultSchema, patientSearchSchema, writeReceiptSchema } from '@ehr-anchor/core/api';
+import {
+  contactUpdateSchema,
+  patientSearchResultSchema,
+  patientSearchSchema,
+  writeReceiptSchema,
+} from '@ehr-anchor/core/api';
 import type { FastifyInstance } from 'fastify';
 import type { Patient } from 'fhir/r4';
 import { Client, type FhirResource } from 'fhir-kit-client';
@@ -19,13 +24,17 @@ export async function patientRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<ZodTypeProvider>();
   app.setErrorHandler(readErrorHandler);
   const { side, store, index } = root.read;
-  const fhir = side.deps.fhir ? new Client({ baseUrl: side.deps.fhir.baseUrl, customHeaders: side.deps.fhir.headers ?? {} }) : undefined;
+  const fhir = side.deps.fhir
+    ? new Client({ baseUrl: side.deps.fhir.baseUrl, customHeaders: side.deps.fhir.headers ?? {} })
+    : undefined;
 
   /** The newest Patient version of a subject (from the index, else by scanning the subject's records). */
   async function latestPatient(subject: string) {
     const seq = store.latestPatientSeq(subject);
     if (seq !== undefined) return (await side.deps.outbox.bySeq([seq]))[0];
-    return (await side.deps.outbox.bySubject(subject, 100_000)).find((r) => r.resourceType === 'Patient' && !r.deleted && r.state !== 'received');
+    return (await side.deps.outbox.bySubject(subject, 100_000)).find(
+      (r) => r.resourceType === 'Patient' && !r.deleted && r.state !== 'received',
+    );
   }
 
   app.post(
@@ -33,7 +42,8 @@ export async function patientRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: ['patients'],
-        summary: 'Find patients by identifier, name words or birth date — only those who granted the caller (or their hospital) access',
+        summary:
+          'Find patients by identifier, name words or birth date — only those who granted the caller (or their hospital) access',
         security: [{ session: [] }],
         body: patientSearchSchema,
         response: { 200: patientSearchResultSchema },
@@ -43,7 +53,9 @@ export async function patientRoutes(root: FastifyInstance): Promise<void> {
       const spec: GuardSpec = { action: 'search' };
       return side.run(req, spec, async (actor) => {
         const candidates = index.search(req.body);
-        const allowed = await Promise.all(candidates.map((s) => side.chain.canRead(actor.address, s, SCOPES.demographics)));
+        const allowed = await Promise.all(
+          candidates.map((s) => side.chain.canRead(actor.address, s, SCOPES.demographics)),
+        );
         const items = [];
         for (const [i, subject] of candidates.entries()) {
           if (!allowed[i]) continue;
@@ -57,7 +69,12 @@ export async function patientRoutes(root: FastifyInstance): Promise<void> {
             actor,
             outcome: 'allowed',
             subject,
-            entity: { resourceType: 'Patient', resourceId: info.resourceId, versionId: info.versionId, seq: info.seq },
+            entity: {
+              resourceType: 'Patient',
+              resourceId: info.resourceId,
+              versionId: info.versionId,
+              seq: info.seq,
+            },
           });
         }
         return { items };
@@ -70,7 +87,8 @@ export async function patientRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: ['patients'],
-        summary: "The patient replaces their telecom and address; a new Patient version is written to the FHIR server and anchored",
+        summary:
+          'The patient replaces their telecom and address; a new Patient version is written to the FHIR server and anchored',
         security: [{ session: [] }],
         params: subjectParams,
         body: contactUpdateSchema,
@@ -82,18 +100,30 @@ export async function patientRoutes(root: FastifyInstance): Promise<void> {
       const spec: GuardSpec = {
         action: 'edit',
         subject,
-        check: async (actor) => ((await side.isPatientSelf(actor, subject)) ? null : 'only the patient may edit their contact details'),
+        check: async (actor) =>
+          (await side.isPatientSelf(actor, subject))
+            ? null
+            : 'only the patient may edit their contact details',
       };
       const receipt = await side.run(req, spec, async () => {
         const info = await latestPatient(subject);
         if (!info) throw notFound('no Patient record for this subject yet');
         if (store.isErased(info.seq)) throw new HttpError(410, 'not-found', 'the Patient record was erased');
-        spec.entity = { resourceType: 'Patient', resourceId: info.resourceId, versionId: info.versionId, seq: info.seq };
+        spec.entity = {
+          resourceType: 'Patient',
+          resourceId: info.resourceId,
+          versionId: info.versionId,
+          seq: info.seq,
+        };
         const current = (await side.records.read(info)).resource as Patient;
         let next: Patient = { ...current, telecom: req.body.telecom, address: req.body.address };
         if (fhir) {
           try {
-            next = (await fhir.update({ resourceType: 'Patient', id: current.id!, body: next as unknown as FhirResource })) as unknown as Patient;
+            next = (await fhir.update({
+              resourceType: 'Patient',
+              id: current.id!,
+              body: next as unknown as FhirResource,
+            })) as unknown as Patient;
           } catch (error) {
             const status = (error as { response?: { status?: number } }).response?.status;
             req.log.warn({ status }, 'FHIR server refused the Patient update');
@@ -104,8 +134,13 @@ export async function patientRoutes(root: FastifyInstance): Promise<void> {
           next = { ...next, meta: { ...next.meta } };
           delete next.meta!.versionId;
         }
-        const version = await prepareResource(side.source, next as unknown as FhirResourceLike, side.deps.keyStore.pseudonymKey());
-        if (version.subject !== subject) throw new HttpError(409, 'processing', 'the Patient resource belongs to another subject');
+        const version = await prepareResource(
+          side.source,
+          next as unknown as FhirResourceLike,
+          side.deps.keyStore.pseudonymKey(),
+        );
+        if (version.subject !== subject)
+          throw new HttpError(409, 'processing', 'the Patient resource belongs to another subject');
         const [result] = await side.deps.outbox.enqueue([version]);
         side.deps.onQueued?.();
         return {

@@ -5,7 +5,13 @@
  */
 import { categoryOf, SCOPES } from '@ehr-anchor/contracts';
 import { bytes32Schema } from '@ehr-anchor/core';
-import { recordListQuerySchema, recordListSchema, recordProgressSchema, recordReadSchema, type RecordSummary } from '@ehr-anchor/core/api';
+import {
+  recordListQuerySchema,
+  recordListSchema,
+  recordProgressSchema,
+  recordReadSchema,
+  type RecordSummary,
+} from '@ehr-anchor/core/api';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -91,7 +97,9 @@ export async function recordRoutes(root: FastifyInstance): Promise<void> {
           // Clinical dates live in the encrypted content: read each candidate once, then cache the date.
           const from = q.from ? Date.parse(q.from) : -Infinity;
           const to = q.to ? Date.parse(q.to) : Infinity;
-          const missing = candidates.filter((c) => !dates.has(c.seq) && c.state !== 'received' && !store.isErased(c.seq));
+          const missing = candidates.filter(
+            (c) => !dates.has(c.seq) && c.state !== 'received' && !store.isErased(c.seq),
+          );
           await mapLimit(missing, 8, async (c) => {
             try {
               store.setRecordDate(c.seq, clinicalDate((await side.records.read(c)).resource));
@@ -106,7 +114,10 @@ export async function recordRoutes(root: FastifyInstance): Promise<void> {
           });
         }
         const page = matching.slice(0, q.limit);
-        const next = matching.length > q.limit ? Buffer.from(String(page[page.length - 1]!.seq)).toString('base64url') : undefined;
+        const next =
+          matching.length > q.limit
+            ? Buffer.from(String(page[page.length - 1]!.seq)).toString('base64url')
+            : undefined;
         const erased = store.erasedSet(page.map((r) => r.seq));
         const items: RecordSummary[] = page.map((r) => {
           const date = dates.get(r.seq);
@@ -133,7 +144,8 @@ export async function recordRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: ['records'],
-        summary: 'One record: decrypted resource, leaf inputs, Merkle proof and anchor (verify it in the browser)',
+        summary:
+          'One record: decrypted resource, leaf inputs, Merkle proof and anchor (verify it in the browser)',
         security: [{ session: [] }],
         params: seqParams,
         response: { 200: recordReadSchema },
@@ -147,7 +159,12 @@ export async function recordRoutes(root: FastifyInstance): Promise<void> {
       });
       const info = await side.records.info(req.params.seq);
       if (!info) throw notFound('no such record');
-      const entity = { resourceType: info.resourceType, resourceId: info.resourceId, versionId: info.versionId, seq: info.seq };
+      const entity = {
+        resourceType: info.resourceType,
+        resourceId: info.resourceId,
+        versionId: info.versionId,
+        seq: info.seq,
+      };
       // An AuditEvent's leaf carries its own pseudonym; it belongs to the patient it is about, who alone reads it.
       const audited = info.resourceType === 'AuditEvent' ? store.auditByEventSeq(info.seq) : undefined;
       const spec: GuardSpec = audited
@@ -155,7 +172,10 @@ export async function recordRoutes(root: FastifyInstance): Promise<void> {
             action: 'read',
             subject: audited.subject,
             entity,
-            check: async (actor) => ((await side.isPatientSelf(actor, audited.subject)) ? null : 'only the patient reads their audit trail'),
+            check: async (actor) =>
+              (await side.isPatientSelf(actor, audited.subject))
+                ? null
+                : 'only the patient reads their audit trail',
           }
         : { action: 'read', subject: info.subject, scope: side.scopeOf(info.resourceType), entity };
       return side.run(req, spec, async () => {
@@ -172,7 +192,8 @@ export async function recordRoutes(root: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: ['records'],
-        summary: "A version's pipeline state, envelope CID and anchor (no content; same consent check as reading it)",
+        summary:
+          "A version's pipeline state, envelope CID and anchor (no content; same consent check as reading it)",
         security: [{ session: [] }],
         params: seqParams,
         response: { 200: recordProgressSchema },
@@ -182,7 +203,8 @@ export async function recordRoutes(root: FastifyInstance): Promise<void> {
       const actor = await side.actor(req);
       const info = await side.records.info(req.params.seq);
       if (!info || info.resourceType === 'AuditEvent') throw notFound('no such record');
-      if (!(await side.chain.canRead(actor.address, info.subject, side.scopeOf(info.resourceType)))) throw forbidden();
+      if (!(await side.chain.canRead(actor.address, info.subject, side.scopeOf(info.resourceType))))
+        throw forbidden();
       const { anchor } = await side.records.anchorOf(info);
       return {
         seq: info.seq,

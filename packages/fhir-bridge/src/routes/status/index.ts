@@ -20,19 +20,29 @@ export function batchView(b: BatchRow): ApiBatch {
 }
 
 export const statusRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.get('/status', { schema: { tags: ['ops'], summary: 'Outbox counts, lag and latest batches', response: { 200: bridgeStatusSchema } } }, async () => {
-    const counts = await app.outbox.counts();
-    return {
-      outbox: app.outbox.kind,
-      records: counts.records,
-      batches: counts.batches,
-      lagMs: counts.lagMs,
-      chainId: await app.chain.chainId(),
-      registry: app.chain.address,
-      signer: app.chain.signerAddress,
-      latestBatches: (await app.outbox.listBatches(10)).map(batchView),
-    };
-  });
+  app.get(
+    '/status',
+    {
+      schema: {
+        tags: ['ops'],
+        summary: 'Outbox counts, lag and latest batches',
+        response: { 200: bridgeStatusSchema },
+      },
+    },
+    async () => {
+      const counts = await app.outbox.counts();
+      return {
+        outbox: app.outbox.kind,
+        records: counts.records,
+        batches: counts.batches,
+        lagMs: counts.lagMs,
+        chainId: await app.chain.chainId(),
+        registry: app.chain.address,
+        signer: app.chain.signerAddress,
+        latestBatches: (await app.outbox.listBatches(10)).map(batchView),
+      };
+    },
+  );
 
   app.get(
     '/batches',
@@ -40,16 +50,28 @@ export const statusRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['anchors'],
         summary: 'Batches, newest first',
-        querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50), before: z.coerce.number().int().optional() }),
+        querystring: z.object({
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          before: z.coerce.number().int().optional(),
+        }),
         response: { 200: z.object({ batches: z.array(batchSchema) }) },
       },
     },
-    async (request) => ({ batches: (await app.outbox.listBatches(request.query.limit, request.query.before)).map(batchView) }),
+    async (request) => ({
+      batches: (await app.outbox.listBatches(request.query.limit, request.query.before)).map(batchView),
+    }),
   );
 
   app.get(
     '/batches/:id',
-    { schema: { tags: ['anchors'], summary: 'One batch', params: z.object({ id: z.coerce.number().int().min(1) }), response: { 200: batchSchema } } },
+    {
+      schema: {
+        tags: ['anchors'],
+        summary: 'One batch',
+        params: z.object({ id: z.coerce.number().int().min(1) }),
+        response: { 200: batchSchema },
+      },
+    },
     async (request) => {
       const batch = await app.outbox.getBatch(request.params.id);
       if (!batch) throw notFound('no such batch');

@@ -26,7 +26,13 @@ import {
 } from './clinical-entry.model.js';
 import type * as RebaseModule from './clinical-entry.rebase.js';
 import type { FieldClash, Rebased } from './clinical-entry.rebase.js';
-import { EntryRefusedError, entrySourceFor, type ClinicalEntrySource, type EntryProgress, type SubmittedItem } from './clinical-entry.source.js';
+import {
+  EntryRefusedError,
+  entrySourceFor,
+  type ClinicalEntrySource,
+  type EntryProgress,
+  type SubmittedItem,
+} from './clinical-entry.source.js';
 import { EhrEntryAnchoredEvent, EhrEntrySubmittedEvent } from './clinical-entry.events.js';
 import { clinicalEntryStyles } from './clinical-entry.styles.js';
 import { clinicalEntryStrings, type ClinicalEntryStrings } from './clinical-entry.strings.js';
@@ -39,7 +45,12 @@ type Phase =
   | { kind: 'submitting' }
   | { kind: 'loading-current' }
   | { kind: 'tracking'; items: SubmittedItem[]; progress: Record<string, EntryProgress>; amendment: boolean }
-  | { kind: 'refused'; message: string; issues: { expression?: string; message: string }[]; conflict?: boolean };
+  | {
+      kind: 'refused';
+      message: string;
+      issues: { expression?: string; message: string }[];
+      conflict?: boolean;
+    };
 
 /** A resource the last amendment gave a new version (its history is shown). */
 interface HistoryItem {
@@ -122,7 +133,8 @@ export class ClinicalEntry extends EhrElement {
 
   /** The patient's FHIR id (references in the bundle are `Patient/<id>`), from the data source. */
   private readonly patientTask = new Task(this, {
-    task: async ([source, patient], { signal }) => (source && patient ? (await source.getPatient(patient, signal)).resource.id : undefined),
+    task: async ([source, patient], { signal }) =>
+      source && patient ? (await source.getPatient(patient, signal)).resource.id : undefined,
     // Who is signed in is an argument so the patient is read again once the provider has signed in.
     args: () => [this.source, this.patient, this.signedInAs] as const,
   });
@@ -145,7 +157,11 @@ export class ClinicalEntry extends EhrElement {
 
   private get storage(): Storage | undefined {
     try {
-      return this.draftStorage === 'local' ? localStorage : this.draftStorage === 'session' ? sessionStorage : undefined;
+      return this.draftStorage === 'local'
+        ? localStorage
+        : this.draftStorage === 'session'
+          ? sessionStorage
+          : undefined;
     } catch {
       return undefined; // storage disabled by the browser
     }
@@ -165,7 +181,11 @@ export class ClinicalEntry extends EhrElement {
     }
     try {
       const saved = JSON.parse(raw) as Saved;
-      this.draft = { ...emptyDraft(), ...saved.draft, vitals: { ...emptyDraft().vitals, ...saved.draft.vitals } };
+      this.draft = {
+        ...emptyDraft(),
+        ...saved.draft,
+        vitals: { ...emptyDraft().vitals, ...saved.draft.vitals },
+      };
       this.amending = saved.amending;
       this.restored = true;
     } catch {
@@ -223,7 +243,10 @@ export class ClinicalEntry extends EhrElement {
   private renderForm(): TemplateResult {
     const s = this.strings;
     const d = this.draft;
-    const busy = this.phase.kind === 'submitting' || this.phase.kind === 'loading-current' || (this.phase.kind === 'tracking' && !this.allAnchored());
+    const busy =
+      this.phase.kind === 'submitting' ||
+      this.phase.kind === 'loading-current' ||
+      (this.phase.kind === 'tracking' && !this.allAnchored());
     const done = this.phase.kind === 'tracking';
     return html`<h2 id="ce-h">${this.amending ? s.amendHeading : s.heading}</h2>
       ${this.restored ? html`<p class="muted" role="status">${s.draftRestored}</p>` : nothing}
@@ -242,8 +265,12 @@ export class ClinicalEntry extends EhrElement {
             (c, i) => html`<div class="row" role="group" aria-label=${s.conditionN(i + 1)}>
               ${this.input(fieldId.condition(i, 'text'), s.labels.condition, c.text, (v) => this.edit((x) => (x.conditions[i]!.text = v)), { required: true })}
               ${this.input(fieldId.condition(i, 'onset'), s.labels.onset, c.onset, (v) => this.edit((x) => (x.conditions[i]!.onset = v)), { type: 'date', required: true })}
-              ${this.select(fieldId.condition(i, 'status'), s.labels.status, c.status, CONDITION_CLINICAL_STATUSES.map((st) => [st, s.statuses[st]]), (v) =>
-                this.edit((x) => (x.conditions[i]!.status = v as typeof c.status)),
+              ${this.select(
+                fieldId.condition(i, 'status'),
+                s.labels.status,
+                c.status,
+                CONDITION_CLINICAL_STATUSES.map((st) => [st, s.statuses[st]]),
+                (v) => this.edit((x) => (x.conditions[i]!.status = v as typeof c.status)),
               )}
               ${this.removeButton(s.labels.condition, i, () => this.edit((x) => x.conditions.splice(i, 1)))}
             </div>`,
@@ -255,18 +282,38 @@ export class ClinicalEntry extends EhrElement {
           <legend>${s.sections.medications}</legend>
           ${d.medications.map(
             (m, i) => html`<div class="row" role="group" aria-label=${s.medicationN(i + 1)}>
-              ${this.select(fieldId.medication(i, 'rxnorm'), s.labels.rxnorm, m.rxnorm, [['', s.noCode], ...RXNORM_CHOICES.map((r) => [r.code, `${r.display} (${r.code})`] as [string, string])], (v) =>
-                this.edit((x) => {
-                  const row = x.medications[i]!;
-                  row.rxnorm = v;
-                  const choice = RXNORM_CHOICES.find((r) => r.code === v);
-                  if (choice) row.text = choice.display;
-                }),
+              ${this.select(
+                fieldId.medication(i, 'rxnorm'),
+                s.labels.rxnorm,
+                m.rxnorm,
+                [
+                  ['', s.noCode],
+                  ...RXNORM_CHOICES.map((r) => [r.code, `${r.display} (${r.code})`] as [string, string]),
+                ],
+                (v) =>
+                  this.edit((x) => {
+                    const row = x.medications[i]!;
+                    row.rxnorm = v;
+                    const choice = RXNORM_CHOICES.find((r) => r.code === v);
+                    if (choice) row.text = choice.display;
+                  }),
               )}
               ${this.input(fieldId.medication(i, 'text'), s.labels.drug, m.text, (v) => this.edit((x) => (x.medications[i]!.text = v)), { required: true })}
               ${this.input(fieldId.medication(i, 'dose'), s.labels.dose, m.dose, (v) => this.edit((x) => (x.medications[i]!.dose = v)), { required: true, inputmode: 'decimal' })}
-              ${this.select(fieldId.medication(i, 'doseUnit'), s.labels.doseUnit, m.doseUnit, DOSE_UNITS.map((u) => [u, u]), (v) => this.edit((x) => (x.medications[i]!.doseUnit = v)))}
-              ${this.select(fieldId.medication(i, 'frequency'), s.labels.frequency, m.frequency, Object.keys(FREQUENCIES).map((f) => [f, f]), (v) => this.edit((x) => (x.medications[i]!.frequency = v)))}
+              ${this.select(
+                fieldId.medication(i, 'doseUnit'),
+                s.labels.doseUnit,
+                m.doseUnit,
+                DOSE_UNITS.map((u) => [u, u]),
+                (v) => this.edit((x) => (x.medications[i]!.doseUnit = v)),
+              )}
+              ${this.select(
+                fieldId.medication(i, 'frequency'),
+                s.labels.frequency,
+                m.frequency,
+                Object.keys(FREQUENCIES).map((f) => [f, f]),
+                (v) => this.edit((x) => (x.medications[i]!.frequency = v)),
+              )}
               ${this.removeButton(s.labels.drug, i, () => this.edit((x) => x.medications.splice(i, 1)))}
             </div>`,
           )}
@@ -277,7 +324,13 @@ export class ClinicalEntry extends EhrElement {
           <legend>${s.sections.exam}</legend>
           <div class="row">
             ${VITAL_KEYS.map((k) =>
-              this.input(fieldId.vital(k), s.labels[k], d.vitals[k], (v) => this.edit((x) => (x.vitals[k] = v)), { inputmode: 'decimal', unit: VITAL_SIGNS[k].unit }),
+              this.input(
+                fieldId.vital(k),
+                s.labels[k],
+                d.vitals[k],
+                (v) => this.edit((x) => (x.vitals[k] = v)),
+                { inputmode: 'decimal', unit: VITAL_SIGNS[k].unit },
+              ),
             )}
           </div>
         </fieldset>
@@ -286,8 +339,15 @@ export class ClinicalEntry extends EhrElement {
           <legend>${s.sections.labs}</legend>
           ${d.labs.map(
             (l, i) => html`<div class="row" role="group" aria-label=${s.labN(i + 1)}>
-              ${this.select(`f-lab-${i}-pick`, s.labels.test, LAB_TESTS.some((t) => t.loinc === l.loinc) ? l.loinc : '', [['', s.otherTest], ...LAB_TESTS.map((t) => [t.loinc, t.display] as [string, string])], (v) =>
-                this.edit((x) => Object.assign(x.labs[i]!, v ? labFromTest(v) : { loinc: '', name: '', unit: '' })),
+              ${this.select(
+                `f-lab-${i}-pick`,
+                s.labels.test,
+                LAB_TESTS.some((t) => t.loinc === l.loinc) ? l.loinc : '',
+                [['', s.otherTest], ...LAB_TESTS.map((t) => [t.loinc, t.display] as [string, string])],
+                (v) =>
+                  this.edit((x) =>
+                    Object.assign(x.labs[i]!, v ? labFromTest(v) : { loinc: '', name: '', unit: '' }),
+                  ),
               )}
               ${this.input(fieldId.lab(i, 'name'), s.labels.test, l.name, (v) => this.edit((x) => (x.labs[i]!.name = v)), { required: true })}
               ${this.input(fieldId.lab(i, 'loinc'), s.labels.loinc, l.loinc, (v) => this.edit((x) => (x.labs[i]!.loinc = v)))}
@@ -330,9 +390,10 @@ export class ClinicalEntry extends EhrElement {
     const onInput = (e: Event) => set((e.target as HTMLInputElement | HTMLTextAreaElement).value);
     return html`<div class="field ${o.multiline ? 'wide' : ''}">
       <label for=${id}>${label}${o.required ? html`<span aria-hidden="true"> *</span>` : nothing}</label>
-      ${o.multiline
-        ? html`<textarea id=${id} rows="3" .value=${value} ?required=${o.required} aria-invalid=${error ? 'true' : 'false'} aria-describedby=${describedBy} @input=${onInput}></textarea>`
-        : html`<input
+      ${
+        o.multiline
+          ? html`<textarea id=${id} rows="3" .value=${value} ?required=${o.required} aria-invalid=${error ? 'true' : 'false'} aria-describedby=${describedBy} @input=${onInput}></textarea>`
+          : html`<input
             id=${id}
             type=${o.type ?? 'text'}
             inputmode=${o.inputmode ?? nothing}
@@ -342,13 +403,20 @@ export class ClinicalEntry extends EhrElement {
             aria-invalid=${error ? 'true' : 'false'}
             aria-describedby=${describedBy}
             @input=${onInput}
-          />`}
+          />`
+      }
       ${o.unit ? html`<span id=${unitId} class="unit">${o.unit}</span>` : nothing}
       <span id=${errId} class="field-error">${error ?? ''}</span>
     </div>`;
   }
 
-  private select(id: string, label: string, value: string, options: Array<[string, string]>, set: (v: string) => void): TemplateResult {
+  private select(
+    id: string,
+    label: string,
+    value: string,
+    options: Array<[string, string]>,
+    set: (v: string) => void,
+  ): TemplateResult {
     return html`<div class="field">
       <label for=${id}>${label}</label>
       <select id=${id} @change=${(e: Event) => set((e.target as HTMLSelectElement).value)}>
@@ -362,24 +430,34 @@ export class ClinicalEntry extends EhrElement {
   }
 
   private allAnchored(): boolean {
-    return this.phase.kind === 'tracking' && this.phase.items.every((i) => (this.phase as { progress: Record<string, EntryProgress> }).progress[i.key]?.state === 'anchored');
+    return (
+      this.phase.kind === 'tracking' &&
+      this.phase.items.every(
+        (i) =>
+          (this.phase as { progress: Record<string, EntryProgress> }).progress[i.key]?.state === 'anchored',
+      )
+    );
   }
 
   private renderPhase(): TemplateResult | typeof nothing {
     const s = this.strings;
     const p = this.phase;
     if (p.kind === 'submitting') return html`<p role="status" aria-live="polite">${s.submitting}</p>`;
-    if (p.kind === 'loading-current') return html`<p role="status" aria-live="polite">${s.loadingCurrent}</p>`;
+    if (p.kind === 'loading-current')
+      return html`<p role="status" aria-live="polite">${s.loadingCurrent}</p>`;
     if (p.kind === 'refused') {
       return html`<div role="alert" class="error" part="refusal" data-kind=${p.conflict ? 'conflict' : 'refused'}>
           <p>${s.refused} ${p.message}</p>
-          ${p.issues.length
-            ? html`<ul>${p.issues.map((i) => html`<li>${i.message}${i.expression ? html` <span class="mono">(${i.expression})</span>` : nothing}</li>`)}</ul>`
-            : nothing}
+          ${
+            p.issues.length
+              ? html`<ul>${p.issues.map((i) => html`<li>${i.message}${i.expression ? html` <span class="mono">(${i.expression})</span>` : nothing}</li>`)}</ul>`
+              : nothing
+          }
         </div>
         ${p.conflict && this.amending ? html`<div class="actions"><button part="load-current" type="button" @click=${() => void this.loadCurrent()}>${s.loadCurrent}</button></div>` : nothing}`;
     }
-    if (p.kind === 'editing' && this.rebased && this.rebase) return this.rebase.renderRebased(this.rebased, s, (c) => this.useCurrent(c));
+    if (p.kind === 'editing' && this.rebased && this.rebase)
+      return this.rebase.renderRebased(this.rebased, s, (c) => this.useCurrent(c));
     if (p.kind !== 'tracking') return nothing;
     const anchored = p.items.filter((i) => p.progress[i.key]?.state === 'anchored').length;
     const tx = p.items.map((i) => p.progress[i.key]?.txHash).find(Boolean);
@@ -400,7 +478,8 @@ export class ClinicalEntry extends EhrElement {
 
   private useCurrent(c: FieldClash): void {
     this.edit((x) => this.rebase?.setDraftField(x, c.path, c.theirs));
-    if (this.rebased) this.rebased = { ...this.rebased, clashes: this.rebased.clashes.filter((x) => x !== c) };
+    if (this.rebased)
+      this.rebased = { ...this.rebased, clashes: this.rebased.clashes.filter((x) => x !== c) };
   }
 
   private renderHistory(): TemplateResult | typeof nothing {
@@ -443,15 +522,31 @@ export class ClinicalEntry extends EhrElement {
       const issues = error instanceof EntryRefusedError ? error.issues : [];
       // The draft stays saved (it is removed only once the server took the entry), so nothing typed is lost.
       const conflict = error instanceof EntryRefusedError && error.kind === 'conflict';
-      this.phase = { kind: 'refused', message: describeError(error, this.strings), issues, ...(conflict ? { conflict } : {}) };
+      this.phase = {
+        kind: 'refused',
+        message: describeError(error, this.strings),
+        issues,
+        ...(conflict ? { conflict } : {}),
+      };
       return;
     }
-    this.lastRefs = items.map((item, i) => ({ part: parts[i] ?? '', resourceType: item.resourceType, resourceId: item.resourceId, versionId: item.versionId, key: item.key }));
+    this.lastRefs = items.map((item, i) => ({
+      part: parts[i] ?? '',
+      resourceType: item.resourceType,
+      resourceId: item.resourceId,
+      versionId: item.versionId,
+      key: item.key,
+    }));
     // Saved: the draft is done; what stays is the link to the entry, until it is amended.
     this.storage?.removeItem(this.storageKey);
     this.restored = false;
     this.attempted = false;
-    this.phase = { kind: 'tracking', items, progress: Object.fromEntries(items.map((i) => [i.key, { state: i.state }])), amendment };
+    this.phase = {
+      kind: 'tracking',
+      items,
+      progress: Object.fromEntries(items.map((i) => [i.key, { state: i.state }])),
+      amendment,
+    };
     this.dispatchEvent(new EhrEntrySubmittedEvent({ items, amendment }));
     this.poll();
   }
@@ -477,7 +572,8 @@ export class ClinicalEntry extends EhrElement {
             this.poll();
           }
         },
-        (error: unknown) => (this.phase = { kind: 'refused', message: describeError(error, this.strings), issues: [] }),
+        (error: unknown) =>
+          (this.phase = { kind: 'refused', message: describeError(error, this.strings), issues: [] }),
       );
     }, this.pollInterval);
   }
@@ -505,7 +601,14 @@ export class ClinicalEntry extends EhrElement {
     this.phase = { kind: 'loading-current' };
     try {
       this.rebase ??= await import('./clinical-entry.rebase.js');
-      const loaded = await this.rebase.loadCurrentVersion(entries, source, this.patient, amending, this.draft, this.strings);
+      const loaded = await this.rebase.loadCurrentVersion(
+        entries,
+        source,
+        this.patient,
+        amending,
+        this.draft,
+        this.strings,
+      );
       this.draft = loaded.draft;
       this.amending = loaded.amending;
       this.rebased = loaded.rebased;
@@ -514,12 +617,19 @@ export class ClinicalEntry extends EhrElement {
       this.save();
       this.phase = { kind: 'editing' };
     } catch (error) {
-      this.phase = { kind: 'refused', message: describeError(error, this.strings), issues: [], conflict: true };
+      this.phase = {
+        kind: 'refused',
+        message: describeError(error, this.strings),
+        issues: [],
+        conflict: true,
+      };
     }
   }
 
   /** The history of each resource the amendment gave a new version (`<ehr-version-history>` loads and verifies it). */
   private showHistory(items: SubmittedItem[]): void {
-    this.history = items.filter((i) => i.versionId !== '1').map((i) => ({ resourceType: i.resourceType, key: i.key }));
+    this.history = items
+      .filter((i) => i.versionId !== '1')
+      .map((i) => ({ resourceType: i.resourceType, key: i.key }));
   }
 }

@@ -12,7 +12,14 @@ import { buildTree, contentHash, leafHash, pseudonym, randomSalt, type Hex } fro
 import type { Bundle, FhirResource } from 'fhir/r4';
 import type { AnchorOnChain, EhrDataSource, LeafInputs, RecordDetail } from '../../data/data-source.js';
 import { categoryOf, titleOf } from '../../fhir/format.js';
-import { EntryRefusedError, type ClinicalEntrySource, type EntryProgress, type PipelineState, type SubmittedItem, type VersionInfo } from './clinical-entry.source.js';
+import {
+  EntryRefusedError,
+  type ClinicalEntrySource,
+  type EntryProgress,
+  type PipelineState,
+  type SubmittedItem,
+  type VersionInfo,
+} from './clinical-entry.source.js';
 
 interface Stored {
   key: string;
@@ -26,7 +33,8 @@ interface Stored {
 }
 
 const HOSPITAL = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
-const randomHex = (): string => `0x${Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, '0')).join('')}`;
+const randomHex = (): string =>
+  `0x${Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, '0')).join('')}`;
 
 /** The entry store; `source` is the data source with it layered on top. */
 export class FixtureEntries implements ClinicalEntrySource {
@@ -48,9 +56,13 @@ export class FixtureEntries implements ClinicalEntrySource {
     this.source = new Proxy(inner, {
       get: (target, prop, receiver) => {
         if (prop === 'entries') return this;
-        if (prop === 'submitEntry' || prop === 'entryProgress' || prop === 'versions') return (this[prop] as (...a: unknown[]) => unknown).bind(this);
-        if (prop === 'getRecord') return (patientId: string, key: string, signal?: AbortSignal) => (this.records.has(key) ? this.read(key) : target.getRecord(patientId, key, signal));
-        if (prop === 'anchorOf') return async (root: string) => this.anchors.get(root.toLowerCase()) ?? target.anchorOf(root);
+        if (prop === 'submitEntry' || prop === 'entryProgress' || prop === 'versions')
+          return (this[prop] as (...a: unknown[]) => unknown).bind(this);
+        if (prop === 'getRecord')
+          return (patientId: string, key: string, signal?: AbortSignal) =>
+            this.records.has(key) ? this.read(key) : target.getRecord(patientId, key, signal);
+        if (prop === 'anchorOf')
+          return async (root: string) => this.anchors.get(root.toLowerCase()) ?? target.anchorOf(root);
         const value = Reflect.get(target, prop, receiver) as unknown;
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
@@ -64,32 +76,50 @@ export class FixtureEntries implements ClinicalEntrySource {
 
   async submitEntry(patientId: string, bundle: Bundle): Promise<SubmittedItem[]> {
     this.submitted.push(structuredClone(bundle));
-    if (patientId !== this.patientId && (await this.inner.getPatient(patientId)).resource.id !== this.patientId) {
+    if (
+      patientId !== this.patientId &&
+      (await this.inner.getPatient(patientId)).resource.id !== this.patientId
+    ) {
       throw new EntryRefusedError('forbidden', 'You have no access to this patient.', []);
     }
     const refusal = this.refusal;
     this.refusal = undefined;
     if (refusal) throw refusal;
-    const issues = checkEntryBundle(bundle as unknown as EntryBundleLike, { patientRef: `Patient/${this.patientId}` });
-    if (issues.length) throw new EntryRefusedError('invalid', issues[0]!.message, issues.map((i) => ({ expression: i.expression, message: i.message })));
+    const issues = checkEntryBundle(bundle as unknown as EntryBundleLike, {
+      patientRef: `Patient/${this.patientId}`,
+    });
+    if (issues.length)
+      throw new EntryRefusedError(
+        'invalid',
+        issues[0]!.message,
+        issues.map((i) => ({ expression: i.expression, message: i.message })),
+      );
     // Like a FHIR server (If-Match on an update): an amendment of a version that is no longer the
     // current one is refused with 412 before anything of the transaction is written.
     for (const [i, e] of (bundle.entry ?? []).entries()) {
-      const expected = e.request?.method === 'PUT' && e.request.ifMatch ? /^(?:W\/)?"?([^"]*)"?$/.exec(e.request.ifMatch)?.[1] : undefined;
+      const expected =
+        e.request?.method === 'PUT' && e.request.ifMatch
+          ? /^(?:W\/)?"?([^"]*)"?$/.exec(e.request.ifMatch)?.[1]
+          : undefined;
       const current = expected === undefined ? undefined : this.versionsOf.get(e.request!.url)?.length;
       if (current !== undefined && expected !== String(current)) {
         const message = `the ${e.resource!.resourceType} was changed since version ${expected} (it is now at version ${current}): reload the entry and amend the current version; nothing was written`;
-        throw new EntryRefusedError('conflict', message, [{ expression: `Bundle.entry[${i}].request.ifMatch`, message }]);
+        throw new EntryRefusedError('conflict', message, [
+          { expression: `Bundle.entry[${i}].request.ifMatch`, message },
+        ]);
       }
     }
     // Like a FHIR server's transaction: ids for POSTs first, then references rewritten.
     const ids = new Map<string, string>();
     for (const e of bundle.entry ?? []) {
-      if (e.request?.method === 'POST' && e.fullUrl) ids.set(e.fullUrl, `${e.resource!.resourceType}/fx-${this.nextId++}`);
+      if (e.request?.method === 'POST' && e.fullUrl)
+        ids.set(e.fullUrl, `${e.resource!.resourceType}/fx-${this.nextId++}`);
     }
     const items: SubmittedItem[] = [];
     for (const e of bundle.entry ?? []) {
-      const text = JSON.stringify(e.resource).replace(/"urn:uuid:[0-9a-f-]{36}"/g, (m) => JSON.stringify(ids.get(JSON.parse(m) as string) ?? JSON.parse(m)));
+      const text = JSON.stringify(e.resource).replace(/"urn:uuid:[0-9a-f-]{36}"/g, (m) =>
+        JSON.stringify(ids.get(JSON.parse(m) as string) ?? JSON.parse(m)),
+      );
       const resource = JSON.parse(text) as FhirResource;
       const ref = e.request?.method === 'POST' ? ids.get(e.fullUrl!)! : e.request!.url;
       const [type, id] = ref.split('/') as [string, string];
@@ -106,7 +136,15 @@ export class FixtureEntries implements ClinicalEntrySource {
         this.versionsOf.set(ref, [key, ...history]);
       }
       const versionId = stored!.resource.meta!.versionId!;
-      items.push({ request: e.fullUrl ?? e.request!.url, resourceType: type, resourceId: id, versionId, reference: `${ref}/_history/${versionId}`, key: stored!.key, state: stored!.state });
+      items.push({
+        request: e.fullUrl ?? e.request!.url,
+        resourceType: type,
+        resourceId: id,
+        versionId,
+        reference: `${ref}/_history/${versionId}`,
+        key: stored!.key,
+        state: stored!.state,
+      });
     }
     return items;
   }
@@ -124,7 +162,13 @@ export class FixtureEntries implements ClinicalEntrySource {
     const keys = this.versionsOf.get(`${r.resource.resourceType}/${r.resource.id}`) ?? [];
     return keys.map((k) => {
       const v = this.records.get(k)!;
-      return { key: k, versionId: v.resource.meta!.versionId!, state: v.state, erased: false, receivedAt: v.receivedAt };
+      return {
+        key: k,
+        versionId: v.resource.meta!.versionId!,
+        state: v.state,
+        erased: false,
+        receivedAt: v.receivedAt,
+      };
     });
   }
 
@@ -152,7 +196,12 @@ export class FixtureEntries implements ClinicalEntrySource {
       r.state = 'anchored';
       r.txHash = txHash;
     });
-    this.anchors.set(tree.root.toLowerCase(), { root: tree.root, hospital: HOSPITAL, timestamp: Math.floor(Date.now() / 1000), count: batch.length });
+    this.anchors.set(tree.root.toLowerCase(), {
+      root: tree.root,
+      hospital: HOSPITAL,
+      timestamp: Math.floor(Date.now() / 1000),
+      count: batch.length,
+    });
     return tree.root;
   }
 
@@ -161,13 +210,27 @@ export class FixtureEntries implements ClinicalEntrySource {
    * `resourceType` in this store, with the Encounter it belongs to, as a FHIR client would: PUTs
    * with If-Match on the current versions. A form that opened the older version then conflicts.
    */
-  async amendElsewhere<T extends FhirResource>(resourceType: T['resourceType'], mutate: (resource: T) => void): Promise<SubmittedItem[]> {
+  async amendElsewhere<T extends FhirResource>(
+    resourceType: T['resourceType'],
+    mutate: (resource: T) => void,
+  ): Promise<SubmittedItem[]> {
     const encounter = this.current().find((r) => r.resourceType === 'Encounter');
     const target = structuredClone(this.current().find((r): r is T => r.resourceType === resourceType));
     if (!encounter || !target) throw new Error(`no ${resourceType} with an Encounter in this store`);
     mutate(target);
-    const put = (r: FhirResource) => ({ resource: r, request: { method: 'PUT' as const, url: `${r.resourceType}/${r.id}`, ifMatch: `W/"${r.meta!.versionId}"` } });
-    return this.submitEntry(this.patientId, { resourceType: 'Bundle', type: 'transaction', entry: [put(encounter), put(target)] });
+    const put = (r: FhirResource) => ({
+      resource: r,
+      request: {
+        method: 'PUT' as const,
+        url: `${r.resourceType}/${r.id}`,
+        ifMatch: `W/"${r.meta!.versionId}"`,
+      },
+    });
+    return this.submitEntry(this.patientId, {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [put(encounter), put(target)],
+    });
   }
 
   /** Injected fault: changes a stored version's content after it was anchored (a compromised store). */
@@ -201,7 +264,9 @@ export class FixtureEntries implements ClinicalEntrySource {
       resource: structuredClone(r.resource),
       ...(r.leaf ? { leaf: r.leaf } : {}),
       ...(r.proof ? { proof: r.proof } : {}),
-      ...(r.root ? { anchor: { root: r.root, hospital: HOSPITAL, ...(r.txHash ? { txHash: r.txHash } : {}) } } : {}),
+      ...(r.root
+        ? { anchor: { root: r.root, hospital: HOSPITAL, ...(r.txHash ? { txHash: r.txHash } : {}) } }
+        : {}),
     };
   }
 }

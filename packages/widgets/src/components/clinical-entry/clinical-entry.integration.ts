@@ -33,7 +33,8 @@ beforeEach(() => sessionStorage.clear());
 
 const signedIn = (key: string, inner: ReturnType<typeof html>) => signedInOn(stack, key, inner);
 
-const field = (el: ClinicalEntry, id: string) => el.shadowRoot!.querySelector<HTMLInputElement & HTMLSelectElement>(`#${id}`)!;
+const field = (el: ClinicalEntry, id: string) =>
+  el.shadowRoot!.querySelector<HTMLInputElement & HTMLSelectElement>(`#${id}`)!;
 async function type(el: ClinicalEntry, id: string, value: string): Promise<void> {
   const f = field(el, id);
   f.value = value;
@@ -47,14 +48,21 @@ async function click(el: ClinicalEntry, text: string): Promise<void> {
 
 /** Waits for the form; fails at once with the element's own message if it shows an error instead. */
 async function formOf(el: ClinicalEntry): Promise<void> {
-  await until(() => el.shadowRoot!.querySelector('form') || el.shadowRoot!.querySelector('[role="alert"]'), 'the form (patient read from the bridge)', 60_000);
+  await until(
+    () => el.shadowRoot!.querySelector('form') || el.shadowRoot!.querySelector('[role="alert"]'),
+    'the form (patient read from the bridge)',
+    60_000,
+  );
   const alert = el.shadowRoot!.querySelector('[role="alert"]');
   if (!el.shadowRoot!.querySelector('form')) throw new Error(`no form: ${alert?.textContent ?? ''}`);
 }
 
 async function fhir<T>(path: string): Promise<T> {
   // no-store: HAPI sends Last-Modified, and a heuristically cached read would hide a new version.
-  const res = await fetch(`${stack.fhirBaseUrl}/${path}`, { headers: { accept: 'application/fhir+json' }, cache: 'no-store' });
+  const res = await fetch(`${stack.fhirBaseUrl}/${path}`, {
+    headers: { accept: 'application/fhir+json' },
+    cache: 'no-store',
+  });
   return (await res.json()) as T;
 }
 
@@ -66,7 +74,15 @@ async function fillEverything(el: ClinicalEntry): Promise<void> {
   await click(el, 'Add medication');
   await type(el, 'f-med-0-rxnorm', '316049');
   await type(el, 'f-med-0-dose', '25');
-  for (const [k, v] of Object.entries({ systolic: '142', diastolic: '91', heartRate: '72', temperature: '36.8', weight: '81.5', height: '178' })) await type(el, `f-vital-${k}`, v);
+  for (const [k, v] of Object.entries({
+    systolic: '142',
+    diastolic: '91',
+    heartRate: '72',
+    temperature: '36.8',
+    weight: '81.5',
+    height: '178',
+  }))
+    await type(el, `f-vital-${k}`, v);
   await click(el, 'Add lab result');
   await type(el, 'f-lab-0-pick', '2339-0');
   await type(el, 'f-lab-0-value', '104');
@@ -77,43 +93,83 @@ async function fillEverything(el: ClinicalEntry): Promise<void> {
 
 describe('<clinical-entry> against the real bridge, HAPI FHIR, anvil and Kubo', () => {
   it('a doctor creates an entry with every section: stored on HAPI with its codes and units, anchored, amended into two verified versions, verified in <ehr-viewer>', async () => {
-    const provider = await signedIn(stack.doctorKey, html`<clinical-entry patient-id=${stack.subject} poll-interval="300"></clinical-entry>`);
+    const provider = await signedIn(
+      stack.doctorKey,
+      html`<clinical-entry patient-id=${stack.subject} poll-interval="300"></clinical-entry>`,
+    );
     const el = provider.querySelector<ClinicalEntry>('clinical-entry')!;
     await formOf(el);
     await fillEverything(el);
     // An impossible vital sign is caught before anything is sent.
     await type(el, 'f-vital-temperature', '73');
     el.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
-    await until(() => field(el, 'f-vital-temperature').getAttribute('aria-invalid') === 'true', 'temperature marked');
-    expect(el.shadowRoot!.querySelector('#f-vital-temperature-error')!.textContent).to.equal('Body temperature must be between 25 and 45 Cel.');
+    await until(
+      () => field(el, 'f-vital-temperature').getAttribute('aria-invalid') === 'true',
+      'temperature marked',
+    );
+    expect(el.shadowRoot!.querySelector('#f-vital-temperature-error')!.textContent).to.equal(
+      'Body temperature must be between 25 and 45 Cel.',
+    );
     await type(el, 'f-vital-temperature', '36.8');
 
     let items: EhrEntrySubmittedEvent['detail']['items'] = [];
     el.addEventListener('ehr-entry-submitted', (e) => (items = e.detail.items), { once: true });
     el.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
     await until(() => items.length === 10, 'the bridge accepted the entry', 60_000);
-    await until(() => el.shadowRoot!.querySelector('[part="result"]')?.textContent?.includes('All 10 records of this entry are anchored.'), 'anchored', 180_000);
+    await until(
+      () =>
+        el
+          .shadowRoot!.querySelector('[part="result"]')
+          ?.textContent?.includes('All 10 records of this entry are anchored.'),
+      'anchored',
+      180_000,
+    );
     await expect(el).to.be.accessible();
 
     // On the FHIR server, with codes and units.
     const encounter = items.find((i) => i.resourceType === 'Encounter')!;
     const obs = await fhir<Bundle>(`Observation?encounter=Encounter/${encounter.resourceId}`);
-    const codes = (obs.entry ?? []).map((e) => e.resource as Observation).map((o) => `${o.code.coding?.[0]?.code} ${o.valueQuantity ? `${o.valueQuantity.value} ${o.valueQuantity.code}` : o.component?.map((c) => c.valueQuantity?.value).join('/')}`);
-    expect(codes.sort()).to.deep.equal(['2339-0 104 mg/dL', '29463-7 81.5 kg', '8302-2 178 cm', '8310-5 36.8 Cel', '85354-9 142/91', '8867-4 72 /min']);
+    const codes = (obs.entry ?? [])
+      .map((e) => e.resource as Observation)
+      .map(
+        (o) =>
+          `${o.code.coding?.[0]?.code} ${o.valueQuantity ? `${o.valueQuantity.value} ${o.valueQuantity.code}` : o.component?.map((c) => c.valueQuantity?.value).join('/')}`,
+      );
+    expect(codes.sort()).to.deep.equal([
+      '2339-0 104 mg/dL',
+      '29463-7 81.5 kg',
+      '8302-2 178 cm',
+      '8310-5 36.8 Cel',
+      '85354-9 142/91',
+      '8867-4 72 /min',
+    ]);
 
     // Amend: the condition resolved.
     await click(el, 'Amend this entry');
     await type(el, 'f-cond-0-status', 'resolved');
     el.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
-    await until(() => el.shadowRoot!.querySelector('[part="history"] ehr-version-history'), 'history', 180_000);
+    await until(
+      () => el.shadowRoot!.querySelector('[part="history"] ehr-version-history'),
+      'history',
+      180_000,
+    );
     const panel = el.shadowRoot!.querySelector<EhrVersionHistory>('[part="history"] ehr-version-history')!;
-    await until(() => panel.shadowRoot!.querySelectorAll('[part="version"] [part="badge"][data-state="verified"]').length === 2, 'both versions verified against the chain', 60_000);
+    await until(
+      () =>
+        panel.shadowRoot!.querySelectorAll('[part="version"] [part="badge"][data-state="verified"]')
+          .length === 2,
+      'both versions verified against the chain',
+      60_000,
+    );
     const versions = [...panel.shadowRoot!.querySelectorAll('[part="version"]')];
     expect(versions.map((v) => v.getAttribute('data-version'))).to.deep.equal(['2', '1']);
     expect(versions[0]!.querySelector('ins')!.textContent).to.equal('resolved');
     const condition = items.find((i) => i.resourceType === 'Condition')!;
     const onServer = await fhir<Condition>(`Condition/${condition.resourceId}`);
-    expect([onServer.meta?.versionId, onServer.clinicalStatus?.coding?.[0]?.code]).to.deep.equal(['2', 'resolved']);
+    expect([onServer.meta?.versionId, onServer.clinicalStatus?.coding?.[0]?.code]).to.deep.equal([
+      '2',
+      'resolved',
+    ]);
     await expect(el).to.be.accessible();
 
     // The same records in the viewer, verified in the browser against the chain.
@@ -122,35 +178,69 @@ describe('<clinical-entry> against the real bridge, HAPI FHIR, anvil and Kubo', 
     const viewer = document.createElement('ehr-viewer') as EhrViewer;
     viewer.patientId = stack.subject;
     provider.append(viewer);
-    await until(() => [...viewer.shadowRoot!.querySelectorAll('[part="record"]')].some((r) => r.textContent!.includes('Encounter')), 'encounter rows', 60_000);
-    const row = [...viewer.shadowRoot!.querySelectorAll<HTMLButtonElement>('[part="record"]')].find((r) => r.textContent!.includes('Encounter'))!;
+    await until(
+      () =>
+        [...viewer.shadowRoot!.querySelectorAll('[part="record"]')].some((r) =>
+          r.textContent!.includes('Encounter'),
+        ),
+      'encounter rows',
+      60_000,
+    );
+    const row = [...viewer.shadowRoot!.querySelectorAll<HTMLButtonElement>('[part="record"]')].find((r) =>
+      r.textContent!.includes('Encounter'),
+    )!;
     row.click();
-    await until(() => viewer.shadowRoot!.querySelector('[part="detail"] [part="badge"]')?.getAttribute('data-state') === 'verified', 'verified detail', 60_000);
+    await until(
+      () =>
+        viewer.shadowRoot!.querySelector('[part="detail"] [part="badge"]')?.getAttribute('data-state') ===
+        'verified',
+      'verified detail',
+      60_000,
+    );
     // The newest Encounter is the entry's own (the raw JSON shows the server's id).
     viewer.shadowRoot!.querySelector<HTMLButtonElement>('#tab-raw')!.click();
     await until(() => viewer.shadowRoot!.querySelector('[part="detail"] pre'), 'raw JSON');
-    expect(JSON.parse(viewer.shadowRoot!.querySelector('[part="detail"] pre')!.textContent!)).to.deep.include({ resourceType: 'Encounter', id: encounter.resourceId });
+    expect(JSON.parse(viewer.shadowRoot!.querySelector('[part="detail"] pre')!.textContent!)).to.deep.include(
+      { resourceType: 'Encounter', id: encounter.resourceId },
+    );
     // The amended Condition in the viewer: its detail shows both versions, each verified (ehr-version-history).
     // Filter the timeline to conditions (it is virtualized); the newest is the amended one.
-    const conditions = [...viewer.shadowRoot!.querySelectorAll<HTMLLabelElement>('[part="filters"] label.check')].find((l) => l.textContent!.trim().startsWith(ehrViewerStrings.category.conditions))!;
+    const conditions = [
+      ...viewer.shadowRoot!.querySelectorAll<HTMLLabelElement>('[part="filters"] label.check'),
+    ].find((l) => l.textContent!.trim().startsWith(ehrViewerStrings.category.conditions))!;
     const count = Number(/\((\d+)\)/.exec(conditions.textContent!)![1]);
     conditions.querySelector('input')!.click();
-    await until(() => viewer.shadowRoot!.querySelectorAll('[part="record"]').length === count, 'conditions only');
+    await until(
+      () => viewer.shadowRoot!.querySelectorAll('[part="record"]').length === count,
+      'conditions only',
+    );
     // Open each condition until the one with a history (the amended one); others have one version and show none.
     let inViewer: EhrVersionHistory | undefined;
-    let previous = viewer.shadowRoot!.querySelector<EhrVersionHistory>('[part="detail"] ehr-version-history')?.recordKey ?? '';
+    let previous =
+      viewer.shadowRoot!.querySelector<EhrVersionHistory>('[part="detail"] ehr-version-history')?.recordKey ??
+      '';
     for (let i = 0; i < count && !inViewer; i++) {
       viewer.shadowRoot!.querySelectorAll<HTMLButtonElement>('[part="record"]')[i]!.click();
       const h = await (async () => {
         let found: EhrVersionHistory | null = null;
         try {
-          await until(() => {
-            found = viewer.shadowRoot!.querySelector<EhrVersionHistory>('[part="detail"] ehr-version-history');
-            return found && found.recordKey !== previous && found.settled;
-          }, `history of condition ${i + 1}`, 60_000);
+          await until(
+            () => {
+              found = viewer.shadowRoot!.querySelector<EhrVersionHistory>(
+                '[part="detail"] ehr-version-history',
+              );
+              return found && found.recordKey !== previous && found.settled;
+            },
+            `history of condition ${i + 1}`,
+            60_000,
+          );
         } catch (error) {
-          const h = viewer.shadowRoot!.querySelector<EhrVersionHistory>('[part="detail"] ehr-version-history');
-          throw new Error(`${(error as Error).message}; detail: ${viewer.shadowRoot!.querySelector('[part="detail"]')?.textContent?.replace(/\s+/g, ' ').slice(0, 300)}; history: ${h ? `${h.recordKey} settled=${h.settled} defined=${!!customElements.get('ehr-version-history')}` : 'none'}; previous ${previous}`);
+          const h = viewer.shadowRoot!.querySelector<EhrVersionHistory>(
+            '[part="detail"] ehr-version-history',
+          );
+          throw new Error(
+            `${(error as Error).message}; detail: ${viewer.shadowRoot!.querySelector('[part="detail"]')?.textContent?.replace(/\s+/g, ' ').slice(0, 300)}; history: ${h ? `${h.recordKey} settled=${h.settled} defined=${!!customElements.get('ehr-version-history')}` : 'none'}; previous ${previous}`,
+          );
         }
         return found! as EhrVersionHistory;
       })();
@@ -158,20 +248,34 @@ describe('<clinical-entry> against the real bridge, HAPI FHIR, anvil and Kubo', 
       if (h.versions.length) inViewer = h;
     }
     assert(inViewer, 'a condition in the viewer shows its version history');
-    await until(() => inViewer!.shadowRoot!.querySelectorAll('[part="badge"][data-state="verified"]').length === 2, 'both versions verified in the viewer', 60_000);
+    await until(
+      () => inViewer!.shadowRoot!.querySelectorAll('[part="badge"][data-state="verified"]').length === 2,
+      'both versions verified in the viewer',
+      60_000,
+    );
     expect(inViewer.versions.map((v) => v.versionId)).to.deep.equal(['2', '1']);
     await expect(viewer).to.be.accessible();
   });
 
   it('an amendment overtaken by another (If-Match of version 1, HAPI at 2): the bridge refuses it with 412, the element shows the conflict and keeps the draft, HAPI keeps the other version', async () => {
-    const provider = await signedIn(stack.doctorKey, html`<clinical-entry patient-id=${stack.subject} poll-interval="300"></clinical-entry>`);
+    const provider = await signedIn(
+      stack.doctorKey,
+      html`<clinical-entry patient-id=${stack.subject} poll-interval="300"></clinical-entry>`,
+    );
     const el = provider.querySelector<ClinicalEntry>('clinical-entry')!;
     await formOf(el);
     await fillEverything(el);
     let items: EhrEntrySubmittedEvent['detail']['items'] = [];
     el.addEventListener('ehr-entry-submitted', (e) => (items = e.detail.items), { once: true });
     el.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
-    await until(() => el.shadowRoot!.querySelector('[part="result"]')?.textContent?.includes('All 10 records of this entry are anchored.'), 'anchored', 180_000);
+    await until(
+      () =>
+        el
+          .shadowRoot!.querySelector('[part="result"]')
+          ?.textContent?.includes('All 10 records of this entry are anchored.'),
+      'anchored',
+      180_000,
+    );
     await click(el, 'Amend this entry');
 
     // The same entry amended elsewhere first (another tab, through the bridge): the Condition is at version 2.
@@ -179,13 +283,21 @@ describe('<clinical-entry> against the real bridge, HAPI FHIR, anvil and Kubo', 
     const encounterId = items.find((i) => i.resourceType === 'Encounter')!.resourceId;
     const condition = await fhir<Condition>(`Condition/${conditionId}`);
     const encounter = await fhir<Encounter>(`Encounter/${encounterId}`);
-    const theirs: Condition = { ...condition, clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'inactive' }] } };
+    const theirs: Condition = {
+      ...condition,
+      clinicalStatus: {
+        coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'inactive' }],
+      },
+    };
     const elsewhere = entrySourceFor(provider.session!.dataSource)!;
     await elsewhere.submitEntry(stack.subject, {
       resourceType: 'Bundle',
       type: 'transaction',
       entry: [
-        { resource: encounter, request: { method: 'PUT', url: `Encounter/${encounterId}`, ifMatch: 'W/"1"' } },
+        {
+          resource: encounter,
+          request: { method: 'PUT', url: `Encounter/${encounterId}`, ifMatch: 'W/"1"' },
+        },
         { resource: theirs, request: { method: 'PUT', url: `Condition/${conditionId}`, ifMatch: 'W/"1"' } },
       ],
     });
@@ -203,8 +315,13 @@ describe('<clinical-entry> against the real bridge, HAPI FHIR, anvil and Kubo', 
     expect(refusal.textContent).to.contain('changed since version 1 (it is now at version 2)');
     // Nothing written: HAPI keeps the other version; the draft stays in the form.
     const onServer = await fhir<Condition>(`Condition/${conditionId}`);
-    expect([onServer.meta?.versionId, onServer.clinicalStatus?.coding?.[0]?.code]).to.deep.equal(['2', 'inactive']);
-    expect((await fhir<Encounter>(`Encounter/${encounterId}`)).meta?.versionId).to.equal(encounter.meta?.versionId);
+    expect([onServer.meta?.versionId, onServer.clinicalStatus?.coding?.[0]?.code]).to.deep.equal([
+      '2',
+      'inactive',
+    ]);
+    expect((await fhir<Encounter>(`Encounter/${encounterId}`)).meta?.versionId).to.equal(
+      encounter.meta?.versionId,
+    );
     expect(field(el, 'f-cond-0-status').value).to.equal('remission');
     expect(field(el, 'f-vital-heartRate').value).to.equal('66');
     await expect(el).to.be.accessible();
@@ -212,12 +329,22 @@ describe('<clinical-entry> against the real bridge, HAPI FHIR, anvil and Kubo', 
 
   it('refuses a doctor of another hospital: a clear error and nothing written on HAPI', async () => {
     const before = await fhir<Bundle>('Encounter?_summary=count');
-    const provider = await signedIn(stack.otherHospitalDoctorKey, html`<clinical-entry patient-id=${stack.subject} poll-interval="300"></clinical-entry>`);
+    const provider = await signedIn(
+      stack.otherHospitalDoctorKey,
+      html`<clinical-entry patient-id=${stack.subject} poll-interval="300"></clinical-entry>`,
+    );
     const el = provider.querySelector<ClinicalEntry>('clinical-entry')!;
     await formOf(el);
     await fillEverything(el);
     el.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
-    await until(() => el.shadowRoot!.querySelector('[role="alert"]')?.textContent?.includes('Ask the patient to grant you access'), 'refusal', 60_000);
+    await until(
+      () =>
+        el
+          .shadowRoot!.querySelector('[role="alert"]')
+          ?.textContent?.includes('Ask the patient to grant you access'),
+      'refusal',
+      60_000,
+    );
     await expect(el).to.be.accessible();
     expect((await fhir<Bundle>('Encounter?_summary=count')).total).to.equal(before.total);
   });

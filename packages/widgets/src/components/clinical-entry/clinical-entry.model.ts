@@ -21,7 +21,17 @@ import {
   VITAL_SIGNS,
   type VitalKey,
 } from '@ehr-anchor/core/entry-rules';
-import type { Bundle, BundleEntry, ClinicalImpression, Condition, Encounter, FhirResource, MedicationRequest, Observation, Quantity } from 'fhir/r4';
+import type {
+  Bundle,
+  BundleEntry,
+  ClinicalImpression,
+  Condition,
+  Encounter,
+  FhirResource,
+  MedicationRequest,
+  Observation,
+  Quantity,
+} from 'fhir/r4';
 
 export type ClinicalStatus = (typeof CONDITION_CLINICAL_STATUSES)[number];
 
@@ -88,7 +98,13 @@ export function emptyDraft(today = new Date().toISOString().slice(0, 10)): Entry
   };
 }
 export const emptyCondition = (): ConditionRow => ({ text: '', onset: '', status: 'active' });
-export const emptyMedication = (): MedicationRow => ({ rxnorm: '', text: '', dose: '', doseUnit: 'mg', frequency: 'once daily' });
+export const emptyMedication = (): MedicationRow => ({
+  rxnorm: '',
+  text: '',
+  dose: '',
+  doseUnit: 'mg',
+  frequency: 'once daily',
+});
 export const emptyLab = (): LabRow => ({ loinc: '', name: '', value: '', unit: '', low: '', high: '' });
 
 /** Messages of the validation, kept with the element's strings for translation. */
@@ -115,13 +131,18 @@ export const fieldId = {
   assessment: 'f-assessment',
 };
 
-const num = (v: string): number | undefined => (v.trim() === '' || !Number.isFinite(Number(v)) ? undefined : Number(v));
+const num = (v: string): number | undefined =>
+  v.trim() === '' || !Number.isFinite(Number(v)) ? undefined : Number(v);
 
 /**
  * Every problem of the draft, in form order, as field id → message (empty: ready to submit).
  * An empty optional section is fine; a row that was added must be complete.
  */
-export function validateDraft(d: EntryDraft, s: ValidationStrings, today = new Date().toISOString().slice(0, 10)): Map<string, string> {
+export function validateDraft(
+  d: EntryDraft,
+  s: ValidationStrings,
+  today = new Date().toISOString().slice(0, 10),
+): Map<string, string> {
   const errors = new Map<string, string>();
   const L = s.labels;
   const need = (id: string, value: string, label: string) => {
@@ -138,7 +159,8 @@ export function validateDraft(d: EntryDraft, s: ValidationStrings, today = new D
     need(fieldId.medication(i, 'text'), m.text, L.drug!);
     const dose = num(m.dose);
     if (m.dose.trim() === '') need(fieldId.medication(i, 'dose'), m.dose, L.dose!);
-    else if (dose === undefined || dose <= 0) errors.set(fieldId.medication(i, 'dose'), s.notANumber(L.dose!));
+    else if (dose === undefined || dose <= 0)
+      errors.set(fieldId.medication(i, 'dose'), s.notANumber(L.dose!));
   });
   for (const key of VITAL_KEYS) {
     const raw = d.vitals[key];
@@ -146,28 +168,35 @@ export function validateDraft(d: EntryDraft, s: ValidationStrings, today = new D
     const spec = VITAL_SIGNS[key];
     const value = num(raw);
     if (value === undefined) errors.set(fieldId.vital(key), s.notANumber(L[key]!));
-    else if (value < spec.min || value > spec.max) errors.set(fieldId.vital(key), s.outOfRange(L[key]!, spec.min, spec.max, spec.unit));
+    else if (value < spec.min || value > spec.max)
+      errors.set(fieldId.vital(key), s.outOfRange(L[key]!, spec.min, spec.max, spec.unit));
   }
   const sys = d.vitals.systolic.trim();
   const dia = d.vitals.diastolic.trim();
-  if (sys && !dia && !errors.has(fieldId.vital('systolic'))) errors.set(fieldId.vital('diastolic'), s.bothPressures);
-  if (dia && !sys && !errors.has(fieldId.vital('diastolic'))) errors.set(fieldId.vital('systolic'), s.bothPressures);
+  if (sys && !dia && !errors.has(fieldId.vital('systolic')))
+    errors.set(fieldId.vital('diastolic'), s.bothPressures);
+  if (dia && !sys && !errors.has(fieldId.vital('diastolic')))
+    errors.set(fieldId.vital('systolic'), s.bothPressures);
   if (!errors.has(fieldId.vital('systolic')) && !errors.has(fieldId.vital('diastolic'))) {
     const sv = num(sys);
     const dv = num(dia);
-    if (sv !== undefined && dv !== undefined && dv >= sv) errors.set(fieldId.vital('diastolic'), s.diastolicHigher);
+    if (sv !== undefined && dv !== undefined && dv >= sv)
+      errors.set(fieldId.vital('diastolic'), s.diastolicHigher);
   }
   d.labs.forEach((l, i) => {
-    if (l.loinc.trim() && !LOINC_PATTERN.test(l.loinc.trim())) errors.set(fieldId.lab(i, 'loinc'), s.badLoinc);
+    if (l.loinc.trim() && !LOINC_PATTERN.test(l.loinc.trim()))
+      errors.set(fieldId.lab(i, 'loinc'), s.badLoinc);
     need(fieldId.lab(i, 'name'), l.name, L.test!);
     if (l.value.trim() === '') need(fieldId.lab(i, 'value'), l.value, L.value!);
     else if (num(l.value) === undefined) errors.set(fieldId.lab(i, 'value'), s.notANumber(L.value!));
     if (l.unit.trim() === '') need(fieldId.lab(i, 'unit'), l.unit, L.unit!);
     else if (!UCUM_PATTERN.test(l.unit.trim())) errors.set(fieldId.lab(i, 'unit'), s.badUnit);
-    for (const k of ['low', 'high'] as const) if (l[k].trim() && num(l[k]) === undefined) errors.set(fieldId.lab(i, k), s.notANumber(L[k]!));
+    for (const k of ['low', 'high'] as const)
+      if (l[k].trim() && num(l[k]) === undefined) errors.set(fieldId.lab(i, k), s.notANumber(L[k]!));
     const low = num(l.low);
     const high = num(l.high);
-    if (low !== undefined && high !== undefined && low > high) errors.set(fieldId.lab(i, 'high'), s.rangeInverted);
+    if (low !== undefined && high !== undefined && low > high)
+      errors.set(fieldId.lab(i, 'high'), s.rangeInverted);
   });
   need(fieldId.assessment, d.assessment, L.assessment!);
   return errors;
@@ -193,7 +222,11 @@ const ucum = (value: number, unit: string): Quantity => ({ value, unit, system: 
  * at their id with `If-Match` on the version the doctor amended, so the server makes new versions
  * instead of new resources. `parts[i]` names the form part of `entry[i]`.
  */
-export function buildEntryBundle(d: EntryDraft, patientId: string, previous: EntryRef[] = []): { bundle: Bundle; parts: string[] } {
+export function buildEntryBundle(
+  d: EntryDraft,
+  patientId: string,
+  previous: EntryRef[] = [],
+): { bundle: Bundle; parts: string[] } {
   const patient = { reference: `Patient/${patientId}` };
   const prior = new Map(previous.map((p) => [p.part, p]));
   const at = d.date.length === 10 ? `${d.date}T00:00:00Z` : d.date;
@@ -204,7 +237,11 @@ export function buildEntryBundle(d: EntryDraft, patientId: string, previous: Ent
     if (before && before.resourceType === resource.resourceType) {
       entries.push({
         resource: { ...resource, id: before.resourceId } as FhirResource,
-        request: { method: 'PUT', url: `${resource.resourceType}/${before.resourceId}`, ifMatch: `W/"${before.versionId}"` },
+        request: {
+          method: 'PUT',
+          url: `${resource.resourceType}/${before.resourceId}`,
+          ifMatch: `W/"${before.versionId}"`,
+        },
       });
       parts.push(part);
       return `${resource.resourceType}/${before.resourceId}`;
@@ -243,7 +280,10 @@ export function buildEntryBundle(d: EntryDraft, patientId: string, previous: Ent
       resourceType: 'MedicationRequest',
       status: 'active',
       intent: 'order',
-      medicationCodeableConcept: { text: m.text.trim(), ...(rx ? { coding: [{ system: RXNORM, code: rx.code, display: rx.display }] } : {}) },
+      medicationCodeableConcept: {
+        text: m.text.trim(),
+        ...(rx ? { coding: [{ system: RXNORM, code: rx.code, display: rx.display }] } : {}),
+      },
       subject: patient,
       encounter: encounterRef,
       authoredOn: at,
@@ -256,14 +296,19 @@ export function buildEntryBundle(d: EntryDraft, patientId: string, previous: Ent
       ],
     } as MedicationRequest);
   });
-  const vitalCategory = [{ coding: [{ system: OBSERVATION_CATEGORY, code: 'vital-signs', display: 'Vital Signs' }] }];
+  const vitalCategory = [
+    { coding: [{ system: OBSERVATION_CATEGORY, code: 'vital-signs', display: 'Vital Signs' }] },
+  ];
   const v = d.vitals;
   if (v.systolic.trim() && v.diastolic.trim()) {
     add('vital-bloodPressure', {
       resourceType: 'Observation',
       status: 'final',
       category: vitalCategory,
-      code: { coding: [{ system: LOINC, code: BLOOD_PRESSURE_PANEL.loinc, display: BLOOD_PRESSURE_PANEL.display }], text: 'Blood pressure' },
+      code: {
+        coding: [{ system: LOINC, code: BLOOD_PRESSURE_PANEL.loinc, display: BLOOD_PRESSURE_PANEL.display }],
+        text: 'Blood pressure',
+      },
       subject: patient,
       encounter: encounterRef,
       effectiveDateTime: at,
@@ -297,7 +342,12 @@ export function buildEntryBundle(d: EntryDraft, patientId: string, previous: Ent
       resourceType: 'Observation',
       status: 'final',
       category: [{ coding: [{ system: OBSERVATION_CATEGORY, code: 'laboratory', display: 'Laboratory' }] }],
-      code: { ...(l.loinc.trim() ? { coding: [{ system: LOINC, code: l.loinc.trim(), display: l.name.trim() }] } : {}), text: l.name.trim() },
+      code: {
+        ...(l.loinc.trim()
+          ? { coding: [{ system: LOINC, code: l.loinc.trim(), display: l.name.trim() }] }
+          : {}),
+        text: l.name.trim(),
+      },
       subject: patient,
       encounter: encounterRef,
       effectiveDateTime: at,
@@ -326,7 +376,8 @@ export interface Change {
 
 function flatten(value: unknown, path: string, out: Map<string, string>): void {
   if (Array.isArray(value)) value.forEach((v, i) => flatten(v, `${path}[${i}]`, out));
-  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) flatten(v, path ? `${path}.${k}` : k, out);
+  else if (value && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) flatten(v, path ? `${path}.${k}` : k, out);
   else if (value !== undefined) out.set(path, String(value));
 }
 
@@ -352,4 +403,3 @@ export function labFromTest(loinc: string): Partial<LabRow> {
   const t = LAB_TESTS.find((x) => x.loinc === loinc);
   return t ? { loinc: t.loinc, name: t.display, unit: t.unit } : { loinc };
 }
-

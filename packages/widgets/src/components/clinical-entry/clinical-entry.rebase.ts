@@ -40,15 +40,27 @@ export function entryFields(part: string, resource: FhirResource): EntryFields {
     const repeat = dosage?.timing?.repeat;
     const frequency = dosage?.asNeededBoolean
       ? 'as needed'
-      : Object.entries(FREQUENCIES).find(([, t]) => t && repeat && t.frequency === repeat.frequency && t.period === repeat.period && t.periodUnit === repeat.periodUnit)?.[0];
-    f.set(`${at}.rxnorm`, str(resource.medicationCodeableConcept?.coding?.find((c) => c.system === RXNORM)?.code));
+      : Object.entries(FREQUENCIES).find(
+          ([, t]) =>
+            t &&
+            repeat &&
+            t.frequency === repeat.frequency &&
+            t.period === repeat.period &&
+            t.periodUnit === repeat.periodUnit,
+        )?.[0];
+    f.set(
+      `${at}.rxnorm`,
+      str(resource.medicationCodeableConcept?.coding?.find((c) => c.system === RXNORM)?.code),
+    );
     f.set(`${at}.text`, str(resource.medicationCodeableConcept?.text));
     f.set(`${at}.dose`, str(dose?.value));
     f.set(`${at}.doseUnit`, str(dose?.unit));
     if (frequency) f.set(`${at}.frequency`, frequency);
   } else if (part === 'vital-bloodPressure' && resource.resourceType === 'Observation') {
     for (const k of ['systolic', 'diastolic'] as const) {
-      const c = resource.component?.find((x) => x.code.coding?.some((cd) => cd.code === VITAL_SIGNS[k].loinc));
+      const c = resource.component?.find((x) =>
+        x.code.coding?.some((cd) => cd.code === VITAL_SIGNS[k].loinc),
+      );
       f.set(`vitals.${k}`, str(c?.valueQuantity?.value));
     }
   } else if (part.startsWith('vital-') && resource.resourceType === 'Observation') {
@@ -72,7 +84,8 @@ export function entryFields(part: string, resource: FhirResource): EntryFields {
 /** Reads a field of a draft by path (undefined when the draft has no such row). */
 export function draftField(d: EntryDraft, path: string): string | undefined {
   let at: unknown = d;
-  for (const step of path.split(/[.[\]]+/).filter(Boolean)) at = (at as Record<string, unknown> | undefined)?.[step];
+  for (const step of path.split(/[.[\]]+/).filter(Boolean))
+    at = (at as Record<string, unknown> | undefined)?.[step];
   return typeof at === 'string' ? at : undefined;
 }
 
@@ -104,7 +117,11 @@ export interface FieldClash {
  * doctor's value stays and the field is reported, so nothing typed is lost and nothing of the
  * other version is overwritten unseen. Rows the doctor removed stay removed.
  */
-export function rebaseDraft(mine: EntryDraft, base: EntryFields, theirs: EntryFields): { draft: EntryDraft; applied: FieldChange[]; clashes: FieldClash[] } {
+export function rebaseDraft(
+  mine: EntryDraft,
+  base: EntryFields,
+  theirs: EntryFields,
+): { draft: EntryDraft; applied: FieldChange[]; clashes: FieldClash[] } {
   const draft = structuredClone(mine);
   const applied: FieldChange[] = [];
   const clashes: FieldClash[] = [];
@@ -142,14 +159,24 @@ export async function loadCurrentVersion(
   amending: EntryRef[],
   draft: EntryDraft,
   s: ClinicalEntryStrings,
-): Promise<{ draft: EntryDraft; amending: EntryRef[]; rebased: Rebased; changed: { resourceType: string; key: string }[] }> {
+): Promise<{
+  draft: EntryDraft;
+  amending: EntryRef[];
+  rebased: Rebased;
+  changed: { resourceType: string; key: string }[];
+}> {
   const newest = await Promise.all(amending.map(async (ref) => (await entries.versions(ref.key))[0]));
   const base: EntryFields = new Map();
   const theirs: EntryFields = new Map();
-  const changed = amending.flatMap((ref, i) => (newest[i] && newest[i].versionId !== ref.versionId ? [{ ref, current: newest[i] }] : []));
+  const changed = amending.flatMap((ref, i) =>
+    newest[i] && newest[i].versionId !== ref.versionId ? [{ ref, current: newest[i] }] : [],
+  );
   await Promise.all(
     changed.map(async ({ ref, current }) => {
-      const [was, now] = await Promise.all([source.getRecord(patient, ref.key), source.getRecord(patient, current.key)]);
+      const [was, now] = await Promise.all([
+        source.getRecord(patient, ref.key),
+        source.getRecord(patient, current.key),
+      ]);
       for (const [k, v] of entryFields(ref.part, was.resource)) base.set(k, v);
       for (const [k, v] of entryFields(ref.part, now.resource)) theirs.set(k, v);
     }),
@@ -157,8 +184,14 @@ export async function loadCurrentVersion(
   const { draft: next, applied, clashes } = rebaseDraft(draft, base, theirs);
   return {
     draft: next,
-    amending: amending.map((ref, i) => (newest[i] ? { ...ref, versionId: newest[i].versionId, key: newest[i].key } : ref)),
-    rebased: { versions: changed.map(({ ref, current }) => `${ref.resourceType} ${s.version(current.versionId)}`), applied, clashes },
+    amending: amending.map((ref, i) =>
+      newest[i] ? { ...ref, versionId: newest[i].versionId, key: newest[i].key } : ref,
+    ),
+    rebased: {
+      versions: changed.map(({ ref, current }) => `${ref.resourceType} ${s.version(current.versionId)}`),
+      applied,
+      clashes,
+    },
     changed: changed.map(({ ref, current }) => ({ resourceType: ref.resourceType, key: current.key })),
   };
 }
@@ -170,25 +203,34 @@ export function fieldLabel(path: string, s: ClinicalEntryStrings): string {
   if (!row) return L[path.replace(/^vitals\./, '') as keyof typeof L] ?? path;
   const n = Number(row[2]) + 1;
   const field = row[3]!;
-  const label = (text: string) => (field === 'text' || field === 'name' ? text : (L[field as keyof typeof L] ?? field));
+  const label = (text: string) =>
+    field === 'text' || field === 'name' ? text : (L[field as keyof typeof L] ?? field);
   if (row[1] === 'conditions') return s.fieldOf(s.conditionN(n), label(L.condition));
   if (row[1] === 'medications') return s.fieldOf(s.medicationN(n), label(L.drug));
   return s.fieldOf(s.labN(n), label(L.test));
 }
 
 /** The notice after loading: the other version's changes now in the form, and the fields both changed (each with "Use current value"). */
-export function renderRebased(r: Rebased, s: ClinicalEntryStrings, useCurrent: (c: FieldClash) => void): TemplateResult {
-  const value = (path: string, v: string) => (v === '' ? s.empty : path.endsWith('.status') ? (s.statuses[v as keyof typeof s.statuses] ?? v) : v);
+export function renderRebased(
+  r: Rebased,
+  s: ClinicalEntryStrings,
+  useCurrent: (c: FieldClash) => void,
+): TemplateResult {
+  const value = (path: string, v: string) =>
+    v === '' ? s.empty : path.endsWith('.status') ? (s.statuses[v as keyof typeof s.statuses] ?? v) : v;
   return html`<section part="rebased" role="status" aria-labelledby="ce-rebased-h">
     <p id="ce-rebased-h">${s.rebased(r.versions.join(', '))}</p>
-    ${r.applied.length
-      ? html`<h3>${s.changedElsewhere}</h3>
+    ${
+      r.applied.length
+        ? html`<h3>${s.changedElsewhere}</h3>
           <ul>
             ${r.applied.map((c) => html`<li data-path=${c.path}>${fieldLabel(c.path, s)}: <del>${value(c.path, c.before)}</del> → <ins>${value(c.path, c.after)}</ins></li>`)}
           </ul>`
-      : nothing}
-    ${r.clashes.length
-      ? html`<h3>${s.changedBoth}</h3>
+        : nothing
+    }
+    ${
+      r.clashes.length
+        ? html`<h3>${s.changedBoth}</h3>
           <ul>
             ${r.clashes.map(
               (c) => html`<li data-path=${c.path}>
@@ -197,6 +239,7 @@ export function renderRebased(r: Rebased, s: ClinicalEntryStrings, useCurrent: (
               </li>`,
             )}
           </ul>`
-      : nothing}
+        : nothing
+    }
   </section>`;
 }

@@ -59,7 +59,12 @@ export interface ClinicalEntrySource {
 
 export function isEntrySource(value: unknown): value is ClinicalEntrySource {
   const v = value as Partial<ClinicalEntrySource> | undefined;
-  return !!v && typeof v.submitEntry === 'function' && typeof v.entryProgress === 'function' && typeof v.versions === 'function';
+  return (
+    !!v &&
+    typeof v.submitEntry === 'function' &&
+    typeof v.entryProgress === 'function' &&
+    typeof v.versions === 'function'
+  );
 }
 
 /** The parts of `HttpChainDataSource` the HTTP entry source reuses (bridge URL and session token). */
@@ -98,7 +103,10 @@ export class HttpEntrySource implements ClinicalEntrySource {
       let issues: { expression?: string; message: string }[] = [];
       try {
         const outcome = (await res.json()) as { issue?: { diagnostics?: string; expression?: string[] }[] };
-        issues = (outcome.issue ?? []).map((i) => ({ message: i.diagnostics ?? `HTTP ${res.status}`, ...(i.expression?.[0] ? { expression: i.expression[0] } : {}) }));
+        issues = (outcome.issue ?? []).map((i) => ({
+          message: i.diagnostics ?? `HTTP ${res.status}`,
+          ...(i.expression?.[0] ? { expression: i.expression[0] } : {}),
+        }));
       } catch {
         // not an OperationOutcome
       }
@@ -117,17 +125,31 @@ export class HttpEntrySource implements ClinicalEntrySource {
   }
 
   async entryProgress(key: string, signal?: AbortSignal): Promise<EntryProgress> {
-    const p = await this.call<{ state: PipelineState; anchor: { txHash: string | null } | null }>(`/records/${encodeURIComponent(key)}/state`, {}, signal);
+    const p = await this.call<{ state: PipelineState; anchor: { txHash: string | null } | null }>(
+      `/records/${encodeURIComponent(key)}/state`,
+      {},
+      signal,
+    );
     return { state: p.state, ...(p.anchor?.txHash ? { txHash: p.anchor.txHash } : {}) };
   }
 
   async versions(key: string, signal?: AbortSignal): Promise<VersionInfo[]> {
-    const list = await this.call<{ versions: { seq: number; versionId: string; state: PipelineState; erased: boolean; receivedAt: string }[] }>(
-      `/records/${encodeURIComponent(key)}/versions`,
-      {},
-      signal,
-    );
-    return list.versions.map((v) => ({ key: String(v.seq), versionId: v.versionId, state: v.state, erased: v.erased, receivedAt: v.receivedAt }));
+    const list = await this.call<{
+      versions: {
+        seq: number;
+        versionId: string;
+        state: PipelineState;
+        erased: boolean;
+        receivedAt: string;
+      }[];
+    }>(`/records/${encodeURIComponent(key)}/versions`, {}, signal);
+    return list.versions.map((v) => ({
+      key: String(v.seq),
+      versionId: v.versionId,
+      state: v.state,
+      erased: v.erased,
+      receivedAt: v.receivedAt,
+    }));
   }
 }
 
@@ -154,6 +176,7 @@ export type VersionSource = Pick<ClinicalEntrySource, 'versions'>;
  * custom backend), else its entry source (the bridge's `GET /records/{seq}/versions`).
  */
 export function versionSourceFor(source: EhrDataSource | undefined): VersionSource | undefined {
-  if (typeof (source as Partial<VersionSource> | undefined)?.versions === 'function') return source as unknown as VersionSource;
+  if (typeof (source as Partial<VersionSource> | undefined)?.versions === 'function')
+    return source as unknown as VersionSource;
   return entrySourceFor(source);
 }

@@ -31,7 +31,8 @@ const labels = {
 /** Every user-visible string of `<clinical-entry>`, in one place for translation. */
 export const clinicalEntryStrings = {
   ...defaultErrorStrings,
-  notConfigured: 'No data source is configured. Place this element inside <ehr-provider> or set its bridge attributes.',
+  notConfigured:
+    'No data source is configured. Place this element inside <ehr-provider> or set its bridge attributes.',
   noEntrySource: 'This data source cannot take clinical entries.',
   noPatient: 'Choose a patient first.',
   loadingPatient: 'Loading the patient…',
@@ -47,7 +48,14 @@ export const clinicalEntryStrings = {
   },
   labels,
   encounterClasses: { AMB: 'Outpatient visit', IMP: 'Inpatient stay', EMER: 'Emergency' },
-  statuses: { active: 'Active', recurrence: 'Recurrence', relapse: 'Relapse', inactive: 'Inactive', remission: 'Remission', resolved: 'Resolved' },
+  statuses: {
+    active: 'Active',
+    recurrence: 'Recurrence',
+    relapse: 'Relapse',
+    inactive: 'Inactive',
+    remission: 'Remission',
+    resolved: 'Resolved',
+  },
   noCode: 'None (free text)',
   otherTest: 'Other test',
   addCondition: 'Add condition',
@@ -64,7 +72,8 @@ export const clinicalEntryStrings = {
   draftRestored: 'Your unsaved draft was restored.',
   invalidSummary: (n: number) => (n === 1 ? 'One field needs attention.' : `${n} fields need attention.`),
   refused: 'The entry was not saved.',
-  conflict: 'Someone else amended this entry after you opened it, and saving would overwrite their version. Your draft is kept: load the current version to see what changed, then save again.',
+  conflict:
+    'Someone else amended this entry after you opened it, and saving would overwrite their version. Your draft is kept: load the current version to see what changed, then save again.',
   submitting: 'Saving the entry…',
   loadCurrent: 'Load the current version',
   version: (v: string) => `version ${v}`,
@@ -92,7 +101,8 @@ export const clinicalEntryStrings = {
   validation: {
     required: (field: string) => `${field} is required.`,
     notANumber: (field: string) => `${field} must be a number.`,
-    outOfRange: (field: string, min: number, max: number, unit: string) => `${field} must be between ${min} and ${max} ${unit}.`,
+    outOfRange: (field: string, min: number, max: number, unit: string) =>
+      `${field} must be between ${min} and ${max} ${unit}.`,
     bothPressures: 'Enter both systolic and diastolic pressure.',
     diastolicHigher: 'Diastolic pressure must be lower than systolic.',
     badLoinc: 'A LOINC code looks like 2339-0.',

@@ -22,7 +22,9 @@ async function world(): Promise<{ ds: FixtureDataSource; entries: FixtureEntries
 }
 
 async function entryForm(entries: FixtureEntries, patientId: string): Promise<ClinicalEntry> {
-  const el = await fixture<ClinicalEntry>(html`<clinical-entry .dataSource=${entries.source} patient-id=${patientId} poll-interval="20"></clinical-entry>`);
+  const el = await fixture<ClinicalEntry>(
+    html`<clinical-entry .dataSource=${entries.source} patient-id=${patientId} poll-interval="20"></clinical-entry>`,
+  );
   await until(() => el.shadowRoot!.querySelector('form'), 'the form');
   return el;
 }
@@ -89,19 +91,30 @@ async function saveAnchorAndAmend(el: ClinicalEntry, entries: FixtureEntries): P
   await submit(el);
   await until(() => el.shadowRoot!.querySelector('[part="result"]'), 'saved');
   await entries.anchorPending();
-  await until(() => q(el, '[part="result"]').textContent!.includes('All 10 records of this entry are anchored.'), 'anchored');
+  await until(
+    () => q(el, '[part="result"]').textContent!.includes('All 10 records of this entry are anchored.'),
+    'anchored',
+  );
   await click(el, 'Amend this entry');
 }
 
 describe('<clinical-entry>', () => {
   it('derives one HTTP entry source per bridge data source (a new one per render would restart tasks forever)', async () => {
-    const bridge = { config: { bridgeUrl: 'http://bridge.invalid' }, sessionToken: undefined } as unknown as Parameters<typeof entrySourceFor>[0];
+    const bridge = {
+      config: { bridgeUrl: 'http://bridge.invalid' },
+      sessionToken: undefined,
+    } as unknown as Parameters<typeof entrySourceFor>[0];
     const a = entrySourceFor(bridge);
     expect(a).to.be.instanceOf(HttpEntrySource);
     expect(entrySourceFor(bridge)).to.equal(a);
     const { entries } = await world();
-    expect(entrySourceFor(entries.source), 'a source that takes entries is used as is').to.equal(entries.source);
-    expect(entrySourceFor(await FixtureDataSource.create({ bundle })), 'a source without entries has none').to.equal(undefined);
+    expect(entrySourceFor(entries.source), 'a source that takes entries is used as is').to.equal(
+      entries.source,
+    );
+    expect(
+      entrySourceFor(await FixtureDataSource.create({ bundle })),
+      'a source without entries has none',
+    ).to.equal(undefined);
   });
 
   it('says what to do without a data source or patient', async () => {
@@ -116,8 +129,17 @@ describe('<clinical-entry>', () => {
     await fillEverything(el);
     await expect(el).to.be.accessible();
     const legends = [...el.shadowRoot!.querySelectorAll('legend')].map((l) => l.textContent);
-    expect(legends).to.deep.equal(['Encounter', 'Medical history', 'Medications', 'Physical examination', 'Lab results', 'Assessment and plan']);
-    expect(q(el, '#f-med-0-text').value, 'choosing an RxNorm code fills the drug').to.equal('Hydrochlorothiazide 25 MG');
+    expect(legends).to.deep.equal([
+      'Encounter',
+      'Medical history',
+      'Medications',
+      'Physical examination',
+      'Lab results',
+      'Assessment and plan',
+    ]);
+    expect(q(el, '#f-med-0-text').value, 'choosing an RxNorm code fills the drug').to.equal(
+      'Hydrochlorothiazide 25 MG',
+    );
     expect(q(el, '#f-lab-0-unit').value, 'choosing a lab test fills its UCUM unit').to.equal('mg/dL');
   });
 
@@ -130,11 +152,18 @@ describe('<clinical-entry>', () => {
     await type(el, 'f-vital-temperature', 'warm');
     await submit(el);
     const invalid = [...el.shadowRoot!.querySelectorAll('[aria-invalid="true"]')].map((e) => e.id);
-    expect(invalid).to.deep.equal(['f-cond-0-onset', 'f-vital-heartRate', 'f-vital-temperature', 'f-assessment']);
+    expect(invalid).to.deep.equal([
+      'f-cond-0-onset',
+      'f-vital-heartRate',
+      'f-vital-temperature',
+      'f-assessment',
+    ]);
     const heart = q(el, '#f-vital-heartRate');
     const described = heart.getAttribute('aria-describedby')!.split(' ');
     expect(described).to.include('f-vital-heartRate-error');
-    expect(q(el, '#f-vital-heartRate-error').textContent).to.equal('Heart rate must be between 20 and 300 /min.');
+    expect(q(el, '#f-vital-heartRate-error').textContent).to.equal(
+      'Heart rate must be between 20 and 300 /min.',
+    );
     expect(q(el, '#f-cond-0-onset-error').textContent).to.equal('Onset date is required.');
     expect(q(el, '#f-vital-temperature-error').textContent).to.equal('Body temperature must be a number.');
     expect(el.shadowRoot!.activeElement?.id, 'focus on the first wrong field').to.equal('f-cond-0-onset');
@@ -160,7 +189,9 @@ describe('<clinical-entry>', () => {
     await type(el, 'f-lab-0-high', '20');
     await type(el, 'f-assessment', 'x');
     await submit(el);
-    expect(q(el, '#f-vital-diastolic-error').textContent).to.equal('Diastolic pressure must be lower than systolic.');
+    expect(q(el, '#f-vital-diastolic-error').textContent).to.equal(
+      'Diastolic pressure must be lower than systolic.',
+    );
     expect(q(el, '#f-lab-0-unit-error').textContent).to.contain('UCUM');
     expect(q(el, '#f-lab-0-high-error').textContent).to.contain('must not be below');
     expect(entries.submitted.length).to.equal(0);
@@ -172,7 +203,9 @@ describe('<clinical-entry>', () => {
     await click(el, 'Add condition');
     await type(el, 'f-cond-0-text', 'Migraine with aura');
     await type(el, 'f-vital-weight', '64');
-    const attributes = [el, ...el.shadowRoot!.querySelectorAll('*')].flatMap((n) => [...n.attributes].map((a) => a.value)).join(' ');
+    const attributes = [el, ...el.shadowRoot!.querySelectorAll('*')]
+      .flatMap((n) => [...n.attributes].map((a) => a.value))
+      .join(' ');
     expect(attributes).not.to.contain('Migraine');
     el.remove();
     // "Reload": a new element for the same patient finds the draft.
@@ -182,8 +215,15 @@ describe('<clinical-entry>', () => {
     expect(again.shadowRoot!.textContent).to.contain('Your unsaved draft was restored.');
     await expect(again).to.be.accessible();
     // Another patient starts empty.
-    const other = await fixture<ClinicalEntry>(html`<clinical-entry .dataSource=${entries.source} patient-id="someone-else"></clinical-entry>`);
-    await until(() => other.shadowRoot!.textContent!.includes('You do not have access') || other.shadowRoot!.querySelector('form'), 'other patient');
+    const other = await fixture<ClinicalEntry>(
+      html`<clinical-entry .dataSource=${entries.source} patient-id="someone-else"></clinical-entry>`,
+    );
+    await until(
+      () =>
+        other.shadowRoot!.textContent!.includes('You do not have access') ||
+        other.shadowRoot!.querySelector('form'),
+      'other patient',
+    );
     expect(other.shadowRoot!.querySelector('#f-cond-0-text')).to.equal(null);
   });
 
@@ -210,15 +250,28 @@ describe('<clinical-entry>', () => {
     expect(sent.type).to.equal('transaction');
     const encounterUrl = sent.entry![0]!.fullUrl!;
     expect(encounterUrl).to.match(/^urn:uuid:/);
-    for (const e of sent.entry!.slice(1)) expect((e.resource as Condition).encounter?.reference).to.equal(encounterUrl);
-    for (const e of sent.entry!) expect((e.resource as Condition).subject?.reference).to.equal(`Patient/${ds.patientId}`);
-    const obs = sent.entry!.map((e) => e.resource).filter((r): r is Observation => r?.resourceType === 'Observation');
+    for (const e of sent.entry!.slice(1))
+      expect((e.resource as Condition).encounter?.reference).to.equal(encounterUrl);
+    for (const e of sent.entry!)
+      expect((e.resource as Condition).subject?.reference).to.equal(`Patient/${ds.patientId}`);
+    const obs = sent
+      .entry!.map((e) => e.resource)
+      .filter((r): r is Observation => r?.resourceType === 'Observation');
     const bp = obs.find((o) => o.code.coding?.[0]?.code === '85354-9')!;
-    expect(bp.component!.map((c) => [c.code.coding![0]!.code, c.valueQuantity!.value, c.valueQuantity!.code])).to.deep.equal([
+    expect(
+      bp.component!.map((c) => [c.code.coding![0]!.code, c.valueQuantity!.value, c.valueQuantity!.code]),
+    ).to.deep.equal([
       ['8480-6', 142, 'mm[Hg]'],
       ['8462-4', 91, 'mm[Hg]'],
     ]);
-    expect(obs.filter((o) => o.valueQuantity).map((o) => `${o.code.coding![0]!.code} ${o.valueQuantity!.value} ${o.valueQuantity!.system === 'http://unitsofmeasure.org' ? o.valueQuantity!.code : '?'}`)).to.deep.equal([
+    expect(
+      obs
+        .filter((o) => o.valueQuantity)
+        .map(
+          (o) =>
+            `${o.code.coding![0]!.code} ${o.valueQuantity!.value} ${o.valueQuantity!.system === 'http://unitsofmeasure.org' ? o.valueQuantity!.code : '?'}`,
+        ),
+    ).to.deep.equal([
       '8867-4 72 /min',
       '8310-5 36.8 Cel',
       '29463-7 81.5 kg',
@@ -229,7 +282,10 @@ describe('<clinical-entry>', () => {
     expect(lab.category![0]!.coding![0]!.code).to.equal('laboratory');
     expect([lab.referenceRange![0]!.low!.value, lab.referenceRange![0]!.high!.value]).to.deep.equal([70, 99]);
     const med = sent.entry![2]!.resource as MedicationRequest;
-    expect(med.medicationCodeableConcept!.coding![0]).to.deep.include({ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '316049' });
+    expect(med.medicationCodeableConcept!.coding![0]).to.deep.include({
+      system: 'http://www.nlm.nih.gov/research/umls/rxnorm',
+      code: '316049',
+    });
     expect(med.dosageInstruction![0]!.text).to.equal('25 mg once daily');
     expect(sessionStorage.length, 'the draft is gone once saved').to.equal(0);
 
@@ -238,7 +294,10 @@ describe('<clinical-entry>', () => {
     const anchored = oneEvent(el, 'ehr-entry-anchored');
     await entries.anchorPending();
     await anchored;
-    await until(() => q(el, '[part="result"]').textContent!.includes('All 10 records of this entry are anchored.'), 'anchored');
+    await until(
+      () => q(el, '[part="result"]').textContent!.includes('All 10 records of this entry are anchored.'),
+      'anchored',
+    );
     expect(q(el, '[part="result"]').textContent).to.match(/Transaction: 0x[0-9a-f]{64}/);
     await expect(el).to.be.accessible();
   });
@@ -247,9 +306,21 @@ describe('<clinical-entry>', () => {
     const { ds, entries } = await world();
     const el = await entryForm(entries, ds.patientId);
     await type(el, 'f-assessment', 'Follow-up.');
-    entries.refuseNext(new EntryRefusedError('forbidden', 'the patient has not granted this doctor (or their hospital) the categories of this entry', []));
+    entries.refuseNext(
+      new EntryRefusedError(
+        'forbidden',
+        'the patient has not granted this doctor (or their hospital) the categories of this entry',
+        [],
+      ),
+    );
     await submit(el);
-    await until(() => el.shadowRoot!.querySelector('[role="alert"]')?.textContent?.includes('Ask the patient to grant you access'), 'refusal');
+    await until(
+      () =>
+        el
+          .shadowRoot!.querySelector('[role="alert"]')
+          ?.textContent?.includes('Ask the patient to grant you access'),
+      'refusal',
+    );
     await expect(el).to.be.accessible();
     expect(sessionStorage.length, 'the draft is kept').to.equal(1);
   });
@@ -264,25 +335,43 @@ describe('<clinical-entry>', () => {
     await submit(el);
     await until(() => entries.submitted.length === 2, 'amendment sent');
     const amendment = entries.submitted[1]!;
-    expect(amendment.entry!.every((e) => e.request!.method === 'PUT'), 'every resource is PUT at its id').to.equal(true);
+    expect(
+      amendment.entry!.every((e) => e.request!.method === 'PUT'),
+      'every resource is PUT at its id',
+    ).to.equal(true);
     expect(amendment.entry![1]!.request!.ifMatch).to.equal('W/"1"');
     await until(() => el.shadowRoot!.querySelector('[part="result"]'), 'amendment saved');
     await entries.anchorPending();
     await until(() => el.shadowRoot!.querySelector('[part="history"]'), 'history', 30_000);
     const history = q(el, '[part="history"]');
     const headings = [...history.querySelectorAll('h4')].map((h) => h.textContent);
-    expect(headings).to.deep.equal(['Condition', 'Observation'], 'only the changed resources have new versions');
+    expect(headings).to.deep.equal(
+      ['Condition', 'Observation'],
+      'only the changed resources have new versions',
+    );
     const panel = history.querySelector<EhrVersionHistory>('ehr-version-history')!;
-    await until(() => panel.shadowRoot!.querySelectorAll('[part="version"] [part="badge"][data-state="verified"]').length === 2, 'both versions verified', 30_000);
+    await until(
+      () =>
+        panel.shadowRoot!.querySelectorAll('[part="version"] [part="badge"][data-state="verified"]')
+          .length === 2,
+      'both versions verified',
+      30_000,
+    );
     const versions = [...panel.shadowRoot!.querySelectorAll('[part="version"]')];
     expect(versions.map((v) => v.getAttribute('data-version'))).to.deep.equal(['2', '1']);
     expect(versions[0]!.textContent).to.contain('clinicalStatus.coding[0].code');
     expect(versions[0]!.querySelector('del')!.textContent).to.equal('active');
     expect(versions[0]!.querySelector('ins')!.textContent).to.equal('resolved');
     expect(versions[1]!.textContent).to.contain('First version');
-    expect(versions.every((v) => /Anchored in root 0x[0-9a-f]{64}/.test(v.textContent!)), 'each version names its own root').to.equal(true);
+    expect(
+      versions.every((v) => /Anchored in root 0x[0-9a-f]{64}/.test(v.textContent!)),
+      'each version names its own root',
+    ).to.equal(true);
     const current = entries.current().find((r): r is Condition => r.resourceType === 'Condition')!;
-    expect([current.meta?.versionId, current.clinicalStatus?.coding?.[0]?.code]).to.deep.equal(['2', 'resolved']);
+    expect([current.meta?.versionId, current.clinicalStatus?.coding?.[0]?.code]).to.deep.equal([
+      '2',
+      'resolved',
+    ]);
     await expect(el).to.be.accessible();
   });
   it('shows a visible conflict when someone else amended the entry first (If-Match of an old version), saves nothing and keeps the draft', async () => {
@@ -290,7 +379,10 @@ describe('<clinical-entry>', () => {
     const el = await entryForm(entries, ds.patientId);
     await saveAnchorAndAmend(el, entries);
     // Meanwhile another doctor amends the Condition: it is at version 2 now.
-    await entries.amendElsewhere<Condition>('Condition', (c) => (c.clinicalStatus!.coding![0]!.code = 'inactive'));
+    await entries.amendElsewhere<Condition>(
+      'Condition',
+      (c) => (c.clinicalStatus!.coding![0]!.code = 'inactive'),
+    );
 
     // The doctor's amendment still names version 1.
     await choose(el, 'f-cond-0-status', 'remission');
@@ -302,11 +394,16 @@ describe('<clinical-entry>', () => {
     expect(refusal.textContent).to.contain('Someone else amended this entry after you opened it');
     expect(refusal.textContent).to.contain('changed since version 1 (it is now at version 2)');
     expect(refusal.textContent).to.contain('Bundle.entry[1].request.ifMatch');
-    expect(entries.submitted.at(-1)!.entry![1]!.request!.ifMatch, 'the amendment named version 1').to.equal('W/"1"');
+    expect(entries.submitted.at(-1)!.entry![1]!.request!.ifMatch, 'the amendment named version 1').to.equal(
+      'W/"1"',
+    );
 
     // Nothing was written: the other doctor's version is current and the only new one.
     const current = entries.current().find((r): r is Condition => r.resourceType === 'Condition')!;
-    expect([current.meta?.versionId, current.clinicalStatus?.coding?.[0]?.code]).to.deep.equal(['2', 'inactive']);
+    expect([current.meta?.versionId, current.clinicalStatus?.coding?.[0]?.code]).to.deep.equal([
+      '2',
+      'inactive',
+    ]);
     expect(el.shadowRoot!.querySelector('[part="result"]'), 'no progress of a saved entry').to.equal(null);
 
     // The draft is kept: in the form, and across a reload.
@@ -322,7 +419,11 @@ describe('<clinical-entry>', () => {
   });
 
   /** Saved, anchored, amended elsewhere (Condition at version 2: inactive, onset moved), then this doctor's amendment of version 1 refused as a conflict. */
-  async function conflicted(): Promise<{ ds: FixtureDataSource; entries: FixtureEntries; el: ClinicalEntry }> {
+  async function conflicted(): Promise<{
+    ds: FixtureDataSource;
+    entries: FixtureEntries;
+    el: ClinicalEntry;
+  }> {
     const { ds, entries } = await world();
     const el = await entryForm(entries, ds.patientId);
     await saveAnchorAndAmend(el, entries);
@@ -351,17 +452,29 @@ describe('<clinical-entry>', () => {
 
     // Field by field: the onset only the other doctor changed is theirs; what this doctor changed stays.
     expect(q(el, '#f-cond-0-onset').value, 'their change applied').to.equal('2025-02-01');
-    expect(q<HTMLSelectElement>(el, '#f-cond-0-status').value, 'changed on both sides: this doctor\'s value kept').to.equal('remission');
+    expect(
+      q<HTMLSelectElement>(el, '#f-cond-0-status').value,
+      "changed on both sides: this doctor's value kept",
+    ).to.equal('remission');
     expect(q(el, '#f-vital-heartRate').value, 'only this doctor changed it').to.equal('66');
     expect(q(el, '#f-assessment').value, 'untouched').to.equal('Stage 1 hypertension.');
     const rebased = q(el, '[part="rebased"]');
     expect(rebased.textContent).to.contain('The current version is loaded (Condition version 2)');
-    expect(rebased.querySelector('[data-path="conditions[0].onset"]')!.textContent).to.match(/Condition 1: Onset date:\s*2025-03-01\s*→\s*2025-02-01/);
-    expect(rebased.querySelector('[data-path="conditions[0].status"]')!.textContent).to.match(/yours\s*Remission, current version\s*Inactive/);
-    expect(el.shadowRoot!.querySelector('[part="refusal"]'), 'the conflict is resolved in the form').to.equal(null);
+    expect(rebased.querySelector('[data-path="conditions[0].onset"]')!.textContent).to.match(
+      /Condition 1: Onset date:\s*2025-03-01\s*→\s*2025-02-01/,
+    );
+    expect(rebased.querySelector('[data-path="conditions[0].status"]')!.textContent).to.match(
+      /yours\s*Remission, current version\s*Inactive/,
+    );
+    expect(el.shadowRoot!.querySelector('[part="refusal"]'), 'the conflict is resolved in the form').to.equal(
+      null,
+    );
     // The other version is shown with its history, each version verified.
     const history = q(el, '[part="history"]').querySelector<EhrVersionHistory>('ehr-version-history')!;
-    await until(() => history.shadowRoot!.querySelectorAll('[part="badge"][data-state="verified"]').length === 2, 'versions 2 and 1 verified');
+    await until(
+      () => history.shadowRoot!.querySelectorAll('[part="badge"][data-state="verified"]').length === 2,
+      'versions 2 and 1 verified',
+    );
     await expect(el).to.be.accessible();
 
     // Saving again amends the current version (If-Match 2) and succeeds.
@@ -370,8 +483,16 @@ describe('<clinical-entry>', () => {
     const sent = entries.submitted.at(-1)!.entry!.find((e) => e.resource!.resourceType === 'Condition')!;
     expect(sent.request!.ifMatch).to.equal('W/"2"');
     const current = entries.current().find((r): r is Condition => r.resourceType === 'Condition')!;
-    expect([current.meta?.versionId, current.clinicalStatus?.coding?.[0]?.code, current.onsetDateTime]).to.deep.equal(['3', 'remission', '2025-02-01']);
-    const heartRate = entries.current().find((r): r is Observation => r.resourceType === 'Observation' && r.code.coding?.[0]?.code === '8867-4')!;
+    expect([
+      current.meta?.versionId,
+      current.clinicalStatus?.coding?.[0]?.code,
+      current.onsetDateTime,
+    ]).to.deep.equal(['3', 'remission', '2025-02-01']);
+    const heartRate = entries
+      .current()
+      .find(
+        (r): r is Observation => r.resourceType === 'Observation' && r.code.coding?.[0]?.code === '8867-4',
+      )!;
     expect(heartRate.valueQuantity!.value).to.equal(66);
     expect(sessionStorage.length, 'the draft is done once saved').to.equal(0);
   });
@@ -380,17 +501,30 @@ describe('<clinical-entry>', () => {
     const { ds, entries, el } = await conflicted();
     await loadCurrent(el);
     const use = q<HTMLButtonElement>(el, '[part="rebased"] [data-path="conditions[0].status"] button');
-    expect(use.getAttribute('aria-label')).to.equal('Use current value for Condition 1: Clinical status (from the current version)');
+    expect(use.getAttribute('aria-label')).to.equal(
+      'Use current value for Condition 1: Clinical status (from the current version)',
+    );
     use.click();
     await el.updateComplete;
     expect(q<HTMLSelectElement>(el, '#f-cond-0-status').value).to.equal('inactive');
-    expect(el.shadowRoot!.querySelector('[part="rebased"] [data-path="conditions[0].status"]'), 'no longer listed').to.equal(null);
+    expect(
+      el.shadowRoot!.querySelector('[part="rebased"] [data-path="conditions[0].status"]'),
+      'no longer listed',
+    ).to.equal(null);
     el.remove();
     const again = await entryForm(entries, ds.patientId);
-    expect(q<HTMLSelectElement>(again, '#f-cond-0-status').value, 'the draft across a reload').to.equal('inactive');
+    expect(q<HTMLSelectElement>(again, '#f-cond-0-status').value, 'the draft across a reload').to.equal(
+      'inactive',
+    );
     expect(q(again, 'h2').textContent).to.equal('Amend clinical entry');
     await submit(again);
-    await until(() => again.shadowRoot!.querySelector('[part="result"]'), 'saved on the current version after the reload');
-    expect(entries.submitted.at(-1)!.entry!.find((e) => e.resource!.resourceType === 'Condition')!.request!.ifMatch).to.equal('W/"2"');
+    await until(
+      () => again.shadowRoot!.querySelector('[part="result"]'),
+      'saved on the current version after the reload',
+    );
+    expect(
+      entries.submitted.at(-1)!.entry!.find((e) => e.resource!.resourceType === 'Condition')!.request!
+        .ifMatch,
+    ).to.equal('W/"2"');
   });
 });

@@ -2,7 +2,14 @@ import { css, html, nothing, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { Task } from '@lit/task';
 import { EhrElement, describeError } from '../../internal/ehr-element.js';
-import { RECORD_CATEGORIES, type AccessLogEntry, type AccessLogPage, type Grant, type GrantRequest, type RecordCategory } from '../../data/data-source.js';
+import {
+  RECORD_CATEGORIES,
+  type AccessLogEntry,
+  type AccessLogPage,
+  type Grant,
+  type GrantRequest,
+  type RecordCategory,
+} from '../../data/data-source.js';
 import { runTx, type TxState } from '../../internal/tx-state.js';
 import { renderTx } from '../../internal/tx-status.js';
 import { EhrConsentGrantRequestEvent } from '../../events/consent-grant-request.js';
@@ -59,7 +66,8 @@ export class ConsentManager extends EhrElement {
 
   @state() private accessor tx: TxState = { phase: 'idle' };
   /** Older pages loaded with "Show older", after the first page (logTask). */
-  @state() private accessor older: { entries: AccessLogEntry[]; next: string | undefined; loading: boolean; error: unknown } | undefined;
+  @state() private accessor older:
+    { entries: AccessLogEntry[]; next: string | undefined; loading: boolean; error: unknown } | undefined;
   @state() private accessor formError = '';
 
   private get patient(): string {
@@ -67,7 +75,8 @@ export class ConsentManager extends EhrElement {
   }
 
   private readonly grantsTask = new Task(this, {
-    task: async ([source, patient], { signal }) => (source && patient ? source.listGrants(patient, signal) : undefined),
+    task: async ([source, patient], { signal }) =>
+      source && patient ? source.listGrants(patient, signal) : undefined,
     // Grants come from chain state, but a data source may want a session too: read again after sign-in.
     args: () => [this.source, this.patient, this.signedInAs] as const,
   });
@@ -76,7 +85,9 @@ export class ConsentManager extends EhrElement {
     task: async ([source, patient, limit], { signal }): Promise<AccessLogPage | undefined> => {
       this.older = undefined;
       if (!source || !patient) return undefined;
-      return source.accessLogPage ? source.accessLogPage(patient, { limit }, signal) : { entries: await source.accessLog(patient, signal) };
+      return source.accessLogPage
+        ? source.accessLogPage(patient, { limit }, signal)
+        : { entries: await source.accessLog(patient, signal) };
     },
     // The bridge lists the access log to the signed-in patient only (401 before Sign-In with Ethereum).
     args: () => [this.source, this.patient, this.logPageSize, this.signedInAs] as const,
@@ -91,7 +102,12 @@ export class ConsentManager extends EhrElement {
     this.older = { entries: shown, next: before, loading: true, error: undefined };
     try {
       const page = await source.accessLogPage(this.patient, { before, limit: this.logPageSize });
-      this.older = { entries: [...shown, ...page.entries], next: page.next, loading: false, error: undefined };
+      this.older = {
+        entries: [...shown, ...page.entries],
+        next: page.next,
+        loading: false,
+        error: undefined,
+      };
     } catch (error) {
       this.older = { entries: shown, next: before, loading: false, error };
     }
@@ -144,9 +160,11 @@ export class ConsentManager extends EhrElement {
       </table>
       <p class="log-footer">
         <span role="status" aria-live="polite">${this.older?.loading ? s.loadingOlder : next ? s.logShown(log.length) : s.logAll(log.length)}</span>
-        ${next
-          ? html`<button part="show-older" type="button" ?disabled=${this.older?.loading ?? false} @click=${() => void this.showOlder(first)}>${s.showOlder}</button>`
-          : nothing}
+        ${
+          next
+            ? html`<button part="show-older" type="button" ?disabled=${this.older?.loading ?? false} @click=${() => void this.showOlder(first)}>${s.showOlder}</button>`
+            : nothing
+        }
       </p>
       ${this.older?.error ? html`<p role="alert" class="error">${describeError(this.older.error, s)}</p>` : nothing}`;
   }
@@ -215,7 +233,12 @@ export class ConsentManager extends EhrElement {
       expiresAt: expiry ? Math.floor(Date.parse(`${expiry}T23:59:59Z`) / 1000) : 0,
     };
     if (!this.dispatchEvent(new EhrConsentGrantRequestEvent(request))) return;
-    const hash = await runTx(this.strings.granting, () => source.grant(this.patient, request), (t) => (this.tx = t), this.strings);
+    const hash = await runTx(
+      this.strings.granting,
+      () => source.grant(this.patient, request),
+      (t) => (this.tx = t),
+      this.strings,
+    );
     if (hash) {
       form.reset();
       this.dispatchEvent(new EhrConsentGrantedEvent({ grant: request, txHash: hash }));
@@ -226,7 +249,12 @@ export class ConsentManager extends EhrElement {
   private async revoke(grantee: string): Promise<void> {
     const source = this.source;
     if (!source) return;
-    const hash = await runTx(this.strings.revoking, () => source.revoke(this.patient, grantee), (t) => (this.tx = t), this.strings);
+    const hash = await runTx(
+      this.strings.revoking,
+      () => source.revoke(this.patient, grantee),
+      (t) => (this.tx = t),
+      this.strings,
+    );
     if (hash) {
       this.dispatchEvent(new EhrConsentRevokedEvent({ grantee, txHash: hash }));
       void this.grantsTask.run();

@@ -17,7 +17,9 @@ before(async () => {
 });
 
 async function manager(ds: EhrDataSource | undefined, patientId: string): Promise<ConsentManager> {
-  return fixture<ConsentManager>(html`<consent-manager .dataSource=${ds} patient-id=${patientId}></consent-manager>`);
+  return fixture<ConsentManager>(
+    html`<consent-manager .dataSource=${ds} patient-id=${patientId}></consent-manager>`,
+  );
 }
 
 function txPhase(el: ConsentManager): string | undefined {
@@ -26,7 +28,8 @@ function txPhase(el: ConsentManager): string | undefined {
 
 function fillGrant(el: ConsentManager, grantee: string, scopes: string[]): void {
   el.shadowRoot!.querySelector<HTMLInputElement>('input[name="grantee"]')!.value = grantee;
-  for (const box of el.shadowRoot!.querySelectorAll<HTMLInputElement>('input[name="scope"]')) box.checked = scopes.includes(box.value);
+  for (const box of el.shadowRoot!.querySelectorAll<HTMLInputElement>('input[name="scope"]'))
+    box.checked = scopes.includes(box.value);
 }
 
 describe('<consent-manager>', () => {
@@ -39,7 +42,10 @@ describe('<consent-manager>', () => {
   it('shows the empty state and an empty access log', async () => {
     const ds = await FixtureDataSource.create({ bundle });
     const el = await manager(ds, ds.patientId);
-    await until(() => el.shadowRoot!.textContent!.includes('You have not granted anyone access'), 'empty grants');
+    await until(
+      () => el.shadowRoot!.textContent!.includes('You have not granted anyone access'),
+      'empty grants',
+    );
     await until(() => el.shadowRoot!.textContent!.includes('No one has accessed'), 'empty log');
     await expect(el).to.be.accessible();
   });
@@ -68,7 +74,14 @@ describe('<consent-manager>', () => {
 
   it('revokes through the wallet', async () => {
     const ds = await FixtureDataSource.create({ bundle });
-    await (await ds.grant(ds.patientId, { grantee: FIXTURE_ACCOUNTS.doctor, granteeKind: 'doctor', scope: [], expiresAt: 0 })).wait();
+    await (
+      await ds.grant(ds.patientId, {
+        grantee: FIXTURE_ACCOUNTS.doctor,
+        granteeKind: 'doctor',
+        scope: [],
+        expiresAt: 0,
+      })
+    ).wait();
     const el = await manager(ds, ds.patientId);
     const revoke = await shadowQuery<HTMLButtonElement>(el, '[part="grants"] button', 'revoke button');
     expect(revoke.getAttribute('aria-label')).to.contain('Dr. Demo');
@@ -97,7 +110,10 @@ describe('<consent-manager>', () => {
     await until(() => el.shadowRoot!.textContent!.includes('You have not granted'), 'loaded');
     fillGrant(el, 'not-an-address', []);
     el.shadowRoot!.querySelector<HTMLButtonElement>('[part="grant-form"] button[type="submit"]')!.click();
-    await until(() => el.shadowRoot!.querySelector('#grantee-err')!.textContent!.includes('40 hex digits'), 'validation');
+    await until(
+      () => el.shadowRoot!.querySelector('#grantee-err')!.textContent!.includes('40 hex digits'),
+      'validation',
+    );
     expect(ds.calls.some((c) => c.method === 'grant')).to.equal(false);
     await expect(el).to.be.accessible();
   });
@@ -125,10 +141,22 @@ describe('<consent-manager>', () => {
 
   it('pages the access log: "Show older" appends older pages until every entry is listed once', async () => {
     const ds = await FixtureDataSource.create({ bundle });
-    const read = (i: number) => ({ at: new Date(Date.UTC(2026, 0, 1 + i)).toISOString(), actor: FIXTURE_ACCOUNTS.doctor, actorRole: 'doctor', action: 'read', what: `Observation/o${i}`, outcome: 'success' as const });
+    const read = (i: number) => ({
+      at: new Date(Date.UTC(2026, 0, 1 + i)).toISOString(),
+      actor: FIXTURE_ACCOUNTS.doctor,
+      actorRole: 'doctor',
+      action: 'read',
+      what: `Observation/o${i}`,
+      outcome: 'success' as const,
+    });
     ds.addAccessLog([0, 1, 2, 3, 4, 5, 6].map(read));
-    const el = await fixture<ConsentManager>(html`<consent-manager .dataSource=${ds} patient-id=${ds.patientId} log-page-size="3"></consent-manager>`);
-    const shown = () => [...el.shadowRoot!.querySelectorAll('[part="access-log"] tbody tr')].map((r) => r.children[3]!.textContent);
+    const el = await fixture<ConsentManager>(
+      html`<consent-manager .dataSource=${ds} patient-id=${ds.patientId} log-page-size="3"></consent-manager>`,
+    );
+    const shown = () =>
+      [...el.shadowRoot!.querySelectorAll('[part="access-log"] tbody tr')].map(
+        (r) => r.children[3]!.textContent,
+      );
     const older = () => el.shadowRoot!.querySelector<HTMLButtonElement>('[part="show-older"]');
     await until(() => shown().length === 3, 'the first page');
     expect(shown()).to.deep.equal(['Observation/o6', 'Observation/o5', 'Observation/o4']);
@@ -139,9 +167,19 @@ describe('<consent-manager>', () => {
     await expect(el).to.be.accessible();
     older()!.click();
     await until(() => shown().length === 7, 'the last page');
-    expect(shown()).to.deep.equal(['Observation/o6', 'Observation/o5', 'Observation/o4', 'Observation/o3', 'Observation/o2', 'Observation/o1', 'Observation/o0']);
+    expect(shown()).to.deep.equal([
+      'Observation/o6',
+      'Observation/o5',
+      'Observation/o4',
+      'Observation/o3',
+      'Observation/o2',
+      'Observation/o1',
+      'Observation/o0',
+    ]);
     expect(older(), 'no "Show older" after the last page').to.equal(null);
-    expect(el.shadowRoot!.querySelector('.log-footer [role="status"]')!.textContent).to.equal('All 7 entries shown.');
+    expect(el.shadowRoot!.querySelector('.log-footer [role="status"]')!.textContent).to.equal(
+      'All 7 entries shown.',
+    );
     await expect(el).to.be.accessible();
   });
 });
@@ -150,20 +188,38 @@ describe('<consent-manager> inside <ehr-provider>', () => {
   it('with an explicit patient-id, reads the access log again once the person signs in through <ehr-provider>', async () => {
     // Like the real bridge: the access log is refused (401) before Sign-In with Ethereum.
     const ds = await FixtureDataSource.create({ bundle, requireSignIn: true });
-    ds.addAccessLog([{ at: '2026-01-02T10:00:00Z', actor: FIXTURE_ACCOUNTS.doctor, actorRole: 'doctor', action: 'read', what: 'Observation/o1', outcome: 'success' }]);
+    ds.addAccessLog([
+      {
+        at: '2026-01-02T10:00:00Z',
+        actor: FIXTURE_ACCOUNTS.doctor,
+        actorRole: 'doctor',
+        action: 'read',
+        what: 'Observation/o1',
+        outcome: 'success',
+      },
+    ]);
     // anvil's well-known dev key #8 (public test key).
-    const wallet = new TestWallet(new Wallet('0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97'), 1337);
+    const wallet = new TestWallet(
+      new Wallet('0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97'),
+      1337,
+    );
     const provider = await fixture<EhrProvider>(
       html`<ehr-provider chain-id="1337" .ethereum=${wallet} .dataSource=${ds}><consent-manager patient-id=${ds.patientId}></consent-manager></ehr-provider>`,
     );
     const el = provider.querySelector<ConsentManager>('consent-manager')!;
     const alerts = () => [...el.shadowRoot!.querySelectorAll('[role="alert"]')].map((a) => a.textContent!);
-    await until(() => alerts().some((a) => a.includes('You are not signed in')), 'the anonymous access-log read refused');
+    await until(
+      () => alerts().some((a) => a.includes('You are not signed in')),
+      'the anonymous access-log read refused',
+    );
     expect(el.shadowRoot!.querySelector('[part="access-log"]')).to.equal(null);
     await signInThroughProvider(provider);
     const log = await shadowQuery(el, '[part="access-log"]', 'the access log read again after sign-in');
     expect(log.textContent).to.contain('Observation/o1');
-    expect(alerts().filter((a) => a.includes('not signed in')), 'no stale refusal').to.deep.equal([]);
+    expect(
+      alerts().filter((a) => a.includes('not signed in')),
+      'no stale refusal',
+    ).to.deep.equal([]);
     expect(el.patientId, 'the page-given patient stays').to.equal(ds.patientId);
     await expect(provider).to.be.accessible();
   });

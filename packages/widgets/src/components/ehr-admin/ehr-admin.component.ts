@@ -60,17 +60,20 @@ export class EhrAdmin extends EhrElement {
   }
 
   private readonly hospitalsTask = new Task(this, {
-    task: async ([source, view], { signal }) => (source && (view === 'network' || view === 'visitor') ? source.listHospitals(signal) : undefined),
+    task: async ([source, view], { signal }) =>
+      source && (view === 'network' || view === 'visitor') ? source.listHospitals(signal) : undefined,
     args: () => [this.source, this.effectiveView] as const,
   });
 
   private readonly doctorsTask = new Task(this, {
-    task: async ([source, view, hospital], { signal }) => (source && view === 'hospital' && hospital ? source.listDoctors(hospital, signal) : undefined),
+    task: async ([source, view, hospital], { signal }) =>
+      source && view === 'hospital' && hospital ? source.listDoctors(hospital, signal) : undefined,
     args: () => [this.source, this.effectiveView, this.hospitalAddress] as const,
   });
 
   private readonly registrationsTask = new Task(this, {
-    task: async ([source, view, hospital], { signal }) => (source && view === 'hospital' && hospital ? source.listRegistrations(hospital, signal) : undefined),
+    task: async ([source, view, hospital], { signal }) =>
+      source && view === 'hospital' && hospital ? source.listRegistrations(hospital, signal) : undefined,
     args: () => [this.source, this.effectiveView, this.hospitalAddress] as const,
   });
 
@@ -78,7 +81,13 @@ export class EhrAdmin extends EhrElement {
     return this.tx.phase === 'signing' || this.tx.phase === 'pending';
   }
 
-  private async change(label: string, action: AdminAction, target: string, send: () => Promise<TxHandle>, after: () => void): Promise<boolean> {
+  private async change(
+    label: string,
+    action: AdminAction,
+    target: string,
+    send: () => Promise<TxHandle>,
+    after: () => void,
+  ): Promise<boolean> {
     const hash = await runTx(label, send, (t) => (this.tx = t), this.strings);
     if (!hash) return false;
     this.dispatchEvent(new EhrAdminChangeEvent({ action, target, txHash: hash }));
@@ -97,7 +106,11 @@ export class EhrAdmin extends EhrElement {
     </div>`;
   }
 
-  private loadingOrError<T>(task: Task<readonly unknown[], T>, loading: string, complete: (v: T) => TemplateResult): unknown {
+  private loadingOrError<T>(
+    task: Task<readonly unknown[], T>,
+    loading: string,
+    complete: (v: T) => TemplateResult,
+  ): unknown {
     const s = this.strings;
     return task.render({
       pending: () => html`<p role="status">${loading}</p>`,
@@ -153,14 +166,27 @@ export class EhrAdmin extends EhrElement {
       return;
     }
     this.formError = '';
-    const ok = await this.change(this.strings.addHospital, 'add-hospital', address, () => source.addHospital({ name, address, bridgeSigner, ...(keyWrappingKey ? { keyWrappingKey } : {}) }), () => void this.hospitalsTask.run());
+    const ok = await this.change(
+      this.strings.addHospital,
+      'add-hospital',
+      address,
+      () =>
+        source.addHospital({ name, address, bridgeSigner, ...(keyWrappingKey ? { keyWrappingKey } : {}) }),
+      () => void this.hospitalsTask.run(),
+    );
     if (ok) form.reset();
   }
 
   private async removeHospital(address: string): Promise<void> {
     const source = this.source;
     if (!source) return;
-    await this.change(this.strings.remove, 'remove-hospital', address, () => source.removeHospital(address), () => void this.hospitalsTask.run());
+    await this.change(
+      this.strings.remove,
+      'remove-hospital',
+      address,
+      () => source.removeHospital(address),
+      () => void this.hospitalsTask.run(),
+    );
   }
 
   private renderHospital(): TemplateResult {
@@ -225,14 +251,26 @@ export class EhrAdmin extends EhrElement {
       return;
     }
     this.formError = '';
-    const ok = await this.change(this.strings.addDoctor, 'add-doctor', address, () => source.addDoctor({ address, hospital: this.hospitalAddress }), () => void this.doctorsTask.run());
+    const ok = await this.change(
+      this.strings.addDoctor,
+      'add-doctor',
+      address,
+      () => source.addDoctor({ address, hospital: this.hospitalAddress }),
+      () => void this.doctorsTask.run(),
+    );
     if (ok) form.reset();
   }
 
   private async removeDoctor(address: string): Promise<void> {
     const source = this.source;
     if (!source) return;
-    await this.change(this.strings.remove, 'remove-doctor', address, () => source.removeDoctor(this.hospitalAddress, address), () => void this.doctorsTask.run());
+    await this.change(
+      this.strings.remove,
+      'remove-doctor',
+      address,
+      () => source.removeDoctor(this.hospitalAddress, address),
+      () => void this.doctorsTask.run(),
+    );
   }
 
   private async decide(id: string, approve: boolean): Promise<void> {
@@ -243,7 +281,10 @@ export class EhrAdmin extends EhrElement {
       approve ? s.approve : s.reject,
       approve ? 'approve-registration' : 'reject-registration',
       id,
-      () => (approve ? source.approveRegistration(this.hospitalAddress, id) : source.rejectRegistration(this.hospitalAddress, id)),
+      () =>
+        approve
+          ? source.approveRegistration(this.hospitalAddress, id)
+          : source.rejectRegistration(this.hospitalAddress, id),
       () => void this.registrationsTask.run(),
     );
   }
@@ -286,7 +327,13 @@ export class EhrAdmin extends EhrElement {
       return;
     }
     this.formError = '';
-    const ok = await this.change(this.strings.requestRegistration, 'request-registration', hospital, () => source.requestRegistration({ hospital, subject }), () => undefined);
+    const ok = await this.change(
+      this.strings.requestRegistration,
+      'request-registration',
+      hospital,
+      () => source.requestRegistration({ hospital, subject }),
+      () => undefined,
+    );
     if (ok) form.reset();
   }
 }

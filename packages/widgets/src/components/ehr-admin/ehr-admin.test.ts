@@ -24,7 +24,8 @@ function fill(el: EhrAdmin, values: Record<string, string>): void {
   }
 }
 
-const phase = (el: EhrAdmin): string | undefined => el.shadowRoot!.querySelector<HTMLElement>('[part="tx-status"]')?.dataset.phase;
+const phase = (el: EhrAdmin): string | undefined =>
+  el.shadowRoot!.querySelector<HTMLElement>('[part="tx-status"]')?.dataset.phase;
 
 describe('<ehr-admin>', () => {
   it('says what to do without a data source', async () => {
@@ -39,22 +40,36 @@ describe('<ehr-admin>', () => {
     const table = await shadowQuery(el, '[part="hospitals"]', 'hospitals');
     expect(table.textContent).to.contain('General Hospital');
     await expect(el).to.be.accessible();
-    fill(el, { name: 'Hillside Hospital', address: FIXTURE_ACCOUNTS.visitor, bridgeSigner: FIXTURE_ACCOUNTS.patient });
+    fill(el, {
+      name: 'Hillside Hospital',
+      address: FIXTURE_ACCOUNTS.visitor,
+      bridgeSigner: FIXTURE_ACCOUNTS.patient,
+    });
     const changed = oneEvent(el, 'ehr-admin-change');
     el.shadowRoot!.querySelector<HTMLButtonElement>('form button[type="submit"]')!.click();
     await until(() => phase(el) === 'pending', 'pending');
     await expect(el).to.be.accessible();
     ds.mine();
     expect((await changed).detail).to.include({ action: 'add-hospital', target: FIXTURE_ACCOUNTS.visitor });
-    await until(() => el.shadowRoot!.querySelector('[part="hospitals"]')!.textContent!.includes('Hillside Hospital'), 'new hospital listed');
+    await until(
+      () => el.shadowRoot!.querySelector('[part="hospitals"]')!.textContent!.includes('Hillside Hospital'),
+      'new hospital listed',
+    );
   });
 
   it('removes a hospital', async () => {
     const ds = await FixtureDataSource.create({ bundle });
     const el = await admin(ds, 'network');
-    const remove = await shadowQuery<HTMLButtonElement>(el, '[part="hospitals"] button[aria-label="Remove Riverside Clinic"]', 'remove button');
+    const remove = await shadowQuery<HTMLButtonElement>(
+      el,
+      '[part="hospitals"] button[aria-label="Remove Riverside Clinic"]',
+      'remove button',
+    );
     remove.click();
-    await until(() => !el.shadowRoot!.querySelector('[part="hospitals"]')!.textContent!.includes('Riverside Clinic'), 'removed');
+    await until(
+      () => !el.shadowRoot!.querySelector('[part="hospitals"]')!.textContent!.includes('Riverside Clinic'),
+      'removed',
+    );
   });
 
   it('refuses a malformed address without a transaction', async () => {
@@ -63,7 +78,10 @@ describe('<ehr-admin>', () => {
     await shadowQuery(el, '[part="hospitals"]');
     fill(el, { name: 'X', address: '0x123', bridgeSigner: 'nope' });
     el.shadowRoot!.querySelector<HTMLButtonElement>('form button[type="submit"]')!.click();
-    await until(() => el.shadowRoot!.querySelector('[role="alert"]')!.textContent!.includes('40 hex digits'), 'error');
+    await until(
+      () => el.shadowRoot!.querySelector('[role="alert"]')!.textContent!.includes('40 hex digits'),
+      'error',
+    );
     expect(ds.calls.some((c) => c.method === 'addHospital')).to.equal(false);
     await expect(el).to.be.accessible();
   });
@@ -76,15 +94,31 @@ describe('<ehr-admin>', () => {
     await expect(el).to.be.accessible();
     fill(el, { address: FIXTURE_ACCOUNTS.otherDoctor });
     el.shadowRoot!.querySelector<HTMLButtonElement>('form button[type="submit"]')!.click();
-    await until(() => el.shadowRoot!.querySelector('[part="doctors"]')!.textContent!.includes(FIXTURE_ACCOUNTS.otherDoctor), 'doctor added');
-    el.shadowRoot!.querySelector<HTMLButtonElement>(`[part="doctors"] button[aria-label="Remove ${FIXTURE_ACCOUNTS.otherDoctor}"]`)!.click();
-    await until(() => !el.shadowRoot!.querySelector('[part="doctors"]')!.textContent!.includes(FIXTURE_ACCOUNTS.otherDoctor), 'doctor removed');
+    await until(
+      () =>
+        el.shadowRoot!.querySelector('[part="doctors"]')!.textContent!.includes(FIXTURE_ACCOUNTS.otherDoctor),
+      'doctor added',
+    );
+    el.shadowRoot!.querySelector<HTMLButtonElement>(
+      `[part="doctors"] button[aria-label="Remove ${FIXTURE_ACCOUNTS.otherDoctor}"]`,
+    )!.click();
+    await until(
+      () =>
+        !el
+          .shadowRoot!.querySelector('[part="doctors"]')!
+          .textContent!.includes(FIXTURE_ACCOUNTS.otherDoctor),
+      'doctor removed',
+    );
   });
 
   it('approves a pending registration and shows the empty state afterwards', async () => {
     const ds = await FixtureDataSource.create({ bundle });
     const el = await admin(ds, 'hospital', FIXTURE_ACCOUNTS.hospital);
-    const approve = await shadowQuery<HTMLButtonElement>(el, '[part="registrations"] button.primary', 'approve');
+    const approve = await shadowQuery<HTMLButtonElement>(
+      el,
+      '[part="registrations"] button.primary',
+      'approve',
+    );
     const changed = oneEvent(el, 'ehr-admin-change');
     approve.click();
     expect((await changed).detail.action).to.equal('approve-registration');
@@ -95,23 +129,38 @@ describe('<ehr-admin>', () => {
   it('shows a rejected wallet signature as a failure that says what to do', async () => {
     const ds = await FixtureDataSource.create({ bundle });
     // Injected fault: the person rejects the transaction in the wallet.
-    ds.rejectRegistration = () => Promise.reject(new DataSourceError('wallet-rejected', 'Rejected in the wallet.'));
+    ds.rejectRegistration = () =>
+      Promise.reject(new DataSourceError('wallet-rejected', 'Rejected in the wallet.'));
     const el = await admin(ds, 'hospital', FIXTURE_ACCOUNTS.hospital);
-    const reject = await shadowQuery<HTMLButtonElement>(el, '[part="registrations"] button:not(.primary)', 'reject');
+    const reject = await shadowQuery<HTMLButtonElement>(
+      el,
+      '[part="registrations"] button:not(.primary)',
+      'reject',
+    );
     reject.click();
     await until(() => phase(el) === 'failed', 'failed');
-    expect(el.shadowRoot!.querySelector('[part="tx-status"]')!.textContent).to.contain('approve it to continue');
+    expect(el.shadowRoot!.querySelector('[part="tx-status"]')!.textContent).to.contain(
+      'approve it to continue',
+    );
   });
 
   it('lets a visitor ask a hospital to register them', async () => {
     const ds = await FixtureDataSource.create({ bundle });
     const el = await admin(ds, 'visitor');
-    await until(() => el.shadowRoot!.querySelectorAll('select[name="hospital"] option').length > 1, 'hospitals in the picker');
+    await until(
+      () => el.shadowRoot!.querySelectorAll('select[name="hospital"] option').length > 1,
+      'hospitals in the picker',
+    );
     await expect(el).to.be.accessible();
     fill(el, { hospital: FIXTURE_ACCOUNTS.otherHospital, subject: '0x' + 'ab'.repeat(32) });
     const changed = oneEvent(el, 'ehr-admin-change');
     el.shadowRoot!.querySelector<HTMLButtonElement>('[part="register-form"] button[type="submit"]')!.click();
-    expect((await changed).detail).to.include({ action: 'request-registration', target: FIXTURE_ACCOUNTS.otherHospital });
-    expect((await ds.listRegistrations(FIXTURE_ACCOUNTS.otherHospital)).map((r) => r.subject)).to.include('0x' + 'ab'.repeat(32));
+    expect((await changed).detail).to.include({
+      action: 'request-registration',
+      target: FIXTURE_ACCOUNTS.otherHospital,
+    });
+    expect((await ds.listRegistrations(FIXTURE_ACCOUNTS.otherHospital)).map((r) => r.subject)).to.include(
+      '0x' + 'ab'.repeat(32),
+    );
   });
 });

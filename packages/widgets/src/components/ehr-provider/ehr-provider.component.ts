@@ -82,7 +82,9 @@ export class EhrProvider extends LitElement {
   /** Hides the built-in wallet bar (the host page renders its own from `ehr-wallet-change`). */
   @property({ attribute: 'hide-bar', type: Boolean, reflect: true }) accessor hideBar = false;
   /** The EIP-1193 wallet; defaults to `window.ethereum` when present. */
-  @property({ attribute: false }) accessor ethereum: Eip1193 | undefined = (globalThis as { ethereum?: Eip1193 }).ethereum;
+  @property({ attribute: false }) accessor ethereum: Eip1193 | undefined = (
+    globalThis as { ethereum?: Eip1193 }
+  ).ethereum;
   /** A data source to use instead of building one from the attributes (fixtures, custom backends). */
   @property({ attribute: false }) accessor dataSource: EhrDataSource | undefined;
   /** Translatable strings. */
@@ -174,7 +176,13 @@ export class EhrProvider extends LitElement {
     const prev = this.session;
     if (
       !prev !== !next ||
-      (prev && next && (prev.dataSource !== next.dataSource || prev.wallet !== next.wallet || prev.account !== next.account || prev.role !== next.role || prev.patientId !== next.patientId))
+      (prev &&
+        next &&
+        (prev.dataSource !== next.dataSource ||
+          prev.wallet !== next.wallet ||
+          prev.account !== next.account ||
+          prev.role !== next.role ||
+          prev.patientId !== next.patientId))
     ) {
       this.session = next;
     }
@@ -221,7 +229,8 @@ export class EhrProvider extends LitElement {
       this.message = '';
       await this.refreshWallet();
     } catch (error) {
-      this.message = rpcCode(error) === 4001 ? this.strings.walletRejected : describeError(error, this.strings);
+      this.message =
+        rpcCode(error) === 4001 ? this.strings.walletRejected : describeError(error, this.strings);
       this.setWallet(rpcCode(error) === 4001 ? 'rejected' : 'locked');
     } finally {
       this.busy = false;
@@ -234,10 +243,14 @@ export class EhrProvider extends LitElement {
     if (!eth || !this.chainId) return;
     this.busy = true;
     try {
-      await eth.request({ method: 'wallet_switchEthereumChain', params: [{ chainId: `0x${this.chainId.toString(16)}` }] });
+      await eth.request({
+        method: 'wallet_switchEthereumChain',
+        params: [{ chainId: `0x${this.chainId.toString(16)}` }],
+      });
       this.message = '';
     } catch (error) {
-      this.message = rpcCode(error) === 4001 ? this.strings.walletRejected : describeError(error, this.strings);
+      this.message =
+        rpcCode(error) === 4001 ? this.strings.walletRejected : describeError(error, this.strings);
     } finally {
       this.busy = false;
       await this.refreshWallet();
@@ -255,9 +268,13 @@ export class EhrProvider extends LitElement {
     try {
       const result = await source.signIn(account, async (message) => {
         try {
-          return String(await eth.request({ method: 'personal_sign', params: [hexToUtf8Hex(message), account] }));
+          return String(
+            await eth.request({ method: 'personal_sign', params: [hexToUtf8Hex(message), account] }),
+          );
         } catch (error) {
-          throw rpcCode(error) === 4001 ? new DataSourceError('wallet-rejected', 'Rejected in the wallet.', { cause: error }) : error;
+          throw rpcCode(error) === 4001
+            ? new DataSourceError('wallet-rejected', 'Rejected in the wallet.', { cause: error })
+            : error;
         }
       });
       this.signedIn = roleOf(result);
@@ -295,8 +312,10 @@ export class EhrProvider extends LitElement {
       return html`<button class="primary" type="button" ?disabled=${this.busy} @click=${() => void this.connect()}>${s.connect}</button>`;
     if (this.wallet === 'wrong-network')
       return html`<button class="primary" type="button" ?disabled=${this.busy} @click=${() => void this.switchNetwork()}>${s.switchNetwork}</button>`;
-    if (this.signedIn) return html`<button type="button" @click=${() => this.signOut()}>${s.signOut}</button>`;
-    if (this.source.signIn) return html`<button class="primary" type="button" ?disabled=${this.busy} @click=${() => void this.signIn()}>${s.signIn}</button>`;
+    if (this.signedIn)
+      return html`<button type="button" @click=${() => this.signOut()}>${s.signOut}</button>`;
+    if (this.source.signIn)
+      return html`<button class="primary" type="button" ?disabled=${this.busy} @click=${() => void this.signIn()}>${s.signIn}</button>`;
     return nothing;
   }
 }

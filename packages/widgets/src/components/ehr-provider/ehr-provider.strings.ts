@@ -17,7 +17,14 @@ export const ehrProviderStrings = {
   signingIn: 'Sign the message in your wallet…',
   signOut: 'Sign out',
   signedInAs: (role: string) => `Signed in as ${role}`,
-  notConfigured: 'Set bridge-url, rpc-url, chain-id and contract-address (or a dataSource) on <ehr-provider>.',
-  roles: { admin: 'network admin', hospital: 'hospital', doctor: 'doctor', patient: 'patient', visitor: 'visitor' },
+  notConfigured:
+    'Set bridge-url, rpc-url, chain-id and contract-address (or a dataSource) on <ehr-provider>.',
+  roles: {
+    admin: 'network admin',
+    hospital: 'hospital',
+    doctor: 'doctor',
+    patient: 'patient',
+    visitor: 'visitor',
+  },
 };
 export type EhrProviderStrings = typeof ehrProviderStrings;

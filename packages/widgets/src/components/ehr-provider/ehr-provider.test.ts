@@ -42,7 +42,11 @@ describe('<ehr-provider>', () => {
     await until(() => status(el).includes('read-only'), 'read-only');
     expect(button(el)).to.equal(null);
     const viewer = el.querySelector<EhrViewer>('ehr-viewer')!;
-    await shadowQuery(viewer, '[part="badge"][data-state="verified"]', 'a verified record through the provided session');
+    await shadowQuery(
+      viewer,
+      '[part="badge"][data-state="verified"]',
+      'a verified record through the provided session',
+    );
     await expect(el).to.be.accessible();
   });
 
@@ -65,7 +69,10 @@ describe('<ehr-provider>', () => {
     expect(signIn!.message).to.contain(`${wallet.address}\n`);
     expect(verifyMessage(signIn!.message, signIn!.signature)).to.equal(wallet.address);
     const consents = el.querySelector<ConsentManager>('consent-manager')!;
-    await until(() => consents.shadowRoot!.textContent!.includes('You have not granted anyone access'), 'consents of the signed-in patient');
+    await until(
+      () => consents.shadowRoot!.textContent!.includes('You have not granted anyone access'),
+      'consents of the signed-in patient',
+    );
     await expect(el).to.be.accessible();
   });
 
@@ -73,7 +80,9 @@ describe('<ehr-provider>', () => {
     const ds = await FixtureDataSource.create({ bundle });
     const wallet = new TestWallet(new Wallet(PATIENT_KEY), 1337, { unlocked: false });
     wallet.rejectNext();
-    const el = await fixture<EhrProvider>(html`<ehr-provider chain-id="1337" .ethereum=${wallet} .dataSource=${ds}></ehr-provider>`);
+    const el = await fixture<EhrProvider>(
+      html`<ehr-provider chain-id="1337" .ethereum=${wallet} .dataSource=${ds}></ehr-provider>`,
+    );
     await until(() => button(el)?.textContent?.includes('Connect'), 'connect button');
     const changed = oneEvent(el, 'ehr-wallet-change');
     button(el)!.click();
@@ -87,7 +96,9 @@ describe('<ehr-provider>', () => {
   it('detects the wrong network and switches it', async () => {
     const ds = await FixtureDataSource.create({ bundle });
     const wallet = new TestWallet(new Wallet(PATIENT_KEY), 1);
-    const el = await fixture<EhrProvider>(html`<ehr-provider chain-id="1337" .ethereum=${wallet} .dataSource=${ds}></ehr-provider>`);
+    const el = await fixture<EhrProvider>(
+      html`<ehr-provider chain-id="1337" .ethereum=${wallet} .dataSource=${ds}></ehr-provider>`,
+    );
     await until(() => status(el).includes('another network'), 'wrong network');
     await expect(el).to.be.accessible();
     button(el)!.click();
@@ -98,7 +109,9 @@ describe('<ehr-provider>', () => {
   it('reports a rejected sign-in signature', async () => {
     const ds = await FixtureDataSource.create({ bundle });
     const wallet = new TestWallet(new Wallet(PATIENT_KEY), 1337);
-    const el = await fixture<EhrProvider>(html`<ehr-provider chain-id="1337" .ethereum=${wallet} .dataSource=${ds}></ehr-provider>`);
+    const el = await fixture<EhrProvider>(
+      html`<ehr-provider chain-id="1337" .ethereum=${wallet} .dataSource=${ds}></ehr-provider>`,
+    );
     await until(() => button(el)?.textContent?.includes('Sign in'), 'sign-in button');
     wallet.rejectNext();
     button(el)!.click();
@@ -109,7 +122,9 @@ describe('<ehr-provider>', () => {
   it('notices the wallet being locked', async () => {
     const ds = await FixtureDataSource.create({ bundle });
     const wallet = new TestWallet(new Wallet(PATIENT_KEY), 1337);
-    const el = await fixture<EhrProvider>(html`<ehr-provider chain-id="1337" .ethereum=${wallet} .dataSource=${ds}></ehr-provider>`);
+    const el = await fixture<EhrProvider>(
+      html`<ehr-provider chain-id="1337" .ethereum=${wallet} .dataSource=${ds}></ehr-provider>`,
+    );
     await until(() => status(el).includes('Wallet connected'), 'connected');
     wallet.lock();
     await until(() => status(el).includes('locked'), 'locked');

@@ -34,7 +34,8 @@ import { versionSourceFor } from '../clinical-entry/clinical-entry.source.js';
 import { ehrViewerStrings, type EhrViewerStrings } from './ehr-viewer.strings.js';
 import { styles } from './ehr-viewer.styles.js';
 
-type Row = { kind: 'header'; category: RecordCategory; count: number } | { kind: 'record'; summary: RecordSummary };
+type Row =
+  { kind: 'header'; category: RecordCategory; count: number } | { kind: 'record'; summary: RecordSummary };
 
 type Tab = 'formatted' | 'raw' | 'proof';
 
@@ -131,7 +132,8 @@ export class EhrViewer extends EhrElement {
       if (!source || !patientId || !key) return undefined;
       const detail = await source.getRecord(patientId, key, signal);
       const verification = await this.verifier.verifyDetail(detail);
-      const attachments = verification.state === 'verified' ? await this.prepareAttachments(detail, signal) : [];
+      const attachments =
+        verification.state === 'verified' ? await this.prepareAttachments(detail, signal) : [];
       return { detail, verification, attachments };
     },
     args: () => [this.source, this.patientId, this.selectedKey, this.signedInAs] as const,
@@ -162,7 +164,8 @@ export class EhrViewer extends EhrElement {
   protected override willUpdate(changed: PropertyValues<this>): void {
     super.willUpdate(changed);
     // A signed-in patient sees their own record unless the page names another.
-    if (!this.patientId && this.session?.role === 'patient' && this.session.patientId) this.patientId = this.session.patientId;
+    if (!this.patientId && this.session?.role === 'patient' && this.session.patientId)
+      this.patientId = this.session.patientId;
     this.verifier.reset(this.source, this.patientId);
     if (changed.has('patientId') && changed.get('patientId') !== undefined) {
       this.selectedKey = '';
@@ -195,16 +198,30 @@ export class EhrViewer extends EhrElement {
         // Inline data is part of the resource, so its content hash already covers it.
         bytes = base64ToBytes(att.data);
       } else if (this.source) {
-        bytes = new Uint8Array(await (await this.source.getAttachment(this.patientId, detail.summary.key, index, signal)).arrayBuffer());
+        bytes = new Uint8Array(
+          await (
+            await this.source.getAttachment(this.patientId, detail.summary.key, index, signal)
+          ).arrayBuffer(),
+        );
         // Bytes fetched by URL are covered only by Attachment.hash; without one they are not shown.
         blocked = (await attachmentHashMatches(att, bytes)) !== true;
       } else continue;
       const view = attachmentView(att);
       const type = mediaType(att);
-      const shown: ShownAttachment = { index, title: att.title ?? `attachment-${index + 1}`, type, view, blocked };
+      const shown: ShownAttachment = {
+        index,
+        title: att.title ?? `attachment-${index + 1}`,
+        type,
+        view,
+        blocked,
+      };
       if (!blocked) {
         // The download blob is typed octet-stream so that no browser renders it in our origin.
-        const url = URL.createObjectURL(new Blob([bytes], { type: view === 'image' || view === 'frame' ? type : 'application/octet-stream' }));
+        const url = URL.createObjectURL(
+          new Blob([bytes], {
+            type: view === 'image' || view === 'frame' ? type : 'application/octet-stream',
+          }),
+        );
         this.objectUrls.push(url);
         shown.url = url;
         if (view === 'text') shown.text = new TextDecoder().decode(bytes);
@@ -223,8 +240,9 @@ export class EhrViewer extends EhrElement {
     }
     return html`<div part="base" class="base">
       ${this.effectiveMode === 'doctor' ? this.renderSearch() : nothing}
-      ${this.patientId
-        ? html`${this.renderHeader()}
+      ${
+        this.patientId
+          ? html`${this.renderHeader()}
             <div class="body">
               <section class="timeline" aria-labelledby="timeline-heading">
                 <h3 id="timeline-heading">${s.timeline}</h3>
@@ -232,7 +250,8 @@ export class EhrViewer extends EhrElement {
               </section>
               ${this.renderDetail()}
             </div>`
-        : html`<p role="status">${s.noPatient}</p>`}
+          : html`<p role="status">${s.noPatient}</p>`
+      }
       <div class="visually-hidden" role="status" aria-live="polite">${this.status}</div>
     </div>`;
   }
@@ -298,37 +317,45 @@ export class EhrViewer extends EhrElement {
 
   private renderPatient(p: Patient, key: string | undefined): TemplateResult {
     const s = this.strings;
-    const canEdit = this.effectiveMode === 'patient' && (!this.session || this.session.role === 'patient' || this.session.role === undefined);
+    const canEdit =
+      this.effectiveMode === 'patient' &&
+      (!this.session || this.session.role === 'patient' || this.session.role === undefined);
     return html`<div class="title-row">
         <h2>${preferredName(p.name)}</h2>
         <slot name="header-actions"></slot>
       </div>
       <dl class="facts">
         ${p.birthDate ? html`<div><dt>${s.birthDate}</dt><dd>${formatDate(p.birthDate)}</dd></div>` : nothing}
-        ${p.identifier?.length
-          ? html`<div>
+        ${
+          p.identifier?.length
+            ? html`<div>
               <dt>${s.identifiers}</dt>
               <dd><ul class="plain">${p.identifier.map((id) => html`<li>${formatIdentifier(id)}</li>`)}</ul></dd>
             </div>`
-          : nothing}
+            : nothing
+        }
         <div>
           <dt>${s.contact}</dt>
           <dd>
-            ${p.telecom?.length || p.address?.length
-              ? html`<ul class="plain">
+            ${
+              p.telecom?.length || p.address?.length
+                ? html`<ul class="plain">
                   ${(p.telecom ?? []).map((c) => {
                     const href = c.system === 'url' ? safeUrl(c.value) : undefined;
                     return html`<li>${href ? html`<a href=${href} target="_blank" rel="noopener noreferrer">${formatContactPoint(c)}</a>` : formatContactPoint(c)}</li>`;
                   })}
                   ${(p.address ?? []).map((a) => html`<li>${formatAddress(a)}</li>`)}
                 </ul>`
-              : html`<span class="muted">${s.noContact}</span>`}
+                : html`<span class="muted">${s.noContact}</span>`
+            }
           </dd>
         </div>
       </dl>
-      ${canEdit && !this.editing
-        ? html`<button type="button" @click=${() => (this.editing = true)}>${s.editContact}</button>`
-        : nothing}
+      ${
+        canEdit && !this.editing
+          ? html`<button type="button" @click=${() => (this.editing = true)}>${s.editContact}</button>`
+          : nothing
+      }
       ${this.editing ? this.renderContactForm(p) : nothing} ${this.renderPatientVersions(key)}`;
   }
 
@@ -342,9 +369,11 @@ export class EhrViewer extends EhrElement {
     if (this.versionsOpen) void import('./version-history.js');
     return html`<details part="patient-versions" class="patient-versions" .open=${this.versionsOpen} @toggle=${(e: Event) => (this.versionsOpen = (e.target as HTMLDetailsElement).open)}>
       <summary>${this.strings.patientVersions}</summary>
-      ${this.versionsOpen
-        ? html`<ehr-version-history .dataSource=${this.source} patient-id=${this.patientId} record-key=${key} heading-level="3" show-single></ehr-version-history>`
-        : nothing}
+      ${
+        this.versionsOpen
+          ? html`<ehr-version-history .dataSource=${this.source} patient-id=${this.patientId} record-key=${key} heading-level="3" show-single></ehr-version-history>`
+          : nothing
+      }
     </details>`;
   }
 
@@ -450,7 +479,8 @@ export class EhrViewer extends EhrElement {
   }
 
   private rows(records: RecordSummary[]): Row[] {
-    if (this.rowsMemo?.records === records && this.rowsMemo.categories === this.categories) return this.rowsMemo.rows;
+    if (this.rowsMemo?.records === records && this.rowsMemo.categories === this.categories)
+      return this.rowsMemo.rows;
     const rows = this.buildRows(records);
     this.rowsMemo = { records, categories: this.categories, rows };
     return rows;
@@ -497,7 +527,8 @@ export class EhrViewer extends EhrElement {
   /** Short lists render every row; long ones are virtualized (the virtualizer loads on the first long list). */
   private renderRowList(rows: Row[]): unknown {
     const s = this.strings;
-    const renderItem = (r: Row): TemplateResult => (r.kind === 'header' ? this.renderGroupHeader(r) : this.renderRow(r.summary));
+    const renderItem = (r: Row): TemplateResult =>
+      r.kind === 'header' ? this.renderGroupHeader(r) : this.renderRow(r.summary);
     if (rows.length <= VIRTUALIZE_ABOVE) return rows.map(renderItem);
     const v = loadedVirtualizer();
     if (v) {
@@ -509,7 +540,8 @@ export class EhrViewer extends EhrElement {
         renderItem,
       });
     }
-    if (this.virtualizerFailed) return html`<div role="listitem"><p role="alert" class="error">${s.listFailed}</p></div>`;
+    if (this.virtualizerFailed)
+      return html`<div role="listitem"><p role="alert" class="error">${s.listFailed}</p></div>`;
     virtualizerReady().then(
       () => this.requestUpdate(),
       () => (this.virtualizerFailed = true),
@@ -541,8 +573,16 @@ export class EhrViewer extends EhrElement {
 
   private renderBadge(v: BadgeState): TemplateResult {
     const s = this.strings;
-    const label = v.state === 'tampered' ? `${s.badge.tampered}: ${s.tamperReason[v.reason]}` : s.badge[v.state];
-    const help = v.state === 'tampered' ? v.detail : v.state === 'unknown' ? v.detail : v.state === 'checking' ? '' : s.badgeHelp[v.state];
+    const label =
+      v.state === 'tampered' ? `${s.badge.tampered}: ${s.tamperReason[v.reason]}` : s.badge[v.state];
+    const help =
+      v.state === 'tampered'
+        ? v.detail
+        : v.state === 'unknown'
+          ? v.detail
+          : v.state === 'checking'
+            ? ''
+            : s.badgeHelp[v.state];
     return html`<span part="badge" class="badge" data-state=${v.state} title=${help}>${label}</span>`;
   }
 
@@ -561,13 +601,15 @@ export class EhrViewer extends EhrElement {
     const s = this.strings;
     return html`<section part="detail" class="detail" aria-labelledby="detail-heading">
       <h3 id="detail-heading">${s.detail}</h3>
-      ${this.selectedKey
-        ? this.detailTask.render({
-            pending: () => html`<p role="status">${s.loadingRecord}</p>`,
-            error: (e) => html`<p role="alert" class="error">${describeError(e, s)}</p>`,
-            complete: (d) => (d ? this.renderDetailBody(d.detail, d.verification, d.attachments) : nothing),
-          })
-        : html`<p class="muted">${s.noneSelected}</p>`}
+      ${
+        this.selectedKey
+          ? this.detailTask.render({
+              pending: () => html`<p role="status">${s.loadingRecord}</p>`,
+              error: (e) => html`<p role="alert" class="error">${describeError(e, s)}</p>`,
+              complete: (d) => (d ? this.renderDetailBody(d.detail, d.verification, d.attachments) : nothing),
+            })
+          : html`<p class="muted">${s.noneSelected}</p>`
+      }
     </section>`;
   }
 
@@ -600,11 +642,13 @@ export class EhrViewer extends EhrElement {
         )}
       </div>
       <div role="tabpanel" id="panel-${this.tab}" aria-labelledby="tab-${this.tab}" tabindex="0">
-        ${this.tab === 'formatted'
-          ? this.renderFormatted(d.resource, v, attachments)
-          : this.tab === 'raw'
-            ? html`<pre class="raw">${JSON.stringify(d.resource, null, 2)}</pre>`
-            : this.renderProof(d, v)}
+        ${
+          this.tab === 'formatted'
+            ? this.renderFormatted(d.resource, v, attachments)
+            : this.tab === 'raw'
+              ? html`<pre class="raw">${JSON.stringify(d.resource, null, 2)}</pre>`
+              : this.renderProof(d, v)
+        }
       </div>
       ${this.renderVersionHistory(d)}`;
   }
@@ -631,7 +675,10 @@ export class EhrViewer extends EhrElement {
 
   private renderFormatted(r: FhirResource, v: Verification, attachments: ShownAttachment[]): TemplateResult {
     const s = this.strings;
-    const any = r as FhirResource & { status?: string; code?: { coding?: Array<{ system?: string; code?: string; display?: string }> } };
+    const any = r as FhirResource & {
+      status?: string;
+      code?: { coding?: Array<{ system?: string; code?: string; display?: string }> };
+    };
     const value = valueOf(r);
     const obs = r.resourceType === 'Observation' ? (r as Observation) : undefined;
     const range = obs?.referenceRange?.[0];
@@ -639,22 +686,28 @@ export class EhrViewer extends EhrElement {
     return html`<dl class="facts">
         <div><dt>${s.type}</dt><dd>${r.resourceType}</dd></div>
         ${any.status ? html`<div><dt>${s.status}</dt><dd>${any.status}</dd></div>` : nothing}
-        ${value
-          ? html`<div>
+        ${
+          value
+            ? html`<div>
               <dt>${s.value}</dt>
               <dd>${value}${obs && outOfRange(obs) ? html` <strong class="error">(${s.outOfRange})</strong>` : nothing}</dd>
             </div>`
-          : nothing}
+            : nothing
+        }
         ${range ? html`<div><dt>${s.referenceRange}</dt><dd>${formatReferenceRange(range)}</dd></div>` : nothing}
-        ${any.code?.coding?.length
-          ? html`<div>
+        ${
+          any.code?.coding?.length
+            ? html`<div>
               <dt>${s.codes}</dt>
               <dd><ul class="plain">${any.code.coding.map((c) => html`<li>${c.system ?? ''} ${c.code ?? ''} ${c.display ?? ''}</li>`)}</ul></dd>
             </div>`
-          : nothing}
-        ${'category' in r && Array.isArray(r.category) && r.category.length
-          ? html`<div><dt>${s.categories}</dt><dd>${(r.category as Parameters<typeof formatCodeableConcept>[0][]).map(formatCodeableConcept).join(', ')}</dd></div>`
-          : nothing}
+            : nothing
+        }
+        ${
+          'category' in r && Array.isArray(r.category) && r.category.length
+            ? html`<div><dt>${s.categories}</dt><dd>${(r.category as Parameters<typeof formatCodeableConcept>[0][]).map(formatCodeableConcept).join(', ')}</dd></div>`
+            : nothing
+        }
       </dl>
       ${narrative ? html`<h5>${s.narrative}</h5>${this.renderNarrative(narrative)}` : nothing}
       ${r.resourceType === 'DocumentReference' ? this.renderAttachments(v, attachments) : nothing}`;
@@ -677,7 +730,8 @@ export class EhrViewer extends EhrElement {
 
   private renderAttachments(v: Verification, attachments: ShownAttachment[]): TemplateResult {
     const s = this.strings;
-    if (v.state !== 'verified') return html`<h5>${s.attachments}</h5><p role="status">${s.attachmentHidden}</p>`;
+    if (v.state !== 'verified')
+      return html`<h5>${s.attachments}</h5><p role="status">${s.attachmentHidden}</p>`;
     return html`<h5>${s.attachments}</h5>
       ${attachments.map((a) =>
         a.blocked
@@ -685,13 +739,15 @@ export class EhrViewer extends EhrElement {
           : html`<figure part="attachment" class="attachment">
               <figcaption>${a.title} <span class="muted">(${a.type})</span>
                 <a href=${a.url!} download=${a.title}>${s.download}</a></figcaption>
-              ${a.view === 'image'
-                ? html`<img src=${a.url!} alt=${s.previewOf(a.title)} />`
-                : a.view === 'text'
-                  ? html`<pre class="raw">${a.text}</pre>`
-                  : a.view === 'frame'
-                    ? html`<iframe sandbox="" referrerpolicy="no-referrer" src=${a.url!} title=${s.previewOf(a.title)}></iframe>`
-                    : html`<p class="muted">${s.noPreview}</p>`}
+              ${
+                a.view === 'image'
+                  ? html`<img src=${a.url!} alt=${s.previewOf(a.title)} />`
+                  : a.view === 'text'
+                    ? html`<pre class="raw">${a.text}</pre>`
+                    : a.view === 'frame'
+                      ? html`<iframe sandbox="" referrerpolicy="no-referrer" src=${a.url!} title=${s.previewOf(a.title)}></iframe>`
+                      : html`<p class="muted">${s.noPreview}</p>`
+              }
             </figure>`,
       )}`;
   }
@@ -708,11 +764,13 @@ export class EhrViewer extends EhrElement {
       <ol class="mono">${d.proof.map((p) => html`<li>${p}</li>`)}</ol>
       <dl class="facts mono">
         <div><dt>${s.root}</dt><dd>${d.anchor.root}</dd></div>
-        ${v.state === 'verified'
-          ? html`<div><dt>${s.anchoredBy}</dt><dd>${v.anchor.hospital}</dd></div>
+        ${
+          v.state === 'verified'
+            ? html`<div><dt>${s.anchoredBy}</dt><dd>${v.anchor.hospital}</dd></div>
               <div><dt>${s.anchoredAt}</dt><dd>${new Date(v.anchor.timestamp * 1000).toISOString()}</dd></div>
               <div><dt>${s.batchSize}</dt><dd>${v.anchor.count}</dd></div>`
-          : nothing}
+            : nothing
+        }
         ${d.anchor.txHash ? html`<div><dt>${s.transaction}</dt><dd>${d.anchor.txHash}</dd></div>` : nothing}
       </dl>`;
   }

@@ -4,11 +4,13 @@ import type { RecordCategory } from '../../data/data-source.js';
 /** Every user-visible string of `<ehr-viewer>`, in one place for translation. */
 export const ehrViewerStrings = {
   ...defaultErrorStrings,
-  notConfigured: 'No data source: place this element inside <ehr-provider> or set bridge-url, rpc-url and contract-address.',
+  notConfigured:
+    'No data source: place this element inside <ehr-provider> or set bridge-url, rpc-url and contract-address.',
   noPatient: 'No patient selected.',
   loadingPatient: 'Loading the patient…',
   loadingRecords: 'Loading records…',
-  listFailed: 'The long list cannot be shown: a part of this page did not load. Reload the page to try again.',
+  listFailed:
+    'The long list cannot be shown: a part of this page did not load. Reload the page to try again.',
   loadingRecord: 'Loading the record…',
   emptyRecords: 'No records match these filters. Clear a filter or widen the dates.',
   retry: 'Retry',

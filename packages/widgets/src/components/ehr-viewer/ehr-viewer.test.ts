@@ -4,8 +4,22 @@ import type { Bundle, CarePlan, DocumentReference, FhirResource, Observation, Pa
 import type { EhrDataSource } from '../../data/data-source.js';
 import { bytesToBase64 } from '../../fhir/attachment.js';
 import { Wallet } from 'ethers';
-import { FixtureDataSource, TestWallet, bundleResources, expandResources, loadSyntheaBundle, loadXssCorpus } from '../../testing/index.js';
-import { armXssOracle, settle, shadowQuery, signInThroughProvider, until, xssState } from '../../../test/helpers.js';
+import {
+  FixtureDataSource,
+  TestWallet,
+  bundleResources,
+  expandResources,
+  loadSyntheaBundle,
+  loadXssCorpus,
+} from '../../testing/index.js';
+import {
+  armXssOracle,
+  settle,
+  shadowQuery,
+  signInThroughProvider,
+  until,
+  xssState,
+} from '../../../test/helpers.js';
 import './ehr-viewer.js';
 import '../ehr-provider/ehr-provider.js';
 import { EhrViewer } from './ehr-viewer.component.js';
@@ -18,8 +32,14 @@ before(async () => {
   small = await loadSyntheaBundle('small-louis-erdman.json');
 });
 
-async function viewer(ds: EhrDataSource | undefined, patientId: string, mode: 'patient' | 'doctor' = 'patient'): Promise<EhrViewer> {
-  return fixture<EhrViewer>(html`<ehr-viewer .dataSource=${ds} patient-id=${patientId} mode=${mode}></ehr-viewer>`);
+async function viewer(
+  ds: EhrDataSource | undefined,
+  patientId: string,
+  mode: 'patient' | 'doctor' = 'patient',
+): Promise<EhrViewer> {
+  return fixture<EhrViewer>(
+    html`<ehr-viewer .dataSource=${ds} patient-id=${patientId} mode=${mode}></ehr-viewer>`,
+  );
 }
 
 function rows(el: EhrViewer): HTMLButtonElement[] {
@@ -65,7 +85,12 @@ describe('<ehr-viewer>', () => {
     const slow = new Proxy(ds, {
       get(target, prop, receiver) {
         const v = Reflect.get(target, prop, receiver) as unknown;
-        return typeof v === 'function' ? async (...args: unknown[]) => (await gate, (v as (...a: unknown[]) => unknown).apply(target, args)) : v;
+        return typeof v === 'function'
+          ? async (...args: unknown[]) => (
+              await gate,
+              (v as (...a: unknown[]) => unknown).apply(target, args)
+            )
+          : v;
       },
     });
     const el = await viewer(slow, ds.patientId);
@@ -90,12 +115,20 @@ describe('<ehr-viewer>', () => {
     const heading = await shadowQuery(el, '[part="header"] h2', 'name');
     const patient = bundleResources(small).find((r): r is Patient => r.resourceType === 'Patient')!;
     expect(heading.textContent).to.contain(patient.name![0]!.family!);
-    expect(el.shadowRoot!.querySelector('[part="header"]')!.textContent).to.contain(patient.identifier![0]!.value!);
-    await until(() => el.shadowRoot!.querySelector('[part="badge"][data-state="verified"]'), 'a verified badge');
+    expect(el.shadowRoot!.querySelector('[part="header"]')!.textContent).to.contain(
+      patient.identifier![0]!.value!,
+    );
+    await until(
+      () => el.shadowRoot!.querySelector('[part="badge"][data-state="verified"]'),
+      'a verified badge',
+    );
     const groups = [...el.shadowRoot!.querySelectorAll('.group h4')].map((h) => h.textContent!.trim());
     expect(groups[0]).to.match(/^Encounters \(\d+\)$/);
     expect(groups.some((g) => g.startsWith('Observations & labs'))).to.equal(true);
-    await until(() => !el.shadowRoot!.querySelector('[part="badge"][data-state="checking"]'), 'all visible badges checked');
+    await until(
+      () => !el.shadowRoot!.querySelector('[part="badge"][data-state="checking"]'),
+      'all visible badges checked',
+    );
     expect(el.shadowRoot!.querySelectorAll('[part="badge"][data-state="tampered"]').length).to.equal(0);
     await expect(el).to.be.accessible();
   });
@@ -104,7 +137,9 @@ describe('<ehr-viewer>', () => {
     const ds = await FixtureDataSource.create({ bundle: small });
     const el = await viewer(ds, ds.patientId);
     await until(() => rows(el).length > 0, 'rows');
-    const immunizations = [...el.shadowRoot!.querySelectorAll<HTMLLabelElement>('fieldset label')].find((l) => l.textContent!.includes('Immunizations'))!;
+    const immunizations = [...el.shadowRoot!.querySelectorAll<HTMLLabelElement>('fieldset label')].find((l) =>
+      l.textContent!.includes('Immunizations'),
+    )!;
     immunizations.querySelector('input')!.click();
     await until(() => el.shadowRoot!.querySelectorAll('.group').length === 1, 'one group');
     expect(el.shadowRoot!.querySelector('.group h4')!.textContent).to.contain('Immunizations');
@@ -116,7 +151,11 @@ describe('<ehr-viewer>', () => {
     to!.value = '2199-12-31';
     to!.dispatchEvent(new Event('change'));
     await until(() => el.shadowRoot!.textContent!.includes('No records match these filters'), 'empty state');
-    expect(ds.calls.some((c) => c.method === 'listRecords' && (c.args[1] as { from?: string }).from === '2199-01-01')).to.equal(true);
+    expect(
+      ds.calls.some(
+        (c) => c.method === 'listRecords' && (c.args[1] as { from?: string }).from === '2199-01-01',
+      ),
+    ).to.equal(true);
     await expect(el).to.be.accessible();
   });
 
@@ -158,7 +197,9 @@ describe('<ehr-viewer>', () => {
     await open(el, key);
     await until(() => badge(el)?.dataset.state === 'tampered', 'tampered badge');
     expect(badge(el)!.textContent).to.contain('content changed since anchoring');
-    expect(el.shadowRoot!.querySelector('[part="detail"] [role="alert"]')!.textContent).to.contain('content hash');
+    expect(el.shadowRoot!.querySelector('[part="detail"] [role="alert"]')!.textContent).to.contain(
+      'content hash',
+    );
     await expect(el).to.be.accessible();
   });
 
@@ -191,10 +232,16 @@ describe('<ehr-viewer>', () => {
     const match = await shadowQuery<HTMLButtonElement>(el, '.matches button', 'a match');
     await expect(el).to.be.accessible();
     match.click();
-    await until(() => el.shadowRoot!.querySelector('[part="header"] h2')?.textContent?.includes(family), 'patient header');
+    await until(
+      () => el.shadowRoot!.querySelector('[part="header"] h2')?.textContent?.includes(family),
+      'patient header',
+    );
     el.shadowRoot!.querySelector<HTMLInputElement>('input[name="text"]')!.value = 'Nobody-Here';
     el.shadowRoot!.querySelector<HTMLButtonElement>('[part="search"] button[type="submit"]')!.click();
-    await until(() => el.shadowRoot!.textContent!.includes('No patient you have access to matches'), 'no matches');
+    await until(
+      () => el.shadowRoot!.textContent!.includes('No patient you have access to matches'),
+      'no matches',
+    );
   });
 
   it('lets the patient edit contact details', async () => {
@@ -206,7 +253,10 @@ describe('<ehr-viewer>', () => {
     await expect(el).to.be.accessible();
     phone.value = '555-0100';
     el.shadowRoot!.querySelector<HTMLButtonElement>('.contact-form button[type="submit"]')!.click();
-    await until(() => el.shadowRoot!.querySelector('[part="header"]')!.textContent!.includes('555-0100'), 'new phone shown');
+    await until(
+      () => el.shadowRoot!.querySelector('[part="header"]')!.textContent!.includes('555-0100'),
+      'new phone shown',
+    );
     expect(ds.patient.telecom!.find((t) => t.system === 'phone')!.value).to.equal('555-0100');
     expect(el.shadowRoot!.querySelector('[role="status"][aria-live]')!.textContent).to.contain('saved');
   });
@@ -214,12 +264,23 @@ describe('<ehr-viewer>', () => {
   it("shows the Patient record's own versions in the header: closed, nothing is read; opened, every version with its own verification and what changed", async () => {
     const ds = await FixtureDataSource.create({ bundle: small });
     const el = await viewer(ds, ds.patientId);
-    const disclosure = await shadowQuery<HTMLDetailsElement>(el, '[part="header"] details[part="patient-versions"]', 'the Versions disclosure');
+    const disclosure = await shadowQuery<HTMLDetailsElement>(
+      el,
+      '[part="header"] details[part="patient-versions"]',
+      'the Versions disclosure',
+    );
     expect(disclosure.querySelector('summary')!.textContent).to.equal('Versions');
     expect(disclosure.querySelector('ehr-version-history'), 'closed: nothing rendered').to.equal(null);
-    expect(ds.calls.some((c) => c.method === 'versions'), 'closed: nothing read').to.equal(false);
+    expect(
+      ds.calls.some((c) => c.method === 'versions'),
+      'closed: nothing read',
+    ).to.equal(false);
     const history = () => el.shadowRoot!.querySelector('[part="patient-versions"] ehr-version-history');
-    const versions = () => [...(history()?.shadowRoot?.querySelectorAll('[part="version"]') ?? [])].map((v) => [v.getAttribute('data-version'), v.querySelector('[part="badge"]')!.getAttribute('data-state')]);
+    const versions = () =>
+      [...(history()?.shadowRoot?.querySelectorAll('[part="version"]') ?? [])].map((v) => [
+        v.getAttribute('data-version'),
+        v.querySelector('[part="badge"]')!.getAttribute('data-state'),
+      ]);
 
     // One version: listed alone, verified.
     disclosure.querySelector('summary')!.click();
@@ -231,7 +292,10 @@ describe('<ehr-viewer>', () => {
     (await shadowQuery<HTMLButtonElement>(el, '[part="header"] > button', 'edit button')).click();
     (await shadowQuery<HTMLInputElement>(el, 'input[name="phone"]')).value = '555-0100';
     el.shadowRoot!.querySelector<HTMLButtonElement>('.contact-form button[type="submit"]')!.click();
-    await until(() => el.shadowRoot!.querySelector('[part="header"] dl')!.textContent!.includes('555-0100'), 'new phone shown');
+    await until(
+      () => el.shadowRoot!.querySelector('[part="header"] dl')!.textContent!.includes('555-0100'),
+      'new phone shown',
+    );
     await until(() => versions().length === 2, 'version 2 listed after the edit');
     expect(versions(), 'the new version waits for its anchor').to.deep.equal([
       ['2', 'pending'],
@@ -243,12 +307,17 @@ describe('<ehr-viewer>', () => {
     details.querySelector('summary')!.click();
     await until(() => !history(), 'closed');
     details.querySelector('summary')!.click();
-    await until(() => versions().length === 2 && versions().every(([, st]) => st === 'verified'), 'both versions verified');
+    await until(
+      () => versions().length === 2 && versions().every(([, st]) => st === 'verified'),
+      'both versions verified',
+    );
     expect(versions()).to.deep.equal([
       ['2', 'verified'],
       ['1', 'verified'],
     ]);
-    const changes = [...history()!.shadowRoot!.querySelectorAll('[data-version="2"] ins')].map((i) => i.textContent);
+    const changes = [...history()!.shadowRoot!.querySelectorAll('[data-version="2"] ins')].map(
+      (i) => i.textContent,
+    );
     expect(changes, 'what changed').to.include('555-0100');
     await expect(el).to.be.accessible();
   });
@@ -258,10 +327,21 @@ describe('<ehr-viewer>', () => {
     const { key } = await ds.getPatient(ds.patientId);
     ds.tamper(key!, (r) => ((r as Patient).birthDate = '1900-01-01'));
     const el = await viewer(ds, ds.patientId);
-    const disclosure = await shadowQuery<HTMLDetailsElement>(el, '[part="patient-versions"]', 'the Versions disclosure');
+    const disclosure = await shadowQuery<HTMLDetailsElement>(
+      el,
+      '[part="patient-versions"]',
+      'the Versions disclosure',
+    );
     disclosure.querySelector('summary')!.click();
-    const history = await shadowQuery<HTMLElement>(el, '[part="patient-versions"] ehr-version-history', 'the history');
-    await until(() => history.shadowRoot!.querySelector('[part="badge"][data-state="tampered"]'), 'the tampered version 1');
+    const history = await shadowQuery<HTMLElement>(
+      el,
+      '[part="patient-versions"] ehr-version-history',
+      'the history',
+    );
+    await until(
+      () => history.shadowRoot!.querySelector('[part="badge"][data-state="tampered"]'),
+      'the tampered version 1',
+    );
   });
 
   it('stays accessible in dark mode (contrast of the dark tokens)', async () => {
@@ -269,7 +349,10 @@ describe('<ehr-viewer>', () => {
     await emulateMedia({ colorScheme: 'dark' });
     try {
       const el = await viewer(ds, ds.patientId);
-      await until(() => el.shadowRoot!.querySelector('[part="badge"][data-state="verified"]'), 'a verified badge');
+      await until(
+        () => el.shadowRoot!.querySelector('[part="badge"][data-state="verified"]'),
+        'a verified badge',
+      );
       const key = ds.keys().find((k) => k.startsWith('Observation/'))!;
       await open(el, key);
       await until(() => badge(el)?.dataset.state === 'verified', 'verified detail');
@@ -289,7 +372,10 @@ describe('<ehr-viewer>', () => {
     await until(() => el.shadowRoot!.querySelector('.count')?.textContent?.includes('30 records'), 'count');
     await until(() => rows(el).length > 0, 'rows');
     expect(rows(el).length).to.equal(30);
-    await until(() => !el.shadowRoot!.querySelector('[part="badge"][data-state="checking"]'), 'all badges checked');
+    await until(
+      () => !el.shadowRoot!.querySelector('[part="badge"][data-state="checking"]'),
+      'all badges checked',
+    );
     expect(el.shadowRoot!.querySelectorAll('[part="badge"][data-state="verified"]').length).to.equal(30);
     await expect(el).to.be.accessible();
   });
@@ -342,7 +428,12 @@ describe('<ehr-viewer> against the XSS corpus', () => {
       const key = ds.keys().find((k) => k.startsWith(`CarePlan/xss-${p.id}/`))!;
       await open(el, key);
       const narrative = await shadowQuery(el, '[part="narrative"]', `narrative ${p.id}`);
-      expect(narrative.querySelector('script, iframe, object, embed, svg, math, form, input, style, img, meta, base'), p.id).to.equal(null);
+      expect(
+        narrative.querySelector(
+          'script, iframe, object, embed, svg, math, form, input, style, img, meta, base',
+        ),
+        p.id,
+      ).to.equal(null);
       for (const a of narrative.querySelectorAll('a')) {
         expect(a.getAttribute('href') ?? '', p.id).to.not.match(/^\s*(javascript|data|vbscript):/i);
         a.addEventListener('click', (e) => e.preventDefault(), { once: true });
@@ -359,7 +450,9 @@ describe('<ehr-viewer> against the XSS corpus', () => {
     const corpus = await loadXssCorpus();
     const base = bundleResources(small);
     const patient = structuredClone(base.find((r): r is Patient => r.resourceType === 'Patient')!);
-    patient.name = [{ family: corpus.strings[0]!.payload, given: corpus.strings.slice(1).map((s) => s.payload) }];
+    patient.name = [
+      { family: corpus.strings[0]!.payload, given: corpus.strings.slice(1).map((s) => s.payload) },
+    ];
     patient.telecom = corpus.urls.map((u) => ({ system: 'url' as const, value: u.payload }));
     const obs = base.find((r): r is Observation => r.resourceType === 'Observation')!;
     const hostile: Observation[] = corpus.strings.map((s) => ({
@@ -367,15 +460,26 @@ describe('<ehr-viewer> against the XSS corpus', () => {
       id: `xss-${s.id}`,
       code: { text: s.payload, coding: [{ display: s.payload, code: s.payload }] },
     }));
-    const ds = await FixtureDataSource.create({ resources: [patient, ...base.filter((r) => r.resourceType !== 'Patient'), ...hostile] });
+    const ds = await FixtureDataSource.create({
+      resources: [patient, ...base.filter((r) => r.resourceType !== 'Patient'), ...hostile],
+    });
     armXssOracle();
     const el = await viewer(ds, ds.patientId);
     const header = await shadowQuery(el, '[part="header"] h2', 'name');
     expect(header.textContent).to.contain(corpus.strings[0]!.payload);
-    expect(el.shadowRoot!.querySelectorAll('[part="header"] a').length, 'no hostile URL becomes a link').to.equal(0);
+    expect(
+      el.shadowRoot!.querySelectorAll('[part="header"] a').length,
+      'no hostile URL becomes a link',
+    ).to.equal(0);
     for (const s of corpus.strings) {
-      await open(el, ds.keys().find((k) => k.startsWith(`Observation/xss-${s.id}/`))!);
-      await until(() => el.shadowRoot!.querySelector('[part="detail"] h4')?.textContent === s.payload, `title ${s.id} as text`);
+      await open(
+        el,
+        ds.keys().find((k) => k.startsWith(`Observation/xss-${s.id}/`))!,
+      );
+      await until(
+        () => el.shadowRoot!.querySelector('[part="detail"] h4')?.textContent === s.payload,
+        `title ${s.id} as text`,
+      );
     }
     await settle();
     expect(xssState()).to.deep.equal({ ran: undefined, dialogs: [] });
@@ -392,21 +496,40 @@ describe('<ehr-viewer> against the XSS corpus', () => {
       subject: { reference: 'Patient/x' },
       date: '2020-01-01T00:00:00Z',
       description: `Attachment ${a.id}`,
-      content: [{ attachment: { contentType: a.contentType!, title: `${a.id}.bin`, data: bytesToBase64(enc.encode(a.payload)) } }],
+      content: [
+        {
+          attachment: {
+            contentType: a.contentType!,
+            title: `${a.id}.bin`,
+            data: bytesToBase64(enc.encode(a.payload)),
+          },
+        },
+      ],
     }));
     const tamperedDoc: DocumentReference = { ...structuredClone(docs[0]!), id: 'xss-tampered' };
     const ds = await FixtureDataSource.create({ resources: [...base, ...docs, tamperedDoc] });
-    ds.tamper(ds.keys().find((k) => k.startsWith('DocumentReference/xss-tampered/'))!, (r) => ((r as DocumentReference).description = 'changed'));
+    ds.tamper(
+      ds.keys().find((k) => k.startsWith('DocumentReference/xss-tampered/'))!,
+      (r) => ((r as DocumentReference).description = 'changed'),
+    );
     armXssOracle();
     const el = await viewer(ds, ds.patientId);
 
-    await open(el, ds.keys().find((k) => k.startsWith('DocumentReference/xss-tampered/'))!);
+    await open(
+      el,
+      ds.keys().find((k) => k.startsWith('DocumentReference/xss-tampered/'))!,
+    );
     await until(() => badge(el)?.dataset.state === 'tampered', 'tampered document');
-    expect(el.shadowRoot!.querySelector('[part="attachment"]'), 'no attachment before verification').to.equal(null);
+    expect(el.shadowRoot!.querySelector('[part="attachment"]'), 'no attachment before verification').to.equal(
+      null,
+    );
     expect(el.shadowRoot!.textContent).to.contain('Attachments are shown once the record is verified');
 
     for (const a of corpus.attachments) {
-      await open(el, ds.keys().find((k) => k.startsWith(`DocumentReference/xss-${a.id}/`))!);
+      await open(
+        el,
+        ds.keys().find((k) => k.startsWith(`DocumentReference/xss-${a.id}/`))!,
+      );
       await until(() => badge(el)?.dataset.state === 'verified', `verified ${a.id}`);
       const fig = await shadowQuery(el, '[part="attachment"]', `attachment ${a.id}`);
       const frame = fig.querySelector('iframe');
@@ -429,19 +552,28 @@ describe('<ehr-viewer> inside <ehr-provider>', () => {
     // Like the real bridge: every read before Sign-In with Ethereum is refused (401).
     const ds = await FixtureDataSource.create({ bundle: small, requireSignIn: true });
     // anvil's well-known dev key #8 (public test key).
-    const wallet = new TestWallet(new Wallet('0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97'), 1337);
+    const wallet = new TestWallet(
+      new Wallet('0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97'),
+      1337,
+    );
     const provider = await fixture<EhrProvider>(
       html`<ehr-provider chain-id="1337" .ethereum=${wallet} .dataSource=${ds}><ehr-viewer patient-id=${ds.patientId}></ehr-viewer></ehr-provider>`,
     );
     const el = provider.querySelector<EhrViewer>('ehr-viewer')!;
     const alerts = () => [...el.shadowRoot!.querySelectorAll('[role="alert"]')].map((a) => a.textContent!);
-    await until(() => alerts().some((a) => a.includes('You are not signed in')), 'the anonymous read refused');
+    await until(
+      () => alerts().some((a) => a.includes('You are not signed in')),
+      'the anonymous read refused',
+    );
     expect(rows(el)).to.have.length(0);
     await signInThroughProvider(provider);
     await until(() => rows(el).length > 0, 'records read again after sign-in');
     await shadowQuery(el, '[part="header"] h2', 'the patient header read again');
     await shadowQuery(el, '[part="badge"][data-state="verified"]', 'a verified record');
-    expect(alerts().filter((a) => a.includes('not signed in')), 'no stale refusal').to.deep.equal([]);
+    expect(
+      alerts().filter((a) => a.includes('not signed in')),
+      'no stale refusal',
+    ).to.deep.equal([]);
     expect(el.patientId, 'the page-given patient stays').to.equal(ds.patientId);
     await expect(provider).to.be.accessible();
   });

@@ -30,7 +30,12 @@ export const versionHistoryStrings = {
   first: 'First version',
   anchor: 'Anchored in root',
   transaction: 'transaction',
-  verification: { verified: 'Verified', pending: 'Pending', tampered: 'Tampered', unknown: 'Unknown' } as Record<Verification['state'], string>,
+  verification: {
+    verified: 'Verified',
+    pending: 'Pending',
+    tampered: 'Tampered',
+    unknown: 'Unknown',
+  } as Record<Verification['state'], string>,
 };
 export type VersionHistoryStrings = typeof versionHistoryStrings;
 
@@ -105,16 +110,28 @@ export class EhrVersionHistory extends EhrElement {
       const versions = await entries.versions(key, signal);
       if (versions.length < (single ? 1 : 2)) return [];
       const details = await Promise.all(versions.map((v) => source.getRecord(patient, v.key, signal)));
-      const verifications = await Promise.all(details.map((d) => verifyRecord(d, (root) => source.anchorOf(root))));
+      const verifications = await Promise.all(
+        details.map((d) => verifyRecord(d, (root) => source.anchorOf(root))),
+      );
       return versions.map((v, i) => ({
         key: v.key,
         versionId: v.versionId,
         verification: verifications[i]!,
         ...(details[i]!.anchor ? { anchor: details[i]!.anchor } : {}),
-        changes: details[i + 1] ? diffResources(details[i + 1]!.resource as FhirResource, details[i]!.resource as FhirResource) : [],
+        changes: details[i + 1]
+          ? diffResources(details[i + 1]!.resource as FhirResource, details[i]!.resource as FhirResource)
+          : [],
       }));
     },
-    args: () => [this.source, this.entrySource ?? versionSourceFor(this.source), this.patientId, this.recordKey, this.showSingle, this.signedInAs] as const,
+    args: () =>
+      [
+        this.source,
+        this.entrySource ?? versionSourceFor(this.source),
+        this.patientId,
+        this.recordKey,
+        this.showSingle,
+        this.signedInAs,
+      ] as const,
   });
 
   /** True once the versions of the current `record-key` are loaded (or failed to load). */
@@ -132,7 +149,10 @@ export class EhrVersionHistory extends EhrElement {
       // Silent while loading: inside a viewer's detail panel most records have one version and show nothing.
       pending: () => nothing,
       // A bridge without the versions route (404) has no history to show; anything else is said.
-      error: (e) => (e instanceof DataSourceError && e.kind === 'not-found' ? nothing : html`<p role="alert">${describeError(e)}</p>`),
+      error: (e) =>
+        e instanceof DataSourceError && e.kind === 'not-found'
+          ? nothing
+          : html`<p role="alert">${describeError(e)}</p>`,
       complete: (versions) => (versions.length ? this.renderVersions(versions) : nothing),
     }) as TemplateResult | typeof nothing;
   }
@@ -149,17 +169,21 @@ export class EhrVersionHistory extends EhrElement {
           (v) => html`<li part="version" data-version=${v.versionId}>
             <strong>${s.version(v.versionId)}</strong>
             <span part="badge" class="badge" data-state=${v.verification.state}>${s.verification[v.verification.state]}</span>
-            ${v.anchor
-              ? html`<div class="muted">${s.anchor} <span class="mono">${v.anchor.root}</span>${v.anchor.txHash ? html`, ${s.transaction} <span class="mono">${v.anchor.txHash}</span>` : nothing}</div>`
-              : nothing}
-            ${v.changes.length
-              ? html`<details open>
+            ${
+              v.anchor
+                ? html`<div class="muted">${s.anchor} <span class="mono">${v.anchor.root}</span>${v.anchor.txHash ? html`, ${s.transaction} <span class="mono">${v.anchor.txHash}</span>` : nothing}</div>`
+                : nothing
+            }
+            ${
+              v.changes.length
+                ? html`<details open>
                   <summary>${s.changed}</summary>
                   <ul>
                     ${v.changes.map((c) => html`<li><span class="mono">${c.path}</span>: <del>${c.before ?? '—'}</del> → <ins>${c.after ?? '—'}</ins></li>`)}
                   </ul>
                 </details>`
-              : html`<span class="muted">${s.first}</span>`}
+                : html`<span class="muted">${s.first}</span>`
+            }
           </li>`,
         )}
       </ol>
@@ -167,7 +191,8 @@ export class EhrVersionHistory extends EhrElement {
   }
 }
 
-if (!customElements.get('ehr-version-history')) customElements.define('ehr-version-history', EhrVersionHistory);
+if (!customElements.get('ehr-version-history'))
+  customElements.define('ehr-version-history', EhrVersionHistory);
 
 declare global {
   interface HTMLElementTagNameMap {

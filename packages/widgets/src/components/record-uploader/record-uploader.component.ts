@@ -8,7 +8,11 @@ import { tokens } from '../../styles/tokens.js';
 import { common } from '../../styles/common.js';
 import { recordUploaderStrings, type RecordUploaderStrings } from './record-uploader.strings.js';
 
-type Phase = { kind: 'idle' } | { kind: 'uploading'; loaded: number; total: number } | { kind: 'tracking'; status: UploadStatus } | { kind: 'error'; message: string };
+type Phase =
+  | { kind: 'idle' }
+  | { kind: 'uploading'; loaded: number; total: number }
+  | { kind: 'tracking'; status: UploadStatus }
+  | { kind: 'error'; message: string };
 
 function formatBytes(n: number): string {
   if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(n % (1 << 20) ? 1 : 0)} MB`;
@@ -93,7 +97,10 @@ export class RecordUploader extends EhrElement {
     const s = this.strings;
     if (file.size === 0) return s.empty;
     if (file.size > this.maxSize) return s.tooLarge(formatBytes(this.maxSize));
-    const accepted = this.accept.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
+    const accepted = this.accept
+      .split(',')
+      .map((t) => t.trim().toLowerCase())
+      .filter(Boolean);
     const type = (file.type || 'application/octet-stream').toLowerCase();
     const ok = accepted.some((a) => (a.endsWith('/*') ? type.startsWith(a.slice(0, -1)) : a === type));
     return ok ? '' : s.badType(accepted.join(', '));
@@ -204,9 +211,16 @@ export class RecordUploader extends EhrElement {
   private track(status: UploadStatus): void {
     const previous = this.phase.kind === 'tracking' ? this.phase.status.state : undefined;
     this.phase = { kind: 'tracking', status };
-    if (status.state === 'stored' && previous !== 'stored') this.dispatchEvent(new EhrUploadStoredEvent(status));
+    if (status.state === 'stored' && previous !== 'stored')
+      this.dispatchEvent(new EhrUploadStoredEvent(status));
     if (status.state === 'anchored') {
-      if (previous !== 'stored' && previous !== 'batched' && previous !== 'received' && previous !== undefined) return;
+      if (
+        previous !== 'stored' &&
+        previous !== 'batched' &&
+        previous !== 'received' &&
+        previous !== undefined
+      )
+        return;
       this.dispatchEvent(new EhrUploadAnchoredEvent(status));
       return;
     }

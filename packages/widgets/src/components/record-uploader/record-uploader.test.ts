@@ -14,7 +14,11 @@ before(async () => {
   bundle = await loadSyntheaBundle('tiny-clemente-kreiger.json');
 });
 
-async function uploader(ds: EhrDataSource | undefined, patientId: string, attrs: { maxSize?: number } = {}): Promise<RecordUploader> {
+async function uploader(
+  ds: EhrDataSource | undefined,
+  patientId: string,
+  attrs: { maxSize?: number } = {},
+): Promise<RecordUploader> {
   return fixture<RecordUploader>(
     html`<record-uploader .dataSource=${ds} patient-id=${patientId} max-size=${attrs.maxSize ?? 1048576} poll-interval="20"></record-uploader>`,
   );
@@ -50,9 +54,15 @@ describe('<record-uploader>', () => {
     const ds = await FixtureDataSource.create({ bundle });
     const el = await uploader(ds, ds.patientId, { maxSize: 1000 });
     choose(el, new File([new Uint8Array(5000)], 'big.pdf', { type: 'application/pdf' }));
-    await until(() => el.shadowRoot!.querySelector('[role="alert"]')!.textContent!.includes('larger than'), 'size error');
+    await until(
+      () => el.shadowRoot!.querySelector('[role="alert"]')!.textContent!.includes('larger than'),
+      'size error',
+    );
     choose(el, new File(['<html></html>'], 'page.html', { type: 'text/html' }));
-    await until(() => el.shadowRoot!.querySelector('[role="alert"]')!.textContent!.includes('not accepted'), 'type error');
+    await until(
+      () => el.shadowRoot!.querySelector('[role="alert"]')!.textContent!.includes('not accepted'),
+      'type error',
+    );
     submit(el);
     await el.updateComplete;
     expect(ds.calls.some((c) => c.method === 'upload')).to.equal(false);
@@ -63,7 +73,10 @@ describe('<record-uploader>', () => {
     const ds = await FixtureDataSource.create({ bundle });
     const el = await uploader(ds, ds.patientId);
     submit(el, '');
-    await until(() => el.shadowRoot!.querySelector('[role="alert"]')!.textContent!.includes('Title is required'), 'missing title');
+    await until(
+      () => el.shadowRoot!.querySelector('[role="alert"]')!.textContent!.includes('Title is required'),
+      'missing title',
+    );
   });
 
   it('accepts a dropped file', async () => {
@@ -72,9 +85,14 @@ describe('<record-uploader>', () => {
     const dt = new DataTransfer();
     dt.items.add(new File(['hello'], 'note.txt', { type: 'text/plain' }));
     const changed = oneEvent(el, 'change');
-    el.shadowRoot!.querySelector('[part="dropzone"]')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    el.shadowRoot!.querySelector('[part="dropzone"]')!.dispatchEvent(
+      new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }),
+    );
     await changed;
-    await until(() => el.shadowRoot!.querySelector('#file-help')!.textContent!.includes('note.txt'), 'file shown');
+    await until(
+      () => el.shadowRoot!.querySelector('#file-help')!.textContent!.includes('note.txt'),
+      'file shown',
+    );
   });
 
   it('shows progress, then follows the record from stored on IPFS to anchored with CID and transaction', async () => {
@@ -85,7 +103,12 @@ describe('<record-uploader>', () => {
       const bar = el.shadowRoot!.querySelector('progress');
       if (bar) seen.push(bar.value);
     });
-    observer.observe(el.shadowRoot!, { subtree: true, childList: true, attributes: true, characterData: true });
+    observer.observe(el.shadowRoot!, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      characterData: true,
+    });
     choose(el, new File([new Uint8Array(64 * 1024).fill(65)], 'scan.png', { type: 'image/png' }));
     const stored = oneEvent(el, 'ehr-upload-stored');
     submit(el);
@@ -101,7 +124,9 @@ describe('<record-uploader>', () => {
     await ds.anchorPending();
     const anchoredEvent = await anchored;
     await until(() => el.shadowRoot!.querySelector('[part="result"][data-state="anchored"]'), 'anchored');
-    expect(el.shadowRoot!.querySelector('[part="result"]')!.textContent).to.contain(anchoredEvent.detail.txHash!);
+    expect(el.shadowRoot!.querySelector('[part="result"]')!.textContent).to.contain(
+      anchoredEvent.detail.txHash!,
+    );
     const record = await ds.getRecord(ds.patientId, anchoredEvent.detail.recordKey);
     expect(record.summary.state).to.equal('anchored');
     expect(record.resource.resourceType).to.equal('DocumentReference');
@@ -111,7 +136,9 @@ describe('<record-uploader>', () => {
     const progress: number[] = [];
     const form = new FormData();
     form.append('file', new File([new Uint8Array(8 * 1024 * 1024)], 'big.bin'));
-    const res = await xhrUpload('/__upload-sink', form, { onProgress: (p) => progress.push(p.loaded / p.total) });
+    const res = await xhrUpload('/__upload-sink', form, {
+      onProgress: (p) => progress.push(p.loaded / p.total),
+    });
     expect(res.status).to.equal(201);
     expect((JSON.parse(res.body) as { bytes: number }).bytes).to.be.greaterThan(8 * 1024 * 1024);
     expect(progress.at(-1)).to.equal(1);
