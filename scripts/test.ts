@@ -1,11 +1,11 @@
 /**
- * `npm test`: type-check, lint, then every workspace's test scripts (`test` and any `test:*`),
+ * `npm test`: type-check, lint, formatting check, then every workspace's test scripts (`test` and any `test:*`),
  * one after another, streaming their output. Ends with one summary line that CI reads:
  * `N passed, N failed`.
  *
  *   npm test                    everything
  *   npm test -- core bridge     only workspaces whose folder name contains one of the words
- *   npm test -- --no-static     skip type-check and lint
+ *   npm test -- --no-static     skip type-check, lint and the formatting check
  *
  * Each step runs in its own process group and is stopped (and counted as failed) after
  * EHR_TEST_STEP_TIMEOUT_MIN minutes (default 30), so one hung suite cannot use up CI's 90 minutes.
@@ -41,6 +41,7 @@ const steps: Step[] = [];
 if (runStatic) {
   steps.push({ name: 'typecheck', command: 'npx', args: ['tsc', '-b'], cwd: repoRoot });
   steps.push({ name: 'lint', command: 'npx', args: ['eslint', '.'], cwd: repoRoot });
+  steps.push({ name: 'format', command: 'npx', args: ['prettier', '--check', '.'], cwd: repoRoot });
 }
 for (const ws of root.workspaces) {
   if (filters.length > 0 && !filters.some((f) => ws.includes(f))) continue;

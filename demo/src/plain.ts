@@ -41,11 +41,14 @@ async function main(): Promise<void> {
   provider.ethereum = wallet.ethereum;
 
   // The patient's viewer and consents follow the signed-in patient's subject.
-  provider.addEventListener('ehr-signed-in', async () => {
-    await sessionSettled(provider);
-    const patientId = provider.session?.patientId ?? '';
-    for (const id of ['patient-viewer', 'consents']) $(id).setAttribute('patient-id', patientId);
-  });
+  provider.addEventListener(
+    'ehr-signed-in',
+    () =>
+      void sessionSettled(provider).then(() => {
+        const patientId = provider.session?.patientId ?? '';
+        for (const id of ['patient-viewer', 'consents']) $(id).setAttribute('patient-id', patientId);
+      }),
+  );
 
   // The doctor's clinical entry is for the patient opened in the doctor's viewer.
   $('doctor-viewer').addEventListener('ehr-patient-select', (e) => {

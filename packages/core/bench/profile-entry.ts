@@ -17,15 +17,13 @@ export async function prepare(texts: string[]): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       if (list > 0) {
         for (let lo = 0; lo < resources.length; lo += list) {
-          const inputs = resources
-            .slice(lo, lo + list)
-            .map((resource, k) => ({
-              resource,
-              leaf: leaves[lo + k]!,
-              proof: proofs[lo + k]!,
-              root: tree.root,
-              anchored: true,
-            }));
+          const inputs = resources.slice(lo, lo + list).map((resource, k) => ({
+            resource,
+            leaf: leaves[lo + k]!,
+            proof: proofs[lo + k]!,
+            root: tree.root,
+            anchored: true,
+          }));
           if ((await verifyRecords(inputs)).some((result) => result.status !== 'verified'))
             throw new Error('a record did not verify');
         }

@@ -199,15 +199,13 @@ export async function runWorkload(
   });
   time(`verifyRecords (each slice of ${chunk} as one list)`, async (lo, hi) => {
     const results = await verifyRecords(
-      resources
-        .slice(lo, hi)
-        .map((resource, k) => ({
-          resource,
-          leaf: leaves[lo + k]!,
-          proof: proofs[lo + k]!,
-          root,
-          anchored: true,
-        })),
+      resources.slice(lo, hi).map((resource, k) => ({
+        resource,
+        leaf: leaves[lo + k]!,
+        proof: proofs[lo + k]!,
+        root,
+        anchored: true,
+      })),
     );
     if (results.some((r) => r.status !== 'verified')) throw new Error('a record did not verify');
   });
@@ -227,15 +225,13 @@ export async function runWorkload(
     `verifyRecords, 100 batches of 10 (each slice of ${chunk} as one list: no proof level shared)`,
     async (lo, hi) => {
       const results = await verifyRecords(
-        resources
-          .slice(lo, hi)
-          .map((resource, k) => ({
-            resource,
-            leaf: leaves[lo + k]!,
-            proof: spreadProofs[lo + k]!,
-            root: spreadRoots[lo + k]!,
-            anchored: true,
-          })),
+        resources.slice(lo, hi).map((resource, k) => ({
+          resource,
+          leaf: leaves[lo + k]!,
+          proof: spreadProofs[lo + k]!,
+          root: spreadRoots[lo + k]!,
+          anchored: true,
+        })),
       );
       if (results.some((r) => r.status !== 'verified')) throw new Error('a record did not verify');
     },
