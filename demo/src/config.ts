@@ -1,4 +1,7 @@
-/** What the demo server tells the portal pages (`GET /config.json`), from the local stack's values. */
+/**
+ * What the demo server tells the portal pages (`GET /config.json`), from the local stack's values.
+ * Shared by the server (Node) and the pages (browser): types and constants only.
+ */
 export interface DemoAccount {
   /** Role key, as in @ehr-anchor/testkit's DEV_KEYS. */
   role: string;
@@ -36,9 +39,3 @@ export const ROLES: Array<{ role: string; label: string }> = [
   { role: 'healthWorker', label: 'Health worker' },
   { role: 'visitor', label: 'Visitor' },
 ];
-
-export async function loadConfig(): Promise<PortalConfig> {
-  const response = await fetch(new URL('config.json', document.baseURI));
-  if (!response.ok) throw new Error(`config.json: HTTP ${response.status}`);
-  return (await response.json()) as PortalConfig;
-}

@@ -3,10 +3,11 @@
  * one-file bundle). It configures `<ehr-provider>`, wires the role switcher to the dev wallet, signs
  * in after each switch, shows the panels for the role, and drives the simulated FHIR server.
  */
-import { loadConfig, type PortalConfig } from './config.js';
+import type { PortalConfig } from './config.js';
 import {
   chooseWallet,
   initialRole,
+  loadConfig,
   loadDesk,
   rememberRole,
   sessionSettled,

@@ -17,6 +17,13 @@ export interface WalletChoice {
   dev?: DevWallet;
 }
 
+/** The demo server's `config.json` for this page. */
+export async function loadConfig(): Promise<PortalConfig> {
+  const response = await fetch(new URL('config.json', document.baseURI));
+  if (!response.ok) throw new Error(`config.json: HTTP ${response.status}`);
+  return (await response.json()) as PortalConfig;
+}
+
 /** `window.ethereum` when a wallet extension is installed, else a dev-key wallet on the stack's chain. */
 export function chooseWallet(config: PortalConfig): WalletChoice {
   const injected = (window as { ethereum?: Eip1193Like }).ethereum;

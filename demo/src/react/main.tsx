@@ -6,7 +6,7 @@ import '@ehr-anchor/widgets/consent-manager.js';
 import '@ehr-anchor/widgets/record-uploader.js';
 import '@ehr-anchor/widgets/ehr-admin.js';
 import '@ehr-anchor/widgets/clinical-entry.js';
-import { loadConfig } from '../config.js';
+import { loadConfig } from '../portal.js';
 import { App } from './App.js';
 
 const config = await loadConfig();

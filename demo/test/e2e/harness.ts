@@ -11,17 +11,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import {
-  createRestHookSubscription,
-  sharedDir,
-  startAnvil,
-  startKubo,
-  stopAll,
-  type StackContext,
-  type StackUp,
-} from '@ehr-anchor/testkit';
+import { createRestHookSubscription, sharedDir, startAnvil, startKubo, stopAll } from '@ehr-anchor/testkit';
 import { openOutbox } from '@ehr-anchor/fhir-bridge';
-import { DEV_SOURCE_SECRET } from '@ehr-anchor/fhir-bridge/stack';
+import { DEV_SOURCE_SECRET } from '@ehr-anchor/stack/bridge';
+import type { StackContext, StackUp } from '@ehr-anchor/stack/context';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 
 export interface E2eStack {
@@ -80,8 +73,8 @@ export async function startStack(log: (m: string) => void = (m) => console.log(`
     process.env.EHR_FHIR_PORT = '0';
     // HAPI starts slowly (a JVM on a shared machine): it starts while the contracts deploy.
     await Promise.all([
-      runPart('fhir-server', () => import('@ehr-anchor/testkit/hapi-stack'), ctx, stops),
-      runPart('contracts', () => import('@ehr-anchor/contracts/stack'), ctx, stops),
+      runPart('fhir-server', () => import('@ehr-anchor/stack/fhir-server'), ctx, stops),
+      runPart('contracts', () => import('@ehr-anchor/stack/contracts'), ctx, stops),
     ]);
     const fhirBaseUrl = ctx.values.fhirBaseUrl;
     if (!fhirBaseUrl) throw new Error('the FHIR server part published no fhirBaseUrl');
@@ -90,11 +83,11 @@ export async function startStack(log: (m: string) => void = (m) => console.log(`
     const outbox = await openOutbox(`sqlite:${join(dataDir, 'bridge', 'outbox.db')}`);
     await outbox.setState('stack:fixtures', 'left to the e2e flows');
     await outbox.close();
-    await runPart('bridge', () => import('@ehr-anchor/fhir-bridge/stack'), ctx, stops);
+    await runPart('bridge', () => import('@ehr-anchor/stack/bridge'), ctx, stops);
     await createRestHookSubscription(fhirBaseUrl, `${ctx.values.bridgeUrl}/fhir`, [
       `Authorization: Bearer ${DEV_SOURCE_SECRET}`,
     ]);
-    await runPart('demo', () => import('../../src/stack.js'), ctx, stops);
+    await runPart('demo', () => import('@ehr-anchor/stack/demo'), ctx, stops);
     return { values: ctx.values, dataDir, demoUrl: ctx.values.demoUrl!, fhirBaseUrl, stop };
   } catch (error) {
     await stop();

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { deployContracts } from '@ehr-anchor/contracts/deploy';
-import { ensureDevNetwork } from '@ehr-anchor/contracts/stack';
+import { ensureDevNetwork } from '@ehr-anchor/stack/contracts';
 import { DEV_KEYS, startAnvil, startKubo, waitFor, type Anvil, type Kubo } from '@ehr-anchor/testkit';
 import { JsonRpcProvider } from 'ethers';
 import type { FastifyInstance } from 'fastify';

@@ -11,7 +11,6 @@ export { postgresBin, startPostgres, type Postgres } from './postgres.js';
 export { isAlive, liveCount, startProcess, stopAll, type ManagedProcess } from './processes.js';
 export { repoRoot, toolPath, toolsBin } from './tools.js';
 export { waitFor, type WaitOptions } from './wait.js';
-export type { StackContext, StackPart, StackRow, StackUp } from './stack.js';
 export { fixturesDir, loadSyntheaBundles, loadBulkResources, sharedDir } from './fixtures.js';
 export {
   CLINICAL_TYPES,

@@ -7,9 +7,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { DEV_KEYS, startAnvil, type StackContext, type StackRow } from '@ehr-anchor/testkit';
+import { DEV_KEYS, startAnvil } from '@ehr-anchor/testkit';
 import { readDeployment, registryAt, chainProvider } from '@ehr-anchor/contracts/deploy';
-import { devKeyWrappingKey, up } from '@ehr-anchor/contracts/stack';
+import type { StackContext, StackRow } from '../src/context.js';
+import { devKeyWrappingKey, up } from '../src/contracts.js';
 import { Wallet } from 'ethers';
 
 const address = (role: keyof typeof DEV_KEYS) => new Wallet(DEV_KEYS[role]).address;

@@ -7,16 +7,16 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, globSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { pseudonym } from '@ehr-anchor/core';
 import { ehrRegistryAbi } from '@ehr-anchor/contracts';
-import { DEV_KEYS, repoRoot, type StackContext, type StackUp } from '@ehr-anchor/testkit';
+import { ROLES, type PortalConfig } from '@ehr-anchor/demo/config';
+import { startDemoServer } from '@ehr-anchor/demo/server';
+import { DEV_KEYS, repoRoot } from '@ehr-anchor/testkit';
 import { Contract, JsonRpcProvider, NonceManager, Wallet } from 'ethers';
-import { ROLES, type PortalConfig } from './config.js';
-import { startDemoServer } from './server.js';
+import type { StackContext, StackUp } from './context.js';
 
-const demoDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const demoDir = join(repoRoot, 'demo');
 const widgetsDir = join(repoRoot, 'packages', 'widgets');
 
 /** The sample bundles, smallest first; the first one belongs to the dev patient account. */

@@ -5,8 +5,8 @@
  * fixtures (loadSyntheaIntoHapi) once the bridge listens.
  */
 import { join } from 'node:path';
-import { startHapi } from './hapi.js';
-import type { StackUp } from './stack.js';
+import { startHapi } from '@ehr-anchor/testkit';
+import type { StackUp } from './context.js';
 
 export const up: StackUp = async (ctx) => {
   ctx.log('fhir-server: starting HAPI FHIR 8.8.0 (R4 JPA, H2 in .data/hapi); this takes a minute');

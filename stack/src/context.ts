@@ -1,7 +1,7 @@
 /**
- * The contract between `npm start` (scripts/start.ts) and the packages that add a part to the
- * local stack. A package that has a part exports `up` from its `./stack` entry; start.ts calls the
- * parts in order, each seeing what the earlier ones published in `ctx.values`.
+ * The contract between `npm start` (src/start.ts) and the parts of the local stack (src/contracts.ts,
+ * src/fhir-server.ts, src/bridge.ts, src/demo.ts). Each part exports `up`; start.ts calls the parts
+ * in order, each seeing what the earlier ones published in `ctx.values`.
  */
 export interface StackRow {
   /** What it is, e.g. "bridge". */
@@ -30,5 +30,5 @@ export interface StackPart {
   stop?(): Promise<void>;
 }
 
-/** Signature of a package's `./stack` export. */
+/** Signature of a part's `up` export. */
 export type StackUp = (ctx: StackContext) => Promise<StackPart | void>;

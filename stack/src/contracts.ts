@@ -6,10 +6,18 @@
  */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { join } from 'node:path';
-import { DEV_KEYS, type StackUp } from '@ehr-anchor/testkit';
+import { DEV_KEYS } from '@ehr-anchor/testkit';
 import { Wallet, keccak256, toUtf8Bytes, type JsonRpcProvider } from 'ethers';
-import type { Deployment } from './deployment.js';
-import { chainProvider, chainSigner, deployContracts, isLive, readDeployment, registryAt } from './deploy.js';
+import type { Deployment } from '@ehr-anchor/contracts';
+import {
+  chainProvider,
+  chainSigner,
+  deployContracts,
+  isLive,
+  readDeployment,
+  registryAt,
+} from '@ehr-anchor/contracts/deploy';
+import type { StackUp } from './context.js';
 
 export type DevHospital = 'hospitalA' | 'hospitalB';
 

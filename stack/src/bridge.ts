@@ -6,26 +6,17 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import * as testkit from '@ehr-anchor/testkit';
-import { DEV_KEYS, loadSyntheaBundles, type StackUp } from '@ehr-anchor/testkit';
-import { parseConfig } from './config.js';
-import { startServer } from './server.js';
+import { parseConfig, startServer, type RunningBridge } from '@ehr-anchor/fhir-bridge';
+import {
+  DEV_KEYS,
+  createRestHookSubscription,
+  loadSyntheaBundles,
+  loadSyntheaIntoHapi,
+} from '@ehr-anchor/testkit';
+import type { StackContext, StackUp } from './context.js';
 
 /** Shared secret of the dev source (loopback only; as public as the dev keys). */
 export const DEV_SOURCE_SECRET = 'ehr-anchor-dev-source-secret';
-
-type HapiHelpers = {
-  createRestHookSubscription?: (
-    fhirBaseUrl: string,
-    endpoint: string,
-    headers: readonly string[],
-  ) => Promise<string[]>;
-  loadSyntheaIntoHapi?: (
-    fhirBaseUrl: string,
-    bundles: Map<string, unknown>,
-    options: { mode: 'put' | 'post' },
-  ) => Promise<{ resources: number }>;
-};
 
 export const up: StackUp = async (ctx) => {
   const { rpcUrl, ipfsApiUrl, deploymentFile, fhirBaseUrl } = ctx.values;
@@ -66,19 +57,34 @@ export const up: StackUp = async (ctx) => {
     note: `push: POST /fhir (Bearer ${DEV_SOURCE_SECRET}); /openapi.json /status /metrics`,
   });
 
+  try {
+    await loadFixtures(ctx, bridge, fhirBaseUrl);
+  } catch (error) {
+    // The part failed: stop what it started, the stack stops the earlier parts.
+    await bridge.close();
+    throw error;
+  }
+  return { stop: () => bridge.close() };
+};
+
+/** The Synthea fixtures, once per outbox: through the FHIR server when there is one, else POSTed directly. */
+async function loadFixtures(
+  ctx: StackContext,
+  bridge: RunningBridge,
+  fhirBaseUrl: string | undefined,
+): Promise<void> {
   const loaded = await bridge.app.outbox.getState('stack:fixtures');
-  const hapi = testkit as unknown as HapiHelpers;
   if (loaded) {
     ctx.log(`bridge: fixtures already loaded (${loaded})`);
-  } else if (fhirBaseUrl && hapi.createRestHookSubscription && hapi.loadSyntheaIntoHapi) {
+  } else if (fhirBaseUrl) {
     ctx.log(
       'bridge: REST-hook Subscription on the FHIR server → bridge, then loading Synthea into the FHIR server',
     );
-    await hapi.createRestHookSubscription(fhirBaseUrl, `${bridge.url}/fhir`, [
+    await createRestHookSubscription(fhirBaseUrl, `${bridge.url}/fhir`, [
       `Authorization: Bearer ${DEV_SOURCE_SECRET}`,
     ]);
     // PUT mode: loading again on a later `npm start` changes nothing and pushes nothing.
-    const report = await hapi.loadSyntheaIntoHapi(fhirBaseUrl, loadSyntheaBundles(), { mode: 'put' });
+    const report = await loadSyntheaIntoHapi(fhirBaseUrl, loadSyntheaBundles(), { mode: 'put' });
     ctx.log(
       `bridge: ${report.resources} Synthea resources loaded into the FHIR server; it pushes them to the bridge`,
     );
@@ -97,5 +103,4 @@ export const up: StackUp = async (ctx) => {
     await bridge.app.outbox.setState('stack:fixtures', `posted directly ${new Date().toISOString()}`);
     ctx.log(`bridge: ${versions} Synthea resource versions pushed; anchoring in batches`);
   }
-  return { stop: () => bridge.close() };
-};
+}

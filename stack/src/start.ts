@@ -1,31 +1,25 @@
 /**
  * `npm start`: the whole local stack on loopback — anvil (chain id 1337, gas price 0, state kept in
- * .data/ so the chain survives a restart), Kubo (repo in .data/), then each package's part (contracts
+ * .data/ so the chain survives a restart), Kubo (repo in .data/), then the parts in this folder (contracts
  * deployed or reused, FHIR server, bridge, fixtures, demo portal) — and a table of URLs and accounts.
  * Ctrl-C stops every process it started.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  DEV_KEYS,
-  repoRoot,
-  sharedDir,
-  startAnvil,
-  startKubo,
-  stopAll,
-  type StackContext,
-  type StackPart,
-  type StackRow,
-  type StackUp,
-} from '@ehr-anchor/testkit';
+import { DEV_KEYS, repoRoot, sharedDir, startAnvil, startKubo, stopAll } from '@ehr-anchor/testkit';
 import { Wallet } from 'ethers';
+import type { StackContext, StackPart, StackRow, StackUp } from './context.js';
+import { up as contracts } from './contracts.js';
+import { up as fhirServer } from './fhir-server.js';
+import { up as bridge } from './bridge.js';
+import { up as demo } from './demo.js';
 
-/** Parts provided by packages, in start order. A missing one is reported, never faked. */
-const PARTS: { name: string; module: string }[] = [
-  { name: 'contracts', module: '@ehr-anchor/contracts/stack' },
-  { name: 'fhir-server', module: '@ehr-anchor/testkit/hapi-stack' },
-  { name: 'bridge', module: '@ehr-anchor/fhir-bridge/stack' },
-  { name: 'demo', module: '@ehr-anchor/demo/stack' },
+/** The parts, in start order. */
+const PARTS: { name: string; up: StackUp }[] = [
+  { name: 'contracts', up: contracts },
+  { name: 'fhir-server', up: fhirServer },
+  { name: 'bridge', up: bridge },
+  { name: 'demo', up: demo },
 ];
 
 const dataDir = join(repoRoot, '.data');
@@ -85,23 +79,8 @@ try {
   };
 
   for (const part of PARTS) {
-    let up: StackUp | undefined;
-    try {
-      up = ((await import(part.module)) as { up?: StackUp }).up;
-    } catch (error) {
-      if (
-        (error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND' &&
-        (error as { code?: string }).code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED'
-      )
-        throw error;
-    }
-    if (!up) {
-      log(`${part.name}: not built yet`);
-      rows.push({ name: part.name, url: '—', note: 'not built yet' });
-      continue;
-    }
     log(`${part.name}: starting`);
-    const handle: StackPart | void = await up(ctx);
+    const handle: StackPart | void = await part.up(ctx);
     if (handle?.stop) stops.push(handle.stop.bind(handle));
   }
 

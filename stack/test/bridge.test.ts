@@ -8,7 +8,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { up as contractsUp } from '@ehr-anchor/contracts/stack';
 import {
   loadSyntheaBundles,
   sharedDir,
@@ -17,10 +16,10 @@ import {
   waitFor,
   type Anvil,
   type Kubo,
-  type StackContext,
-  type StackRow,
 } from '@ehr-anchor/testkit';
-import { up } from '../src/stack.js';
+import { up } from '../src/bridge.js';
+import type { StackContext, StackRow } from '../src/context.js';
+import { up as contractsUp } from '../src/contracts.js';
 
 describe('npm start part', () => {
   let dir: string;
