@@ -18,6 +18,13 @@ import type { StackContext, StackUp } from './context.js';
 /** Shared secret of the dev source (loopback only; as public as the dev keys). */
 export const DEV_SOURCE_SECRET = 'ehr-anchor-dev-source-secret';
 
+/** The demo portal's origins (`http://127.0.0.1:<port>`, `http://localhost:<port>`) when its port is fixed. */
+function demoOrigins(): { siweDomains?: string[] } {
+  const port = Number(process.env.EHR_DEMO_PORT ?? 5173);
+  if (!Number.isInteger(port) || port <= 0) return {};
+  return { siweDomains: [`http://127.0.0.1:${port}`, `http://localhost:${port}`] };
+}
+
 export const up: StackUp = async (ctx) => {
   const { rpcUrl, ipfsApiUrl, deploymentFile, fhirBaseUrl } = ctx.values;
   if (!rpcUrl || !ipfsApiUrl || !deploymentFile)
@@ -44,9 +51,14 @@ export const up: StackUp = async (ctx) => {
         ...(fhirBaseUrl ? { fhirBaseUrl, provenance: true } : {}),
       },
     ],
-    // The read side writes to the same FHIR server: doctors' clinical entries, the patient's
-    // contact edits and the mirrored Consent resources.
-    ...(fhirBaseUrl ? { read: { fhirBaseUrl } } : {}),
+    read: {
+      // The read side writes to the same FHIR server: doctors' clinical entries, the patient's
+      // contact edits and the mirrored Consent resources.
+      ...(fhirBaseUrl ? { fhirBaseUrl } : {}),
+      // Sign-in and CORS for the demo portal's origin when its port is fixed (an OS-chosen port,
+      // EHR_DEMO_PORT=0, leaves the loopback default: any loopback origin).
+      ...demoOrigins(),
+    },
   });
   const bridge = await startServer(config);
   ctx.values.bridgeUrl = bridge.url;

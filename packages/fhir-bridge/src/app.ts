@@ -18,6 +18,7 @@ import type { BridgeConfig } from './config.js';
 import { createMetrics } from './metrics.js';
 import { authPlugin } from './plugins/auth.js';
 import { errorsPlugin } from './plugins/errors.js';
+import { limitsPlugin } from './plugins/limits.js';
 import { servicesPlugin, type ServiceOverrides } from './plugins/services.js';
 import { anchorRoutes } from './routes/anchors/index.js';
 import { healthRoutes } from './routes/health/index.js';
@@ -84,8 +85,9 @@ export async function buildApp(config: BridgeConfig, options: BuildOptions = {})
     logger: loggerOptions(config, options.logStream),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
-    // Big Synthea bundles take a while to hash and commit on a busy 2-core machine.
+    // The whole request must arrive within this (slow senders are closed sooner: plugins/limits.ts).
     requestTimeout: 120_000,
+    trustProxy: config.trustProxy,
     return503OnClosing: true,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
@@ -107,6 +109,7 @@ export async function buildApp(config: BridgeConfig, options: BuildOptions = {})
   });
 
   await app.register(errorsPlugin);
+  await app.register(limitsPlugin);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

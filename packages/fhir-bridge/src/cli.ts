@@ -14,7 +14,14 @@ import { setFlagsFromString } from 'node:v8';
 import { contentHash, leafHash, openEnvelope, recordAad, verifyProof, type Hex } from '@ehr-anchor/core';
 import type { ApiAnchorLookup, ApiBridgeStatus } from '@ehr-anchor/core/api';
 import { buildApp } from './app.js';
-import { ConfigError, ENV_VARS, loadConfig, type BridgeConfig, type SourceConfig } from './config.js';
+import {
+  ConfigError,
+  ENV_VARS,
+  NESTED_ENV_VARS,
+  loadConfig,
+  type BridgeConfig,
+  type SourceConfig,
+} from './config.js';
 import { loadKeyStore } from './keys/keystore.js';
 import { startServer } from './server.js';
 
@@ -37,7 +44,13 @@ Usage:
 
 Configuration (env wins over the JSON file named by --config or EHR_BRIDGE_CONFIG):
 ${Object.entries(ENV_VARS)
-  .map(([env, field]) => `  ${env.padEnd(28)} ${field}`)
+  .map(([env, field]) => `  ${env.padEnd(32)} ${field}`)
+  .join('\n')}
+${Object.entries(NESTED_ENV_VARS)
+  .map(
+    ([env, [path, kind]]) =>
+      `  ${env.padEnd(32)} ${path.join('.')}${kind === 'list' ? ' (comma-separated)' : ''}`,
+  )
   .join('\n')}
   EHR_BRIDGE_URL               bridge base URL for status/verify (default http://127.0.0.1:8787)
 `;

@@ -4,6 +4,7 @@
  * configuration only. `loadConfig` throws a `ConfigError` that lists every bad field.
  */
 import { readFileSync } from 'node:fs';
+import { isR4ResourceType } from '@ehr-anchor/core/api';
 import { z } from 'zod';
 import { ReadConfigSchema } from './read/config.js';
 
@@ -14,11 +15,21 @@ export const SourceAuthSchema = z.discriminatedUnion('type', [
     type: z.literal('bearer'),
     secret: z.string().min(16, 'bearer secret must be at least 16 characters'),
   }),
-  /** `X-Signature: hex(HMAC-SHA256(secret, raw body))` — the way Medplum signs subscription deliveries. */
+  /**
+   * HMAC-SHA256 with a shared secret (plugins/auth.ts). `scheme: "body"` (default): `X-Signature:
+   * hex(HMAC(secret, raw body))`, the way Medplum signs deliveries — body-less requests are refused
+   * and deletes need the source's confirmation. `scheme: "request"`: `X-Ehr-Signature: t=…,v1=…`
+   * over method, path, time and body, fresh within `maxSkewSec`, each signature accepted once.
+   */
   z.object({
     type: z.literal('hmac'),
     secret: z.string().min(16, 'HMAC secret must be at least 16 characters'),
-    header: z.string().default('x-signature'),
+    header: z
+      .string()
+      .regex(/^[A-Za-z0-9-]{1,64}$/, 'header: an HTTP header name')
+      .default('x-signature'),
+    scheme: z.enum(['body', 'request']).default('body'),
+    maxSkewSec: z.number().int().min(5).max(3600).default(300),
   }),
   /** No authentication: only for loopback development stacks; refused unless `allowInsecure` is set. */
   z.object({ type: z.literal('none') }),
@@ -35,9 +46,35 @@ export const SourceSchema = z.object({
   /** Write a Provenance resource back to the source after a version is anchored. */
   provenance: z.boolean().default(false),
   /** Resource types an empty (content-less) notification re-reads with `_lastUpdated`. */
-  types: z.array(z.string().regex(/^[A-Z][A-Za-z]+$/)).default([]),
+  types: z.array(z.string().refine(isR4ResourceType, 'not a FHIR R4 resource type')).default([]),
 });
 export type SourceConfig = z.infer<typeof SourceSchema>;
+
+/** True for a host the bridge listens on that only this machine reaches. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+export const LimitsSchema = z.object({
+  /** Rate limits on (default: on unless the bridge listens on loopback only). */
+  rateLimit: z.boolean().optional(),
+  /** Requests per minute from one client address (IPv6: per /64), any route. */
+  perIp: z.number().int().min(1).default(600),
+  /** Requests per minute with one session (read API), whatever address they come from. */
+  perSession: z.number().int().min(1).default(300),
+  /** Pushes per minute from one source (its credential). */
+  perSource: z.number().int().min(1).default(6_000),
+  /** `POST /auth/nonce` per minute from one client address. */
+  noncesPerIp: z.number().int().min(1).default(30),
+  /**
+   * A connection must deliver at least `slowSenderMinBytes` per `slowSenderWindowMs` while its
+   * request (headers, then body) is being received, else it is closed; headers must be complete
+   * within one window. Idle keep-alive connections close after one window too.
+   */
+  slowSenderWindowMs: z.number().int().min(100).max(600_000).default(10_000),
+  slowSenderMinBytes: z.number().int().min(1).default(1024),
+});
+export type LimitsConfig = z.infer<typeof LimitsSchema>;
 
 export const BridgeConfigSchema = z
   .object({
@@ -71,7 +108,7 @@ export const BridgeConfigSchema = z
     signerKeyFile: z.string().optional(),
     /** Key store file (see README "Key store"); created with fresh keys when missing and `createKeys` is set. */
     keyStoreFile: z.string(),
-    createKeys: z.coerce.boolean().default(false),
+    createKeys: z.boolean().default(false),
     /** A batch closes at `batchMax` records … */
     batchMax: z.coerce.number().int().min(1).max(100_000).default(2_000),
     /** … or when its oldest record has waited `batchMaxMs`. */
@@ -99,14 +136,22 @@ export const BridgeConfigSchema = z
     /** Sources allowed to push. */
     sources: z.array(SourceSchema).min(1, 'configure at least one source'),
     /** Allow `auth: none` sources (loopback development only). */
-    allowInsecure: z.coerce.boolean().default(false),
+    allowInsecure: z.boolean().default(false),
     /** Run the pipeline workers in this process (turn off for an ingest-only replica). */
-    workers: z.coerce.boolean().default(true),
+    workers: z.boolean().default(true),
     /** Chain retry backoff: first delay and cap (ms). */
     retryBaseMs: z.coerce.number().int().min(1).default(200),
     retryMaxMs: z.coerce.number().int().min(1).default(10_000),
     /** Read side: sessions, search index, documents, consent mirror (src/read/config.ts). */
     read: ReadConfigSchema.prefault({}),
+    /**
+     * Fastify's `trustProxy`: false (default: the peer address is the client), true, or the
+     * addresses/CIDRs of the reverse proxies whose `X-Forwarded-For` is believed. Rate limits and
+     * nonce bindings key on the client address, so set it when a proxy sits in front.
+     */
+    trustProxy: z.union([z.boolean(), z.array(z.string().min(1))]).default(false),
+    /** Rate limits and slow-sender timeouts (src/plugins/limits.ts). */
+    limits: LimitsSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     if (!c.deploymentFile && !c.anchorAddress) {
@@ -124,6 +169,14 @@ export const BridgeConfigSchema = z
         code: 'custom',
         path: ['sources'],
         message: 'auth type "none" needs allowInsecure: true',
+      });
+    }
+    if (!isLoopbackHost(c.host) && c.read.siweDomains.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['read', 'siweDomains'],
+        message:
+          'required when the bridge listens beyond loopback: the portal origins users sign in on (e.g. ["https://portal.example.org"])',
       });
     }
     const ids = new Set<string>();
@@ -165,6 +218,14 @@ export const ENV_VARS: Record<string, keyof BridgeConfigInput> = {
   EHR_BRIDGE_RETRY_MAX_MS: 'retryMaxMs',
 };
 
+/** Environment variables of nested fields: name → [path, kind]. Lists are comma-separated. */
+export const NESTED_ENV_VARS: Record<string, [string[], 'list' | 'boolean' | 'number']> = {
+  EHR_BRIDGE_SIWE_DOMAINS: [['read', 'siweDomains'], 'list'],
+  EHR_BRIDGE_CORS_ORIGINS: [['read', 'corsOrigins'], 'list'],
+  EHR_BRIDGE_RATE_LIMIT: [['limits', 'rateLimit'], 'boolean'],
+  EHR_BRIDGE_SLOW_SENDER_WINDOW_MS: [['limits', 'slowSenderWindowMs'], 'number'],
+};
+
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
     super(`invalid bridge configuration:\n  - ${issues.join('\n  - ')}`);
@@ -192,6 +253,22 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
     } else {
       out[field] = raw;
     }
+  }
+  for (const [name, [path, kind]] of Object.entries(NESTED_ENV_VARS)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    let value: unknown;
+    if (kind === 'list')
+      value = raw
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean);
+    else if (kind === 'boolean') {
+      if (!/^(1|0|true|false|yes|no)$/i.test(raw)) issues.push(`${name}: expected true/false`);
+      value = /^(1|true|yes)$/i.test(raw);
+    } else value = Number(raw);
+    const [group, field] = path as [string, string];
+    out[group] = { ...(out[group] as object | undefined), [field]: value };
   }
   if (issues.length) throw new ConfigError(issues);
   return out;
@@ -230,5 +307,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, file = env.EHR_
       throw new ConfigError([`config file ${file}: not valid JSON`]);
     }
   }
-  return parseConfig({ ...fromFile, ...fromEnv(env) });
+  const overlay = fromEnv(env);
+  const merged: Record<string, unknown> = { ...fromFile, ...overlay };
+  for (const group of ['read', 'limits'])
+    if (overlay[group] && typeof fromFile[group] === 'object')
+      merged[group] = { ...(fromFile[group] as object), ...(overlay[group] as object) };
+  return parseConfig(merged);
 }

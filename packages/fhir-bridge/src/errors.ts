@@ -15,6 +15,8 @@ export type IssueCode =
   | 'not-supported'
   | 'too-costly'
   | 'not-found'
+  | 'conflict'
+  | 'throttled'
   | 'exception'
   | 'transient'
   | 'processing'

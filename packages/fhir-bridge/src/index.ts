@@ -30,5 +30,5 @@ export { IpfsStore, encodeCar, fileBlocks } from './pipeline/ipfs.js';
 export { Ingestor, type Receipt } from './ingest/service.js';
 export { parseBasePush, parseBundle, parseResourcePush, type IngestItem } from './ingest/parse.js';
 export { DERIVED_VERSION_PREFIX, NO_SUBJECT, patientIdOf } from './ingest/prepare.js';
-export { authenticate, safeEqual, signBody } from './plugins/auth.js';
+export { REQUEST_SIGNATURE_HEADER, safeEqual, signBody, signRequest } from './plugins/auth.js';
 export { HttpError, operationOutcome } from './errors.js';

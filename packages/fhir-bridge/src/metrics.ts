@@ -58,7 +58,31 @@ export function createMetrics() {
     labelNames: ['step'] as const,
     registers: [registry],
   });
-  return { registry, received, duplicates, rejected, queued, anchored, batches, batchSize, lag, stepErrors };
+  const slowSenders = new Counter({
+    name: 'ehr_bridge_slow_senders_closed_total',
+    help: 'Connections closed because their request arrived too slowly',
+    registers: [registry],
+  });
+  const deadLetters = new Gauge({
+    name: 'ehr_bridge_dead_letters',
+    help: 'Records a retried step gave up on after its attempt limit (ehr-bridge retry puts them back)',
+    labelNames: ['step'] as const,
+    registers: [registry],
+  });
+  return {
+    registry,
+    received,
+    duplicates,
+    rejected,
+    queued,
+    anchored,
+    batches,
+    batchSize,
+    lag,
+    stepErrors,
+    slowSenders,
+    deadLetters,
+  };
 }
 
 export type BridgeMetrics = ReturnType<typeof createMetrics>;

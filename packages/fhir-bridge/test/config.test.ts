@@ -72,6 +72,74 @@ describe('configuration', () => {
     );
   });
 
+  it('takes booleans only as booleans in JSON: allowInsecure "false" is refused, not true', async () => {
+    const insecure = { ...base, sources: [{ id: 'dev', auth: { type: 'none' } }] };
+    for (const value of ['false', 'true', 'no', 0, 1]) {
+      assert.throws(
+        () => parseConfig({ ...insecure, allowInsecure: value }),
+        (e: unknown) => e instanceof ConfigError && e.issues.some((i) => i.startsWith('allowInsecure:')),
+        JSON.stringify(value),
+      );
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'ehr-config-'));
+    try {
+      const file = join(dir, 'bridge.json');
+      await writeFile(file, JSON.stringify({ ...insecure, allowInsecure: 'false', createKeys: 'false' }));
+      assert.throws(
+        () => loadConfig({}, file),
+        /createKeys: .*expected boolean[^]*allowInsecure: .*expected boolean/,
+      );
+      // The environment's words for booleans still work (and "false" there means false).
+      await writeFile(file, JSON.stringify(insecure));
+      assert.throws(() => loadConfig({ EHR_BRIDGE_ALLOW_INSECURE: 'false' }, file), /allowInsecure/);
+      assert.equal(
+        loadConfig({ EHR_BRIDGE_ALLOW_INSECURE: 'true', EHR_BRIDGE_CREATE_KEYS: '0' }, file).allowInsecure,
+        true,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('requires the sign-in origins outside loopback, and normalizes them', () => {
+    assert.throws(
+      () => parseConfig({ ...base, host: '0.0.0.0' }),
+      (e: unknown) =>
+        e instanceof ConfigError && e.issues.some((i) => i.startsWith('read.siweDomains: required')),
+    );
+    const c = parseConfig({
+      ...base,
+      host: '0.0.0.0',
+      read: { siweDomains: ['portal.example.org', 'https://other.example:8443', 'http://localhost:5173'] },
+    });
+    assert.deepEqual(c.read.siweDomains, [
+      'https://portal.example.org',
+      'https://other.example:8443',
+      'http://localhost:5173',
+    ]);
+    assert.throws(
+      () => parseConfig({ ...base, read: { siweDomains: ['https://portal.example.org/login'] } }),
+      /no path/,
+    );
+    assert.throws(() => parseConfig({ ...base, read: { corsOrigins: '*' } }), /corsOrigins/);
+    const env = loadConfig(
+      {
+        EHR_BRIDGE_IPFS_API_URL: base.ipfsApiUrl,
+        EHR_BRIDGE_RPC_URL: base.rpcUrl,
+        EHR_BRIDGE_ANCHOR_ADDRESS: base.anchorAddress,
+        EHR_BRIDGE_SIGNER_KEY: base.signerKey,
+        EHR_BRIDGE_KEY_STORE: base.keyStoreFile,
+        EHR_BRIDGE_SOURCES: JSON.stringify(base.sources),
+        EHR_BRIDGE_HOST: '0.0.0.0',
+        EHR_BRIDGE_SIWE_DOMAINS: 'https://a.example, https://b.example',
+        EHR_BRIDGE_RATE_LIMIT: 'true',
+      },
+      '',
+    );
+    assert.deepEqual(env.read.siweDomains, ['https://a.example', 'https://b.example']);
+    assert.equal(env.limits.rateLimit, true);
+  });
+
   it('reads a JSON file and lets the environment override it', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ehr-config-'));
     try {

@@ -148,7 +148,21 @@ describe('fuzzed bad input', () => {
     ),
   });
   const deep = fc.integer({ min: 50, max: 200_000 }).map((n) => '['.repeat(n) + ']'.repeat(n));
+  /** The hostile shapes of the security review (issue 16): out-of-range numbers, lone surrogates, a BOM, duplicate keys, `.`/`..` ids, non-R4 types. */
+  const hostile = fc
+    .tuple(
+      resource,
+      fc.constantFrom('1e400', '-1e400', '"\\ud800"', '"a\\udfffb"', '{"x":1,"x":2}', '".."', '"."'),
+      fc.constantFrom('id', 'valueQuantity', 'status', 'meta', 'resourceType', 'birthDate'),
+      fc.boolean(),
+    )
+    .map(([r, value, key, bom]) => {
+      const text = JSON.stringify(r).replace(/^\{/, `{"${key}":${value},`);
+      // A duplicate of the key just inserted when the resource already has it; a BOM sometimes.
+      return (bom ? '\u00ef\u00bb\u00bf' : '') + text;
+    });
   const bodyText = fc.oneof(
+    { weight: 2, arbitrary: hostile },
     {
       weight: 5,
       arbitrary: fc.oneof(mutated, bundle, notification, json).map((v) => JSON.stringify(v) ?? 'null'),
@@ -165,7 +179,7 @@ describe('fuzzed bad input', () => {
     },
   );
   const segment = fc.oneof(
-    fc.constantFrom('Observation', 'Patient', 'Bundle', '123', 'a.b-c'),
+    fc.constantFrom('Observation', 'Patient', 'Bundle', '123', 'a.b-c', '%2e%2e', '%2E', 'Object', 'patient'),
     fc.string({ maxLength: 70 }).map(encodeURIComponent),
   );
   const path = fc.oneof(
@@ -198,7 +212,16 @@ describe('fuzzed bad input', () => {
     'multipart/form-data; boundary=x',
     undefined,
   );
-  const auth = fc.constantFrom('bearer', 'bearer', 'bearer', 'hmac', 'none', 'wrong');
+  const auth = fc.constantFrom(
+    'bearer',
+    'bearer',
+    'bearer',
+    'hmac',
+    'none',
+    'wrong',
+    'hmac-empty',
+    'medplum-delete',
+  );
 
   it(
     `answers ${RUNS.toLocaleString('en')} fuzzed requests with 2xx receipts or 4xx OperationOutcomes, writing nothing when it refuses`,
@@ -212,6 +235,13 @@ describe('fuzzed bad input', () => {
           if (how === 'bearer') headers.authorization = `Bearer ${BEARER}`;
           if (how === 'wrong') headers.authorization = 'Bearer not-the-secret-at-all';
           if (how === 'hmac') headers['x-signature'] = signBody(HMAC_SECRET, Buffer.from(body, 'latin1'));
+          // A captured signature of nothing, replayed on anything.
+          if (how === 'hmac-empty') headers['x-signature'] = signBody(HMAC_SECRET, '');
+          if (how === 'medplum-delete') {
+            headers['x-signature'] = signBody(HMAC_SECRET, Buffer.from(body, 'latin1'));
+            headers['x-medplum-interaction'] = 'delete';
+            headers['x-medplum-deleted-resource'] = url.split('/').slice(2, 4).join('/') || 'Patient/..';
+          }
           const before = await app.outbox.counts();
           const res = await app.inject({
             method: m as 'POST',
@@ -221,6 +251,15 @@ describe('fuzzed bad input', () => {
           });
           statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
           assert.ok(res.statusCode < 500, `5xx for ${m} ${url}: ${res.body.slice(0, 300)}`);
+          // The review's shapes are never accepted where a body is read.
+          if (
+            (m === 'POST' || m === 'PUT') &&
+            (body.startsWith('\u00ef\u00bb\u00bf') ||
+              /1e400|\\u[dD][89a-fA-F][0-9a-fA-F]{2}|"x":1,"x":2/.test(body))
+          )
+            assert.ok(res.statusCode >= 400, `accepted ${m} ${url} ${body.slice(0, 120)}`);
+          if (how === 'hmac-empty' && m !== 'GET')
+            assert.ok(res.statusCode >= 400, `empty-body signature accepted: ${m} ${url}`);
           const outcome = JSON.parse(res.body) as { resourceType: string; issue: unknown[] };
           assert.equal(outcome.resourceType, 'OperationOutcome');
           assert.ok(Array.isArray(outcome.issue) && outcome.issue.length > 0);

@@ -293,10 +293,18 @@ describe('bridge read side over HTTP (real anvil + Kubo)', () => {
       .nonce;
     const foreign = message.replace(host, 'evil.example').replace(nonce, n2);
     assert.equal((await post(foreign, await wallet.signMessage(foreign))).status, 401, 'foreign domain');
-    // A portal on loopback (the dev stack's demo) is accepted as the message domain.
+    // A portal on loopback (the dev stack's demo) is accepted as the message's domain and uri (on a
+    // loopback bridge without siweDomains), but not a loopback domain with a uri elsewhere.
     const n3 = ((await (await fetch(`${url}/auth/nonce`, { method: 'POST' })).json()) as { nonce: string })
       .nonce;
-    const portal = message.replace(host, 'localhost:8080').replace(nonce, n3);
+    const mixed = message.replace(host, 'localhost:8080').replace(nonce, n3);
+    assert.equal((await post(mixed, await wallet.signMessage(mixed))).status, 401, 'uri on another origin');
+    const n4 = ((await (await fetch(`${url}/auth/nonce`, { method: 'POST' })).json()) as { nonce: string })
+      .nonce;
+    const portal = message
+      .replace(host, 'localhost:8080')
+      .replace(`URI: ${url}`, 'URI: http://localhost:8080/')
+      .replace(nonce, n4);
     assert.equal(
       (await post(portal, await wallet.signMessage(portal))).status,
       200,
@@ -593,18 +601,25 @@ describe('bridge read side over HTTP (real anvil + Kubo)', () => {
     }
   });
 
-  it('answers CORS preflights so the elements can call it from a portal origin', async () => {
-    const res = await fetch(`${w.bridge.url}/records/1`, {
-      method: 'OPTIONS',
-      headers: {
-        origin: 'https://portal.example.org',
-        'access-control-request-method': 'GET',
-        'access-control-request-headers': 'authorization',
-      },
-    });
+  it('answers CORS preflights so the elements can call it from a portal origin (loopback by default)', async () => {
+    const preflight = (origin: string) =>
+      fetch(`${w.bridge.url}/records/1`, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'GET',
+          'access-control-request-headers': 'authorization',
+        },
+      });
+    const res = await preflight('http://localhost:8080');
     assert.ok(res.status === 204 || res.status === 200);
-    assert.equal(res.headers.get('access-control-allow-origin'), 'https://portal.example.org');
+    assert.equal(res.headers.get('access-control-allow-origin'), 'http://localhost:8080');
     assert.match(res.headers.get('access-control-allow-headers') ?? '', /authorization/);
+    // Any other origin only once configured (read.corsOrigins / read.siweDomains): test/security.test.ts.
+    assert.equal(
+      (await preflight('https://portal.example.org')).headers.get('access-control-allow-origin'),
+      null,
+    );
   });
 
   it('logged no patient data (PHI scan of every log line: 0 hits)', () => {

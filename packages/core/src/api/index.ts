@@ -144,3 +144,4 @@ export const batchManifestSchema = z.object({
 export type BatchManifest = z.infer<typeof batchManifestSchema>;
 export * from './read.js';
 export * from './entries.js';
+export * from './fhir-ids.js';

@@ -12,13 +12,24 @@
  *   acknowledged; event notifications with full-resource, id-only or empty content.
  */
 import { NotAFhirResourceError, assertFhirResource, type FhirResourceLike } from '@ehr-anchor/core';
+import { FHIR_ID_PATTERN, isFhirId, isR4ResourceType } from '@ehr-anchor/core/api';
 import { HttpError, badRequest, unsupported } from '../errors.js';
 
 export type IngestItem =
   /** A resource version to anchor; `versionHint` from an ETag or `_history` URL when meta has none. */
   | { kind: 'resource'; resource: FhirResourceLike; versionHint?: string }
-  /** A deletion (tombstone) of a resource. */
-  | { kind: 'delete'; resourceType: string; resourceId: string; versionId?: string }
+  /**
+   * A deletion (tombstone) of a resource. `signed`: named inside a signed body (a Bundle entry);
+   * `confirm`: the request's credential does not cover which resource, so the source must confirm.
+   */
+  | {
+      kind: 'delete';
+      resourceType: string;
+      resourceId: string;
+      versionId?: string;
+      signed?: boolean;
+      confirm?: boolean;
+    }
   /** Read this resource (or this version) from the source server, then anchor it. */
   | { kind: 'fetch'; resourceType: string; resourceId: string; versionId?: string }
   /** Something changed but the notification does not say what: pull changes from the source. */
@@ -33,17 +44,29 @@ export interface ParsedPush {
   notification?: { type: NotificationType; events: number };
 }
 
-/** FHIR `id` datatype. */
-export const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
-const RESOURCE_TYPE = /^[A-Z][A-Za-z]{1,63}$/;
+/** The R4 `id` datatype (see {@link isFhirId} for what is actually accepted: not `.` or `..`). */
+export const FHIR_ID = FHIR_ID_PATTERN;
 const MAX_DEPTH = 64;
+/** Resource types that may appear in a push only as a notification's status (R4B/R5), never anchored. */
+const NOTIFICATION_STATUS_TYPES = new Set(['SubscriptionStatus']);
 
-/** Parses JSON text; malformed JSON or nesting deeper than FHIR ever needs → 400. */
-export function parseJson(raw: Buffer | undefined): unknown {
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Parses a push body. Refused with 400, naming where: not UTF-8; a byte order mark (RFC 8259 §8.1:
+ * senders must not add one; refusing it keeps the signed bytes and the parsed text the same);
+ * malformed JSON; nesting deeper than FHIR ever needs; a duplicate key in an object (JSON.parse
+ * would silently keep the last one, so two readers could see two different resources: a PHI system
+ * refuses the ambiguity); a number outside the IEEE-754 range (`1e400` would become Infinity,
+ * which has no canonical form); a string with a lone UTF-16 surrogate (`"\ud800"`: no UTF-8 form).
+ */
+export function parseJson(raw: Buffer | undefined, options: { refuseProtoKeys?: boolean } = {}): unknown {
   if (!raw || raw.length === 0) return undefined;
+  if (raw.length >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf)
+    throw badRequest('body starts with a UTF-8 byte order mark; send JSON without one (RFC 8259 §8.1)');
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    text = UTF8.decode(raw);
   } catch {
     throw badRequest('body is not valid UTF-8');
   }
@@ -54,24 +77,158 @@ export function parseJson(raw: Buffer | undefined): unknown {
   } catch {
     throw badRequest('body is not valid JSON');
   }
-  checkDepth(value);
+  checkTree(value, raw, options.refuseProtoKeys ?? false);
   return value;
 }
 
-function checkDepth(value: unknown): void {
+/**
+ * One pass over the parsed value: depth, out-of-range numbers, lone surrogates (in values and
+ * keys), and the number of object members, compared with the number of name separators (`:`
+ * outside strings) in the raw bytes: more separators than members means a duplicate key. Only
+ * when something is wrong does a second, slower pass find the path to name it.
+ */
+function checkTree(value: unknown, raw: Uint8Array, refuseProtoKeys: boolean): void {
+  let members = 0;
+  let bad = false;
   const stack: [unknown, number][] = [[value, 0]];
   while (stack.length) {
     const [v, depth] = stack.pop()!;
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) bad = true;
+      continue;
+    }
+    if (typeof v === 'string') {
+      if (!v.isWellFormed()) bad = true;
+      continue;
+    }
     if (v === null || typeof v !== 'object') continue;
     if (depth > MAX_DEPTH) throw badRequest(`JSON nested deeper than ${MAX_DEPTH} levels`);
-    for (const child of Array.isArray(v) ? v : Object.values(v)) {
-      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    if (Array.isArray(v)) {
+      for (const child of v) stack.push([child, depth + 1]);
+      continue;
+    }
+    for (const key in v) {
+      members++;
+      if (!key.isWellFormed()) bad = true;
+      if (refuseProtoKeys && (key === '__proto__' || key === 'constructor'))
+        throw badRequest('a JSON key __proto__ or constructor is not accepted here');
+      stack.push([(v as Record<string, unknown>)[key], depth + 1]);
     }
   }
+  if (bad || separators(raw) !== members) throw badRequest(describeProblem(value, raw));
+}
+
+/** `:` bytes outside JSON strings (each is one object member in valid JSON). */
+function separators(raw: Uint8Array): number {
+  let n = 0;
+  let inString = false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x3a) n++;
+  }
+  return n;
+}
+
+/** The FHIR-style path (`Observation.valueQuantity.value`, `Bundle.entry[2].resource.id`) of the first problem. */
+function describeProblem(value: unknown, raw: Uint8Array): string {
+  const root =
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as { resourceType?: unknown }).resourceType
+      : undefined;
+  const rootName = typeof root === 'string' && /^[A-Za-z]{1,64}$/.test(root) ? root : '(body)';
+  const found = findProblem(value, rootName);
+  if (found) return found;
+  const duplicate = duplicateKeyPath(new TextDecoder().decode(raw), rootName);
+  return duplicate
+    ? `${duplicate}: duplicate key in a JSON object (ambiguous: refused)`
+    : 'body could not be processed';
+}
+
+function findProblem(v: unknown, path: string): string | undefined {
+  if (typeof v === 'number')
+    return Number.isFinite(v) ? undefined : `${path}: number out of range (not a finite IEEE-754 double)`;
+  if (typeof v === 'string')
+    return v.isWellFormed() ? undefined : `${path}: string with a lone UTF-16 surrogate (not valid Unicode)`;
+  if (v === null || typeof v !== 'object') return undefined;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const hit = findProblem(v[i], `${path}[${i}]`);
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+  for (const key in v) {
+    if (!key.isWellFormed()) return `${path}: key with a lone UTF-16 surrogate (not valid Unicode)`;
+    const hit = findProblem((v as Record<string, unknown>)[key], `${path}.${safeKey(key)}`);
+    if (hit) return hit;
+  }
+  return undefined;
+}
+
+/** A key as it may appear in a message: FHIR element names are short words; anything else is not quoted back. */
+function safeKey(key: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(key) ? key : '(key)';
+}
+
+/** Walks valid JSON text and returns the path of the first key that repeats in its object. */
+function duplicateKeyPath(text: string, rootName: string): string | undefined {
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && ' \t\r\n'.includes(text[i]!)) i++;
+  };
+  const str = (): string => {
+    const start = i;
+    i++;
+    while (text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+    i++;
+    return JSON.parse(text.slice(start, i)) as string;
+  };
+  const walk = (path: string): string | undefined => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      const keys = new Set<string>();
+      ws();
+      if (text[i] === '}') return void i++;
+      for (;;) {
+        ws();
+        const key = str();
+        const here = `${path}.${safeKey(key)}`;
+        if (keys.has(key)) return here;
+        keys.add(key);
+        ws();
+        i++; // ':'
+        const hit = walk(here);
+        if (hit) return hit;
+        ws();
+        if (text[i++] === '}') return undefined;
+      }
+    }
+    if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') return void i++;
+      for (let n = 0; ; n++) {
+        const hit = walk(`${path}[${n}]`);
+        if (hit) return hit;
+        ws();
+        if (text[i++] === ']') return undefined;
+      }
+    }
+    if (c === '"') return void str();
+    while (i < text.length && !',]} \t\r\n'.includes(text[i]!)) i++;
+    return undefined;
+  };
+  return walk(rootName);
 }
 
 /** Asserts a FHIR resource, mapping the core error to a 400. */
-export function asResource(value: unknown, where = 'body'): FhirResourceLike {
+export function asResource(value: unknown, where = 'body', allowStatus = false): FhirResourceLike {
   try {
     assertFhirResource(value);
   } catch (error) {
@@ -79,51 +236,53 @@ export function asResource(value: unknown, where = 'body'): FhirResourceLike {
       throw badRequest(`${where} is not a FHIR resource: ${error.reason}`);
     throw error;
   }
-  if (!RESOURCE_TYPE.test(value.resourceType)) throw badRequest(`${where}: malformed resourceType`);
-  if (value.id !== undefined && (typeof value.id !== 'string' || !FHIR_ID.test(value.id))) {
-    throw badRequest(`${where}: id is not a FHIR id`);
-  }
+  if (
+    !isR4ResourceType(value.resourceType) &&
+    !(allowStatus && NOTIFICATION_STATUS_TYPES.has(value.resourceType))
+  )
+    throw badRequest(`${where}.resourceType: not a FHIR R4 resource type`);
+  if (value.id !== undefined && !isFhirId(value.id)) throw badRequest(`${where}.id: not a FHIR id`);
   if (
     value.meta !== undefined &&
     (value.meta === null || typeof value.meta !== 'object' || Array.isArray(value.meta))
   ) {
-    throw badRequest(`${where}: meta is not an object`);
+    throw badRequest(`${where}.meta: not an object`);
   }
   const versionId = value.meta?.versionId;
-  if (versionId !== undefined && (typeof versionId !== 'string' || !FHIR_ID.test(versionId))) {
-    throw badRequest(`${where}: meta.versionId is not a FHIR id`);
-  }
+  if (versionId !== undefined && !isFhirId(versionId))
+    throw badRequest(`${where}.meta.versionId: not a FHIR id`);
   return value;
 }
 
 export function checkType(type: string): string {
-  if (!RESOURCE_TYPE.test(type)) throw badRequest('path: not a FHIR resource type');
+  if (!isR4ResourceType(type)) throw badRequest('path: not a FHIR R4 resource type');
   return type;
 }
 
 export function checkId(id: string, what = 'id'): string {
-  if (!FHIR_ID.test(id)) throw badRequest(`path: ${what} is not a FHIR id`);
+  if (!isFhirId(id)) throw badRequest(`path: ${what} is not a FHIR id`);
   return id;
 }
 
 /** `W/"3"` → `3`. */
 function versionFromEtag(etag: unknown): string | undefined {
   if (typeof etag !== 'string') return undefined;
-  const m = /^(?:W\/)?"([A-Za-z0-9\-.]{1,64})"$/.exec(etag.trim());
-  return m?.[1];
+  const m = /^(?:W\/)?"([^"]{1,64})"$/.exec(etag.trim());
+  return isFhirId(m?.[1]) ? m[1] : undefined;
 }
 
 /** `…/Type/id[/_history/vid]` or `urn:uuid:…` → parts. */
 export function parseReference(ref: unknown): { type?: string; id: string; versionId?: string } | undefined {
   if (typeof ref !== 'string' || ref.length > 2048) return undefined;
   const uuid = /^urn:uuid:([A-Za-z0-9\-.]{1,64})$/.exec(ref);
-  if (uuid) return { id: uuid[1]! };
+  if (uuid) return isFhirId(uuid[1]) ? { id: uuid[1] } : undefined;
   const m =
     /(?:^|\/)([A-Z][A-Za-z]{1,63})\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?\/?$/.exec(
       ref.split(/[?#]/)[0]!,
     );
-  if (!m) return undefined;
-  return { type: m[1]!, id: m[2]!, ...(m[3] ? { versionId: m[3] } : {}) };
+  if (!m || !isR4ResourceType(m[1]) || !isFhirId(m[2]) || (m[3] !== undefined && !isFhirId(m[3])))
+    return undefined;
+  return { type: m[1], id: m[2], ...(m[3] ? { versionId: m[3] } : {}) };
 }
 
 /** A push to `/fhir/{type}[/{id}]`. */
@@ -200,7 +359,7 @@ function entryItem(e: BundleEntry, i: number): IngestItem | undefined {
   if (method === 'DELETE') {
     const ref = parseReference(e.request?.url) ?? parseReference(e.fullUrl);
     if (!ref?.type) throw badRequest(`Bundle.entry[${i}]: DELETE without Type/id`);
-    return { kind: 'delete', resourceType: ref.type, resourceId: ref.id };
+    return { kind: 'delete', resourceType: ref.type, resourceId: ref.id, signed: true };
   }
   if (method === 'GET' || method === 'HEAD') return undefined; // reads change nothing
   if (e.resource === undefined) {
@@ -278,7 +437,7 @@ export function parseBundle(bundle: FhirResourceLike): ParsedPush {
   const first = entries[0]?.resource;
   const status =
     (type === 'subscription-notification' || type === 'history') && first !== undefined
-      ? readStatus(asResource(first, 'Bundle.entry[0].resource'))
+      ? readStatus(asResource(first, 'Bundle.entry[0].resource', true))
       : undefined;
   if (type === 'subscription-notification' && !status)
     throw badRequest('subscription-notification without a status resource');
@@ -325,7 +484,8 @@ function parseNotification(status: StatusInfo, rest: BundleEntry[]): ParsedPush 
     const method = typeof e.request?.method === 'string' ? e.request.method.toUpperCase() : undefined;
     const ref = parseReference(e.fullUrl) ?? parseReference(e.request?.url);
     if (!ref?.type) throw badRequest(`Bundle.entry[${i}]: id-only entry without a resolvable fullUrl`);
-    if (method === 'DELETE') items.push({ kind: 'delete', resourceType: ref.type, resourceId: ref.id });
+    if (method === 'DELETE')
+      items.push({ kind: 'delete', resourceType: ref.type, resourceId: ref.id, signed: true });
     else
       items.push({
         kind: 'fetch',

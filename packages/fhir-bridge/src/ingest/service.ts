@@ -5,6 +5,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { SourceConfig } from '../config.js';
+import { HttpError } from '../errors.js';
 import type { KeyStore } from '../keys/keystore.js';
 import type { Outbox, IncomingVersion } from '../outbox/types.js';
 import type { BridgeMetrics } from '../metrics.js';
@@ -109,6 +110,23 @@ export class Ingestor {
         case 'resource':
           return prepareResource(source.id, item.resource, key, item.versionHint);
         case 'delete':
+          if (item.confirm) {
+            // The credential does not say which resource: the source must confirm it is gone.
+            const ref = `${item.resourceType}/${item.resourceId}`;
+            if (!source.fhirBaseUrl)
+              throw new HttpError(
+                422,
+                'not-supported',
+                `source ${source.id} signs only the body, which cannot say which resource was deleted; the bridge records such a delete only after reading it from the source (configure fhirBaseUrl), or when the request is signed with X-Ehr-Signature or a bearer secret`,
+              );
+            const read = await this.client(source).read(item.resourceType, item.resourceId);
+            if (read.status === 'ok')
+              throw new HttpError(
+                409,
+                'conflict',
+                `the source still has ${ref}: delete not recorded (the source did not confirm it)`,
+              );
+          }
           return prepareDelete(
             source.id,
             item.resourceType,

@@ -27,17 +27,30 @@ export class SourceClient {
     });
   }
 
-  /** Current version, or a given version, of a resource. 410 → gone (deleted), 404 → not found. */
+  /**
+   * Current version, or a given version, of a resource. 410 → gone (deleted); any other 4xx
+   * (404, or a server refusing the id) → not found: the sender's notification named something the
+   * source does not have, which is not worth a retry. Only no answer or a 5xx is transient (503).
+   * Type and ids were checked by the caller (R4 type, FHIR ids); the path segments are encoded anyway.
+   */
   async read(resourceType: string, id: string, versionId?: string): Promise<ReadResult> {
     try {
+      const type = encodeURIComponent(resourceType);
       const resource = (versionId
-        ? await this.client.vread({ resourceType, id, version: versionId })
-        : await this.client.read({ resourceType, id })) as unknown as FhirResourceLike;
+        ? await this.client.vread({
+            resourceType: type,
+            id: encodeURIComponent(id),
+            version: encodeURIComponent(versionId),
+          })
+        : await this.client.read({
+            resourceType: type,
+            id: encodeURIComponent(id),
+          })) as unknown as FhirResourceLike;
       return { status: 'ok', resource };
     } catch (error) {
       const status = statusOf(error);
       if (status === 410) return { status: 'gone' };
-      if (status === 404) return { status: 'not-found' };
+      if (status !== undefined && status >= 400 && status < 500) return { status: 'not-found' };
       throw new HttpError(
         503,
         'transient',

@@ -4,7 +4,8 @@
  * (never the body, never a resource id).
  */
 import fp from 'fastify-plugin';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import { parseJson } from '../ingest/parse.js';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { HttpError, errorMessage, operationOutcome, type IssueCode } from '../errors.js';
 
@@ -22,7 +23,33 @@ const FASTIFY_CODES: Record<string, [number, IssueCode, string]> = {
   FST_ERR_VALIDATION: [400, 'invalid', 'request does not match the API schema'],
 };
 
+/**
+ * The one JSON body parser of the read API (ingest parses its raw bytes itself, after the HMAC):
+ * the same rules as pushes (ingest/parse.ts parseJson: no BOM, no duplicate keys, no out-of-range
+ * numbers or lone surrogates, depth ≤ 64; the path named in the 400) and no `__proto__` /
+ * `constructor` keys.
+ */
+export function strictJsonParser(
+  _request: FastifyRequest,
+  body: Buffer | string,
+  done: (error: Error | null, value?: unknown) => void,
+): void {
+  try {
+    const raw = typeof body === 'string' ? Buffer.from(body) : body;
+    const value = parseJson(raw, { refuseProtoKeys: true });
+    if (value === undefined) {
+      done(new HttpError(400, 'structure', 'empty JSON body'));
+      return;
+    }
+    done(null, value);
+  } catch (error) {
+    done(error as Error);
+  }
+}
+
 export const errorsPlugin = fp(async (app: FastifyInstance) => {
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, strictJsonParser);
   app.setErrorHandler((error: FastifyError, request, reply) => {
     let status: number;
     let code: IssueCode;

@@ -1,5 +1,15 @@
 /** Configuration of the read side (the `read` object of the bridge config; every field optional). */
 import { z } from 'zod';
+import { normalizeOrigin } from './session.js';
+
+function toOrigin(value: string, ctx: z.RefinementCtx): string {
+  try {
+    return normalizeOrigin(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+}
 
 export const ReadConfigSchema = z.object({
   /**
@@ -13,8 +23,13 @@ export const ReadConfigSchema = z.object({
     .regex(/^0x([0-9a-fA-F]{2}){32,}$/, 'sessionSecret: 0x + at least 32 bytes of hex')
     .optional(),
   sessionTtlSec: z.coerce.number().int().min(30).max(86_400).default(900),
-  /** Domains accepted in Sign-In with Ethereum messages besides the request's Host (the portals embedding the elements). */
-  siweDomains: z.array(z.string().min(1)).default([]),
+  /**
+   * Portal origins users sign in on (`https://portal.example.org`; a bare host means https): a
+   * Sign-In with Ethereum message is accepted only when its `domain` is the host of one of them and
+   * its `uri` on that origin. Required when the bridge listens beyond loopback; on loopback the
+   * default is any loopback origin (development stacks).
+   */
+  siweDomains: z.array(z.string().min(1).transform(toOrigin)).default([]),
   /** Largest document upload (bytes); larger → 413. */
   uploadLimit: z.coerce
     .number()
@@ -27,11 +42,11 @@ export const ReadConfigSchema = z.object({
   /** Outbox `source` of versions the read side writes (AuditEvent, DocumentReference, Patient edits). */
   source: z.string().default('bridge-read'),
   /**
-   * Origins (portals embedding the elements) allowed to call the read API from a browser; `*`
-   * reflects any origin. Sessions travel in the Authorization header, never in cookies, so no
-   * ambient credential rides along with a cross-origin request.
+   * Origins (portals embedding the elements) allowed to call the read API from a browser. Default:
+   * the `siweDomains` origins; on loopback with neither configured, any loopback origin; otherwise
+   * none. Sessions travel in the Authorization header, never in cookies.
    */
-  corsOrigins: z.union([z.literal('*'), z.array(z.string().min(1))]).default('*'),
+  corsOrigins: z.array(z.string().min(1).transform(toOrigin)).optional(),
   /** First block of event scans (the registry's deployment block). */
   fromBlock: z.coerce.number().int().min(0).default(0),
 });

@@ -11,7 +11,8 @@ import { ChainReader } from './chain.js';
 import { ConsentMirror } from './consent-mirror.js';
 import { ReadSide } from './context.js';
 import { PatientIndex } from './patient-index.js';
-import { SessionIssuer } from './session.js';
+import { isLoopbackHost } from '../config.js';
+import { LOOPBACK_ORIGIN, SessionIssuer } from './session.js';
 import { ReadStore } from './store.js';
 
 export interface ReadServices {
@@ -42,9 +43,19 @@ export const readSidePlugin = fp(
     const chainId = async () => (known ??= await app.chain.chainId());
     const chain = new ChainReader(app.chain.provider, app.chain.address, config.fromBlock);
     const store = new ReadStore(config.store ?? defaultStorePath(app.config.outbox));
+    // Sign-in origins: configured ones; on loopback without any, the configured CORS origins, the
+    // bridge's own and any loopback origin (development). Never the request's Host header.
+    const loopback = isLoopbackHost(app.config.host);
+    const ownOrigins = (): string[] => {
+      const address = app.server.address();
+      if (!loopback || typeof address !== 'object' || !address) return [];
+      return [`http://127.0.0.1:${address.port}`, `http://localhost:${address.port}`];
+    };
+    const configured = config.siweDomains;
     const sessions = new SessionIssuer({
       chainId,
-      domains: config.siweDomains,
+      origins: () => (configured.length ? configured : [...(config.corsOrigins ?? []), ...ownOrigins()]),
+      anyLoopback: loopback && configured.length === 0,
       sessionTtlSec: config.sessionTtlSec,
       provider: app.chain.provider,
       ...(config.sessionSecret ? { secret: fromHex(config.sessionSecret as Hex) } : {}),
@@ -95,8 +106,15 @@ export const readSidePlugin = fp(
     });
     app.decorate('read', { side, store, index, mirror, chain });
     // Browsers call the read API from the portal's origin (the elements); no cookies are used.
+    const corsList = new Set(config.corsOrigins ?? configured);
+    const corsLoopback = loopback && config.corsOrigins === undefined && configured.length === 0;
     await app.register(cors, {
-      origin: config.corsOrigins === '*' ? true : config.corsOrigins,
+      origin: (origin, cb) => {
+        cb(
+          null,
+          origin !== undefined && (corsList.has(origin) || (corsLoopback && LOOPBACK_ORIGIN.test(origin))),
+        );
+      },
       methods: ['GET', 'POST', 'PUT'],
       allowedHeaders: ['authorization', 'content-type'],
       exposedHeaders: ['content-disposition', 'content-length'],

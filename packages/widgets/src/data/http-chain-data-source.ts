@@ -122,14 +122,16 @@ export class HttpChainDataSource implements EhrDataSource {
    */
   async signIn(address: string, sign: (message: string) => Promise<string>): Promise<SessionRoles> {
     const challenge = await this.json<SiweChallenge>('/auth/nonce', { method: 'POST' });
-    // The page's own host, as wallets expect (the bridge accepts it: listed in its `siweDomains`, or
-    // loopback); the challenge's domain (the bridge's host) only outside a browser. No expiration
-    // time: the nonce's 5-minute expiry is not the session's; the bridge caps the session itself.
+    // The page's own host and origin, as wallets expect (the bridge accepts them when listed in its
+    // `siweDomains`, or any loopback origin on a loopback bridge); the challenge's (the configured
+    // portal) only outside a browser. No expiration time: the nonce's 5-minute expiry is not the
+    // session's; the bridge caps the session itself.
+    const page = globalThis.location?.host ? globalThis.location : undefined;
     const message = siweMessage({
-      domain: globalThis.location?.host || challenge.domain,
+      domain: page?.host ?? challenge.domain,
       address: getAddress(address),
       statement: challenge.statement,
-      uri: challenge.uri,
+      uri: page?.origin ?? challenge.uri,
       chainId: challenge.chainId,
       nonce: challenge.nonce,
       issuedAt: new Date().toISOString(),

@@ -2,6 +2,7 @@
 import { sessionSchema, siweChallengeSchema, siweSignInSchema } from '@ehr-anchor/core/api';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { HttpError } from '../../errors.js';
 import { readErrorHandler } from '../../read/context.js';
 
 /** The API's roles object (the internal `patient` flag is implied by `subjects`). */
@@ -19,6 +20,7 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
   app.post(
     '/auth/nonce',
     {
+      ...(root.nonceRateLimit ? { config: { rateLimit: root.nonceRateLimit } } : {}),
       schema: {
         tags: ['auth'],
         summary: 'A single-use nonce for an EIP-4361 message',
@@ -26,11 +28,16 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
       },
     },
     async (req) => {
-      const { nonce, expiresAt } = sessions.nonce();
+      const origin = sessions.challengeOrigin(
+        typeof req.headers.origin === 'string' ? req.headers.origin : undefined,
+      );
+      if (!origin)
+        throw new HttpError(503, 'transient', 'no sign-in origin is configured (read.siweDomains)');
+      const { nonce, expiresAt } = sessions.nonce(req.ip);
       return {
         nonce,
-        domain: req.host,
-        uri: `${req.protocol}://${req.host}`,
+        domain: new URL(origin).host,
+        uri: origin,
         chainId: await side.deps.chainId(),
         statement: sessions.statement,
         expiresAt: new Date(expiresAt).toISOString(),
@@ -52,7 +59,7 @@ export async function authRoutes(root: FastifyInstance): Promise<void> {
       const { token, address, expiresAt } = await sessions.signIn(
         req.body.message,
         req.body.signature,
-        req.host,
+        req.ip,
       );
       return {
         token,

@@ -12,6 +12,7 @@
 import { pseudonym } from '@ehr-anchor/core';
 import { entryReceiptSchema, recordVersionsSchema, type RecordVersion } from '@ehr-anchor/core/api';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { strictJsonParser } from '../../plugins/errors.js';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { HttpError, notFound } from '../../errors.js';
 import { EntryRejected, EntryWriter, entryPatientId, entryScope, parseEntry } from '../../entries/write.js';
@@ -30,11 +31,11 @@ function entriesErrorHandler(error: FastifyError, req: FastifyRequest, reply: Fa
 export async function entryRoutes(root: FastifyInstance): Promise<void> {
   const app = root.withTypeProvider<ZodTypeProvider>();
   app.setErrorHandler(entriesErrorHandler);
-  // FHIR clients send application/fhir+json; parse it like JSON (prototype poisoning refused).
+  // FHIR clients send application/fhir+json; parsed like every JSON body (app.ts: strictJsonParser).
   app.addContentTypeParser(
     ['application/fhir+json', 'application/json+fhir'],
-    { parseAs: 'string' },
-    app.getDefaultJsonParser('error', 'error'),
+    { parseAs: 'buffer' },
+    strictJsonParser,
   );
   const { side, store } = root.read;
   const writer = side.deps.fhir

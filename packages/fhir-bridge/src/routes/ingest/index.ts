@@ -16,10 +16,18 @@ import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { SourceConfig } from '../../config.js';
-import { parseBasePush, parseJson, parseResourcePush, type ParsedPush } from '../../ingest/parse.js';
+import { badRequest } from '../../errors.js';
+import { FHIR_CONTENT_TYPES, type PushAuth } from '../../plugins/auth.js';
+import {
+  parseBasePush,
+  parseJson,
+  parseReference,
+  parseResourcePush,
+  type ParsedPush,
+} from '../../ingest/parse.js';
 import { receiptOutcome } from './receipt.js';
 
-export const FHIR_CONTENT_TYPES = ['application/fhir+json', 'application/json', 'application/json+fhir'];
+export { FHIR_CONTENT_TYPES };
 
 const typeParams = z.object({ type: z.string().max(64) });
 const instanceParams = z.object({ type: z.string().max(64), id: z.string().max(64) });
@@ -28,24 +36,42 @@ const responses = {
   202: operationOutcomeSchema.describe('Receipt: every version committed to the outbox'),
   400: operationOutcomeSchema,
   401: operationOutcomeSchema,
+  409: operationOutcomeSchema,
   413: operationOutcomeSchema,
   415: operationOutcomeSchema,
   422: operationOutcomeSchema,
+  429: operationOutcomeSchema,
   503: operationOutcomeSchema,
 };
 
 export const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
   // Raw bytes: the HMAC is over exactly what was sent; JSON is parsed after authentication.
+  app.removeContentTypeParser(FHIR_CONTENT_TYPES);
   app.addContentTypeParser(
     FHIR_CONTENT_TYPES,
     { parseAs: 'buffer', bodyLimit: app.config.bodyLimit },
     (_req, body, done) => done(null, body),
   );
 
-  const guard = { onRequest: app.requireSource.onRequest, preHandler: app.requireSource.preHandler };
+  const guard = {
+    onRequest: app.requireSource.onRequest,
+    preHandler: [app.requireSource.preHandler, app.limitSource],
+  };
 
-  async function handle(parsed: ParsedPush, source: SourceConfig, reply: FastifyReply) {
-    const receipt = await app.ingestor.ingest(source, parsed.items);
+  /**
+   * Deletes authenticated only by a body HMAC (the signature of `{}` or of nothing is a constant,
+   * so it proves nothing about which resource) are recorded only once the source confirms them.
+   */
+  function confirmDeletes(parsed: ParsedPush, auth: PushAuth | undefined): ParsedPush {
+    if (auth !== 'hmac-body') return parsed;
+    return {
+      ...parsed,
+      items: parsed.items.map((i) => (i.kind === 'delete' && !i.signed ? { ...i, confirm: true } : i)),
+    };
+  }
+
+  async function handle(parsed: ParsedPush, source: SourceConfig, reply: FastifyReply, auth?: PushAuth) {
+    const receipt = await app.ingestor.ingest(source, confirmDeletes(parsed, auth).items);
     const queued = receipt.accepted.length > 0 || receipt.pollStarted;
     return reply
       .status(queued ? 202 : 200)
@@ -67,8 +93,28 @@ export const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
         response: responses,
       },
     },
-    async (request, reply) =>
-      handle(parseBasePush(parseJson(request.body as Buffer | undefined)), request.source!, reply),
+    async (request, reply) => {
+      const body = parseJson(request.body as Buffer | undefined);
+      const interaction = request.headers['x-medplum-interaction'];
+      if (typeof interaction === 'string' && interaction.toLowerCase() === 'delete') {
+        // Medplum's delete: `{}` posted to the endpoint, the resource named in a header.
+        const named = request.headers['x-medplum-deleted-resource'];
+        const ref = typeof named === 'string' ? parseReference(named.trim()) : undefined;
+        if (
+          !ref?.type ||
+          ref.versionId !== undefined ||
+          !/^[A-Za-z]+\/[A-Za-z0-9\-.]+$/.test(String(named).trim())
+        )
+          throw badRequest('X-Medplum-Deleted-Resource: expected Type/id of a FHIR R4 resource');
+        if (body !== undefined && (typeof body !== 'object' || body === null || Object.keys(body).length > 0))
+          throw badRequest('a Medplum delete notification carries {} as its body');
+        const parsed: ParsedPush = {
+          items: [{ kind: 'delete', resourceType: ref.type, resourceId: ref.id }],
+        };
+        return handle(parsed, request.source!, reply, request.pushAuth);
+      }
+      return handle(parseBasePush(body), request.source!, reply, request.pushAuth);
+    },
   );
   app.post(
     '/fhir/:type',
@@ -92,6 +138,7 @@ export const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
         ),
         request.source!,
         reply,
+        request.pushAuth,
       ),
   );
   for (const method of ['PUT', 'POST'] as const) {
@@ -116,6 +163,7 @@ export const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
           ),
           request.source!,
           reply,
+          request.pushAuth,
         ),
     });
   }
@@ -136,6 +184,7 @@ export const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
         parseResourcePush('DELETE', request.params.type, request.params.id, undefined),
         request.source!,
         reply,
+        request.pushAuth,
       ),
   );
 };
