@@ -188,7 +188,8 @@ export interface RestHookOptions {
   timeoutMs?: number;
 }
 
-async function fhirJson<T>(url: string, init: RequestInit = {}): Promise<T> {
+/** A FHIR JSON request; throws with the status and the start of the body when it fails. */
+export async function fhirJson<T>(url: string, init: RequestInit = {}): Promise<T> {
   const response = await fetch(url, {
     ...init,
     headers: { accept: 'application/fhir+json', 'content-type': 'application/fhir+json', ...init.headers },

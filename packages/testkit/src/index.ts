@@ -27,3 +27,16 @@ export {
   type LoadReport,
   type RestHookOptions,
 } from './hapi.js';
+export {
+  createSubscriptionTopic,
+  createTopicSubscription,
+  describeIssue,
+  readTopicNotification,
+  stopSubscription,
+  validateResource,
+  type TopicNotification,
+  type TopicOptions,
+  type TopicPayload,
+  type TopicSubscriptionOptions,
+  type ValidationResult,
+} from './hapi-conformance.js';

@@ -2,10 +2,19 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { Bundle, CapabilityStatement, Observation, Patient, Provenance } from 'fhir/r4';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AuditEvent, Bundle, CapabilityStatement, Observation, Patient, Provenance } from 'fhir/r4';
 import {
   createRestHookSubscription,
+  createSubscriptionTopic,
+  createTopicSubscription,
+  describeIssue,
   isAlive,
+  readTopicNotification,
+  repoRoot,
+  stopSubscription,
+  validateResource,
   loadSyntheaIntoHapi,
   loadSyntheaBundles,
   startHapi,
@@ -44,7 +53,12 @@ async function startReceiver(): Promise<{
         body: Buffer.concat(chunks).toString('utf8'),
       };
       deliveries.push(delivery);
-      res.writeHead(respond(delivery)).end();
+      const status = respond(delivery);
+      // A topic notification arrives as a FHIR transaction POST; HAPI's client wants a Bundle back.
+      if (req.method === 'POST' && status < 300) {
+        res.writeHead(200, { 'content-type': 'application/fhir+json' });
+        res.end(JSON.stringify({ resourceType: 'Bundle', type: 'batch-response', entry: [] }));
+      } else res.writeHead(status).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -355,4 +369,123 @@ describe('HAPI FHIR server (tools/fhir-server)', () => {
       receiver.setResponder(() => 200);
     }
   });
+
+  it("validates with HAPI's validator: R4 core, and AuditEvents against the vendored IHE BALP profiles", async () => {
+    const example = JSON.parse(
+      readFileSync(
+        join(
+          repoRoot,
+          'tools/fhir-server/src/main/resources/ig/ihe.iti.balp/example/AuditEvent-ex-auditBasicReadServer.json',
+        ),
+        'utf8',
+      ),
+    ) as AuditEvent;
+    const good = await validateResource(hapi.baseUrl, example);
+    assert.deepEqual(good.errors.map(describeIssue), [], "IHE's own Patient Read example conforms");
+    assert.ok(
+      good.issues.every((i) => !/has not been checked because it is unknown/.test(i.diagnostics ?? '')),
+      'the BALP profile is known to the server',
+    );
+    // The same event without its patient entity breaks IHE.BasicAudit.PatientRead.
+    const noPatient = {
+      ...example,
+      entity: example.entity!.filter((e) => e.type?.code !== '1'),
+    };
+    const bad = await validateResource(hapi.baseUrl, noPatient);
+    assert.ok(
+      bad.errors.some(
+        (i) => /entity:patient/.test(i.diagnostics ?? '') && /PatientRead/.test(i.diagnostics ?? ''),
+      ),
+      bad.errors.map(describeIssue).join('\n'),
+    );
+    // R4 core: a Provenance without its required target and recorded.
+    const core = await validateResource(hapi.baseUrl, {
+      resourceType: 'Provenance',
+      agent: [{ who: { display: 'x' } }],
+    } as never);
+    assert.ok(core.errors.some((i) => /Provenance\.target/.test(describeIssue(i))));
+    assert.ok(core.errors.some((i) => /Provenance\.recorded/.test(describeIssue(i))));
+  });
+
+  it(
+    'delivers R4 backport topic notifications: handshake, heartbeat, full-resource, id-only and empty',
+    { timeout: 180_000 },
+    async () => {
+      const topic = 'urn:ehr-anchor:test:topic:service-request';
+      await createSubscriptionTopic(hapi.baseUrl, { url: topic, resourceTypes: ['ServiceRequest'] });
+      const patient = await fhir<Patient>(`${hapi.baseUrl}/Patient`, {
+        method: 'POST',
+        body: JSON.stringify({ resourceType: 'Patient' }),
+      });
+      const ids: Record<string, string> = {};
+      for (const content of ['full-resource', 'id-only', 'empty'] as const) {
+        ids[content] = await createTopicSubscription(hapi.baseUrl, {
+          topic,
+          filter: 'ServiceRequest?intent=order',
+          endpoint: `${receiver.url}/topic`,
+          headers: ['Authorization: Bearer topic-secret'],
+          content,
+          ...(content === 'empty' ? { heartbeatSeconds: 2 } : {}),
+        });
+      }
+      const notifications = () =>
+        receiver.deliveries
+          .filter((d) => d.method === 'POST' && d.path === '/topic')
+          .map((d) => ({ ...readTopicNotification(JSON.parse(d.body))!, auth: d.headers.authorization }));
+      await waitFor(
+        () =>
+          Object.values(ids).every((id) =>
+            notifications().some((n) => n.subscription === id && n.type === 'handshake'),
+          ),
+        { what: 'a handshake for each subscription', timeoutMs: 60_000 },
+      );
+      const request = await fhir<{ id: string }>(`${hapi.baseUrl}/ServiceRequest`, {
+        method: 'POST',
+        body: JSON.stringify({
+          resourceType: 'ServiceRequest',
+          status: 'active',
+          intent: 'order',
+          code: { text: 'follow-up visit' },
+          subject: { reference: `Patient/${patient.body.id}` },
+        }),
+      });
+      const events = await waitFor(
+        () => {
+          const seen = notifications().filter((n) => n.type === 'event-notification');
+          return Object.values(ids).every((id) => seen.some((n) => n.subscription === id)) ? seen : undefined;
+        },
+        { what: 'an event notification for each subscription', timeoutMs: 60_000 },
+      );
+      const of = (content: string) => events.find((n) => n.subscription === ids[content])!;
+      assert.deepEqual(of('full-resource').entries, [
+        {
+          fullUrl: of('full-resource').entries[0]!.fullUrl,
+          method: 'POST',
+          resourceType: 'ServiceRequest',
+          id: request.body.id,
+          versionId: '1',
+        },
+      ]);
+      assert.deepEqual(of('full-resource').focus, [`ServiceRequest/${request.body.id}`]);
+      assert.equal(of('id-only').entries.length, 1);
+      assert.equal(of('id-only').entries[0]!.resourceType, undefined, 'id-only carries no resource');
+      assert.match(of('id-only').entries[0]!.fullUrl ?? '', new RegExp(`ServiceRequest/${request.body.id}`));
+      assert.deepEqual(of('empty').entries, [], 'empty carries no entry after the status');
+      assert.deepEqual(of('empty').focus, [], 'and no focus');
+      const heartbeat = await waitFor(
+        () => notifications().find((n) => n.subscription === ids.empty && n.type === 'heartbeat'),
+        { what: 'a heartbeat (period 2 s)', timeoutMs: 30_000 },
+      );
+      assert.deepEqual(heartbeat.entries, []);
+      assert.ok(
+        notifications().every((n) => n.auth === 'Bearer topic-secret'),
+        'channel headers on every notification',
+      );
+      assert.ok(
+        !notifications().some((n) => n.subscription !== ids.empty && n.type === 'heartbeat'),
+        'no heartbeat without a heartbeat period',
+      );
+      for (const id of Object.values(ids)) await stopSubscription(hapi.baseUrl, id);
+    },
+  );
 });

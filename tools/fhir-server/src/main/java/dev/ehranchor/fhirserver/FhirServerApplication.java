@@ -7,6 +7,7 @@ import ca.uhn.fhir.jpa.config.r4.JpaR4Config;
 import ca.uhn.fhir.jpa.subscription.channel.config.SubscriptionChannelConfig;
 import ca.uhn.fhir.jpa.subscription.match.config.SubscriptionProcessorConfig;
 import ca.uhn.fhir.jpa.subscription.submit.config.SubscriptionSubmitterConfig;
+import ca.uhn.fhir.jpa.topic.SubscriptionTopicConfig;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.web.context.WebServerInitializedEvent;
@@ -16,7 +17,7 @@ import org.springframework.context.annotation.Import;
 /**
  * HAPI FHIR R4 JPA server for the ehr-anchor stack: the JPA configuration HAPI ships
  * ({@link JpaR4Config} + {@link HapiJpaConfig}), the subscription submitter, matcher and
- * in-memory channels (REST-hook delivery), and Batch2 (HAPI's job framework, which the JPA
+ * in-memory channels (REST-hook delivery), topic-based subscriptions (R4 backport IG), and Batch2 (HAPI's job framework, which the JPA
  * configuration needs for reindexing and $export), wired the way hapi-fhir-jpaserver-starter does
  * it but without its optional modules (CR, MDM, IPS, CDS hooks, Elasticsearch, the web UI).
  */
@@ -29,6 +30,8 @@ import org.springframework.context.annotation.Import;
   SubscriptionSubmitterConfig.class,
   SubscriptionProcessorConfig.class,
   SubscriptionChannelConfig.class,
+  // Topic-based subscriptions (R4 backport: topics stored as Basic, matched and delivered by HAPI).
+  SubscriptionTopicConfig.class,
 })
 public class FhirServerApplication {
 
