@@ -11,7 +11,7 @@ import type { KuboRPCClient } from 'kubo-rpc-client';
 import { HttpError, operationOutcome } from '../errors.js';
 import type { KeyStore } from '../keys/keystore.js';
 import type { Outbox } from '../outbox/types.js';
-import { Auditor, type AuditAction, type AuditInput } from './audit.js';
+import { Auditor, type AuditAction, type AuditHttp, type AuditInput } from './audit.js';
 import type { ChainReader } from './chain.js';
 import { GoneError, RecordReader, TamperError } from './records.js';
 import type { SessionIssuer } from './session.js';
@@ -63,6 +63,16 @@ export function roleLabel(actor: Actor | null, self: boolean): Role {
 
 export const forbidden = (message = 'no valid grant covers this request') =>
   new HttpError(403, 'security', message);
+
+/** The HTTP exchange as the AuditEvent records it: socket addresses (not headers a client can forge). */
+export function auditHttp(req: FastifyRequest): AuditHttp {
+  return {
+    method: req.method,
+    path: req.url,
+    clientAddress: req.socket.remoteAddress ?? req.ip,
+    serverAddress: req.socket.localAddress ?? 'unknown',
+  };
+}
 
 export interface GuardSpec {
   action: AuditAction;
@@ -136,7 +146,7 @@ export class ReadSide {
       if (reason) throw forbidden(reason);
     } catch (error) {
       if (error instanceof HttpError && (error.statusCode === 401 || error.statusCode === 403)) {
-        await this.audit({ ...spec, actor, outcome: 'denied', reason: error.message });
+        await this.audit({ ...spec, actor, outcome: 'denied', reason: error.message, req });
       }
       throw error;
     }
@@ -154,10 +164,10 @@ export class ReadSide {
       result = await handler(actor);
     } catch (error) {
       const reason = error instanceof HttpError ? error.message : 'internal error';
-      await this.audit({ ...spec, actor, outcome: 'denied', reason });
+      await this.audit({ ...spec, actor, outcome: 'denied', reason, req });
       throw error;
     }
-    await this.audit({ ...spec, actor, outcome: 'allowed' });
+    await this.audit({ ...spec, actor, outcome: 'allowed', req });
     return result;
   }
 
@@ -166,8 +176,14 @@ export class ReadSide {
     return (await this.deps.chain.patientOf(subject)) === actor.address;
   }
 
+  /** Writes one AuditEvent; `req` (the request it records) gives BALP's client and server agents. */
   async audit(
-    spec: GuardSpec & { actor: Actor | null; outcome: 'allowed' | 'denied'; reason?: string },
+    spec: GuardSpec & {
+      actor: Actor | null;
+      outcome: 'allowed' | 'denied';
+      reason?: string;
+      req?: FastifyRequest;
+    },
   ): Promise<void> {
     const self =
       spec.actor !== null &&
@@ -181,6 +197,7 @@ export class ReadSide {
       subject: spec.subject ?? null,
       entity: spec.entity ?? null,
       ...(spec.reason ? { reason: spec.reason } : {}),
+      ...(spec.req ? { http: auditHttp(spec.req) } : {}),
     });
   }
 

@@ -149,7 +149,7 @@ export async function documentRoutes(root: FastifyInstance): Promise<void> {
     },
     async (req, reply) => {
       await side.actor(req).catch(async (error: unknown) => {
-        await side.audit({ action: 'download', actor: null, outcome: 'denied', reason: 'no session' });
+        await side.audit({ action: 'download', actor: null, outcome: 'denied', reason: 'no session', req });
         throw error;
       });
       const info = await side.records.info(req.params.seq);

@@ -68,6 +68,7 @@ export async function patientRoutes(root: FastifyInstance): Promise<void> {
             action: 'search',
             actor,
             outcome: 'allowed',
+            req,
             subject,
             entity: {
               resourceType: 'Patient',

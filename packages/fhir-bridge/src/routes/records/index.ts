@@ -154,7 +154,7 @@ export async function recordRoutes(root: FastifyInstance): Promise<void> {
     async (req) => {
       // Authenticate before saying whether a record exists.
       await side.actor(req).catch(async (error: unknown) => {
-        await side.audit({ action: 'read', actor: null, outcome: 'denied', reason: 'no session' });
+        await side.audit({ action: 'read', actor: null, outcome: 'denied', reason: 'no session', req });
         throw error;
       });
       const info = await side.records.info(req.params.seq);
