@@ -202,6 +202,11 @@ describe('bridge ingest → anchored (real Kubo + anvil)', () => {
         entry: [{ resource: status(type) }],
       });
       assert.equal(res.status, 200);
+      assert.equal(
+        res.raw.resourceType,
+        'Bundle',
+        'a notification is answered with a Bundle (batch-response)',
+      );
       assert.match(res.body.issue[0]!.diagnostics!, new RegExp(`${type} acknowledged`));
     }
     const medium = bundles.get('medium-dennis-durgan.json')!;

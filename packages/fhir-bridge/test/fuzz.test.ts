@@ -260,7 +260,18 @@ describe('fuzzed bad input', () => {
             assert.ok(res.statusCode >= 400, `accepted ${m} ${url} ${body.slice(0, 120)}`);
           if (how === 'hmac-empty' && m !== 'GET')
             assert.ok(res.statusCode >= 400, `empty-body signature accepted: ${m} ${url}`);
-          const outcome = JSON.parse(res.body) as { resourceType: string; issue: unknown[] };
+          const answer = JSON.parse(res.body) as
+            | { resourceType: 'OperationOutcome'; issue: unknown[] }
+            | {
+                resourceType: 'Bundle';
+                type: string;
+                entry: { response: { outcome: { resourceType: string; issue: unknown[] } } }[];
+              };
+          // A topic notification's receipt is wrapped in a batch-response Bundle; errors are bare OperationOutcomes.
+          const outcome =
+            answer.resourceType === 'Bundle' && res.statusCode < 300 && answer.type === 'batch-response'
+              ? answer.entry[0]!.response.outcome
+              : answer;
           assert.equal(outcome.resourceType, 'OperationOutcome');
           assert.ok(Array.isArray(outcome.issue) && outcome.issue.length > 0);
           if (res.statusCode >= 400) {

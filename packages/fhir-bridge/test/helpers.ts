@@ -154,22 +154,29 @@ export async function push(
     headers: init.headers ?? (text === undefined ? { authorization: `Bearer ${BEARER}` } : bearer()),
     body: text,
   });
-  return {
-    status: response.status,
-    body: (await response.json()) as {
-      resourceType: string;
-      issue: {
-        severity: string;
-        code: string;
-        diagnostics?: string;
-        location?: string[];
-        details?: { coding?: { system: string; code: string }[] };
-      }[];
-    },
-  };
+  const raw = (await response.json()) as Receipt | WrappedReceipt;
+  // A topic notification's receipt comes wrapped in a batch-response Bundle (routes/ingest/receipt.ts).
+  const receipt: Receipt = 'entry' in raw ? raw.entry[0]!.response.outcome : raw;
+  return { status: response.status, body: receipt, raw };
 }
 
-/** Waits until the outbox has no record left that is not anchored (and at least `min` anchored). */
+interface WrappedReceipt {
+  resourceType: 'Bundle';
+  type: string;
+  entry: { response: { status: string; outcome: Receipt } }[];
+}
+
+interface Receipt {
+  resourceType: string;
+  issue: {
+    severity: string;
+    code: string;
+    diagnostics?: string;
+    location?: string[];
+    details?: { coding?: { system: string; code: string }[] };
+  }[];
+}
+
 export async function waitAnchored(app: FastifyInstance, min: number, timeoutMs = 120_000) {
   return waitFor(
     async () => {

@@ -9,7 +9,9 @@
  *   DELETE /fhir/{type}/{id}     REST-hook delete → tombstone version
  *
  * Bodies are taken raw (for the HMAC), authenticated, then parsed. 202 + OperationOutcome receipt
- * only after the outbox commit.
+ * only after the outbox commit; a topic-based subscription notification gets the same receipt as
+ * the `outcome` of a `batch-response` Bundle (what a server's FHIR client expects back from a POSTed
+ * Bundle).
  */
 import { operationOutcomeSchema } from '@ehr-anchor/core/api';
 import type { FastifyReply } from 'fastify';
@@ -25,7 +27,7 @@ import {
   parseResourcePush,
   type ParsedPush,
 } from '../../ingest/parse.js';
-import { receiptOutcome } from './receipt.js';
+import { notificationReceipt, notificationReceiptSchema, receiptOutcome } from './receipt.js';
 
 export { FHIR_CONTENT_TYPES };
 
@@ -72,11 +74,12 @@ export const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
 
   async function handle(parsed: ParsedPush, source: SourceConfig, reply: FastifyReply, auth?: PushAuth) {
     const receipt = await app.ingestor.ingest(source, confirmDeletes(parsed, auth).items);
-    const queued = receipt.accepted.length > 0 || receipt.pollStarted;
+    const status = receipt.accepted.length > 0 || receipt.pollStarted ? 202 : 200;
+    const outcome = receiptOutcome(receipt, parsed.notification);
     return reply
-      .status(queued ? 202 : 200)
+      .status(status)
       .header('content-type', 'application/fhir+json; charset=utf-8')
-      .send(receiptOutcome(receipt, parsed.notification));
+      .send(parsed.notification ? notificationReceipt(status, outcome) : outcome);
   }
 
   const tags = ['ingest'];
@@ -90,7 +93,17 @@ export const ingestRoutes: FastifyPluginAsyncZod = async (app) => {
         tags,
         security,
         summary: 'Bundle, subscription notification or empty notification',
-        response: responses,
+        response: {
+          ...responses,
+          200: z
+            .union([operationOutcomeSchema, notificationReceiptSchema])
+            .describe(
+              'Nothing queued (handshake, heartbeat); a topic notification is answered with a batch-response Bundle carrying the receipt',
+            ),
+          202: z
+            .union([operationOutcomeSchema, notificationReceiptSchema])
+            .describe('Receipt (a topic notification: wrapped in a batch-response Bundle)'),
+        },
       },
     },
     async (request, reply) => {

@@ -1,4 +1,5 @@
-import { RECEIPT_SYSTEMS, type ApiOperationOutcome } from '@ehr-anchor/core/api';
+import { RECEIPT_SYSTEMS, operationOutcomeSchema, type ApiOperationOutcome } from '@ehr-anchor/core/api';
+import { z } from 'zod';
 import type { NotificationType } from '../../ingest/parse.js';
 import type { Receipt } from '../../ingest/service.js';
 
@@ -43,4 +44,27 @@ export function receiptOutcome(
     });
   }
   return { resourceType: 'OperationOutcome', issue };
+}
+
+/**
+ * A topic notification's answer: a `batch-response` Bundle whose one entry carries the receipt as
+ * `response.outcome`. Servers deliver notification Bundles as a FHIR transaction/batch interaction
+ * (HAPI FHIR: `client.transaction()`), and the answer to that is a Bundle — HAPI's client refuses
+ * an OperationOutcome and redelivers the notification for 60 s.
+ */
+export const notificationReceiptSchema = z.object({
+  resourceType: z.literal('Bundle'),
+  type: z.literal('batch-response'),
+  entry: z
+    .array(z.object({ response: z.object({ status: z.string(), outcome: operationOutcomeSchema }) }))
+    .length(1),
+});
+export type NotificationReceipt = z.infer<typeof notificationReceiptSchema>;
+
+export function notificationReceipt(status: 200 | 202, outcome: ApiOperationOutcome): NotificationReceipt {
+  return {
+    resourceType: 'Bundle',
+    type: 'batch-response',
+    entry: [{ response: { status: status === 202 ? '202 Accepted' : '200 OK', outcome } }],
+  };
 }
