@@ -21,14 +21,26 @@ import { leafHash, verifyProof, type Hex } from '@ehr-anchor/core';
 import {
   CLINICAL_TYPES,
   createRestHookSubscription,
+  createSubscriptionTopic,
+  createTopicSubscription,
+  describeIssue,
   loadSyntheaBundles,
   loadSyntheaIntoHapi,
+  readTopicNotification,
   startHapi,
+  stopSubscription,
+  validateResource,
   waitFor,
   type Hapi,
   type LoadReport,
+  type TopicPayload,
 } from '@ehr-anchor/testkit';
-import type { Bundle, Condition, Observation, Provenance } from 'fhir/r4';
+import type { AuditEvent, Bundle, Condition, Consent, Observation, Patient, Provenance } from 'fhir/r4';
+import type { AuditEntry, EntryReceipt, RecordRead } from '@ehr-anchor/core/api';
+import { auditEventFor, type AuditAction } from '../../src/read/audit.js';
+import { consentId } from '../../src/read/consent-mirror.js';
+import { fullEntry } from '../entry-fixture.js';
+import { api, signIn, startReadWorld, upload, type ReadWorld } from '../read-harness.js';
 import { PROVENANCE_SYSTEMS } from '../../src/pipeline/pipeline.js';
 import type { RecordInfo } from '../../src/outbox/index.js';
 import { BEARER, bridgeFor, startEnv, type Env } from '../helpers.js';
@@ -41,6 +53,8 @@ interface Delivery {
   /** Status the bridge answered (differs from `status` only under the injected fault). */
   bridgeStatus: number;
   fault?: 'reply-lost';
+  /** The body of a POST to the base `/fhir` (topic notifications). */
+  body?: string;
 }
 
 /** Forwards HAPI's deliveries to the bridge unchanged and records them; see the file comment. */
@@ -88,6 +102,8 @@ class DeliveryTap {
     }
     const method = req.method ?? 'GET';
     const path = req.url ?? '/';
+    const posted =
+      method === 'POST' && path === '/fhir' ? { body: Buffer.concat(chunks).toString('utf8') } : {};
     const response = await fetch(`${this.target}${path}`, {
       method,
       headers,
@@ -96,14 +112,21 @@ class DeliveryTap {
     const body = Buffer.from(await response.arrayBuffer());
     const contentType = response.headers.get('content-type') ?? 'application/fhir+json';
     if (this.#replyLost.delete(path)) {
-      this.deliveries.push({ method, path, status: 503, bridgeStatus: response.status, fault: 'reply-lost' });
+      this.deliveries.push({
+        method,
+        path,
+        status: 503,
+        bridgeStatus: response.status,
+        fault: 'reply-lost',
+        ...posted,
+      });
       return {
         status: 503,
         headers: { 'content-type': 'text/plain' },
         body: Buffer.from('injected fault: reply lost'),
       };
     }
-    this.deliveries.push({ method, path, status: response.status, bridgeStatus: response.status });
+    this.deliveries.push({ method, path, status: response.status, bridgeStatus: response.status, ...posted });
     return { status: response.status, headers: { 'content-type': contentType }, body };
   }
 
@@ -139,6 +162,21 @@ async function metric(bridgeUrl: string, name: string): Promise<number> {
 
 const key = (type: string, id: string, vid: string) => `${type}/${id}/_history/${vid}`;
 
+const TOPIC_BEARER = 'test-topic-bearer-secret-0123456789';
+const TOPIC = 'urn:ehr-anchor:interop:topic:service-request';
+
+/** `$validate` on HAPI; fails on any error, returns the warnings (as text) for the report. */
+async function assertValid(
+  base: string,
+  resource: { resourceType: string },
+  what: string,
+  profile?: string,
+): Promise<string[]> {
+  const result = await validateResource(base, resource, profile);
+  assert.deepEqual(result.errors.map(describeIssue), [], `${what} validates with 0 errors`);
+  return result.warnings.map(describeIssue);
+}
+
 describe('interop: HAPI FHIR JPA pushes through REST-hook subscriptions to the bridge', () => {
   const suiteStarted = Date.now();
   let env: Env;
@@ -149,6 +187,20 @@ describe('interop: HAPI FHIR JPA pushes through REST-hook subscriptions to the b
   let subscriptions: string[];
   let report: LoadReport;
   const startups: { startupMs: number; rssBytes: number }[] = [];
+  let world: ReadWorld | undefined;
+  /** Validation warnings by resource kind, each distinct text once (printed with the counts). */
+  const warnings = new Map<string, Set<string>>();
+  const validated = new Map<string, number>();
+  async function validateAll(kind: string, resources: { resourceType: string }[], profile?: string) {
+    for (const [i, resource] of resources.entries()) {
+      const found = await assertValid(hapi.baseUrl, resource, `${kind} #${i + 1}`, profile);
+      const set = warnings.get(kind) ?? new Set<string>();
+      // Per-instance values (codes, indexes) vary; the validator's message is what the report lists.
+      for (const w of found) set.add(w.replace(/\[\d+\]/g, '[n]'));
+      warnings.set(kind, set);
+    }
+    validated.set(kind, (validated.get(kind) ?? 0) + resources.length);
+  }
   const counts: [string, number | string][] = [];
 
   async function allRecords(): Promise<RecordInfo[]> {
@@ -196,6 +248,15 @@ describe('interop: HAPI FHIR JPA pushes through REST-hook subscriptions to the b
       batchMaxMs: 500,
       sources: [
         { id: 'hapi', auth: { type: 'bearer', secret: BEARER }, fhirBaseUrl: hapi.baseUrl, provenance: true },
+        // HAPI's topic-based subscriptions push with their own secret; an empty notification
+        // re-reads ServiceRequests changed since the last pull.
+        {
+          id: 'hapi-topics',
+          auth: { type: 'bearer', secret: TOPIC_BEARER },
+          fhirBaseUrl: hapi.baseUrl,
+          provenance: true,
+          types: ['ServiceRequest'],
+        },
       ],
     });
     tap = new DeliveryTap(bridge.url);
@@ -203,6 +264,7 @@ describe('interop: HAPI FHIR JPA pushes through REST-hook subscriptions to the b
   });
 
   after(async () => {
+    await world?.stop();
     await tap?.stop();
     await bridge?.app.close();
     await Promise.all([env?.stop(), hapi?.stop()]);
@@ -214,6 +276,10 @@ describe('interop: HAPI FHIR JPA pushes through REST-hook subscriptions to the b
         `${(s.startupMs / 1000).toFixed(1)} / ${mib(s.rssBytes)}`,
       ]),
       ...counts,
+      ...[...validated].map(([kind, n]): [string, string] => [
+        `validated with 0 errors: ${kind}`,
+        `${n} (${warnings.get(kind)?.size ?? 0} distinct warnings)`,
+      ]),
       ['suite wall time (s)', ((Date.now() - suiteStarted) / 1000).toFixed(1)],
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
@@ -222,6 +288,9 @@ describe('interop: HAPI FHIR JPA pushes through REST-hook subscriptions to the b
         '',
         'interop counts (HAPI FHIR → bridge)',
         ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`),
+        '',
+        'validation warnings (HAPI $validate, by resource kind)',
+        ...[...warnings].flatMap(([kind, set]) => [...set].map((w) => `  ${kind}: ${w}`)),
         '',
       ].join('\n'),
     );
@@ -550,6 +619,318 @@ describe('interop: HAPI FHIR JPA pushes through REST-hook subscriptions to the b
         ['Provenance on HAPI (one per non-deleted version)', written.length],
         ['tombstones (no Provenance)', records.length - written.length],
       );
+    },
+  );
+
+  it(
+    'receives every topic-notification shape HAPI sends (R4 backport): handshake, heartbeat, full-resource, id-only and empty; each ServiceRequest version anchored once',
+    { timeout: 400_000 },
+    async () => {
+      await createSubscriptionTopic(hapi.baseUrl, { url: TOPIC, resourceTypes: ['ServiceRequest'] });
+      const subs = new Map<string, TopicPayload>();
+      for (const content of ['full-resource', 'id-only', 'empty'] as const) {
+        const id = await createTopicSubscription(hapi.baseUrl, {
+          topic: TOPIC,
+          filter: 'ServiceRequest?intent=order',
+          endpoint: `${tap.url}/fhir`,
+          headers: [`Authorization: Bearer ${TOPIC_BEARER}`],
+          content,
+          heartbeatSeconds: 5,
+        });
+        subs.set(id, content);
+      }
+      const notifications = (from = 0) =>
+        tap.deliveries.slice(from).flatMap((d) => {
+          const n = d.body === undefined ? undefined : readTopicNotification(JSON.parse(d.body));
+          return n && subs.has(n.subscription)
+            ? [{ ...n, content: subs.get(n.subscription)!, status: d.status, bridgeStatus: d.bridgeStatus }]
+            : [];
+        });
+      await waitFor(
+        () =>
+          [...subs.keys()].every((id) =>
+            notifications().some((n) => n.subscription === id && n.type === 'handshake'),
+          ),
+        { what: 'a handshake for each topic subscription', timeoutMs: 90_000, intervalMs: 250 },
+      );
+
+      // Three ServiceRequests, the first one then completed: four versions on HAPI.
+      const patientId = report.bundles[0]!.locations.find((l) => l.startsWith('Patient/'))!.split('/')[1]!;
+      type Request = { resourceType: 'ServiceRequest'; id: string; meta: { versionId: string } };
+      const created: Request[] = [];
+      for (const text of ['follow-up visit', 'physiotherapy referral', 'lipid panel']) {
+        created.push(
+          await fhir<Request>(`${hapi.baseUrl}/ServiceRequest`, {
+            method: 'POST',
+            body: JSON.stringify({
+              resourceType: 'ServiceRequest',
+              status: 'active',
+              intent: 'order',
+              code: { text },
+              subject: { reference: `Patient/${patientId}` },
+            }),
+          }),
+        );
+      }
+      const first = created[0]!;
+      const completed = await fhir<Request>(`${hapi.baseUrl}/ServiceRequest/${first.id}`, {
+        method: 'PUT',
+        body: JSON.stringify({ ...first, status: 'completed' }),
+      });
+      assert.equal(completed.meta.versionId, '2');
+      const versions = [
+        ...created.map((c) => ['ServiceRequest', c.id, '1'] as const),
+        ['ServiceRequest', first.id, '2'] as const,
+      ];
+      const events = await waitFor(
+        () => {
+          const seen = notifications().filter((n) => n.type === 'event-notification');
+          return [...subs.keys()].every((id) => seen.filter((n) => n.subscription === id).length >= 4)
+            ? seen
+            : undefined;
+        },
+        { what: 'four event notifications per topic subscription', timeoutMs: 120_000, intervalMs: 250 },
+      );
+      for (const [type, id, vid] of versions)
+        await anchoredVersion(type, id, vid, `${key(type, id, vid)} anchored from the topic notifications`);
+      for (const c of created) {
+        const rows = await bridge.app.outbox.versions('ServiceRequest', c.id);
+        assert.deepEqual(
+          rows.map((r) => r.versionId).sort(),
+          c === first ? ['1', '2'] : ['1'],
+          `ServiceRequest/${c.id}: one outbox row per version, whichever shapes delivered it`,
+        );
+        assert.ok(rows.every((r) => r.source === 'hapi-topics'));
+      }
+      // Quiet now: each subscription gets a heartbeat within its 5 s period.
+      const mark = tap.deliveries.length;
+      await waitFor(
+        () =>
+          [...subs.keys()].every((id) =>
+            notifications(mark).some((n) => n.subscription === id && n.type === 'heartbeat'),
+          ),
+        { what: 'a heartbeat for each topic subscription', timeoutMs: 60_000, intervalMs: 500 },
+      );
+      for (const id of subs.keys()) await stopSubscription(hapi.baseUrl, id);
+
+      for (const n of events) {
+        const [entry] = n.entries;
+        if (n.content === 'full-resource') {
+          assert.equal(n.entries.length, 1);
+          assert.equal(entry!.resourceType, 'ServiceRequest', 'full-resource carries the resource');
+          assert.deepEqual(n.focus, [`ServiceRequest/${entry!.id}`]);
+        } else if (n.content === 'id-only') {
+          assert.equal(n.entries.length, 1);
+          assert.equal(entry!.resourceType, undefined, 'id-only carries no resource');
+          assert.match(entry!.fullUrl ?? '', /ServiceRequest\/[A-Za-z0-9\-.]+/);
+        } else {
+          assert.deepEqual(n.entries, [], 'empty carries nothing after the status');
+          assert.deepEqual(n.focus, []);
+        }
+      }
+      const all = notifications();
+      assert.deepEqual(
+        all.filter((n) => n.bridgeStatus >= 300).map((n) => `${n.type} ${n.bridgeStatus}`),
+        [],
+        'the bridge accepted every notification',
+      );
+      // Exactly one handshake and four events each: the bridge answers a Bundle, so HAPI redelivers nothing.
+      for (const id of subs.keys()) {
+        assert.equal(all.filter((n) => n.subscription === id && n.type === 'handshake').length, 1);
+        assert.equal(all.filter((n) => n.subscription === id && n.type === 'event-notification').length, 4);
+      }
+      for (const content of ['full-resource', 'id-only', 'empty'] as const) {
+        const of = (type: string) => all.filter((n) => n.content === content && n.type === type).length;
+        counts.push([
+          `topic ${content}: handshake / heartbeat / event notifications`,
+          `${of('handshake')} / ${of('heartbeat')} / ${of('event-notification')}`,
+        ]);
+      }
+      counts.push(['ServiceRequest versions anchored from topic notifications', versions.length]);
+    },
+  );
+
+  it(
+    'writes only valid FHIR: Provenance, Consent, AuditEvent (IHE BALP), the clinical entry, the contact edit and the DocumentReference validate on HAPI with 0 errors',
+    { timeout: 900_000 },
+    async () => {
+      // Provenance as stored on HAPI, one per target type; the target keeps Type/id/_history/vid.
+      const written = (await provenanceSettled(300_000)).filter((r) => !r.deleted);
+      const oneOfEach = new Map<string, RecordInfo>();
+      for (const r of written) if (!oneOfEach.has(r.resourceType)) oneOfEach.set(r.resourceType, r);
+      const provenances: Provenance[] = [];
+      for (const r of oneOfEach.values()) {
+        const found = await fhir<Bundle<Provenance>>(
+          `${hapi.baseUrl}/Provenance?target=${r.resourceType}/${r.resourceId}`,
+        );
+        const targets = (found.entry ?? []).map((e) => e.resource!.target[0]!.reference);
+        assert.ok(
+          targets.includes(key(r.resourceType, r.resourceId, r.versionId)),
+          `Provenance.target is exactly ${key(r.resourceType, r.resourceId, r.versionId)} (got ${targets.join(', ')})`,
+        );
+        provenances.push(
+          found.entry!.find(
+            (e) => e.resource!.target[0]!.reference === key(r.resourceType, r.resourceId, r.versionId),
+          )!.resource!,
+        );
+      }
+      await validateAll('Provenance (write-back)', provenances);
+
+      // The read side of a bridge writing to the same HAPI.
+      await loadSyntheaIntoHapi(hapi.baseUrl, [loadSyntheaBundles().get('tiny-clemente-kreiger.json')!], {
+        mode: 'put',
+      });
+      world = await startReadWorld({ read: { fhirBaseUrl: hapi.baseUrl } });
+      const w = world;
+      const patient = await signIn(w.bridge.url, w.wallets['patient self']);
+      const doctor = await signIn(w.bridge.url, w.wallets['granted doctor']);
+      const stranger = await signIn(w.bridge.url, w.wallets.stranger);
+
+      // Contact edit: a new Patient version on HAPI.
+      const edit = await api(w.bridge.url, `/patients/${w.subject}/contact`, patient, {
+        method: 'PUT',
+        body: {
+          telecom: [{ system: 'phone', value: '+1 555 0100', use: 'mobile' }],
+          address: [{ line: ['1 New Street'], city: 'Boston', country: 'US' }],
+        },
+      });
+      assert.equal(edit.status, 202, JSON.stringify(edit.body));
+      await validateAll('Patient (contact edit)', [
+        await fhir<Patient>(
+          `${hapi.baseUrl}/Patient/${w.patient.id}/_history/${String(edit.body.versionId)}`,
+        ),
+      ]);
+
+      // Consent mirror: active and inactive Consents on HAPI.
+      await waitFor(() => w.bridge.app.read.store.latestPatientSeq(w.subject) !== undefined, {
+        what: 'patient indexed',
+        timeoutMs: 30_000,
+      });
+      const consentOf = (name: keyof ReadWorld['wallets']) =>
+        `${hapi.baseUrl}/Consent/${consentId(w.wallets['patient self'].address, w.wallets[name].address)}`;
+      const consents = await waitFor(
+        async () => {
+          await w.bridge.app.read.mirror.sync();
+          const list = await Promise.all(
+            (['granted doctor', 'revoked grant', 'expired grant'] as const).map((n) =>
+              fhir<Consent>(consentOf(n)).catch(() => undefined),
+            ),
+          );
+          return list.every((c) => c !== undefined) ? list : undefined;
+        },
+        { what: 'the Consents written back to HAPI', timeoutMs: 60_000, intervalMs: 500 },
+      );
+      assert.deepEqual(
+        consents.map((c) => c.status),
+        ['active', 'inactive', 'active'],
+        'live grant active, revoked inactive (the expired one is rewritten only on chain change)',
+      );
+      await validateAll('Consent (mirror)', consents);
+
+      // A doctor's clinical entry: the transaction's resources as HAPI stored them.
+      const entry = await api(w.bridge.url, `/patients/${w.subject}/entries`, doctor, {
+        method: 'POST',
+        body: fullEntry(w.patient.id!),
+      });
+      assert.equal(entry.status, 201, JSON.stringify(entry.body));
+      const items = (entry.body as unknown as EntryReceipt).items;
+      await validateAll(
+        'clinical entry (transaction)',
+        await Promise.all(items.map((i) => fhir<{ resourceType: string }>(`${hapi.baseUrl}/${i.reference}`))),
+      );
+
+      // A document upload: the bridge's own DocumentReference.
+      const up = await upload(
+        w.bridge.url,
+        doctor,
+        { subject: w.subject, title: 'Discharge letter', date: '2026-11-02', category: '18842-5' },
+        new Blob(['discharge letter'], { type: 'text/plain' }),
+      );
+      assert.equal(up.status, 201, JSON.stringify(up.body));
+      const readable = async (token: string, seq: number) =>
+        waitFor(
+          async () => {
+            const r = await api(w.bridge.url, `/records/${seq}`, token);
+            return r.status === 200 ? (r.body as unknown as RecordRead).resource : undefined;
+          },
+          { what: `record ${seq} readable`, timeoutMs: 120_000, intervalMs: 500 },
+        );
+      const docSeq = up.body.seq as number;
+      await validateAll('DocumentReference (upload)', [await readable(doctor, docSeq)]);
+
+      // AuditEvents of real requests: allowed ones of every read-side kind, and refused ones.
+      const records = await api(w.bridge.url, `/patients/${w.subject}/records?limit=5`, doctor);
+      assert.equal(records.status, 200);
+      const some = (records.body.items as { seq: number }[])[0]!.seq;
+      assert.equal((await api(w.bridge.url, `/records/${some}`, doctor)).status, 200);
+      assert.equal((await api(w.bridge.url, `/documents/${docSeq}/content`, doctor)).status, 200);
+      const family = w.patient.name![0]!.family!;
+      const search = await api(w.bridge.url, '/patients/_search', doctor, {
+        method: 'POST',
+        body: { name: family },
+      });
+      assert.equal(search.status, 200);
+      assert.equal((await api(w.bridge.url, `/patients/${w.subject}/consents`, patient)).status, 200);
+      assert.equal((await api(w.bridge.url, `/patients/${w.subject}/records`, stranger)).status, 403);
+      assert.equal((await api(w.bridge.url, `/records/${some}`, undefined)).status, 401);
+      const log = await api(w.bridge.url, `/patients/${w.subject}/access-log?limit=1000`, patient);
+      const entries = log.body.items as AuditEntry[];
+      const events: AuditEvent[] = [];
+      for (const e of entries.filter((x) => x.auditSeq !== null))
+        events.push((await readable(patient, e.auditSeq!)) as unknown as AuditEvent);
+      const claimed = (a: AuditEvent) => a.meta?.profile?.[0]?.split('/').pop() ?? '(R4 core only)';
+      const byProfile = new Map<string, number>();
+      for (const a of events) byProfile.set(claimed(a), (byProfile.get(claimed(a)) ?? 0) + 1);
+      for (const profile of [
+        'IHE.BasicAudit.PatientQuery',
+        'IHE.BasicAudit.PatientRead',
+        'IHE.BasicAudit.PatientCreate',
+        'IHE.BasicAudit.PatientUpdate',
+      ])
+        assert.ok(byProfile.has(profile), `an allowed request's AuditEvent claims ${profile}`);
+      assert.ok(
+        events.filter((a) => a.outcome !== '0').every((a) => !a.meta?.profile),
+        'refused requests claim no BALP pattern',
+      );
+      await validateAll('AuditEvent (read side, real requests)', events);
+
+      // Every action × outcome of the audit writer itself, erasure included (not reachable above).
+      const actions: AuditAction[] = [
+        'list',
+        'read',
+        'search',
+        'download',
+        'upload',
+        'edit',
+        'consent',
+        'erasure',
+        'access-log',
+      ];
+      const http = {
+        method: 'GET',
+        path: '/patients/0x01/records',
+        clientAddress: '127.0.0.1',
+        serverAddress: '127.0.0.1',
+      };
+      const synthetic = actions.flatMap((action) =>
+        (['allowed', 'denied'] as const).map((outcome) =>
+          auditEventFor(
+            {
+              action,
+              outcome,
+              actor: w.wallets['granted doctor'].address,
+              role: 'doctor',
+              subject: w.subject,
+              entity: { resourceType: 'Observation', resourceId: 'o1', versionId: '2', seq: 7 },
+              http,
+              ...(outcome === 'denied' ? { reason: 'no grant for this category' } : {}),
+            },
+            1337,
+          ),
+        ),
+      );
+      await validateAll('AuditEvent (writer: every action × outcome)', synthetic);
+      counts.push(['AuditEvents by claimed profile', [...byProfile].map(([p, n]) => `${p} ${n}`).join(', ')]);
     },
   );
 });
