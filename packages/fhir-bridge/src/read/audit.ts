@@ -64,25 +64,19 @@ const INTERACTION: Record<Pattern, { code: string; action: AuditEvent['action'] 
   Update: { code: 'update', action: 'U' },
   Delete: { code: 'delete', action: 'D' },
 };
+type Coding = { system: string; code: string; display: string };
 const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
+const SOURCE_ROLE: Coding = { system: DCM, code: '110153', display: 'Source Role ID' };
+const DESTINATION_ROLE: Coding = { system: DCM, code: '110152', display: 'Destination Role ID' };
+/** The client sends data (query, create, update) or receives it (read). */
+const CLIENT_SENDS = { client: SOURCE_ROLE, server: DESTINATION_ROLE };
+const CLIENT_RECEIVES = { client: DESTINATION_ROLE, server: SOURCE_ROLE };
 /** The agent types each BALP pattern fixes for its client and server slices. */
 const AGENT_TYPES: Record<Pattern, { client: Coding; server: Coding }> = {
-  Query: {
-    client: { system: DCM, code: '110153', display: 'Source Role ID' },
-    server: { system: DCM, code: '110152', display: 'Destination Role ID' },
-  },
-  Read: {
-    client: { system: DCM, code: '110152', display: 'Destination Role ID' },
-    server: { system: DCM, code: '110153', display: 'Source Role ID' },
-  },
-  Create: {
-    client: { system: DCM, code: '110153', display: 'Source Role ID' },
-    server: { system: DCM, code: '110152', display: 'Destination Role ID' },
-  },
-  Update: {
-    client: { system: DCM, code: '110153', display: 'Source Role ID' },
-    server: { system: DCM, code: '110152', display: 'Destination Role ID' },
-  },
+  Query: CLIENT_SENDS,
+  Read: CLIENT_RECEIVES,
+  Create: CLIENT_SENDS,
+  Update: CLIENT_SENDS,
   Delete: {
     client: { system: DCM, code: '110150', display: 'Application' },
     server: {
@@ -92,7 +86,6 @@ const AGENT_TYPES: Record<Pattern, { client: Coding; server: Coding }> = {
     },
   },
 };
-type Coding = { system: string; code: string; display: string };
 
 const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
 const OBJECT_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';

@@ -36,7 +36,7 @@ import {
   type TopicPayload,
 } from '@ehr-anchor/testkit';
 import type { AuditEvent, Bundle, Condition, Consent, Observation, Patient, Provenance } from 'fhir/r4';
-import type { AuditEntry, EntryReceipt, RecordRead } from '@ehr-anchor/core/api';
+import { auditActionSchema, type AuditEntry, type EntryReceipt, type RecordRead } from '@ehr-anchor/core/api';
 import { auditEventFor, type AuditAction } from '../../src/read/audit.js';
 import { consentId } from '../../src/read/consent-mirror.js';
 import { fullEntry } from '../entry-fixture.js';
@@ -901,17 +901,7 @@ describe('interop: HAPI FHIR JPA pushes through REST-hook subscriptions to the b
       await validateAll('AuditEvent (read side, real requests)', events);
 
       // Every action × outcome of the audit writer itself, erasure included (not reachable above).
-      const actions: AuditAction[] = [
-        'list',
-        'read',
-        'search',
-        'download',
-        'upload',
-        'edit',
-        'consent',
-        'erasure',
-        'access-log',
-      ];
+      const actions: AuditAction[] = auditActionSchema.options;
       const http = {
         method: 'GET',
         path: '/patients/0x01/records',
