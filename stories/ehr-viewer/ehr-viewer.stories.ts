@@ -222,10 +222,7 @@ export const PatientVersions: Story = {
     async () => {
       const ds = await fixture();
       // The patient changed their phone number: the Patient record has version 2, anchored in a batch of its own.
-      await ds.updateContact(ds.patientId, {
-        telecom: [{ system: 'phone', value: '555-0100', use: 'home' }],
-        address: ds.patient.address ?? [],
-      });
+      await ds.updateContact(ds.patientId, { baseVersionId: '1', phone: '555-0100' });
       await ds.anchorPending();
       return { ds, mode: 'patient' };
     },

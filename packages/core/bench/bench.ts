@@ -1,15 +1,18 @@
 /**
  * `npm run bench -w packages/core`: verification cost vs plain hashing for 1,000 Synthea
- * resources, in Node and in Chromium in one run, plus batch-tree building (core vs OpenZeppelin).
+ * resources, in Node and in Chromium in one run — first the cold and warm rows (a fresh page's first
+ * verifyRecords vs later passes) — plus batch-tree building (core vs OpenZeppelin).
  * Prints tables; asserts nothing (times on a shared machine are noisy, ratios are what matter).
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { loadavg } from 'node:os';
 import { loadSyntheaBundles } from '@ehr-anchor/testkit';
-import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
+import { buildTree, leafHash } from '../src/index.js';
+import type { ColdSample } from './cold-entry.js';
+import { benchPage } from './page.js';
 import {
+  BENCH_EXPECTED,
+  benchLeaves,
   DEFAULT_RUNS,
   runEnvelopeWorkload,
   runTreeWorkload,
@@ -56,33 +59,14 @@ async function inChromium(
     runTreeWorkload: (n: number) => Promise<Timing[]>;
     runEnvelopeWorkload: (n: number, size: number, rounds: number) => Promise<Timing[]>;
   };
-  const bundle = await build({
-    entryPoints: [fileURLToPath(new URL('./browser-entry.ts', import.meta.url))],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    external: ['crypto'],
-    write: false,
-    logLevel: 'silent',
-  });
-  const js = bundle.outputFiles[0]!.text;
-  // Served over http://127.0.0.1 so the page is a secure context (WebCrypto).
-  const server = createServer((req, res) => {
-    if (req.url === '/bench.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
-    else
-      res
-        .writeHead(200, { 'content-type': 'text/html' })
-        .end('<!doctype html><script type="module" src="/bench.js"></script>');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const server = await benchPage(new URL('./browser-entry.ts', import.meta.url));
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--headless', '--disable-gpu', '--js-flags=--expose-gc'],
   });
   try {
     const page = await browser.newPage();
-    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    await page.goto(server.url);
     await page.waitForFunction(() => 'runWorkload' in globalThis);
     const result = await page.evaluate(([t, o]) => (globalThis as Page).runWorkload(t, o), [
       texts,
@@ -123,7 +107,107 @@ function table(title: string, columns: { label: string; result: WorkloadResult }
   return lines.join('\n');
 }
 
+/**
+ * Cold and warm: the first `verifyRecords` over the 1,000 records in a fresh page (a new browser
+ * context each time: no code cache, nothing of core run before) next to the median of the next
+ * passes in the same page, with plain hashing all at once as the baseline in the same loop.
+ * Leaves and proofs are computed here in Node, so the page runs core for the first time when timed.
+ */
+async function coldInChromium(texts: string[], pages: number) {
+  const resources = texts.map((t) => JSON.parse(t) as { resourceType: string; id: string });
+  const leaves = await benchLeaves(resources);
+  const tree = buildTree(leaves.map(leafHash));
+  const input = {
+    texts,
+    leaves,
+    proofs: leaves.map((_, i) => tree.proof(i)),
+    root: tree.root,
+    subject: BENCH_EXPECTED.subject,
+    hospital: BENCH_EXPECTED.hospital,
+    warmPasses: 8,
+  };
+  const server = await benchPage(new URL('./cold-entry.ts', import.meta.url));
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--headless', '--disable-gpu'],
+  });
+  const samples: ColdSample[] = [];
+  const loadBefore = loadavg()[0]!;
+  try {
+    for (let i = 0; i < pages; i++) {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(server.url);
+      await page.waitForFunction(() => 'runCold' in globalThis);
+      samples.push(
+        await page.evaluate(
+          (inp) =>
+            (globalThis as unknown as { runCold: (i: typeof inp) => Promise<ColdSample> }).runCold(inp),
+          input,
+        ),
+      );
+      await context.close();
+    }
+  } finally {
+    await browser.close();
+    server.close();
+  }
+  return { samples, loadBefore, loadAfter: loadavg()[0]!, version: browser.version() };
+}
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+}
+
 const texts = syntheaTexts();
+const COLD_PAGES = process.env.BENCH_COLD_PAGES ? Number(process.env.BENCH_COLD_PAGES) : QUICK ? 7 : 15;
+const cold = await coldInChromium(texts, COLD_PAGES);
+{
+  const col = (f: (s: ColdSample) => number) => cold.samples.map(f);
+  const row = (name: string, xs: number[]) =>
+    `| ${name} | ${quantile(xs, 0.5).toFixed(1)} | ${quantile(xs, 0.9).toFixed(1)} |`;
+  console.log(
+    [
+      `Cold and warm, Chromium ${cold.version}: ${cold.samples.length} fresh pages (a new browser context each), 1,000 records as one verifyRecords list; load average ${cold.loadBefore.toFixed(2)} → ${cold.loadAfter.toFixed(2)}`,
+      '| row | median ms | p90 ms |',
+      '|---|---:|---:|',
+      row(
+        'cold: first verifyRecords in a fresh page',
+        col((s) => s.cold),
+      ),
+      row(
+        'warm: median of the next 8 passes, same page',
+        col((s) => s.warm),
+      ),
+      row(
+        'cold ÷ warm, per page (goal ≤ 2×)',
+        col((s) => s.cold / s.warm),
+      ),
+      row(
+        'page start → verifierReady() (module load + warm-up, before the first pass)',
+        col((s) => s.ready),
+      ),
+      row(
+        'baseline: plain SHA-256 all at once, first pass',
+        col((s) => s.plainCold),
+      ),
+      row(
+        'baseline: plain SHA-256 all at once, warm',
+        col((s) => s.plainWarm),
+      ),
+      row(
+        'cold verifyRecords ÷ warm plain, per page',
+        col((s) => s.cold / s.plainWarm),
+      ),
+      row(
+        'warm verifyRecords ÷ warm plain, per page',
+        col((s) => s.warm / s.plainWarm),
+      ),
+    ].join('\n') + '\n',
+  );
+}
+if (process.env.BENCH_COLD_ONLY) process.exit(0);
 const node = await runWorkload(texts, OPTIONS);
 const nodeTree = QUICK ? [] : await runTreeWorkload(TREE_LEAVES);
 const nodeEnvelopes = QUICK ? [] : await runEnvelopeWorkload(ENVELOPES, ENVELOPE_BYTES, ROUNDS);

@@ -4,12 +4,9 @@
  * prints the functions with the most self time (WebAssembly modules show as wasm-function[i]).
  * The percentages are what to look at; the profiler itself slows the run down.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { loadSyntheaBundles } from '@ehr-anchor/testkit';
-import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
+import { benchPage } from './page.js';
 
 const ROUNDS = Number(process.env.PROFILE_ROUNDS ?? 20);
 /** PROFILE_LIST=100: profile verifyRecords over slices of 100 records (the bench's list row) instead of verifyRecord one by one. */
@@ -24,31 +21,14 @@ for (const bundle of loadSyntheaBundles().values()) {
   for (const entry of bundle.entry ?? [])
     if (entry.resource && texts.length < 1000) texts.push(JSON.stringify(entry.resource));
 }
-const bundle = await build({
-  entryPoints: [fileURLToPath(new URL('./profile-entry.ts', import.meta.url))],
-  bundle: true,
-  format: 'esm',
-  platform: 'browser',
-  target: 'es2022',
-  write: false,
-  logLevel: 'silent',
-});
-const js = bundle.outputFiles[0]!.text;
-const server = createServer((req, res) => {
-  if (req.url === '/profile.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
-  else
-    res
-      .writeHead(200, { 'content-type': 'text/html' })
-      .end('<!doctype html><script type="module" src="/profile.js"></script>');
-});
-await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+const server = await benchPage(new URL('./profile-entry.ts', import.meta.url));
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
   args: ['--no-sandbox', '--headless', '--disable-gpu'],
 });
 try {
   const page = await browser.newPage();
-  await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+  await page.goto(server.url);
   await page.waitForFunction(() => 'prepare' in globalThis);
   await page.evaluate((t) => (globalThis as Page).prepare(t), texts);
   await page.evaluate((list) => (globalThis as Page).run(5, list), LIST); // warm-up: tier-up of JS and WebAssembly

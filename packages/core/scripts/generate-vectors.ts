@@ -253,13 +253,24 @@ async function main() {
   const proof = (i: number) => oz.getProof(i) as Hex[];
   const edited = batch[1]!.json.replace('1.50', '1.51');
   if (edited === batch[1]!.json) throw new Error('edit did not apply');
+  // The reader expects each record's own subject and hospital A; the chain says hospital A anchored
+  // the root unless a case says otherwise.
+  const hospitalA = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+  const otherHospital = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC';
+  const expect = (i: number) => ({
+    subject: batch[i]!.leaf.subject,
+    hospital: hospitalA,
+    anchoredBy: hospitalA,
+  });
+  // A batch of one: the proof is empty, the leaf hash is the root.
+  const single = StandardMerkleTree.of([leafTuple(batch[0]!.leaf)], [...LEAF_TYPES]);
   vectors.records.push(
     {
       name: 'anchored and unchanged',
       ...batch[0]!,
       proof: proof(0),
       root,
-      anchored: true,
+      ...expect(0),
       expected: { status: 'verified' },
     },
     {
@@ -268,7 +279,7 @@ async function main() {
       leaf: batch[1]!.leaf,
       proof: proof(1),
       root,
-      anchored: true,
+      ...expect(1),
       expected: { status: 'verified' },
     },
     {
@@ -277,7 +288,7 @@ async function main() {
       leaf: batch[1]!.leaf,
       proof: proof(1),
       root,
-      anchored: true,
+      ...expect(1),
       expected: { status: 'tampered', reason: 'content-changed' },
     },
     {
@@ -285,7 +296,7 @@ async function main() {
       ...batch[2]!,
       proof: proof(3),
       root,
-      anchored: true,
+      ...expect(2),
       expected: { status: 'tampered', reason: 'proof-invalid' },
     },
     {
@@ -293,8 +304,44 @@ async function main() {
       ...batch[3]!,
       proof: proof(3),
       root,
-      anchored: false,
+      ...expect(3),
+      anchoredBy: null,
       expected: { status: 'tampered', reason: 'root-unknown' },
+    },
+    {
+      name: 'another patient’s genuine, anchored record shown as this patient’s',
+      ...batch[2]!,
+      proof: proof(2),
+      root,
+      ...expect(2),
+      subject: batch[3]!.leaf.subject,
+      expected: { status: 'tampered', reason: 'subject-mismatch' },
+    },
+    {
+      name: 'root anchored by another hospital than the record’s',
+      ...batch[3]!,
+      proof: proof(3),
+      root,
+      ...expect(3),
+      anchoredBy: otherHospital,
+      expected: { status: 'tampered', reason: 'hospital-mismatch' },
+    },
+    {
+      name: 'the expected hospital spelled in lowercase, the chain’s checksummed',
+      ...batch[0]!,
+      proof: proof(0),
+      root,
+      ...expect(0),
+      hospital: hospitalA.toLowerCase(),
+      expected: { status: 'verified' },
+    },
+    {
+      name: 'a batch of one: empty proof, the leaf is the root',
+      ...batch[0]!,
+      proof: single.getProof(0) as Hex[],
+      root: single.root as Hex,
+      ...expect(0),
+      expected: { status: 'verified' },
     },
   );
 

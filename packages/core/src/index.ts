@@ -59,10 +59,12 @@ export {
 } from './envelope.js';
 export { type CidOptions, KUBO_CHUNK_SIZE, KUBO_MAX_LINKS, cidForBytes, rawCid } from './cid.js';
 export {
+  type AnchoredBy,
   type TamperReason,
   type VerificationResult,
   type VerifyRecordInput,
   verifyRecord,
   verifyRecords,
+  verifierReady,
 } from './verify.js';
 export { bytes32Schema, hexSchema, leafInputSchema, proofSchema } from './schemas.js';

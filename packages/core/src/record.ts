@@ -28,10 +28,12 @@ export {
 export { keccak256, keccakReady } from './keccak.js';
 export { type MerkleTree, buildTree, processProof, verifyProof } from './merkle.js';
 export {
+  type AnchoredBy,
   type TamperReason,
   type VerificationResult,
   type VerifyRecordInput,
   verifyRecord,
   verifyRecords,
+  verifierReady,
 } from './verify.js';
 export { bytes32Schema, hexSchema, leafInputSchema, proofSchema } from './schemas.js';

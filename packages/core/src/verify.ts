@@ -1,9 +1,9 @@
 import { assertFhirResource, contentDigestOfResource, type FhirResourceLike } from './canonical.js';
-import { toHex, memoryEqualsHex32, memoryHex32, type Hex } from './hex.js';
+import { isHex, toHex, memoryEqualsHex32, memoryHex32, type Hex } from './hex.js';
 import { DIGEST } from './sha256-wasm.js';
 import { keccakWasm, STATE } from './keccak-wasm.js';
 import { leafHash, leafHashToState, type LeafInput } from './leaf.js';
-import { ProofMemo, proofFromState, proofFromStateShared, verifyProof } from './merkle.js';
+import { buildTree, ProofMemo, proofFromState, proofFromStateShared, verifyProof } from './merkle.js';
 
 /** Why a record failed verification. */
 export type TamperReason =
@@ -11,10 +11,14 @@ export type TamperReason =
   | 'content-changed'
   /** The resource's type, id or `meta.versionId` differ from the leaf's. */
   | 'identity-mismatch'
+  /** The leaf is about another patient than the one expected (the patient on screen). */
+  | 'subject-mismatch'
   /** The proof does not lead from the leaf to the root. */
   | 'proof-invalid'
-  /** The root is not anchored on chain (by this hospital). */
+  /** The root is not anchored on chain. */
   | 'root-unknown'
+  /** The root is anchored, but by another hospital than the one the record is attributed to. */
+  | 'hospital-mismatch'
   /** The input is not a FHIR resource or not a well-formed leaf. */
   | 'malformed';
 
@@ -32,11 +36,26 @@ export interface VerifyRecordInput {
   /** The batch root. */
   root: Hex;
   /**
-   * Whether `root` is anchored: a boolean already looked up, or a function that asks the chain
-   * (called only once everything else checks out).
+   * The patient the record must be about: their pseudonym (bytes32), from a source the reader trusts
+   * (the subjects bound to their wallet on chain, a verified Patient header), never from whoever
+   * served the record. A leaf for any other subject is `subject-mismatch`.
    */
-  anchored: boolean | ((root: Hex) => boolean | Promise<boolean>);
+  subject: Hex;
+  /**
+   * The hospital the record is attributed to (its hospital of origin, a 20-byte address): the root
+   * must have been anchored by it, else `hospital-mismatch`.
+   */
+  hospital: string;
+  /**
+   * Who anchored `root`, as the chain says (`anchorOf(root).hospital`): the hospital's address, or
+   * null / undefined when the root was never anchored. A value already looked up, or a function that
+   * asks the chain (called only once everything else checks out).
+   */
+  anchoredBy: AnchoredBy | ((root: Hex) => AnchoredBy | Promise<AnchoredBy>);
 }
+
+/** The hospital that anchored a root (a 20-byte address), or null / undefined for a root never anchored. */
+export type AnchoredBy = string | null | undefined;
 
 type Checked = VerificationResult | { leafHex: Hex; hash: Hex };
 
@@ -53,6 +72,8 @@ function checkRecord(input: VerifyRecordInput, memo?: ProofMemo): Checked | Prom
   let pending: Uint8Array | Promise<ArrayBuffer>;
   try {
     assertFhirResource(resource);
+    expectation(input.subject, 32, 'the expected subject');
+    expectation(input.hospital, 20, 'the expected hospital');
     // The proof is checked from the leaf hash where it was computed (WebAssembly memory) when it can be.
     const k = keccakWasm();
     if (k && leafHashToState(leaf)) {
@@ -72,12 +93,17 @@ function checkRecord(input: VerifyRecordInput, memo?: ProofMemo): Checked | Prom
     const hash = memoryEqualsHex32(pending, DIGEST, leaf.contentHash)
       ? (leaf.contentHash.toLowerCase() as Hex)
       : memoryHex32(pending, DIGEST);
-    return finishCheck(resource, leaf, leafHex, hash, proofOk);
+    return finishCheck(resource, leaf, input.subject, leafHex, hash, proofOk);
   }
   return pending.then(
-    (digest) => finishCheck(resource, leaf, leafHex, toHex(new Uint8Array(digest)), proofOk),
+    (digest) => finishCheck(resource, leaf, input.subject, leafHex, toHex(new Uint8Array(digest)), proofOk),
     malformed,
   );
+}
+
+/** Throws unless `value` is 0x-prefixed hex of `bytes` bytes (an expectation the caller got wrong is `malformed`). */
+function expectation(value: unknown, bytes: number, what: string): void {
+  if (!isHex(value, bytes)) throw new TypeError(`${what} must be a 0x-prefixed ${bytes}-byte hex string`);
 }
 
 function malformed(error: unknown): VerificationResult {
@@ -87,6 +113,7 @@ function malformed(error: unknown): VerificationResult {
 function finishCheck(
   resource: FhirResourceLike,
   leaf: LeafInput,
+  subject: Hex,
   leafHex: Hex,
   hash: Hex,
   proofOk: boolean,
@@ -110,6 +137,14 @@ function finishCheck(
       detail: 'resource type, id or version differ from the leaf',
     };
   }
+  // Both are valid 32-byte hex here (the leaf was encoded, the expectation checked): case is all that may differ.
+  if (leaf.subject.toLowerCase() !== subject.toLowerCase()) {
+    return {
+      status: 'tampered',
+      reason: 'subject-mismatch',
+      detail: `the record is about subject ${leaf.subject}, not the expected ${subject}`,
+    };
+  }
   if (!proofOk)
     return {
       status: 'tampered',
@@ -122,34 +157,49 @@ function finishCheck(
 function decide(
   input: VerifyRecordInput,
   checked: Checked,
-  anchored: (root: Hex) => boolean | Promise<boolean>,
+  anchoredBy: (root: Hex) => AnchoredBy | Promise<AnchoredBy>,
 ): VerificationResult | Promise<VerificationResult> {
   if ('status' in checked) return checked;
-  const verified: VerificationResult = {
-    status: 'verified',
-    leafHash: checked.leafHex,
-    contentHash: checked.hash,
-  };
-  const rootUnknown: VerificationResult = {
-    status: 'tampered',
-    reason: 'root-unknown',
-    detail: `root ${input.root} is not anchored`,
-  };
-  const answer = anchored(input.root);
-  if (typeof answer === 'boolean') return answer ? verified : rootUnknown;
-  return Promise.resolve(answer).then((ok) => (ok ? verified : rootUnknown));
+  const answer = anchoredBy(input.root);
+  if (answer === null || answer === undefined || typeof answer === 'string')
+    return onChain(input, checked, answer);
+  return Promise.resolve(answer).then((by) => onChain(input, checked, by));
+}
+
+/** The verdict once the chain said who anchored the root. */
+function onChain(
+  input: VerifyRecordInput,
+  checked: { leafHex: Hex; hash: Hex },
+  by: AnchoredBy,
+): VerificationResult {
+  if (by === null || by === undefined || by === '')
+    return { status: 'tampered', reason: 'root-unknown', detail: `root ${input.root} is not anchored` };
+  if (typeof by !== 'string' || by.toLowerCase() !== input.hospital.toLowerCase())
+    return {
+      status: 'tampered',
+      reason: 'hospital-mismatch',
+      detail: `root ${input.root} was anchored by ${String(by)}, not by the expected hospital ${input.hospital}`,
+    };
+  return { status: 'verified', leafHash: checked.leafHex, contentHash: checked.hash };
+}
+
+/** A value already looked up, as a function. */
+function constant(by: AnchoredBy): () => AnchoredBy {
+  return () => by;
 }
 
 /**
- * Proves a displayed FHIR resource is exactly what a hospital anchored: its canonical content
- * hashes to the leaf's `contentHash`, its identity matches the leaf, the leaf's proof leads to
- * `root`, and `root` is anchored. Runs in Node and the browser (WebCrypto only).
+ * Proves a displayed FHIR resource is exactly what the expected hospital anchored about the expected
+ * patient: its canonical content hashes to the leaf's `contentHash`, its identity matches the leaf,
+ * the leaf's subject is `subject`, the leaf's proof leads to `root`, and the chain says `root` was
+ * anchored by `hospital`. Checks in that order; the first that fails is the reason. Runs in Node
+ * and the browser.
  */
 export function verifyRecord(input: VerifyRecordInput): Promise<VerificationResult> {
   // Not an async function: a record checked synchronously resolves without an extra await hop.
   try {
-    const anchored = input.anchored;
-    const ask = typeof anchored === 'function' ? anchored : anchored ? ALWAYS : NEVER;
+    const anchoredBy = input.anchoredBy;
+    const ask = typeof anchoredBy === 'function' ? anchoredBy : constant(anchoredBy);
     const checked = checkRecord(input);
     if (checked instanceof Promise) return checked.then((c) => decide(input, c, ask));
     return Promise.resolve(decide(input, checked, ask));
@@ -160,7 +210,7 @@ export function verifyRecord(input: VerifyRecordInput): Promise<VerificationResu
 
 /**
  * {@link verifyRecord} for a list (a record view): records hashed by WebCrypto run concurrently and
- * each distinct root's `anchored` function is asked once (a chain read per batch, not per record).
+ * each distinct root's `anchoredBy` function is asked once (a chain read per batch, not per record).
  * Results are in input order and equal verifyRecord's one by one.
  */
 export async function verifyRecords(inputs: readonly VerifyRecordInput[]): Promise<VerificationResult[]> {
@@ -175,21 +225,24 @@ export async function verifyRecords(inputs: readonly VerifyRecordInput[]): Promi
     pending[i] = c;
   }
   const checked = waiting ? await Promise.all(pending) : (pending as Checked[]);
-  const anchoredByRoot = new Map<string, Promise<boolean>>();
+  // One question per distinct (function, root): the same function asked about the same root once.
+  const asked = new Map<(root: Hex) => AnchoredBy | Promise<AnchoredBy>, Map<string, Promise<AnchoredBy>>>();
   const results = new Array<VerificationResult | Promise<VerificationResult>>(n);
   let later = false;
   for (let i = 0; i < n; i++) {
     const input = inputs[i]!;
-    const anchored = input.anchored;
+    const anchoredBy = input.anchoredBy;
     const result =
-      typeof anchored === 'boolean'
-        ? decide(input, checked[i]!, anchored ? ALWAYS : NEVER)
+      typeof anchoredBy !== 'function'
+        ? decide(input, checked[i]!, constant(anchoredBy))
         : decide(input, checked[i]!, (root) => {
+            let byRoot = asked.get(anchoredBy);
+            if (!byRoot) asked.set(anchoredBy, (byRoot = new Map()));
             const key = String(root).toLowerCase();
-            let answer = anchoredByRoot.get(key);
+            let answer = byRoot.get(key);
             if (!answer) {
-              answer = Promise.resolve(anchored(root)).then(Boolean);
-              anchoredByRoot.set(key, answer);
+              answer = Promise.resolve(anchoredBy(root));
+              byRoot.set(key, answer);
             }
             return answer;
           });
@@ -199,5 +252,85 @@ export async function verifyRecords(inputs: readonly VerifyRecordInput[]): Promi
   return later ? Promise.all(results) : (results as VerificationResult[]);
 }
 
-const ALWAYS = (): boolean => true;
-const NEVER = (): boolean => false;
+// ───────────────────────── warm-up (a page's first verification) ─────────────────────────
+
+/** Records verified by the warm-up, in lists of {@link WARM_BATCH} (tuned with `npm run bench`: cold/warm rows). */
+const WARM_RECORDS = 1536;
+const WARM_BATCH = 64;
+
+/** A synthetic record shaped like FHIR data (nested objects, arrays, escapes, non-ASCII, numbers); no PHI. */
+function warmResource(i: number): { resourceType: string; id: string; [key: string]: unknown } {
+  return {
+    resourceType: i % 3 === 0 ? 'Observation' : i % 3 === 1 ? 'Condition' : 'Encounter',
+    id: `warm-up-${i}`,
+    meta: { versionId: '1' },
+    status: 'final',
+    category: [{ coding: [{ system: 'urn:ehr-anchor:warm-up', code: `c${i % 7}`, display: 'Warm-up' }] }],
+    code: {
+      coding: [{ system: 'urn:ehr-anchor:warm-up', code: String(i), display: `Téster “${i}” ✓` }],
+      text: 'x\ny',
+    },
+    subject: { reference: `urn:uuid:00000000-0000-4000-8000-${String(i).padStart(12, '0')}` },
+    effectiveDateTime: '2020-01-01T00:00:00Z',
+    valueQuantity: { value: 70.25 + i, unit: 'kg', system: 'http://unitsofmeasure.org', code: 'kg' },
+    component: [{ valueInteger: i, flag: i % 2 === 0, note: null }],
+  };
+}
+
+/**
+ * Runs the verification hot path (canonical writer, both WebAssembly hashes, leaf encoding, shared
+ * proof walks) on synthetic records so that the engine has compiled and optimized it before a page
+ * verifies its first real record: a fresh page's first `verifyRecords` then costs about what later
+ * ones do. Yields to the event loop between lists (never blocks a page for long).
+ */
+async function warmUp(): Promise<void> {
+  const k = keccakWasm();
+  if (!k) return; // pure-JS fallback: no WebAssembly path to warm
+  const subject = `0x${'11'.repeat(32)}` as Hex;
+  const hospital = '0x0000000000000000000000000000000000000001';
+  for (let done = 0; done < WARM_RECORDS; done += WARM_BATCH) {
+    const resources = Array.from({ length: WARM_BATCH }, (_, j) => warmResource(done + j));
+    const leaves: LeafInput[] = [];
+    for (const [j, r] of resources.entries()) {
+      const digest = contentDigestOfResource(r);
+      leaves.push({
+        subject,
+        resourceType: r.resourceType,
+        resourceId: r.id,
+        versionId: '1',
+        contentHash:
+          digest instanceof Uint8Array ? memoryHex32(digest, DIGEST) : toHex(new Uint8Array(await digest)),
+        payloadCid: 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku',
+        salt: `0x${(done + j).toString(16).padStart(64, '0')}` as Hex,
+      });
+    }
+    const tree = buildTree(leaves.map(leafHash));
+    await verifyRecords(
+      resources.map((resource, j) => ({
+        resource,
+        leaf: leaves[j]!,
+        proof: tree.proof(j),
+        root: tree.root,
+        subject,
+        hospital,
+        anchoredBy: hospital,
+      })),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+}
+
+let ready: Promise<void> | undefined;
+
+/**
+ * Resolves once the verification code is warm (see the warm-up above; it starts by itself when this
+ * module loads in a browser page). Pages may await it before timing or showing their first verdicts;
+ * verification is correct at any time, only slower before. Never rejects.
+ */
+export function verifierReady(): Promise<void> {
+  ready ??= new Promise<void>((resolve) => setTimeout(resolve, 0)).then(warmUp).catch(() => undefined);
+  return ready;
+}
+
+// A page starts warming up as soon as the verifier loads (after the current task: loading stays fast).
+if (typeof (globalThis as { document?: unknown }).document !== 'undefined') void verifierReady();

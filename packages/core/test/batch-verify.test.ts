@@ -13,6 +13,9 @@ import {
   type VerifyRecordInput,
 } from '../src/index.js';
 
+const HOSPITAL = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+const OTHER_HOSPITAL = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC';
+
 describe('verifyRecords', () => {
   it('gives verifyRecord’s result for each record of a mixed list, asking the chain once per root', async () => {
     const inputs: VerifyRecordInput[] = [];
@@ -39,9 +42,10 @@ describe('verifyRecords', () => {
       }
       const tree = buildTree(leaves.map(leafHash));
       if (batch !== 2) anchoredRoots.add(tree.root);
-      const anchored = async (root: Hex) => {
+      // Batch 1 was anchored by another hospital than the one its records are attributed to.
+      const anchoredBy = async (root: Hex) => {
         asked.push(root);
-        return anchoredRoots.has(root);
+        return anchoredRoots.has(root) ? (batch === 1 ? OTHER_HOSPITAL : HOSPITAL) : null;
       };
       resources.forEach((r, i) => {
         const kind = i % 5;
@@ -50,7 +54,9 @@ describe('verifyRecords', () => {
           leaf: leaves[i]!,
           proof: kind === 2 ? tree.proof((i + 1) % 20) : tree.proof(i),
           root: tree.root,
-          anchored,
+          subject: kind === 3 ? randomSalt() : leaves[i]!.subject,
+          hospital: HOSPITAL,
+          anchoredBy,
         });
       });
     }
@@ -61,7 +67,14 @@ describe('verifyRecords', () => {
     assert.deepEqual(batchResults, single);
     assert.equal(new Set(askedInBatch).size, askedInBatch.length, 'each root asked once');
     const statuses = new Set(batchResults.map((r) => (r.status === 'verified' ? 'verified' : r.reason)));
-    assert.deepEqual([...statuses].sort(), ['content-changed', 'proof-invalid', 'root-unknown', 'verified']);
+    assert.deepEqual([...statuses].sort(), [
+      'content-changed',
+      'hospital-mismatch',
+      'proof-invalid',
+      'root-unknown',
+      'subject-mismatch',
+      'verified',
+    ]);
   });
 
   it('gives verifyRecord’s result when proofs share levels: forged nodes, swapped or altered siblings, other roots, JSON copies', async () => {
@@ -118,6 +131,9 @@ describe('verifyRecords', () => {
         'root-uppercase',
         'root-bad-hex',
         'empty-proof',
+        'other-subject',
+        'other-hospital',
+        'not-anchored',
       ),
       at: fc.integer({ min: 0, max: 10 }),
     });
@@ -152,7 +168,11 @@ describe('verifyRecords', () => {
           if (change === 'root-bad-hex') root = `${root.slice(0, 20)}g${root.slice(21)}` as Hex;
           if (change === 'empty-proof') proof = [];
           if (change === 'content') resource = { ...resources[index], valueInteger: -1 };
-          return { resource, leaf, proof, root, anchored: true };
+          const subject =
+            change === 'other-subject' ? batches[1 - batch]!.leaves[index]!.subject : leaf.subject;
+          const anchoredBy =
+            change === 'other-hospital' ? OTHER_HOSPITAL : change === 'not-anchored' ? null : HOSPITAL;
+          return { resource, leaf, proof, root, subject, hospital: HOSPITAL, anchoredBy };
         });
         const single = [];
         for (const input of inputs) single.push(await verifyRecord(input));

@@ -55,7 +55,11 @@ export interface Vectors {
     leaf: LeafInput;
     proof: Hex[];
     root: Hex;
-    anchored: boolean;
+    /** The patient the reader expects (pseudonym) and the hospital the record is attributed to. */
+    subject: Hex;
+    hospital: string;
+    /** The hospital the chain says anchored the root (null: never anchored). */
+    anchoredBy: string | null;
     expected: { status: 'verified' } | { status: 'tampered'; reason: string };
   }[];
 }
@@ -273,7 +277,9 @@ export function vectorCases(v: Vectors): VectorCase[] {
           leaf: r.leaf,
           proof: r.proof,
           root: r.root,
-          anchored: r.anchored,
+          subject: r.subject,
+          hospital: r.hospital,
+          anchoredBy: r.anchoredBy,
         });
         expectEqual<unknown>(
           result.status === 'verified'
@@ -295,7 +301,9 @@ export function vectorCases(v: Vectors): VectorCase[] {
           leaf: r.leaf,
           proof: JSON.parse(JSON.stringify(r.proof)) as Hex[],
           root: r.root,
-          anchored: r.anchored,
+          subject: r.subject,
+          hospital: r.hospital,
+          anchoredBy: r.anchoredBy,
         })),
       );
       results.forEach((result, i) => {

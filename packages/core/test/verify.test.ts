@@ -10,6 +10,13 @@ import {
   type LeafInput,
 } from '../src/index.js';
 
+/** The patient of the batch (pseudonym) and the hospital that anchored it. */
+const SUBJECT = randomSalt();
+const HOSPITAL = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+const OTHER_HOSPITAL = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC';
+/** What the reader expects and what the chain says: the same patient, anchored by the same hospital. */
+const AS_EXPECTED = { subject: SUBJECT, hospital: HOSPITAL, anchoredBy: HOSPITAL } as const;
+
 async function anchoredBatch() {
   const resources = Array.from({ length: 5 }, (_, i) => ({
     resourceType: 'Observation',
@@ -21,7 +28,7 @@ async function anchoredBatch() {
   const leaves: LeafInput[] = [];
   for (const r of resources) {
     leaves.push({
-      subject: randomSalt(),
+      subject: SUBJECT,
       resourceType: r.resourceType,
       resourceId: r.id,
       versionId: r.meta.versionId,
@@ -42,7 +49,9 @@ describe('verifyRecord', () => {
       leaf: leaves[2]!,
       proof: tree.proof(2),
       root: tree.root,
-      anchored: (r) => r === tree.root,
+      subject: SUBJECT,
+      hospital: HOSPITAL,
+      anchoredBy: (r) => (r === tree.root ? HOSPITAL : null),
     });
     assert.equal(result.status, 'verified');
   });
@@ -60,7 +69,7 @@ describe('verifyRecord', () => {
         leaf,
         proof: tree.proof(3),
         root: tree.root,
-        anchored: true,
+        ...AS_EXPECTED,
       });
       assert.deepEqual(result, {
         status: 'verified',
@@ -73,7 +82,7 @@ describe('verifyRecord', () => {
       leaf: upper,
       proof: tree.proof(3),
       root: tree.root,
-      anchored: true,
+      ...AS_EXPECTED,
     });
     assert.ok(
       edited.status === 'tampered' &&
@@ -82,6 +91,8 @@ describe('verifyRecord', () => {
     );
   });
 
+  // Record model v1: meta and the narrative (text) are outside the content hash, which is why
+  // <ehr-viewer> never shows the narrative under a Verified badge (see the README's record model).
   it('still verifies after only meta/text changed', async () => {
     const { resources, leaves, tree } = await anchoredBatch();
     const shown = {
@@ -96,7 +107,7 @@ describe('verifyRecord', () => {
           leaf: leaves[0]!,
           proof: tree.proof(0),
           root: tree.root,
-          anchored: true,
+          ...AS_EXPECTED,
         })
       ).status,
       'verified',
@@ -111,7 +122,7 @@ describe('verifyRecord', () => {
       leaf: leaves[1]!,
       proof: tree.proof(1),
       root: tree.root,
-      anchored: true,
+      ...AS_EXPECTED,
     });
     assert.deepEqual(
       [result.status, result.status === 'tampered' && result.reason],
@@ -126,7 +137,7 @@ describe('verifyRecord', () => {
       leaf: leaves[1]!,
       proof: tree.proof(1),
       root: tree.root,
-      anchored: true,
+      ...AS_EXPECTED,
     });
     assert.equal(result.status === 'tampered' && result.reason, 'identity-mismatch');
   });
@@ -138,7 +149,7 @@ describe('verifyRecord', () => {
       leaf: leaves[1]!,
       proof: tree.proof(2),
       root: tree.root,
-      anchored: true,
+      ...AS_EXPECTED,
     });
     assert.equal(wrongProof.status === 'tampered' && wrongProof.reason, 'proof-invalid');
     const forged = await verifyRecord({
@@ -146,7 +157,7 @@ describe('verifyRecord', () => {
       leaf: { ...leaves[1]!, salt: randomSalt() },
       proof: tree.proof(1),
       root: tree.root,
-      anchored: true,
+      ...AS_EXPECTED,
     });
     assert.equal(forged.status === 'tampered' && forged.reason, 'proof-invalid');
   });
@@ -158,9 +169,90 @@ describe('verifyRecord', () => {
       leaf: leaves[3]!,
       proof: tree.proof(3),
       root: tree.root,
-      anchored: async () => false,
+      subject: SUBJECT,
+      hospital: HOSPITAL,
+      anchoredBy: async () => null,
     });
     assert.equal(result.status === 'tampered' && result.reason, 'root-unknown');
+  });
+
+  it('reports subject-mismatch for another patient’s genuine record, shown as this patient’s', async () => {
+    const { resources, leaves, tree } = await anchoredBatch();
+    // Everything about the record is genuine and anchored: only the patient differs.
+    const result = await verifyRecord({
+      resource: resources[2],
+      leaf: leaves[2]!,
+      proof: tree.proof(2),
+      root: tree.root,
+      subject: randomSalt(),
+      hospital: HOSPITAL,
+      anchoredBy: HOSPITAL,
+    });
+    assert.equal(result.status === 'tampered' && result.reason, 'subject-mismatch');
+    // The same subject in other letter case is the same subject.
+    const upper = await verifyRecord({
+      resource: resources[2],
+      leaf: leaves[2]!,
+      proof: tree.proof(2),
+      root: tree.root,
+      ...AS_EXPECTED,
+      subject: `0x${SUBJECT.slice(2).toUpperCase()}` as Hex,
+    });
+    assert.equal(upper.status, 'verified');
+  });
+
+  it('reports hospital-mismatch when the chain says another hospital anchored the root', async () => {
+    const { resources, leaves, tree } = await anchoredBatch();
+    let asked = 0;
+    const result = await verifyRecord({
+      resource: resources[4],
+      leaf: leaves[4]!,
+      proof: tree.proof(4),
+      root: tree.root,
+      subject: SUBJECT,
+      hospital: HOSPITAL,
+      anchoredBy: async () => {
+        asked++;
+        return OTHER_HOSPITAL;
+      },
+    });
+    assert.equal(asked, 1);
+    assert.ok(
+      result.status === 'tampered' &&
+        result.reason === 'hospital-mismatch' &&
+        result.detail.includes(OTHER_HOSPITAL),
+    );
+    // Checksummed and lowercase spellings of one address are the same hospital.
+    const lower = await verifyRecord({
+      resource: resources[4],
+      leaf: leaves[4]!,
+      proof: tree.proof(4),
+      root: tree.root,
+      subject: SUBJECT,
+      hospital: HOSPITAL.toLowerCase(),
+      anchoredBy: HOSPITAL,
+    });
+    assert.equal(lower.status, 'verified');
+  });
+
+  it('reports malformed when the expected subject or hospital is not an id at all', async () => {
+    const { resources, leaves, tree } = await anchoredBatch();
+    for (const wrong of [
+      { subject: '0x1234' as Hex },
+      { subject: undefined as unknown as Hex },
+      { hospital: 'General Hospital' },
+      { hospital: '' },
+    ]) {
+      const result = await verifyRecord({
+        resource: resources[0],
+        leaf: leaves[0]!,
+        proof: tree.proof(0),
+        root: tree.root,
+        ...AS_EXPECTED,
+        ...wrong,
+      });
+      assert.equal(result.status === 'tampered' && result.reason, 'malformed', JSON.stringify(wrong));
+    }
   });
 
   it('reports malformed for a non-resource or a broken leaf', async () => {
@@ -170,7 +262,7 @@ describe('verifyRecord', () => {
       leaf: leaves[0]!,
       proof: tree.proof(0),
       root: tree.root,
-      anchored: true,
+      ...AS_EXPECTED,
     });
     assert.equal(notResource.status === 'tampered' && notResource.reason, 'malformed');
     const { resources } = await anchoredBatch();
@@ -179,7 +271,7 @@ describe('verifyRecord', () => {
       leaf: { ...leaves[0]!, subject: '0x00' as Hex },
       proof: [],
       root: tree.root,
-      anchored: true,
+      ...AS_EXPECTED,
     });
     assert.equal(badLeaf.status === 'tampered' && badLeaf.reason, 'malformed');
   });

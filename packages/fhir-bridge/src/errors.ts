@@ -20,6 +20,8 @@ export type IssueCode =
   | 'exception'
   | 'transient'
   | 'processing'
+  /** Edit on a version that is no longer current (If-Match, HTTP 412). */
+  | 'conflict'
   | 'informational';
 
 /** An error with an HTTP status and a FHIR issue code; the message is safe to return to the caller. */

@@ -97,12 +97,17 @@ describe('bridge ingest → anchored (real Kubo + anvil)', () => {
         },
         proof: v.proof,
         root: v.batch.root,
-        anchored: async (root) => {
-          const [, timestamp] = (await bridge.app.chain.registry.getFunction('anchorOf')(root)) as [
+        subject: v.leaf.subject,
+        // The hospital whose bridge this is, as the chain maps its signer.
+        hospital: (await bridge.app.chain.registry.getFunction('hospitalOfSigner')(
+          bridge.app.chain.signerAddress,
+        )) as string,
+        anchoredBy: async (root) => {
+          const [hospital, timestamp] = (await bridge.app.chain.registry.getFunction('anchorOf')(root)) as [
             string,
             bigint,
           ];
-          return timestamp > 0n;
+          return timestamp > 0n ? hospital : null;
         },
       });
       assert.equal(result.status, 'verified');

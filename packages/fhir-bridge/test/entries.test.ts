@@ -157,7 +157,9 @@ describe('clinical entries over HTTP (real HAPI FHIR + anvil + Kubo)', () => {
       leaf: rec.leaf as LeafInput,
       proof: rec.proof as Hex[],
       root: rec.anchor!.root,
-      anchored: async (root) => (await w.bridge.app.read.chain.anchorOf(root)) !== null,
+      subject: rec.leaf.subject,
+      hospital: rec.anchor!.hospital,
+      anchoredBy: async (root) => (await w.bridge.app.read.chain.anchorOf(root))?.hospital,
     });
     assert.equal(verdict.status, 'verified');
   });
@@ -342,7 +344,9 @@ describe('clinical entries over HTTP (real HAPI FHIR + anvil + Kubo)', () => {
         leaf: rec.leaf as LeafInput,
         proof: rec.proof as Hex[],
         root: rec.anchor!.root,
-        anchored: true,
+        subject: rec.leaf.subject,
+        hospital: rec.anchor!.hospital,
+        anchoredBy: rec.anchor!.hospital,
       });
       assert.equal(verdict.status, 'verified');
       statuses.push((rec.resource as unknown as Condition).clinicalStatus!.coding![0]!.code!);

@@ -10,6 +10,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
 import { leafHash, verifyRecord, type Hex, type LeafInput } from '@ehr-anchor/core';
 import { TAMPER_SYSTEM, type RecordRead } from '@ehr-anchor/core/api';
+import type { Patient } from 'fhir/r4';
 import { sharedDir, waitFor } from '@ehr-anchor/testkit';
 import { Wallet } from 'ethers';
 import { SignJWT } from 'jose';
@@ -110,11 +111,16 @@ describe('bridge read side over HTTP (real anvil + Kubo)', () => {
         };
       }
       case 'edit contact': {
+        // A change on the current Patient version (the newest the outbox has stored).
+        const current = (await w.bridge.app.outbox.versions('Patient', w.patient.id!)).find(
+          (v) => v.state !== 'received',
+        )!;
         const r = await api(url, `/patients/${w.subject}/contact`, token, {
-          method: 'PUT',
+          method: 'PATCH',
           body: {
-            telecom: [{ system: 'email', value: 'new-contact@example.org', use: 'home' }],
-            address: [{ city: 'Springfield', country: 'US' }],
+            baseVersionId: current.versionId,
+            email: 'new-contact@example.org',
+            address: { city: 'Springfield', country: 'US' },
           },
         });
         return { status: r.status, allowed: r.status === 202 };
@@ -184,8 +190,10 @@ describe('bridge read side over HTTP (real anvil + Kubo)', () => {
       leaf: rec.leaf as LeafInput,
       proof: rec.proof as Hex[],
       root: rec.anchor.root,
-      anchored: async (root) =>
-        (await w.bridge.app.read.chain.anchorOf(root))?.hospital === rec.anchor!.hospital,
+      // What the reader trusts: the patient registered on chain, hospital A (whose bridge this is).
+      subject: w.subject as Hex,
+      hospital: new Wallet((await import('@ehr-anchor/testkit')).DEV_KEYS.hospitalA).address,
+      anchoredBy: async (root) => (await w.bridge.app.read.chain.anchorOf(root))?.hospital,
     });
     assert.equal(result.status, 'verified');
     assert.equal(
@@ -457,10 +465,18 @@ describe('bridge read side over HTTP (real anvil + Kubo)', () => {
     const newest = (await w.bridge.app.outbox.versions('Patient', w.patient.id!))[0]!;
     const r = await api(w.bridge.url, `/records/${newest.seq}`, tokens.get('patient self'));
     assert.equal(r.status, 200);
-    const resource = (r.body as unknown as RecordRead).resource as unknown as {
-      telecom: { value: string }[];
-    };
-    assert.equal(resource.telecom[0]!.value, 'new-contact@example.org');
+    const resource = (r.body as unknown as RecordRead).resource as unknown as Patient;
+    assert.equal(resource.telecom?.find((t) => t.system === 'email')?.value, 'new-contact@example.org');
+    assert.equal(resource.address?.[0]?.city, 'Springfield');
+    // Everything the change did not name is as it was (the phone, the address's geolocation, …).
+    const { telecom: _t, address: _a, meta: _m, ...rest } = resource;
+    const { telecom: _t0, address: _a0, meta: _m0, ...restBefore } = w.patient;
+    assert.deepEqual(rest, restBefore);
+    assert.deepEqual(
+      resource.telecom?.filter((t) => t.system !== 'email'),
+      w.patient.telecom?.filter((t) => t.system !== 'email'),
+    );
+    assert.deepEqual(resource.address?.[0]?.extension, w.patient.address?.[0]?.extension);
   });
 
   it('detects a corrupted IPFS block and an altered outbox row, and never serves them as valid', async () => {

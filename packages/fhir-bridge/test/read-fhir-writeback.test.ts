@@ -44,17 +44,40 @@ describe('read side write-back to HAPI FHIR', () => {
     const before = await fhirGet<Patient>(hapi.baseUrl, `Patient/${w.patient.id}`);
     assert.equal(before.status, 200);
     const token = await signIn(w.bridge.url, w.wallets['patient self']);
+    // A change made on an older version is refused (If-Match), and nothing is written.
+    const stale = await api(w.bridge.url, `/patients/${w.subject}/contact`, token, {
+      method: 'PATCH',
+      body: { baseVersionId: `${before.body.meta!.versionId!}0`, phone: '+1 555 0199' },
+    });
+    assert.equal(stale.status, 412, JSON.stringify(stale.body));
+    assert.equal(
+      (await fhirGet<Patient>(hapi.baseUrl, `Patient/${w.patient.id}`)).body.meta?.versionId,
+      before.body.meta?.versionId,
+    );
     const r = await api(w.bridge.url, `/patients/${w.subject}/contact`, token, {
-      method: 'PUT',
+      method: 'PATCH',
       body: {
-        telecom: [{ system: 'phone', value: '+1 555 0100', use: 'mobile' }],
-        address: [{ line: ['1 New Street'], city: 'Boston', country: 'US' }],
+        baseVersionId: before.body.meta!.versionId!,
+        phone: '+1 555 0100',
+        address: { line: ['1 New Street'], city: 'Boston' },
       },
     });
     assert.equal(r.status, 202, JSON.stringify(r.body));
     const after = await fhirGet<Patient>(hapi.baseUrl, `Patient/${w.patient.id}`);
-    assert.equal(after.body.telecom?.[0]?.value, '+1 555 0100');
+    assert.equal(after.body.telecom?.find((t) => t.system === 'phone')?.value, '+1 555 0100');
     assert.equal(after.body.address?.[0]?.city, 'Boston');
+    // Only the named fields changed: the geolocation extension, the state and everything else stay.
+    const strip = (p: Patient) => {
+      const { meta: _m, telecom: _t, ...rest } = structuredClone(p);
+      const a = rest.address?.[0];
+      if (a) {
+        delete a.line;
+        delete a.city;
+      }
+      return rest;
+    };
+    assert.deepEqual(strip(after.body), strip(before.body));
+    assert.ok(after.body.address?.[0]?.extension?.length, 'the address keeps its geolocation');
     assert.notEqual(after.body.meta?.versionId, before.body.meta?.versionId, 'a new server version');
     assert.equal(
       r.body.versionId,

@@ -16,7 +16,10 @@ import { gzipSync } from 'node:zlib';
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
 const KB = 1024;
 export const BUDGETS = {
-  elementsWithoutEthers: 40 * KB,
+  // 40 KB in issue 8; 42 KB since issue 17 (+3.1 KB gz, measured: the consent form's explained
+  // scopes, expiry choice and revoke confirmation, the header's own verdict, tamper reasons in
+  // words). Coordinator: a budget decision — see the issue 17 report.
+  elementsWithoutEthers: 42 * KB,
   bundle: 160 * KB,
 };
 

@@ -145,3 +145,4 @@ export type BatchManifest = z.infer<typeof batchManifestSchema>;
 export * from './read.js';
 export * from './entries.js';
 export * from './fhir-ids.js';
+export * from './contact.js';

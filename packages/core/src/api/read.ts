@@ -224,31 +224,29 @@ export const patientMatchSchema = z.object({
 export const patientSearchResultSchema = z.object({ items: z.array(patientMatchSchema) });
 export type PatientSearchResult = z.infer<typeof patientSearchResultSchema>;
 
-/** PUT /patients/{subject}/contact: replaces Patient.telecom and Patient.address. */
-export const contactUpdateSchema = z.object({
-  telecom: z
-    .array(
-      z.object({
-        system: z.enum(['phone', 'fax', 'email', 'pager', 'url', 'sms', 'other']),
-        value: z.string().min(1).max(256),
-        use: z.enum(['home', 'work', 'temp', 'old', 'mobile']).optional(),
-      }),
-    )
-    .max(20),
+const contactText = (max: number) => z.string().min(1).max(max).nullable().optional();
+
+/**
+ * PATCH /patients/{subject}/contact: a change to the patient's contact details, made on the Patient
+ * version `baseVersionId` (sent to the FHIR server as If-Match: a newer version is a 412 conflict).
+ * Only the fields present change (`null` removes one); every other field of that version — other
+ * telecom entries and their attributes, the address's extensions (geolocation), anything the
+ * bridge does not know — is kept byte for byte. See `applyContactChange`.
+ */
+export const contactChangeSchema = z.strictObject({
+  baseVersionId: z.string().min(1).max(64),
+  phone: contactText(256),
+  email: contactText(256),
   address: z
-    .array(
-      z.object({
-        use: z.enum(['home', 'work', 'temp', 'old', 'billing']).optional(),
-        line: z.array(z.string().max(256)).max(5).optional(),
-        city: z.string().max(128).optional(),
-        state: z.string().max(128).optional(),
-        postalCode: z.string().max(32).optional(),
-        country: z.string().max(64).optional(),
-      }),
-    )
-    .max(10),
+    .strictObject({
+      line: z.array(z.string().min(1).max(256)).min(1).max(5).nullable().optional(),
+      city: contactText(128),
+      postalCode: contactText(32),
+      country: contactText(64),
+    })
+    .optional(),
 });
-export type ContactUpdate = z.infer<typeof contactUpdateSchema>;
+export type ContactChange = z.infer<typeof contactChangeSchema>;
 
 /** Answer to an edit or upload: the new version as queued in the outbox. */
 export const writeReceiptSchema = z.object({

@@ -29,6 +29,8 @@ import type { KeyStore } from '../keys/keystore.js';
 import type { Outbox, RecordInfo } from '../outbox/types.js';
 import type { ChainReader } from './chain.js';
 
+const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
+
 /** The record's bytes or content do not match what was anchored. */
 export class TamperError extends HttpError {
   constructor(
@@ -172,16 +174,30 @@ export class RecordReader {
     if (computedLeaf !== info.leaf.toLowerCase())
       throw new TamperError('proof-invalid', 'the leaf fields do not hash to the stored leaf');
     const { anchor, root } = await this.anchorOf(info);
+    // The bridge checks its own store: the leaf is the stored record's own (its subject) and the
+    // hospital is whoever the chain says anchored the root; which patient and hospital a reader
+    // expects is for the reader to check (the browser does, against chain state).
+    // Not yet batched: only content and identity are checked (an empty proof leads to the leaf itself).
+    const notYet = root === null || info.state !== 'anchored';
+    const hospital = anchor?.hospital ?? ZERO_ADDRESS;
     const result = await verifyRecord({
       resource,
       leaf,
       proof: (info.proof ?? []) as Hex[],
       root: (root ?? computedLeaf) as Hex,
-      // Not yet batched: only content and identity are checked (an empty proof leads to the leaf itself).
-      anchored: anchor !== null || root === null || info.state !== 'anchored',
+      subject: leaf.subject,
+      hospital,
+      anchoredBy: anchor !== null || notYet ? hospital : null,
     });
     if (result.status === 'tampered') {
-      const reason = result.reason === 'malformed' ? 'content-changed' : result.reason;
+      // subject-mismatch and hospital-mismatch cannot happen here (the leaf's own subject and the
+      // chain's own hospital are expected); were they ever, the stored leaf is not what was anchored.
+      const reason =
+        result.reason === 'malformed'
+          ? 'content-changed'
+          : result.reason === 'subject-mismatch' || result.reason === 'hospital-mismatch'
+            ? 'proof-invalid'
+            : result.reason;
       throw new TamperError(reason, result.detail);
     }
     return {

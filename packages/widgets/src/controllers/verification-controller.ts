@@ -15,6 +15,9 @@ export class VerificationController implements ReactiveController {
   private running = 0;
   private source: EhrDataSource | undefined;
   private patientId = '';
+  private who = '';
+  /** The subject the chain binds to the patient on screen, looked up once per patient and sign-in. */
+  private subject: Promise<string> | undefined;
 
   constructor(
     private readonly host: ReactiveControllerHost,
@@ -28,11 +31,16 @@ export class VerificationController implements ReactiveController {
     this.queue = [];
   }
 
-  /** Switches patient or source; forgets every verdict. */
-  reset(source: EhrDataSource | undefined, patientId: string): void {
-    if (source === this.source && patientId === this.patientId) return;
+  /**
+   * Switches patient, source or signed-in account (`who`: whose chain binding to the patient counts);
+   * forgets every verdict.
+   */
+  reset(source: EhrDataSource | undefined, patientId: string, who = ''): void {
+    if (source === this.source && patientId === this.patientId && who === this.who) return;
     this.source = source;
     this.patientId = patientId;
+    this.who = who;
+    this.subject = undefined;
     this.cache.clear();
     this.summaries.clear();
     this.queue = [];
@@ -57,11 +65,21 @@ export class VerificationController implements ReactiveController {
     return checking;
   }
 
-  /** Verifies an already fetched record (the detail panel) and caches the verdict. */
+  /** The expected subject of the patient on screen (a promise shared by every record of the view). */
+  private expectedSubject(source: EhrDataSource): Promise<string> {
+    if (!this.subject) {
+      this.subject = source.expectedSubject(this.patientId);
+      // Rejections surface per record as `unknown`; a later reset asks again.
+      this.subject.catch(() => undefined);
+    }
+    return this.subject;
+  }
+
+  /** Verifies an already fetched record (the detail panel, the patient header) and caches the verdict. */
   async verifyDetail(detail: RecordDetail): Promise<Verification> {
     const source = this.source;
     if (!source) return { state: 'unknown', detail: 'No data source.' };
-    const v = await verifyRecord(detail, (root) => source.anchorOf(root));
+    const v = await verifyRecord(detail, this.expectedSubject(source), (root) => source.anchorOf(root));
     if (source === this.source) this.settle(detail.summary.key, v);
     return v;
   }
@@ -83,7 +101,7 @@ export class VerificationController implements ReactiveController {
         .getRecord(patientId, key)
         .then((detail) => {
           this.summaries.set(key, detail.summary);
-          return verifyRecord(detail, (root) => source.anchorOf(root));
+          return verifyRecord(detail, this.expectedSubject(source), (root) => source.anchorOf(root));
         })
         .catch((error: unknown): Verification => ({ state: 'unknown', detail: (error as Error).message }))
         .then((v) => {

@@ -10,7 +10,8 @@
  * resource, its leaf inputs, its proof and the root it claims, and verify in the browser against
  * the root read from the chain (`anchorOf`).
  */
-import type { FhirResource, Patient, ContactPoint, Address, Identifier, HumanName } from 'fhir/r4';
+import type { FhirResource, Patient, Identifier, HumanName } from 'fhir/r4';
+import type { ContactChange } from '@ehr-anchor/core/api';
 
 /** Timeline categories, in display order (issue 8: the viewer groups records by these). */
 export const RECORD_CATEGORIES = [
@@ -84,10 +85,23 @@ export interface RecordQuery {
   to?: string;
 }
 
+/**
+ * Where a record comes from: the hospital whose bridge served it, as the data source established it
+ * from configuration or chain state — never from what the bridge says about the record. The record
+ * verifies only if its root was anchored by this hospital. (Today a source talks to one bridge; a
+ * provider of several bridges gives each record the hospital of the bridge it came from.)
+ */
+export interface RecordOrigin {
+  /** The hospital's address (its admin account on chain). */
+  hospital: string;
+}
+
 /** A record with everything the browser needs to verify it. */
 export interface RecordDetail {
   summary: RecordSummary;
   resource: FhirResource;
+  /** The hospital of origin the record is verified against; without it the verdict is `unknown`. */
+  origin?: RecordOrigin;
   leaf?: LeafInputs;
   /** Sibling hashes, 0x-prefixed, leaf to root. */
   proof?: string[];
@@ -103,6 +117,8 @@ export interface PatientHeader {
   resource: Patient;
   /** Record key of the Patient version shown, when the source has one (for its version history). */
   key?: string;
+  /** The Patient record shown, with its leaf, proof and origin: the header is verified like any record. */
+  record?: RecordDetail;
 }
 
 export interface PatientSearchQuery {
@@ -118,10 +134,37 @@ export interface PatientMatch {
   identifier?: Identifier[];
 }
 
-export interface ContactUpdate {
-  telecom: ContactPoint[];
-  address: Address[];
-}
+/**
+ * A change to the patient's contact details, made on one version of their Patient record (see
+ * `applyContactChange` in @ehr-anchor/core/api): only the fields named change, everything else of
+ * that version is kept; `null` removes a value. `ContactFieldChange`: one changed field, for the
+ * confirmation the person sees.
+ */
+export type { ContactChange, ContactFieldChange } from '@ehr-anchor/core/api';
+
+/**
+ * Consent categories, as the chain's scope bits (EhrRegistry `grantAccess`; @ehr-anchor/contracts
+ * SCOPES): the timeline's categories plus the patient's demographics (their Patient record: name,
+ * birth date, contact — what a doctor's search and the record's header read) and the categories the
+ * timeline shows under "Other".
+ */
+export const SCOPE_CATEGORIES = [
+  'demographics',
+  'encounters',
+  'conditions',
+  'medications',
+  'observations',
+  'procedures',
+  'immunizations',
+  'allergies',
+  'carePlans',
+  'documents',
+  'imaging',
+  'devices',
+  'billing',
+  'other',
+] as const;
+export type ScopeCategory = (typeof SCOPE_CATEGORIES)[number];
 
 /** Who a grant is for. */
 export type GranteeKind = 'hospital' | 'doctor';
@@ -132,17 +175,24 @@ export interface Grant {
   granteeKind: GranteeKind;
   /** Human label of the grantee, when known (hospital or doctor name). */
   granteeName?: string;
-  /** Resource categories covered; empty means all. */
-  scope: RecordCategory[];
+  /** The categories the grant covers, exactly as its scope bits on chain say (never empty). */
+  scope: ScopeCategory[];
+  /** The scope bits as stored on chain. */
+  scopeBits: number;
   /** Seconds since epoch; 0 = no expiry. */
   expiresAt: number;
+  /** In force now: unexpired and its grantee still registered (a removed hospital's grants are ended). */
   active: boolean;
+  /** Why a grant is not in force (`expired`, or `ended`: the grantee was removed from the network). */
+  inactiveReason?: 'expired' | 'ended';
 }
 
 export interface GrantRequest {
   grantee: string;
   granteeKind: GranteeKind;
-  scope: RecordCategory[];
+  /** At least one category: a grant always names what it covers (every category: list them all). */
+  scope: ScopeCategory[];
+  /** Seconds since epoch; 0 = until revoked. */
   expiresAt: number;
 }
 
@@ -226,7 +276,15 @@ export interface RegistrationInput {
 /** The reading/writing surface all elements use. */
 export interface EhrDataSource {
   getPatient(patientId: string, signal?: AbortSignal): Promise<PatientHeader>;
-  updateContact(patientId: string, update: ContactUpdate): Promise<PatientHeader>;
+  /** Applies a contact change to the named Patient version (see {@link ContactChange}); the new version comes back. */
+  updateContact(patientId: string, change: ContactChange): Promise<PatientHeader>;
+  /**
+   * The pseudonymous subject every record of `patientId` must be about, established from chain state
+   * for the signed-in account — a subject bound to its wallet (`patientOf(subject)`), or one it may
+   * read (`canRead(account, subject, demographics)`) — never from what the bridge says. Rejects
+   * (`unauthorized` without a sign-in, `forbidden` when the chain binds no such subject).
+   */
+  expectedSubject(patientId: string, signal?: AbortSignal): Promise<string>;
   /** All summaries for a patient matching the query, newest first. */
   listRecords(patientId: string, query?: RecordQuery, signal?: AbortSignal): Promise<RecordSummary[]>;
   getRecord(patientId: string, key: string, signal?: AbortSignal): Promise<RecordDetail>;

@@ -10,7 +10,7 @@
 import { getAddress } from 'ethers/address';
 import { ChainClient, type Eip1193Like } from './chain-client.js';
 import { bridgeFetch } from './bridge-fetch.js';
-import { ehrRegistryAbi, SCOPES, NO_EXPIRY, type ScopeCategory } from '@ehr-anchor/contracts';
+import { ehrRegistryAbi, SCOPES, NO_EXPIRY } from '@ehr-anchor/contracts';
 import type {
   AuditEntry,
   DocumentReceipt,
@@ -20,16 +20,19 @@ import type {
   RecordRead,
   SessionRoles,
   SiweChallenge,
+  WriteReceipt,
 } from '@ehr-anchor/core/api';
 import type { FhirResource, Patient } from 'fhir/r4';
 import {
   BridgeTamperError,
   DataSourceError,
   RECORD_CATEGORIES,
+  SCOPE_CATEGORIES,
+  type ScopeCategory,
   type AccessLogEntry,
   type AccessLogPage,
   type AnchorOnChain,
-  type ContactUpdate,
+  type ContactChange,
   type DataErrorKind,
   type Doctor,
   type EhrDataSource,
@@ -41,6 +44,7 @@ import {
   type PatientSearchQuery,
   type RecordCategory,
   type RecordDetail,
+  type RecordOrigin,
   type RecordQuery,
   type RecordSummary,
   type RegistrationInput,
@@ -63,6 +67,13 @@ export interface HttpChainConfig {
   ethereum?: Eip1193Like | undefined;
   /** First block to scan for events (the registry's deployment block). */
   fromBlock?: number;
+  /**
+   * The hospital whose bridge `bridgeUrl` is (its address on chain): every record read here is
+   * verified as anchored by it. Without it, the bridge's signer (`GET /status`) is mapped to its
+   * hospital by the chain (`hospitalOfSigner`), so a bridge can only name a hospital whose signer
+   * the chain gives it.
+   */
+  hospital?: string;
 }
 
 /** Bridge category → timeline category. */
@@ -71,14 +82,9 @@ function toCategory(c: string): RecordCategory {
   return (RECORD_CATEGORIES as readonly string[]).includes(c) ? (c as RecordCategory) : 'other';
 }
 
-/** Timeline category → consent scope bit. */
-function scopeBit(c: RecordCategory): number {
-  const key: ScopeCategory = c === 'care-plans' ? 'carePlans' : (c as ScopeCategory);
-  return SCOPES[key] ?? SCOPES.other;
-}
-
-function scopeCategories(mask: number): RecordCategory[] {
-  return RECORD_CATEGORIES.filter((c) => (mask & scopeBit(c)) !== 0);
+/** The consent categories whose bits are set in `mask`, in the consent form's order. */
+function scopeCategoriesOf(mask: number): ScopeCategory[] {
+  return SCOPE_CATEGORIES.filter((c) => (mask & SCOPES[c]) !== 0);
 }
 
 function kindOfStatus(status: number): DataErrorKind {
@@ -86,6 +92,7 @@ function kindOfStatus(status: number): DataErrorKind {
   if (status === 403) return 'forbidden';
   if (status === 404) return 'not-found';
   if (status === 410) return 'gone';
+  if (status === 409 || status === 412) return 'conflict';
   if (status === 400 || status === 413 || status === 415 || status === 422) return 'invalid';
   return 'unknown';
 }
@@ -94,6 +101,9 @@ export class HttpChainDataSource implements EhrDataSource {
   private readonly base: string;
   private readonly chain: ChainClient;
   private token: string | undefined;
+  /** The account signed in with (its chain bindings decide whose records it may see as whose). */
+  private account: string | undefined;
+  private origin: Promise<RecordOrigin> | undefined;
   /** Summaries from the last lists, by key: what a tampered record (which the bridge will not serve) is shown as. */
   private readonly listed = new Map<string, RecordSummary>();
 
@@ -148,11 +158,53 @@ export class HttpChainDataSource implements EhrDataSource {
       body: JSON.stringify({ message, signature }),
     });
     this.token = session.token;
+    this.account = getAddress(address);
     return session.roles;
   }
 
   signOut(): void {
     this.token = undefined;
+    this.account = undefined;
+  }
+
+  // ───────── what a verdict is bound to (chain state and configuration, never the bridge) ─────────
+
+  /** The hospital of origin of every record this source reads (see {@link HttpChainConfig.hospital}). */
+  hospitalOfOrigin(signal?: AbortSignal): Promise<RecordOrigin> {
+    if (!this.origin) {
+      this.origin = (async () => {
+        if (this.config.hospital) return { hospital: getAddress(this.config.hospital) };
+        const status = await this.json<{ signer: string }>('/status', {}, signal);
+        const [hospital] = (await this.chain.call('hospitalOfSigner', [getAddress(status.signer)])) as [
+          string,
+        ];
+        if (/^0x0{40}$/i.test(hospital))
+          throw new DataSourceError('not-found', 'The bridge’s signer belongs to no registered hospital.');
+        return { hospital: getAddress(hospital) };
+      })();
+      this.origin.catch(() => (this.origin = undefined));
+    }
+    return this.origin;
+  }
+
+  async expectedSubject(subject: string): Promise<string> {
+    if (!/^0x[0-9a-fA-F]{64}$/.test(subject))
+      throw new DataSourceError('invalid', 'A patient is named by their 32-byte subject.');
+    const account = this.account;
+    if (!account) throw new DataSourceError('unauthorized', 'Sign in to confirm whose records these are.');
+    const [wallet] = (await this.chain.call('patientOf', [subject])) as [string];
+    if (wallet.toLowerCase() === account.toLowerCase()) return subject.toLowerCase();
+    // Not the account's own: a doctor or hospital holding a grant of this patient's — demographics
+    // (the usual case: search and the header need it), else any one category.
+    const canRead = async (bit: number) =>
+      ((await this.chain.call('canRead', [account, subject, bit])) as [boolean])[0];
+    if (await canRead(SCOPES.demographics)) return subject.toLowerCase();
+    const others = SCOPE_CATEGORIES.filter((c) => c !== 'demographics').map((c) => canRead(SCOPES[c]));
+    if ((await Promise.all(others)).some(Boolean)) return subject.toLowerCase();
+    throw new DataSourceError(
+      'forbidden',
+      'The chain binds this patient neither to you nor to a grant of yours.',
+    );
   }
 
   // ───────── HTTP plumbing ─────────
@@ -212,16 +264,22 @@ export class HttpChainDataSource implements EhrDataSource {
   async getPatient(subject: string, signal?: AbortSignal): Promise<PatientHeader> {
     const [latest] = await this.listRaw(subject, { category: 'demographics', limit: '1' }, signal, 1);
     if (!latest) throw new DataSourceError('not-found', 'No Patient record for this subject.');
-    const read = await this.json<RecordRead>(`/records/${latest.seq}`, {}, signal);
-    return { id: subject, key: String(latest.seq), resource: read.resource as unknown as Patient };
+    const record = await this.getRecord(subject, String(latest.seq), signal);
+    return { id: subject, key: String(latest.seq), resource: record.resource as Patient, record };
   }
 
-  async updateContact(subject: string, update: ContactUpdate): Promise<PatientHeader> {
-    await this.json(`/patients/${subject}/contact`, {
-      method: 'PUT',
+  async updateContact(subject: string, change: ContactChange): Promise<PatientHeader> {
+    const receipt = await this.json<WriteReceipt>(`/patients/${subject}/contact`, {
+      method: 'PATCH',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(update),
+      body: JSON.stringify(change),
     });
+    // The new version is listed once the bridge has stored it (received → stored, usually < 1 s).
+    for (let i = 0; i < 60; i++) {
+      const p = await this.json<RecordProgress>(`/records/${receipt.seq}/state`);
+      if (p.state !== 'received') break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
     return this.getPatient(subject);
   }
 
@@ -270,6 +328,7 @@ export class HttpChainDataSource implements EhrDataSource {
         bridgeTamperReason: error.reason,
       };
     }
+    const origin = await this.hospitalOfOrigin(signal);
     const resource = read.resource as unknown as FhirResource;
     const date = dateOf(resource);
     const value = valueOf(resource);
@@ -286,6 +345,7 @@ export class HttpChainDataSource implements EhrDataSource {
         ...(value ? { value } : {}),
       },
       resource,
+      origin,
       leaf: read.leaf,
       ...(read.proof ? { proof: read.proof } : {}),
       ...(read.anchor && read.proof
@@ -363,6 +423,10 @@ export class HttpChainDataSource implements EhrDataSource {
     return wallet;
   }
 
+  /**
+   * Every grant the patient holds on chain, with its exact scope bits and expiry; a grant whose
+   * grantee left the network (a removed hospital or doctor) is shown as ended.
+   */
   async listGrants(subject: string): Promise<Grant[]> {
     const patient = await this.patientWallet(subject);
     const granted = await this.chain.logs('AccessGranted', [patient]);
@@ -372,14 +436,33 @@ export class HttpChainDataSource implements EhrDataSource {
     for (const grantee of grantees) {
       const [scope, expiresAt] = (await this.chain.call('grantOf', [patient, grantee])) as [bigint, bigint];
       if (scope === 0n) continue;
-      const [isHospital] = (await this.chain.call('isHospital', [grantee])) as [boolean];
+      const [active, epoch, , , name] = (await this.chain.call('hospitalInfo', [grantee])) as [
+        boolean,
+        bigint,
+        string,
+        string,
+        string,
+      ];
+      const wasHospital = epoch > 0n;
+      const inNetwork = wasHospital
+        ? active
+        : !/^0x0{40}$/i.test(((await this.chain.call('hospitalOfDoctor', [grantee])) as [string])[0]);
       const exp = expiresAt >= NO_EXPIRY ? 0 : Number(expiresAt);
+      const expired = exp !== 0 && exp <= now;
+      const bits = Number(scope);
       out.push({
         grantee,
-        granteeKind: isHospital ? 'hospital' : 'doctor',
-        scope: scopeCategories(Number(scope)),
+        granteeKind: wasHospital ? 'hospital' : 'doctor',
+        ...(wasHospital && name ? { granteeName: name } : {}),
+        scope: scopeCategoriesOf(bits),
+        scopeBits: bits,
         expiresAt: exp,
-        active: exp === 0 || exp > now,
+        active: inNetwork && !expired,
+        ...(!inNetwork
+          ? { inactiveReason: 'ended' as const }
+          : expired
+            ? { inactiveReason: 'expired' as const }
+            : {}),
       });
     }
     return out;
@@ -390,9 +473,10 @@ export class HttpChainDataSource implements EhrDataSource {
   }
 
   async grant(_subject: string, request: GrantRequest): Promise<TxHandle> {
-    const mask = request.scope.length
-      ? request.scope.reduce((m, c) => m | scopeBit(c), 0)
-      : Object.values(SCOPES).reduce((m, b) => m | b, 0);
+    // A grant always names what it covers: no scope is refused here (and by the contract: EmptyScope).
+    if (request.scope.length === 0)
+      throw new DataSourceError('invalid', 'Choose at least one kind of record to share.');
+    const mask = request.scope.reduce((m, c) => m | SCOPES[c], 0);
     const expiry = request.expiresAt > 0 ? BigInt(request.expiresAt) : NO_EXPIRY;
     return this.send('grantAccess', request.grantee, mask, expiry);
   }

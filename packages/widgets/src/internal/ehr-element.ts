@@ -26,6 +26,8 @@ export class EhrElement extends LitElement {
   @property({ attribute: 'chain-id', type: Number }) accessor chainId = 0;
   /** EhrRegistry contract address, when used without `<ehr-provider>`. */
   @property({ attribute: 'contract-address' }) accessor contractAddress = '';
+  /** The hospital whose bridge `bridge-url` is (see `<ehr-provider bridge-hospital>`), when used without `<ehr-provider>`. */
+  @property({ attribute: 'bridge-hospital' }) accessor bridgeHospital = '';
 
   @state() private accessor ownSource: EhrDataSource | undefined;
   private ownSourceKey = '';
@@ -48,7 +50,9 @@ export class EhrElement extends LitElement {
   protected override willUpdate(changed: PropertyValues<this>): void {
     super.willUpdate(changed);
     if (this.dataSource || this.session || !this.bridgeUrl || !this.rpcUrl || !this.contractAddress) return;
-    const key = [this.bridgeUrl, this.rpcUrl, this.chainId, this.contractAddress].join('|');
+    const key = [this.bridgeUrl, this.rpcUrl, this.chainId, this.contractAddress, this.bridgeHospital].join(
+      '|',
+    );
     if (key === this.ownSourceKey) return;
     this.ownSourceKey = key;
     // Loaded on demand so pages that use <ehr-provider> or fixtures never load ethers through here.
@@ -59,6 +63,7 @@ export class EhrElement extends LitElement {
         rpcUrl: this.rpcUrl,
         chainId: this.chainId,
         contractAddress: this.contractAddress,
+        ...(this.bridgeHospital ? { hospital: this.bridgeHospital } : {}),
       });
     });
   }

@@ -7,13 +7,16 @@
  */
 import type { Bundle, DocumentReference, FhirResource, Patient } from 'fhir/r4';
 import { buildTree, contentHash, leafHash, pseudonym, randomSalt, type Hex } from '@ehr-anchor/core/record';
+import { applyContactChange } from '@ehr-anchor/core/contact';
+import { SCOPES } from '@ehr-anchor/contracts';
 import type { VersionInfo } from '../components/clinical-entry/clinical-entry.source.js';
 import {
   DataSourceError,
+  SCOPE_CATEGORIES,
   type AccessLogEntry,
   type AccessLogPage,
   type AnchorOnChain,
-  type ContactUpdate,
+  type ContactChange,
   type Doctor,
   type EhrDataSource,
   type Grant,
@@ -93,6 +96,9 @@ interface StoredRecord {
   bridgeIntegrityError?: string;
 }
 
+/** The hospital whose "bridge" this fixture source is: every record's hospital of origin. */
+const ORIGIN = { hospital: FIXTURE_ACCOUNTS.hospital } as const;
+
 const FIXTURE_PSEUDONYM_KEY = new Uint8Array(32).map((_, i) => (i * 37 + 11) & 0xff);
 
 function clone<T>(value: T): T {
@@ -134,6 +140,8 @@ export class FixtureDataSource implements EhrDataSource {
   private anchors = new Map<string, AnchorOnChain>();
   private subject!: Hex;
   private grants: Grant[] = [];
+  /** Grants to hospitals that were removed: ended, whatever happens to the hospital later. */
+  private readonly endedGrants = new WeakSet<Grant>();
   private log: AccessLogEntry[] = [];
   private uploads = new Map<string, UploadStatus>();
   private hospitals: Hospital[] = [
@@ -228,15 +236,21 @@ export class FixtureDataSource implements EhrDataSource {
     return key;
   }
 
-  /** Builds leaves and a tree for the given records and anchors its root "on chain". */
-  private async anchorBatch(keys: string[]): Promise<string | undefined> {
+  /**
+   * Builds leaves and a tree for the given records and anchors its root "on chain" — by this
+   * fixture's hospital, unless a fault says another.
+   */
+  private async anchorBatch(
+    keys: string[],
+    { subject = this.subject, hospital = FIXTURE_ACCOUNTS.hospital as string } = {},
+  ): Promise<string | undefined> {
     if (keys.length === 0) return undefined;
     const leaves: LeafInputs[] = [];
     for (const key of keys) {
       const r = this.records.get(key)!;
       const hash = await contentHash(r.resource);
       const leaf: LeafInputs = {
-        subject: this.subject,
+        subject,
         resourceType: r.summary.resourceType,
         resourceId: r.summary.resourceId,
         versionId: r.summary.versionId,
@@ -257,7 +271,7 @@ export class FixtureDataSource implements EhrDataSource {
     });
     this.anchors.set(tree.root.toLowerCase(), {
       root: tree.root,
-      hospital: FIXTURE_ACCOUNTS.hospital,
+      hospital,
       timestamp: Math.floor(Date.now() / 1000),
       count: keys.length,
     });
@@ -278,6 +292,21 @@ export class FixtureDataSource implements EhrDataSource {
     // A one-leaf "tree": the proof is empty and valid, but the chain never saw this root.
     r.root = leafHash(r.leaf as Parameters<typeof leafHash>[0]);
     r.proof = [];
+  }
+
+  /**
+   * Serves, under `key`, another patient's genuine record: the same content anchored (by this
+   * hospital, in a batch of its own) for another subject — what a dishonest or compromised bridge
+   * could show. Everything verifies but the patient.
+   */
+  async serveAnotherPatientsRecord(key: string): Promise<void> {
+    const other = await pseudonym(`${this.patientId}-someone-else`, FIXTURE_PSEUDONYM_KEY);
+    await this.anchorBatch([key], { subject: other });
+  }
+
+  /** Re-anchors the record in a batch of its own whose root another hospital anchored on chain. */
+  async anchorByAnotherHospital(key: string): Promise<void> {
+    await this.anchorBatch([key], { hospital: FIXTURE_ACCOUNTS.otherHospital });
   }
 
   /** The bridge itself reports the stored bytes inconsistent (CID mismatch). */
@@ -399,24 +428,44 @@ export class FixtureDataSource implements EhrDataSource {
       patientId === this.patientId ? this.patient : this.otherPatients.find((p) => p.id === patientId);
     // Like the bridge: a patient you hold no grant for is refused, not revealed as absent.
     if (!match) throw new DataSourceError('forbidden', 'You have no access to this patient.');
+    const key = match === this.patient ? this.patientKeys[0]! : undefined;
     return {
       id: patientId,
-      resource: clone(match),
-      ...(match === this.patient ? { key: this.patientKeys[0]! } : {}),
+      resource: clone(key ? this.stored(key).resource : match) as Patient,
+      ...(key ? { key, record: this.detail(key) } : {}),
     };
   }
 
-  async updateContact(patientId: string, update: ContactUpdate): Promise<PatientHeader> {
+  /** The subject the fixture "chain" binds to the patient (a doctor searching finds only granted ones). */
+  async expectedSubject(patientId: string): Promise<string> {
+    this.calls.push({ method: 'expectedSubject', args: [patientId] });
+    if (patientId === this.patientId) return this.subject;
+    if (this.otherPatients.some((p) => p.id === patientId))
+      return pseudonym(patientId, FIXTURE_PSEUDONYM_KEY);
+    throw new DataSourceError('forbidden', 'The chain binds no such patient to you.');
+  }
+
+  async updateContact(patientId: string, change: ContactChange): Promise<PatientHeader> {
     this.checkPatient(patientId);
-    this.note('updateContact', [patientId, update], { action: 'edit', what: `Patient/${patientId}` });
-    this.patient.telecom = clone(update.telecom);
-    this.patient.address = clone(update.address);
-    // A new Patient version (pending until `anchorPending()`), as the FHIR server and the bridge make one.
+    this.note('updateContact', [patientId, change], { action: 'edit', what: `Patient/${patientId}` });
+    // Like the bridge: the change is made on the current version (If-Match), everything else kept.
+    const current = this.stored(this.patientKeys[0]!).resource as Patient;
+    if ((current.meta?.versionId ?? '1') !== change.baseVersionId)
+      throw new DataSourceError('conflict', 'The contact details changed since they were opened.');
     const versionId = String(this.patientKeys.length + 1);
-    this.patientKeys.unshift(
-      this.addRecord({ ...clone(this.patient), meta: { ...this.patient.meta, versionId } }, false),
-    );
-    return { id: patientId, resource: clone(this.patient), key: this.patientKeys[0]! };
+    const next = applyContactChange(current, change);
+    next.meta = { ...next.meta, versionId };
+    Object.assign(this.patient, { telecom: next.telecom, address: next.address });
+    if (!next.telecom) delete this.patient.telecom;
+    if (!next.address) delete this.patient.address;
+    // A new Patient version (pending until `anchorPending()`), as the FHIR server and the bridge make one.
+    this.patientKeys.unshift(this.addRecord(next, false));
+    return {
+      id: patientId,
+      resource: clone(next),
+      key: this.patientKeys[0]!,
+      record: this.detail(this.patientKeys[0]!),
+    };
   }
 
   async listRecords(patientId: string, query: RecordQuery = {}): Promise<RecordSummary[]> {
@@ -442,9 +491,16 @@ export class FixtureDataSource implements EhrDataSource {
       action: 'read',
       what: `${r.summary.resourceType}/${r.summary.resourceId}`,
     });
+    return this.detail(key);
+  }
+
+  /** A stored record as the bridge serves it, with this source's hospital as its origin. */
+  private detail(key: string): RecordDetail {
+    const r = this.stored(key);
     return {
       summary: { ...r.summary },
       resource: clone(r.resource),
+      origin: { ...ORIGIN },
       ...(r.leaf ? { leaf: { ...r.leaf } } : {}),
       ...(r.proof ? { proof: [...r.proof] } : {}),
       ...(r.root
@@ -520,7 +576,22 @@ export class FixtureDataSource implements EhrDataSource {
   async listGrants(patientId: string): Promise<Grant[]> {
     this.checkPatient(patientId);
     this.note('listGrants', [patientId]);
-    return this.grants.map((g) => ({ ...g, scope: [...g.scope] }));
+    const now = Math.floor(Date.now() / 1000);
+    return this.grants.map((g) => {
+      // As on chain: a grant to a hospital that was removed is ended for good (re-adding it does not revive it).
+      const ended = this.endedGrants.has(g);
+      const expired = g.expiresAt !== 0 && g.expiresAt <= now;
+      return {
+        ...g,
+        scope: [...g.scope],
+        active: !ended && !expired,
+        ...(ended
+          ? { inactiveReason: 'ended' as const }
+          : expired
+            ? { inactiveReason: 'expired' as const }
+            : {}),
+      };
+    });
   }
 
   async grant(patientId: string, request: GrantRequest): Promise<TxHandle> {
@@ -529,9 +600,17 @@ export class FixtureDataSource implements EhrDataSource {
     const name =
       this.hospitals.find((h) => h.address === request.grantee)?.name ??
       this.doctors.find((d) => d.address === request.grantee)?.name;
+    if (request.scope.length === 0)
+      throw new DataSourceError('reverted', 'EmptyScope(): a grant must name at least one category.');
     return this.tx(() => {
       this.grants = this.grants.filter((g) => g.grantee !== request.grantee);
-      this.grants.push({ ...request, active: true, ...(name ? { granteeName: name } : {}) });
+      this.grants.push({
+        ...request,
+        scope: SCOPE_CATEGORIES.filter((c) => request.scope.includes(c)),
+        scopeBits: request.scope.reduce((m, c) => m | SCOPES[c], 0),
+        active: true,
+        ...(name ? { granteeName: name } : {}),
+      });
     });
   }
 
@@ -648,7 +727,10 @@ export class FixtureDataSource implements EhrDataSource {
 
   async removeHospital(address: string): Promise<TxHandle> {
     this.calls.push({ method: 'removeHospital', args: [address] });
-    return this.tx(() => (this.hospitals = this.hospitals.filter((h) => h.address !== address)));
+    return this.tx(() => {
+      this.hospitals = this.hospitals.filter((h) => h.address !== address);
+      for (const g of this.grants) if (g.grantee === address) this.endedGrants.add(g);
+    });
   }
 
   async listDoctors(hospital: string): Promise<Doctor[]> {

@@ -1,12 +1,15 @@
 /**
  * Patients: the doctors' search (blind index; only patients who granted the caller, or the caller's
- * hospital, demographics access appear) and the patient's own contact-details edit, which writes
- * a new Patient version to the FHIR server (fhir-kit-client) and queues it for anchoring.
+ * hospital, demographics access appear) and the patient's own contact-details edit: a change applied
+ * to the FHIR server's current Patient version (If-Match on the version the patient edited, only
+ * the named fields replaced, everything else kept), written back (fhir-kit-client) and queued for
+ * anchoring.
  */
 import { SCOPES } from '@ehr-anchor/contracts';
 import type { FhirResourceLike } from '@ehr-anchor/core';
 import {
-  contactUpdateSchema,
+  applyContactChange,
+  contactChangeSchema,
   patientSearchResultSchema,
   patientSearchSchema,
   writeReceiptSchema,
@@ -83,21 +86,22 @@ export async function patientRoutes(root: FastifyInstance): Promise<void> {
     },
   );
 
-  app.put(
+  app.patch(
     '/patients/:subject/contact',
     {
       schema: {
         tags: ['patients'],
         summary:
-          'The patient replaces their telecom and address; a new Patient version is written to the FHIR server and anchored',
+          'The patient changes their phone, email or address on the Patient version they saw (If-Match); everything else is kept; the new version is written to the FHIR server and anchored',
         security: [{ session: [] }],
         params: subjectParams,
-        body: contactUpdateSchema,
+        body: contactChangeSchema,
         response: { 202: writeReceiptSchema },
       },
     },
     async (req, reply) => {
       const subject = req.params.subject.toLowerCase();
+      const change = req.body;
       const spec: GuardSpec = {
         action: 'edit',
         subject,
@@ -116,22 +120,47 @@ export async function patientRoutes(root: FastifyInstance): Promise<void> {
           versionId: info.versionId,
           seq: info.seq,
         };
-        const current = (await side.records.read(info)).resource as Patient;
-        let next: Patient = { ...current, telecom: req.body.telecom, address: req.body.address };
+        const conflict = () =>
+          new HttpError(
+            412,
+            'conflict',
+            'the contact details changed since they were opened; nothing was saved — reload and edit the current version',
+          );
+        let next: Patient;
         if (fhir) {
+          // The change is made on the FHIR server's current version, not on the anchored copy: what
+          // the server holds beyond what the bridge anchored (or knows of) is kept.
+          let current: Patient;
           try {
-            next = (await fhir.update({
+            current = (await fhir.read({
               resourceType: 'Patient',
-              id: current.id!,
-              body: next as unknown as FhirResource,
+              id: info.resourceId,
             })) as unknown as Patient;
           } catch (error) {
             const status = (error as { response?: { status?: number } }).response?.status;
+            req.log.warn({ status }, 'FHIR server refused the Patient read');
+            throw new HttpError(502, 'exception', 'the FHIR server did not answer the read');
+          }
+          if (current.meta?.versionId !== change.baseVersionId) throw conflict();
+          try {
+            next = (await fhir.update({
+              resourceType: 'Patient',
+              id: info.resourceId,
+              body: applyContactChange(current, change) as unknown as FhirResource,
+              options: { headers: { 'If-Match': `W/"${change.baseVersionId}"` } },
+            })) as unknown as Patient;
+          } catch (error) {
+            const status = (error as { response?: { status?: number } }).response?.status;
+            if (status === 409 || status === 412) throw conflict();
             req.log.warn({ status }, 'FHIR server refused the Patient update');
             throw new HttpError(502, 'exception', 'the FHIR server did not accept the update');
           }
         } else {
-          // No FHIR server configured: a content-derived version id (see ingest/prepare.ts).
+          // No FHIR server configured: the change is made on the anchored copy, with a
+          // content-derived version id (see ingest/prepare.ts).
+          if (info.versionId !== change.baseVersionId) throw conflict();
+          const current = (await side.records.read(info)).resource as Patient;
+          next = applyContactChange(current, change);
           next = { ...next, meta: { ...next.meta } };
           delete next.meta!.versionId;
         }

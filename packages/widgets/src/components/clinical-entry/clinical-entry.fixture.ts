@@ -8,7 +8,7 @@
  * element's in-browser verification runs for real. Faults are injected by name (`refuseNext`).
  */
 import { checkEntryBundle, type EntryBundleLike } from '@ehr-anchor/core/entry-rules';
-import { buildTree, contentHash, leafHash, pseudonym, randomSalt, type Hex } from '@ehr-anchor/core/record';
+import { buildTree, contentHash, leafHash, randomSalt, type Hex } from '@ehr-anchor/core/record';
 import type { Bundle, FhirResource } from 'fhir/r4';
 import type { AnchorOnChain, EhrDataSource, LeafInputs, RecordDetail } from '../../data/data-source.js';
 import { categoryOf, titleOf } from '../../fhir/format.js';
@@ -176,7 +176,8 @@ export class FixtureEntries implements ClinicalEntrySource {
   async anchorPending(): Promise<string | undefined> {
     const batch = [...this.records.values()].filter((r) => r.state !== 'anchored');
     if (!batch.length) return undefined;
-    const subject = await pseudonym(this.patientId, new Uint8Array(32).fill(7));
+    // The patient's subject as the data source's "chain" binds it: the versions are this patient's.
+    const subject = await this.inner.expectedSubject(this.patientId);
     for (const r of batch) {
       r.leaf = {
         subject,
@@ -262,6 +263,7 @@ export class FixtureEntries implements ClinicalEntrySource {
         state: r.state === 'anchored' ? 'anchored' : 'pending',
       },
       resource: structuredClone(r.resource),
+      origin: { hospital: HOSPITAL },
       ...(r.leaf ? { leaf: r.leaf } : {}),
       ...(r.proof ? { proof: r.proof } : {}),
       ...(r.root

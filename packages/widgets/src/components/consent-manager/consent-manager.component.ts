@@ -3,24 +3,57 @@ import { property, state } from 'lit/decorators.js';
 import { Task } from '@lit/task';
 import { EhrElement, describeError } from '../../internal/ehr-element.js';
 import {
-  RECORD_CATEGORIES,
+  SCOPE_CATEGORIES,
   type AccessLogEntry,
   type AccessLogPage,
   type Grant,
   type GrantRequest,
-  type RecordCategory,
+  type ScopeCategory,
 } from '../../data/data-source.js';
 import { runTx, type TxState } from '../../internal/tx-state.js';
 import { renderTx } from '../../internal/tx-status.js';
 import { EhrConsentGrantRequestEvent } from '../../events/consent-grant-request.js';
 import { EhrConsentGrantedEvent } from '../../events/consent-granted.js';
 import { EhrConsentRevokedEvent } from '../../events/consent-revoked.js';
-import { formatDate } from '../../fhir/format.js';
 import { tokens } from '../../styles/tokens.js';
 import { common } from '../../styles/common.js';
 import { consentManagerStrings, type ConsentManagerStrings } from './consent-manager.strings.js';
 
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+
+type ExpiryChoice = '30d' | '90d' | '1y' | 'never' | 'date';
+
+/** Today as YYYY-MM-DD (local). */
+function today(): string {
+  const d = new Date();
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+/**
+ * The grant's expiry in Unix seconds for a choice: the end of the last day of access (local time),
+ * 0 for "until I revoke it", undefined for a missing or past date.
+ */
+function expiryOf(choice: ExpiryChoice, date: string): number | undefined {
+  if (choice === 'never') return 0;
+  let last: Date;
+  if (choice === 'date') {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) return undefined;
+    const [y, m, d] = date.split('-').map(Number);
+    last = new Date(y!, m! - 1, d!);
+  } else {
+    last = new Date();
+    last.setHours(0, 0, 0, 0);
+    if (choice === '1y') last.setFullYear(last.getFullYear() + 1);
+    else last.setDate(last.getDate() + (choice === '30d' ? 30 : 90));
+  }
+  const end = Math.floor(last.getTime() / 1000) + 86_400; // midnight after the last day
+  return end > Date.now() / 1000 ? end : undefined;
+}
+
+/** A Unix time as a date and time for people, in the browser's locale. */
+function formatDateTime(seconds: number): string {
+  return new Date(seconds * 1000).toLocaleString(undefined, { dateStyle: 'long', timeStyle: 'short' });
+}
 
 /**
  * The patient's consents: grants to hospitals and doctors read from chain state, grant and revoke
@@ -51,6 +84,22 @@ export class ConsentManager extends EhrElement {
     css`
       .grant-form input[name='grantee'] {
         min-width: 26rem;
+      }
+      .scopes label.check,
+      .expiry label.check {
+        display: flex;
+        gap: 0.5rem;
+        align-items: baseline;
+      }
+      .scopes label.everything {
+        border-bottom: 1px solid currentColor;
+        padding-bottom: 0.25rem;
+      }
+      dialog.confirm::backdrop {
+        background: rgb(0 0 0 / 0.4);
+      }
+      button.danger {
+        color: var(--ehr-color-danger, #b00020);
       }
     `,
   ];
@@ -169,6 +218,13 @@ export class ConsentManager extends EhrElement {
       ${this.older?.error ? html`<p role="alert" class="error">${describeError(this.older.error, s)}</p>` : nothing}`;
   }
 
+  /** The categories of a grant in words, exactly as its bits on chain say. */
+  private scopeText(g: Grant): string {
+    const s = this.strings;
+    const names = g.scope.map((c) => s.scopes[c].label).join(', ');
+    return g.scope.length === SCOPE_CATEGORIES.length ? `${s.everything} (${names})` : names;
+  }
+
   private renderGrants(grants: Grant[]): TemplateResult {
     const s = this.strings;
     if (grants.length === 0) return html`<p>${s.noGrants}</p>`;
@@ -180,67 +236,135 @@ export class ConsentManager extends EhrElement {
       <tbody>
         ${grants.map((g) => {
           const who = g.granteeName ?? g.grantee;
-          return html`<tr>
+          return html`<tr data-grantee=${g.grantee} data-scope-bits=${g.scopeBits}>
             <td>${g.granteeName ? html`${g.granteeName}<br />` : nothing}<span class="mono">${g.grantee}</span></td>
             <td>${g.granteeKind === 'hospital' ? s.hospital : s.doctor}</td>
-            <td>${g.scope.length ? g.scope.map((c) => s.category[c]).join(', ') : s.allRecords}</td>
-            <td>${g.expiresAt ? formatDate(new Date(g.expiresAt * 1000).toISOString()) : s.never}</td>
-            <td>${g.active ? s.active : s.expired}</td>
-            <td><button type="button" ?disabled=${busy} aria-label=${s.revokeLabel(who)} @click=${() => void this.revoke(g.grantee)}>${s.revoke}</button></td>
+            <td class="scope">${this.scopeText(g)}</td>
+            <td>${g.expiresAt ? formatDateTime(g.expiresAt) : s.never}</td>
+            <td>${g.active ? s.active : g.inactiveReason === 'ended' ? s.ended : s.expired}</td>
+            <td><button type="button" ?disabled=${busy} aria-label=${s.revokeLabel(who)} @click=${() => this.askRevoke(g)}>${s.revoke}</button></td>
           </tr>`;
         })}
       </tbody>
-    </table>`;
+    </table>
+    <dialog part="revoke-dialog" class="confirm" aria-labelledby="revoke-title" aria-describedby="revoke-body" @cancel=${() => (this.revoking = undefined)}>
+      ${
+        this.revoking
+          ? html`<h3 id="revoke-title">${s.revokeTitle(this.revoking.granteeName ?? this.revoking.grantee)}</h3>
+              <p id="revoke-body">${s.revokeBody(this.scopeText(this.revoking))}</p>
+              <div class="actions">
+                <button type="button" value="cancel" autofocus @click=${() => this.closeRevoke(false)}>${s.cancel}</button>
+                <button type="button" value="revoke" class="danger" @click=${() => this.closeRevoke(true)}>${s.revokeConfirm}</button>
+              </div>`
+          : nothing
+      }
+    </dialog>`;
   }
+
+  /** The grant the revoke dialog asks about. */
+  @state() private accessor revoking: Grant | undefined;
+
+  private askRevoke(g: Grant): void {
+    this.revoking = g;
+    void this.updateComplete.then(() =>
+      this.renderRoot.querySelector<HTMLDialogElement>('dialog.confirm')?.showModal(),
+    );
+  }
+
+  /** Closes the revoke dialog; revokes only when the person confirmed. */
+  private closeRevoke(confirmed: boolean): void {
+    const grant = this.revoking;
+    this.revoking = undefined;
+    this.renderRoot.querySelector<HTMLDialogElement>('dialog.confirm')?.close();
+    if (confirmed && grant) void this.revoke(grant.grantee);
+  }
+
+  @state() private accessor expiryChoice: ExpiryChoice = '90d';
+  @state() private accessor everything = false;
 
   private renderForm(): TemplateResult {
     const s = this.strings;
     const busy = this.tx.phase === 'signing' || this.tx.phase === 'pending';
+    const ends = expiryOf(this.expiryChoice, this.expiryDate);
     return html`<section aria-labelledby="grant-h">
       <h2 id="grant-h">${s.grantHeading}</h2>
       <form part="grant-form" class="grant-form" novalidate @submit=${(e: SubmitEvent) => void this.grant(e)}>
-        <label>${s.granteeAddress}<input name="grantee" autocomplete="off" spellcheck="false" required aria-invalid=${this.formError ? 'true' : 'false'} aria-describedby="grantee-err" /></label>
+        <label>${s.granteeAddress}<input name="grantee" autocomplete="off" spellcheck="false" required aria-invalid=${this.formError === s.granteeInvalid ? 'true' : 'false'} aria-describedby="grant-err" /></label>
         <label>${s.kind}<select name="kind"><option value="hospital">${s.hospital}</option><option value="doctor">${s.doctor}</option></select></label>
-        <fieldset>
-          <legend>${s.scope}</legend>
-          ${RECORD_CATEGORIES.map((c) => html`<label class="check"><input type="checkbox" name="scope" value=${c} />${s.category[c]}</label>`)}
+        <fieldset class="scopes" aria-describedby="grant-err">
+          <legend>${s.scopeLegend}</legend>
+          <label class="check everything"><input type="checkbox" name="everything" .checked=${this.everything} @change=${(e: Event) => (this.everything = (e.target as HTMLInputElement).checked)} /><span><strong>${s.everything}</strong> <span class="muted">${s.everythingHelp}</span></span></label>
+          ${SCOPE_CATEGORIES.map(
+            (c) =>
+              html`<label class="check"><input type="checkbox" name="scope" value=${c} ?disabled=${this.everything} .checked=${this.everything ? true : nothing} /><span><strong>${s.scopes[c].label}</strong> <span class="muted">${s.scopes[c].help}</span></span></label>`,
+          )}
         </fieldset>
-        <label>${s.expiry}<input name="expiry" type="date" /></label>
+        <fieldset class="expiry">
+          <legend>${s.expiryLegend}</legend>
+          ${(Object.keys(s.expiryOptions) as ExpiryChoice[]).map(
+            (k) =>
+              html`<label class="check"><input type="radio" name="expiry" value=${k} .checked=${this.expiryChoice === k} @change=${() => (this.expiryChoice = k)} />${s.expiryOptions[k]}</label>`,
+          )}
+          ${
+            this.expiryChoice === 'date'
+              ? html`<label>${s.expiryDate}<input name="expiryDate" type="date" required .value=${this.expiryDate} min=${today()} @change=${(e: Event) => (this.expiryDate = (e.target as HTMLInputElement).value)} /></label>`
+              : nothing
+          }
+          <p class="muted" role="status">${ends === 0 ? s.expiryNeverSummary : ends ? s.expirySummary(formatDateTime(ends - 1)) : ''}</p>
+        </fieldset>
         <button class="primary" type="submit" ?disabled=${busy}>${s.grant}</button>
-        <p id="grantee-err" class="error" role=${this.formError ? 'alert' : nothing}>${this.formError}</p>
+        <p id="grant-err" class="error" role=${this.formError ? 'alert' : nothing}>${this.formError}</p>
       </form>
     </section>`;
   }
+
+  @state() private accessor expiryDate = '';
 
   private async grant(e: SubmitEvent): Promise<void> {
     e.preventDefault();
     const source = this.source;
     if (!source) return;
+    const s = this.strings;
     // Keep the form: a shadow-tree event's target is cleared once dispatch ends.
     const form = e.target as HTMLFormElement;
     const f = new FormData(form);
     const grantee = String(f.get('grantee') ?? '').trim();
     if (!ADDRESS.test(grantee)) {
-      this.formError = this.strings.granteeInvalid;
+      this.formError = s.granteeInvalid;
+      return;
+    }
+    // No grant without an explicit scope: at least one box, or Everything.
+    const scope: ScopeCategory[] = this.everything
+      ? [...SCOPE_CATEGORIES]
+      : SCOPE_CATEGORIES.filter((c) => f.getAll('scope').includes(c));
+    if (scope.length === 0) {
+      this.formError = s.scopeRequired;
+      return;
+    }
+    const expiresAt = expiryOf(this.expiryChoice, this.expiryDate);
+    if (expiresAt === undefined) {
+      this.formError = s.expiryPast;
       return;
     }
     this.formError = '';
-    const expiry = String(f.get('expiry') ?? '');
     const request: GrantRequest = {
       grantee,
       granteeKind: f.get('kind') === 'doctor' ? 'doctor' : 'hospital',
-      scope: f.getAll('scope').map(String) as RecordCategory[],
-      expiresAt: expiry ? Math.floor(Date.parse(`${expiry}T23:59:59Z`) / 1000) : 0,
+      scope,
+      expiresAt,
     };
     if (!this.dispatchEvent(new EhrConsentGrantRequestEvent(request))) return;
     const hash = await runTx(
-      this.strings.granting,
+      s.granting,
       () => source.grant(this.patient, request),
       (t) => (this.tx = t),
-      this.strings,
+      s,
     );
     if (hash) {
       form.reset();
+      this.everything = false;
+      this.expiryChoice = '90d';
+      this.expiryDate = '';
       this.dispatchEvent(new EhrConsentGrantedEvent({ grant: request, txHash: hash }));
       void this.grantsTask.run();
     }

@@ -1,6 +1,7 @@
 import { defaultErrorStrings } from '../../internal/ehr-element.js';
 import { defaultTxStrings } from '../../internal/tx-status.js';
 import { ehrViewerStrings } from '../ehr-viewer/ehr-viewer.strings.js';
+import type { ScopeCategory } from '../../data/data-source.js';
 
 /** Every user-visible string of `<consent-manager>`, in one place for translation. */
 export const consentManagerStrings = {
@@ -15,19 +16,40 @@ export const consentManagerStrings = {
   kind: 'Kind',
   hospital: 'Hospital',
   doctor: 'Doctor',
-  scope: 'Scope',
-  allRecords: 'All records',
-  expires: 'Expires',
-  never: 'Never',
+  scope: 'What they can see',
+  everything: 'Everything',
+  everythingHelp: 'Every kind of record listed here.',
+  scopeLegend: 'What may they see? Choose at least one, or Everything.',
+  scopeRequired: 'Choose at least one kind of record to share, or Everything.',
+  expires: 'Until',
+  never: 'Until you revoke it',
   status: 'Status',
   active: 'Active',
   expired: 'Expired',
+  ended: 'Ended: removed from the network',
   revoke: 'Revoke',
   revokeLabel: (who: string) => `Revoke access of ${who}`,
+  revokeTitle: (who: string) => `Revoke access of ${who}?`,
+  revokeBody: (what: string) =>
+    `From the next block on they can no longer see: ${what}. Records they already saw stay in their own systems.`,
+  revokeConfirm: 'Revoke access',
+  cancel: 'Cancel',
+  expiryLegend: 'For how long?',
+  expiryOptions: {
+    '30d': '30 days',
+    '90d': '90 days',
+    '1y': 'One year',
+    never: 'Until I revoke it',
+    date: 'Until a date I choose',
+  },
+  expiryDate: 'Last day of access',
+  expiryPast: 'Choose today or a later day as the last day of access.',
+  expirySummary: (when: string) => `Access ends at the end of ${when}.`,
+  expiryNeverSummary: 'Access lasts until you revoke it.',
   grantHeading: 'Grant access',
   granteeAddress: 'Grantee address (0x…)',
   granteeInvalid: 'Enter the 0x address of a hospital or doctor (40 hex digits).',
-  expiry: 'Expiry date (optional)',
+
   grant: 'Grant access',
   granting: 'Grant',
   revoking: 'Revoke',
@@ -44,6 +66,25 @@ export const consentManagerStrings = {
   what: 'Record',
   outcome: 'Outcome',
   retry: 'Retry',
-  category: ehrViewerStrings.category,
+  /** Each consent category: its name and what granting it lets the grantee see, in plain words. */
+  scopes: {
+    demographics: {
+      label: 'Who you are',
+      help: 'Name, birth date, contact details. Needed to find you in search and to show whose records these are.',
+    },
+    encounters: { label: 'Visits', help: 'Hospital stays and consultations.' },
+    conditions: { label: 'Conditions', help: 'Diagnoses and health problems.' },
+    medications: { label: 'Medications', help: 'Prescriptions and medicines.' },
+    observations: { label: 'Tests and measurements', help: 'Lab results, vital signs, questionnaires.' },
+    procedures: { label: 'Procedures', help: 'Operations and other procedures.' },
+    immunizations: { label: 'Vaccinations', help: 'Vaccines you received.' },
+    allergies: { label: 'Allergies', help: 'Allergies and intolerances.' },
+    carePlans: { label: 'Care plans', help: 'Care plans, care teams, treatment goals.' },
+    documents: { label: 'Documents', help: 'Letters, reports, uploaded files.' },
+    imaging: { label: 'Imaging', help: 'X-ray, CT, MRI and other scans.' },
+    devices: { label: 'Devices', help: 'Implants and medical devices.' },
+    billing: { label: 'Claims and billing', help: 'Insurance, claims, payments.' },
+    other: { label: 'Everything else', help: 'Any kind of record not listed above.' },
+  } satisfies Record<ScopeCategory, { label: string; help: string }>,
 };
 export type ConsentManagerStrings = typeof consentManagerStrings;

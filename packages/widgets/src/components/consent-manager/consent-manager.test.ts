@@ -1,7 +1,8 @@
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { setViewport } from '@web/test-runner-commands';
 import type { Bundle } from 'fhir/r4';
-import type { EhrDataSource } from '../../data/data-source.js';
+import { SCOPE_CATEGORIES, type EhrDataSource } from '../../data/data-source.js';
+import { SCOPES } from '@ehr-anchor/contracts';
 import { Wallet } from 'ethers';
 import { FIXTURE_ACCOUNTS, FixtureDataSource, TestWallet, loadSyntheaBundle } from '../../testing/index.js';
 import { shadowQuery, signInThroughProvider, until } from '../../../test/helpers.js';
@@ -24,6 +25,10 @@ async function manager(ds: EhrDataSource | undefined, patientId: string): Promis
 
 function txPhase(el: ConsentManager): string | undefined {
   return el.shadowRoot!.querySelector<HTMLElement>('[part="tx-status"]')?.dataset.phase;
+}
+
+function fillGrantee(el: ConsentManager, grantee: string): void {
+  el.shadowRoot!.querySelector<HTMLInputElement>('input[name="grantee"]')!.value = grantee;
 }
 
 function fillGrant(el: ConsentManager, grantee: string, scopes: string[]): void {
@@ -65,10 +70,15 @@ describe('<consent-manager>', () => {
     expect(el.shadowRoot!.querySelector('[part="tx-status"]')!.textContent).to.contain('Confirmed');
     const event = await granted;
     expect(event.detail.grant.scope).to.deep.equal(['observations', 'immunizations']);
+    // The default expiry the patient saw: 90 days, to the end of that day.
+    const ninety = new Date();
+    ninety.setHours(0, 0, 0, 0);
+    ninety.setDate(ninety.getDate() + 91);
+    expect(event.detail.grant.expiresAt).to.equal(ninety.getTime() / 1000);
     expect(txPhase(el)).to.equal('confirmed');
     const table = await shadowQuery(el, '[part="grants"]', 'grants table');
     expect(table.textContent).to.contain('General Hospital');
-    expect(table.textContent).to.contain('Observations & labs, Immunizations');
+    expect(table.querySelector('td.scope')!.textContent).to.equal('Tests and measurements, Vaccinations');
     await expect(el).to.be.accessible();
   });
 
@@ -78,15 +88,35 @@ describe('<consent-manager>', () => {
       await ds.grant(ds.patientId, {
         grantee: FIXTURE_ACCOUNTS.doctor,
         granteeKind: 'doctor',
-        scope: [],
+        scope: ['demographics', 'observations'],
         expiresAt: 0,
       })
     ).wait();
     const el = await manager(ds, ds.patientId);
     const revoke = await shadowQuery<HTMLButtonElement>(el, '[part="grants"] button', 'revoke button');
     expect(revoke.getAttribute('aria-label')).to.contain('Dr. Demo');
-    const revoked = oneEvent(el, 'ehr-consent-revoked');
+    // Revoking asks first, in a modal dialog that says what ends; Cancel changes nothing.
     revoke.click();
+    const dialog = await shadowQuery<HTMLDialogElement>(
+      el,
+      'dialog[part="revoke-dialog"][open]',
+      'confirmation',
+    );
+    expect(dialog.textContent).to.contain('Revoke access of Dr. Demo?');
+    expect(dialog.textContent).to.contain('Who you are, Tests and measurements');
+    await expect(el).to.be.accessible();
+    dialog.querySelector<HTMLButtonElement>('button[value="cancel"]')!.click();
+    await until(() => !dialog.open, 'dialog closed');
+    await el.updateComplete;
+    expect(ds.calls.some((c) => c.method === 'revoke')).to.equal(false);
+    revoke.click();
+    const again = await shadowQuery<HTMLDialogElement>(
+      el,
+      'dialog[part="revoke-dialog"][open]',
+      'confirmation',
+    );
+    const revoked = oneEvent(el, 'ehr-consent-revoked');
+    again.querySelector<HTMLButtonElement>('button[value="revoke"]')!.click();
     expect((await revoked).detail.grantee).to.equal(FIXTURE_ACCOUNTS.doctor);
     await until(() => el.shadowRoot!.textContent!.includes('You have not granted'), 'grant gone');
   });
@@ -96,7 +126,7 @@ describe('<consent-manager>', () => {
     ds.failNextTransaction('InvalidGrantee');
     const el = await manager(ds, ds.patientId);
     await until(() => el.shadowRoot!.textContent!.includes('You have not granted'), 'loaded');
-    fillGrant(el, FIXTURE_ACCOUNTS.visitor, []);
+    fillGrant(el, FIXTURE_ACCOUNTS.visitor, ['allergies']);
     el.shadowRoot!.querySelector<HTMLButtonElement>('[part="grant-form"] button[type="submit"]')!.click();
     await until(() => txPhase(el) === 'failed', 'failed tx');
     expect(el.shadowRoot!.querySelector('[part="tx-status"]')!.textContent).to.contain('InvalidGrantee');
@@ -111,7 +141,7 @@ describe('<consent-manager>', () => {
     fillGrant(el, 'not-an-address', []);
     el.shadowRoot!.querySelector<HTMLButtonElement>('[part="grant-form"] button[type="submit"]')!.click();
     await until(
-      () => el.shadowRoot!.querySelector('#grantee-err')!.textContent!.includes('40 hex digits'),
+      () => el.shadowRoot!.querySelector('#grant-err')!.textContent!.includes('40 hex digits'),
       'validation',
     );
     expect(ds.calls.some((c) => c.method === 'grant')).to.equal(false);
@@ -123,10 +153,119 @@ describe('<consent-manager>', () => {
     const el = await manager(ds, ds.patientId);
     await until(() => el.shadowRoot!.textContent!.includes('You have not granted'), 'loaded');
     el.addEventListener('ehr-consent-grant-request', (e) => e.preventDefault());
-    fillGrant(el, FIXTURE_ACCOUNTS.hospital, []);
+    fillGrant(el, FIXTURE_ACCOUNTS.hospital, ['documents']);
     el.shadowRoot!.querySelector<HTMLButtonElement>('[part="grant-form"] button[type="submit"]')!.click();
     await el.updateComplete;
     expect(ds.calls.some((c) => c.method === 'grant')).to.equal(false);
+  });
+
+  it('makes a grant without an explicit scope impossible: no box and no Everything is refused before the wallet', async () => {
+    const ds = await FixtureDataSource.create({ bundle });
+    const el = await manager(ds, ds.patientId);
+    await until(() => el.shadowRoot!.textContent!.includes('You have not granted'), 'loaded');
+    fillGrant(el, FIXTURE_ACCOUNTS.hospital, []);
+    el.shadowRoot!.querySelector<HTMLButtonElement>('[part="grant-form"] button[type="submit"]')!.click();
+    await until(
+      () =>
+        el
+          .shadowRoot!.querySelector('#grant-err')!
+          .textContent!.includes('Choose at least one kind of record'),
+      'scope required',
+    );
+    expect(ds.calls.some((c) => c.method === 'grant')).to.equal(false);
+    // The data source refuses it too (as the contract does: EmptyScope).
+    let refused = false;
+    await ds
+      .grant(ds.patientId, {
+        grantee: FIXTURE_ACCOUNTS.hospital,
+        granteeKind: 'hospital',
+        scope: [],
+        expiresAt: 0,
+      })
+      .catch(() => (refused = true));
+    expect(refused).to.equal(true);
+    await expect(el).to.be.accessible();
+  });
+
+  it('offers every scope with a plain explanation, demographics included, and Everything as an explicit choice', async () => {
+    const ds = await FixtureDataSource.create({ bundle });
+    const el = await manager(ds, ds.patientId);
+    await until(() => el.shadowRoot!.textContent!.includes('You have not granted'), 'loaded');
+    const boxes = [...el.shadowRoot!.querySelectorAll<HTMLInputElement>('input[name="scope"]')];
+    expect(boxes.map((b) => b.value)).to.deep.equal([...SCOPE_CATEGORIES]);
+    // The same categories, in bits, as the contract's SCOPES.
+    expect([...SCOPE_CATEGORIES].sort()).to.deep.equal(Object.keys(SCOPES).sort());
+    const demographics = boxes.find((b) => b.value === 'demographics')!.closest('label')!.textContent!;
+    expect(demographics).to.contain('find you in search');
+    for (const b of boxes) expect(b.closest('label')!.textContent!.trim().length).to.be.greaterThan(20);
+    el.shadowRoot!.querySelector<HTMLInputElement>('input[name="everything"]')!.click();
+    fillGrantee(el, FIXTURE_ACCOUNTS.hospital);
+    el.shadowRoot!.querySelector<HTMLInputElement>('input[name="expiry"][value="never"]')!.click();
+    const granted = oneEvent(el, 'ehr-consent-granted');
+    el.shadowRoot!.querySelector<HTMLButtonElement>('[part="grant-form"] button[type="submit"]')!.click();
+    const event = await granted;
+    expect(event.detail.grant.scope).to.deep.equal([...SCOPE_CATEGORIES]);
+    expect(event.detail.grant.expiresAt).to.equal(0);
+    const [grant] = await ds.listGrants(ds.patientId);
+    expect(grant!.scopeBits).to.equal(Object.values(SCOPES).reduce((m, b) => m | b, 0));
+  });
+
+  it('renders two different grants differently: exact scope bits and expiry from chain state', async () => {
+    const ds = await FixtureDataSource.create({ bundle });
+    const inAWeek = Math.floor(Date.now() / 1000) + 7 * 86_400;
+    await (
+      await ds.grant(ds.patientId, {
+        grantee: FIXTURE_ACCOUNTS.hospital,
+        granteeKind: 'hospital',
+        scope: ['observations'],
+        expiresAt: inAWeek,
+      })
+    ).wait();
+    await (
+      await ds.grant(ds.patientId, {
+        grantee: FIXTURE_ACCOUNTS.doctor,
+        granteeKind: 'doctor',
+        scope: [...SCOPE_CATEGORIES],
+        expiresAt: 0,
+      })
+    ).wait();
+    const el = await manager(ds, ds.patientId);
+    const table = await shadowQuery(el, '[part="grants"]', 'grants table');
+    const rows = [...table.querySelectorAll('tbody tr')];
+    const text = rows.map((r) =>
+      [...r.querySelectorAll('td')].slice(1, 4).map((td) => td.textContent!.trim()),
+    );
+    expect(text[0]![1]).to.equal('Tests and measurements');
+    expect(text[0]![2]).to.contain(String(new Date(inAWeek * 1000).getFullYear()));
+    expect(text[1]![1]).to.match(/^Everything \(Who you are, Visits, /);
+    expect(text[1]![2]).to.equal('Until you revoke it');
+    expect(rows[0]!.getAttribute('data-scope-bits')).to.equal(String(SCOPES.observations));
+    expect(JSON.stringify(text[0])).to.not.equal(JSON.stringify(text[1]));
+  });
+
+  it('shows a grant to a removed hospital as ended, and re-adding the hospital does not revive it', async () => {
+    const ds = await FixtureDataSource.create({ bundle });
+    await (
+      await ds.grant(ds.patientId, {
+        grantee: FIXTURE_ACCOUNTS.hospital,
+        granteeKind: 'hospital',
+        scope: ['documents'],
+        expiresAt: 0,
+      })
+    ).wait();
+    await (await ds.removeHospital(FIXTURE_ACCOUNTS.hospital)).wait();
+    await (
+      await ds.addHospital({
+        address: FIXTURE_ACCOUNTS.hospital,
+        name: 'General Hospital',
+        bridgeSigner: FIXTURE_ACCOUNTS.otherDoctor,
+        keyWrappingKey: '0x01',
+      })
+    ).wait();
+    const el = await manager(ds, ds.patientId);
+    const table = await shadowQuery(el, '[part="grants"]', 'grants table');
+    expect(table.textContent).to.contain('Ended: removed from the network');
+    expect((await ds.listGrants(ds.patientId))[0]!.active).to.equal(false);
   });
 
   it('lists who read what in the access log', async () => {

@@ -79,6 +79,11 @@ export class EhrProvider extends LitElement {
   @property({ attribute: 'chain-id', type: Number }) accessor chainId = 0;
   /** EhrRegistry contract address. */
   @property({ attribute: 'contract-address' }) accessor contractAddress = '';
+  /**
+   * The hospital whose bridge `bridge-url` is (its address on chain): records are verified as anchored
+   * by it. Without it, the chain maps the bridge's signer to its hospital.
+   */
+  @property({ attribute: 'bridge-hospital' }) accessor bridgeHospital = '';
   /** Hides the built-in wallet bar (the host page renders its own from `ehr-wallet-change`). */
   @property({ attribute: 'hide-bar', type: Boolean, reflect: true }) accessor hideBar = false;
   /** The EIP-1193 wallet; defaults to `window.ethereum` when present. */
@@ -147,7 +152,9 @@ export class EhrProvider extends LitElement {
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('ethereum') && this.isConnected) this.subscribe();
     if (!this.dataSource && this.bridgeUrl && this.rpcUrl && this.contractAddress) {
-      const key = [this.bridgeUrl, this.rpcUrl, this.chainId, this.contractAddress].join('|');
+      const key = [this.bridgeUrl, this.rpcUrl, this.chainId, this.contractAddress, this.bridgeHospital].join(
+        '|',
+      );
       if (key !== this.builtKey || changed.has('ethereum')) {
         this.builtKey = key;
         const ethereum = this.ethereum;
@@ -159,6 +166,7 @@ export class EhrProvider extends LitElement {
             rpcUrl: this.rpcUrl,
             chainId: this.chainId,
             contractAddress: this.contractAddress,
+            ...(this.bridgeHospital ? { hospital: this.bridgeHospital } : {}),
             ethereum: ethereum as never,
           });
         });

@@ -6,6 +6,7 @@ import { EhrElement, describeError } from '../../internal/ehr-element.js';
 import { VIRTUALIZE_ABOVE, loadedVirtualizer, virtualizerReady } from '../../internal/lazy-virtualizer.js';
 import {
   RECORD_CATEGORIES,
+  type ContactChange,
   type PatientMatch,
   type RecordCategory,
   type RecordDetail,
@@ -30,9 +31,16 @@ import { EhrRecordSelectEvent } from '../../events/record-select.js';
 import { EhrPatientSelectEvent } from '../../events/patient-select.js';
 import { EhrVerifiedEvent } from '../../events/verified.js';
 import { EhrContactUpdatedEvent } from '../../events/contact-updated.js';
+import type * as ContactModule from '@ehr-anchor/core/contact';
 import { versionSourceFor } from '../clinical-entry/clinical-entry.source.js';
 import { ehrViewerStrings, type EhrViewerStrings } from './ehr-viewer.strings.js';
 import { styles } from './ehr-viewer.styles.js';
+
+/** The resource as the content hash covers it (record model v1): without `meta` and the narrative `text`. */
+function coveredContent(resource: FhirResource): Omit<FhirResource, 'meta' | 'text'> {
+  const { meta: _meta, text: _text, ...covered } = resource as FhirResource & { text?: unknown };
+  return covered;
+}
 
 type Row =
   { kind: 'header'; category: RecordCategory; count: number } | { kind: 'record'; summary: RecordSummary };
@@ -103,6 +111,8 @@ export class EhrViewer extends EhrElement {
   @state() private accessor tab: Tab = 'formatted';
   @state() private accessor editing = false;
   @state() private accessor status = '';
+  /** The last contact save's outcome, shown by the header (what changed, or why nothing was saved). */
+  @state() private accessor contactStatus: { ok: boolean; text: string } | undefined;
   /** The patient's "Versions" disclosure is open. */
   @state() private accessor versionsOpen = false;
   @state() private accessor searchQuery: { text: string; identifier: string; birthDate: string } | undefined;
@@ -114,7 +124,12 @@ export class EhrViewer extends EhrElement {
   private readonly patientTask = new Task(this, {
     task: async ([source, patientId], { signal }) => {
       if (!source || !patientId) return undefined;
-      return source.getPatient(patientId, signal);
+      const header = await source.getPatient(patientId, signal);
+      // The header is a record like any other: its own verdict (about this patient, from its hospital).
+      const verification: Verification = header.record
+        ? await this.verifier.verifyDetail(header.record)
+        : { state: 'unknown', detail: 'The patient details came without a proof.' };
+      return { header, verification };
     },
     args: () => [this.source, this.patientId, this.signedInAs] as const,
   });
@@ -166,7 +181,7 @@ export class EhrViewer extends EhrElement {
     // A signed-in patient sees their own record unless the page names another.
     if (!this.patientId && this.session?.role === 'patient' && this.session.patientId)
       this.patientId = this.session.patientId;
-    this.verifier.reset(this.source, this.patientId);
+    this.verifier.reset(this.source, this.patientId, this.signedInAs);
     if (changed.has('patientId') && changed.get('patientId') !== undefined) {
       this.selectedKey = '';
       this.editing = false;
@@ -310,20 +325,25 @@ export class EhrViewer extends EhrElement {
         pending: () => html`<p role="status">${s.loadingPatient}</p>`,
         error: (e) => html`<p role="alert" class="error">${describeError(e, s)}
             <button type="button" @click=${() => void this.patientTask.run()}>${s.retry}</button></p>`,
-        complete: (header) => (header ? this.renderPatient(header.resource, header.key) : nothing),
+        complete: (loaded) =>
+          loaded
+            ? this.renderPatient(loaded.header.resource, loaded.header.key, loaded.verification)
+            : nothing,
       })}
     </header>`;
   }
 
-  private renderPatient(p: Patient, key: string | undefined): TemplateResult {
+  private renderPatient(p: Patient, key: string | undefined, v: Verification): TemplateResult {
     const s = this.strings;
     const canEdit =
       this.effectiveMode === 'patient' &&
       (!this.session || this.session.role === 'patient' || this.session.role === undefined);
     return html`<div class="title-row">
         <h2>${preferredName(p.name)}</h2>
+        <span class="muted visually-hidden">${s.headerVerification}</span>${this.renderBadge(v)}
         <slot name="header-actions"></slot>
       </div>
+      ${this.renderTamperAlert(v)}
       <dl class="facts">
         ${p.birthDate ? html`<div><dt>${s.birthDate}</dt><dd>${formatDate(p.birthDate)}</dd></div>` : nothing}
         ${
@@ -353,7 +373,12 @@ export class EhrViewer extends EhrElement {
       </dl>
       ${
         canEdit && !this.editing
-          ? html`<button type="button" @click=${() => (this.editing = true)}>${s.editContact}</button>`
+          ? html`<button type="button" @click=${() => void this.startEditing()}>${s.editContact}</button>`
+          : nothing
+      }
+      ${
+        this.contactStatus
+          ? html`<p class=${this.contactStatus.ok ? 'saved' : 'error'} role=${this.contactStatus.ok ? 'status' : 'alert'}>${this.contactStatus.text}</p>`
           : nothing
       }
       ${this.editing ? this.renderContactForm(p) : nothing} ${this.renderPatientVersions(key)}`;
@@ -377,18 +402,30 @@ export class EhrViewer extends EhrElement {
     </details>`;
   }
 
-  private renderContactForm(p: Patient): TemplateResult {
+  /** The contact-change code (what changed, applied as the bridge does): loaded with the first edit. */
+  private contact: typeof ContactModule | undefined;
+
+  private async startEditing(): Promise<void> {
+    this.contactStatus = undefined;
+    try {
+      this.contact ??= await import('@ehr-anchor/core/contact');
+      this.editing = true;
+    } catch (error) {
+      this.contactStatus = { ok: false, text: describeError(error, this.strings) };
+    }
+  }
+
+  private renderContactForm(p: Patient): TemplateResult | typeof nothing {
     const s = this.strings;
-    const phone = p.telecom?.find((t) => t.system === 'phone')?.value ?? '';
-    const email = p.telecom?.find((t) => t.system === 'email')?.value ?? '';
-    const a = p.address?.[0];
+    if (!this.contact) return nothing;
+    const shown = this.contact.contactFields(p);
     return html`<form class="contact-form" @submit=${(e: SubmitEvent) => void this.saveContact(e, p)}>
-      <label>${s.phone}<input name="phone" type="tel" autocomplete="tel" .value=${phone} /></label>
-      <label>${s.email}<input name="email" type="email" autocomplete="email" .value=${email} /></label>
-      <label>${s.addressLine}<input name="line" autocomplete="street-address" .value=${a?.line?.join(', ') ?? ''} /></label>
-      <label>${s.city}<input name="city" autocomplete="address-level2" .value=${a?.city ?? ''} /></label>
-      <label>${s.postalCode}<input name="postalCode" autocomplete="postal-code" .value=${a?.postalCode ?? ''} /></label>
-      <label>${s.country}<input name="country" autocomplete="country" .value=${a?.country ?? ''} /></label>
+      <label>${s.phone}<input name="phone" type="tel" autocomplete="tel" .value=${shown.phone} /></label>
+      <label>${s.email}<input name="email" type="email" autocomplete="email" .value=${shown.email} /></label>
+      <label>${s.addressLine}<input name="line" autocomplete="street-address" .value=${shown.line} /></label>
+      <label>${s.city}<input name="city" autocomplete="address-level2" .value=${shown.city} /></label>
+      <label>${s.postalCode}<input name="postalCode" autocomplete="postal-code" .value=${shown.postalCode} /></label>
+      <label>${s.country}<input name="country" autocomplete="country" .value=${shown.country} /></label>
       <div class="actions">
         <button class="primary" type="submit">${s.saveContact}</button>
         <button type="button" @click=${() => (this.editing = false)}>${s.cancel}</button>
@@ -396,37 +433,51 @@ export class EhrViewer extends EhrElement {
     </form>`;
   }
 
+  /** What the person said in the contact form, as a change to the version they saw: only the fields they edited. */
+  private contactChange(form: HTMLFormElement, p: Patient, contact: typeof ContactModule): ContactChange {
+    const f = new FormData(form);
+    const shown = contact.contactFields(p);
+    const typed = (k: keyof typeof shown): string => String(f.get(k) ?? '').trim();
+    const edited = (k: keyof typeof shown): boolean => typed(k) !== shown[k];
+    const value = (k: keyof typeof shown): string | null => typed(k) || null;
+    const address: NonNullable<ContactChange['address']> = {};
+    if (edited('line')) address.line = typed('line') ? [typed('line')] : null;
+    for (const k of ['city', 'postalCode', 'country'] as const) if (edited(k)) address[k] = value(k);
+    return {
+      baseVersionId: p.meta?.versionId ?? '1',
+      ...(edited('phone') ? { phone: value('phone') } : {}),
+      ...(edited('email') ? { email: value('email') } : {}),
+      ...(Object.keys(address).length ? { address } : {}),
+    };
+  }
+
   private async saveContact(e: SubmitEvent, p: Patient): Promise<void> {
     e.preventDefault();
     const source = this.source;
     if (!source) return;
-    const f = new FormData(e.target as HTMLFormElement);
-    const get = (k: string): string => String(f.get(k) ?? '').trim();
-    const others = (p.telecom ?? []).filter((t) => t.system !== 'phone' && t.system !== 'email');
-    const telecom = [
-      ...(get('phone') ? [{ system: 'phone' as const, value: get('phone'), use: 'home' as const }] : []),
-      ...(get('email') ? [{ system: 'email' as const, value: get('email') }] : []),
-      ...others,
-    ];
-    const base = p.address?.[0] ?? {};
-    const address = [
-      {
-        ...base,
-        line: get('line') ? [get('line')] : [],
-        city: get('city'),
-        postalCode: get('postalCode'),
-        country: get('country'),
-      },
-      ...(p.address ?? []).slice(1),
-    ];
-    try {
-      await source.updateContact(this.patientId, { telecom, address });
+    const s = this.strings;
+    const contact = this.contact;
+    if (!contact) return;
+    const change = this.contactChange(e.target as HTMLFormElement, p, contact);
+    const changes = contact.contactFieldChanges(p, contact.applyContactChange(p, change));
+    if (changes.length === 0) {
       this.editing = false;
-      this.status = this.strings.contactSaved;
+      this.contactStatus = { ok: true, text: s.contactNoChange };
+      return;
+    }
+    try {
+      await source.updateContact(this.patientId, change);
+      this.editing = false;
+      const text = s.contactSavedChanges(
+        changes.map((c) => s.contactChange(s.contactFieldNames[c.field], c.before, c.after)),
+      );
+      this.contactStatus = { ok: true, text };
+      this.status = text;
       void this.patientTask.run();
-      this.dispatchEvent(new EhrContactUpdatedEvent({ patientId: this.patientId }));
+      this.dispatchEvent(new EhrContactUpdatedEvent({ patientId: this.patientId, changes }));
     } catch (error) {
-      this.status = describeError(error, this.strings);
+      this.contactStatus = { ok: false, text: describeError(error, s) };
+      this.status = this.contactStatus.text;
     }
   }
 
@@ -586,6 +637,16 @@ export class EhrViewer extends EhrElement {
     return html`<span part="badge" class="badge" data-state=${v.state} title=${help}>${label}</span>`;
   }
 
+  /** A tampered record's reason in words, with the technical detail behind a disclosure. */
+  private renderTamperAlert(v: Verification): TemplateResult | typeof nothing {
+    if (v.state !== 'tampered') return nothing;
+    const s = this.strings;
+    return html`<div role="alert" class="error tamper">
+      <p>${s.badge.tampered}: ${s.tamperExplain[v.reason]} ${s.tamperAdvice}</p>
+      <details><summary>${s.technicalDetails}</summary><p class="mono">${v.detail}</p></details>
+    </div>`;
+  }
+
   /** Opens a record in the detail panel (deep links, hosts that list records elsewhere). */
   openRecord(key: string): void {
     this.select(key);
@@ -625,7 +686,7 @@ export class EhrViewer extends EhrElement {
         ${this.renderBadge(v)}
         <button type="button" @click=${() => (this.selectedKey = '')}>${s.closeDetail}</button>
       </div>
-      ${v.state === 'tampered' ? html`<p role="alert" class="error">${s.badge.tampered}: ${v.detail}</p>` : nothing}
+      ${this.renderTamperAlert(v)}
       <div role="tablist" aria-label=${s.detail} @keydown=${this.onTabKey}>
         ${tabs.map(
           ([id, label]) => html`<button
@@ -646,7 +707,7 @@ export class EhrViewer extends EhrElement {
           this.tab === 'formatted'
             ? this.renderFormatted(d.resource, v, attachments)
             : this.tab === 'raw'
-              ? html`<pre class="raw">${JSON.stringify(d.resource, null, 2)}</pre>`
+              ? html`<p class="muted">${s.rawCovered}</p><pre class="raw" tabindex="0" aria-label=${s.tabRaw}>${JSON.stringify(coveredContent(d.resource), null, 2)}</pre>`
               : this.renderProof(d, v)
         }
       </div>
@@ -709,7 +770,15 @@ export class EhrViewer extends EhrElement {
             : nothing
         }
       </dl>
-      ${narrative ? html`<h5>${s.narrative}</h5>${this.renderNarrative(narrative)}` : nothing}
+      ${
+        narrative
+          ? html`<details part="narrative-disclosure" class="narrative-disclosure">
+              <summary>${s.narrative}</summary>
+              <p class="muted">${s.narrativeNote}</p>
+              ${this.renderNarrative(narrative)}
+            </details>`
+          : nothing
+      }
       ${r.resourceType === 'DocumentReference' ? this.renderAttachments(v, attachments) : nothing}`;
   }
 
@@ -760,8 +829,13 @@ export class EhrViewer extends EhrElement {
       <dl class="facts mono">
         ${Object.entries(leaf).map(([k, val]) => html`<div><dt>${k}</dt><dd>${val}</dd></div>`)}
       </dl>
+      ${v.state === 'verified' ? html`<dl class="facts mono"><div><dt>${s.leafHash}</dt><dd>${v.leafHash}</dd></div></dl>` : nothing}
       <h5>${s.proofPath}</h5>
-      <ol class="mono">${d.proof.map((p) => html`<li>${p}</li>`)}</ol>
+      ${
+        d.proof.length
+          ? html`<ol class="mono">${d.proof.map((p) => html`<li>${p}</li>`)}</ol>`
+          : html`<p class="proof-single">${s.proofSingle}</p>`
+      }
       <dl class="facts mono">
         <div><dt>${s.root}</dt><dd>${d.anchor.root}</dd></div>
         ${

@@ -28,6 +28,24 @@ export const ehrViewerStrings = {
   postalCode: 'Postal code',
   country: 'Country',
   contactSaved: 'Contact details saved.',
+  contactSavedChanges: (changes: string[]) =>
+    `Contact details saved: ${changes.join('; ')}. The new version is anchored with the hospital's next batch.`,
+  contactNoChange: 'Nothing was changed, so nothing was saved.',
+  contactChange: (field: string, before: string, after: string) =>
+    before && after
+      ? `${field} changed from ${before} to ${after}`
+      : after
+        ? `${field} added: ${after}`
+        : `${field} removed (was ${before})`,
+  contactFieldNames: {
+    phone: 'Phone',
+    email: 'Email',
+    line: 'Street address',
+    city: 'City',
+    postalCode: 'Postal code',
+    country: 'Country',
+  },
+  headerVerification: 'Patient details',
   patientVersions: 'Versions',
   filters: 'Filters',
   categories: 'Categories',
@@ -57,25 +75,43 @@ export const ehrViewerStrings = {
     checking: 'Checking…',
   },
   badgeHelp: {
-    verified: 'The proof checks against a root anchored on chain.',
+    verified:
+      'The record is unchanged since its hospital anchored it, is about this patient, and the chain confirms that hospital anchored it.',
     pending: 'Not anchored yet; the hospital’s next batch will anchor it.',
     unknown: 'Could not be checked.',
   },
   tamperReason: {
     'content-changed': 'content changed since anchoring',
     'identity-mismatch': 'proof belongs to another record',
+    'subject-mismatch': 'belongs to another patient',
     'proof-invalid': 'proof does not match the root',
     'root-unknown': 'root not anchored on chain',
+    'hospital-mismatch': 'anchored by another hospital',
     malformed: 'malformed record or leaf',
     'bridge-integrity': 'stored bytes inconsistent',
   },
+  /** What each tamper reason means for the person reading; `tamperAdvice` follows it. */
+  tamperExplain: {
+    'content-changed': 'This record was changed after the hospital anchored it.',
+    'identity-mismatch': 'The proof sent with this record belongs to another record or version.',
+    'subject-mismatch': 'This record is about another patient, not the one shown here.',
+    'proof-invalid': 'The proof sent with this record does not check out.',
+    'root-unknown': 'The batch this record claims to belong to was never anchored.',
+    'hospital-mismatch': 'This record was anchored by another hospital than the one it comes from.',
+    malformed: 'This record or its proof is damaged and cannot be checked.',
+    'bridge-integrity': 'The hospital’s service found its stored copy of this record damaged.',
+  },
+  tamperAdvice: 'Do not rely on it; tell the hospital.',
+  technicalDetails: 'Technical details',
   type: 'Type',
   status: 'Status',
   date: 'Date',
   value: 'Value',
   referenceRange: 'Reference range',
   outOfRange: 'out of range',
-  narrative: 'Narrative',
+  narrative: 'Narrative as written by the source — not covered by the proof',
+  narrativeNote:
+    'This text comes with the record but is not part of what the hospital anchored: it could have been changed without the proof noticing. The details above are the checked ones.',
   loadingNarrative: 'Loading the narrative…',
   narrativeFailed: 'The narrative cannot be shown: its sanitizer did not load. Reload the page to try again.',
   codes: 'Codes',
@@ -86,7 +122,12 @@ export const ehrViewerStrings = {
   previewOf: (title: string) => `Preview of ${title}`,
   noPreview: 'This file type is not previewed; download it to open it.',
   leaf: 'Leaf inputs',
+  leafHash: 'Leaf hash',
   proofPath: 'Proof (leaf to root)',
+  proofSingle:
+    'This record is the only one in its batch: its leaf hash is the root itself, so no sibling hashes are needed.',
+  rawCovered:
+    'Exactly what the proof covers: the record without its narrative (text) and server metadata (meta), which are not anchored.',
   root: 'Root',
   anchoredBy: 'Anchored by',
   anchoredAt: 'Anchored at',

@@ -344,6 +344,171 @@ describe('<ehr-viewer>', () => {
     );
   });
 
+  it('shows another patient’s genuine, anchored record as tampered: belongs to another patient', async () => {
+    const ds = await FixtureDataSource.create({ bundle: small });
+    const key = ds.keys().find((k) => k.startsWith('Observation/'))!;
+    // Injected fault: what a dishonest bridge could send — a real record, really anchored, of someone else.
+    await ds.serveAnotherPatientsRecord(key);
+    const el = await viewer(ds, ds.patientId);
+    await open(el, key);
+    await until(() => badge(el)?.dataset.state === 'tampered', 'tampered badge');
+    expect(badge(el)!.textContent).to.contain('belongs to another patient');
+    const alert = el.shadowRoot!.querySelector('[part="detail"] [role="alert"]')!;
+    expect(alert.textContent).to.contain('This record is about another patient, not the one shown here.');
+    expect(el.shadowRoot!.querySelector('[part="detail"] [role="tabpanel"] [part="attachment"]')).to.equal(
+      null,
+    );
+    await expect(el).to.be.accessible();
+  });
+
+  it('shows a record whose root another hospital anchored as tampered: anchored by another hospital', async () => {
+    const ds = await FixtureDataSource.create({ bundle: small });
+    const key = ds.keys().find((k) => k.startsWith('Condition/'))!;
+    await ds.anchorByAnotherHospital(key);
+    const el = await viewer(ds, ds.patientId);
+    await open(el, key);
+    await until(() => badge(el)?.dataset.state === 'tampered', 'tampered badge');
+    expect(badge(el)!.textContent).to.contain('anchored by another hospital');
+    expect(el.shadowRoot!.querySelector('[part="detail"] [role="alert"]')!.textContent).to.contain(
+      'anchored by another hospital than the one it comes from',
+    );
+  });
+
+  it('shows unknown, never verified, when whose record it is cannot be confirmed on chain', async () => {
+    const ds = await FixtureDataSource.create({ bundle: small });
+    // Injected fault: the chain lookup of the patient's subject fails.
+    ds.expectedSubject = () => Promise.reject(new Error('connection refused'));
+    const el = await viewer(ds, ds.patientId);
+    await open(el, ds.keys()[0]!);
+    await until(() => badge(el)?.dataset.state === 'unknown', 'unknown badge');
+    expect(badge(el)!.getAttribute('title')).to.contain('could not be confirmed on chain');
+  });
+
+  it('never shows an edited narrative under a Verified badge: the narrative is a labelled disclosure outside the proof', async () => {
+    const carePlan = structuredClone(
+      bundleResources(small).find((r): r is CarePlan => r.resourceType === 'CarePlan')!,
+    );
+    carePlan.text = {
+      status: 'generated',
+      div: '<div xmlns="http://www.w3.org/1999/xhtml">Original plan</div>',
+    };
+    const ds = await FixtureDataSource.create({
+      resources: [...bundleResources(small).filter((r) => r.id !== carePlan.id), carePlan],
+    });
+    const key = ds.keys().find((k) => k.startsWith(`CarePlan/${carePlan.id}/`))!;
+    // Injected fault: the narrative (not covered by the content hash in record model v1) is edited after anchoring.
+    ds.tamper(
+      key,
+      (r) =>
+        ((r as CarePlan).text!.div =
+          '<div xmlns="http://www.w3.org/1999/xhtml">EDITED: stop all medication</div>'),
+    );
+    const el = await viewer(ds, ds.patientId);
+    await open(el, key);
+    await until(() => badge(el)?.dataset.state === 'verified', 'the structured content still verifies');
+    const panel = el.shadowRoot!.querySelector<HTMLElement>('[role="tabpanel"]')!;
+    const disclosure = await shadowQuery<HTMLDetailsElement>(
+      el,
+      'details[part="narrative-disclosure"]',
+      'narrative disclosure',
+    );
+    expect(disclosure.open, 'closed until the reader asks').to.equal(false);
+    expect(disclosure.querySelector('summary')!.textContent).to.contain('not covered by the proof');
+    // The edited text exists only inside the labelled disclosure, nowhere else under the badge.
+    const outside = [...panel.childNodes]
+      .filter((n) => n !== disclosure)
+      .map((n) => n.textContent)
+      .join('');
+    expect(outside).to.not.contain('EDITED');
+    await until(
+      () => disclosure.querySelector('[part="narrative"]')?.textContent?.includes('EDITED'),
+      'sanitized narrative',
+    );
+    // Raw JSON shows exactly what the proof covers: no narrative.
+    el.shadowRoot!.querySelector<HTMLButtonElement>('#tab-raw')!.click();
+    await until(() => el.shadowRoot!.querySelector('pre.raw'), 'raw JSON');
+    expect(el.shadowRoot!.querySelector('pre.raw')!.textContent).to.not.contain('EDITED');
+    expect(JSON.parse(el.shadowRoot!.querySelector('pre.raw')!.textContent!)).to.not.have.property('text');
+    await expect(el).to.be.accessible();
+  });
+
+  it('gives the patient header its own verdict: verified, and tampered when the Patient record was changed', async () => {
+    const ds = await FixtureDataSource.create({ bundle: small });
+    const headerBadge = (el: EhrViewer) =>
+      el.shadowRoot!.querySelector<HTMLElement>('[part="header"] [part="badge"]');
+    const el = await viewer(ds, ds.patientId);
+    await until(() => headerBadge(el)?.dataset.state === 'verified', 'verified header');
+    expect(ds.calls.some((c) => c.method === 'expectedSubject' && c.args[0] === ds.patientId)).to.equal(true);
+    el.remove();
+    const { key } = await ds.getPatient(ds.patientId);
+    ds.tamper(key!, (r) => ((r as Patient).birthDate = '1900-01-01'));
+    const again = await viewer(ds, ds.patientId);
+    await until(() => headerBadge(again)?.dataset.state === 'tampered', 'tampered header');
+    expect(headerBadge(again)!.textContent).to.contain('content changed since anchoring');
+    expect(again.shadowRoot!.querySelector('[part="header"] [role="alert"]')!.textContent).to.contain(
+      'changed after the hospital anchored it',
+    );
+    await expect(again).to.be.accessible();
+  });
+
+  it('shows the real proof path for a record alone in its batch: the leaf is the root', async () => {
+    const ds = await FixtureDataSource.create({ bundle: small, pending: 1 });
+    const key = ds.keys()[0]!;
+    await ds.anchorPending(); // a batch of one
+    const d = await ds.getRecord(ds.patientId, key);
+    expect(d.proof).to.deep.equal([]);
+    const el = await viewer(ds, ds.patientId);
+    await open(el, key);
+    await until(() => badge(el)?.dataset.state === 'verified', 'verified');
+    el.shadowRoot!.querySelector<HTMLButtonElement>('#tab-proof')!.click();
+    const single = await shadowQuery(el, '.proof-single', 'batch-of-one sentence');
+    expect(single.textContent).to.contain('its leaf hash is the root itself');
+    const panel = el.shadowRoot!.querySelector('[role="tabpanel"]')!.textContent!;
+    expect(panel).to.contain(d.anchor!.root);
+    // Leaf hash and root are the same value, shown both times.
+    expect(panel.split(d.anchor!.root).length - 1).to.equal(2);
+    await expect(el).to.be.accessible();
+  });
+
+  it('saves only the edited contact field, keeps everything else (geolocation too), and says what changed', async () => {
+    const ds = await FixtureDataSource.create({ bundle: small });
+    const before = structuredClone((await ds.getPatient(ds.patientId)).resource);
+    const el = await viewer(ds, ds.patientId);
+    (await shadowQuery<HTMLButtonElement>(el, '[part="header"] > button', 'edit button')).click();
+    const email = await shadowQuery<HTMLInputElement>(el, 'input[name="email"]');
+    email.value = 'new@example.org';
+    el.shadowRoot!.querySelector<HTMLButtonElement>('.contact-form button[type="submit"]')!.click();
+    const saved = await shadowQuery(el, '[part="header"] p.saved[role="status"]', 'save confirmation');
+    expect(saved.textContent).to.contain('Email added: new@example.org');
+    const change = ds.calls.find((c) => c.method === 'updateContact')!.args[1];
+    expect(change, 'only the edited field is sent').to.deep.equal({
+      baseVersionId: '1',
+      email: 'new@example.org',
+    });
+    const after = (await ds.getPatient(ds.patientId)).resource;
+    const { meta: _m, telecom: t1, ...rest } = after;
+    const { meta: _m0, telecom: t0, ...restBefore } = before;
+    expect(rest).to.deep.equal(restBefore);
+    expect(rest.address?.[0]?.extension, 'the geolocation extension is kept').to.deep.equal(
+      before.address?.[0]?.extension,
+    );
+    expect(t1).to.deep.equal([...(t0 ?? []), { system: 'email', value: 'new@example.org' }]);
+  });
+
+  it('refuses a contact save made on an older version and keeps nothing of it', async () => {
+    const ds = await FixtureDataSource.create({ bundle: small });
+    const el = await viewer(ds, ds.patientId);
+    (await shadowQuery<HTMLButtonElement>(el, '[part="header"] > button', 'edit button')).click();
+    const phone = await shadowQuery<HTMLInputElement>(el, 'input[name="phone"]');
+    // Someone else saved a change meanwhile (another tab).
+    await ds.updateContact(ds.patientId, { baseVersionId: '1', email: 'other-tab@example.org' });
+    phone.value = '555-0199';
+    el.shadowRoot!.querySelector<HTMLButtonElement>('.contact-form button[type="submit"]')!.click();
+    const alert = await shadowQuery(el, '[part="header"] p.error[role="alert"]', 'conflict');
+    expect(alert.textContent).to.contain('Someone else changed this record since you opened it');
+    expect(ds.patient.telecom?.find((t) => t.system === 'phone')?.value).to.not.equal('555-0199');
+  });
+
   it('stays accessible in dark mode (contrast of the dark tokens)', async () => {
     const ds = await FixtureDataSource.create({ bundle: small });
     await emulateMedia({ colorScheme: 'dark' });
@@ -376,7 +541,13 @@ describe('<ehr-viewer>', () => {
       () => !el.shadowRoot!.querySelector('[part="badge"][data-state="checking"]'),
       'all badges checked',
     );
-    expect(el.shadowRoot!.querySelectorAll('[part="badge"][data-state="verified"]').length).to.equal(30);
+    // 30 rows and the patient header, each with its own verdict.
+    expect(
+      el.shadowRoot!.querySelectorAll('[part="record"] [part="badge"][data-state="verified"]').length,
+    ).to.equal(30);
+    expect(
+      el.shadowRoot!.querySelector('[part="header"] [part="badge"]')!.getAttribute('data-state'),
+    ).to.equal('verified');
     await expect(el).to.be.accessible();
   });
 

@@ -110,8 +110,11 @@ export class EhrVersionHistory extends EhrElement {
       const versions = await entries.versions(key, signal);
       if (versions.length < (single ? 1 : 2)) return [];
       const details = await Promise.all(versions.map((v) => source.getRecord(patient, v.key, signal)));
+      // Every version must be about the patient the chain binds to this view (looked up once).
+      const subject = source.expectedSubject(patient, signal);
+      subject.catch(() => undefined);
       const verifications = await Promise.all(
-        details.map((d) => verifyRecord(d, (root) => source.anchorOf(root))),
+        details.map((d) => verifyRecord(d, subject, (root) => source.anchorOf(root))),
       );
       return versions.map((v, i) => ({
         key: v.key,
