@@ -172,17 +172,75 @@ const stack = {
     if (!integration) return;
     const { startReadWorld } = await import('../fhir-bridge/test/read-harness.ts');
     world = await startReadWorld();
+    dishonest = await anotherPatientsRecord(world);
   },
   async serverStop() {
     await world?.stop();
   },
 };
 
+/**
+ * Another patient with genuine, anchored records at the same bridge (the Synthea "small" patient),
+ * registered to the other patient's wallet, who grants the granted doctor everything: so a
+ * dishonest bridge (below) has a genuine record of someone else to serve.
+ */
+async function anotherPatientsRecord(world) {
+  const { DEV_KEYS, loadSyntheaBundles } = await import('@ehr-anchor/testkit');
+  const { push, waitAnchored } = await import('../fhir-bridge/test/helpers.ts');
+  const { send } = await import('../fhir-bridge/test/read-harness.ts');
+  const { pseudonym } = await import('@ehr-anchor/core');
+  const { ALL_SCOPES, NO_EXPIRY } = await import('@ehr-anchor/contracts');
+  const { Wallet } = await import('ethers');
+  const bundle = loadSyntheaBundles().get('small-louis-erdman.json');
+  const before = (await world.bridge.app.outbox.counts()).records.anchored;
+  const res = await push(world.bridge.url, '/fhir', bundle);
+  if (res.status !== 202) throw new Error(`ingest of the other patient failed: ${res.status}`);
+  await waitAnchored(world.bridge.app, before + bundle.entry.length);
+  const patient = bundle.entry.find((e) => e.resource?.resourceType === 'Patient').resource;
+  const subject = await pseudonym(patient.id, world.bridge.app.keyStore.pseudonymKey());
+  const hospitalA = new Wallet(DEV_KEYS.hospitalA).address;
+  await send(world.as(DEV_KEYS.visitor), 'requestRegistration', hospitalA, subject);
+  await send(world.as(DEV_KEYS.hospitalA), 'approveRegistration', new Wallet(DEV_KEYS.visitor).address);
+  await send(
+    world.as(DEV_KEYS.visitor),
+    'grantAccess',
+    new Wallet(DEV_KEYS.doctorA).address,
+    ALL_SCOPES,
+    NO_EXPIRY,
+  );
+  const observation = async (s) =>
+    (await world.bridge.app.outbox.bySubject(s, 100_000)).find((r) => r.resourceType === 'Observation').seq;
+  return { mine: await observation(world.subject.toLowerCase()), theirs: await observation(subject) };
+}
+let dishonest;
+
+/**
+ * Injected fault, /dishonest-bridge/: the real bridge, except that the record with seq `mine` (one
+ * of the patient's Observations) is answered with `theirs` — another patient's genuine, anchored
+ * Observation — as a dishonest or compromised bridge could.
+ */
+const dishonestProxy = stackProxy(
+  '/__dishonest.json',
+  () => (integration && dishonest ? world?.bridge.url : undefined),
+  async () => ({ swappedKey: String(dishonest.mine) }),
+);
+async function dishonestBridge(ctx, next) {
+  if (!ctx.path.startsWith('/dishonest-bridge/') && ctx.path !== '/__dishonest.json') return next();
+  if (ctx.path.startsWith('/dishonest-bridge/')) {
+    const rest = ctx.url
+      .slice('/dishonest-bridge'.length)
+      .replace(`/records/${dishonest?.mine}`, `/records/${dishonest?.theirs}`);
+    ctx.url = `/bridge${rest}`;
+  }
+  return dishonestProxy(ctx, next);
+}
+
 const stackMiddleware = stackProxy(
   '/__stack.json',
   () => (integration ? world?.bridge.url : undefined),
   async () => {
     const { DEV_KEYS } = await import('@ehr-anchor/testkit');
+    const { Wallet } = await import('ethers');
     return {
       ...stackSettings(world),
       // anvil's public dev keys: the test wallets sign with them in the page.
@@ -193,6 +251,9 @@ const stackMiddleware = stackProxy(
       family: world.patient.name?.[0]?.family,
       hospitalKey: DEV_KEYS.hospitalA,
       doctorB: world.wallets['doctor of granted hospital'].address,
+      // A doctor with no grant of the patient's yet (the scope test adds them to hospital A).
+      freshDoctorKey: DEV_KEYS.healthWorker,
+      hospitalB: new Wallet(DEV_KEYS.hospitalB).address,
     };
   },
 );
@@ -210,7 +271,7 @@ export default {
   testsStartTimeout: 5 * 60 * 1000,
   browserStartTimeout: 120_000,
   testFramework: { config: { timeout: 60_000 } },
-  middleware: [fixturesMiddleware, uploadSink, tamperingBridge, stackMiddleware],
+  middleware: [fixturesMiddleware, uploadSink, tamperingBridge, dishonestBridge, stackMiddleware],
   plugins: [stack, esbuildPlugin({ ts: true, target: 'es2022', tsconfig: join(here, 'tsconfig.json') })],
   browsers: [chromium()],
 };

@@ -10,6 +10,7 @@ import {
   DEV_KEYS,
   sharedDir,
   loadSyntheaBundles,
+  loadBulkResources,
   loadSyntheaIntoHapi,
   startHapi,
   waitFor,
@@ -17,6 +18,9 @@ import {
 } from '@ehr-anchor/testkit';
 import type { Consent, Patient } from 'fhir/r4';
 import { consentId } from '../src/read/consent-mirror.js';
+import { pseudonym } from '@ehr-anchor/core';
+import { Wallet } from 'ethers';
+import { push } from './helpers.js';
 import { api, send, signIn, startReadWorld, type ReadWorld } from './read-harness.js';
 
 async function fhirGet<T>(base: string, path: string): Promise<{ status: number; body: T }> {
@@ -88,6 +92,86 @@ describe('read side write-back to HAPI FHIR', () => {
       async () => (await w.bridge.app.outbox.bySeq([r.body.seq as number]))[0]?.state === 'anchored',
       { what: 'edit anchored', timeoutMs: 60_000 },
     );
+  });
+
+  it('a contact edit changes only phone and email and keeps every other field byte for byte, for every fixture Patient (round trip through HAPI)', async () => {
+    const bundles = loadSyntheaBundles();
+    const patients = [
+      ...[...bundles.values()].map(
+        (b) => b.entry!.find((e) => e.resource?.resourceType === 'Patient')!.resource as Patient,
+      ),
+      ...(loadBulkResources(['Patient']) as Patient[]),
+    ];
+    assert.equal(patients.length, 18, 'the 5 Synthea and 13 bulk Patients');
+    assert.equal(new Set(patients.map((p) => p.id)).size, 18);
+    // Each Patient on the FHIR server and in the bridge's outbox, its subject registered to the patient's wallet.
+    const others = patients.filter((p) => p.id !== w.patient.id);
+    for (const p of others) {
+      const put = await fetch(`${hapi.baseUrl}/Patient/${p.id}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/fhir+json' },
+        body: JSON.stringify(p),
+      });
+      assert.ok(put.ok, `HAPI stored Patient ${p.id}: ${put.status}`);
+    }
+    const pushed = await push(w.bridge.url, '/fhir', {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: others.map((resource) => ({
+        resource,
+        request: { method: 'PUT', url: `Patient/${resource.id}` },
+      })),
+    });
+    assert.equal(pushed.status, 202);
+    const key = w.bridge.app.keyStore.pseudonymKey();
+    const subjects = await Promise.all(patients.map((p) => pseudonym(p.id!, key)));
+    await waitFor(
+      async () => {
+        for (const p of others) {
+          const v = await w.bridge.app.outbox.versions('Patient', p.id!);
+          if (!v.some((x) => x.state !== 'received')) return false;
+        }
+        return true;
+      },
+      { what: 'every Patient stored by the bridge', timeoutMs: 120_000 },
+    );
+    const hospitalA = new Wallet(DEV_KEYS.hospitalA).address;
+    const patientWallet = w.wallets['patient self'].address;
+    for (const [i, p] of patients.entries()) {
+      if (p.id === w.patient.id) continue;
+      await send(w.as(DEV_KEYS.patient), 'requestRegistration', hospitalA, subjects[i]);
+      await send(w.as(DEV_KEYS.hospitalA), 'approveRegistration', patientWallet);
+    }
+    const token = await signIn(w.bridge.url, w.wallets['patient self']);
+    /** Every field but `meta` and `telecom`, as the server serialized it. */
+    const rest = (p: Patient) => {
+      const { meta: _m, telecom: _t, ...others } = p;
+      return JSON.stringify(others);
+    };
+    for (const [i, p] of patients.entries()) {
+      const before = (await fhirGet<Patient>(hapi.baseUrl, `Patient/${p.id}`)).body;
+      const phone = `+1 555 01${String(i).padStart(2, '0')}`;
+      const email = `patient-${i}@example.org`;
+      const r = await api(w.bridge.url, `/patients/${subjects[i]}/contact`, token, {
+        method: 'PATCH',
+        body: { baseVersionId: before.meta!.versionId!, phone, email },
+      });
+      assert.equal(r.status, 202, `${p.id}: ${JSON.stringify(r.body)}`);
+      const after = (await fhirGet<Patient>(hapi.baseUrl, `Patient/${p.id}`)).body;
+      assert.notEqual(after.meta?.versionId, before.meta?.versionId, `${p.id}: a new version`);
+      assert.equal(rest(after), rest(before), `${p.id}: every other field byte-equal`);
+      // telecom: the first phone and email carry the new values with their other attributes; every other entry as it was.
+      const expected = structuredClone(before.telecom ?? []);
+      for (const [system, value] of [
+        ['phone', phone],
+        ['email', email],
+      ] as const) {
+        const at = expected.findIndex((t) => t.system === system);
+        if (at >= 0) expected[at] = { ...expected[at], value };
+        else expected.push(system === 'phone' ? { system, value, use: 'home' } : { system, value });
+      }
+      assert.deepEqual(after.telecom, expected, `${p.id}: telecom`);
+    }
   });
 
   it('writes the consent mirror to the FHIR server: live grants active, revoked inactive, referencing the Patient', async () => {

@@ -17,6 +17,8 @@ import {
   type StackSettings,
 } from './stack-session.js';
 import '../../src/index.js';
+import { SCOPES, type ScopeCategory } from '@ehr-anchor/contracts';
+import { SCOPE_CATEGORIES } from '../../src/data/data-source.js';
 import type { EhrProvider } from '../../src/components/ehr-provider/ehr-provider.component.js';
 import type { EhrViewer } from '../../src/components/ehr-viewer/ehr-viewer.component.js';
 import type { ConsentManager } from '../../src/components/consent-manager/consent-manager.component.js';
@@ -24,6 +26,8 @@ import type { RecordUploader } from '../../src/components/record-uploader/record
 import type { EhrAdmin } from '../../src/components/ehr-admin/ehr-admin.component.js';
 
 interface Stack extends StackSettings {
+  freshDoctorKey: string;
+  hospitalB: string;
   patientKey: string;
   doctorKey: string;
   doctorB: string;
@@ -143,6 +147,7 @@ describe('elements against the real bridge, anvil and Kubo', () => {
     await until(() => !cm.shadowRoot!.textContent!.includes('Loading grants'), 'grants loaded', 60_000);
     cm.shadowRoot!.querySelector<HTMLInputElement>('input[name="grantee"]')!.value = stack.doctorB;
     cm.shadowRoot!.querySelector<HTMLSelectElement>('select[name="kind"]')!.value = 'doctor';
+    cm.shadowRoot!.querySelector<HTMLInputElement>('input[name="scope"][value="documents"]')!.checked = true;
     cm.shadowRoot!.querySelector<HTMLButtonElement>('[part="grant-form"] button[type="submit"]')!.click();
     await until(
       () => cm.shadowRoot!.querySelector<HTMLElement>('[part="tx-status"]')?.dataset.phase === 'confirmed',
@@ -157,7 +162,16 @@ describe('elements against the real bridge, anvil and Kubo', () => {
     const row = [...cm.shadowRoot!.querySelectorAll('[part="grants"] tbody tr')].find((r) =>
       r.textContent!.includes(stack.doctorB),
     )!;
+    // Exactly what was granted, from chain state.
+    expect(row.querySelector('td.scope')!.textContent).to.equal('Documents');
+    expect(row.getAttribute('data-scope-bits')).to.equal(String(SCOPES.documents));
     row.querySelector<HTMLButtonElement>('button')!.click();
+    const dialog = await shadowQuery<HTMLDialogElement>(
+      cm,
+      'dialog[part="revoke-dialog"][open]',
+      'confirmation',
+    );
+    dialog.querySelector<HTMLButtonElement>('button[value="revoke"]')!.click();
     await until(
       () => cm.shadowRoot!.querySelector<HTMLElement>('[part="tx-status"]')?.textContent?.includes('Revoke'),
       'revoke started',
@@ -297,5 +311,176 @@ describe('elements against the real bridge, anvil and Kubo', () => {
       'request no longer pending',
       60_000,
     );
+  });
+
+  it('shows records as tampered when the chain says another hospital anchored them than the one whose bridge this is', async () => {
+    // The portal is configured for hospital B, but hospital A's bridge answers (misrouted or hijacked).
+    const wallet = new TestWallet(new Wallet(stack.patientKey), stack.chainId, { rpcUrl: stack.rpcUrl });
+    const el = await fixture<EhrProvider>(
+      html`<ehr-provider bridge-url=${stack.bridgeUrl} rpc-url=${stack.rpcUrl} chain-id=${stack.chainId} contract-address=${stack.contractAddress} bridge-hospital=${stack.hospitalB} .ethereum=${wallet}
+        ><ehr-viewer></ehr-viewer></ehr-provider
+      >`,
+    );
+    await signIn(el);
+    const viewer = el.querySelector<EhrViewer>('ehr-viewer')!;
+    await until(
+      () => viewer.shadowRoot!.querySelector('[part="header"] [part="badge"][data-state="tampered"]'),
+      'the header tampered',
+      60_000,
+    );
+    expect(viewer.shadowRoot!.querySelector('[part="header"] [part="badge"]')!.textContent).to.contain(
+      'anchored by another hospital',
+    );
+    await until(() => viewer.shadowRoot!.querySelector('[part="record"]'), 'rows', 60_000);
+    await until(
+      () => viewer.shadowRoot!.querySelector('[part="record"] [part="badge"][data-state="tampered"]'),
+      'a row tampered',
+      60_000,
+    );
+    expect(
+      viewer.shadowRoot!.querySelector('[part="record"] [part="badge"][data-state="verified"]'),
+    ).to.equal(null);
+  });
+
+  it('shows another patient’s genuine record, served by a dishonest bridge, as tampered: belongs to another patient', async () => {
+    const { swappedKey } = (await (await fetch('/__dishonest.json')).json()) as { swappedKey: string };
+    const wallet = new TestWallet(new Wallet(stack.doctorKey), stack.chainId, { rpcUrl: stack.rpcUrl });
+    const el = await fixture<EhrProvider>(
+      html`<ehr-provider bridge-url="/dishonest-bridge" rpc-url=${stack.rpcUrl} chain-id=${stack.chainId} contract-address=${stack.contractAddress} .ethereum=${wallet}
+        ><ehr-viewer patient-id=${stack.subject} mode="doctor"></ehr-viewer></ehr-provider
+      >`,
+    );
+    await signIn(el);
+    const viewer = el.querySelector<EhrViewer>('ehr-viewer')!;
+    await until(() => viewer.shadowRoot!.querySelector('[part="record"]'), 'rows', 60_000);
+    viewer.openRecord(swappedKey);
+    const detailBadge = () => viewer.shadowRoot!.querySelector<HTMLElement>('[part="detail"] [part="badge"]');
+    await until(() => detailBadge()?.dataset.state === 'tampered', 'the swapped record tampered', 60_000);
+    expect(detailBadge()!.textContent).to.contain('belongs to another patient');
+    // The same bridge's honest answers still verify.
+    await until(
+      () => viewer.shadowRoot!.querySelector('[part="header"] [part="badge"][data-state="verified"]'),
+      'the header verified',
+      60_000,
+    );
+    await expect(el).to.be.accessible();
+  });
+
+  it('grants exactly the categories of each scope bit: over HTTP from the real bridge and in the viewer, nothing else', async () => {
+    const patient = new HttpChainDataSource({
+      bridgeUrl: stack.bridgeUrl,
+      rpcUrl: stack.rpcUrl,
+      chainId: stack.chainId,
+      contractAddress: stack.contractAddress,
+      ethereum: new TestWallet(new Wallet(stack.patientKey), stack.chainId, { rpcUrl: stack.rpcUrl }),
+    });
+    const doctorWallet = new Wallet(stack.freshDoctorKey);
+    // A doctor of hospital A with no grant yet (hospital A holds none either).
+    const hospital = new HttpChainDataSource({
+      bridgeUrl: stack.bridgeUrl,
+      rpcUrl: stack.rpcUrl,
+      chainId: stack.chainId,
+      contractAddress: stack.contractAddress,
+      ethereum: new TestWallet(new Wallet(stack.hospitalKey), stack.chainId, { rpcUrl: stack.rpcUrl }),
+    });
+    await (await hospital.addDoctor({ address: doctorWallet.address, hospital: '' })).wait();
+    const raw = async (token: string) => {
+      const items: { seq: number; category: ScopeCategory }[] = [];
+      let cursor: string | undefined;
+      do {
+        const res = await fetch(
+          `${stack.bridgeUrl}/patients/${stack.subject}/records?limit=500${cursor ? `&cursor=${cursor}` : ''}`,
+          { headers: { authorization: `Bearer ${token}` } },
+        );
+        if (res.status !== 200) return { status: res.status, items };
+        const page = (await res.json()) as { items: typeof items; next?: string };
+        items.push(...page.items);
+        cursor = page.next;
+      } while (cursor);
+      return { status: 200, items };
+    };
+    const session = async (key: string, ds?: HttpChainDataSource) => {
+      const w = new Wallet(key);
+      const source =
+        ds ??
+        new HttpChainDataSource({
+          bridgeUrl: stack.bridgeUrl,
+          rpcUrl: stack.rpcUrl,
+          chainId: stack.chainId,
+          contractAddress: stack.contractAddress,
+        });
+      await source.signIn(w.address, (m) => w.signMessage(m));
+      return source;
+    };
+    const all = (await raw((await session(stack.patientKey, patient)).sessionToken!)).items;
+    const doctor = await session(stack.freshDoctorKey);
+    const table: string[] = [];
+    for (const category of SCOPE_CATEGORIES) {
+      await (
+        await patient.grant(stack.subject, {
+          grantee: doctorWallet.address,
+          granteeKind: 'doctor',
+          scope: [category],
+          expiresAt: 0,
+        })
+      ).wait();
+      const expected = all.filter((i) => i.category === category);
+      const got = await raw(doctor.sessionToken!);
+      const seqs = (xs: { seq: number }[]) => xs.map((i) => i.seq).sort((a, b) => a - b);
+      if (expected.length === 0) {
+        expect([403, 200], `${category}: nothing to read`).to.include(got.status);
+        expect(got.items, category).to.deep.equal([]);
+      } else {
+        expect(got.status, category).to.equal(200);
+        expect(seqs(got.items), `${category}: exactly its records`).to.deep.equal(seqs(expected));
+      }
+      // A record of another category is refused.
+      const outside = all.find((i) => i.category !== category);
+      if (outside) {
+        const res = await fetch(`${stack.bridgeUrl}/records/${outside.seq}`, {
+          headers: { authorization: `Bearer ${doctor.sessionToken!}` },
+        });
+        expect(res.status, `${category}: ${outside.category} refused`).to.equal(403);
+      }
+      // In the viewer: the same records listed (the Patient record as the header, only with demographics).
+      const viewer = await fixture<EhrViewer>(
+        html`<ehr-viewer .dataSource=${doctor} patient-id=${stack.subject} mode="doctor"></ehr-viewer>`,
+      );
+      const listed = expected.filter((i) => i.category !== 'demographics').length;
+      if (listed > 0) {
+        await until(
+          () =>
+            viewer.shadowRoot!.querySelector('.count')?.textContent?.trim() ===
+            `${listed} record${listed === 1 ? '' : 's'}`,
+          `${category}: ${listed} rows`,
+          60_000,
+        );
+        await until(
+          () => viewer.shadowRoot!.querySelector('[part="record"] [part="badge"][data-state="verified"]'),
+          `${category}: a verified row`,
+          60_000,
+        );
+      } else {
+        await until(
+          () => viewer.shadowRoot!.querySelector('[part="record"], [role="alert"], [role="status"]'),
+          `${category}: no rows`,
+          60_000,
+        );
+        expect(viewer.shadowRoot!.querySelectorAll('[part="record"]').length, category).to.equal(0);
+      }
+      await until(
+        () =>
+          category === 'demographics'
+            ? viewer.shadowRoot!.querySelector('[part="header"] [part="badge"][data-state="verified"]')
+            : viewer.shadowRoot!.querySelector('[part="header"] [role="alert"]'),
+        `${category}: header ${category === 'demographics' ? 'verified' : 'refused'}`,
+        60_000,
+      );
+      viewer.remove();
+      table.push(
+        `${category.padEnd(14)} bit ${String(SCOPES[category]).padStart(5)}: ${expected.length} records`,
+      );
+    }
+    console.log(`scope bits end to end:\n${table.join('\n')}`);
   });
 });
