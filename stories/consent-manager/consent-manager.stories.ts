@@ -38,7 +38,7 @@ async function withGrant(options: Parameters<typeof fixture>[1] = {}): Promise<F
   const tx = await ds.grant(ds.patientId, {
     grantee: FIXTURE_ACCOUNTS.hospital,
     granteeKind: 'hospital',
-    scope: [],
+    scope: ['demographics', 'observations', 'immunizations'],
     expiresAt: 0,
   });
   if (options.manualMining) ds.mine();
@@ -54,7 +54,7 @@ async function submitGrant(
   el: Element,
   grantee: string,
   kind: 'hospital' | 'doctor',
-  scopes: string[] = [],
+  scopes: string[] = ['documents'],
 ): Promise<void> {
   const input = await until('the grant form', () =>
     inShadow<HTMLInputElement>(el, '[part="grant-form"] input[name="grantee"]'),
@@ -160,6 +160,10 @@ export const ConsentRevoked: Story = {
       ),
     );
     revoke.click();
+    const confirm = await until('the confirmation dialog', () =>
+      inShadow<HTMLButtonElement>(el, 'dialog[part="revoke-dialog"][open] button[value="revoke"]'),
+    );
+    confirm.click();
     await until('the revocation confirmed', () => txPhase(el) === 'confirmed');
     await until('no grant left', () => shadowText(el).includes('You have not granted anyone access'));
   },

@@ -85,6 +85,8 @@ async function grant(p: Page, grantee: string, kind: 'doctor' | 'hospital'): Pro
   const cm = consents(p);
   await cm.locator('[part="grant-form"] input[name="grantee"]').fill(grantee);
   await cm.locator('[part="grant-form"] select[name="kind"]').selectOption(kind);
+  // A grant names what it covers: here everything (search and the header need demographics too).
+  await cm.locator('[part="grant-form"] input[name="everything"]').check();
   await cm.locator('[part="grant-form"] button[type="submit"]').click();
   await confirmed(cm);
 }
@@ -250,6 +252,11 @@ describe('the seed flows, end to end in the demo portal', () => {
           .getByRole('button', { name: /Revoke access of/ })
           .first()
           .click();
+        // Revoking asks first.
+        await consents(patient)
+          .getByRole('dialog')
+          .getByRole('button', { name: 'Revoke access', exact: true })
+          .click();
         await confirmed(consents(patient));
         await consents(patient).getByText('You have not granted anyone access').waitFor(SEE);
         await shot(patient, '05-consent', '3-patient-revoked');
@@ -293,7 +300,10 @@ describe('the seed flows, end to end in the demo portal', () => {
         await viewer.getByRole('button', { name: 'Edit contact' }).click();
         await viewer.locator('form.contact-form input[name="phone"]').fill('555-0100');
         await viewer.getByRole('button', { name: 'Save contact' }).click();
-        await viewer.getByText('Contact details saved.').waitFor(SEE);
+        await viewer
+          .getByText(/Contact details saved: Phone (changed from .* to|added:) 555-0100/)
+          .first()
+          .waitFor(SEE);
         await shot(p, '07-contact', '1-saved');
         // The bridge wrote the new version to HAPI; HAPI notified the bridge, which anchors it.
         const onServer = (await (

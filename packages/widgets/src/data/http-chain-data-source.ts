@@ -328,7 +328,8 @@ export class HttpChainDataSource implements EhrDataSource {
         bridgeTamperReason: error.reason,
       };
     }
-    const origin = await this.hospitalOfOrigin(signal);
+    // Without a hospital of origin the record is still shown, its verdict `unknown` (never verified).
+    const origin = await this.hospitalOfOrigin(signal).catch(() => undefined);
     const resource = read.resource as unknown as FhirResource;
     const date = dateOf(resource);
     const value = valueOf(resource);
@@ -345,7 +346,7 @@ export class HttpChainDataSource implements EhrDataSource {
         ...(value ? { value } : {}),
       },
       resource,
-      origin,
+      ...(origin ? { origin } : {}),
       leaf: read.leaf,
       ...(read.proof ? { proof: read.proof } : {}),
       ...(read.anchor && read.proof
