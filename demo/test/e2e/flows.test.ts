@@ -319,13 +319,13 @@ describe('the seed flows, end to end in the demo portal', () => {
         // The new version is served once the bridge has it; its header shows the new number.
         for (
           let i = 0;
-          i < 60 && !(await viewer.locator('[part="header"]').getByText('555-0100').count());
+          i < 60 && !(await viewer.locator('[part="header"] dl').getByText('555-0100').count());
           i++
         ) {
           await reload(p);
           await viewer.locator('[part="header"] h2').waitFor(SEE);
         }
-        await viewer.locator('[part="header"]').getByText('555-0100').waitFor(SEE);
+        await viewer.locator('[part="header"] dl').getByText('555-0100').waitFor(SEE);
         await shot(p, '07-contact', '2-new-version-shown');
         // The patient's details keep their history: two versions, each verified against the chain on its own.
         const history = p.locator('section.my-details ehr-version-history');

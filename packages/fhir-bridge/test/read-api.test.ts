@@ -631,6 +631,16 @@ describe('bridge read side over HTTP (real anvil + Kubo)', () => {
     assert.ok(res.status === 204 || res.status === 200);
     assert.equal(res.headers.get('access-control-allow-origin'), 'http://localhost:8080');
     assert.match(res.headers.get('access-control-allow-headers') ?? '', /authorization/);
+    // The contact change is a PATCH: allowed from the portal's origin too.
+    const patch = await fetch(`${w.bridge.url}/patients/${w.subject}/contact`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://localhost:8080',
+        'access-control-request-method': 'PATCH',
+        'access-control-request-headers': 'authorization,content-type',
+      },
+    });
+    assert.match(patch.headers.get('access-control-allow-methods') ?? '', /PATCH/);
     // Any other origin only once configured (read.corsOrigins / read.siweDomains): test/security.test.ts.
     assert.equal(
       (await preflight('https://portal.example.org')).headers.get('access-control-allow-origin'),

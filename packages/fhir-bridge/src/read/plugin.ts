@@ -115,7 +115,8 @@ export const readSidePlugin = fp(
           origin !== undefined && (corsList.has(origin) || (corsLoopback && LOOPBACK_ORIGIN.test(origin))),
         );
       },
-      methods: ['GET', 'POST', 'PUT'],
+      // PATCH: the patient's contact change (routes/patients).
+      methods: ['GET', 'POST', 'PATCH'],
       allowedHeaders: ['authorization', 'content-type'],
       exposedHeaders: ['content-disposition', 'content-length'],
       credentials: false,
