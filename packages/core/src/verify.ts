@@ -260,21 +260,26 @@ const WARM_BATCH = 64;
 
 /** A synthetic record shaped like FHIR data (nested objects, arrays, escapes, non-ASCII, numbers); no PHI. */
 function warmResource(i: number): { resourceType: string; id: string; [key: string]: unknown } {
-  return {
-    resourceType: i % 3 === 0 ? 'Observation' : i % 3 === 1 ? 'Condition' : 'Encounter',
+  // Many object shapes (fields present or not, by the bits of i), as real records have: the engine
+  // then optimizes for varied data instead of one shape it would have to give up on first real use.
+  const r: { resourceType: string; id: string; [key: string]: unknown } = {
+    resourceType: ['Observation', 'Condition', 'Encounter', 'Procedure', 'Immunization'][i % 5]!,
     id: `warm-up-${i}`,
     meta: { versionId: '1' },
-    status: 'final',
-    category: [{ coding: [{ system: 'urn:ehr-anchor:warm-up', code: `c${i % 7}`, display: 'Warm-up' }] }],
-    code: {
-      coding: [{ system: 'urn:ehr-anchor:warm-up', code: String(i), display: `Téster “${i}” ✓` }],
-      text: 'x\ny',
-    },
-    subject: { reference: `urn:uuid:00000000-0000-4000-8000-${String(i).padStart(12, '0')}` },
-    effectiveDateTime: '2020-01-01T00:00:00Z',
-    valueQuantity: { value: 70.25 + i, unit: 'kg', system: 'http://unitsofmeasure.org', code: 'kg' },
-    component: [{ valueInteger: i, flag: i % 2 === 0, note: null }],
   };
+  const coding = { system: 'urn:ehr-anchor:warm-up', code: String(i), display: `Téster “${i}” ✓` };
+  if (i & 1) r.status = 'final';
+  if (i & 2) r.category = [{ coding: [{ ...coding, code: `c${i % 7}` }] }];
+  r.code = i & 4 ? { coding: [coding], text: 'x\ny' } : { coding: [coding, { ...coding, code: 'b' }] };
+  r.subject = { reference: `urn:uuid:00000000-0000-4000-8000-${String(i).padStart(12, '0')}` };
+  if (i & 8) r.effectiveDateTime = '2020-01-01T00:00:00Z';
+  else r.period = { start: '2020-01-01T00:00:00Z', end: '2020-01-02' };
+  if (i & 16)
+    r.valueQuantity = { value: 70.25 + i, unit: 'kg', system: 'http://unitsofmeasure.org', code: 'kg' };
+  if (i & 32) r.component = [{ valueInteger: i, flag: i % 2 === 0, note: null }, { valueString: '\u00e9\t' }];
+  if (i & 64) r.extension = [{ url: 'urn:ehr-anchor:warm-up', valueDecimal: 1e21 + i, valueBoolean: false }];
+  if (i & 128) r.identifier = [{ system: 'urn:ehr-anchor:warm-up', value: `${i}`.repeat(20) }];
+  return r;
 }
 
 /**
