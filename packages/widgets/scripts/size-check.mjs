@@ -16,10 +16,11 @@ import { gzipSync } from 'node:zlib';
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
 const KB = 1024;
 export const BUDGETS = {
-  // 40 KB in issue 8; 42 KB since issue 17 (+3.1 KB gz, measured: the consent form's explained
-  // scopes, expiry choice and revoke confirmation, the header's own verdict, tamper reasons in
-  // words). Coordinator: a budget decision — see the issue 17 report.
-  elementsWithoutEthers: 42 * KB,
+  // 40 KB in issue 8; 43 KB since issue 17, which measured 42.0 KB (42,977 bytes) after adding +3.1 KB
+  // gz: the consent form's explained scopes, expiry choice and revoke confirmation, the header's own
+  // verdict, tamper reasons in words — and 1 KB of headroom for the lanes still adding to the
+  // elements. Coordinator: a budget decision — see the issue 17 report.
+  elementsWithoutEthers: 43 * KB,
   bundle: 160 * KB,
 };
 
