@@ -27,7 +27,7 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-restricted-syntax': [
         'error',
-        { selector: 'ExportDefaultDeclaration', message: 'No default exports (STYLE.md §15).' },
+        { selector: 'ExportDefaultDeclaration', message: 'No default exports (docs/conventions.md §15).' },
       ],
     },
   },

@@ -25,7 +25,7 @@ export interface DemoServerOptions {
   /** Built pages (vite build output). */
   root: string;
   config: PortalConfig;
-  /** `shared/fixtures/fhir/synthea` (the sample bundles). */
+  /** `fixtures/fhir/synthea` (the sample bundles). */
   samplesDir: string;
   /** The bridge's ingest endpoint and the dev source's bearer secret. */
   bridgeUrl: string;

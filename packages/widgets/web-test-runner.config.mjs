@@ -7,11 +7,10 @@ import { chromium, stackProxy, stackSettings } from './web-test-runner.shared.mj
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '..', '..');
-/** `../shared` beside the checkout, like @ehr-anchor/testkit's sharedDir. */
-const sharedDir = process.env.EHR_SHARED_DIR ?? join(repoRoot, '..', 'shared');
-const fixturesDir = join(sharedDir, 'fixtures');
+/** The repository's fixtures (Synthea bundles, XSS corpus), like @ehr-anchor/testkit's fixturesDir. */
+const fixturesDir = join(repoRoot, 'fixtures');
 
-/** Serves shared/fixtures at /fixtures/ (read-only, no directory listing). */
+/** Serves fixtures/ at /fixtures/ (read-only, no directory listing). */
 function fixturesMiddleware(ctx, next) {
   if (!ctx.path.startsWith('/fixtures/')) return next();
   const file = normalize(join(fixturesDir, decodeURIComponent(ctx.path.slice('/fixtures/'.length))));

@@ -15,8 +15,6 @@ export interface StackRow {
 export interface StackContext {
   /** Persistent state of the local stack (`.data/`, ignored by git). */
   readonly dataDir: string;
-  /** `../shared` (fixtures and tools). */
-  readonly sharedDir: string;
   /** Values published by earlier parts: rpcUrl, chainId, ipfsApiUrl, ipfsGatewayUrl, deploymentFile, bridgeUrl, fhirBaseUrl, … */
   readonly values: Record<string, string>;
   /** Adds a line to the table printed when the stack is ready. */

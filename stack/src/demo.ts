@@ -12,7 +12,7 @@ import { pseudonym } from '@ehr-anchor/core';
 import { ehrRegistryAbi } from '@ehr-anchor/contracts';
 import { ROLES, type PortalConfig } from '@ehr-anchor/demo/config';
 import { startDemoServer } from '@ehr-anchor/demo/server';
-import { DEV_KEYS, repoRoot } from '@ehr-anchor/testkit';
+import { DEV_KEYS, SYNTHEA_FILES, repoRoot, syntheaDir } from '@ehr-anchor/testkit';
 import { Contract, JsonRpcProvider, NonceManager, Wallet } from 'ethers';
 import type { StackContext, StackUp } from './context.js';
 
@@ -20,13 +20,7 @@ const demoDir = join(repoRoot, 'demo');
 const widgetsDir = join(repoRoot, 'packages', 'widgets');
 
 /** The sample bundles, smallest first; the first one belongs to the dev patient account. */
-export const SAMPLES = [
-  'tiny-clemente-kreiger.json',
-  'small-louis-erdman.json',
-  'medium-dennis-durgan.json',
-  'large-laticia-dibbert.json',
-  'xlarge-stewart-stanton.json',
-];
+export const SAMPLES: string[] = [...SYNTHEA_FILES];
 
 function newest(dir: string, patterns: string[]): number {
   let t = 0;
@@ -135,12 +129,11 @@ export const up: StackUp = async (ctx) => {
     );
   }
   buildDemo(ctx.log);
-  const samplesDir = join(ctx.sharedDir, 'fixtures', 'fhir', 'synthea');
   const keyStoreFile = ctx.values.bridgeKeyStoreFile ?? join(ctx.dataDir, 'bridge', 'keys.json');
   const desk: Array<{ sample: string; subject: string }> = [];
   if (existsSync(keyStoreFile)) {
     for (const sample of SAMPLES)
-      desk.push({ sample, subject: await subjectOf(keyStoreFile, samplePatientId(samplesDir, sample)) });
+      desk.push({ sample, subject: await subjectOf(keyStoreFile, samplePatientId(syntheaDir, sample)) });
     await ensureDevPatient(ctx, rpcUrl, ehrRegistryAddress, desk[0]!.subject);
   } else ctx.log('demo: no bridge key store found; the dev patient account stays unregistered');
 
@@ -166,7 +159,7 @@ export const up: StackUp = async (ctx) => {
   const server = await startDemoServer({
     root: join(demoDir, 'dist', 'pages'),
     config,
-    samplesDir,
+    samplesDir: syntheaDir,
     bridgeUrl,
     sourceSecret: bridgeSourceSecret,
     fhirBaseUrl,

@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEV_KEYS, repoRoot, sharedDir, startAnvil, startKubo, stopAll } from '@ehr-anchor/testkit';
+import { DEV_KEYS, repoRoot, startAnvil, startKubo, stopAll } from '@ehr-anchor/testkit';
 import { Wallet } from 'ethers';
 import type { StackContext, StackPart, StackRow, StackUp } from './context.js';
 import { up as contracts } from './contracts.js';
@@ -67,7 +67,6 @@ try {
 
   const ctx: StackContext = {
     dataDir,
-    sharedDir,
     values: {
       rpcUrl: anvil.rpcUrl,
       chainId: '1337',

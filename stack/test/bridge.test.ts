@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   loadSyntheaBundles,
-  sharedDir,
   startAnvil,
   startKubo,
   waitFor,
@@ -37,7 +36,7 @@ describe('npm start part', () => {
   });
 
   function context(rows: StackRow[], values: Record<string, string>): StackContext {
-    return { dataDir: dir, sharedDir, values, row: (r) => rows.push(r), log: () => undefined };
+    return { dataDir: dir, values, row: (r) => rows.push(r), log: () => undefined };
   }
 
   it(

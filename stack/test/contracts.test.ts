@@ -24,7 +24,6 @@ describe('contracts stack part (npm start)', () => {
     const logs: string[] = [];
     const ctx: StackContext = {
       dataDir,
-      sharedDir: '',
       values: { rpcUrl, chainId: '1337' },
       row: (r) => rows.push(r),
       log: (m) => logs.push(m),

@@ -1,7 +1,7 @@
 /**
  * Storybook for the ehr-anchor elements. Stories import the widgets' TypeScript sources (the
  * `source` export condition), read their docs tables from the custom-elements.json the widgets'
- * analyzer generates, and load the Synthea fixtures from `../shared/fixtures` as static files, so
+ * analyzer generates, and load the repository's Synthea fixtures (`fixtures/`) as static files, so
  * nothing here needs a running bridge, chain or IPFS node.
  */
 import { dirname, join, resolve } from 'node:path';
@@ -12,8 +12,8 @@ import { customElementsManifest } from '../scripts/manifest.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '..', '..');
-/** `../shared` beside the checkout (CI lays a copy there), like @ehr-anchor/testkit's sharedDir. */
-const sharedDir = process.env.EHR_SHARED_DIR ?? join(repoRoot, '..', 'shared');
+/** The repository's fixtures, like @ehr-anchor/testkit's fixturesDir. */
+const fixturesDir = join(repoRoot, 'fixtures');
 
 // Storybook reads this before it loads anything else; telemetry stays off even without the env var.
 process.env.STORYBOOK_DISABLE_TELEMETRY = '1';
@@ -25,8 +25,8 @@ const config: StorybookConfig = {
   core: { disableTelemetry: true, disableWhatsNewNotifications: true },
   // Only the Synthea bundles and the XSS corpus: the stories use nothing else.
   staticDirs: [
-    { from: join(sharedDir, 'fixtures', 'fhir', 'synthea'), to: '/fixtures/fhir/synthea' },
-    { from: join(sharedDir, 'fixtures', 'xss'), to: '/fixtures/xss' },
+    { from: join(fixturesDir, 'fhir', 'synthea'), to: '/fixtures/fhir/synthea' },
+    { from: join(fixturesDir, 'xss'), to: '/fixtures/xss' },
   ],
   async viteFinal(viteConfig) {
     return mergeConfig(viteConfig, {

@@ -1,7 +1,7 @@
 import type { Preview } from '@storybook/web-components-vite';
 import type { StrictArgTypes } from 'storybook/internal/types';
 import { setCustomElementsManifest } from '@storybook/web-components-vite';
-import { setFixtureBase } from '@ehr-anchor/widgets/testing';
+import { setFixtureBase } from '@ehr-anchor/testkit/browser-fixtures';
 import { manifest } from 'virtual:ehr-custom-elements-manifest';
 import './preview.css';
 

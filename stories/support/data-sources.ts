@@ -10,11 +10,10 @@ import {
   FixtureDataSource,
   FixtureEntries,
   bundleResources,
-  loadSyntheaBundle,
   type DataErrorKind,
   type FixtureOptions,
-  type SyntheaFile,
 } from '@ehr-anchor/widgets/testing';
+import { loadSyntheaBundle, type SyntheaFile } from '@ehr-anchor/testkit/browser-fixtures';
 
 type DataSource = FixtureDataSource;
 type Method = {

@@ -11,7 +11,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createRestHookSubscription, sharedDir, startAnvil, startKubo, stopAll } from '@ehr-anchor/testkit';
+import { createRestHookSubscription, startAnvil, startKubo, stopAll } from '@ehr-anchor/testkit';
 import { openOutbox } from '@ehr-anchor/fhir-bridge';
 import { DEV_SOURCE_SECRET } from '@ehr-anchor/stack/bridge';
 import type { StackContext, StackUp } from '@ehr-anchor/stack/context';
@@ -57,7 +57,6 @@ export async function startStack(log: (m: string) => void = (m) => console.log(`
     stops.push(() => kubo.stop());
     const ctx: StackContext = {
       dataDir,
-      sharedDir,
       values: {
         rpcUrl: anvil.rpcUrl,
         chainId: '1337',

@@ -4,9 +4,7 @@
  * every event of the registry with the shared scanner. The scanner must see a name put in calldata.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pathToFileURL } from 'node:url';
 import { NO_EXPIRY, scopeMask, categoryOf } from '@ehr-anchor/contracts';
 import {
   buildTree,
@@ -17,18 +15,10 @@ import {
   randomSalt,
   type LeafInput,
 } from '@ehr-anchor/core';
-import { loadSyntheaBundles, sharedDir } from '@ehr-anchor/testkit';
+import { loadSyntheaBundles, phiTerms, scanBytes } from '@ehr-anchor/testkit';
 import { getBytes, keccak256, toUtf8Bytes, type ContractTransactionReceipt } from 'ethers';
 import type { Patient } from 'fhir/r4';
 import { extraKey, send, setUpNetwork, startChain, type Chain } from './fixture.js';
-
-interface PhiScan {
-  phiTerms(): string[];
-  scanBytes(bytes: Buffer): { term: string; form: string }[];
-}
-const { phiTerms, scanBytes } = (await import(
-  pathToFileURL(join(sharedDir, 'tools', 'phi-scan.mjs')).href
-)) as PhiScan;
 
 describe('no PHI in calldata or events', () => {
   let chain: Chain;

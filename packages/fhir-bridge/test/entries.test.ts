@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { leafHash, verifyRecord, type Hex, type LeafInput } from '@ehr-anchor/core';
 import type { EntryReceipt, RecordRead, RecordVersions } from '@ehr-anchor/core/api';
@@ -15,7 +14,7 @@ import {
   createRestHookSubscription,
   loadSyntheaBundles,
   loadSyntheaIntoHapi,
-  sharedDir,
+  scanBytes,
   startHapi,
   waitFor,
   type Hapi,
@@ -35,9 +34,6 @@ import { fullEntry, qty, UCUM } from './entry-fixture.js';
 import { BEARER } from './helpers.js';
 import { api, signIn, startReadWorld, type ReadWorld } from './read-harness.js';
 
-const { scanBytes } = (await import(join(sharedDir, 'tools', 'phi-scan.mjs'))) as {
-  scanBytes: (buf: Buffer) => unknown[];
-};
 
 async function fhirGet<T>(base: string, path: string): Promise<T> {
   const res = await fetch(`${base}/${path}`, { headers: { accept: 'application/fhir+json' } });

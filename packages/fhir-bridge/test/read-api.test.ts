@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { leafHash, verifyRecord, type Hex, type LeafInput } from '@ehr-anchor/core';
 import { TAMPER_SYSTEM, type RecordRead } from '@ehr-anchor/core/api';
 import type { Patient } from 'fhir/r4';
-import { sharedDir, waitFor } from '@ehr-anchor/testkit';
+import { scanBytes, waitFor } from '@ehr-anchor/testkit';
 import { Wallet } from 'ethers';
 import { SignJWT } from 'jose';
 import { NO_SUBJECT } from '../src/ingest/prepare.js';
@@ -26,10 +26,6 @@ import {
   type ActorName,
   type ReadWorld,
 } from './read-harness.js';
-
-const { scanBytes } = (await import(join(sharedDir, 'tools', 'phi-scan.mjs'))) as {
-  scanBytes: (buf: Buffer) => { term: string; form: string }[];
-};
 
 type Op = 'list' | 'read' | 'search' | 'download' | 'edit contact';
 const OPS: Op[] = ['list', 'read', 'search', 'download', 'edit contact'];

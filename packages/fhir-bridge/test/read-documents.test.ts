@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { sharedDir, waitFor } from '@ehr-anchor/testkit';
+import { scanBytes, waitFor } from '@ehr-anchor/testkit';
 import { CID } from 'multiformats/cid';
 import { chunkedSize, decryptChunked, encryptChunked } from '../src/read/chunked.js';
 import { push } from './helpers.js';
@@ -325,9 +325,6 @@ describe('documents over HTTP (real bridge, anvil, Kubo)', () => {
   );
 
   it('logged no patient data (PHI scan: 0 hits)', async () => {
-    const { scanBytes } = (await import(join(sharedDir, 'tools', 'phi-scan.mjs'))) as {
-      scanBytes: (buf: Buffer) => unknown[];
-    };
     assert.deepEqual(scanBytes(Buffer.from(w.logs.text())), []);
   });
 });

@@ -4,11 +4,10 @@
  * consent mirror writes Consent resources there, active or inactive as on chain.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   DEV_KEYS,
-  sharedDir,
+  scanBytes,
   loadSyntheaBundles,
   loadBulkResources,
   loadSyntheaIntoHapi,
@@ -209,9 +208,6 @@ describe('read side write-back to HAPI FHIR', () => {
   });
 
   it('logged no patient data (PHI scan: 0 hits)', async () => {
-    const { scanBytes } = (await import(join(sharedDir, 'tools', 'phi-scan.mjs'))) as {
-      scanBytes: (buf: Buffer) => unknown[];
-    };
     assert.deepEqual(scanBytes(Buffer.from(w.logs.text())), []);
   });
 });

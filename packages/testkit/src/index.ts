@@ -11,7 +11,27 @@ export { postgresBin, startPostgres, type Postgres } from './postgres.js';
 export { isAlive, liveCount, startProcess, stopAll, type ManagedProcess } from './processes.js';
 export { repoRoot, toolPath, toolsBin } from './tools.js';
 export { waitFor, type WaitOptions } from './wait.js';
-export { fixturesDir, loadSyntheaBundles, loadBulkResources, sharedDir } from './fixtures.js';
+export {
+  bulkDir,
+  fixturePatients,
+  fixturesDir,
+  loadBulkResources,
+  loadSyntheaBundles,
+  syntheaDir,
+} from './fixtures.js';
+export { SYNTHEA_FILES, type SyntheaFile } from './fixture-names.js';
+export {
+  MIN_TERM_LENGTH,
+  PhiScanner,
+  describeHit,
+  patientTerms,
+  phiFixtureTerms,
+  phiForms,
+  phiTerms,
+  scanBytes,
+  type PhiHit,
+  type PhiTerm,
+} from './phi.js';
 export {
   CLINICAL_TYPES,
   HAPI_SEND_DELETES,

@@ -5,12 +5,8 @@
  */
 import { fixture, html } from '@open-wc/testing';
 import { setViewport } from '@web/test-runner-commands';
-import {
-  FixtureDataSource,
-  bundleResources,
-  expandResources,
-  loadSyntheaBundle,
-} from '../src/testing/index.js';
+import { FixtureDataSource, bundleResources, expandResources } from '../src/testing/index.js';
+import { loadSyntheaBundle } from '@ehr-anchor/testkit/browser-fixtures';
 import { verifyRecord } from '../src/verify/verify-record.js';
 import type { RecordDetail } from '../src/data/data-source.js';
 import '../test/helpers.js';

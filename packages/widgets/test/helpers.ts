@@ -29,7 +29,7 @@ export function until(cond: () => unknown, what: string, timeout = 30_000): Prom
 }
 
 /**
- * The XSS oracle of shared/fixtures/xss: a payload that runs writes `window.__ehrXss`; dialogs are
+ * The XSS oracle of fixtures/xss: a payload that runs writes `window.__ehrXss`; dialogs are
  * recorded instead of shown.
  */
 export function armXssOracle(): void {

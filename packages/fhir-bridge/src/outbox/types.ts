@@ -1,6 +1,6 @@
 /**
  * The durable outbox: every accepted resource version is committed here before the bridge says
- * 202, and each pipeline step moves a record one state forward (STYLE.md §12):
+ * 202, and each pipeline step moves a record one state forward (docs/conventions.md §12):
  *
  *   received ──seal + IPFS──▶ stored ──Merkle batch──▶ batched ──anchor() mined──▶ anchored
  *

@@ -1,6 +1,6 @@
 /**
  * The pipeline workers. Each step is a small function that moves records one state forward and
- * persists the result before the next step can see it (STYLE.md §12), so a restart — after a
+ * persists the result before the next step can see it (docs/conventions.md §12), so a restart — after a
  * crash at any point — simply runs the steps again:
  *
  *   store:  received → stored    seal envelopes, one CAR import of the whole chunk into Kubo

@@ -28,7 +28,7 @@ export const RECORD_CATEGORIES = [
 ] as const;
 export type RecordCategory = (typeof RECORD_CATEGORIES)[number];
 
-/** The inputs of a record's Merkle leaf (ARCHITECTURE.md "Record model"); no PHI. */
+/** The inputs of a record's Merkle leaf (docs/architecture.md, "Record model"); no PHI. */
 export interface LeafInputs {
   /** Keyed pseudonym of the patient (0x-prefixed 32 bytes). */
   subject: string;

@@ -1,9 +1,10 @@
 /**
- * An in-memory `EhrDataSource` over the Synthea fixtures, for tests and Storybook. It behaves like
- * the bridge + chain pair the real elements talk to: it builds real record leaves and a real Merkle
- * tree with @ehr-anchor/core, keeps an "on-chain" set of anchored roots, serves resources with
- * their proofs, and logs every read. Faults are injected by name (`tamper`, `claimUnanchoredRoot`,
- * `failNextTransaction`) so tests say which fault they exercise.
+ * An in-memory `EhrDataSource` over the FHIR data it is given (a Bundle or resources, e.g. a
+ * Synthea patient), for tests and Storybook. It behaves like the bridge + chain pair the real
+ * elements talk to: it builds real record leaves and a real Merkle tree with @ehr-anchor/core,
+ * keeps an "on-chain" set of anchored roots, serves resources with their proofs, and logs every
+ * read. Faults are injected by name (`tamper`, `claimUnanchoredRoot`, `failNextTransaction`) so
+ * tests say which fault they exercise.
  */
 import type { Bundle, DocumentReference, FhirResource, Patient } from 'fhir/r4';
 import { buildTree, contentHash, leafHash, pseudonym, randomSalt, type Hex } from '@ehr-anchor/core/record';

@@ -1,6 +1,5 @@
-/** `@ehr-anchor/widgets/testing`: the fixture data source and fixture loaders (tests, Storybook). */
+/** `@ehr-anchor/widgets/testing`: the in-memory fixture data source and test wallet (tests, Storybook). It takes the FHIR data it is given; it names no data files. */
 export * from './fixture-data-source.js';
-export * from './fixtures.js';
 export * from './test-wallet.js';
 // Tests and stories check error kinds (`DataSourceError.kind`), so the class comes with the fixtures.
 export { DataSourceError, BridgeTamperError, type DataErrorKind } from '../data/data-source.js';

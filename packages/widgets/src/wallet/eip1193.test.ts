@@ -1,7 +1,8 @@
 import { expect, fixture, html } from '@open-wc/testing';
 import { Wallet } from 'ethers';
 import type { Bundle } from 'fhir/r4';
-import { FixtureDataSource, TestWallet, loadSyntheaBundle } from '../testing/index.js';
+import { FixtureDataSource, TestWallet } from '../testing/index.js';
+import { loadSyntheaBundle } from '@ehr-anchor/testkit/browser-fixtures';
 import { until } from '../../test/helpers.js';
 import '../components/ehr-provider/ehr-provider.js';
 import type { EhrProvider } from '../components/ehr-provider/ehr-provider.component.js';

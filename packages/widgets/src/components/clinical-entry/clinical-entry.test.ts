@@ -1,7 +1,8 @@
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { setViewport } from '@web/test-runner-commands';
 import type { Bundle, Condition, MedicationRequest, Observation } from 'fhir/r4';
-import { FixtureDataSource, loadSyntheaBundle } from '../../testing/index.js';
+import { FixtureDataSource } from '../../testing/index.js';
+import { loadSyntheaBundle } from '@ehr-anchor/testkit/browser-fixtures';
 import { until } from '../../../test/helpers.js';
 import './clinical-entry.js';
 import type { ClinicalEntry, EhrEntrySubmittedEvent } from './clinical-entry.component.js';

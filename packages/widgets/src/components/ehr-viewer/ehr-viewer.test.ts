@@ -4,14 +4,8 @@ import type { Bundle, CarePlan, DocumentReference, FhirResource, Observation, Pa
 import type { EhrDataSource } from '../../data/data-source.js';
 import { bytesToBase64 } from '../../fhir/attachment.js';
 import { Wallet } from 'ethers';
-import {
-  FixtureDataSource,
-  TestWallet,
-  bundleResources,
-  expandResources,
-  loadSyntheaBundle,
-  loadXssCorpus,
-} from '../../testing/index.js';
+import { FixtureDataSource, TestWallet, bundleResources, expandResources } from '../../testing/index.js';
+import { loadSyntheaBundle, loadXssCorpus } from '@ehr-anchor/testkit/browser-fixtures';
 import {
   armXssOracle,
   settle,

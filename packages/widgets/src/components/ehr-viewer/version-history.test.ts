@@ -1,6 +1,7 @@
 import { expect, fixture, html } from '@open-wc/testing';
 import type { Bundle, Condition } from 'fhir/r4';
-import { FixtureDataSource, loadSyntheaBundle } from '../../testing/index.js';
+import { FixtureDataSource } from '../../testing/index.js';
+import { loadSyntheaBundle } from '@ehr-anchor/testkit/browser-fixtures';
 import { until } from '../../../test/helpers.js';
 import { FixtureEntries } from '../clinical-entry/clinical-entry.fixture.js';
 import {

@@ -1,22 +1,16 @@
 /**
- * Loading the shared fixtures in a browser. The test runner (web-test-runner.config.mjs) serves
- * `shared/fixtures` at `/fixtures/`; Storybook maps the same folder with `staticDirs`. Set
- * `fixtureBase` when they live elsewhere.
+ * `@ehr-anchor/testkit/browser-fixtures`: the repository's fixtures in a browser (element tests,
+ * Storybook, benches). The widgets' test runner serves `fixtures/` at `/fixtures/`; Storybook maps
+ * the same folders with `staticDirs`. No Node imports here.
  */
 import type { Bundle } from 'fhir/r4';
+import type { SyntheaFile } from './fixture-names.js';
 
-export const SYNTHEA_FILES = [
-  'tiny-clemente-kreiger.json',
-  'small-louis-erdman.json',
-  'medium-dennis-durgan.json',
-  'large-laticia-dibbert.json',
-  'xlarge-stewart-stanton.json',
-] as const;
-export type SyntheaFile = (typeof SYNTHEA_FILES)[number];
+export { SYNTHEA_FILES, type SyntheaFile } from './fixture-names.js';
 
 let fixtureBase = '/fixtures';
 
-/** Where `shared/fixtures` is served from (default `/fixtures`). */
+/** Where `fixtures/` is served from (default `/fixtures`). */
 export function setFixtureBase(url: string): void {
   fixtureBase = url.replace(/\/$/, '');
 }
@@ -33,9 +27,14 @@ export function loadSyntheaBundle(file: SyntheaFile): Promise<Bundle> {
 }
 
 export interface XssPayload {
+  /** Written into `window.__ehrXss` by the payload if it ever runs. */
   id: string;
+  /** Which FHIR fields it is meant for. */
   where: string;
+  /** The vector family, in a few words. */
+  family: string;
   payload: string;
+  /** Attachments: the content type it is labelled with. */
   contentType?: string;
 }
 
@@ -47,7 +46,7 @@ export interface XssCorpus {
   attachments: XssPayload[];
 }
 
-/** The XSS corpus (`shared/fixtures/xss/payloads.json`). */
+/** The XSS corpus (`fixtures/xss/payloads.json`). */
 export function loadXssCorpus(): Promise<XssCorpus> {
   return getJson<XssCorpus>('xss/payloads.json');
 }
