@@ -30,3 +30,11 @@ export interface StackPart {
 
 /** Signature of a part's `up` export. */
 export type StackUp = (ctx: StackContext) => Promise<StackPart | void>;
+
+/**
+ * A failure that its message fully explains to the person running `npm start` (a missing tool, a
+ * failed build step whose own output is already on the terminal): printed without a stack trace.
+ */
+export class StartError extends Error {
+  override name = 'StartError';
+}

@@ -1,11 +1,10 @@
 /**
- * The demo part of `npm start`: builds the portal pages when their sources changed (the widgets'
- * ESM build with `tsc -b`, the one-file bundle with the widgets' own build when it exists, then
- * `vite build`), registers the dev patient account as the patient of the first sample bundle (the
+ * The demo part of `npm start`: builds the portal pages (buildDemo: the widgets' ESM with `tsc -b`,
+ * the one-file bundle with rollup, then `vite build`), registers the dev patient account as the patient of the first sample bundle (the
  * way a hospital's registration desk would, so the Patient role has a record to look at), and
  * serves the portal on loopback with the stack's bridge, chain and contract injected.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, globSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pseudonym } from '@ehr-anchor/core';
@@ -14,7 +13,7 @@ import { ROLES, type PortalConfig } from '@ehr-anchor/demo/config';
 import { startDemoServer } from '@ehr-anchor/demo/server';
 import { DEV_KEYS, SYNTHEA_FILES, repoRoot, syntheaDir } from '@ehr-anchor/testkit';
 import { Contract, JsonRpcProvider, NonceManager, Wallet } from 'ethers';
-import type { StackContext, StackUp } from './context.js';
+import { StartError, type StackContext, type StackUp } from './context.js';
 
 const demoDir = join(repoRoot, 'demo');
 const widgetsDir = join(repoRoot, 'packages', 'widgets');
@@ -33,9 +32,28 @@ function mtime(file: string): number {
   return existsSync(file) ? statSync(file).mtimeMs : 0;
 }
 
-function run(command: string, args: string[], cwd: string): boolean {
-  const r = spawnSync(command, args, { cwd, stdio: ['ignore', 'ignore', 'inherit'] });
-  return r.status === 0;
+/** Build steps running now: `npm start` stops them when it is told to stop. */
+export const runningBuilds = new Set<ChildProcess>();
+
+/** Runs one build step with its output on the terminal; a failure stops the start, never "carries on". */
+function build(step: string, command: string, args: string[], cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'] });
+    runningBuilds.add(child);
+    child.once('error', (error) => reject(new StartError(`${step} could not run (${error.message}).`)));
+    child.once('exit', (code, signal) => {
+      runningBuilds.delete(child);
+      if (code === 0) resolve();
+      else
+        reject(
+          new StartError(
+            signal
+              ? `${step} was stopped (${signal}).`
+              : `${step} failed (${[command.split('/').pop(), ...args].join(' ')}): its output is above.`,
+          ),
+        );
+    });
+  });
 }
 
 /** The one-file bundle the widgets' rollup build writes (dist/bundle/*.js), if there is one. */
@@ -47,37 +65,48 @@ export function findBundle(): string | undefined {
   return preferred ? join(dir, preferred) : undefined;
 }
 
-/** Brings demo/dist (and the widgets builds it uses) up to date with their sources. */
-export function buildDemo(log: (m: string) => void): void {
-  const widgetsSources = newest(widgetsDir, ['src/**/*.ts', 'package.json']);
-  const esm = join(widgetsDir, 'dist', 'src', 'index.js');
-  if (mtime(esm) < widgetsSources) {
-    log('demo: building the widgets ESM (tsc -b packages/widgets)');
-    // Emits even when some other package has a type error; the pages only need the JS.
-    run(join(repoRoot, 'node_modules', '.bin', 'tsc'), ['-b', 'packages/widgets'], repoRoot);
-  }
-  if (existsSync(join(repoRoot, 'rollup.config.mjs'))) {
-    const bundle = findBundle();
-    if (!bundle || mtime(bundle) < widgetsSources) {
-      log('demo: building the widgets one-file bundle (npm run build -w @ehr-anchor/widgets)');
-      if (!run('npm', ['run', 'build', '-w', '@ehr-anchor/widgets'], repoRoot))
-        log('demo: the widgets build reported a problem; using what it produced');
-    }
-  }
-  const built = join(demoDir, 'dist', 'pages', 'index.html');
-  // The widgets' sources count too: `tsc -b` leaves an unchanged dist/src/index.js with its old
-  // mtime, so the ESM file alone does not show that some other element changed.
+/**
+ * Brings everything the portal pages are made of up to date, in dependency order, and stops at the
+ * first step that fails:
+ * 1. `tsc -b packages/widgets` — the widgets' ESM and, through its project references, core's and
+ *    contracts' `dist` (the React page imports the elements' ESM build, which imports them);
+ * 2. rollup — the one-file bundle of the plain HTML page (from the sources);
+ * 3. `vite build` — the two pages.
+ * tsc is incremental; rollup and vite run only when a source is newer than their output.
+ */
+export async function buildDemo(log: (m: string) => void): Promise<void> {
+  if (demoBuilt) return;
+  const bin = (name: string) => join(repoRoot, 'node_modules', '.bin', name);
+  log('demo: building the widgets and what they import (tsc -b packages/widgets)');
+  await build('Building the widgets', bin('tsc'), ['-b', 'packages/widgets'], repoRoot);
   const sources = Math.max(
-    newest(demoDir, ['src/**/*.{ts,tsx,css}', '*.html', 'vite.config.ts']),
-    mtime(esm),
-    widgetsSources,
+    newest(widgetsDir, ['src/**/*.ts', 'package.json']),
+    newest(join(repoRoot, 'packages', 'core'), ['src/**/*.ts']),
+    newest(join(repoRoot, 'packages', 'contracts'), ['src/**/*.{ts,json}']),
+    mtime(join(repoRoot, 'rollup.config.mjs')),
   );
-  if (mtime(built) < sources) {
-    log('demo: building the portal pages (vite build)');
-    if (!run(join(repoRoot, 'node_modules', '.bin', 'vite'), ['build', '--logLevel', 'warn'], demoDir))
-      throw new Error('demo: vite build failed');
+  const bundle = findBundle();
+  if (!bundle || mtime(bundle) < sources) {
+    log('demo: building the widgets one-file bundle (rollup)');
+    await build(
+      'Building the one-file bundle',
+      bin('rollup'),
+      ['-c', join(repoRoot, 'rollup.config.mjs'), '--silent'],
+      widgetsDir,
+    );
   }
+  const pages = join(demoDir, 'dist', 'pages', 'index.html');
+  if (
+    mtime(pages) < Math.max(sources, newest(demoDir, ['src/**/*.{ts,tsx,css}', '*.html', 'vite.config.ts']))
+  ) {
+    log('demo: building the portal pages (vite build)');
+    await build('Building the portal pages', bin('vite'), ['build', '--logLevel', 'warn'], demoDir);
+  }
+  demoBuilt = true;
 }
+
+/** Set once buildDemo succeeded in this process (npm start builds first, the part then skips it). */
+let demoBuilt = false;
 
 /** The patient id of a sample bundle (never logged). */
 export function samplePatientId(samplesDir: string, sample: string): string {
@@ -128,7 +157,7 @@ export const up: StackUp = async (ctx) => {
       'demo: needs bridgeUrl, bridgeSourceSecret, rpcUrl and ehrRegistryAddress from earlier parts',
     );
   }
-  buildDemo(ctx.log);
+  await buildDemo(ctx.log);
   const keyStoreFile = ctx.values.bridgeKeyStoreFile ?? join(ctx.dataDir, 'bridge', 'keys.json');
   const desk: Array<{ sample: string; subject: string }> = [];
   if (existsSync(keyStoreFile)) {

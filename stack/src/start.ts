@@ -2,17 +2,22 @@
  * `npm start`: the whole local stack on loopback — anvil (chain id 1337, gas price 0, state kept in
  * .data/ so the chain survives a restart), Kubo (repo in .data/), then the parts in this folder (contracts
  * deployed or reused, FHIR server, bridge, fixtures, demo portal) — and a table of URLs and accounts.
- * Ctrl-C stops every process it started.
+ *
+ * Before any service starts it checks the tools it needs (one sentence each when missing) and builds
+ * the demo in dependency order (buildDemo), stopping at the first failed step with its output.
+ * SIGINT or SIGTERM — Ctrl-C, or a supervisor signalling this one PID — stops every process it
+ * started (builds included) within 10 s; a second signal, or the deadline, kills what is left.
  */
-import { mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEV_KEYS, repoRoot, startAnvil, startKubo, stopAll } from '@ehr-anchor/testkit';
+import { DEV_KEYS, hapiJar, repoRoot, startAnvil, startKubo, stopAll, toolPath } from '@ehr-anchor/testkit';
 import { Wallet } from 'ethers';
-import type { StackContext, StackPart, StackRow, StackUp } from './context.js';
+import { StartError, type StackContext, type StackPart, type StackRow, type StackUp } from './context.js';
 import { up as contracts } from './contracts.js';
 import { up as fhirServer } from './fhir-server.js';
 import { up as bridge } from './bridge.js';
-import { up as demo } from './demo.js';
+import { buildDemo, runningBuilds, up as demo } from './demo.js';
 
 /** The parts, in start order. */
 const PARTS: { name: string; up: StackUp }[] = [
@@ -29,11 +34,20 @@ const stops: (() => Promise<void>)[] = [];
 const started = Date.now();
 const log = (message: string) => console.log(`[start] ${message}`);
 
+/** What a supervisor may wait for after its signal; past it, whatever is left is killed. */
+const STOP_DEADLINE_MS = 9_000;
+
 let stopping = false;
 async function shutdown(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
     log('stopping…');
+    // Past the deadline: exit; the exit hook of testkit's process manager SIGKILLs every service group.
+    setTimeout(() => {
+      log('stopping took too long: killing what is left');
+      process.exit(code || 1);
+    }, STOP_DEADLINE_MS).unref();
+    for (const child of runningBuilds) child.kill('SIGTERM');
     for (const stop of stops.reverse()) await stop().catch((e: unknown) => log(`stop failed: ${String(e)}`));
     await stopAll();
     log('stopped; no process left behind');
@@ -43,7 +57,28 @@ async function shutdown(code: number): Promise<never> {
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
+/** The tools the stack runs, each missing one named in a sentence with the command that installs it. */
+function checkTools(): void {
+  toolPath('anvil');
+  toolPath('ipfs');
+  if (spawnSync('java', ['-version']).error)
+    throw new StartError(
+      'Java is not installed (the FHIR server needs Java 17 or newer): run `apt-get install -y default-jre-headless`.',
+    );
+  if (!existsSync(hapiJar))
+    throw new StartError(
+      'The HAPI FHIR server is not built in .tools/: run `npm run ensure-tools` (needs Maven).',
+    );
+}
+
 try {
+  try {
+    checkTools();
+  } catch (error) {
+    throw error instanceof StartError ? error : new StartError((error as Error).message);
+  }
+  await buildDemo(log);
+
   log('starting anvil (chain id 1337, gas price 0, state in .data/anvil-state.json)');
   const anvil = await startAnvil({
     statePath: join(dataDir, 'anvil-state.json'),
@@ -94,6 +129,8 @@ try {
   for (const a of accounts) console.log(`  ${a.role.padEnd(width)}  ${a.address}`);
   console.log('\nready — Ctrl-C stops everything');
 } catch (error) {
-  console.error(error);
+  if (stopping) await new Promise(() => {}); // a signal stopped a step: shutdown() ends the process
+  if (error instanceof StartError) console.error(`\n✖ ${error.message}\n`);
+  else console.error(error);
   await shutdown(1);
 }

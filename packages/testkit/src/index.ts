@@ -8,7 +8,7 @@ export { jsonRpc, startAnvil, type Anvil, type AnvilOptions } from './anvil.js';
 export { startKubo, type Kubo, type KuboOptions } from './kubo.js';
 export { freePort } from './ports.js';
 export { postgresBin, startPostgres, type Postgres } from './postgres.js';
-export { isAlive, liveCount, startProcess, stopAll, type ManagedProcess } from './processes.js';
+export { descendants, isAlive, liveCount, startProcess, stopAll, type ManagedProcess } from './processes.js';
 export { repoRoot, toolPath, toolsBin } from './tools.js';
 export { waitFor, type WaitOptions } from './wait.js';
 export {

@@ -9,7 +9,7 @@
  * of the three byte alignments (a term inside a longer base64 string shares its first and last
  * characters with its neighbours, so only the characters it fully determines are looked for).
  * A number (a postal code, a coordinate) counts as text only where it is not part of a longer
- * number: "01887" is a postal code, not the middle of a timestamp in a log line.
+ * token: "01887" is a postal code, not the middle of a timestamp in a log line or of a hex hash.
  *
  * Hits say where, never what is leaked: a test's failure message must not print patient data
  * either, so a hit names the patient by fixture position and the field, not the value.
@@ -140,12 +140,15 @@ export function phiForms(term: string): { form: string; needle: Buffer }[] {
 interface Needle extends PhiTerm {
   form: string;
   bytes: Buffer;
-  /** A number (postal code, coordinate) as text: only where no digit stands right before or after it. */
-  digitBounded: boolean;
+  /** A number (postal code, coordinate) as text: only where no letter or digit stands right before or after it. */
+  bounded: boolean;
 }
 
 const NUMERIC = /^[-+]?\d[\d.]*\d$/;
-const isDigit = (byte: number | undefined) => byte !== undefined && byte >= 0x30 && byte <= 0x39;
+/** An ASCII letter or digit: a number next to one is part of a longer token (a timestamp, a hex hash, a CID). */
+const isAlnum = (byte: number | undefined) =>
+  byte !== undefined &&
+  ((byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a));
 
 /**
  * A compiled set of terms. Scanning is one pass over the bytes: a 64 Ki-entry filter of 2-byte
@@ -166,9 +169,8 @@ export class PhiScanner {
         const key = needle.readUInt32BE(0);
         this.#filter[needle.readUInt16BE(0)] = 1;
         const list = this.#byPrefix.get(key) ?? [];
-        const digitBounded =
-          NUMERIC.test(term.term) && (form === 'text' || form === 'json' || form === 'url');
-        list.push({ ...term, form, bytes: needle, digitBounded });
+        const bounded = NUMERIC.test(term.term) && (form === 'text' || form === 'json' || form === 'url');
+        list.push({ ...term, form, bytes: needle, bounded });
         this.#byPrefix.set(key, list);
         count++;
       }
@@ -190,7 +192,7 @@ export class PhiScanner {
       for (const n of candidates) {
         const key = `${n.term}\u0000${n.form}`;
         if (found.has(key) || i + n.bytes.length > buf.length) continue;
-        if (n.digitBounded && (isDigit(buf[i - 1]) || isDigit(buf[i + n.bytes.length]))) continue;
+        if (n.bounded && (isAlnum(buf[i - 1]) || isAlnum(buf[i + n.bytes.length]))) continue;
         if (buf.compare(n.bytes, 0, n.bytes.length, i, i + n.bytes.length) === 0)
           found.set(key, { term: n.term, field: n.field, form: n.form, offset: i });
       }

@@ -148,9 +148,10 @@ describe('PHI scanner', () => {
     assert.deepEqual(scanBytes(Buffer.concat([pseudonym, Buffer.from(pseudonym.toString('hex'))])), []);
   });
 
-  it('counts a postal code or coordinate as text only where it is not part of a longer number', () => {
+  it('counts a postal code or coordinate as text only where it is not part of a longer token', () => {
     const postal = phiFixtureTerms().find((t) => t.field.endsWith('address.postalCode'))!.term;
     assert.deepEqual(scanner.scan(`{"time":17648${postal}123,"ms":9${postal}}`), []);
+    assert.deepEqual(scanner.scan(`{"leaf":"0x3fa${postal}e9","cid":"bafkrei${postal}q"}`), []);
     assert.deepEqual(
       scanner.scan(`{"zip":"${postal}"}`).map((h) => [h.term, h.form]),
       [[postal, 'text']],

@@ -1,6 +1,6 @@
 /**
  * A clone of the repository alone is enough: no tracked file reads a folder beside the checkout
- * (the old `../shared` design-notes folder) or takes its place from an environment variable, and
+ * (the old design-notes folder) or takes its place from an environment variable, and
  * every path the fixtures loaders use is inside the repository.
  */
 import assert from 'node:assert/strict';
