@@ -34,7 +34,6 @@ import { fullEntry, qty, UCUM } from './entry-fixture.js';
 import { BEARER } from './helpers.js';
 import { api, signIn, startReadWorld, type ReadWorld } from './read-harness.js';
 
-
 async function fhirGet<T>(base: string, path: string): Promise<T> {
   const res = await fetch(`${base}/${path}`, { headers: { accept: 'application/fhir+json' } });
   assert.equal(res.status, 200, `GET ${path}`);
