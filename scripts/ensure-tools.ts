@@ -37,6 +37,9 @@ function step(name: string, version: string | undefined, install: () => void, hi
   install();
 }
 
+// IPFS Cluster (ipfs-cluster-service / -ctl) is not built: the Go module proxy answers 403 Forbidden
+// ("This module version is not available") for github.com/ipfs-cluster/ipfs-cluster, so the bridge
+// replicates through Kubo's pinning API across the hospitals' nodes (fhir-bridge README, "Replication").
 const ipfs = join(toolsBin, 'ipfs');
 step(
   'kubo',

@@ -91,6 +91,20 @@ export const BridgeConfigSchema = z
       .default('sqlite:./ehr-bridge.db'),
     /** Kubo RPC API, e.g. http://127.0.0.1:5001 */
     ipfsApiUrl: z.url(),
+    /**
+     * Kubo RPC APIs of the other nodes of the hospitals' IPFS network on which this bridge pins
+     * copies of its roots (src/pipeline/replication.ts); reads fall back to them.
+     */
+    ipfsPeers: z.array(z.url()).default([]),
+    /** Copies of every root, this bridge's node included (default: 2 with peers, else 1). */
+    ipfsReplication: z.coerce.number().int().min(1).max(16).optional(),
+    /** Pin name marking this bridge's roots on shared nodes (default `ehr-anchor/<signer address>`). */
+    ipfsPinName: z
+      .string()
+      .regex(/^[A-Za-z0-9:/._-]{1,100}$/, 'ipfsPinName: letters, digits and : / . _ -')
+      .optional(),
+    /** How often the replication sweep re-pins what has too few copies (ms; 0: only at start). */
+    ipfsSweepMs: z.coerce.number().int().min(0).default(60_000),
     /** Ethereum JSON-RPC of the Besu (or anvil) chain. */
     rpcUrl: z.url(),
     /** Deployment JSON written by @ehr-anchor/contracts (addresses of the registry). */
@@ -179,6 +193,24 @@ export const BridgeConfigSchema = z
           'required when the bridge listens beyond loopback: the portal origins users sign in on (e.g. ["https://portal.example.org"])',
       });
     }
+    if (c.ipfsReplication !== undefined && c.ipfsReplication > 1 + c.ipfsPeers.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ipfsReplication'],
+        message: `${c.ipfsReplication} copies need at least ${c.ipfsReplication - 1} ipfsPeers`,
+      });
+    }
+    const norm = (u: string) => new URL(u).href;
+    if (
+      c.ipfsPeers.some((p) => norm(p) === norm(c.ipfsApiUrl)) ||
+      new Set(c.ipfsPeers.map(norm)).size < c.ipfsPeers.length
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ipfsPeers'],
+        message: 'each peer must be another node than ipfsApiUrl, listed once',
+      });
+    }
     const ids = new Set<string>();
     for (const s of c.sources) {
       if (ids.has(s.id))
@@ -197,6 +229,10 @@ export const ENV_VARS: Record<string, keyof BridgeConfigInput> = {
   EHR_BRIDGE_LOG_LEVEL: 'logLevel',
   EHR_BRIDGE_OUTBOX: 'outbox',
   EHR_BRIDGE_IPFS_API_URL: 'ipfsApiUrl',
+  EHR_BRIDGE_IPFS_PEERS: 'ipfsPeers',
+  EHR_BRIDGE_IPFS_REPLICATION: 'ipfsReplication',
+  EHR_BRIDGE_IPFS_PIN_NAME: 'ipfsPinName',
+  EHR_BRIDGE_IPFS_SWEEP_MS: 'ipfsSweepMs',
   EHR_BRIDGE_RPC_URL: 'rpcUrl',
   EHR_BRIDGE_DEPLOYMENT_FILE: 'deploymentFile',
   EHR_BRIDGE_ANCHOR_ADDRESS: 'anchorAddress',
@@ -234,6 +270,8 @@ export class ConfigError extends Error {
 }
 
 const BOOLEAN_FIELDS = new Set(['createKeys', 'allowInsecure', 'workers']);
+/** Comma-separated lists. */
+const LIST_FIELDS = new Set(['ipfsPeers']);
 
 function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -247,6 +285,11 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
       } catch {
         issues.push(`${name}: not valid JSON`);
       }
+    } else if (LIST_FIELDS.has(field)) {
+      out[field] = raw
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean);
     } else if (BOOLEAN_FIELDS.has(field)) {
       if (!/^(1|0|true|false|yes|no)$/i.test(raw)) issues.push(`${name}: expected true/false`);
       out[field] = /^(1|true|yes)$/i.test(raw);

@@ -5,7 +5,15 @@
  */
 export { DEV_KEYS, type DevRole } from './accounts.js';
 export { jsonRpc, startAnvil, type Anvil, type AnvilOptions } from './anvil.js';
-export { startKubo, type Kubo, type KuboOptions } from './kubo.js';
+export { startCluster, type ClusterOptions, type KuboCluster } from './cluster.js';
+export {
+  initKuboRepo,
+  startKubo,
+  type Kubo,
+  type KuboNetworkOptions,
+  type KuboOptions,
+  type KuboPeer,
+} from './kubo.js';
 export { freePort } from './ports.js';
 export { postgresBin, startPostgres, type Postgres } from './postgres.js';
 export { descendants, isAlive, liveCount, startProcess, stopAll, type ManagedProcess } from './processes.js';

@@ -16,6 +16,40 @@ import { create, type KuboRPCClient } from 'kubo-rpc-client';
 import { CID } from 'multiformats/cid';
 import { sha256 } from 'multiformats/hashes/sha2';
 import { encode as varint } from 'uint8-varint';
+import { removeFromIpfs } from '../read/erasure.js';
+import { Replicator, type ReplicationOptions } from './replication.js';
+
+export class ContentTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`IPFS content larger than ${limit} bytes`);
+    this.name = 'ContentTooLargeError';
+  }
+}
+
+/** `cat` of one node over its RPC API, in full, refusing more than `limit` bytes. */
+export async function catFrom(
+  apiUrl: string,
+  cid: string,
+  limit: number,
+  timeoutMs: number,
+): Promise<Uint8Array> {
+  const res = await fetch(`${apiUrl.replace(/\/$/, '')}/api/v0/cat?arg=${encodeURIComponent(cid)}`, {
+    method: 'POST',
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  if (!res.ok || !res.body) throw new Error(`Kubo cat answered ${res.status}`);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of res.body) {
+    size += chunk.length;
+    if (size > limit) {
+      await res.body.cancel().catch(() => undefined);
+      throw new ContentTooLargeError(limit);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
 
 export interface Block {
   cid: CID;
@@ -63,9 +97,68 @@ export async function dagCborBlock(value: unknown): Promise<Block> {
 
 export class IpfsStore {
   readonly client: KuboRPCClient;
+  /** Copies on peer nodes (none: everything stays on this node only). */
+  readonly replicator: Replicator | undefined;
 
-  constructor(readonly apiUrl: string) {
+  constructor(
+    readonly apiUrl: string,
+    replication?: Omit<ReplicationOptions, 'localUrl'>,
+  ) {
     this.client = create({ url: apiUrl, timeout: 120_000 });
+    this.replicator =
+      replication && replication.factor > 1
+        ? new Replicator({ ...replication, localUrl: apiUrl })
+        : undefined;
+  }
+
+  /** Peer nodes that hold replicas (reads fall back to them). */
+  get peers(): readonly string[] {
+    return this.replicator?.peers ?? [];
+  }
+
+  /** Starts copying this root to peers (in the background; the sweep catches up on failures). */
+  replicate(cid: string): void {
+    void this.replicator?.replicate(cid);
+  }
+
+  /**
+   * Removes `cids` from every node holding copies (erasure): `before` runs first (the caller marks
+   * the records erased), then each node drops them. With peers, nothing happens unless every node
+   * answers (ReplicationError), and the replication sweep waits meanwhile. Returns blocks deleted.
+   */
+  async removeEverywhere(cids: string[], before: () => void | Promise<void>): Promise<number> {
+    if (!this.replicator) {
+      await before();
+      return removeFromIpfs(this.client, cids);
+    }
+    return this.replicator.exclusive(async (nodes) => {
+      await before();
+      let removed = 0;
+      for (const { url, pinName } of nodes)
+        removed += await removeFromIpfs(
+          url === this.apiUrl ? this.client : create({ url, timeout: 60_000 }),
+          cids,
+          pinName,
+        );
+      return removed;
+    });
+  }
+
+  /**
+   * Reads content in full from this node, else from the first peer that has it. The caller checks
+   * the bytes against their CID (a peer is another hospital's node: trusted for availability only).
+   */
+  async catBytes(cid: string, limit: number, timeoutMs = 30_000): Promise<Uint8Array> {
+    let lastError: unknown;
+    for (const url of [this.apiUrl, ...this.peers]) {
+      try {
+        return await catFrom(url, cid, limit, timeoutMs);
+      } catch (error) {
+        if (error instanceof ContentTooLargeError) throw error;
+        lastError = error;
+      }
+    }
+    throw lastError instanceof Error ? lastError : new Error('IPFS content could not be fetched');
   }
 
   /** Imports `blocks` plus a pinned dag-cbor root linking `links`; returns the root CID. */
@@ -95,6 +188,7 @@ export class IpfsStore {
       pinned = result.root.cid.toString();
     }
     if (pinned !== expectedRoot) throw new Error(`Kubo reported root ${pinned}, expected ${expectedRoot}`);
+    this.replicate(expectedRoot);
   }
 
   /** Stores a JSON document as one raw block (pinned) and returns its CID (`bafkrei…`). */
@@ -114,6 +208,7 @@ export class IpfsStore {
         throw new Error(`Kubo could not pin ${cid.toString()}: ${result.root.pinErrorMsg}`);
       if (result.root.cid.toString() !== cid.toString()) throw new Error('Kubo reported another root CID');
     }
+    this.replicate(cid.toString());
     return cid.toString();
   }
 

@@ -43,7 +43,14 @@ export const servicesPlugin = fp(async (app: FastifyInstance, overrides: Service
     anchorAddress: config.anchorAddress,
     signerKey,
   });
-  const ipfs = new IpfsStore(config.ipfsApiUrl);
+  const ipfs = new IpfsStore(config.ipfsApiUrl, {
+    peers: config.ipfsPeers,
+    factor: config.ipfsReplication ?? (config.ipfsPeers.length > 0 ? 2 : 1),
+    pinName: config.ipfsPinName ?? `ehr-anchor/${chain.wallet.address.toLowerCase()}`,
+    sweepIntervalMs: config.ipfsSweepMs,
+    pinTimeoutMs: 300_000,
+    log: app.log,
+  });
   const ingestor = new Ingestor({
     outbox,
     keyStore,
@@ -70,9 +77,14 @@ export const servicesPlugin = fp(async (app: FastifyInstance, overrides: Service
   app.decorate('ipfs', ipfs);
   app.decorate('ingestor', ingestor);
   app.decorate('pipeline', pipeline);
-  if (config.workers) app.addHook('onReady', async () => pipeline.start());
+  if (config.workers)
+    app.addHook('onReady', async () => {
+      ipfs.replicator?.start();
+      await pipeline.start();
+    });
   app.addHook('onClose', async () => {
     await pipeline.stop();
+    await ipfs.replicator?.stop();
     await ingestor.pollsSettled();
     chain.destroy();
     if (!overrides.outbox) await outbox.close();

@@ -23,6 +23,14 @@ export interface ReadSideDeps {
   ipfs: KuboRPCClient;
   /** Kubo RPC base URL (documents stream to `/api/v0/add` directly). */
   ipfsApiUrl: string;
+  /** Kubo RPC URLs of the peer nodes holding replicas: reads fall back to them. */
+  ipfsPeers?: readonly string[];
+  /** Reads content in full, falling back to the peers (IpfsStore.catBytes). */
+  ipfsRead?: (cid: string, limit: number) => Promise<Uint8Array>;
+  /** Copies a root this side pinned (a document's content) to the peers. */
+  replicate?: (cid: string) => void;
+  /** Erasure on every node holding copies: `before` (marking) runs only once every node answered. */
+  ipfsRemove?: (cids: string[], before: () => void) => Promise<number>;
   chain: ChainReader;
   store: ReadStore;
   sessions: SessionIssuer;

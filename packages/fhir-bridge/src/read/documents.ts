@@ -125,9 +125,39 @@ export async function* catStream(apiUrl: string, cid: string, timeoutMs = 60_000
   for await (const chunk of res) yield chunk as Buffer;
 }
 
+/**
+ * `catStream` from the first node that answers (this bridge's node, then the peers holding
+ * replicas). A node is skipped only before its first byte; the chunk tags and the content hash
+ * are checked by the caller whichever node served the bytes.
+ */
+export async function* catStreamAny(apiUrls: readonly string[], cid: string): AsyncGenerator<Buffer> {
+  let lastError: unknown;
+  for (const url of apiUrls) {
+    const stream = catStream(url, cid);
+    let first: IteratorResult<Buffer>;
+    try {
+      first = await stream.next();
+    } catch (error) {
+      lastError = error;
+      continue;
+    }
+    if (first.done) return;
+    yield first.value;
+    yield* stream;
+    return;
+  }
+  throw lastError instanceof Error ? lastError : new Error('no IPFS node could serve the content');
+}
+
 /** Encrypts a plaintext stream into Kubo (pinned) and keeps the content key, wrapped, in the key table. */
 export async function storeContent(
-  deps: { ipfs: KuboRPCClient; ipfsApiUrl: string; keyStore: KeyStore; store: ReadStore },
+  deps: {
+    ipfs: KuboRPCClient;
+    ipfsApiUrl: string;
+    keyStore: KeyStore;
+    store: ReadStore;
+    replicate?: (cid: string) => void;
+  },
   source: AsyncIterable<Uint8Array>,
   onProgress?: (bytes: number) => void,
 ): Promise<StoredContent> {
@@ -146,6 +176,7 @@ export async function storeContent(
     }
   }
   const cid = await addStream(deps.ipfsApiUrl, encryptChunked(hashed(), key, contentAad(docId)));
+  deps.replicate?.(cid);
   const wrapped = await sealEnvelope({
     plaintext: key,
     aad: docKeyAad(docId),
@@ -218,7 +249,13 @@ export interface OpenedContent {
 
 /** Streams the decrypted content of a verified DocumentReference; checks chunk tags, size and SHA-256. */
 export async function openContent(
-  deps: { ipfs: KuboRPCClient; ipfsApiUrl?: string; keyStore: KeyStore; store: ReadStore },
+  deps: {
+    ipfs: KuboRPCClient;
+    ipfsApiUrl?: string;
+    ipfsPeers?: readonly string[];
+    keyStore: KeyStore;
+    store: ReadStore;
+  },
   doc: DocumentReference,
 ): Promise<OpenedContent> {
   const attachment = doc.content?.find(
@@ -253,13 +290,15 @@ export async function openContent(
   }
   if (!key) throw new GoneError(null);
   const size = attachment.size ?? 0;
-  const { ipfs, ipfsApiUrl } = deps;
+  const { ipfs, ipfsApiUrl, ipfsPeers = [] } = deps;
   const docId = doc.id!;
   async function* plaintext(): AsyncGenerator<Buffer> {
     const sha = createHash('sha256');
     let n = 0;
     try {
-      const ciphertext = ipfsApiUrl ? catStream(ipfsApiUrl, cid) : ipfs.cat(cid, { timeout: 60_000 });
+      const ciphertext = ipfsApiUrl
+        ? catStreamAny([ipfsApiUrl, ...ipfsPeers], cid)
+        : ipfs.cat(cid, { timeout: 60_000 });
       for await (const chunk of decryptChunked(ciphertext, key!, contentAad(docId))) {
         sha.update(chunk);
         n += chunk.length;

@@ -30,9 +30,10 @@ async function blocksOf(ipfs: KuboRPCClient, cid: string): Promise<string[]> {
 
 /**
  * Removes `cids` (and their blocks) from the node: unpins them, re-pins any ehr-anchor import root
- * linking them without them, and deletes the blocks. Returns how many blocks were deleted.
+ * linking them without them (under `pinName` when given: the name a replica carries), and deletes
+ * the blocks. Returns how many blocks were deleted.
  */
-export async function removeFromIpfs(ipfs: KuboRPCClient, cids: string[]): Promise<number> {
+export async function removeFromIpfs(ipfs: KuboRPCClient, cids: string[], pinName?: string): Promise<number> {
   const drop = new Set(cids);
   for (const cid of cids) {
     try {
@@ -53,7 +54,11 @@ export async function removeFromIpfs(ipfs: KuboRPCClient, cids: string[]): Promi
       continue;
     const kept = node.links.filter((l) => !drop.has(l.toString()));
     if (kept.length === node.links.length) continue;
-    await ipfs.dag.put({ ...node, links: kept }, { storeCodec: 'dag-cbor', hashAlg: 'sha2-256', pin: true });
+    const rewritten = await ipfs.dag.put(
+      { ...node, links: kept },
+      { storeCodec: 'dag-cbor', hashAlg: 'sha2-256', pin: true },
+    );
+    if (pinName) await ipfs.pin.add(rewritten, { name: pinName });
     await ipfs.pin.rm(root);
   }
   let removed = 0;

@@ -26,6 +26,7 @@ import type { OperationOutcome } from 'fhir/r4';
 import type { KuboRPCClient } from 'kubo-rpc-client';
 import { HttpError } from '../errors.js';
 import type { KeyStore } from '../keys/keystore.js';
+import { ContentTooLargeError } from '../pipeline/ipfs.js';
 import type { Outbox, RecordInfo } from '../outbox/types.js';
 import type { ChainReader } from './chain.js';
 
@@ -97,6 +98,8 @@ export interface RecordReaderDeps {
   keyStore: KeyStore;
   ipfs: KuboRPCClient;
   chain: ChainReader;
+  /** Reads content in full with a fallback to the peer nodes holding replicas (IpfsStore.catBytes). */
+  ipfsRead?: (cid: string, limit: number) => Promise<Uint8Array>;
 }
 
 export function leafOf(info: RecordInfo): LeafInput {
@@ -144,7 +147,15 @@ export class RecordReader {
     if (!info.cid || !info.salt || !info.keyId || !info.leaf) {
       throw new HttpError(503, 'transient', 'this version is not stored yet; try again shortly');
     }
-    const bytes = await catBytes(this.deps.ipfs, info.cid).catch((error: unknown) => {
+    const { ipfsRead } = this.deps;
+    const fetched = ipfsRead
+      ? ipfsRead(info.cid, MAX_ENVELOPE).catch((error: unknown) => {
+          if (error instanceof ContentTooLargeError)
+            throw new HttpError(502, 'exception', 'IPFS content larger than any record');
+          throw error;
+        })
+      : catBytes(this.deps.ipfs, info.cid);
+    const bytes = await fetched.catch((error: unknown) => {
       if (error instanceof HttpError) throw error;
       throw new HttpError(502, 'transient', 'the record content could not be fetched from IPFS');
     });

@@ -14,6 +14,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { HttpError, notFound } from '../../errors.js';
 import { readErrorHandler, type Actor, type GuardSpec } from '../../read/context.js';
+import { ReplicationError } from '../../pipeline/replication.js';
 import { attachmentCids, removeFromIpfs } from '../../read/erasure.js';
 import type { ErasureRow } from '../../read/store.js';
 import { subjectParams } from '../records/index.js';
@@ -143,15 +144,31 @@ export async function erasureRoutes(root: FastifyInstance): Promise<void> {
           cids.push(v.cid);
         }
         // Mark first: from this moment every read answers 410, even if IPFS removal must be retried.
-        store.decideErasure(
-          request.id,
-          'approved',
-          actor.address,
-          Date.now(),
-          versions.map((v) => v.seq),
-        );
-        if (info.resourceType === 'Patient') store.removePatient(info.subject);
-        await removeFromIpfs(side.deps.ipfs, cids);
+        const mark = () => {
+          store.decideErasure(
+            request.id,
+            'approved',
+            actor.address,
+            Date.now(),
+            versions.map((v) => v.seq),
+          );
+          if (info.resourceType === 'Patient') store.removePatient(info.subject);
+        };
+        if (side.deps.ipfsRemove) {
+          // Copies on other hospitals' nodes go too; if one of them does not answer, nothing is done.
+          await side.deps.ipfsRemove(cids, mark).catch((error: unknown) => {
+            if (error instanceof ReplicationError)
+              throw new HttpError(
+                503,
+                'transient',
+                'an IPFS node holding copies of this record did not answer, so nothing was erased; try again later',
+              );
+            throw error;
+          });
+        } else {
+          mark();
+          await removeFromIpfs(side.deps.ipfs, cids);
+        }
         return view(store.erasure(request.id)!);
       });
     },
