@@ -16,7 +16,7 @@ import {
   type Anvil,
   type Kubo,
 } from '@ehr-anchor/testkit';
-import { up } from '../src/bridge.js';
+import { DEV_SOURCE_SECRET, up } from '../src/bridge.js';
 import type { StackContext, StackRow } from '../src/context.js';
 import { up as contractsUp } from '../src/contracts.js';
 
@@ -62,7 +62,11 @@ describe('npm start part', () => {
         );
         await waitFor(
           async () => {
-            const s = (await (await fetch(`${values.bridgeUrl}/status`)).json()) as {
+            const s = (await (
+              await fetch(`${values.bridgeUrl}/status`, {
+                headers: { authorization: `Bearer ${DEV_SOURCE_SECRET}` },
+              })
+            ).json()) as {
               records: { anchored: number };
             };
             return s.records.anchored === unique.size;
@@ -76,7 +80,11 @@ describe('npm start part', () => {
       // Restart: same outbox, fixtures not loaded again.
       const again = await up(context([], values));
       try {
-        const s = (await (await fetch(`${values.bridgeUrl}/status`)).json()) as {
+        const s = (await (
+          await fetch(`${values.bridgeUrl}/status`, {
+            headers: { authorization: `Bearer ${DEV_SOURCE_SECRET}` },
+          })
+        ).json()) as {
           records: Record<string, number>;
         };
         assert.equal(s.records.received, 0);

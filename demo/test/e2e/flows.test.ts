@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { DEV_KEYS } from '@ehr-anchor/testkit';
 import { leafHash, type Hex } from '@ehr-anchor/core';
+import { AtRestKeys, loadKeyStore } from '@ehr-anchor/fhir-bridge';
 import { Wallet, hexlify, randomBytes } from 'ethers';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import type { Bundle, Condition, MedicationRequest, Observation, Patient } from 'fhir/r4';
@@ -659,19 +660,21 @@ describe('the seed flows, end to end in the demo portal', () => {
       }>;
       const subject = desk.find((d) => d.sample.startsWith('tiny'))!.subject;
       const db = new DatabaseSync(join(stack.dataDir, 'bridge', 'outbox.db'));
+      // Resource ids are sealed at rest: the forger needs the bridge's key store as well.
+      const keys = new AtRestKeys(loadKeyStore(join(stack.dataDir, 'bridge', 'keys.json')).pseudonymKey());
       try {
         const list = db
           .prepare(
-            `SELECT seq, subject, resource_type, resource_id, version_id, cid, salt FROM records WHERE subject = ? AND resource_type = 'Immunization'`,
+            `SELECT seq, subject, resource_type, resource_key, resource_ref, version_id, cid, salt FROM records WHERE subject = ? AND resource_type = 'Immunization'`,
           )
-          .all(subject) as Array<Record<string, string>>;
+          .all(subject) as Array<Record<string, string> & { resource_ref: Uint8Array }>;
         assert.ok(list.length > 0, 'the patient has immunizations');
         const forged = `0x${'ab'.repeat(32)}` as Hex;
         for (const r of list) {
           const leaf = leafHash({
             subject: r.subject as Hex,
             resourceType: r.resource_type!,
-            resourceId: r.resource_id!,
+            resourceId: keys.openId(r.resource_type!, r.resource_key!, r.resource_ref),
             versionId: r.version_id!,
             contentHash: forged,
             payloadCid: r.cid!,

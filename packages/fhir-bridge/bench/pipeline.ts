@@ -21,7 +21,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   DEV_KEYS,
@@ -36,6 +36,8 @@ import {
   type ManagedProcess,
 } from '@ehr-anchor/testkit';
 import { DatabaseSync } from 'node:sqlite';
+import { loadKeyStore } from '../src/keys/keystore.js';
+import { AtRestKeys } from '../src/outbox/sealed.js';
 import { BEARER, startChain } from '../test/helpers.js';
 
 const N = Number(process.env.EHR_BENCH_N ?? 200_000);
@@ -120,7 +122,9 @@ async function startBridge(
 }
 
 async function status(url: string) {
-  return (await (await fetch(`${url}/status`)).json()) as {
+  return (await (
+    await fetch(`${url}/status`, { headers: { authorization: `Bearer ${BEARER}` } })
+  ).json()) as {
     records: Record<'received' | 'stored' | 'batched' | 'anchored', number>;
     batches: Record<string, number>;
   };
@@ -186,20 +190,31 @@ function readOutbox<T>(db: string, read: (sqlite: DatabaseSync) => T): T {
   }
 }
 
-/** push→anchored latency of every record, from the outbox's anchored_at and the bundle's push start. */
+/**
+ * push→anchored latency of every record, from the outbox's anchored_at and the bundle's push start.
+ * Resource ids are sealed at rest (outbox/sealed.ts): opened with the bridge's key store beside the outbox.
+ */
 function latencies(db: string, runId: string, size: number, starts: number[]): number[] {
+  const keys = new AtRestKeys(loadKeyStore(join(dirname(db), 'keys.json')).pseudonymKey());
   const rows = readOutbox(
     db,
     (sqlite) =>
-      sqlite.prepare('SELECT resource_id, anchored_at FROM records WHERE anchored_at IS NOT NULL').all() as {
-        resource_id: string;
+      sqlite
+        .prepare(
+          'SELECT resource_type, resource_key, resource_ref, anchored_at FROM records WHERE anchored_at IS NOT NULL',
+        )
+        .all() as {
+        resource_type: string;
+        resource_key: string;
+        resource_ref: Uint8Array;
         anchored_at: number;
       }[],
   );
   const out: number[] = [];
   for (const r of rows) {
-    if (!r.resource_id.startsWith(`${runId}-`)) continue;
-    const i = Number(r.resource_id.slice(runId.length + 1));
+    const id = keys.openId(r.resource_type, r.resource_key, r.resource_ref);
+    if (!id.startsWith(`${runId}-`)) continue;
+    const i = Number(id.slice(runId.length + 1));
     out.push(Number(r.anchored_at) - starts[Math.floor(i / size)]!);
   }
   return out.sort((a, b) => a - b);

@@ -4,7 +4,8 @@
  *
  *   ehr-bridge start  [--config FILE]                          run the service (env/JSON config)
  *   ehr-bridge sync   --source URL [--since DATE] [--types A,B] [--config FILE] [--anchor]
- *   ehr-bridge status [--url URL]                               outbox counts, lag, latest batches
+ *   ehr-bridge status [--url URL]                               outbox counts, lag, dead letters, latest batches
+ *   ehr-bridge retry  [--url URL]                               put dead letters back in their queues
  *   ehr-bridge verify <Type/id> [--url URL] [--config FILE]     check every version against the chain
  *   ehr-bridge keys init --file FILE                             write a new key store (mode 0600)
  */
@@ -12,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { contentHash, leafHash, openEnvelope, recordAad, verifyProof, type Hex } from '@ehr-anchor/core';
-import type { ApiAnchorLookup, ApiBridgeStatus } from '@ehr-anchor/core/api';
+import type { ApiAnchorLookup, ApiBridgeStatus, ApiDeadLetterRetry } from '@ehr-anchor/core/api';
 import { buildApp } from './app.js';
 import {
   ConfigError,
@@ -35,7 +36,9 @@ Usage:
       Resumable: run it again with the same arguments to continue where it stopped.
       --anchor also runs the pipeline until everything synced is anchored.
   ehr-bridge status [--url URL]
-      Outbox counts by state, lag and the latest batches of a running bridge.
+      Outbox counts by state, lag, dead letters and the latest batches of a running bridge.
+  ehr-bridge retry  [--url URL]
+      Put every dead letter (Provenance or Consent write-backs that gave up) back in its queue.
   ehr-bridge verify <Type/id> [--url URL] [--config FILE]
       Check every version of a resource: leaf, Merkle proof, on-chain anchor, and (with the key
       store from --config) the decrypted content's hash.
@@ -52,7 +55,8 @@ ${Object.entries(NESTED_ENV_VARS)
       `  ${env.padEnd(32)} ${path.join('.')}${kind === 'list' ? ' (comma-separated)' : ''}`,
   )
   .join('\n')}
-  EHR_BRIDGE_URL               bridge base URL for status/verify (default http://127.0.0.1:8787)
+  EHR_BRIDGE_URL                   bridge base URL for status/verify/retry (default http://127.0.0.1:8787)
+  EHR_BRIDGE_TOKEN                 operator credential they send (the bridge's operatorToken, or a source's bearer secret)
 `;
 
 function fail(message: string): never {
@@ -69,8 +73,14 @@ function config(file: string | undefined): BridgeConfig {
   }
 }
 
-async function getJson<T>(url: string): Promise<T> {
-  const response = await fetch(url);
+async function getJson<T>(url: string, init: RequestInit = {}): Promise<T> {
+  const token = process.env.EHR_BRIDGE_TOKEN;
+  const response = await fetch(url, {
+    ...init,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
+  if (response.status === 401)
+    fail('401: set EHR_BRIDGE_TOKEN to the operator token (or a source bearer secret)');
   const body = (await response.json()) as T & { resourceType?: string; issue?: { diagnostics?: string }[] };
   if (!response.ok) fail(`${response.status} ${body.issue?.[0]?.diagnostics ?? ''}`);
   return body;
@@ -169,6 +179,9 @@ async function status(args: { url?: string }) {
       .join(' · ')}`,
     `lag        ${(s.lagMs / 1000).toFixed(1)} s`,
     `chain      ${s.chainId} registry ${s.registry} signer ${s.signer}`,
+    `dead       provenance ${s.deadLetters.provenance} · consent ${s.deadLetters.consent}${
+      s.deadLetters.provenance + s.deadLetters.consent > 0 ? '  (ehr-bridge retry puts them back)' : ''
+    }`,
     '',
     'latest batches:',
     ...s.latestBatches.map(
@@ -177,6 +190,15 @@ async function status(args: { url?: string }) {
     ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function retry(args: { url?: string }) {
+  const r = await getJson<ApiDeadLetterRetry>(`${bridgeUrl(args.url)}/dead-letters/retry`, {
+    method: 'POST',
+  });
+  process.stdout.write(
+    `back in their queues: ${r.provenance} Provenance, ${r.consent} Consent write-backs\n`,
+  );
 }
 
 async function verify(args: { url?: string; config?: string }, target: string | undefined) {
@@ -279,6 +301,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       return sync(values);
     case 'status':
       return status(values);
+    case 'retry':
+      return retry(values);
     case 'verify':
       return verify(values, rest[0]);
     case 'keys':

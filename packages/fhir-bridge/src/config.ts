@@ -166,6 +166,24 @@ export const BridgeConfigSchema = z
     trustProxy: z.union([z.boolean(), z.array(z.string().min(1))]).default(false),
     /** Rate limits and slow-sender timeouts (src/plugins/limits.ts). */
     limits: LimitsSchema.prefault({}),
+    /**
+     * Write-backs to FHIR servers (Provenance, mirrored Consent): attempts per record for a server
+     * error (5xx) before it becomes a dead letter, with exponential backoff between them. A 4xx is a
+     * dead letter at once; a server that does not answer at all counts against no record.
+     */
+    writeBack: z
+      .object({
+        maxAttempts: z.number().int().min(1).max(1_000).default(8),
+        retryBaseMs: z.number().int().min(1).default(1_000),
+        retryMaxMs: z.number().int().min(1).default(300_000),
+      })
+      .prefault({}),
+    /**
+     * Operator credential (`Authorization: Bearer …`, ≥ 32 characters) for `/status`, `/anchors`
+     * and `POST /dead-letters/retry` (what `ehr-bridge status|verify|retry` send as
+     * EHR_BRIDGE_TOKEN). A source's bearer secret is accepted too.
+     */
+    operatorToken: z.string().min(32, 'operatorToken must be at least 32 characters').optional(),
   })
   .superRefine((c, ctx) => {
     if (!c.deploymentFile && !c.anchorAddress) {
@@ -252,6 +270,7 @@ export const ENV_VARS: Record<string, keyof BridgeConfigInput> = {
   EHR_BRIDGE_WORKERS: 'workers',
   EHR_BRIDGE_RETRY_BASE_MS: 'retryBaseMs',
   EHR_BRIDGE_RETRY_MAX_MS: 'retryMaxMs',
+  EHR_BRIDGE_OPERATOR_TOKEN: 'operatorToken',
 };
 
 /** Environment variables of nested fields: name → [path, kind]. Lists are comma-separated. */

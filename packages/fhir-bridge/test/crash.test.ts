@@ -20,7 +20,8 @@ import {
   type ManagedProcess,
 } from '@ehr-anchor/testkit';
 import { Interface, JsonRpcProvider } from 'ethers';
-import { SqliteOutbox } from '../src/outbox/sqlite.js';
+import { loadKeyStore } from '../src/keys/keystore.js';
+import { openOutbox } from '../src/outbox/index.js';
 import { BEARER, startEnv, type Env } from './helpers.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
@@ -158,7 +159,9 @@ describe('crash safety (kill -9 during ingest and anchoring)', () => {
       const provider = new JsonRpcProvider(env.chain.anvil.rpcUrl, 1337, { staticNetwork: true });
       await waitFor(
         async () => {
-          const status = (await (await fetch(`${base()}/status`)).json()) as {
+          const status = (await (
+            await fetch(`${base()}/status`, { headers: { authorization: `Bearer ${BEARER}` } })
+          ).json()) as {
             records: Record<'received' | 'stored' | 'batched' | 'anchored', number>;
           };
           return (
@@ -171,7 +174,9 @@ describe('crash safety (kill -9 during ingest and anchoring)', () => {
       await proc.stop();
       proc = undefined;
 
-      const outbox = new SqliteOutbox(dbFile);
+      // The bridge's view of its outbox (ids sealed at rest): opened with its key store.
+      const keys = loadKeyStore(join(env.dir, 'crash', 'keys.json'));
+      const outbox = await openOutbox(`sqlite:${dbFile}`, keys.pseudonymKey());
       try {
         // 0 lost: every pushed resource is in the outbox, anchored.
         const expected = new Set(resources.map((r) => `${r.resourceType}/${r.id}`));

@@ -13,7 +13,7 @@ import { RECEIPT_SYSTEMS } from '@ehr-anchor/core/api';
 import { loadSyntheaBundles } from '@ehr-anchor/testkit';
 import type { Bundle } from 'fhir/r4';
 import { loadKeyStore } from '../src/keys/keystore.js';
-import { bridgeFor, hmacHeaders, push, startEnv, waitAnchored, type Env } from './helpers.js';
+import { BEARER, bridgeFor, hmacHeaders, push, startEnv, waitAnchored, type Env } from './helpers.js';
 
 const run = promisify(execFile);
 
@@ -58,7 +58,9 @@ describe('bridge ingest → anchored (real Kubo + anvil)', () => {
     for (const entry of tiny.entry!.slice(0, 5)) {
       const resource = entry.resource!;
       const lookup = (await (
-        await fetch(`${bridge.url}/anchors/${resource.resourceType}/${resource.id}`)
+        await fetch(`${bridge.url}/anchors/${resource.resourceType}/${resource.id}`, {
+          headers: { authorization: `Bearer ${BEARER}` },
+        })
       ).json()) as {
         versions: {
           versionId: string;
@@ -147,6 +149,8 @@ describe('bridge ingest → anchored (real Kubo + anvil)', () => {
             EHR_BRIDGE_KEY_STORE: bridge.config.keyStoreFile,
             EHR_BRIDGE_SOURCES: JSON.stringify(bridge.config.sources),
             EHR_BRIDGE_LOG_LEVEL: 'silent',
+            // /anchors is for operators: a source's bearer secret is an operator credential.
+            EHR_BRIDGE_TOKEN: BEARER,
           },
         },
       );

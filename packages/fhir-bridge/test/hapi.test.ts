@@ -5,6 +5,9 @@
  * tombstones; `sync` pages through HAPI's search and resumes where it stopped.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import {
   createRestHookSubscription,
@@ -16,7 +19,8 @@ import {
 } from '@ehr-anchor/testkit';
 import type { Bundle, Observation, Provenance } from 'fhir/r4';
 import { PROVENANCE_SYSTEMS } from '../src/pipeline/pipeline.js';
-import { BEARER, bridgeFor, push, startEnv, type Env } from './helpers.js';
+import { signBody } from '../src/plugins/auth.js';
+import { BEARER, HMAC_SECRET, bridgeFor, faultProxy, push, startEnv, type Env } from './helpers.js';
 
 async function fhir<T>(url: string, init: RequestInit = {}): Promise<T> {
   const res = await fetch(url, {
@@ -33,8 +37,36 @@ describe('with a real HAPI FHIR server', () => {
   let bridge: Awaited<ReturnType<typeof bridgeFor>>;
   const tiny = loadSyntheaBundles().get('tiny-clemente-kreiger.json')!;
 
+  // Security review (issue 16): a second bridge reads HAPI through a proxy that injects faults on
+  // purpose (named as such): a 500 for one record's Provenance, a 403 for one read.
+  let guarded: Awaited<ReturnType<typeof bridgeFor>>;
+  let proxy: Awaited<ReturnType<typeof faultProxy>>;
+  let proxyUrl: string;
+  const faults = { provenanceFor: '', refuseRead: '' };
+
   before(async () => {
     [env, hapi] = await Promise.all([startEnv(), startHapi()]);
+    proxy = await faultProxy(hapi.baseUrl, ({ method, path, body }) => {
+      if (
+        method === 'POST' &&
+        path.startsWith('/Provenance') &&
+        faults.provenanceFor &&
+        body.includes(faults.provenanceFor)
+      )
+        return 500;
+      if (method === 'GET' && faults.refuseRead && path === `/${faults.refuseRead}`) return 403;
+      return undefined;
+    });
+    proxyUrl = proxy.url;
+    guarded = await bridgeFor(env, 'hapi-guarded', {
+      batchMax: 100,
+      batchMaxMs: 200,
+      writeBack: { maxAttempts: 3, retryBaseMs: 50, retryMaxMs: 200 },
+      sources: [
+        { id: 'proxied', auth: { type: 'bearer', secret: BEARER }, fhirBaseUrl: proxyUrl, provenance: true },
+        { id: 'medplum', auth: { type: 'hmac', secret: HMAC_SECRET }, fhirBaseUrl: hapi.baseUrl },
+      ],
+    });
     bridge = await bridgeFor(env, 'hapi', {
       batchMax: 100,
       batchMaxMs: 200,
@@ -44,6 +76,8 @@ describe('with a real HAPI FHIR server', () => {
     });
   });
   after(async () => {
+    await guarded?.app.close();
+    proxy?.close();
     await bridge?.app.close();
     await Promise.all([env?.stop(), hapi?.stop()]);
   });
@@ -72,7 +106,10 @@ describe('with a real HAPI FHIR server', () => {
       const [type, id, , vid] = locations.find((l) => l.startsWith('Observation/'))!.split('/');
       const provenance = await waitFor(
         async () => {
-          const found = await fhir<Bundle>(`${hapi.baseUrl}/Provenance?target=${type}/${id}`);
+          // no-cache: HAPI reuses an identical search's (empty) result for 60 s otherwise.
+          const found = await fhir<Bundle>(`${hapi.baseUrl}/Provenance?target=${type}/${id}`, {
+            headers: { 'cache-control': 'no-cache' },
+          });
           return found.entry?.[0]?.resource as Provenance | undefined;
         },
         { timeoutMs: 60_000, intervalMs: 500, what: 'the Provenance write-back' },
@@ -214,6 +251,132 @@ describe('with a real HAPI FHIR server', () => {
       assert.equal(done.done, true);
       const total = (await fhir<Bundle>(`${hapi.baseUrl}/Observation?_summary=count`)).total!;
       assert.equal(done.versions, total, 'every Observation page read once across the two runs');
+    },
+  );
+
+  it(
+    'dead-letters a Provenance HAPI keeps failing (500) after its attempts while every other record gets its Provenance; ehr-bridge retry puts it back',
+    { timeout: 240_000 },
+    async () => {
+      const ids = Array.from({ length: 5 }, (_, i) => `poison-${i}-${Date.now()}`);
+      const created: Observation[] = [];
+      for (const id of ids)
+        created.push(
+          await fhir<Observation>(`${hapi.baseUrl}/Observation/${id}`, {
+            method: 'PUT',
+            body: JSON.stringify({
+              resourceType: 'Observation',
+              id,
+              status: 'final',
+              code: { text: 'poison test' },
+            }),
+          }),
+        );
+      faults.provenanceFor = `Observation/${ids[2]}`;
+      const res = await push(guarded.url, '/fhir', {
+        resourceType: 'Bundle',
+        type: 'collection',
+        entry: created.map((resource) => ({ resource })),
+      });
+      assert.equal(res.status, 202);
+      const states = () =>
+        Promise.all(
+          ids.map(
+            async (id) => (await guarded.app.outbox.versions('Observation', id))[0]?.provenance ?? null,
+          ),
+        );
+      const final = await waitFor(
+        async () => {
+          const p = await states();
+          return p.every((x) => x !== null) ? p : undefined;
+        },
+        { timeoutMs: 180_000, intervalMs: 200, what: 'every Provenance written or dead-lettered' },
+      );
+      assert.deepEqual(
+        final.map((x) => x!.split(':')[0]),
+        ['done', 'done', 'dead', 'done', 'done'],
+      );
+      assert.equal(final[2], 'dead:HTTP 500');
+      assert.equal((await guarded.app.outbox.versions('Observation', ids[2]!))[0]!.provenanceAttempts, 3);
+      const status = (await (
+        await fetch(`${guarded.url}/status`, { headers: { authorization: `Bearer ${BEARER}` } })
+      ).json()) as {
+        deadLetters: { provenance: number; consent: number };
+      };
+      assert.deepEqual(status.deadLetters, { provenance: 1, consent: 0 });
+      const metrics = await (await fetch(`${guarded.url}/metrics`)).text();
+      assert.match(metrics, /ehr_bridge_dead_letters\{step="provenance"\} 1/);
+      // Fixed at the source; the operator puts the dead letter back.
+      faults.provenanceFor = '';
+      const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+      const out = await promisify(execFile)(
+        process.execPath,
+        ['--conditions=source', '--import', 'tsx', cli, 'retry', '--url', guarded.url],
+        { encoding: 'utf8', env: { ...process.env, EHR_BRIDGE_TOKEN: BEARER } },
+      );
+      assert.match(out.stdout, /1 Provenance/);
+      await waitFor(async () => (await states())[2]?.startsWith('done:'), {
+        timeoutMs: 60_000,
+        intervalMs: 200,
+        what: 'the retried Provenance written',
+      });
+    },
+  );
+
+  it(
+    'records a Medplum delete ({} + X-Medplum-Deleted-Resource, HMAC of the body) only once HAPI confirms it',
+    { timeout: 60_000 },
+    async () => {
+      const id = `mp-${Date.now()}`;
+      await fhir(`${hapi.baseUrl}/Patient/${id}`, {
+        method: 'PUT',
+        body: JSON.stringify({ resourceType: 'Patient', id }),
+      });
+      const medplumDelete = (ref: string) =>
+        fetch(`${guarded.url}/fhir`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/fhir+json',
+            'x-signature': signBody(HMAC_SECRET, '{}'),
+            'x-medplum-interaction': 'delete',
+            'x-medplum-deleted-resource': ref,
+          },
+          body: '{}',
+        });
+      // A replayed signature of {} naming a patient the source still has: refused, nothing recorded.
+      const early = await medplumDelete(`Patient/${id}`);
+      assert.equal(early.status, 409);
+      assert.equal((await guarded.app.outbox.versions('Patient', id)).length, 0);
+      // A resource that never existed anywhere: nothing to delete (was: tombstoned).
+      assert.equal((await medplumDelete(`Condition/never-${id}`)).status, 404);
+      assert.equal((await guarded.app.outbox.versions('Condition', `never-${id}`)).length, 0);
+      // Deleted at the source (HAPI now answers 410): the tombstone is recorded.
+      const del = await fetch(`${hapi.baseUrl}/Patient/${id}`, { method: 'DELETE' });
+      assert.ok(del.ok);
+      const late = await medplumDelete(`Patient/${id}`);
+      assert.equal(late.status, 202);
+      const [tombstone] = await guarded.app.outbox.versions('Patient', id);
+      assert.equal(tombstone!.deleted, true);
+    },
+  );
+
+  it(
+    'answers an id-only notification the source refuses (4xx) as not found, never 503',
+    { timeout: 60_000 },
+    async () => {
+      faults.refuseRead = 'Patient/refused-1';
+      try {
+        const res = await push(guarded.url, '/fhir/Patient/refused-1', undefined, { method: 'PUT' });
+        assert.equal(res.status, 200);
+        assert.equal(res.body.issue[0]!.code, 'not-found');
+        const missing = await push(guarded.url, '/fhir/Patient/does-not-exist-anywhere', undefined, {
+          method: 'PUT',
+        });
+        assert.equal(missing.status, 200);
+        assert.equal(missing.body.issue[0]!.code, 'not-found');
+      } finally {
+        faults.refuseRead = '';
+      }
     },
   );
 });

@@ -5,6 +5,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { deployContracts } from '@ehr-anchor/contracts/deploy';
 import { ensureDevNetwork } from '@ehr-anchor/stack/contracts';
@@ -187,4 +189,42 @@ export async function waitAnchored(app: FastifyInstance, min: number, timeoutMs 
     },
     { timeoutMs, intervalMs: 100, what: `${min} records anchored` },
   );
+}
+
+/**
+ * A FHIR server in front of another that injects faults on purpose (tests name them as such):
+ * every request is forwarded to `target` unless `fault` returns a status to answer instead (with
+ * an OperationOutcome). `path` is the request path below the proxy's `/fhir`.
+ */
+export async function faultProxy(
+  target: string,
+  fault: (request: { method: string; path: string; body: Buffer }) => number | undefined,
+): Promise<{ url: string; close(): void }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const path = req.url!.replace(/^\/fhir/, '');
+      const status = fault({ method: req.method!, path, body });
+      if (status !== undefined) {
+        res.writeHead(status, { 'content-type': 'application/fhir+json' });
+        res.end('{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception"}]}');
+        return;
+      }
+      void fetch(`${target}${path}`, {
+        method: req.method,
+        headers: { accept: 'application/fhir+json', 'content-type': 'application/fhir+json' },
+        ...(body.length ? { body } : {}),
+      }).then(async (r) => {
+        res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/fhir+json' });
+        res.end(Buffer.from(await r.arrayBuffer()));
+      });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`,
+    close: () => server.close(),
+  };
 }

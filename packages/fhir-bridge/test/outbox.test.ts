@@ -1,6 +1,9 @@
 /**
- * One suite, two outboxes: the embedded node:sqlite file and a real PostgreSQL (testkit). Both
- * must give the same guarantees: idempotent enqueue, leases, conditional state moves.
+ * One suite, two outboxes: the embedded node:sqlite file and a real PostgreSQL (testkit), each
+ * seen as the bridge sees it (SealedOutbox: keyed ids, sealed ids and bodies). Both must give the
+ * same guarantees: idempotent enqueue, leases, conditional state moves. Then what is at rest: no
+ * id or body in clear in the file or its WAL, ciphertext bound to its row, and the migration of
+ * a schema-1 outbox.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -8,7 +11,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startPostgres, type Postgres } from '@ehr-anchor/testkit';
-import { PostgresOutbox, SqliteOutbox, type IncomingVersion, type Outbox } from '../src/outbox/index.js';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
+import {
+  AtRestKeys,
+  PostgresOutbox,
+  SealedOutbox,
+  SqliteOutbox,
+  openOutbox,
+  type IncomingVersion,
+  type Outbox,
+} from '../src/outbox/index.js';
+
+const KEY = new Uint8Array(randomBytes(32));
+const sealed = (inner: Outbox) => new SealedOutbox(inner, new AtRestKeys(KEY));
 
 function version(i: number, over: Partial<IncomingVersion> = {}): IncomingVersion {
   return {
@@ -150,7 +167,7 @@ outboxSuite(
   'node:sqlite',
   async () => {
     dir = await mkdtemp(join(tmpdir(), 'ehr-outbox-'));
-    const o = new SqliteOutbox(join(dir, 'outbox.db'));
+    const o = sealed(new SqliteOutbox(join(dir, 'outbox.db')));
     await o.init();
     return o;
   },
@@ -165,7 +182,7 @@ outboxSuite(
   'PostgreSQL',
   async () => {
     pgServer = await startPostgres();
-    const o = new PostgresOutbox(pgServer.url);
+    const o = sealed(new PostgresOutbox(pgServer.url));
     await o.init();
     return o;
   },
@@ -201,5 +218,122 @@ describe('PostgreSQL outbox shared by several workers', () => {
     assert.equal(seqs.length, 600, '9 claims of 70 take all 600');
     assert.equal(new Set(seqs).size, seqs.length, 'no record claimed twice');
     await Promise.all(workers.map((w) => w.close()));
+  });
+});
+
+describe('outbox at rest (identifiers, bodies, schema-1 migration)', () => {
+  let tmp: string;
+  before(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'ehr-outbox-rest-'));
+  });
+  after(async () => rm(tmp, { recursive: true, force: true }));
+
+  const secretId = 'patient-id-Zq7xPlaintext';
+  const secretName = 'Jane-Plaintext-Doe';
+  const patient = (id = secretId): IncomingVersion => ({
+    source: 'test',
+    resourceType: 'Patient',
+    resourceId: id,
+    versionId: '1',
+    contentHash: `0x${'12'.repeat(32)}`,
+    subject: `0x${'ab'.repeat(32)}`,
+    deleted: false,
+    body: new TextEncoder().encode(
+      JSON.stringify({ resourceType: 'Patient', id, name: [{ text: secretName }] }),
+    ),
+  });
+  const filesOf = (d: string) =>
+    Buffer.concat(
+      readdirSync(d)
+        .filter((f) => f.startsWith('outbox.db'))
+        .map((f) => readFileSync(join(d, f))),
+    );
+
+  it('keeps no resource id or body in clear in the SQLite file or its WAL, and gives both back to the bridge', async () => {
+    const d = await mkdtemp(join(tmp, 'a-'));
+    const o = await openOutbox(`sqlite:${join(d, 'outbox.db')}`, KEY);
+    await o.enqueue([patient()]);
+    const bytes = filesOf(d);
+    assert.ok(bytes.length > 0);
+    for (const needle of [secretId, secretName, Buffer.from(secretId).toString('hex')])
+      assert.equal(bytes.indexOf(needle), -1, needle);
+    const [v] = await o.versions('Patient', secretId);
+    assert.equal(v!.resourceId, secretId);
+    const [r] = await o.claimReceived(10, 60_000);
+    assert.equal(r!.resourceId, secretId);
+    assert.match(new TextDecoder().decode(r!.body), new RegExp(secretName));
+    await o.close();
+  });
+
+  it('refuses ciphertext moved to another row (bound to its row)', async () => {
+    const d = await mkdtemp(join(tmp, 'b-'));
+    const path = join(d, 'outbox.db');
+    const o = await openOutbox(`sqlite:${path}`, KEY);
+    await o.enqueue([patient('p-1'), patient('p-2')]);
+    await o.close();
+    const db = new DatabaseSync(path);
+    const [a, b] = db.prepare('SELECT seq, resource_ref FROM records ORDER BY seq').all() as {
+      seq: number;
+      resource_ref: Uint8Array;
+    }[];
+    db.prepare('UPDATE records SET resource_ref = ? WHERE seq = ?').run(a!.resource_ref, b!.seq);
+    db.close();
+    const again = await openOutbox(`sqlite:${path}`, KEY);
+    await assert.rejects(() => again.versions('Patient', 'p-2'));
+    assert.equal((await again.versions('Patient', 'p-1'))[0]!.resourceId, 'p-1');
+    await again.close();
+  });
+
+  it('migrates a schema-1 outbox in place: ids become keyed hashes, bodies ciphertext, old pages scrubbed', async () => {
+    const d = await mkdtemp(join(tmp, 'c-'));
+    const path = join(d, 'outbox.db');
+    // The schema-1 tables as the bridge wrote them before (plaintext resource_id and bodies).
+    const db = new DatabaseSync(path);
+    db.exec('PRAGMA journal_mode = WAL');
+    db.exec(`CREATE TABLE batches (id INTEGER PRIMARY KEY AUTOINCREMENT, state TEXT NOT NULL, root TEXT NOT NULL UNIQUE,
+      manifest_cid TEXT NOT NULL, count INTEGER NOT NULL, created_at INTEGER NOT NULL, lease_until INTEGER NOT NULL DEFAULT 0,
+      tx_hash TEXT, raw_tx TEXT, nonce INTEGER, block_number INTEGER, anchored_at INTEGER, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT)`);
+    db.exec(`CREATE TABLE records (seq INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, resource_type TEXT NOT NULL,
+      resource_id TEXT NOT NULL, version_id TEXT NOT NULL, content_hash TEXT NOT NULL, subject TEXT NOT NULL,
+      deleted INTEGER NOT NULL DEFAULT 0, body BLOB, state TEXT NOT NULL DEFAULT 'received', received_at INTEGER NOT NULL,
+      lease_until INTEGER NOT NULL DEFAULT 0, cid TEXT, salt TEXT, leaf TEXT, key_id TEXT, stored_at INTEGER,
+      batch_id INTEGER REFERENCES batches(id), proof TEXT, anchored_at INTEGER, provenance TEXT,
+      UNIQUE (resource_type, resource_id, version_id, content_hash))`);
+    db.exec('CREATE TABLE bodies (seq INTEGER PRIMARY KEY, body BLOB NOT NULL)');
+    db.exec('CREATE TABLE bridge_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    const p = patient();
+    db.prepare(
+      `INSERT INTO records (source, resource_type, resource_id, version_id, content_hash, subject, received_at, state, provenance)
+       VALUES (?, ?, ?, ?, ?, ?, 1, 'received', NULL), ('test', 'Observation', 'obs-legacy', '1', ?, ?, 1, 'anchored', 'failed:500')`,
+    ).run(
+      p.source,
+      p.resourceType,
+      p.resourceId,
+      p.versionId,
+      p.contentHash,
+      p.subject,
+      `0x${'34'.repeat(32)}`,
+      p.subject,
+    );
+    db.prepare('INSERT INTO bodies (seq, body) VALUES (1, ?)').run(p.body);
+    db.close();
+    assert.notEqual(filesOf(d).indexOf(secretId), -1, 'schema 1 holds the id in clear');
+
+    const o = await openOutbox(`sqlite:${path}`, KEY);
+    assert.equal(await o.getState('outbox:schema'), '2');
+    const [v] = await o.versions('Patient', secretId);
+    assert.equal(v!.resourceId, secretId);
+    assert.equal((await o.versions('Observation', 'obs-legacy'))[0]!.provenance, 'dead:failed:500');
+    assert.deepEqual(await o.deadLetters(), { provenance: 1 });
+    const [r] = await o.claimReceived(10, 60_000);
+    assert.match(new TextDecoder().decode(r!.body), new RegExp(secretName));
+    await o.close();
+    const bytes = filesOf(d);
+    for (const needle of [secretId, secretName, 'obs-legacy'])
+      assert.equal(bytes.indexOf(needle), -1, needle);
+    // Opening again changes nothing.
+    const twice = await openOutbox(`sqlite:${path}`, KEY);
+    assert.equal((await twice.versions('Patient', secretId)).length, 1);
+    await twice.close();
   });
 });

@@ -2,7 +2,9 @@
  * No PHI outside ciphertext: after the fixtures (5 Synthea bundles; bulk-10 Patients and clinical notes) went
  * through the real pipeline, the fixture patients' names, identifiers, ids, phones, addresses and
  * birth dates (testkit's PHI scanner, every encoding it knows) appear nowhere in the bridge's logs (debug level), the
- * anchor transactions' calldata, the Anchored events, or any raw block in Kubo's repository.
+ * anchor transactions' calldata, the Anchored events, any raw block in Kubo's repository, or any
+ * file the bridge writes: the outbox (SQLite file, WAL, shared memory) and the read store, both
+ * while versions are queued and once they are anchored.
  */
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
@@ -29,7 +31,8 @@ describe('PHI scan of everything the pipeline emits', () => {
 
   before(async () => {
     env = await startEnv();
-    bridge = await bridgeFor(env, 'phi', { logLevel: 'debug', batchMax: 2000 }, logs.stream);
+    // Workers start after the first scan, so it sees every version queued with its body.
+    bridge = await bridgeFor(env, 'phi', { logLevel: 'debug', batchMax: 2000, workers: false }, logs.stream);
   });
   after(async () => {
     await bridge?.app.close();
@@ -58,6 +61,20 @@ describe('PHI scan of everything the pipeline emits', () => {
       }
       // Shared Organizations/Practitioners appear in several bundles with the same content: one version each.
       const total = ids.size;
+      // At rest, while the versions are still queued (bodies not yet sealed into envelopes): the
+      // outbox file, its WAL and the read store hold keyed hashes and ciphertext only.
+      const storeHits = async () => {
+        const hits: string[] = [];
+        for (const name of await readdir(bridge.dir)) {
+          if (!name.startsWith('outbox.db')) continue;
+          for (const h of scan(await readFile(join(bridge.dir, name)))) hits.push(`${name}: ${h}`);
+        }
+        return hits;
+      };
+      const queued = await bridge.app.outbox.counts();
+      assert.equal(queued.records.received, total, 'every version is queued with its body');
+      assert.deepEqual(await storeHits(), [], 'outbox, WAL and read store while queued');
+      await bridge.app.pipeline.start();
       // An empty notification and a bad request also pass through the logs.
       await push(
         bridge.url,
@@ -103,6 +120,16 @@ describe('PHI scan of everything the pipeline emits', () => {
         `every envelope is a block in Kubo (${blocks} blocks for ${total} versions)`,
       );
       assert.deepEqual(scan(Buffer.concat(blockBytes)), [], 'raw IPFS blocks');
+      const written = (await readdir(bridge.dir)).filter((n) => n.startsWith('outbox.db'));
+      assert.ok(
+        written.includes('outbox.db-wal') && written.some((f) => f.includes('.read.db')),
+        written.join(' '),
+      );
+      assert.deepEqual(
+        await storeHits(),
+        [],
+        `outbox, WAL and read store once anchored (${written.join(', ')})`,
+      );
       process.stdout.write(
         `# PHI scan: ${scanner.terms.length} terms (${scanner.needleCount} encodings), ${total} versions, ${blocks} blocks, ${batches.length} anchor txs, ${logs.text().length} log bytes: 0 hits\n`,
       );

@@ -15,11 +15,11 @@ import {
   waitFor,
   type Hapi,
 } from '@ehr-anchor/testkit';
+import { Wallet } from 'ethers';
 import type { Consent, Patient } from 'fhir/r4';
 import { consentId } from '../src/read/consent-mirror.js';
 import { pseudonym } from '@ehr-anchor/core';
-import { Wallet } from 'ethers';
-import { push } from './helpers.js';
+import { BEARER, faultProxy, push } from './helpers.js';
 import { api, send, signIn, startReadWorld, type ReadWorld } from './read-harness.js';
 
 async function fhirGet<T>(base: string, path: string): Promise<{ status: number; body: T }> {
@@ -30,16 +30,35 @@ async function fhirGet<T>(base: string, path: string): Promise<{ status: number;
 describe('read side write-back to HAPI FHIR', () => {
   let hapi: Hapi;
   let w: ReadWorld;
+  // The bridge writes through a proxy that injects a fault on purpose (named as such): a 500 for
+  // one consent, while HAPI takes every other write.
+  let proxy: Awaited<ReturnType<typeof faultProxy>>;
+  const faults = { consentId: '' };
 
   before(async () => {
     hapi = await startHapi();
     await loadSyntheaIntoHapi(hapi.baseUrl, [loadSyntheaBundles().get('tiny-clemente-kreiger.json')!], {
       mode: 'put',
     });
-    w = await startReadWorld({ read: { fhirBaseUrl: hapi.baseUrl } });
+    proxy = await faultProxy(hapi.baseUrl, ({ method, path }) =>
+      faults.consentId && method === 'PUT' && path.startsWith(`/Consent/${faults.consentId}`)
+        ? 500
+        : undefined,
+    );
+    const proxyUrl = proxy.url;
+    // The consent the patient gave hospital B keeps failing (both wallets are dev keys, known now).
+    faults.consentId = consentId(
+      new Wallet(DEV_KEYS.patient).address,
+      new Wallet(DEV_KEYS.hospitalB).address,
+    );
+    w = await startReadWorld({
+      read: { fhirBaseUrl: proxyUrl },
+      writeBack: { maxAttempts: 3, retryBaseMs: 50, retryMaxMs: 200 },
+    });
   });
   after(async () => {
     await w?.stop();
+    proxy?.close();
     await hapi?.stop();
   });
 
@@ -205,6 +224,57 @@ describe('read side write-back to HAPI FHIR', () => {
         timeoutMs: 30_000,
       },
     );
+  });
+
+  it('dead-letters the one Consent the server keeps refusing (500) after its attempts, writes the others, and puts it back on retry', async () => {
+    const store = w.bridge.app.read.store;
+    await waitFor(() => (store.consentDeadLetters() === 1 ? true : undefined), {
+      what: 'the failing consent dead-lettered',
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
+    const patientWallet = w.wallets['patient self'].address;
+    assert.equal(
+      (
+        await fhirGet<Consent>(
+          hapi.baseUrl,
+          `Consent/${consentId(patientWallet, w.wallets['granted hospital'].address)}`,
+        )
+      ).status,
+      404,
+      'never written',
+    );
+    assert.equal(
+      (
+        await fhirGet<Consent>(
+          hapi.baseUrl,
+          `Consent/${consentId(patientWallet, w.wallets['expired grant'].address)}`,
+        )
+      ).status,
+      200,
+      'the others were written',
+    );
+    const headers = { authorization: `Bearer ${BEARER}` };
+    const status = (await (await fetch(`${w.bridge.url}/status`, { headers })).json()) as {
+      deadLetters: { consent: number };
+    };
+    assert.equal(status.deadLetters.consent, 1);
+    faults.consentId = '';
+    const retried = (await (
+      await fetch(`${w.bridge.url}/dead-letters/retry`, { method: 'POST', headers })
+    ).json()) as { consent: number };
+    assert.equal(retried.consent, 1);
+    await waitFor(
+      async () =>
+        (
+          await fhirGet<Consent>(
+            hapi.baseUrl,
+            `Consent/${consentId(patientWallet, w.wallets['granted hospital'].address)}`,
+          )
+        ).status === 200,
+      { what: 'the retried consent written', timeoutMs: 30_000 },
+    );
+    assert.equal(store.consentDeadLetters(), 0);
   });
 
   it('logged no patient data (PHI scan: 0 hits)', async () => {

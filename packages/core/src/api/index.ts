@@ -89,6 +89,8 @@ export const bridgeStatusSchema = z.object({
   registry: z.string(),
   signer: z.string(),
   latestBatches: z.array(batchSchema),
+  /** Records a write-back step gave up on after its attempt limit (`ehr-bridge retry` puts them back). */
+  deadLetters: z.object({ provenance: z.number().int(), consent: z.number().int() }),
 });
 export type ApiBridgeStatus = z.infer<typeof bridgeStatusSchema>;
 
@@ -118,6 +120,10 @@ export const anchoredVersionSchema = z.object({
   batch: batchSchema.nullable(),
 });
 export type ApiAnchoredVersion = z.infer<typeof anchoredVersionSchema>;
+
+/** POST /dead-letters/retry — how many dead letters went back into their queues. */
+export const deadLetterRetrySchema = z.object({ provenance: z.number().int(), consent: z.number().int() });
+export type ApiDeadLetterRetry = z.infer<typeof deadLetterRetrySchema>;
 
 /** GET /anchors/{type}/{id} — every version of a resource, newest first. */
 export const anchorLookupSchema = z.object({

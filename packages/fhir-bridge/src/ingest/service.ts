@@ -126,6 +126,17 @@ export class Ingestor {
                 'conflict',
                 `the source still has ${ref}: delete not recorded (the source did not confirm it)`,
               );
+            // 410: the source says it was deleted. 404: only for a resource the bridge has seen
+            // (a tombstone for something that never existed is noise an attacker could make).
+            if (
+              read.status === 'not-found' &&
+              (await this.deps.outbox.versions(item.resourceType, item.resourceId)).length === 0
+            )
+              throw new HttpError(
+                404,
+                'not-found',
+                `neither the source nor the bridge knows ${ref}: nothing to delete`,
+              );
           }
           return prepareDelete(
             source.id,

@@ -6,10 +6,13 @@
 import pg from 'pg';
 import {
   BATCH_COLUMNS,
+  DEAD_LETTER_INDEX,
   RECORD_INFO_COLUMNS,
   emptyCounts,
+  legacyColumnsSql,
   schemaSql,
   toBatchRow,
+  toLegacyRecord,
   toRecordInfo,
 } from './schema.js';
 import type {
@@ -17,6 +20,7 @@ import type {
   BatchRow,
   EnqueueResult,
   IncomingVersion,
+  LegacyRecord,
   Outbox,
   OutboxCounts,
   ReceivedRecord,
@@ -63,9 +67,17 @@ export class PostgresOutbox implements Outbox {
     await this.#tx(async (c) => {
       // Serialize concurrent migrations of several workers starting at once.
       await c.query('SELECT pg_advisory_xact_lock(7411)');
+      const { rows } = await c.query(
+        `SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'records' AND column_name = 'resource_id'`,
+      );
+      if (rows.length) {
+        // Schema 1: its ids and bodies are sealed by SealedOutbox.init (legacyRecords/rewriteRecords).
+        for (const sql of legacyColumnsSql({ blob: 'BYTEA', bigint: 'BIGINT' })) await c.query(sql);
+      }
       for (const sql of schemaSql({ serial: 'BIGSERIAL PRIMARY KEY', blob: 'BYTEA', bigint: 'BIGINT' })) {
         await c.query(sql);
       }
+      await c.query(DEAD_LETTER_INDEX);
     });
   }
 
@@ -93,6 +105,7 @@ export class PostgresOutbox implements Outbox {
         subject: [] as string[],
         deleted: [] as number[],
         body: [] as Buffer[],
+        ref: [] as (Buffer | null)[],
       };
       for (const v of versions) {
         cols.source.push(v.source);
@@ -103,24 +116,36 @@ export class PostgresOutbox implements Outbox {
         cols.subject.push(v.subject);
         cols.deleted.push(v.deleted ? 1 : 0);
         cols.body.push(Buffer.from(v.body.buffer, v.body.byteOffset, v.body.byteLength));
+        cols.ref.push(v.resourceRef ? Buffer.from(v.resourceRef) : null);
       }
       const inserted = await c.query(
-        `INSERT INTO records (source, resource_type, resource_id, version_id, content_hash, subject, deleted, body, received_at)
-         SELECT s, t, i, v, h, sub, d, b, $9 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::bytea[])
-           AS u(s, t, i, v, h, sub, d, b)
+        `INSERT INTO records (source, resource_type, resource_key, version_id, content_hash, subject, deleted, body, resource_ref, received_at)
+         SELECT s, t, i, v, h, sub, d, b, ref, $10 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::bytea[], $9::bytea[])
+           AS u(s, t, i, v, h, sub, d, b, ref)
          ON CONFLICT DO NOTHING
-         RETURNING seq, resource_type, resource_id, version_id, content_hash`,
-        [cols.source, cols.type, cols.id, cols.vid, cols.hash, cols.subject, cols.deleted, cols.body, now],
+         RETURNING seq, resource_type, resource_key, version_id, content_hash`,
+        [
+          cols.source,
+          cols.type,
+          cols.id,
+          cols.vid,
+          cols.hash,
+          cols.subject,
+          cols.deleted,
+          cols.body,
+          cols.ref,
+          now,
+        ],
       );
       const keyOf = (r: Row) =>
-        `${r.resource_type}\u0000${r.resource_id}\u0000${r.version_id}\u0000${r.content_hash}`;
+        `${r.resource_type}\u0000${r.resource_key}\u0000${r.version_id}\u0000${r.content_hash}`;
       const byKey = new Map<string, { seq: number; fresh: boolean }>();
       for (const r of inserted.rows as Row[]) byKey.set(keyOf(r), { seq: Number(r.seq), fresh: true });
       if (byKey.size < versions.length) {
         const { rows } = await c.query(
-          `SELECT r.seq, r.resource_type, r.resource_id, r.version_id, r.content_hash
+          `SELECT r.seq, r.resource_type, r.resource_key, r.version_id, r.content_hash
            FROM records r JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(t, i, v, h)
-             ON r.resource_type = u.t AND r.resource_id = u.i AND r.version_id = u.v AND r.content_hash = u.h`,
+             ON r.resource_type = u.t AND r.resource_key = u.i AND r.version_id = u.v AND r.content_hash = u.h`,
           [cols.type, cols.id, cols.vid, cols.hash],
         );
         for (const r of rows as Row[])
@@ -130,7 +155,7 @@ export class PostgresOutbox implements Outbox {
       return versions.map((v) => {
         const key = keyOf({
           resource_type: v.resourceType,
-          resource_id: v.resourceId,
+          resource_key: v.resourceId,
           version_id: v.versionId,
           content_hash: v.contentHash,
         });
@@ -146,7 +171,7 @@ export class PostgresOutbox implements Outbox {
     const rows = await this.#q(
       `UPDATE records SET lease_until = $3 WHERE seq IN (
          SELECT seq FROM records WHERE state = 'received' AND lease_until < $1 ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)
-       RETURNING seq, source, resource_type, resource_id, version_id, content_hash, subject, deleted, body`,
+       RETURNING seq, source, resource_type, resource_key, resource_ref, version_id, content_hash, subject, deleted, body`,
       [now, limit, now + leaseMs],
     );
     return rows
@@ -154,12 +179,13 @@ export class PostgresOutbox implements Outbox {
         seq: Number(r.seq),
         source: String(r.source),
         resourceType: String(r.resource_type),
-        resourceId: String(r.resource_id),
+        resourceId: String(r.resource_key),
         versionId: String(r.version_id),
         contentHash: String(r.content_hash),
         subject: String(r.subject),
         deleted: Number(r.deleted) === 1,
         body: new Uint8Array(r.body as Buffer),
+        resourceRef: r.resource_ref ? new Uint8Array(r.resource_ref as Buffer) : null,
       }))
       .sort((a, b) => a.seq - b.seq);
   }
@@ -284,7 +310,7 @@ export class PostgresOutbox implements Outbox {
   async versions(resourceType: string, resourceId: string): Promise<RecordInfo[]> {
     return (
       await this.#q(
-        `SELECT ${RECORD_INFO_COLUMNS} FROM records WHERE resource_type = $1 AND resource_id = $2 ORDER BY seq DESC`,
+        `SELECT ${RECORD_INFO_COLUMNS} FROM records WHERE resource_type = $1 AND resource_key = $2 ORDER BY seq DESC`,
         [resourceType, resourceId],
       )
     ).map(toRecordInfo);
@@ -331,17 +357,60 @@ export class PostgresOutbox implements Outbox {
     return out;
   }
 
-  async pendingProvenance(source: string, limit: number): Promise<RecordInfo[]> {
+  async pendingProvenance(source: string, limit: number, now = Date.now()): Promise<RecordInfo[]> {
     return (
       await this.#q(
-        `SELECT ${RECORD_INFO_COLUMNS} FROM records WHERE state = 'anchored' AND source = $1 AND provenance IS NULL ORDER BY seq LIMIT $2`,
-        [source, limit],
+        `SELECT ${RECORD_INFO_COLUMNS} FROM records WHERE state = 'anchored' AND source = $1 AND provenance IS NULL AND provenance_retry_at <= $2 ORDER BY seq LIMIT $3`,
+        [source, now, limit],
       )
     ).map(toRecordInfo);
   }
 
   async setProvenance(seq: number, status: string): Promise<void> {
     await this.#q('UPDATE records SET provenance = $1 WHERE seq = $2', [status.slice(0, 300), seq]);
+  }
+
+  async provenanceFailed(seq: number, error: string, retryAt: number, dead: boolean): Promise<void> {
+    await this.#q(
+      'UPDATE records SET provenance_attempts = provenance_attempts + 1, provenance_retry_at = $1, provenance = $2 WHERE seq = $3',
+      [retryAt, dead ? `dead:${error}`.slice(0, 300) : null, seq],
+    );
+  }
+
+  async deadLetters(): Promise<{ provenance: number }> {
+    const [row] = await this.#q(`SELECT count(*) AS n FROM records WHERE provenance LIKE 'dead:%'`);
+    return { provenance: Number(row!.n) };
+  }
+
+  async retryDeadLetters(): Promise<{ provenance: number }> {
+    const rows = await this.#q(
+      `UPDATE records SET provenance = NULL, provenance_attempts = 0, provenance_retry_at = 0 WHERE provenance LIKE 'dead:%' RETURNING seq`,
+    );
+    return { provenance: rows.length };
+  }
+
+  async legacyRecords(limit: number): Promise<LegacyRecord[]> {
+    return (
+      await this.#q(
+        `SELECT seq, resource_type, resource_key, version_id, content_hash, body FROM records WHERE resource_ref IS NULL ORDER BY seq LIMIT $1`,
+        [limit],
+      )
+    ).map(toLegacyRecord);
+  }
+
+  async rewriteRecords(rows: LegacyRecord[]): Promise<void> {
+    await this.#tx(async (c) => {
+      for (const r of rows)
+        await c.query(
+          'UPDATE records SET resource_key = $1, resource_ref = $2, body = COALESCE($3, body) WHERE seq = $4',
+          [r.resourceKey, Buffer.from(r.resourceRef!), r.body ? Buffer.from(r.body) : null, r.seq],
+        );
+    });
+  }
+
+  async scrub(): Promise<void> {
+    // Rewrites the table without the dead row versions that held plaintext ids (a one-time lock).
+    await this.#q('VACUUM FULL records');
   }
 
   async getState(key: string): Promise<string | undefined> {

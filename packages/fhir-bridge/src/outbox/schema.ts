@@ -1,5 +1,5 @@
 /** Table definitions shared by both outbox implementations (dialect differences passed in). */
-import type { BatchRow, RecordInfo, RecordState, BatchState } from './types.js';
+import type { BatchRow, BatchState, LegacyRecord, RecordInfo, RecordState } from './types.js';
 
 export function schemaSql(d: { serial: string; blob: string; bigint: string }): string[] {
   return [
@@ -23,7 +23,8 @@ export function schemaSql(d: { serial: string; blob: string; bigint: string }): 
       seq ${d.serial},
       source TEXT NOT NULL,
       resource_type TEXT NOT NULL,
-      resource_id TEXT NOT NULL,
+      resource_key TEXT NOT NULL,
+      resource_ref ${d.blob},
       version_id TEXT NOT NULL,
       content_hash TEXT NOT NULL,
       subject TEXT NOT NULL,
@@ -41,7 +42,9 @@ export function schemaSql(d: { serial: string; blob: string; bigint: string }): 
       proof TEXT,
       anchored_at ${d.bigint},
       provenance TEXT,
-      UNIQUE (resource_type, resource_id, version_id, content_hash)
+      provenance_attempts INTEGER NOT NULL DEFAULT 0,
+      provenance_retry_at ${d.bigint} NOT NULL DEFAULT 0,
+      UNIQUE (resource_type, resource_key, version_id, content_hash)
     )`,
     `CREATE INDEX IF NOT EXISTS records_state ON records (state, seq)`,
     `CREATE INDEX IF NOT EXISTS records_subject ON records (subject, seq)`,
@@ -56,8 +59,26 @@ export function schemaSql(d: { serial: string; blob: string; bigint: string }): 
   ];
 }
 
+/** Index of the dead letters (created after the columns exist: see {@link legacyColumnsSql}). */
+export const DEAD_LETTER_INDEX = `CREATE INDEX IF NOT EXISTS records_dead ON records (seq) WHERE provenance LIKE 'dead:%'`;
+
+/**
+ * Schema 1 → 2 column changes for a `records` table that still has `resource_id` (plaintext):
+ * renamed to `resource_key` (its values are then replaced by keyed hashes, outbox/sealed.ts), and
+ * the columns schema 2 added. `failed:<status>` Provenance outcomes become dead letters.
+ */
+export function legacyColumnsSql(d: { blob: string; bigint: string }): string[] {
+  return [
+    'ALTER TABLE records RENAME COLUMN resource_id TO resource_key',
+    `ALTER TABLE records ADD COLUMN resource_ref ${d.blob}`,
+    'ALTER TABLE records ADD COLUMN provenance_attempts INTEGER NOT NULL DEFAULT 0',
+    `ALTER TABLE records ADD COLUMN provenance_retry_at ${d.bigint} NOT NULL DEFAULT 0`,
+    `UPDATE records SET provenance = 'dead:' || provenance WHERE provenance LIKE 'failed:%'`,
+  ];
+}
+
 export const RECORD_INFO_COLUMNS =
-  'seq, source, resource_type, resource_id, version_id, content_hash, subject, deleted, state, received_at, cid, salt, leaf, key_id, batch_id, proof, anchored_at, provenance';
+  'seq, source, resource_type, resource_key, resource_ref, version_id, content_hash, subject, deleted, state, received_at, cid, salt, leaf, key_id, batch_id, proof, anchored_at, provenance, provenance_attempts';
 
 export const BATCH_COLUMNS =
   'id, state, root, manifest_cid, count, created_at, tx_hash, raw_tx, nonce, block_number, anchored_at, attempts, last_error';
@@ -95,7 +116,7 @@ export function toRecordInfo(r: Row): RecordInfo {
     seq: num(r.seq),
     source: String(r.source),
     resourceType: String(r.resource_type),
-    resourceId: String(r.resource_id),
+    resourceId: String(r.resource_key),
     versionId: String(r.version_id),
     contentHash: String(r.content_hash),
     subject: String(r.subject),
@@ -115,6 +136,23 @@ export function toRecordInfo(r: Row): RecordInfo {
           : (JSON.parse(String(r.proof)) as string[]),
     anchoredAt: numOrNull(r.anchored_at),
     provenance: strOrNull(r.provenance),
+    provenanceAttempts: num(r.provenance_attempts ?? 0),
+    resourceRef:
+      r.resource_ref === null || r.resource_ref === undefined
+        ? null
+        : new Uint8Array(r.resource_ref as Uint8Array),
+  };
+}
+
+/** A schema-1 row as read for its migration (`resource_key` still holds the plaintext id then). */
+export function toLegacyRecord(r: Row): LegacyRecord {
+  return {
+    seq: num(r.seq),
+    resourceType: String(r.resource_type),
+    resourceId: String(r.resource_key),
+    versionId: String(r.version_id),
+    contentHash: String(r.content_hash),
+    body: r.body === null || r.body === undefined ? null : new Uint8Array(r.body as Uint8Array),
   };
 }
 

@@ -8,11 +8,14 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import {
   BATCH_COLUMNS,
+  DEAD_LETTER_INDEX,
   RECORD_INFO_COLUMNS,
   emptyCounts,
   encodeProof,
+  legacyColumnsSql,
   schemaSql,
   toBatchRow,
+  toLegacyRecord,
   toRecordInfo,
 } from './schema.js';
 import type {
@@ -20,6 +23,7 @@ import type {
   BatchRow,
   EnqueueResult,
   IncomingVersion,
+  LegacyRecord,
   Outbox,
   OutboxCounts,
   ReceivedRecord,
@@ -74,6 +78,13 @@ export class SqliteOutbox implements Outbox {
   }
 
   async init(): Promise<void> {
+    const columns = this.#db.prepare(`SELECT name FROM pragma_table_info('records')`).all() as Row[];
+    if (columns.some((c) => c.name === 'resource_id')) {
+      // Schema 1: its ids and bodies are sealed by SealedOutbox.init (legacyRecords/rewriteRecords).
+      this.#tx(() => {
+        for (const sql of legacyColumnsSql({ blob: 'BLOB', bigint: 'INTEGER' })) this.#db.exec(sql);
+      });
+    }
     for (const sql of schemaSql({
       serial: 'INTEGER PRIMARY KEY AUTOINCREMENT',
       blob: 'BLOB',
@@ -81,6 +92,7 @@ export class SqliteOutbox implements Outbox {
     })) {
       this.#db.exec(sql);
     }
+    this.#db.exec(DEAD_LETTER_INDEX);
     // Plaintext bodies live apart from the state rows, so moving a record's state never rewrites
     // its (possibly large) body, and dropping the body after sealing is one small delete.
     this.#db.exec('CREATE TABLE IF NOT EXISTS bodies (seq INTEGER PRIMARY KEY, body BLOB NOT NULL)');
@@ -105,18 +117,19 @@ export class SqliteOutbox implements Outbox {
   async enqueue(versions: IncomingVersion[], now = Date.now()): Promise<EnqueueResult[]> {
     return this.#tx(() => {
       const insert = this.#stmt(
-        `INSERT INTO records (source, resource_type, resource_id, version_id, content_hash, subject, deleted, received_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING seq`,
+        `INSERT INTO records (source, resource_type, resource_key, resource_ref, version_id, content_hash, subject, deleted, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING seq`,
       );
       const body = this.#stmt('INSERT INTO bodies (seq, body) VALUES (?, ?)');
       const find = this.#stmt(
-        'SELECT seq FROM records WHERE resource_type = ? AND resource_id = ? AND version_id = ? AND content_hash = ?',
+        'SELECT seq FROM records WHERE resource_type = ? AND resource_key = ? AND version_id = ? AND content_hash = ?',
       );
       return versions.map((v) => {
         const row = insert.get(
           v.source,
           v.resourceType,
           v.resourceId,
+          v.resourceRef ?? null,
           v.versionId,
           v.contentHash,
           v.subject,
@@ -165,7 +178,7 @@ export class SqliteOutbox implements Outbox {
     if (seqs.length === 0) return [];
     const wanted = new Set(seqs);
     const rows = this.#all(
-      `SELECT r.seq, r.source, r.resource_type, r.resource_id, r.version_id, r.content_hash, r.subject, r.deleted, b.body
+      `SELECT r.seq, r.source, r.resource_type, r.resource_key, r.resource_ref, r.version_id, r.content_hash, r.subject, r.deleted, b.body
        FROM records r JOIN bodies b ON b.seq = r.seq WHERE r.seq BETWEEN ? AND ? AND r.state = 'received' ORDER BY r.seq`,
       seqs[0]!,
       seqs[seqs.length - 1]!,
@@ -175,12 +188,13 @@ export class SqliteOutbox implements Outbox {
         seq: Number(r.seq),
         source: String(r.source),
         resourceType: String(r.resource_type),
-        resourceId: String(r.resource_id),
+        resourceId: String(r.resource_key),
         versionId: String(r.version_id),
         contentHash: String(r.content_hash),
         subject: String(r.subject),
         deleted: Number(r.deleted) === 1,
         body: r.body as Uint8Array,
+        resourceRef: (r.resource_ref as Uint8Array | null) ?? null,
       }))
       .sort((a, b) => a.seq - b.seq);
   }
@@ -302,7 +316,7 @@ export class SqliteOutbox implements Outbox {
 
   async versions(resourceType: string, resourceId: string): Promise<RecordInfo[]> {
     return this.#all(
-      `SELECT ${RECORD_INFO_COLUMNS} FROM records WHERE resource_type = ? AND resource_id = ? ORDER BY seq DESC`,
+      `SELECT ${RECORD_INFO_COLUMNS} FROM records WHERE resource_type = ? AND resource_key = ? ORDER BY seq DESC`,
       resourceType,
       resourceId,
     ).map(toRecordInfo);
@@ -366,16 +380,62 @@ export class SqliteOutbox implements Outbox {
     return out;
   }
 
-  async pendingProvenance(source: string, limit: number): Promise<RecordInfo[]> {
+  async pendingProvenance(source: string, limit: number, now = Date.now()): Promise<RecordInfo[]> {
     return this.#all(
-      `SELECT ${RECORD_INFO_COLUMNS} FROM records WHERE state = 'anchored' AND source = ? AND provenance IS NULL ORDER BY seq LIMIT ?`,
+      `SELECT ${RECORD_INFO_COLUMNS} FROM records WHERE state = 'anchored' AND source = ? AND provenance IS NULL AND provenance_retry_at <= ? ORDER BY seq LIMIT ?`,
       source,
+      now,
       limit,
     ).map(toRecordInfo);
   }
 
   async setProvenance(seq: number, status: string): Promise<void> {
     this.#stmt('UPDATE records SET provenance = ? WHERE seq = ?').run(status.slice(0, 300), seq);
+  }
+
+  async provenanceFailed(seq: number, error: string, retryAt: number, dead: boolean): Promise<void> {
+    this.#stmt(
+      'UPDATE records SET provenance_attempts = provenance_attempts + 1, provenance_retry_at = ?, provenance = ? WHERE seq = ?',
+    ).run(retryAt, dead ? `dead:${error}`.slice(0, 300) : null, seq);
+  }
+
+  async deadLetters(): Promise<{ provenance: number }> {
+    const row = this.#stmt(`SELECT count(*) AS n FROM records WHERE provenance LIKE 'dead:%'`).get() as Row;
+    return { provenance: Number(row.n) };
+  }
+
+  async retryDeadLetters(): Promise<{ provenance: number }> {
+    const result = this.#stmt(
+      `UPDATE records SET provenance = NULL, provenance_attempts = 0, provenance_retry_at = 0 WHERE provenance LIKE 'dead:%'`,
+    ).run();
+    return { provenance: Number(result.changes) };
+  }
+
+  async legacyRecords(limit: number): Promise<LegacyRecord[]> {
+    return this.#all(
+      `SELECT r.seq, r.resource_type, r.resource_key, r.version_id, r.content_hash, b.body
+       FROM records r LEFT JOIN bodies b ON b.seq = r.seq WHERE r.resource_ref IS NULL ORDER BY r.seq LIMIT ?`,
+      limit,
+    ).map(toLegacyRecord);
+  }
+
+  async rewriteRecords(rows: LegacyRecord[]): Promise<void> {
+    this.#tx(() => {
+      const ids = this.#stmt('UPDATE records SET resource_key = ?, resource_ref = ? WHERE seq = ?');
+      const body = this.#stmt('UPDATE bodies SET body = ? WHERE seq = ?');
+      for (const r of rows) {
+        ids.run(r.resourceKey!, r.resourceRef!, r.seq);
+        if (r.body) body.run(r.body, r.seq);
+      }
+    });
+  }
+
+  async scrub(): Promise<void> {
+    // secure_delete zeroes freed cells; VACUUM rewrites the file without the old pages, and the WAL
+    // (which held the old page images) is checkpointed and truncated.
+    this.#stmts.clear();
+    this.#db.exec('VACUUM');
+    this.#db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
   }
 
   async getState(key: string): Promise<string | undefined> {

@@ -32,6 +32,8 @@ export interface IncomingVersion {
   deleted: boolean;
   /** The resource JSON as received (cleared from the outbox once its ciphertext is on IPFS). */
   body: Uint8Array;
+  /** The resource id sealed at rest (outbox/sealed.ts); `resourceId` is then its keyed hash. */
+  resourceRef?: Uint8Array;
 }
 
 export interface EnqueueResult {
@@ -50,6 +52,20 @@ export interface ReceivedRecord {
   subject: string;
   deleted: boolean;
   body: Uint8Array;
+  resourceRef?: Uint8Array | null;
+}
+
+/** A schema-1 row (plaintext id and body) and, once sealed, what replaces them. */
+export interface LegacyRecord {
+  seq: number;
+  resourceType: string;
+  /** Schema 1: the plaintext id. */
+  resourceId: string;
+  versionId: string;
+  contentHash: string;
+  body: Uint8Array | null;
+  resourceKey?: string;
+  resourceRef?: Uint8Array;
 }
 
 /** What the seal+IPFS step learned about a record. */
@@ -108,7 +124,12 @@ export interface RecordInfo {
   batchId: number | null;
   proof: string[] | null;
   anchoredAt: number | null;
+  /** Provenance write-back: null (pending), `done:<id>`, `skipped`, or `dead:<reason>` (dead letter). */
   provenance: string | null;
+  /** Failed Provenance write-back attempts so far. */
+  provenanceAttempts?: number;
+  /** The sealed id (inner outboxes only; the sealed outbox returns the plain `resourceId`). */
+  resourceRef?: Uint8Array | null;
 }
 
 export interface OutboxCounts {
@@ -171,9 +192,25 @@ export interface Outbox {
   bySeq(seqs: number[]): Promise<RecordInfo[]>;
   counts(now?: number): Promise<OutboxCounts>;
 
-  /** Anchored records of a source waiting for their Provenance write-back. */
-  pendingProvenance(source: string, limit: number): Promise<RecordInfo[]>;
+  /** Anchored records of a source waiting for their Provenance write-back (due now, oldest first). */
+  pendingProvenance(source: string, limit: number, now?: number): Promise<RecordInfo[]>;
   setProvenance(seq: number, status: string): Promise<void>;
+  /**
+   * A failed write-back attempt: counted, retried from `retryAt`; `dead` moves the record to the
+   * dead letters (`provenance = dead:<error>`), where it stays until {@link retryDeadLetters}.
+   */
+  provenanceFailed(seq: number, error: string, retryAt: number, dead: boolean): Promise<void>;
+  /** Dead letters by step. */
+  deadLetters(): Promise<{ provenance: number }>;
+  /** Puts every dead letter back in its queue (attempts reset); returns how many. */
+  retryDeadLetters(): Promise<{ provenance: number }>;
+
+  /** Schema-1 rows (plaintext id) still to migrate, up to `limit` (outbox/sealed.ts). */
+  legacyRecords(limit: number): Promise<LegacyRecord[]>;
+  /** Replaces schema-1 ids and bodies with their keyed hash and sealed forms, in one transaction. */
+  rewriteRecords(rows: LegacyRecord[]): Promise<void>;
+  /** Drops what deleted or rewritten rows left in free pages and logs (after a migration). */
+  scrub(): Promise<void>;
 
   /** Small durable key/value state: sync positions, notification watermarks. */
   getState(key: string): Promise<string | undefined>;

@@ -43,6 +43,8 @@ export interface PipelineOptions {
   /** How long one wait for an anchor receipt lasts before the step yields (ms). */
   receiptTimeoutMs?: number;
   provenanceSources: SourceConfig[];
+  /** Per-record attempts of write-backs (Provenance) before a record becomes a dead letter. */
+  writeBack: { maxAttempts: number; retryBaseMs: number; retryMaxMs: number };
 }
 
 export interface PipelineDeps {
@@ -350,12 +352,21 @@ export class Pipeline {
     }
   }
 
-  /** Anchored records → Provenance on their source server (sources with `provenance: true`). */
-  async provenanceStep(): Promise<boolean> {
+  /**
+   * Anchored records → Provenance on their source server (sources with `provenance: true`).
+   * Each record has its own attempts: a 5xx about one record backs that record off (exponentially,
+   * `writeBack.retryBaseMs` … `retryMaxMs`) while the others proceed, and after
+   * `writeBack.maxAttempts` it becomes a dead letter (`provenance = dead:<reason>`, counted in
+   * `/status` and `ehr_bridge_dead_letters`, put back by `ehr-bridge retry`); a 4xx is a dead
+   * letter at once (the source refuses it: retrying will not help). A source that does not answer
+   * at all fails the step (an outage, not the record's fault: nothing is counted against records).
+   */
+  async provenanceStep(now = Date.now()): Promise<boolean> {
     const { outbox, ingestor, chain } = this.deps;
+    const limits = this.options.writeBack;
     let progressed = false;
     for (const source of this.options.provenanceSources) {
-      const pending = await outbox.pendingProvenance(source.id, 25);
+      const pending = await outbox.pendingProvenance(source.id, 25, now);
       for (const record of pending) {
         if (record.resourceType === 'Provenance' || record.deleted) {
           // No Provenance about our own Provenance (that would loop through the subscription).
@@ -376,11 +387,17 @@ export class Pipeline {
           await outbox.setProvenance(record.seq, `done:${String(created.id ?? '')}`);
         } catch (error) {
           const status = (error as { response?: { status?: number } }).response?.status;
-          if (status && status >= 400 && status < 500) {
-            await outbox.setProvenance(record.seq, `failed:${status}`);
-            continue;
+          if (!status) throw error;
+          const attempts = (record.provenanceAttempts ?? 0) + 1;
+          const dead = status < 500 || attempts >= limits.maxAttempts;
+          const delay = Math.min(limits.retryMaxMs, limits.retryBaseMs * 2 ** Math.min(attempts - 1, 20));
+          await outbox.provenanceFailed(record.seq, `HTTP ${status}`, now + delay, dead);
+          if (dead) {
+            this.deps.log.warn(
+              { source: source.id, seq: record.seq, status, attempts },
+              'Provenance write-back gave up: dead letter (ehr-bridge retry)',
+            );
           }
-          throw error;
         }
         progressed = true;
       }

@@ -138,6 +138,21 @@ export const authPlugin = fp(async (app: FastifyInstance) => {
   const replays = new ReplayCache();
   const pending = new WeakMap<FastifyRequest, Pending>();
 
+  const operatorSecrets = [
+    ...(app.config.operatorToken ? [app.config.operatorToken] : []),
+    ...sources.flatMap((s) => (s.auth.type === 'bearer' ? [s.auth.secret] : [])),
+  ];
+  app.decorate('requireOperator', async (request: FastifyRequest, reply: FastifyReply) => {
+    const token = /^bearer\s+(.+)$/i.exec(header(request, 'authorization')?.trim() ?? '')?.[1];
+    let ok = false;
+    if (token) for (const secret of operatorSecrets) ok = safeEqual(token, secret) || ok;
+    if (!ok)
+      refuseEarly(
+        reply,
+        unauthorized('operator credential required (Authorization: Bearer <operator token>)'),
+      );
+  });
+
   app.decorate('requireSource', {
     onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
       if (hasBody(request) && !FHIR_CONTENT_TYPES.includes(mediaType(request))) {
@@ -235,6 +250,12 @@ export const authPlugin = fp(async (app: FastifyInstance) => {
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /**
+     * onRequest of the operator routes (`/status`, `/anchors`, `POST /dead-letters/retry`): the
+     * `operatorToken` or a source's bearer secret, else 401 — before anything is looked up, so a
+     * stranger learns nothing (not even whether a resource exists).
+     */
+    requireOperator: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
     requireSource: {
       onRequest: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
       preHandler: (request: FastifyRequest) => Promise<void>;

@@ -9,7 +9,7 @@ import type { BridgeConfig } from '../config.js';
 import { Ingestor } from '../ingest/service.js';
 import { loadKeyStore, type KeyStore } from '../keys/keystore.js';
 import type { BridgeMetrics } from '../metrics.js';
-import { openOutbox, type Outbox } from '../outbox/index.js';
+import { AtRestKeys, SealedOutbox, openOutbox, type Outbox } from '../outbox/index.js';
 import { Chain } from '../pipeline/chain.js';
 import { IpfsStore } from '../pipeline/ipfs.js';
 import { Pipeline } from '../pipeline/pipeline.js';
@@ -34,8 +34,15 @@ export interface ServiceOverrides {
 
 export const servicesPlugin = fp(async (app: FastifyInstance, overrides: ServiceOverrides) => {
   const config = app.config;
-  const outbox = overrides.outbox ?? (await openOutbox(config.outbox));
   const keyStore = overrides.keyStore ?? loadKeyStore(config.keyStoreFile, config.createKeys);
+  // The bridge's own view of the outbox: no id or body in clear at rest (outbox/sealed.ts).
+  let outbox: Outbox;
+  if (!overrides.outbox) outbox = await openOutbox(config.outbox, keyStore.pseudonymKey());
+  else if (overrides.outbox instanceof SealedOutbox) outbox = overrides.outbox;
+  else {
+    outbox = new SealedOutbox(overrides.outbox, new AtRestKeys(keyStore.pseudonymKey()));
+    await outbox.init();
+  }
   const signerKey = config.signerKey ?? readFileSync(config.signerKeyFile!, 'utf8').trim();
   const chain = new Chain({
     rpcUrl: config.rpcUrl,
@@ -69,6 +76,7 @@ export const servicesPlugin = fp(async (app: FastifyInstance, overrides: Service
       retryBaseMs: config.retryBaseMs,
       retryMaxMs: config.retryMaxMs,
       provenanceSources: config.sources.filter((s) => s.provenance && s.fhirBaseUrl),
+      writeBack: config.writeBack,
     },
   );
   app.decorate('outbox', outbox);

@@ -42,6 +42,10 @@ export interface AuditInput {
   reason?: string;
   /** The request, when the event comes from one. */
   http?: AuditHttp;
+  /** Refusals this entry stands for (aggregated denials, read/context.ts DenialAudit). */
+  count?: number;
+  /** The period an aggregated entry covers. */
+  period?: { start: Date; end: Date };
 }
 
 const BALP = 'https://profiles.ihe.net/ITI/BALP/StructureDefinition';
@@ -188,6 +192,9 @@ export function auditEventFor(
     subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: interaction.code }],
     action: interaction.action,
     recorded: recorded.toISOString(),
+    ...(input.period
+      ? { period: { start: input.period.start.toISOString(), end: input.period.end.toISOString() } }
+      : {}),
     // 0 success; 4 minor failure (a refused request).
     outcome: input.outcome === 'allowed' ? '0' : '4',
     ...(input.reason ? { outcomeDesc: input.reason } : {}),

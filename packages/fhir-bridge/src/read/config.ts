@@ -47,6 +47,8 @@ export const ReadConfigSchema = z.object({
    * none. Sessions travel in the Authorization header, never in cookies.
    */
   corsOrigins: z.array(z.string().min(1).transform(toOrigin)).optional(),
+  /** Refusals of one caller (same action, same patient) within this many seconds become one AuditEvent with a count. */
+  deniedAuditWindowSec: z.number().int().min(1).max(3_600).default(60),
   /** First block of event scans (the registry's deployment block). */
   fromBlock: z.coerce.number().int().min(0).default(0),
 });

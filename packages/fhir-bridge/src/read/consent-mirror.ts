@@ -102,6 +102,8 @@ export class ConsentMirror {
       fromBlock: number;
       log: FastifyBaseLogger;
       fhir?: { baseUrl: string; headers?: Record<string, string> };
+      /** Per-consent attempts before a write-back becomes a dead letter. */
+      writeBack?: { maxAttempts: number; retryBaseMs: number; retryMaxMs: number };
       /** Patient id on the FHIR server for a wallet, if the bridge knows one (never logged). */
       patientIdOf?: (wallet: string) => Promise<string | undefined>;
     },
@@ -163,9 +165,16 @@ export class ConsentMirror {
     if (this.#client) await this.#writeBack();
   }
 
+  /**
+   * Writes pending Consent versions to the FHIR server. Each consent has its own attempts: a 5xx
+   * backs that one off while the others proceed; after `writeBack.maxAttempts` (or at once for a
+   * 4xx: the server refuses it) it is a dead letter, counted in `/status` and put back by
+   * `ehr-bridge retry`. A server that does not answer at all stops this round (an outage).
+   */
   async #writeBack(): Promise<void> {
     const now = await this.deps.chain.now();
-    for (const row of this.deps.store.consentsToWrite()) {
+    const limits = this.deps.writeBack ?? { maxAttempts: 8, retryBaseMs: 1_000, retryMaxMs: 300_000 };
+    for (const row of this.deps.store.consentsToWrite(Date.now())) {
       const resource = currentView(row, now);
       delete resource.meta;
       const patientId = await this.deps.patientIdOf?.(row.patient);
@@ -179,8 +188,26 @@ export class ConsentMirror {
         this.deps.store.consentWritten(row.patient, row.grantee, row.version, resource.id!);
       } catch (error) {
         const status = (error as { response?: { status?: number } }).response?.status;
-        this.deps.log.warn({ status }, 'Consent write-back failed; will retry');
-        return;
+        if (!status) {
+          this.deps.log.warn('Consent write-back: the FHIR server did not answer; will retry');
+          return;
+        }
+        const attempts = row.attempts + 1;
+        const dead = status < 500 || attempts >= limits.maxAttempts;
+        const delay = Math.min(limits.retryMaxMs, limits.retryBaseMs * 2 ** Math.min(attempts - 1, 20));
+        this.deps.store.consentWriteFailed(
+          row.patient,
+          row.grantee,
+          `HTTP ${status}`,
+          Date.now() + delay,
+          dead,
+        );
+        this.deps.log.warn(
+          { status, attempts, dead },
+          dead
+            ? 'Consent write-back gave up: dead letter (ehr-bridge retry)'
+            : 'Consent write-back failed; will retry',
+        );
       }
     }
   }

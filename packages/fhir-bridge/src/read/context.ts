@@ -47,6 +47,56 @@ export interface ReadSideDeps {
   onQueued?: () => void;
   /** Largest document upload in bytes (default 256 MiB). */
   uploadLimit?: number;
+  /** Window of aggregated refusals in the audit trail (seconds, default 60). */
+  deniedAuditWindowSec?: number;
+}
+
+/** Refusals counted per actor, action and patient; see {@link ReadSide.audit}. */
+export class DenialAudit {
+  readonly #open = new Map<string, { input: AuditInput; start: number; count: number }>();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(
+    readonly auditor: Auditor,
+    readonly windowMs: number,
+  ) {
+    this.#timer = setInterval(() => void this.flush(false), Math.max(50, Math.min(5_000, windowMs / 2)));
+    this.#timer.unref();
+  }
+
+  async note(input: AuditInput, now = Date.now()): Promise<void> {
+    const key = `${input.actor ?? 'anonymous'}|${input.action}|${input.subject ?? ''}`;
+    const open = this.#open.get(key);
+    if (open && now - open.start < this.windowMs) {
+      open.count++;
+      return;
+    }
+    if (open) await this.#write(key, open, now);
+    this.#open.set(key, { input, start: now, count: 0 });
+    await this.auditor.record({ ...input, count: 1 });
+  }
+
+  async #write(key: string, open: { input: AuditInput; start: number; count: number }, now: number) {
+    this.#open.delete(key);
+    if (open.count === 0) return;
+    await this.auditor.record({
+      ...open.input,
+      count: open.count,
+      period: { start: new Date(open.start), end: new Date(now) },
+      reason: `${open.count} more refused requests in this period${open.input.reason ? ` (last: ${open.input.reason})` : ''}`,
+    });
+  }
+
+  /** Writes the counts of windows that ended (all of them with `all`, e.g. on close). */
+  async flush(all: boolean, now = Date.now()): Promise<void> {
+    for (const [key, open] of [...this.#open])
+      if (all || now - open.start >= this.windowMs) await this.#write(key, open, now).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.flush(true);
+  }
 }
 
 export interface Actor {
@@ -82,6 +132,23 @@ export function auditHttp(req: FastifyRequest): AuditHttp {
   };
 }
 
+/**
+ * The one refusal of a record asked for by number, the same whether it does not exist or the
+ * caller may not read it (so numbers cannot be probed for what exists, or what kind of record it is).
+ */
+export const NOT_READABLE = 'no record you may read has this number';
+export const notReadable = () => new HttpError(403, 'security', NOT_READABLE);
+
+/** Runs `fn`, turning any 403 into {@link notReadable} (its reason stays in the audit trail only). */
+export async function uniformly<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof HttpError && error.statusCode === 403) throw notReadable();
+    throw error;
+  }
+}
+
 export interface GuardSpec {
   action: AuditAction;
   subject?: string | null;
@@ -98,6 +165,8 @@ export class ReadSide {
   readonly source: string;
   readonly uploadLimit: number;
 
+  readonly denials: DenialAudit;
+
   constructor(readonly deps: ReadSideDeps) {
     this.source = deps.source ?? 'bridge-read';
     this.uploadLimit = deps.uploadLimit ?? 256 * 1024 * 1024;
@@ -110,6 +179,7 @@ export class ReadSide {
       onQueued: () => deps.onQueued?.(),
       pseudonymKey: deps.keyStore.pseudonymKey(),
     });
+    this.denials = new DenialAudit(this.auditor, (deps.deniedAuditWindowSec ?? 60) * 1000);
   }
 
   get chain(): ChainReader {
@@ -184,7 +254,13 @@ export class ReadSide {
     return (await this.deps.chain.patientOf(subject)) === actor.address;
   }
 
-  /** Writes one AuditEvent; `req` (the request it records) gives BALP's client and server agents. */
+  /**
+   * One audit entry for an outcome. Allowed requests are recorded one by one; refusals go through
+   * {@link denials}: the first of an actor's refusals (same action, same patient) in a window is
+   * recorded at once, the rest are counted and recorded as one AuditEvent with the count and the
+   * period when the window ends — so a stranger's flood costs one anchored record per window,
+   * not one each.
+   */
   async audit(
     spec: GuardSpec & {
       actor: Actor | null;
@@ -197,7 +273,7 @@ export class ReadSide {
       spec.actor !== null &&
       !!spec.subject &&
       (await this.deps.chain.patientOf(spec.subject)) === spec.actor.address;
-    await this.auditor.record({
+    const input: AuditInput = {
       action: spec.action,
       outcome: spec.outcome,
       actor: spec.actor?.address ?? null,
@@ -206,7 +282,9 @@ export class ReadSide {
       entity: spec.entity ?? null,
       ...(spec.reason ? { reason: spec.reason } : {}),
       ...(spec.req ? { http: auditHttp(spec.req) } : {}),
-    });
+    };
+    if (spec.outcome === 'denied') await this.denials.note(input);
+    else await this.auditor.record(input);
   }
 
   /** The categories of `subject` the actor may read now (one `canRead` per category, in parallel). */

@@ -80,6 +80,7 @@ export const readSidePlugin = fp(
       log: app.log,
       source: config.source,
       uploadLimit: config.uploadLimit,
+      deniedAuditWindowSec: config.deniedAuditWindowSec,
       onQueued: () => app.pipeline.wake(),
       ...(fhir ? { fhir } : {}),
     });
@@ -97,6 +98,7 @@ export const readSidePlugin = fp(
       chainId,
       fromBlock: config.fromBlock,
       log: app.log,
+      writeBack: app.config.writeBack,
       ...(fhir ? { fhir } : {}),
       patientIdOf: async (wallet) => {
         for (const subject of await chain.subjectsOf(wallet)) {
@@ -133,6 +135,7 @@ export const readSidePlugin = fp(
       });
     }
     app.addHook('onClose', async () => {
+      await side.denials.close();
       await index.stop();
       await mirror.stop();
       store.close();

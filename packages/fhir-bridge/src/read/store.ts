@@ -74,6 +74,9 @@ export class ReadStore {
         status TEXT NOT NULL, block_number INTEGER NOT NULL, tx_hash TEXT NOT NULL, version INTEGER NOT NULL,
         resource TEXT NOT NULL, server_id TEXT, written_version INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (patient, grantee));
+      CREATE TABLE IF NOT EXISTS consent_writes (
+        patient TEXT NOT NULL, grantee TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+        retry_at INTEGER NOT NULL DEFAULT 0, dead TEXT, PRIMARY KEY (patient, grantee));
       CREATE TABLE IF NOT EXISTS doc_keys (doc_id TEXT PRIMARY KEY, envelope BLOB NOT NULL);
       CREATE TABLE IF NOT EXISTS erasures (
         id INTEGER PRIMARY KEY AUTOINCREMENT, seq INTEGER NOT NULL, subject TEXT NOT NULL, state TEXT NOT NULL,
@@ -261,16 +264,42 @@ export class ReadStore {
       this.db.prepare('SELECT * FROM consents WHERE patient = ? ORDER BY block_number').all(patient) as Row[]
     ).map(toConsent);
   }
-  /** Consents whose newest version is not yet on the FHIR server. */
-  consentsToWrite(): ConsentRow[] {
-    return (this.db.prepare('SELECT * FROM consents WHERE written_version < version').all() as Row[]).map(
-      toConsent,
+  /** Consents whose newest version is not yet on the FHIR server, due now (not backing off, not dead letters). */
+  consentsToWrite(now = Date.now()): (ConsentRow & { attempts: number })[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT c.*, coalesce(w.attempts, 0) AS attempts FROM consents c LEFT JOIN consent_writes w
+             ON w.patient = c.patient AND w.grantee = c.grantee
+           WHERE c.written_version < c.version AND w.dead IS NULL AND coalesce(w.retry_at, 0) <= ?`,
+        )
+        .all(now) as Row[]
+    ).map((r) => ({ ...toConsent(r), attempts: Number(r.attempts) }));
+  }
+  /** A failed write-back of a consent: retried from `retryAt`, or a dead letter (`dead`). */
+  consentWriteFailed(patient: string, grantee: string, error: string, retryAt: number, dead: boolean): void {
+    this.db
+      .prepare(
+        `INSERT INTO consent_writes (patient, grantee, attempts, retry_at, dead) VALUES (?, ?, 1, ?, ?)
+         ON CONFLICT (patient, grantee) DO UPDATE SET attempts = attempts + 1, retry_at = excluded.retry_at, dead = excluded.dead`,
+      )
+      .run(patient, grantee, retryAt, dead ? error.slice(0, 300) : null);
+  }
+  /** Dead letters of the consent write-back. */
+  consentDeadLetters(): number {
+    return Number(
+      (this.db.prepare('SELECT count(*) AS n FROM consent_writes WHERE dead IS NOT NULL').get() as Row).n,
     );
+  }
+  /** Puts every consent dead letter back in the queue; returns how many. */
+  retryConsentDeadLetters(): number {
+    return Number(this.db.prepare('DELETE FROM consent_writes WHERE dead IS NOT NULL').run().changes);
   }
   consentWritten(patient: string, grantee: string, version: number, serverId: string): void {
     this.db
       .prepare('UPDATE consents SET written_version = ?, server_id = ? WHERE patient = ? AND grantee = ?')
       .run(version, serverId, patient, grantee);
+    this.db.prepare('DELETE FROM consent_writes WHERE patient = ? AND grantee = ?').run(patient, grantee);
   }
 
   // ── document keys ──

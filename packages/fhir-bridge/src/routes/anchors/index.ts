@@ -1,13 +1,20 @@
 /**
  * GET /anchors/{type}/{id}: where each version of a resource stands — leaf fields, proof and batch
  * (root, tx hash, manifest CID) — everything `verifyRecord` needs besides the resource itself.
- * No content. Operators and `ehr-bridge verify` use it; consent-checked reads are the read side's.
+ * No content, but it maps a resource id to its patient's pseudonym, salt and content hash (enough
+ * to confirm a guessed record): operators only (`ehr-bridge verify`); a stranger gets 401 whether
+ * the resource exists or not. Consent-checked reads are the read side's.
  */
-import { anchorLookupSchema, operationOutcomeSchema, type ApiAnchoredVersion } from '@ehr-anchor/core/api';
+import {
+  anchorLookupSchema,
+  isFhirId,
+  isR4ResourceType,
+  operationOutcomeSchema,
+  type ApiAnchoredVersion,
+} from '@ehr-anchor/core/api';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { notFound } from '../../errors.js';
-import { FHIR_ID } from '../../ingest/parse.js';
 import type { BatchRow, RecordInfo } from '../../outbox/types.js';
 import { batchView } from '../status/index.js';
 
@@ -41,9 +48,14 @@ export const anchorRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['anchors'],
         summary: 'Anchor state, leaf and proof of every version of a resource',
-        params: z.object({ type: z.string().regex(/^[A-Z][A-Za-z]{1,63}$/), id: z.string().regex(FHIR_ID) }),
-        response: { 200: anchorLookupSchema, 404: operationOutcomeSchema },
+        security: [{ bearer: [] }],
+        params: z.object({
+          type: z.string().refine(isR4ResourceType, 'not a FHIR R4 resource type'),
+          id: z.string().refine(isFhirId, 'not a FHIR id'),
+        }),
+        response: { 200: anchorLookupSchema, 401: operationOutcomeSchema, 404: operationOutcomeSchema },
       },
+      onRequest: app.requireOperator,
     },
     async (request) => {
       const { type, id } = request.params;

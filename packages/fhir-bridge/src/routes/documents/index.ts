@@ -9,9 +9,9 @@ import { documentReceiptSchema, documentUploadFieldsSchema } from '@ehr-anchor/c
 import type { FastifyInstance } from 'fastify';
 import type { DocumentReference } from 'fhir/r4';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { HttpError, badRequest, notFound } from '../../errors.js';
+import { HttpError, badRequest } from '../../errors.js';
 import { didPkh } from '../../read/consent-mirror.js';
-import { readErrorHandler, type GuardSpec } from '../../read/context.js';
+import { notReadable, readErrorHandler, uniformly, type GuardSpec } from '../../read/context.js';
 import {
   bufferIfSmall,
   documentHash,
@@ -148,12 +148,15 @@ export async function documentRoutes(root: FastifyInstance): Promise<void> {
       },
     },
     async (req, reply) => {
-      await side.actor(req).catch(async (error: unknown) => {
+      const actor = await side.actor(req).catch(async (error: unknown) => {
         await side.audit({ action: 'download', actor: null, outcome: 'denied', reason: 'no session', req });
         throw error;
       });
       const info = await side.records.info(req.params.seq);
-      if (!info || info.resourceType !== 'DocumentReference') throw notFound('no such document');
+      if (!info || info.resourceType !== 'DocumentReference') {
+        await side.audit({ action: 'download', actor, outcome: 'denied', reason: 'no such document', req });
+        throw notReadable();
+      }
       const spec: GuardSpec = {
         action: 'download',
         subject: info.subject,
@@ -165,12 +168,14 @@ export async function documentRoutes(root: FastifyInstance): Promise<void> {
           seq: info.seq,
         },
       };
-      const { opened, body } = await side.run(req, spec, async () => {
-        if (store.isErased(info.seq)) throw new GoneError(info.leaf);
-        const read = await side.records.read(info);
-        const opened = await openContent(side.deps, read.resource as unknown as DocumentReference);
-        return { opened, body: await bufferIfSmall(opened, VERIFY_FIRST_BYTES) };
-      });
+      const { opened, body } = await uniformly(() =>
+        side.run(req, spec, async () => {
+          if (store.isErased(info.seq)) throw new GoneError(info.leaf);
+          const read = await side.records.read(info);
+          const opened = await openContent(side.deps, read.resource as unknown as DocumentReference);
+          return { opened, body: await bufferIfSmall(opened, VERIFY_FIRST_BYTES) };
+        }),
+      );
       const inline = SAFE_INLINE.has(opened.contentType);
       const filename = `document-${info.seq}`;
       void reply

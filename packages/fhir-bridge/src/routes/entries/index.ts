@@ -14,9 +14,9 @@ import { entryReceiptSchema, recordVersionsSchema, type RecordVersion } from '@e
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { strictJsonParser } from '../../plugins/errors.js';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { HttpError, notFound } from '../../errors.js';
+import { HttpError } from '../../errors.js';
 import { EntryRejected, EntryWriter, entryPatientId, entryScope, parseEntry } from '../../entries/write.js';
-import { readErrorHandler, type GuardSpec } from '../../read/context.js';
+import { notReadable, readErrorHandler, uniformly, type GuardSpec } from '../../read/context.js';
 import { TamperError } from '../../read/records.js';
 import { seqParams, subjectParams } from '../records/index.js';
 
@@ -127,7 +127,7 @@ export async function entryRoutes(root: FastifyInstance): Promise<void> {
     async (req) => {
       await side.actor(req);
       const info = await side.records.info(req.params.seq);
-      if (!info || info.resourceType === 'AuditEvent') throw notFound('no such record');
+      if (!info || info.resourceType === 'AuditEvent') throw notReadable();
       const spec: GuardSpec = {
         action: 'read',
         subject: info.subject,
@@ -139,44 +139,46 @@ export async function entryRoutes(root: FastifyInstance): Promise<void> {
           seq: info.seq,
         },
       };
-      return side.run(req, spec, async () => {
-        // Same resource and same patient only: a resource id never leads into another patient's records.
-        const all = (await side.deps.outbox.versions(info.resourceType, info.resourceId)).filter(
-          (v) => v.subject === info.subject,
-        );
-        const erased = store.erasedSet(all.map((v) => v.seq));
-        const versions: RecordVersion[] = [];
-        for (const v of all) {
-          let anchor: RecordVersion['anchor'] = null;
-          try {
-            const a = await side.records.anchorOf(v);
-            if (a.anchor)
-              anchor = {
-                root: a.anchor.root,
-                txHash: a.anchor.txHash,
-                blockNumber: a.anchor.blockNumber,
-                hospital: a.anchor.hospital,
-              };
-          } catch (error) {
-            // A root the chain does not know: list the version without an anchor; reading it says why.
-            if (!(error instanceof TamperError)) throw error;
+      return uniformly(() =>
+        side.run(req, spec, async () => {
+          // Same resource and same patient only: a resource id never leads into another patient's records.
+          const all = (await side.deps.outbox.versions(info.resourceType, info.resourceId)).filter(
+            (v) => v.subject === info.subject,
+          );
+          const erased = store.erasedSet(all.map((v) => v.seq));
+          const versions: RecordVersion[] = [];
+          for (const v of all) {
+            let anchor: RecordVersion['anchor'] = null;
+            try {
+              const a = await side.records.anchorOf(v);
+              if (a.anchor)
+                anchor = {
+                  root: a.anchor.root,
+                  txHash: a.anchor.txHash,
+                  blockNumber: a.anchor.blockNumber,
+                  hospital: a.anchor.hospital,
+                };
+            } catch (error) {
+              // A root the chain does not know: list the version without an anchor; reading it says why.
+              if (!(error instanceof TamperError)) throw error;
+            }
+            versions.push({
+              seq: v.seq,
+              versionId: v.versionId,
+              contentHash: v.contentHash as `0x${string}`,
+              state: v.state,
+              deleted: v.deleted,
+              erased: erased.has(v.seq),
+              receivedAt: new Date(v.receivedAt).toISOString(),
+              anchoredAt: v.anchoredAt === null ? null : new Date(v.anchoredAt).toISOString(),
+              leafHash: (v.leaf as `0x${string}` | null) ?? null,
+              proof: (v.proof as `0x${string}`[] | null) ?? null,
+              anchor,
+            });
           }
-          versions.push({
-            seq: v.seq,
-            versionId: v.versionId,
-            contentHash: v.contentHash as `0x${string}`,
-            state: v.state,
-            deleted: v.deleted,
-            erased: erased.has(v.seq),
-            receivedAt: new Date(v.receivedAt).toISOString(),
-            anchoredAt: v.anchoredAt === null ? null : new Date(v.anchoredAt).toISOString(),
-            leafHash: (v.leaf as `0x${string}` | null) ?? null,
-            proof: (v.proof as `0x${string}`[] | null) ?? null,
-            anchor,
-          });
-        }
-        return { resourceType: info.resourceType, resourceId: info.resourceId, versions };
-      });
+          return { resourceType: info.resourceType, resourceId: info.resourceId, versions };
+        }),
+      );
     },
   );
 }

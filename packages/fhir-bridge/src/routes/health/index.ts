@@ -61,6 +61,8 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
       const counts = await app.outbox.counts();
       for (const [state, n] of Object.entries(counts.records)) app.metrics.queued.set({ state }, n);
       app.metrics.lag.set(counts.lagMs / 1000);
+      app.metrics.deadLetters.set({ step: 'provenance' }, (await app.outbox.deadLetters()).provenance);
+      app.metrics.deadLetters.set({ step: 'consent' }, app.read.store.consentDeadLetters());
       return reply
         .header('content-type', app.metrics.registry.contentType)
         .send(await app.metrics.registry.metrics());

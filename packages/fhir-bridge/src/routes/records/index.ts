@@ -15,8 +15,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { notFound } from '../../errors.js';
-import { forbidden, readErrorHandler, type GuardSpec } from '../../read/context.js';
+import { notReadable, readErrorHandler, uniformly, type GuardSpec } from '../../read/context.js';
 import { clinicalDate, GoneError, TamperError } from '../../read/records.js';
 import type { RecordInfo } from '../../outbox/types.js';
 
@@ -152,13 +151,16 @@ export async function recordRoutes(root: FastifyInstance): Promise<void> {
       },
     },
     async (req) => {
-      // Authenticate before saying whether a record exists.
-      await side.actor(req).catch(async (error: unknown) => {
+      // Authenticate before saying anything; then "no such record" and "not yours" look the same.
+      const actor = await side.actor(req).catch(async (error: unknown) => {
         await side.audit({ action: 'read', actor: null, outcome: 'denied', reason: 'no session', req });
         throw error;
       });
       const info = await side.records.info(req.params.seq);
-      if (!info) throw notFound('no such record');
+      if (!info) {
+        await side.audit({ action: 'read', actor, outcome: 'denied', reason: 'no such record', req });
+        throw notReadable();
+      }
       const entity = {
         resourceType: info.resourceType,
         resourceId: info.resourceId,
@@ -178,12 +180,14 @@ export async function recordRoutes(root: FastifyInstance): Promise<void> {
                 : 'only the patient reads their audit trail',
           }
         : { action: 'read', subject: info.subject, scope: side.scopeOf(info.resourceType), entity };
-      return side.run(req, spec, async () => {
-        if (store.isErased(info.seq)) throw new GoneError(info.leaf);
-        const read = await side.records.read(info);
-        store.setRecordDate(info.seq, clinicalDate(read.resource));
-        return read;
-      });
+      return uniformly(() =>
+        side.run(req, spec, async () => {
+          if (store.isErased(info.seq)) throw new GoneError(info.leaf);
+          const read = await side.records.read(info);
+          store.setRecordDate(info.seq, clinicalDate(read.resource));
+          return read;
+        }),
+      );
     },
   );
 
@@ -202,9 +206,12 @@ export async function recordRoutes(root: FastifyInstance): Promise<void> {
     async (req) => {
       const actor = await side.actor(req);
       const info = await side.records.info(req.params.seq);
-      if (!info || info.resourceType === 'AuditEvent') throw notFound('no such record');
-      if (!(await side.chain.canRead(actor.address, info.subject, side.scopeOf(info.resourceType))))
-        throw forbidden();
+      if (
+        !info ||
+        info.resourceType === 'AuditEvent' ||
+        !(await side.chain.canRead(actor.address, info.subject, side.scopeOf(info.resourceType)))
+      )
+        throw notReadable();
       const { anchor } = await side.records.anchorOf(info);
       return {
         seq: info.seq,

@@ -1,5 +1,14 @@
-/** Operator views: outbox counts, lag and batches (no content, no ids). */
-import { batchSchema, bridgeStatusSchema, type ApiBatch } from '@ehr-anchor/core/api';
+/**
+ * Operator views: outbox counts, lag, dead letters (operator credential), and batches (public:
+ * roots, manifest CIDs, counts and transactions are on chain anyway). No content, no ids.
+ */
+import {
+  batchSchema,
+  bridgeStatusSchema,
+  deadLetterRetrySchema,
+  operationOutcomeSchema,
+  type ApiBatch,
+} from '@ehr-anchor/core/api';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { notFound } from '../../errors.js';
@@ -23,14 +32,17 @@ export const statusRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/status',
     {
+      onRequest: app.requireOperator,
       schema: {
         tags: ['ops'],
-        summary: 'Outbox counts, lag and latest batches',
-        response: { 200: bridgeStatusSchema },
+        summary: 'Outbox counts, lag, dead letters and latest batches (operator)',
+        security: [{ bearer: [] }],
+        response: { 200: bridgeStatusSchema, 401: operationOutcomeSchema },
       },
     },
     async () => {
       const counts = await app.outbox.counts();
+      const dead = await app.outbox.deadLetters();
       return {
         outbox: app.outbox.kind,
         records: counts.records,
@@ -40,7 +52,28 @@ export const statusRoutes: FastifyPluginAsyncZod = async (app) => {
         registry: app.chain.address,
         signer: app.chain.signerAddress,
         latestBatches: (await app.outbox.listBatches(10)).map(batchView),
+        deadLetters: { provenance: dead.provenance, consent: app.read.store.consentDeadLetters() },
       };
+    },
+  );
+
+  app.post(
+    '/dead-letters/retry',
+    {
+      onRequest: app.requireOperator,
+      schema: {
+        tags: ['ops'],
+        summary: 'Put every dead letter back in its queue (ehr-bridge retry)',
+        security: [{ bearer: [] }],
+        response: { 200: deadLetterRetrySchema, 401: operationOutcomeSchema },
+      },
+    },
+    async () => {
+      const { provenance } = await app.outbox.retryDeadLetters();
+      const consent = app.read.store.retryConsentDeadLetters();
+      app.log.info({ provenance, consent }, 'dead letters put back in their queues');
+      app.pipeline.wake();
+      return { provenance, consent };
     },
   );
 
