@@ -265,7 +265,7 @@ describe('outbox at rest (identifiers, bodies, schema-1 migration)', () => {
     await o.close();
   });
 
-  it('refuses ciphertext moved to another row (bound to its row)', async () => {
+  it('refuses ciphertext moved to another row (bound to its row), without holding up the other rows', async () => {
     const d = await mkdtemp(join(tmp, 'b-'));
     const path = join(d, 'outbox.db');
     const o = await openOutbox(`sqlite:${path}`, KEY);
@@ -278,9 +278,19 @@ describe('outbox at rest (identifiers, bodies, schema-1 migration)', () => {
     }[];
     db.prepare('UPDATE records SET resource_ref = ? WHERE seq = ?').run(a!.resource_ref, b!.seq);
     db.close();
-    const again = await openOutbox(`sqlite:${path}`, KEY);
+    const again = (await openOutbox(`sqlite:${path}`, KEY)) as SealedOutbox;
     await assert.rejects(() => again.versions('Patient', 'p-2'));
     assert.equal((await again.versions('Patient', 'p-1'))[0]!.resourceId, 'p-1');
+    // The store step gets the good row; the altered one is left out (leased), not a poison for the others.
+    const unreadable: number[] = [];
+    again.onUnreadable = (seq) => unreadable.push(seq);
+    const claimed = await again.claimReceived(10, 60_000);
+    assert.deepEqual(
+      claimed.map((r) => r.resourceId),
+      ['p-1'],
+    );
+    assert.deepEqual(unreadable, [b!.seq]);
+    assert.deepEqual(await again.claimReceived(10, 60_000), [], 'the altered row stays leased');
     await again.close();
   });
 

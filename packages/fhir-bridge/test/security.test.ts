@@ -96,6 +96,31 @@ describe('security: hostile input (findings 4, 5)', () => {
 
   const json = { authorization: `Bearer ${BEARER}`, 'content-type': 'application/fhir+json' };
 
+  it(
+    'closes a slow sender with the default settings (10 s window, 1 KiB per window) long before its body is in',
+    { timeout: 120_000 },
+    async () => {
+      assert.equal(bridge.config.limits.slowSenderWindowMs, 10_000, 'the default window');
+      const socket = connect(Number(new URL(bridge.url).port), '127.0.0.1');
+      socket.on('error', () => undefined);
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      socket.write(
+        `PUT /fhir/Patient/slow HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${BEARER}\r\ncontent-type: application/fhir+json\r\ncontent-length: 2000\r\n\r\n{`,
+      );
+      let closed = false;
+      socket.once('close', () => (closed = true));
+      // 1 byte every 250 ms: the body would take over 8 minutes.
+      let sent = 0;
+      while (!closed && sent < 2000) {
+        socket.write(' ');
+        sent++;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      assert.ok(closed && sent < 2000, `closed after ${sent} bytes`);
+      socket.destroy();
+    },
+  );
+
   it('refuses the ids . and .. as resource ids and version ids, in the path, the body and references (400, nothing written)', async () => {
     const before = await bridge.app.outbox.counts();
     for (const id of ['%2e%2e', '%2E', '.', '..']) {

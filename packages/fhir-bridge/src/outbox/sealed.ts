@@ -161,23 +161,33 @@ export class SealedOutbox implements Outbox {
     );
   }
 
+  /**
+   * Claims and opens received records. A row that does not open (its ciphertext altered or moved:
+   * only someone writing to the database does that) is left out and keeps its lease, so it is
+   * tried again only when the lease runs out, and never holds up the rows after it;
+   * `onUnreadable` hears of it (the bridge logs it and counts it as a step error).
+   */
   async claimReceived(limit: number, leaseMs: number, now?: number): Promise<ReceivedRecord[]> {
     const rows = await this.inner.claimReceived(limit, leaseMs, now);
-    try {
-      return rows.map((r) => {
-        const key = r.resourceId;
-        return {
+    const out: ReceivedRecord[] = [];
+    for (const r of rows) {
+      const key = r.resourceId;
+      try {
+        out.push({
           ...r,
           resourceId: this.#id(r.resourceType, key, r.resourceRef),
           resourceRef: null,
           body: this.keys.open(r.body, bodyAad(r.resourceType, key, r.versionId, r.contentHash)),
-        };
-      });
-    } catch (error) {
-      await this.inner.release(rows.map((r) => r.seq));
-      throw error;
+        });
+      } catch {
+        this.onUnreadable?.(r.seq);
+      }
     }
+    return out;
   }
+
+  /** Called with the seq of a received row that does not open (see {@link claimReceived}). */
+  onUnreadable?: (seq: number) => void;
 
   markStored(updates: StoredUpdate[], now?: number): Promise<number> {
     return this.inner.markStored(updates, now);

@@ -79,6 +79,14 @@ export const servicesPlugin = fp(async (app: FastifyInstance, overrides: Service
       writeBack: config.writeBack,
     },
   );
+  if (outbox instanceof SealedOutbox)
+    outbox.onUnreadable = (seq) => {
+      app.metrics.stepErrors.inc({ step: 'store' });
+      app.log.error(
+        { seq },
+        'outbox record does not open (altered at rest?): left out, tried again after its lease',
+      );
+    };
   app.decorate('outbox', outbox);
   app.decorate('keyStore', keyStore);
   app.decorate('chain', chain);
