@@ -69,7 +69,7 @@ export const LimitsSchema = z.object({
   /**
    * A connection must deliver at least `slowSenderMinBytes` per `slowSenderWindowMs` while its
    * request (headers, then body) is being received, else it is closed; headers must be complete
-   * within one window. Idle keep-alive connections close after one window too.
+   * within one window. Idle keep-alive connections are left to the keep-alive timeout (72 s).
    */
   slowSenderWindowMs: z.number().int().min(100).max(600_000).default(10_000),
   slowSenderMinBytes: z.number().int().min(1).default(1024),

@@ -4,7 +4,7 @@
  * attacks and answers is in the README ("Threat model").
  */
 import assert from 'node:assert/strict';
-import { request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { Wallet } from 'ethers';
 import { SiweMessage } from 'siwe';
@@ -613,6 +613,25 @@ describe('security: rate limits and slow senders (finding 6)', () => {
         ).status,
       );
     assert.deepEqual(pushes, [...Array<number>(10).fill(202), 429, 429]);
+  });
+
+  it('leaves an idle keep-alive connection to the keep-alive timeout: a client reusing it after a window is served', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const get = () =>
+      new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
+        const req = httpRequest(`${bridge.url}/healthz`, { agent, localAddress: '127.0.0.9' }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode!, reused: req.reusedSocket }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    assert.equal((await get()).status, 200);
+    // Idle for three slow-sender windows (1 s each here): not a slow sender, just a pooled connection.
+    await new Promise((r) => setTimeout(r, 3_000));
+    const again = await get();
+    assert.deepEqual(again, { status: 200, reused: true });
+    agent.destroy();
   });
 
   it(

@@ -12,8 +12,8 @@
  * Slow senders: headers must arrive within one `slowSenderWindowMs`; while a request's body is
  * being received the connection must deliver at least `slowSenderMinBytes` per window, else it is
  * closed (1 byte every 5 s keeps a socket "active" but not useful). Stalls the bridge causes itself
- * (a body waiting in the request stream because a consumer is slow) do not count. Idle keep-alive
- * connections close after one window.
+ * (a body waiting in the request stream because a consumer is slow) do not count; idle keep-alive
+ * connections are the keep-alive timeout's (Fastify's 72 s).
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -98,16 +98,17 @@ export const limitsPlugin = fp(async (app: FastifyInstance) => {
 
 /**
  * Closes connections whose request arrives slower than `minBytes` per `windowMs` (see the file
- * comment). A connection is "receiving" from its first byte until its request's body is complete,
- * and again after each answer (the next request's headers, or keep-alive idleness).
+ * comment). A connection is watched from its first byte until its request's body is complete, and
+ * again once bytes of a next request arrive after an answer. An idle keep-alive connection (no byte
+ * since the last answer) is left to the server's keep-alive timeout (Fastify's 72 s): clients such
+ * as HAPI's delivery pool reuse those, and closing them early makes deliveries fail.
  */
 function watchSlowSenders(app: FastifyInstance, windowMs: number, minBytes: number): void {
   const server = app.server;
   server.headersTimeout = windowMs;
-  server.keepAliveTimeout = windowMs;
-  const watched = new Map<Socket, { req?: IncomingMessage; bytes: number; at: number }>();
+  const watched = new Map<Socket, { req?: IncomingMessage; bytes: number; at: number; idle: boolean }>();
   server.on('connection', (socket: Socket) => {
-    watched.set(socket, { bytes: 0, at: Date.now() });
+    watched.set(socket, { bytes: 0, at: Date.now(), idle: false });
     socket.once('close', () => watched.delete(socket));
   });
   app.addHook('onRequest', async (request, reply) => {
@@ -115,11 +116,14 @@ function watchSlowSenders(app: FastifyInstance, windowMs: number, minBytes: numb
     const watch = watched.get(socket);
     if (!watch) return;
     watch.req = request.raw;
+    watch.idle = false;
     watch.bytes = socket.bytesRead;
     watch.at = Date.now();
     reply.raw.once('finish', () => {
-      // Answered: the connection now waits for the next request (or closes).
-      if (watch.req === request.raw) watch.req = undefined;
+      // Answered: the connection waits for a next request; idle until its first byte.
+      if (watch.req !== request.raw) return;
+      watch.req = undefined;
+      watch.idle = true;
       watch.bytes = socket.bytesRead;
       watch.at = Date.now();
     });
@@ -132,6 +136,13 @@ function watchSlowSenders(app: FastifyInstance, windowMs: number, minBytes: numb
         // Received in full (being processed), or the bridge's own consumer is behind: not the sender's fault.
         if (req && (req.complete || req.readableLength > 0)) {
           watch.bytes = socket.bytesRead;
+          watch.at = now;
+          continue;
+        }
+        if (watch.idle) {
+          if (socket.bytesRead === watch.bytes) continue; // idle keep-alive: the keep-alive timeout's
+          // A next request started arriving: watch it from now.
+          watch.idle = false;
           watch.at = now;
           continue;
         }
