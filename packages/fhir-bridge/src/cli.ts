@@ -169,6 +169,9 @@ function bridgeUrl(url?: string): string {
 
 async function status(args: { url?: string }) {
   const s = await getJson<ApiBridgeStatus>(`${bridgeUrl(args.url)}/status`);
+  if (!s.records || !s.batches || s.lagMs === undefined || !s.deadLetters)
+    fail('the counts need the operator credential: set EHR_BRIDGE_TOKEN');
+  const dead = s.deadLetters;
   const lines = [
     `outbox     ${s.outbox}`,
     `records    ${Object.entries(s.records)
@@ -179,8 +182,8 @@ async function status(args: { url?: string }) {
       .join(' · ')}`,
     `lag        ${(s.lagMs / 1000).toFixed(1)} s`,
     `chain      ${s.chainId} registry ${s.registry} signer ${s.signer}`,
-    `dead       provenance ${s.deadLetters.provenance} · consent ${s.deadLetters.consent}${
-      s.deadLetters.provenance + s.deadLetters.consent > 0 ? '  (ehr-bridge retry puts them back)' : ''
+    `dead       provenance ${dead.provenance} · consent ${dead.consent}${
+      dead.provenance + dead.consent > 0 ? '  (ehr-bridge retry puts them back)' : ''
     }`,
     '',
     'latest batches:',

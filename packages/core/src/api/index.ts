@@ -81,16 +81,18 @@ export type ApiBatch = z.infer<typeof batchSchema>;
 
 /** GET /status — outbox counts by state, lag, and the latest batches. */
 export const bridgeStatusSchema = z.object({
-  outbox: z.enum(['sqlite', 'postgres']),
-  records: z.record(recordStateSchema, z.number().int()),
-  batches: z.record(batchStateSchema, z.number().int()),
-  lagMs: z.number().int(),
+  /** Operator only (the outbox's kind, counts, lag, dead letters); absent for anyone else. */
+  outbox: z.enum(['sqlite', 'postgres']).optional(),
+  records: z.record(recordStateSchema, z.number().int()).optional(),
+  batches: z.record(batchStateSchema, z.number().int()).optional(),
+  lagMs: z.number().int().optional(),
+  /** Public: what the chain shows anyway (which registry, which signer, the latest anchors). */
   chainId: z.number().int(),
   registry: z.string(),
   signer: z.string(),
   latestBatches: z.array(batchSchema),
   /** Records a write-back step gave up on after its attempt limit (`ehr-bridge retry` puts them back). */
-  deadLetters: z.object({ provenance: z.number().int(), consent: z.number().int() }),
+  deadLetters: z.object({ provenance: z.number().int(), consent: z.number().int() }).optional(),
 });
 export type ApiBridgeStatus = z.infer<typeof bridgeStatusSchema>;
 

@@ -142,11 +142,15 @@ export const authPlugin = fp(async (app: FastifyInstance) => {
     ...(app.config.operatorToken ? [app.config.operatorToken] : []),
     ...sources.flatMap((s) => (s.auth.type === 'bearer' ? [s.auth.secret] : [])),
   ];
-  app.decorate('requireOperator', async (request: FastifyRequest, reply: FastifyReply) => {
+  const isOperator = (request: FastifyRequest): boolean => {
     const token = /^bearer\s+(.+)$/i.exec(header(request, 'authorization')?.trim() ?? '')?.[1];
     let ok = false;
     if (token) for (const secret of operatorSecrets) ok = safeEqual(token, secret) || ok;
-    if (!ok)
+    return ok;
+  };
+  app.decorate('isOperator', isOperator);
+  app.decorate('requireOperator', async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!isOperator(request))
       refuseEarly(
         reply,
         unauthorized('operator credential required (Authorization: Bearer <operator token>)'),
@@ -256,6 +260,8 @@ declare module 'fastify' {
      * stranger learns nothing (not even whether a resource exists).
      */
     requireOperator: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+    /** True when the request carries the operator credential (see requireOperator). */
+    isOperator: (request: FastifyRequest) => boolean;
     requireSource: {
       onRequest: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
       preHandler: (request: FastifyRequest) => Promise<void>;
