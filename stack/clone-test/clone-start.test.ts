@@ -77,6 +77,13 @@ describe('a fresh clone starts with `npm start` and stops on one SIGTERM', () =>
       EHR_FHIR_PORT: await freePort(),
       EHR_BRIDGE_PORT: await freePort(),
       EHR_DEMO_PORT: await freePort(),
+      // Hospital B (npm start runs two hospitals) and the IPFS nodes' swarm ports.
+      EHR_IPFS_SWARM_PORT: await freePort(),
+      EHR_IPFS_B_API_PORT: await freePort(),
+      EHR_IPFS_B_GATEWAY_PORT: await freePort(),
+      EHR_IPFS_B_SWARM_PORT: await freePort(),
+      EHR_FHIR_B_PORT: await freePort(),
+      EHR_BRIDGE_B_PORT: await freePort(),
     };
     for (const [k, v] of Object.entries(ports)) env[k] = String(v);
     if (cold) {

@@ -14,6 +14,8 @@ import { startDemoServer } from '@ehr-anchor/demo/server';
 import { DEV_KEYS, SYNTHEA_FILES, repoRoot, syntheaDir } from '@ehr-anchor/testkit';
 import { Contract, JsonRpcProvider, NonceManager, Wallet } from 'ethers';
 import { StartError, type StackContext, type StackUp } from './context.js';
+import { HOSPITAL_SAMPLES, idAtHospitalB, type DevHospitalKey } from './hospital-fixtures.js';
+import { SITES, sitesOf, valueKey, type Site } from './sites.js';
 
 const demoDir = join(repoRoot, 'demo');
 const widgetsDir = join(repoRoot, 'packages', 'widgets');
@@ -124,11 +126,16 @@ export async function subjectOf(keyStoreFile: string, patientId: string): Promis
   return pseudonym(patientId, Uint8Array.from(Buffer.from(pseudonymKey.replace(/^0x/, ''), 'hex')));
 }
 
-/** Registers the dev patient wallet as the patient of `subject` at hospital A, unless it already is a patient. */
+/**
+ * Registers the dev patient wallet as the patient of `subject` at `hospital` (the way its
+ * registration desk would), unless that subject already has a patient. A wallet may hold subjects
+ * at several hospitals: the dev patient is seen at A and at B.
+ */
 async function ensureDevPatient(
   ctx: StackContext,
   rpcUrl: string,
   registryAddress: string,
+  hospital: DevHospitalKey,
   subject: string,
 ): Promise<void> {
   const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true });
@@ -137,13 +144,18 @@ async function ensureDevPatient(
       new Contract(registryAddress, ehrRegistryAbi, new NonceManager(new Wallet(key, provider)));
     const reader = new Contract(registryAddress, ehrRegistryAbi, provider);
     const patient = new Wallet(DEV_KEYS.patient).address;
-    const hospital = new Wallet(DEV_KEYS.hospitalA).address;
-    if (await reader.getFunction('isPatient')(patient)) return;
     if ((await reader.getFunction('patientOf')(subject)) !== '0x0000000000000000000000000000000000000000')
       return;
-    await (await as(DEV_KEYS.patient).getFunction('requestRegistration')(hospital, subject)).wait();
-    await (await as(DEV_KEYS.hospitalA).getFunction('approveRegistration')(patient)).wait();
-    ctx.log('demo: the dev patient account is registered at hospital A for the first sample record');
+    await (
+      await as(DEV_KEYS.patient).getFunction('requestRegistration')(
+        new Wallet(DEV_KEYS[hospital]).address,
+        subject,
+      )
+    ).wait();
+    await (await as(DEV_KEYS[hospital]).getFunction('approveRegistration')(patient)).wait();
+    ctx.log(
+      `demo: the dev patient account is registered at hospital ${SITES[hospital].letter} for its record there`,
+    );
   } finally {
     provider.destroy();
   }
@@ -158,12 +170,31 @@ export const up: StackUp = async (ctx) => {
     );
   }
   await buildDemo(ctx.log);
-  const keyStoreFile = ctx.values.bridgeKeyStoreFile ?? join(ctx.dataDir, 'bridge', 'keys.json');
+  const sites = sitesOf(ctx.values);
+  const keyStoreOf = (site: Site) =>
+    ctx.values[valueKey(site, 'bridgeKeyStoreFile')] ?? join(ctx.dataDir, `bridge${site.dir}`, 'keys.json');
+  // The registration desk (hospital A's): the subjects of the sample patients A holds.
   const desk: Array<{ sample: string; subject: string }> = [];
-  if (existsSync(keyStoreFile)) {
-    for (const sample of SAMPLES)
-      desk.push({ sample, subject: await subjectOf(keyStoreFile, samplePatientId(syntheaDir, sample)) });
-    await ensureDevPatient(ctx, rpcUrl, ehrRegistryAddress, desk[0]!.subject);
+  const atA = sites.length > 1 ? [...HOSPITAL_SAMPLES.shared, ...HOSPITAL_SAMPLES.hospitalA] : SAMPLES;
+  if (existsSync(keyStoreOf(SITES.hospitalA))) {
+    for (const sample of atA)
+      desk.push({
+        sample,
+        subject: await subjectOf(keyStoreOf(SITES.hospitalA), samplePatientId(syntheaDir, sample)),
+      });
+    // The dev patient is the first sample's person: at A under A's id, at B (seen there too) under B's.
+    const firstId = samplePatientId(syntheaDir, SAMPLES[0]!);
+    for (const site of sites) {
+      if (!existsSync(keyStoreOf(site))) continue;
+      const id = site.letter === 'A' ? firstId : idAtHospitalB(firstId);
+      await ensureDevPatient(
+        ctx,
+        rpcUrl,
+        ehrRegistryAddress,
+        site.key,
+        await subjectOf(keyStoreOf(site), id),
+      );
+    }
   } else ctx.log('demo: no bridge key store found; the dev patient account stays unregistered');
 
   const fromBlock =

@@ -1,7 +1,9 @@
 /**
  * `npm start`: the whole local stack on loopback — anvil (chain id 1337, gas price 0, state kept in
- * .data/ so the chain survives a restart), Kubo (repo in .data/), then the parts in this folder (contracts
- * deployed or reused, FHIR server, bridge, fixtures, demo portal) — and a table of URLs and accounts.
+ * .data/ so the chain survives a restart), one Kubo node per hospital (repos in .data/, peered in one
+ * private IPFS network), then the parts in this folder (contracts deployed or reused, a FHIR server
+ * and a bridge per hospital, fixtures, demo portal) — and a table of URLs and accounts. Two
+ * hospitals (A and B) by default; `EHR_HOSPITALS=1` runs hospital A alone.
  *
  * Before any service starts it checks the tools it needs (one sentence each when missing) and builds
  * the demo in dependency order (buildDemo), stopping at the first failed step with its output.
@@ -9,15 +11,32 @@
  * started (builds included) within 10 s; a second signal, or the deadline, kills what is left.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEV_KEYS, hapiJar, repoRoot, startAnvil, startKubo, stopAll, toolPath } from '@ehr-anchor/testkit';
+import {
+  DEV_KEYS,
+  hapiJar,
+  repoRoot,
+  startAnvil,
+  startCluster,
+  startKubo,
+  stopAll,
+  toolPath,
+} from '@ehr-anchor/testkit';
 import { Wallet } from 'ethers';
 import { StartError, type StackContext, type StackPart, type StackRow, type StackUp } from './context.js';
 import { up as contracts } from './contracts.js';
 import { up as fhirServer } from './fhir-server.js';
 import { up as bridge } from './bridge.js';
 import { buildDemo, runningBuilds, up as demo } from './demo.js';
+import { SITES, hospitalsWanted, portOf, valueKey } from './sites.js';
+
+/** The private IPFS network's key, made once and kept with the nodes' repositories. */
+function swarmKey(file: string): string {
+  if (!existsSync(file)) writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
 
 /** The parts, in start order. */
 const PARTS: { name: string; up: StackUp }[] = [
@@ -72,6 +91,7 @@ function checkTools(): void {
 }
 
 try {
+  const hospitals = hospitalsWanted();
   try {
     checkTools();
   } catch (error) {
@@ -91,23 +111,49 @@ try {
     note: 'chain id 1337, free gas, like a Besu QBFT dev network',
   });
 
-  log('starting Kubo (repo in .data/ipfs)');
-  const kubo = await startKubo({
-    repoPath: join(dataDir, 'ipfs'),
-    apiPort: Number(process.env.EHR_IPFS_API_PORT ?? 5001),
-    gatewayPort: Number(process.env.EHR_IPFS_GATEWAY_PORT ?? 8080),
-  });
-  stops.push(() => kubo.stop());
-  rows.push({ name: 'IPFS (Kubo) API', url: kubo.apiUrl, note: `gateway ${kubo.gatewayUrl}` });
+  const values: Record<string, string> = {
+    rpcUrl: anvil.rpcUrl,
+    chainId: '1337',
+    hospitals: String(hospitals),
+  };
+  if (hospitals === 1) {
+    log('starting Kubo (repo in .data/ipfs)');
+    const kubo = await startKubo({
+      repoPath: join(dataDir, 'ipfs'),
+      apiPort: portOf(SITES.hospitalA, 'EHR_IPFS_API_PORT', 5001),
+      gatewayPort: portOf(SITES.hospitalA, 'EHR_IPFS_GATEWAY_PORT', 8080),
+    });
+    stops.push(() => kubo.stop());
+    rows.push({ name: 'IPFS (Kubo) API', url: kubo.apiUrl, note: `gateway ${kubo.gatewayUrl}` });
+    Object.assign(values, { ipfsApiUrl: kubo.apiUrl, ipfsGatewayUrl: kubo.gatewayUrl });
+  } else {
+    const sites = [SITES.hospitalA, SITES.hospitalB];
+    log('starting two Kubo nodes in one private IPFS network (repos in .data/ipfs, .data/ipfs-b)');
+    const swarmPorts = sites.map((site) => portOf(site, 'EHR_IPFS_SWARM_PORT', 4001));
+    const cluster = await startCluster({
+      repoPaths: sites.map((site) => join(dataDir, `ipfs${site.dir}`)),
+      swarmKey: swarmKey(join(dataDir, 'ipfs-swarm.key')),
+      apiPorts: sites.map((site) => portOf(site, 'EHR_IPFS_API_PORT', 5001)),
+      gatewayPorts: sites.map((site) => portOf(site, 'EHR_IPFS_GATEWAY_PORT', 8080)),
+      // Peers must know each other's swarm port in advance: 0 (OS-chosen) means "pick free ones now".
+      ...(swarmPorts.every((p) => p > 0) ? { swarmPorts } : {}),
+    });
+    stops.push(() => cluster.stop());
+    sites.forEach((site, i) => {
+      const node = cluster.nodes[i]!;
+      values[valueKey(site, 'ipfsApiUrl')] = node.apiUrl;
+      values[valueKey(site, 'ipfsGatewayUrl')] = node.gatewayUrl;
+      rows.push({
+        name: `IPFS ${site.letter} (Kubo) API`,
+        url: node.apiUrl,
+        note: `gateway ${node.gatewayUrl}; peered with the other node (swarm key .data/ipfs-swarm.key)`,
+      });
+    });
+  }
 
   const ctx: StackContext = {
     dataDir,
-    values: {
-      rpcUrl: anvil.rpcUrl,
-      chainId: '1337',
-      ipfsApiUrl: kubo.apiUrl,
-      ipfsGatewayUrl: kubo.gatewayUrl,
-    },
+    values,
     row: (row) => rows.push(row),
     log: (message) => log(message),
   };
