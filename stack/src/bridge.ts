@@ -17,7 +17,7 @@ import {
   loadSyntheaIntoHapi,
 } from '@ehr-anchor/testkit';
 import type { Bundle } from 'fhir/r4';
-import type { StackContext, StackUp } from './context.js';
+import type { StackContext, StackPart, StackUp } from './context.js';
 import { bundlesFor } from './hospital-fixtures.js';
 import { portOf, sitesOf, valueKey, type Site } from './sites.js';
 
@@ -77,7 +77,14 @@ async function startBridge(ctx: StackContext, site: Site, peers: string[]): Prom
   return bridge;
 }
 
-export const up: StackUp = async (ctx) => {
+/** What the bridge part started: the running bridges in site order (A, then B), and how to stop them. */
+export interface BridgesPart extends StackPart {
+  bridges: RunningBridge[];
+  stop(): Promise<void>;
+}
+
+/** Starts one bridge per hospital of the stack and loads each one's fixtures (the part's `up`). */
+export async function startBridges(ctx: StackContext): Promise<BridgesPart> {
   const sites = sitesOf(ctx.values);
   const ipfsOf = (s: Site) => ctx.values[valueKey(s, 'ipfsApiUrl')];
   const bridges: RunningBridge[] = [];
@@ -113,8 +120,10 @@ export const up: StackUp = async (ctx) => {
     await stop();
     throw error;
   }
-  return { stop };
-};
+  return { bridges, stop };
+}
+
+export const up: StackUp = startBridges;
 
 /** A hospital's fixtures, once per outbox: through its FHIR server when there is one, else POSTed directly. */
 async function loadFixtures(
