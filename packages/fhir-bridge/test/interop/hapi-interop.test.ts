@@ -793,11 +793,13 @@ describe('interop: HAPI FHIR JPA pushes through REST-hook subscriptions to the b
       const stranger = await signIn(w.bridge.url, w.wallets.stranger);
 
       // Contact edit: a new Patient version on HAPI.
+      const onHapi = await fhir<Patient>(`${hapi.baseUrl}/Patient/${w.patient.id}`);
       const edit = await api(w.bridge.url, `/patients/${w.subject}/contact`, patient, {
-        method: 'PUT',
+        method: 'PATCH',
         body: {
-          telecom: [{ system: 'phone', value: '+1 555 0100', use: 'mobile' }],
-          address: [{ line: ['1 New Street'], city: 'Boston', country: 'US' }],
+          baseVersionId: onHapi.meta!.versionId,
+          phone: '+1 555 0100',
+          address: { line: ['1 New Street'], city: 'Boston', country: 'US' },
         },
       });
       assert.equal(edit.status, 202, JSON.stringify(edit.body));
