@@ -1,14 +1,15 @@
 /**
  * The contracts part of `npm start`: deploys EhrRegistry (or reuses the deployment in
  * `.data/deployment.json` while the persisted anvil chain still holds it), then makes sure the dev
- * network exists — hospitals A and B with their bridge signers, doctorA at A, doctorB at B — and
+ * network exists — hospitals A and B with their bridge signers, doctorA at A, doctorB at B, each with
+ * a display name, and hospital A's bridge endpoint — and
  * publishes `deploymentFile` and `ehrRegistryAddress`. Safe to run on every restart.
  */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { join } from 'node:path';
 import { DEV_KEYS } from '@ehr-anchor/testkit';
 import { Wallet, keccak256, toUtf8Bytes, type JsonRpcProvider } from 'ethers';
-import type { Deployment } from '@ehr-anchor/contracts';
+import { ALL_ENDPOINT_SERVICES, ENDPOINT_SERVICES, type Deployment } from '@ehr-anchor/contracts';
 import {
   chainProvider,
   chainSigner,
@@ -21,14 +22,38 @@ import type { StackUp } from './context.js';
 
 export type DevHospital = 'hospitalA' | 'hospitalB';
 
-/** The dev network: each hospital with its bridge key and its doctor's key (all from testkit's DEV_KEYS). */
+type DevKey = keyof typeof DEV_KEYS;
+
+/**
+ * The dev network: each hospital with its bridge key, its doctor's key, optionally a staff member's
+ * key (all from testkit's DEV_KEYS), and their display names.
+ */
 export const DEV_HOSPITALS: Record<
   DevHospital,
-  { name: string; bridge: keyof typeof DEV_KEYS; doctor: keyof typeof DEV_KEYS }
+  {
+    name: string;
+    bridge: DevKey;
+    doctor: DevKey;
+    doctorName: string;
+    staff?: { key: DevKey; name: string };
+  }
 > = {
-  hospitalA: { name: 'Dev Hospital A', bridge: 'bridgeA', doctor: 'doctorA' },
-  hospitalB: { name: 'Dev Hospital B', bridge: 'bridgeB', doctor: 'doctorB' },
+  hospitalA: {
+    name: 'Dev Hospital A',
+    bridge: 'bridgeA',
+    doctor: 'doctorA',
+    doctorName: 'Dr. Ada Okafor',
+  },
+  hospitalB: { name: 'Dev Hospital B', bridge: 'bridgeB', doctor: 'doctorB', doctorName: 'Dr. Ben Laurent' },
 };
+
+/** What a dev bridge serves (everything this version's bridge offers but the live event stream). */
+export const DEV_ENDPOINT_SERVICES = ALL_ENDPOINT_SERVICES & ~ENDPOINT_SERVICES.events;
+
+/** The URL the bridge part of `npm start` serves hospital A's bridge on (EHR_BRIDGE_PORT, default 8787). */
+export function devBridgeUrl(): string {
+  return `http://127.0.0.1:${process.env.EHR_BRIDGE_PORT ?? 8787}`;
+}
 
 /**
  * A dev hospital's X25519 key-wrapping key pair (raw 32-byte keys, hex), derived from a public seed so
@@ -49,14 +74,19 @@ export function devKeyWrappingKey(hospital: DevHospital): {
   return { privateKey: seed as `0x${string}`, publicKey: `0x${spki.subarray(-32).toString('hex')}` };
 }
 
-/** Registers the dev hospitals and doctors that are missing; a no-op when all are there. Returns what it did. */
+/**
+ * Registers the dev hospitals, doctors and staff that are missing, and publishes the bridge endpoints
+ * given (hospital → URL) that differ from the chain's; a no-op when all are there. Returns what it did.
+ */
 export async function ensureDevNetwork(
   provider: JsonRpcProvider,
   registryAddress: string,
+  endpoints: Partial<Record<DevHospital, string>> = {},
 ): Promise<string[]> {
   const done: string[] = [];
   const reader = registryAt(registryAddress, provider);
   const admin = registryAt(registryAddress, chainSigner(DEV_KEYS.admin, provider));
+  const view = <T>(fn: string, ...args: unknown[]) => reader.getFunction(fn)(...args) as Promise<T>;
   for (const [key, h] of Object.entries(DEV_HOSPITALS) as [
     DevHospital,
     (typeof DEV_HOSPITALS)[DevHospital],
@@ -64,16 +94,31 @@ export async function ensureDevNetwork(
     const hospital = new Wallet(DEV_KEYS[key]).address;
     const bridge = new Wallet(DEV_KEYS[h.bridge]).address;
     const doctor = new Wallet(DEV_KEYS[h.doctor]).address;
-    if (!(await reader.getFunction('isHospital')(hospital))) {
+    if (!(await view<boolean>('isHospital', hospital))) {
       await (
         await admin.getFunction('addHospital')(hospital, bridge, devKeyWrappingKey(key).publicKey, h.name)
       ).wait();
       done.push(`added ${key}`);
     }
-    if ((await reader.getFunction('hospitalOfDoctor')(doctor)) !== hospital) {
-      const asHospital = registryAt(registryAddress, chainSigner(DEV_KEYS[key], provider));
-      await (await asHospital.getFunction('addDoctor')(doctor)).wait();
+    const asHospital = registryAt(registryAddress, chainSigner(DEV_KEYS[key], provider));
+    if ((await view<string>('hospitalOfDoctor', doctor)) !== hospital) {
+      await (await asHospital.getFunction('addDoctor')(doctor, h.doctorName)).wait();
       done.push(`added ${h.doctor} to ${key}`);
+    }
+    if (h.staff) {
+      const staff = new Wallet(DEV_KEYS[h.staff.key]).address;
+      if ((await view<string>('hospitalOfStaff', staff)) !== hospital) {
+        await (await asHospital.getFunction('addStaff')(staff, h.staff.name)).wait();
+        done.push(`added ${h.staff.key} to ${key} as staff`);
+      }
+    }
+    const url = endpoints[key];
+    if (url) {
+      const [current, services] = await view<[string, bigint]>('endpointOf', hospital);
+      if (current !== url || Number(services) !== DEV_ENDPOINT_SERVICES) {
+        await (await asHospital.getFunction('setEndpoint')(url, DEV_ENDPOINT_SERVICES)).wait();
+        done.push(`published ${key}'s bridge endpoint ${url}`);
+      }
     }
   }
   return done;
@@ -110,7 +155,10 @@ export const up: StackUp = async (ctx) => {
   ctx.log(`contracts: EhrRegistry ${reused ? 'reused' : 'deployed'} at ${deployment.addresses.ehrRegistry}`);
   const provider = chainProvider(rpcUrl);
   try {
-    const changes = await ensureDevNetwork(provider, deployment.addresses.ehrRegistry);
+    // Hospital A's bridge is the bridge part's, on its fixed port; portals find it from the chain.
+    const changes = await ensureDevNetwork(provider, deployment.addresses.ehrRegistry, {
+      hospitalA: devBridgeUrl(),
+    });
     ctx.log(`contracts: dev network ${changes.length ? changes.join(', ') : 'already set up'}`);
   } finally {
     provider.destroy();

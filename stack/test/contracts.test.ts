@@ -10,7 +10,13 @@ import { after, describe, it } from 'node:test';
 import { DEV_KEYS, startAnvil } from '@ehr-anchor/testkit';
 import { readDeployment, registryAt, chainProvider } from '@ehr-anchor/contracts/deploy';
 import type { StackContext, StackRow } from '../src/context.js';
-import { devKeyWrappingKey, up } from '../src/contracts.js';
+import {
+  DEV_ENDPOINT_SERVICES,
+  DEV_HOSPITALS,
+  devBridgeUrl,
+  devKeyWrappingKey,
+  up,
+} from '../src/contracts.js';
 import { Wallet } from 'ethers';
 
 const address = (role: keyof typeof DEV_KEYS) => new Wallet(DEV_KEYS[role]).address;
@@ -32,7 +38,7 @@ describe('contracts stack part (npm start)', () => {
     return { values: ctx.values, rows, logs };
   }
 
-  it('deploys and registers hospitals A and B with their bridges and doctors, then reuses it across restarts', async () => {
+  it('deploys and registers hospitals A and B with their bridges, named doctors and A’s bridge endpoint, then reuses it across restarts', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'ehr-contracts-stack-'));
     dirs.push(dataDir);
     const statePath = join(dataDir, 'anvil-state.json');
@@ -52,12 +58,22 @@ describe('contracts stack part (npm start)', () => {
         ['hospitalA', 'bridgeA', 'doctorA'],
         ['hospitalB', 'bridgeB', 'doctorB'],
       ] as const) {
-        const [active, , signer, key] = await registry.getFunction('hospitalInfo')(address(hospital));
+        const [active, , signer, key, name] = await registry.getFunction('hospitalInfo')(address(hospital));
         assert.equal(active, true);
         assert.equal(signer, address(bridge));
         assert.equal(key, devKeyWrappingKey(hospital).publicKey);
-        assert.equal(await registry.getFunction('hospitalOfDoctor')(address(doctor)), address(hospital));
+        assert.equal(name, DEV_HOSPITALS[hospital].name);
+        assert.deepEqual(
+          [...(await registry.getFunction('doctorInfo')(address(doctor)))],
+          [address(hospital), DEV_HOSPITALS[hospital].doctorName, true],
+        );
       }
+      assert.deepEqual(
+        [...(await registry.getFunction('endpointOf')(address('hospitalA')))],
+        [devBridgeUrl(), BigInt(DEV_ENDPOINT_SERVICES)],
+        'portals find hospital A’s bridge from the chain',
+      );
+      assert.deepEqual([...(await registry.getFunction('endpointOf')(address('hospitalB')))], ['', 0n]);
       const block = await provider.getBlockNumber();
       provider.destroy();
 

@@ -123,7 +123,7 @@ export const TransactionPending: Story = {
   play: async ({ canvasElement }) => {
     const el = admin(canvasElement);
     await until('the doctors table', () => inShadow(el, '[part="doctors"]'));
-    await submitForm(el, 'Add doctor', { address: FIXTURE_ACCOUNTS.otherDoctor });
+    await submitForm(el, 'Add doctor', { name: 'Dr. Ben Other', address: FIXTURE_ACCOUNTS.otherDoctor });
     await until('the pending transaction', () => txPhase(el) === 'pending');
   },
 };
@@ -141,7 +141,7 @@ export const TransactionFailed: Story = {
   play: async ({ canvasElement }) => {
     const el = admin(canvasElement);
     await until('the doctors table', () => inShadow(el, '[part="doctors"]'));
-    await submitForm(el, 'Add doctor', { address: FIXTURE_ACCOUNTS.otherDoctor });
+    await submitForm(el, 'Add doctor', { name: 'Dr. Ben Other', address: FIXTURE_ACCOUNTS.otherDoctor });
     await until('the failed transaction', () => txPhase(el) === 'failed');
   },
 };
@@ -231,7 +231,7 @@ export const WalletMissing: Story = {
   play: async ({ canvasElement }) => {
     const el = admin(canvasElement);
     await until('the doctors table', () => inShadow(el, '[part="doctors"]'));
-    await submitForm(el, 'Add doctor', { address: FIXTURE_ACCOUNTS.otherDoctor });
+    await submitForm(el, 'Add doctor', { name: 'Dr. Ben Other', address: FIXTURE_ACCOUNTS.otherDoctor });
     await until(
       'the no-wallet explanation',
       () =>
@@ -257,7 +257,7 @@ export const WrongNetwork: Story = {
   play: async ({ canvasElement }) => {
     const el = admin(canvasElement);
     await until('the doctors table', () => inShadow(el, '[part="doctors"]'));
-    await submitForm(el, 'Add doctor', { address: FIXTURE_ACCOUNTS.otherDoctor });
+    await submitForm(el, 'Add doctor', { name: 'Dr. Ben Other', address: FIXTURE_ACCOUNTS.otherDoctor });
     await until(
       'the wrong-network explanation',
       () =>

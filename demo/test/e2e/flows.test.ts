@@ -411,6 +411,7 @@ describe('the seed flows, end to end in the demo portal', () => {
 
       const hospital = await portal('hospitalA');
       const hel = hospital.locator('ehr-admin');
+      await hel.locator('form[aria-label="Add doctor"] input[name="name"]').fill('Sam Rivera');
       await hel.locator('form[aria-label="Add doctor"] input[name="address"]').fill(address('healthWorker'));
       await hel.locator('form[aria-label="Add doctor"] button[type="submit"]').click();
       await confirmed(hel);
@@ -639,7 +640,11 @@ describe('the seed flows, end to end in the demo portal', () => {
 
       const hospital = await portal('hospitalA');
       const hel = hospital.locator('ehr-admin');
-      await hel.getByRole('button', { name: new RegExp(`Remove.*${address('doctorA')}`, 'i') }).click();
+      // The row of doctorA (shown by name, with the address beside it), and its Remove button.
+      await hel
+        .locator('[part="doctors"] tr', { hasText: address('doctorA') })
+        .getByRole('button', { name: /^Remove/ })
+        .click();
       await confirmed(hel);
       await shot(hospital, '01-roles', '3-hospital-removed-doctor');
 

@@ -9,6 +9,9 @@
  *
  * Gas is the receipt's gasUsed (intrinsic 21,000 + calldata + execution): deterministic, so the ratios
  * do not depend on the machine. Goal: anchor at batch 1,000 ≤ 0.05 % of the baseline's gas per record.
+ *
+ * A second table gives the gas of one typical call of every state-changing function of EhrRegistry
+ * (dev names and keys of the size `npm start` uses), to compare contract versions.
  */
 import { buildTree, leafHash, type Hex } from '@ehr-anchor/core';
 import { DEV_KEYS, startAnvil } from '@ehr-anchor/testkit';
@@ -146,6 +149,53 @@ try {
       `baseline / anchor@1,000 = ${Math.round(baseline / at1000.gasPerRecord).toLocaleString('en-US')}×`,
   );
   if (ratio > GOAL) process.exitCode = 1;
+
+  // ── gas of one typical call of each state-changing function, on a fresh registry ──
+  const fresh = await deployContracts({ rpcUrl: anvil.rpcUrl, adminKey: DEV_KEYS.admin });
+  const at = (key: string) => registryAt(fresh.addresses.ehrRegistry, chainSigner(key, provider));
+  const address = (key: string) => new Wallet(key).address;
+  const calls: [string, number][] = [];
+  const measure = async (label: string, contract: ReturnType<typeof at>, fn: string, ...args: unknown[]) =>
+    calls.push([label, await gasOf(contract.getFunction(fn)(...args))]);
+  const asAdmin = at(DEV_KEYS.admin);
+  const asA = at(DEV_KEYS.hospitalA);
+  const asPatient = at(DEV_KEYS.patient);
+  const wrappingKey = '0x' + '11'.repeat(32);
+  const rotated = keccak256(toUtf8Bytes('rotated bridge signer'));
+  // prettier-ignore
+  {
+    await measure('addHospital (first)', asAdmin, 'addHospital', address(DEV_KEYS.hospitalA), address(DEV_KEYS.bridgeA), wrappingKey, 'Dev Hospital A');
+    await measure('addHospital (second)', asAdmin, 'addHospital', address(DEV_KEYS.hospitalB), address(DEV_KEYS.bridgeB), wrappingKey, 'Dev Hospital B');
+    await measure('setHospitalName', asA, 'setHospitalName', address(DEV_KEYS.hospitalA), 'Dev Hospital A (north)');
+    await measure('setEndpoint', asA, 'setEndpoint', 'https://bridge.hospital-a.example/api', 0xff);
+    await measure('addDoctor', asA, 'addDoctor', address(DEV_KEYS.doctorA), 'Dr. Ada Okafor');
+    await measure('setDoctorName', asA, 'setDoctorName', address(DEV_KEYS.doctorA), 'Dr. Ada Okafor-Smith');
+    await measure('addStaff', asA, 'addStaff', address(DEV_KEYS.healthWorker), 'Sam Rivera');
+    await measure('setStaffName', asA, 'setStaffName', address(DEV_KEYS.healthWorker), 'Sam Rivera-Jones');
+    await measure('requestRegistration', asPatient, 'requestRegistration', address(DEV_KEYS.hospitalA), bytes32('subject A'));
+    await measure('approveRegistration (first subject)', asA, 'approveRegistration', address(DEV_KEYS.patient));
+    await measure('requestRegistration (at B)', asPatient, 'requestRegistration', address(DEV_KEYS.hospitalB), bytes32('subject B'));
+    await measure('approveRegistration (second subject)', at(DEV_KEYS.hospitalB), 'approveRegistration', address(DEV_KEYS.patient));
+    await (await at(DEV_KEYS.visitor).getFunction('requestRegistration')(address(DEV_KEYS.hospitalA), bytes32('visitor'))).wait();
+    await measure('rejectRegistration', asA, 'rejectRegistration', address(DEV_KEYS.visitor));
+    await measure('grantAccess (to a hospital)', asPatient, 'grantAccess', address(DEV_KEYS.hospitalA), 1, 2n ** 40n);
+    await measure('grantAccess (to a doctor)', asPatient, 'grantAccess', address(DEV_KEYS.doctorA), 1, 2n ** 40n);
+    await measure('revokeAccess', asPatient, 'revokeAccess', address(DEV_KEYS.doctorA));
+    await measure('setKeyWrappingKey', asA, 'setKeyWrappingKey', '0x' + '22'.repeat(32));
+    await measure('setBridgeSigner', asA, 'setBridgeSigner', address(rotated));
+    await measure('anchor (batch of 1,000)', at(rotated), 'anchor', bytes32('root'), CID, 1000);
+    await measure('removeDoctor', asA, 'removeDoctor', address(DEV_KEYS.doctorA));
+    await measure('removeStaff', asA, 'removeStaff', address(DEV_KEYS.healthWorker));
+    await measure('removeHospital', asAdmin, 'removeHospital', address(DEV_KEYS.hospitalB));
+  }
+  const labelWidth = Math.max(...calls.map(([l]) => l.length));
+  console.log(`
+Gas of one call of each state-changing function (receipt gasUsed)
+`);
+  console.log(`| ${'call'.padEnd(labelWidth)} |     gas |`);
+  console.log(`|${'-'.repeat(labelWidth + 2)}|--------:|`);
+  for (const [label, gas] of calls)
+    console.log(`| ${label.padEnd(labelWidth)} | ${gas.toLocaleString('en-US').padStart(7)} |`);
 } finally {
   provider.destroy();
   await anvil.stop();

@@ -187,7 +187,12 @@ describe('anchors and proofs', () => {
         const h = chain.actor(extraKey(`crowd hospital ${i}`));
         const b = chain.actor(extraKey(`crowd bridge ${i}`));
         await send(chain.actors.admin.registry, 'addHospital', h.address, b.address, '0x01', `Crowd ${i}`);
-        await send(h.registry, 'addDoctor', chain.actor(extraKey(`crowd doctor ${i}`)).address);
+        await send(
+          h.registry,
+          'addDoctor',
+          chain.actor(extraKey(`crowd doctor ${i}`)).address,
+          `Dr. Crowd ${i}`,
+        );
         const p = chain.actor(extraKey(`crowd patient ${i}`));
         await send(
           p.registry,

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { SCOPES, ehrRegistryAbi } from '@ehr-anchor/contracts';
+import { ALL_ENDPOINT_SERVICES, SCOPES, ehrRegistryAbi } from '@ehr-anchor/contracts';
 import { Wallet, keccak256, toUtf8Bytes } from 'ethers';
 import { ROLES, attempt, extraKey, setUpNetwork, startChain, type Chain, type Role } from './fixture.js';
 
@@ -56,6 +56,14 @@ const MATRIX: Row[] = [
     refusal: notAdmin,
   },
   {
+    // The hospital renames itself; the network admin may rename any hospital.
+    fn: 'setHospitalName',
+    args: (c) => [c.actors.hospital.address, 'Hospital A (renamed)'],
+    allowed: ['admin', 'hospital'],
+    event: 'HospitalRenamed',
+    refusal: notAdmin,
+  },
+  {
     // Acts on the caller's own hospital, so both hospitals may.
     fn: 'setBridgeSigner',
     args: () => [fresh('rotated bridge')],
@@ -71,8 +79,15 @@ const MATRIX: Row[] = [
     refusal: notHospital,
   },
   {
+    fn: 'setEndpoint',
+    args: () => ['https://bridge.hospital-a.example/api', ALL_ENDPOINT_SERVICES],
+    allowed: hospitals,
+    event: 'EndpointChanged',
+    refusal: notHospital,
+  },
+  {
     fn: 'addDoctor',
-    args: () => [fresh('new doctor')],
+    args: () => [fresh('new doctor'), 'Dr. New'],
     allowed: hospitals,
     event: 'DoctorAdded',
     refusal: notHospital,
@@ -85,6 +100,43 @@ const MATRIX: Row[] = [
     refusal: (role, c) =>
       role === 'otherHospital'
         ? ['NotDoctorOfHospital', addr(c, 'doctor'), addr(c, 'otherHospital')]
+        : notHospital(role, c),
+  },
+  {
+    fn: 'setDoctorName',
+    args: (c) => [c.actors.doctor.address, 'Dr. Ada Renamed'],
+    allowed: ['hospital'],
+    event: 'DoctorRenamed',
+    refusal: (role, c) =>
+      role === 'otherHospital'
+        ? ['NotDoctorOfHospital', addr(c, 'doctor'), addr(c, 'otherHospital')]
+        : notHospital(role, c),
+  },
+  {
+    fn: 'addStaff',
+    args: () => [fresh('new staff member'), 'New Staff Member'],
+    allowed: hospitals,
+    event: 'StaffAdded',
+    refusal: notHospital,
+  },
+  {
+    fn: 'removeStaff',
+    args: (c) => [c.actors.staff.address],
+    allowed: ['hospital'],
+    event: 'StaffRemoved',
+    refusal: (role, c) =>
+      role === 'otherHospital'
+        ? ['NotStaffOfHospital', addr(c, 'staff'), addr(c, 'otherHospital')]
+        : notHospital(role, c),
+  },
+  {
+    fn: 'setStaffName',
+    args: (c) => [c.actors.staff.address, 'Sam Staff (renamed)'],
+    allowed: ['hospital'],
+    event: 'StaffRenamed',
+    refusal: (role, c) =>
+      role === 'otherHospital'
+        ? ['NotStaffOfHospital', addr(c, 'staff'), addr(c, 'otherHospital')]
         : notHospital(role, c),
   },
   {
@@ -205,6 +257,7 @@ describe('authorization matrix: every state-changing function × every role', ()
             assert.ok(!outcome.ok, `${role} must be refused ${row.fn}`);
             const [name, ...args] = row.refusal(role, chain);
             assert.deepEqual([outcome.error, ...outcome.args], [name, ...args]);
+            assert.match(outcome.message, /^[A-Z].*\.$/, 'the refusal has a sentence for people');
             table.push([row.fn, role, outcome.error]);
           }
         });

@@ -1,9 +1,12 @@
-/** Consent lifecycle on a real anvil: grant, read, expiry (time travel), revoke, removed doctors and hospitals. */
+/**
+ * Consent lifecycle on a real anvil: grant, read, expiry (time travel), revoke; removal ends grants
+ * (re-adding a hospital or a doctor revives none); grant status; staff read nothing through consent.
+ */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ALL_SCOPES, NO_EXPIRY, SCOPES } from '@ehr-anchor/contracts';
+import { ALL_SCOPES, GRANT_STATUS, NO_EXPIRY, SCOPES, grantStatusOf } from '@ehr-anchor/contracts';
 import { keccak256, toUtf8Bytes } from 'ethers';
-import { SUBJECTS, attempt, send, setUpNetwork, startChain, type Chain } from './fixture.js';
+import { NAMES, SUBJECTS, attempt, send, setUpNetwork, startChain, type Chain } from './fixture.js';
 
 describe('consent lifecycle', () => {
   let chain: Chain;
@@ -20,6 +23,10 @@ describe('consent lifecycle', () => {
       scope,
       blockTag === undefined ? {} : { blockTag },
     ) as Promise<boolean>;
+  const grantStatus = async (patient: string, grantee: string) =>
+    grantStatusOf(
+      ((await chain.reader.getFunction('grantOf')(patient, grantee)) as [bigint, bigint, bigint])[2],
+    );
 
   it('lets a patient read their own records in every scope, and nobody read an unknown subject', async () => {
     const { patient, hospital } = chain.actors;
@@ -70,8 +77,10 @@ describe('consent lifecycle', () => {
       assert.ok((await chain.now()) >= expiresAt);
       assert.equal(await canRead(doctor.address, SUBJECTS.patient, SCOPES.medications), false);
       assert.deepEqual(
-        [...(await chain.reader.getFunction('grantOf')(patient.address, doctor.address))].map(Number),
-        [SCOPES.medications, expiresAt],
+        [...(await chain.reader.getFunction('grantOf')(patient.address, doctor.address))]
+          .slice(0, 3)
+          .map(Number),
+        [SCOPES.medications, expiresAt, GRANT_STATUS.expired],
         'the expired grant stays visible to the patient until revoked or replaced',
       );
     }));
@@ -128,9 +137,10 @@ describe('consent lifecycle', () => {
       ]);
     }));
 
-  it('ends a removed hospital’s access, its doctors’ and its bridge’s; re-adding it does not bring the doctors back', () =>
+  it('removing a hospital ends every grant to it, its doctors’ and its bridge’s access; re-adding it revives none', () =>
     chain.isolated(async () => {
-      const { admin, hospital, bridge, doctor } = chain.actors;
+      const { admin, hospital, bridge, doctor, patient } = chain.actors;
+      await send(patient.registry, 'grantAccess', doctor.address, ALL_SCOPES, NO_EXPIRY);
       await send(admin.registry, 'removeHospital', hospital.address);
       for (const reader of [hospital, bridge, doctor])
         assert.equal(await canRead(reader.address, SUBJECTS.patient, SCOPES.encounters), false);
@@ -145,6 +155,8 @@ describe('consent lifecycle', () => {
         'NotBridgeSigner',
         bridge.address.toLowerCase(),
       ]);
+      assert.equal(await grantStatus(patient.address, hospital.address), 'ended');
+      assert.equal(await grantStatus(patient.address, doctor.address), 'ended');
       await send(
         admin.registry,
         'addHospital',
@@ -153,18 +165,102 @@ describe('consent lifecycle', () => {
         '0x' + '44'.repeat(32),
         'Hospital A',
       );
-      assert.equal(
-        await canRead(hospital.address, SUBJECTS.patient, SCOPES.encounters),
-        true,
-        'the patient’s grant to the hospital stands',
-      );
+      for (const reader of [hospital, bridge, doctor])
+        assert.equal(
+          await canRead(reader.address, SUBJECTS.patient, SCOPES.encounters),
+          false,
+          'the grant to the hospital’s earlier registration stays ended',
+        );
+      assert.equal(await grantStatus(patient.address, hospital.address), 'ended');
+      await send(hospital.registry, 'addDoctor', doctor.address, NAMES.doctor);
       assert.equal(
         await canRead(doctor.address, SUBJECTS.patient, SCOPES.encounters),
         false,
-        'doctors of the earlier registration stay removed',
+        'a doctor added again reads through neither the old hospital grant nor their own old grant',
       );
-      await send(hospital.registry, 'addDoctor', doctor.address);
-      assert.equal(await canRead(doctor.address, SUBJECTS.patient, SCOPES.encounters), true);
+      assert.equal(await grantStatus(patient.address, doctor.address), 'ended');
+      // The patient grants again: that grant counts.
+      await send(patient.registry, 'grantAccess', hospital.address, SCOPES.encounters, NO_EXPIRY);
+      assert.equal(await grantStatus(patient.address, hospital.address), 'active');
+      for (const reader of [hospital, bridge, doctor])
+        assert.equal(await canRead(reader.address, SUBJECTS.patient, SCOPES.encounters), true);
+    }));
+
+  it('removing a doctor ends their own grants; adding them again (here or elsewhere) revives none', () =>
+    chain.isolated(async () => {
+      const { patient, hospital, otherHospital, doctor } = chain.actors;
+      await send(patient.registry, 'revokeAccess', hospital.address); // only the doctor's own grant counts here
+      await send(patient.registry, 'grantAccess', doctor.address, SCOPES.observations, NO_EXPIRY);
+      assert.equal(await grantStatus(patient.address, doctor.address), 'active');
+      await send(hospital.registry, 'removeDoctor', doctor.address);
+      assert.equal(await grantStatus(patient.address, doctor.address), 'ended');
+      await send(hospital.registry, 'addDoctor', doctor.address, NAMES.doctor);
+      assert.equal(await canRead(doctor.address, SUBJECTS.patient, SCOPES.observations), false);
+      assert.equal(await grantStatus(patient.address, doctor.address), 'ended');
+      await send(hospital.registry, 'removeDoctor', doctor.address);
+      await send(otherHospital.registry, 'addDoctor', doctor.address, NAMES.doctor);
+      assert.equal(await canRead(doctor.address, SUBJECTS.patient, SCOPES.observations), false);
+      await send(patient.registry, 'grantAccess', doctor.address, SCOPES.observations, NO_EXPIRY);
+      assert.equal(await canRead(doctor.address, SUBJECTS.patient, SCOPES.observations), true);
+      assert.equal(await grantStatus(patient.address, doctor.address), 'active');
+    }));
+
+  it('an account removed from one role does not inherit, in its next role, the grants of the first', () =>
+    chain.isolated(async () => {
+      const { admin, patient, hospital, otherHospital } = chain.actors;
+      // Hospital A's account: granted as a hospital, removed, then added as a doctor of hospital B.
+      await send(admin.registry, 'removeHospital', hospital.address);
+      await send(otherHospital.registry, 'addDoctor', hospital.address, 'Dr. Former Hospital');
+      assert.equal(await grantStatus(patient.address, hospital.address), 'ended');
+      assert.equal(await canRead(hospital.address, SUBJECTS.patient, SCOPES.encounters), false);
+      // And back: a doctor's grant does not become a hospital's.
+      await send(patient.registry, 'grantAccess', hospital.address, ALL_SCOPES, NO_EXPIRY);
+      assert.equal(await canRead(hospital.address, SUBJECTS.patient, SCOPES.encounters), true);
+      await send(otherHospital.registry, 'removeDoctor', hospital.address);
+      await send(admin.registry, 'addHospital', hospital.address, chain.actors.bridge.address, '0x01', 'A');
+      assert.equal(await grantStatus(patient.address, hospital.address), 'ended');
+      assert.equal(await canRead(hospital.address, SUBJECTS.patient, SCOPES.encounters), false);
+    }));
+
+  it('reports each stored grant as active, expired or ended with its scope, expiry and kind (grantOf)', () =>
+    chain.isolated(async () => {
+      const { patient, hospital, doctor, stranger } = chain.actors;
+      const expiresAt = (await chain.now()) + 600;
+      await send(patient.registry, 'grantAccess', doctor.address, SCOPES.allergies, expiresAt);
+      const row = async (grantee: string) =>
+        [...(await chain.reader.getFunction('grantOf')(patient.address, grantee))].map((v) =>
+          typeof v === 'bigint' ? Number(v) : v,
+        );
+      assert.deepEqual(await row(hospital.address), [
+        ALL_SCOPES,
+        Number(NO_EXPIRY),
+        GRANT_STATUS.active,
+        true,
+      ]);
+      assert.deepEqual(await row(doctor.address), [SCOPES.allergies, expiresAt, GRANT_STATUS.active, false]);
+      assert.deepEqual(await row(stranger.address), [0, 0, GRANT_STATUS.none, false]);
+      await chain.travel(601);
+      assert.equal(await grantStatus(patient.address, doctor.address), 'expired');
+      await send(hospital.registry, 'removeDoctor', doctor.address);
+      assert.equal(await grantStatus(patient.address, doctor.address), 'ended', 'ended wins over expired');
+      // An ended grant can still be revoked (the patient tidies their list).
+      const revoked = await attempt(patient.registry, 'revokeAccess', doctor.address);
+      assert.ok(revoked.ok && revoked.events.includes('AccessRevoked'));
+      assert.equal(await grantStatus(patient.address, doctor.address), 'none');
+    }));
+
+  it('gives staff no read access through consent, and refuses them as grantees', () =>
+    chain.isolated(async () => {
+      const { patient, staff, hospital } = chain.actors;
+      // The patient's grant to the staff member's hospital does not extend to staff.
+      assert.equal(await canRead(hospital.address, SUBJECTS.patient, SCOPES.documents), true);
+      assert.equal(await canRead(staff.address, SUBJECTS.patient, SCOPES.documents), false);
+      const refused = await attempt(patient.registry, 'grantAccess', staff.address, ALL_SCOPES, NO_EXPIRY);
+      assert.deepEqual(refused.ok ? 'granted' : [refused.error, ...refused.args], [
+        'InvalidGrantee',
+        staff.address.toLowerCase(),
+      ]);
+      assert.equal(await chain.reader.getFunction('hospitalOfStaff')(staff.address), hospital.address);
     }));
 
   it('refuses grants with an empty scope, a past expiry or a grantee that is no hospital or doctor', () =>

@@ -3,7 +3,7 @@
  * package's own deploy function, and one signer per role of the authorization matrix.
  */
 import { DEV_KEYS, startAnvil, type Anvil } from '@ehr-anchor/testkit';
-import { ALL_SCOPES, NO_EXPIRY, ehrRegistryAbi } from '@ehr-anchor/contracts';
+import { ALL_SCOPES, NO_EXPIRY, describeContractError, ehrRegistryAbi } from '@ehr-anchor/contracts';
 import { chainProvider, chainSigner, deployContracts, registryAt } from '@ehr-anchor/contracts/deploy';
 import {
   Interface,
@@ -24,6 +24,7 @@ export const ROLES = [
   'otherBridge',
   'doctor',
   'otherDoctor',
+  'staff',
   'patient',
   'otherPatient',
   'stranger',
@@ -41,6 +42,7 @@ const KEYS: Record<Role | 'visitor', string> = {
   otherBridge: DEV_KEYS.bridgeB,
   doctor: DEV_KEYS.doctorA,
   otherDoctor: DEV_KEYS.doctorB,
+  staff: DEV_KEYS.healthWorker,
   patient: DEV_KEYS.patient,
   otherPatient: extraKey('otherPatient'),
   stranger: extraKey('stranger'),
@@ -146,57 +148,58 @@ export async function send(
 
 export type Outcome =
   | { ok: true; receipt: ContractTransactionReceipt; events: string[] }
-  | { ok: false; error: string; args: unknown[] };
+  | { ok: false; error: string; args: unknown[]; message: string };
 
-/** Sends a transaction and reports either its events or the custom error it reverted with (decoded by the ABI). */
+/**
+ * Sends a transaction and reports either its events or the custom error it reverted with, decoded by
+ * the package's own `describeContractError` (so every refusal a test sees also has its sentence).
+ */
 export async function attempt(contract: Contract, fn: string, ...args: unknown[]): Promise<Outcome> {
   try {
     const receipt = await send(contract, fn, ...args);
     const events = receipt.logs.map((log) => registryInterface.parseLog(log)?.name ?? '?');
     return { ok: true, receipt, events };
   } catch (error) {
-    const data = findRevertData(error);
-    if (data === undefined) throw error;
-    const parsed = registryInterface.parseError(data);
-    if (!parsed) throw new Error(`${fn} reverted with undecodable data ${data}`);
+    const described = describeContractError(error);
+    if (!described) throw error;
     return {
       ok: false,
-      error: parsed.name,
-      args: [...parsed.args].map((a) => (typeof a === 'string' ? a.toLowerCase() : a)),
+      error: described.name,
+      args: described.args.map((a) => (typeof a === 'string' ? a.toLowerCase() : a)),
+      message: described.message,
     };
   }
 }
 
-function findRevertData(error: unknown): string | undefined {
-  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
-    const data = (e as { data?: unknown }).data;
-    if (typeof data === 'string' && data.startsWith('0x') && data.length >= 10) return data;
-    e =
-      (e as { error?: unknown; info?: { error?: unknown } }).error ??
-      (e as { info?: { error?: unknown } }).info?.error;
-  }
-  return undefined;
-}
+/** Display names of the network's hospitals, doctors and staff (names of staff, never of patients). */
+export const NAMES = {
+  hospital: 'Hospital A',
+  otherHospital: 'Hospital B',
+  doctor: 'Dr. Ada Doctor',
+  otherDoctor: 'Dr. Ben Other',
+  staff: 'Sam Staff',
+} as const;
 
 /**
  * The network every test starts from: hospitals A (bridge A) and B (bridge B); doctor at A,
- * otherDoctor at B; patient registered at A, otherPatient at B; patient granted hospital A everything;
- * the visitor has a pending request at A.
+ * otherDoctor at B, staff (a health worker) at A; patient registered at A, otherPatient at B; patient
+ * granted hospital A everything; the visitor has a pending request at A.
  */
 export async function setUpNetwork(chain: Chain): Promise<void> {
   const { actors: a } = chain;
   const key = '0x' + '11'.repeat(32);
-  await send(a.admin.registry, 'addHospital', a.hospital.address, a.bridge.address, key, 'Hospital A');
+  await send(a.admin.registry, 'addHospital', a.hospital.address, a.bridge.address, key, NAMES.hospital);
   await send(
     a.admin.registry,
     'addHospital',
     a.otherHospital.address,
     a.otherBridge.address,
     key,
-    'Hospital B',
+    NAMES.otherHospital,
   );
-  await send(a.hospital.registry, 'addDoctor', a.doctor.address);
-  await send(a.otherHospital.registry, 'addDoctor', a.otherDoctor.address);
+  await send(a.hospital.registry, 'addDoctor', a.doctor.address, NAMES.doctor);
+  await send(a.otherHospital.registry, 'addDoctor', a.otherDoctor.address, NAMES.otherDoctor);
+  await send(a.hospital.registry, 'addStaff', a.staff.address, NAMES.staff);
   await send(a.patient.registry, 'requestRegistration', a.hospital.address, SUBJECTS.patient);
   await send(a.hospital.registry, 'approveRegistration', a.patient.address);
   await send(a.otherPatient.registry, 'requestRegistration', a.otherHospital.address, SUBJECTS.otherPatient);

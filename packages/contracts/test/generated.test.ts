@@ -13,6 +13,13 @@ describe('generated ABIs and bytecode', () => {
     for (const fn of [
       'addHospital',
       'addDoctor',
+      'addStaff',
+      'setEndpoint',
+      'endpointOf',
+      'hospitals',
+      'subjectsOf',
+      'doctorInfo',
+      'staffInfo',
       'requestRegistration',
       'grantAccess',
       'revokeAccess',

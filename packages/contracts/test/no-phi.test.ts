@@ -1,11 +1,11 @@
 /**
- * No PHI on chain: run the registration, consent and anchor flows for fixture patients (their
+ * No PHI on chain: run the directory, registration, consent and anchor flows for fixture patients (their
  * subjects pseudonymized the way the bridge does it) and scan every byte of their calldata and of
  * every event of the registry with the shared scanner. The scanner must see a name put in calldata.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { NO_EXPIRY, scopeMask, categoryOf } from '@ehr-anchor/contracts';
+import { ALL_ENDPOINT_SERVICES, NO_EXPIRY, scopeMask, categoryOf } from '@ehr-anchor/contracts';
 import {
   buildTree,
   contentHash,
@@ -43,8 +43,20 @@ describe('no PHI in calldata or events', () => {
     return Buffer.concat(parts);
   }
 
-  it('finds no fixture patient’s name or identifier after registration, consent and anchor flows', async () => {
-    const { hospital, bridge, doctor } = chain.actors;
+  it('finds no fixture patient’s name or identifier after directory, registration, consent and anchor flows', async () => {
+    const { hospital, bridge, doctor, staff } = chain.actors;
+    // The directory: names of staff and institutions, and a bridge endpoint (never patient data).
+    receipts.push(
+      await send(
+        hospital.registry,
+        'setEndpoint',
+        'https://bridge.hospital-a.example/api',
+        ALL_ENDPOINT_SERVICES,
+      ),
+      await send(hospital.registry, 'setDoctorName', doctor.address, 'Dr. Ada Doctor, cardiology'),
+      await send(hospital.registry, 'setStaffName', staff.address, 'Sam Staff, records office'),
+      await send(hospital.registry, 'setHospitalName', hospital.address, 'Hospital A (north site)'),
+    );
     const pseudonymKey = new Uint8Array(32).fill(42);
     let patients = 0;
     let records = 0;

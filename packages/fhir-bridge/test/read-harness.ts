@@ -106,7 +106,7 @@ export async function startReadWorld(over: Parameters<typeof bridgeFor>[2] = {})
   await send(as(DEV_KEYS.hospitalA), 'approveRegistration', wallets['other patient'].address);
   // Three more doctors of hospital A for the expired, revoked and removed cases.
   for (const name of ['expired grant', 'revoked grant', 'removed doctor'] as const)
-    await send(as(DEV_KEYS.hospitalA), 'addDoctor', wallets[name].address);
+    await send(as(DEV_KEYS.hospitalA), 'addDoctor', wallets[name].address, `Dr. ${name}`);
 
   const p = as(DEV_KEYS.patient);
   await send(p, 'grantAccess', wallets['granted doctor'].address, ALL_SCOPES, NO_EXPIRY);

@@ -63,18 +63,10 @@ export class ChainReader {
     return wallet === ZeroAddress ? null : getAddress(wallet);
   }
 
-  /**
-   * Subjects bound to `wallet`: from RegistrationApproved events (indexed by wallet), each
-   * re-checked with `patientOf` so a stale event never grants anything.
-   */
+  /** Subjects bound to `wallet`, oldest first (the registry's `subjectsOf`; bindings are never undone). */
   async subjectsOf(wallet: string): Promise<string[]> {
-    const logs = (await this.registry.queryFilter(
-      this.registry.filters.RegistrationApproved!(null, wallet),
-      this.fromBlock,
-    )) as EventLog[];
-    const subjects = [...new Set(logs.map((l) => String(l.args[0]).toLowerCase()))];
-    const owners = await Promise.all(subjects.map((s) => this.patientOf(s)));
-    return subjects.filter((_, i) => owners[i] === getAddress(wallet));
+    const bindings = (await this.registry.getFunction('subjectsOf').staticCall(wallet)) as [string, string][];
+    return bindings.map(([subject]) => subject.toLowerCase());
   }
 
   /**

@@ -6,6 +6,7 @@
  * bundle for features the elements never use (ENS, plugins, subscriptions, network registry).
  */
 import { Interface, type InterfaceAbi, type LogDescription } from 'ethers/abi';
+import { describeContractError } from '@ehr-anchor/contracts';
 import { DataSourceError } from './data-source.js';
 
 /** The EIP-1193 request surface. */
@@ -28,17 +29,6 @@ interface RpcError {
   code?: number;
   message?: string;
   data?: unknown;
-}
-
-function revertData(error: unknown): string | undefined {
-  let e = error as (RpcError & { error?: RpcError; cause?: unknown }) | undefined;
-  for (let depth = 0; e && depth < 4; depth++) {
-    if (typeof e.data === 'string' && e.data.startsWith('0x')) return e.data;
-    if (e.data && typeof e.data === 'object' && typeof (e.data as { data?: unknown }).data === 'string')
-      return (e.data as { data: string }).data;
-    e = (e.error ?? e.cause) as typeof e;
-  }
-  return undefined;
 }
 
 export class ChainClient {
@@ -74,18 +64,9 @@ export class ChainClient {
     if (code === 4001)
       return new DataSourceError('wallet-rejected', 'Rejected in the wallet.', { cause: error });
     if (code === 4100) return new DataSourceError('wallet-locked', 'The wallet is locked.', { cause: error });
-    const data = revertData(error);
-    if (data) {
-      try {
-        const parsed = this.iface.parseError(data);
-        if (parsed)
-          return new DataSourceError('reverted', `${parsed.name}(${parsed.args.map(String).join(', ')})`, {
-            cause: error,
-          });
-      } catch {
-        // not one of ours
-      }
-    }
+    // A custom error of the registry, as a sentence for the person (never its name and arguments).
+    const described = describeContractError(error);
+    if (described) return new DataSourceError('reverted', described.message, { cause: error });
     return new DataSourceError('unknown', (error as RpcError).message ?? String(error), { cause: error });
   }
 

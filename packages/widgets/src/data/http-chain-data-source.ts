@@ -10,7 +10,7 @@
 import { getAddress } from 'ethers/address';
 import { ChainClient, type Eip1193Like } from './chain-client.js';
 import { bridgeFetch } from './bridge-fetch.js';
-import { ehrRegistryAbi, SCOPES, NO_EXPIRY } from '@ehr-anchor/contracts';
+import { ehrRegistryAbi, GRANT_STATUS, SCOPES, NO_EXPIRY } from '@ehr-anchor/contracts';
 import type {
   AuditEntry,
   DocumentReceipt,
@@ -432,36 +432,36 @@ export class HttpChainDataSource implements EhrDataSource {
     const patient = await this.patientWallet(subject);
     const granted = await this.chain.logs('AccessGranted', [patient]);
     const grantees = [...new Set(granted.map((e) => getAddress(e.args[1] as string)))];
-    const now = Math.floor(Date.now() / 1000);
     const out: Grant[] = [];
     for (const grantee of grantees) {
-      const [scope, expiresAt] = (await this.chain.call('grantOf', [patient, grantee])) as [bigint, bigint];
+      // The chain says whether the grant is in force: expired, or ended by the grantee's removal
+      // (a grant is to one registration of its grantee; re-adding it revives nothing).
+      const [scope, expiresAt, status, toHospital] = (await this.chain.call('grantOf', [
+        patient,
+        grantee,
+      ])) as [bigint, bigint, bigint, boolean];
       if (scope === 0n) continue;
-      const [active, epoch, , , name] = (await this.chain.call('hospitalInfo', [grantee])) as [
-        boolean,
-        bigint,
-        string,
-        string,
-        string,
-      ];
-      const wasHospital = epoch > 0n;
-      const inNetwork = wasHospital
-        ? active
-        : !/^0x0{40}$/i.test(((await this.chain.call('hospitalOfDoctor', [grantee])) as [string])[0]);
+      const [name] = toHospital
+        ? [
+            (
+              (await this.chain.call('hospitalInfo', [grantee])) as [boolean, bigint, string, string, string]
+            )[4],
+          ]
+        : [((await this.chain.call('doctorInfo', [grantee])) as [string, string, boolean])[1]];
       const exp = expiresAt >= NO_EXPIRY ? 0 : Number(expiresAt);
-      const expired = exp !== 0 && exp <= now;
       const bits = Number(scope);
+      const state = Number(status);
       out.push({
         grantee,
-        granteeKind: wasHospital ? 'hospital' : 'doctor',
-        ...(wasHospital && name ? { granteeName: name } : {}),
+        granteeKind: toHospital ? 'hospital' : 'doctor',
+        ...(name ? { granteeName: name } : {}),
         scope: scopeCategoriesOf(bits),
         scopeBits: bits,
         expiresAt: exp,
-        active: inNetwork && !expired,
-        ...(!inNetwork
+        active: state === GRANT_STATUS.active,
+        ...(state === GRANT_STATUS.ended
           ? { inactiveReason: 'ended' as const }
-          : expired
+          : state === GRANT_STATUS.expired
             ? { inactiveReason: 'expired' as const }
             : {}),
       });
@@ -565,20 +565,19 @@ export class HttpChainDataSource implements EhrDataSource {
   // ───────── admin (chain state) ─────────
 
   async listHospitals(): Promise<Hospital[]> {
-    const added = await this.chain.logs('HospitalAdded');
-    const seen = new Map<string, Hospital>();
-    for (const e of added) {
-      const address = getAddress(e.args[0] as string);
-      seen.set(address, {
-        address,
-        bridgeSigner: getAddress(e.args[1] as string),
-        name: e.args[4] as string,
-      });
-    }
-    const out: Hospital[] = [];
-    for (const h of seen.values())
-      if (((await this.chain.call('isHospital', [h.address])) as [boolean])[0]) out.push(h);
-    return out;
+    const [addresses] = (await this.chain.call('hospitals')) as [string[]];
+    return Promise.all(
+      addresses.map(async (address) => {
+        const [, , bridgeSigner, , name] = (await this.chain.call('hospitalInfo', [address])) as [
+          boolean,
+          bigint,
+          string,
+          string,
+          string,
+        ];
+        return { address: getAddress(address), bridgeSigner: getAddress(bridgeSigner), name };
+      }),
+    );
   }
 
   async addHospital(h: Hospital): Promise<TxHandle> {
@@ -596,15 +595,20 @@ export class HttpChainDataSource implements EhrDataSource {
     const out = new Map<string, Doctor>();
     for (const e of added) {
       const address = getAddress(e.args[1] as string);
-      const [current] = (await this.chain.call('hospitalOfDoctor', [address])) as [string];
-      if (current.toLowerCase() === hospital.toLowerCase())
-        out.set(address, { address, hospital: getAddress(hospital) });
+      const [current, name, active] = (await this.chain.call('doctorInfo', [address])) as [
+        string,
+        string,
+        boolean,
+      ];
+      if (active && current.toLowerCase() === hospital.toLowerCase())
+        out.set(address, { address, name, hospital: getAddress(hospital) });
     }
     return [...out.values()];
   }
 
   async addDoctor(doctor: Doctor): Promise<TxHandle> {
-    return this.send('addDoctor', doctor.address);
+    if (!doctor.name?.trim()) throw new DataSourceError('invalid', 'A doctor needs a name.');
+    return this.send('addDoctor', doctor.address, doctor.name.trim());
   }
 
   async removeDoctor(_hospital: string, address: string): Promise<TxHandle> {

@@ -212,6 +212,7 @@ export class EhrAdmin extends EhrElement {
               </table>`,
         )}
         <form novalidate aria-label=${s.addDoctor} @submit=${(e: SubmitEvent) => void this.addDoctor(e)}>
+          <label>${s.name}<input name="name" required maxlength="128" autocomplete="off" /></label>
           <label>${s.address}<input name="address" required autocomplete="off" spellcheck="false" /></label>
           <button class="primary" type="submit" ?disabled=${this.busy}>${s.addDoctor}</button>
         </form>
@@ -245,7 +246,13 @@ export class EhrAdmin extends EhrElement {
     const source = this.source;
     if (!source) return;
     const form = e.target as HTMLFormElement;
-    const address = String(new FormData(form).get('address') ?? '').trim();
+    const f = new FormData(form);
+    const name = String(f.get('name') ?? '').trim();
+    const address = String(f.get('address') ?? '').trim();
+    if (!name) {
+      this.formError = this.strings.doctorNameRequired;
+      return;
+    }
     if (!ADDRESS.test(address)) {
       this.formError = this.strings.invalidAddress;
       return;
@@ -255,7 +262,7 @@ export class EhrAdmin extends EhrElement {
       this.strings.addDoctor,
       'add-doctor',
       address,
-      () => source.addDoctor({ address, hospital: this.hospitalAddress }),
+      () => source.addDoctor({ address, name, hospital: this.hospitalAddress }),
       () => void this.doctorsTask.run(),
     );
     if (ok) form.reset();

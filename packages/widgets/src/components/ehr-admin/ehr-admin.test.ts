@@ -93,15 +93,27 @@ describe('<ehr-admin>', () => {
     const doctors = await shadowQuery(el, '[part="doctors"]', 'doctors');
     expect(doctors.textContent).to.contain(FIXTURE_ACCOUNTS.doctor);
     await expect(el).to.be.accessible();
-    fill(el, { address: FIXTURE_ACCOUNTS.otherDoctor });
-    el.shadowRoot!.querySelector<HTMLButtonElement>('form button[type="submit"]')!.click();
+    const submit = () =>
+      el.shadowRoot!.querySelector<HTMLButtonElement>('form button[type="submit"]')!.click();
+    fill(el, { name: '', address: FIXTURE_ACCOUNTS.otherDoctor });
+    submit();
     await until(
-      () =>
-        el.shadowRoot!.querySelector('[part="doctors"]')!.textContent!.includes(FIXTURE_ACCOUNTS.otherDoctor),
-      'doctor added',
+      () => el.shadowRoot!.querySelector('[role="alert"]')?.textContent?.includes('doctor’s name') ?? false,
+      'a name is required',
     );
+    expect(ds.calls.some((c) => c.method === 'addDoctor')).to.equal(false);
+    fill(el, { name: 'Dr. Ben Other', address: FIXTURE_ACCOUNTS.otherDoctor });
+    submit();
+    await until(
+      () => el.shadowRoot!.querySelector('[part="doctors"]')!.textContent!.includes('Dr. Ben Other'),
+      'doctor added with its name',
+    );
+    expect(ds.calls.find((c) => c.method === 'addDoctor')?.args[0]).to.include({
+      name: 'Dr. Ben Other',
+      address: FIXTURE_ACCOUNTS.otherDoctor,
+    });
     el.shadowRoot!.querySelector<HTMLButtonElement>(
-      `[part="doctors"] button[aria-label="Remove ${FIXTURE_ACCOUNTS.otherDoctor}"]`,
+      `[part="doctors"] button[aria-label="Remove Dr. Ben Other"]`,
     )!.click();
     await until(
       () =>
