@@ -2,101 +2,36 @@
  * Besu network files for a QBFT network (chain id 1337, free gas, 2-second blocks):
  *
  *   npm run genesis -w packages/contracts
- *       regenerate besu/ from the dev validator keys (public, derived from a fixed seed: dev only)
+ *       regenerate besu/: the compose file, and the dev network (public keys derived from a fixed
+ *       seed, its genesis and allowlists) that the compose `dev` profile runs
  *   npm run genesis -w packages/contracts -- --validators 0xA,0xB,0xC,0xD --out DIR
- *       production: a genesis for your validators' addresses (from `besu public-key export-address`)
+ *       a genesis for validators whose keys you made yourself (`besu public-key export-address`);
+ *       the compose file's network-init job does this on first start with keys it generates
  *
- * The QBFT extraData is RLP([32-byte vanity, [validator addresses], vote ([] = none), round (0),
- * [seals] ([] in genesis)]) — Besu's QbftExtraDataCodec layout — built here with ethers' RLP encoder.
+ * The genesis, allowlists and bootnode come from src/besu.ts, shared with scripts/network-init.ts.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEV_KEYS } from '@ehr-anchor/testkit';
-import {
-  SigningKey,
-  Wallet,
-  computeAddress,
-  decodeRlp,
-  encodeRlp,
-  getAddress,
-  keccak256,
-  toUtf8Bytes,
-  zeroPadValue,
-} from 'ethers';
+import { Wallet, getAddress, keccak256, toUtf8Bytes } from 'ethers';
+import { networkFiles, qbftGenesis, validatorFromKey, validatorIp, type Validator } from '../src/besu.js';
+
+export {
+  CHAIN_ID,
+  decodeQbftExtraData,
+  permissionsToml,
+  qbftExtraData,
+  qbftGenesis,
+  validatorIp,
+} from '../src/besu.js';
 
 export const besuDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'besu');
-export const CHAIN_ID = 1337;
-/** Docker network addresses of the validators in besu/docker-compose.yml. */
-export const validatorIp = (n: number) => `172.16.239.${10 + n}`;
-
-/** Besu's QBFT genesis extraData for a validator set. */
-export function qbftExtraData(validators: readonly string[]): string {
-  const vanity = zeroPadValue('0x', 32);
-  return encodeRlp([vanity, validators.map((v) => getAddress(v).toLowerCase()), [], '0x', []]);
-}
-
-/** Decodes a QBFT extraData into its five fields. */
-export function decodeQbftExtraData(extraData: string): {
-  vanity: string;
-  validators: string[];
-  vote: unknown;
-  round: number;
-  seals: unknown[];
-} {
-  const decoded = decodeRlp(extraData);
-  if (!Array.isArray(decoded) || decoded.length !== 5)
-    throw new Error('QBFT extraData is an RLP list of 5 items');
-  const [vanity, validators, vote, round, seals] = decoded as [string, string[], unknown, string, unknown[]];
-  if (!Array.isArray(validators)) throw new Error('validators must be a list');
-  return {
-    vanity,
-    validators: validators.map((v) => getAddress(v)),
-    vote,
-    round: round === '0x' ? 0 : Number(round),
-    seals,
-  };
-}
-
-/** The genesis file of a QBFT network with these validators. */
-export function qbftGenesis(validators: readonly string[]): Record<string, unknown> {
-  return {
-    config: {
-      chainId: CHAIN_ID,
-      berlinBlock: 0,
-      londonBlock: 0,
-      // The contracts are compiled for Cancun (PUSH0 from Shanghai, MCOPY from Cancun).
-      shanghaiTime: 0,
-      cancunTime: 0,
-      // Free gas (Besu's free-gas guide): base fee 0 from London on, and no contract size limit.
-      zeroBaseFee: true,
-      contractSizeLimit: 2147483647,
-      qbft: { blockperiodseconds: 2, epochlength: 30000, requesttimeoutseconds: 4 },
-    },
-    nonce: '0x0',
-    timestamp: '0x0',
-    // 100M gas like the local anvil: room for big batches of other work; an anchor is ~52k whatever the batch.
-    gasLimit: '0x5f5e100',
-    difficulty: '0x1',
-    mixHash: '0x63746963616c2062797a616e74696e65206661756c7420746f6c6572616e6365',
-    coinbase: '0x0000000000000000000000000000000000000000',
-    // Free gas: no account needs a balance.
-    alloc: {},
-    extraData: qbftExtraData(validators),
-  };
-}
 
 /** Dev validator n (1-based): a node key derived from a public seed. Never use outside a dev network. */
-export function devValidator(n: number): { key: string; publicKey: string; address: string; enode: string } {
-  const key = keccak256(toUtf8Bytes(`ehr-anchor dev besu validator ${n}`));
-  const publicKey = new SigningKey(key).publicKey; // 0x04 + 64 bytes
-  return {
-    key,
-    publicKey: `0x${publicKey.slice(4)}`,
-    address: computeAddress(publicKey),
-    enode: `enode://${publicKey.slice(4)}@${validatorIp(n)}:30303`,
-  };
+export function devValidator(n: number): Validator {
+  return validatorFromKey(keccak256(toUtf8Bytes(`ehr-anchor dev besu validator ${n}`)), n);
 }
 
 /** Accounts allowed to send transactions on the dev network: the roles of testkit's DEV_KEYS. */
@@ -104,35 +39,33 @@ export function devAccounts(): string[] {
   return Object.values(DEV_KEYS).map((k) => new Wallet(k).address);
 }
 
-/** permissions_config.toml: the node and account allowlists of Besu's local (file) permissioning. */
-export function permissionsToml(enodes: readonly string[], accounts: readonly string[]): string {
-  const list = (items: readonly string[]) => `[\n${items.map((i) => `  "${i}"`).join(',\n')}\n]`;
-  return (
-    '# Besu local permissioning (file based; on-chain permissioning was removed in Besu 25.6).\n' +
-    '# Generated by `npm run genesis -w packages/contracts`. Nodes: the validators. Accounts: who may send\n' +
-    '# transactions. Change at runtime with the PERM API (perm_addNodesToAllowlist, perm_addAccountsToAllowlist),\n' +
-    '# which rewrites this file.\n' +
-    `nodes-allowlist=${list(enodes)}\n` +
-    `accounts-allowlist=${list(accounts)}\n`
-  );
-}
+const NODE_IMAGE_BUILD =
+  '{ context: ../../.., dockerfile: packages/contracts/besu/node.Dockerfile, target: runtime }';
 
-/** docker-compose.yml: 4 Besu validators, Kubo, IPFS Cluster, PostgreSQL, the deploy job and the bridge. */
-export function composeYaml(validators: readonly { enode: string }[]): string {
+/**
+ * docker-compose.yml: a first-start job that creates the validators' keys and the genesis (or, with
+ * the `dev` profile, takes the committed dev keys), 4 Besu validators, Kubo, IPFS Cluster,
+ * PostgreSQL, the deploy job and the bridge.
+ */
+export function composeYaml(validatorCount = 4): string {
+  const indices = Array.from({ length: validatorCount }, (_, i) => i + 1);
   const besu = (n: number) => {
-    const bootnodes = n === 1 ? '' : `\n      - --bootnodes=${validators[0]!.enode}`;
+    const bootnodes = n === 1 ? '' : ' --bootnodes="$$(cat /network/bootnode)"';
     return `  validator${n}:
     image: \${BESU_IMAGE:-hyperledger/besu:25.7.0}
     restart: unless-stopped
+    depends_on:
+      network-init: { condition: service_completed_successfully }
+    # The image's besu-entry.sh gives the node's files to the besu user, then runs Besu as that user.
+    entrypoint: ["/bin/sh", "-c"]
     command:
-      - --config-file=/besu/config.toml
-      - --data-path=/opt/besu/data
-      - --node-private-key-file=/besu/key/key${bootnodes}
+      - >-
+        exec besu-entry.sh --config-file=/besu/config.toml --data-path=/opt/besu/data
+        --node-private-key-file=/node/key${bootnodes}
     volumes:
       - ./config.toml:/besu/config.toml:ro
-      - ./genesis-4.json:/besu/genesis.json:ro
-      - ./permissions_config.toml:/besu/permissions_config.toml:ro
-      - ./keys/validator-${n}:/besu/key:ro
+      - network:/network:ro
+      - validator${n}-node:/node
       - validator${n}-data:/opt/besu/data
     networks:
       ehr:
@@ -140,7 +73,7 @@ export function composeYaml(validators: readonly { enode: string }[]): string {
 ${n === 1 ? '    ports:\n      - "127.0.0.1:8545:8545"\n' : ''}`;
   };
   return `# The ehr-anchor production layout on one Docker host (split it across hosts for real fault tolerance):
-# a 4-validator Besu QBFT network (chain id 1337, free gas, 2 s blocks), Kubo with IPFS Cluster for
+# a ${validatorCount}-validator Besu QBFT network (chain id 1337, free gas, 2 s blocks), Kubo with IPFS Cluster for
 # ciphertext, PostgreSQL for the bridge's shared outbox, a one-shot contract deployment, and the bridge.
 # Generated by \`npm run genesis -w packages/contracts\`; see packages/contracts/README.md.
 #
@@ -148,13 +81,51 @@ ${n === 1 ? '    ports:\n      - "127.0.0.1:8545:8545"\n' : ''}`;
 #   export CLUSTER_SECRET=$(openssl rand -hex 32) POSTGRES_PASSWORD=$(cat secrets/postgres_password)
 #   docker compose up -d
 #
+# On first start \`network-init\` creates each validator's node key (in its own volume, validatorN-node),
+# the genesis with their addresses and the nodes' allowlists (admin, bridge signer, EHR_ALLOW_ACCOUNTS);
+# later starts reuse them. \`docker compose --profile dev up\` instead uses the committed, public dev
+# keys of ./keys (so the network matches genesis-4.json): for development only, never for real data.
+#
 # secrets/admin_key         network admin key (0x…): deploys EhrRegistry, adds hospitals
 # secrets/bridge_signer_key the hospital bridge's key (0x…), registered with addHospital
 # secrets/postgres_password PostgreSQL password
 name: ehr-anchor
 
 services:
-${[1, 2, 3, 4].map(besu).join('\n')}
+  # First start only (a no-op once the genesis exists): node keys, genesis, allowlists, bootnode.
+  network-init:
+    build: ${NODE_IMAGE_BUILD}
+    user: "0:0"
+    command: ["node", "packages/contracts/dist/scripts/network-init.js"]
+    network_mode: none
+    depends_on:
+      dev-keys: { condition: service_completed_successfully, required: false }
+    environment:
+      EHR_NETWORK_DIR: /network
+      EHR_NODES_DIR: /nodes
+      EHR_VALIDATORS: "${validatorCount}"
+      EHR_DEV_KEYS_DIR: /dev-keys
+      EHR_ADMIN_KEY_FILE: /run/secrets/admin_key
+      EHR_BRIDGE_SIGNER_KEY_FILE: /run/secrets/bridge_signer_key
+      EHR_ALLOW_ACCOUNTS: \${EHR_ALLOW_ACCOUNTS:-}
+    secrets: [admin_key, bridge_signer_key]
+    volumes:
+      - network:/network
+${indices.map((n) => `      - validator${n}-node:/nodes/validator-${n}`).join('\n')}
+      - dev-keys:/dev-keys:ro
+
+  # Only with \`--profile dev\`: copies the committed dev validator keys for network-init to use.
+  dev-keys:
+    profiles: [dev]
+    build: ${NODE_IMAGE_BUILD}
+    user: "0:0"
+    command: ["sh", "-c", "cp -R /committed/. /dev-keys/"]
+    network_mode: none
+    volumes:
+      - ./keys:/committed:ro
+      - dev-keys:/dev-keys
+
+${indices.map(besu).join('\n')}
   kubo:
     image: ipfs/kubo:v0.39.0
     restart: unless-stopped
@@ -198,9 +169,9 @@ ${[1, 2, 3, 4].map(besu).join('\n')}
 
   # Deploys EhrRegistry once (or reuses the deployment in the shared volume while the chain holds it).
   deploy:
-    build: { context: ../../.., dockerfile: packages/contracts/besu/node.Dockerfile }
-    command: ["npm", "run", "deploy", "-w", "packages/contracts"]
-    depends_on: [validator1, validator2, validator3, validator4]
+    build: ${NODE_IMAGE_BUILD}
+    command: ["node", "packages/contracts/dist/scripts/deploy.js"]
+    depends_on: [${indices.map((n) => `validator${n}`).join(', ')}]
     environment:
       EHR_RPC_URL: http://validator1:8545
       EHR_ADMIN_KEY_FILE: /run/secrets/admin_key
@@ -211,9 +182,9 @@ ${[1, 2, 3, 4].map(besu).join('\n')}
     networks: [ehr]
 
   bridge:
-    build: { context: ../../.., dockerfile: packages/contracts/besu/node.Dockerfile }
+    build: ${NODE_IMAGE_BUILD}
     restart: unless-stopped
-    command: ["npm", "run", "ehr-bridge", "-w", "packages/fhir-bridge", "--", "start"]
+    command: ["node", "packages/fhir-bridge/bin/ehr-bridge.mjs", "start"]
     depends_on:
       deploy: { condition: service_completed_successfully }
       postgres: { condition: service_healthy }
@@ -243,10 +214,9 @@ secrets:
   postgres_password: { file: ./secrets/postgres_password }
 
 volumes:
-  validator1-data:
-  validator2-data:
-  validator3-data:
-  validator4-data:
+  network:
+  dev-keys:
+${indices.map((n) => `  validator${n}-node:\n  validator${n}-data:`).join('\n')}
   kubo-data:
   cluster-data:
   postgres-data:
@@ -261,26 +231,27 @@ networks:
 `;
 }
 
-/** The files of the dev network under besu/ (path relative to besu/ → content). */
+/**
+ * The files of the dev network under besu/ (path relative to besu/ → content): the genesis files, the
+ * allowlists and the compose file, and under keys/ the public dev node keys and dev-accounts (the
+ * `dev` profile's input to network-init, which then writes exactly genesis-4.json and
+ * permissions_config.toml again).
+ */
 export function devNetworkFiles(): Map<string, string> {
   const validators = [1, 2, 3, 4].map(devValidator);
   const files = new Map<string, string>();
   const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
+  const network = networkFiles(validators, devAccounts());
   files.set('genesis-1.json', json(qbftGenesis([validators[0]!.address])));
-  files.set('genesis-4.json', json(qbftGenesis(validators.map((v) => v.address))));
-  files.set(
-    'permissions_config.toml',
-    permissionsToml(
-      validators.map((v) => v.enode),
-      devAccounts(),
-    ),
-  );
-  files.set('docker-compose.yml', composeYaml(validators));
+  files.set('genesis-4.json', network.get('network/genesis.json')!);
+  files.set('permissions_config.toml', network.get('validator-1/permissions_config.toml')!);
+  files.set('docker-compose.yml', composeYaml(validators.length));
   for (const [i, v] of validators.entries()) {
     files.set(`keys/validator-${i + 1}/key`, v.key);
     files.set(`keys/validator-${i + 1}/key.pub`, v.publicKey);
     files.set(`keys/validator-${i + 1}/address`, v.address);
   }
+  files.set('keys/dev-accounts', `${devAccounts().join('\n')}\n`);
   return files;
 }
 

@@ -1,7 +1,8 @@
 /**
- * The Besu network config cannot run here (no Docker, no Java), so this checks what can be checked
- * without it: the genesis extraData decodes to the validator set of the committed node keys, byte
- * for byte in Besu's QBFT layout; the free-gas and permissioning settings; the compose file's wiring.
+ * The Besu network config cannot run here (no Docker daemon, no Java), so this checks what can be
+ * checked without it: the genesis extraData decodes to the validator set of the committed node keys,
+ * byte for byte in Besu's QBFT layout; the free-gas and permissioning settings; the compose file's
+ * wiring (parsed as YAML), the Node image's stages and the build context's exclusions.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -9,9 +10,29 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DEV_KEYS } from '@ehr-anchor/testkit';
 import { SigningKey, Wallet, computeAddress } from 'ethers';
+import { parse } from 'yaml';
 import { besuDir, decodeQbftExtraData, outdatedBesuFiles, validatorIp } from '../scripts/genesis.js';
 
 const read = (path: string) => readFileSync(join(besuDir, path), 'utf8');
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  profiles?: string[];
+  depends_on?: unknown;
+  entrypoint?: string[];
+  command?: string[] | string;
+  environment?: Record<string, string>;
+  secrets?: string[];
+  volumes?: string[];
+  ports?: string[];
+  network_mode?: string;
+  networks?: Record<string, { ipv4_address?: string } | null>;
+}
+interface Compose {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+}
 const genesis = (n: 1 | 4) =>
   JSON.parse(read(`genesis-${n}.json`)) as {
     config: Record<string, unknown> & { qbft: Record<string, number> };
@@ -87,18 +108,133 @@ describe('Besu QBFT network config', () => {
     );
   });
 
-  it('wires 4 validators (own key, fixed address, validator 1 as bootnode), Kubo, IPFS Cluster, PostgreSQL and the bridge', () => {
-    const compose = read('docker-compose.yml');
+  it('runs network-init before the validators; the committed dev keys only in the dev profile', () => {
+    const compose = parse(read('docker-compose.yml')) as Compose;
+    const services = compose.services;
+    assert.deepEqual(Object.keys(services).sort(), [
+      'bridge',
+      'deploy',
+      'dev-keys',
+      'ipfs-cluster',
+      'kubo',
+      'network-init',
+      'postgres',
+      'validator1',
+      'validator2',
+      'validator3',
+      'validator4',
+    ]);
+    // Only dev-keys (profile dev) binds ./keys; nothing binds the committed genesis or allowlists.
+    const mounts = Object.entries(services).flatMap(([name, s]) => (s.volumes ?? []).map((v) => [name, v]));
+    assert.deepEqual(
+      mounts.filter(([, v]) => /^\.\/(keys|genesis|permissions_config)/.test(v!)),
+      [['dev-keys', './keys:/committed:ro']],
+    );
+    assert.deepEqual(services['dev-keys']!.profiles, ['dev']);
+    const init = services['network-init']!;
+    assert.equal(init.profiles, undefined, 'network-init runs in production');
+    assert.deepEqual(init.depends_on, {
+      'dev-keys': { condition: 'service_completed_successfully', required: false },
+    });
+    assert.deepEqual(init.command, ['node', 'packages/contracts/dist/scripts/network-init.js']);
+    assert.equal(init.network_mode, 'none');
+    assert.deepEqual(init.secrets, ['admin_key', 'bridge_signer_key']);
+    assert.ok(init.volumes!.includes('dev-keys:/dev-keys:ro'));
+    for (const n of [1, 2, 3, 4])
+      assert.ok(init.volumes!.includes(`validator${n}-node:/nodes/validator-${n}`));
+    assert.equal(init.environment!.EHR_NODES_DIR, '/nodes');
+    assert.equal(init.environment!.EHR_NETWORK_DIR, '/network');
+  });
+
+  it('gives each validator its own key volume, the shared genesis read-only and validator 1 as bootnode', () => {
+    const compose = parse(read('docker-compose.yml')) as Compose;
+    const config = read('config.toml');
+    assert.match(config, /^genesis-file="\/network\/genesis.json"$/m);
+    assert.match(config, /^permissions-nodes-config-file="\/node\/permissions_config.toml"$/m);
+    assert.match(config, /^permissions-accounts-config-file="\/node\/permissions_config.toml"$/m);
     for (const n of [1, 2, 3, 4]) {
-      assert.match(compose, new RegExp(`\\n  validator${n}:\\n`));
-      assert.ok(compose.includes(`./keys/validator-${n}:/besu/key:ro`));
-      assert.ok(compose.includes(`ipv4_address: ${validatorIp(n)}`));
+      const v = compose.services[`validator${n}`]!;
+      assert.deepEqual(v.depends_on, { 'network-init': { condition: 'service_completed_successfully' } });
+      assert.deepEqual(v.volumes, [
+        './config.toml:/besu/config.toml:ro',
+        'network:/network:ro',
+        `validator${n}-node:/node`,
+        `validator${n}-data:/opt/besu/data`,
+      ]);
+      assert.equal(v.networks!.ehr!.ipv4_address, validatorIp(n));
+      assert.deepEqual(v.entrypoint, ['/bin/sh', '-c']);
+      const command = (v.command as string[]).join(' ');
+      assert.match(
+        command,
+        /^exec besu-entry\.sh --config-file=\/besu\/config\.toml --data-path=\/opt\/besu\/data --node-private-key-file=\/node\/key/,
+      );
+      // $$ is compose's escape for a literal $: the shell reads the bootnode network-init wrote.
+      assert.equal(command.includes('--bootnodes="$$(cat /network/bootnode)"'), n !== 1);
     }
-    assert.equal(compose.split(`--bootnodes=${enode(1)}`).length - 1, 3);
-    assert.equal(compose.split('./genesis-4.json:/besu/genesis.json:ro').length - 1, 4);
-    for (const service of ['kubo', 'ipfs-cluster', 'postgres', 'deploy', 'bridge'])
-      assert.match(compose, new RegExp(`\\n  ${service}:\\n`));
-    assert.match(compose, /EHR_BRIDGE_OUTBOX: postgres:\/\//);
-    assert.match(compose, /EHR_BRIDGE_IPFS_API_URL: http:\/\/ipfs-cluster:9095/);
+    assert.deepEqual(compose.services.validator1!.ports, ['127.0.0.1:8545:8545']);
+    for (const volume of ['network', 'dev-keys', 'validator1-node', 'validator4-data'])
+      assert.ok(volume in compose.volumes, volume);
+  });
+
+  it('wires Kubo, IPFS Cluster, PostgreSQL, the deploy job and the bridge on the runtime image', () => {
+    const compose = parse(read('docker-compose.yml')) as Compose;
+    const s = compose.services;
+    for (const name of ['network-init', 'dev-keys', 'deploy', 'bridge'])
+      assert.deepEqual(
+        s[name]!.build,
+        { context: '../../..', dockerfile: 'packages/contracts/besu/node.Dockerfile', target: 'runtime' },
+        name,
+      );
+    assert.deepEqual(s.deploy!.command, ['node', 'packages/contracts/dist/scripts/deploy.js']);
+    assert.deepEqual(s.bridge!.command, ['node', 'packages/fhir-bridge/bin/ehr-bridge.mjs', 'start']);
+    assert.match(String(s.bridge!.environment!.EHR_BRIDGE_OUTBOX), /^postgres:\/\//);
+    assert.equal(s.bridge!.environment!.EHR_BRIDGE_IPFS_API_URL, 'http://ipfs-cluster:9095');
+    assert.deepEqual(s.bridge!.ports, ['127.0.0.1:8787:8787']);
+  });
+
+  it('builds the Node image in two stages: dev dependencies only in the build stage, none at run time', () => {
+    const dockerfile = read('node.Dockerfile');
+    const stages = dockerfile.split(/^FROM /m).slice(1);
+    assert.deepEqual(
+      stages.map((st) => /^\S+ AS (\S+)/.exec(st)?.[1]),
+      ['build', 'runtime'],
+    );
+    const [build, runtime] = stages as [string, string];
+    assert.match(build, /^RUN npm ci --ignore-scripts$/m);
+    assert.match(build, /^RUN npx tsc -b packages\/contracts packages\/fhir-bridge$/m);
+    assert.match(runtime, /npm ci --omit=dev --ignore-scripts/);
+    assert.match(runtime, /^ENV NODE_ENV=production/m);
+    assert.match(runtime, /^USER node$/m);
+    assert.doesNotMatch(runtime, /^COPY \. /m, 'the runtime stage copies built files only, never the tree');
+    // Every file the compose file runs on the image is copied into the runtime stage.
+    const copied = [...runtime.matchAll(/^COPY --from=build \/app\/(\S+) (\S+)$/gm)].map((m) => m[2]!);
+    for (const file of [
+      'packages/contracts/dist/scripts/network-init.js',
+      'packages/contracts/dist/scripts/deploy.js',
+      'packages/fhir-bridge/bin/ehr-bridge.mjs',
+      'packages/fhir-bridge/dist/src/cli.js',
+    ])
+      assert.ok(
+        copied.some((dir) => file.startsWith(dir.replace(/\/$/, '') + '/')),
+        `${file} is in the runtime image`,
+      );
+  });
+
+  it('keeps history, local state, tools, dependencies and secrets out of the build context (.dockerignore)', () => {
+    const ignore = readFileSync(join(besuDir, '..', '..', '..', '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
+    for (const entry of [
+      '.git',
+      '.data',
+      '.tools',
+      '**/node_modules',
+      '**/dist',
+      '**/secrets',
+      '**/.env',
+      'packages/contracts/besu/keys',
+    ])
+      assert.ok(ignore.includes(entry), entry);
   });
 });
