@@ -28,13 +28,11 @@ export type ContractErrorMessages = {
   readonly [K in EhrRegistryErrorName]: (args: readonly unknown[], words: ErrorWords) => string;
 };
 
-const NETWORK_ADMIN_ROLE = id('NETWORK_ADMIN_ROLE');
-
 /** The role an `AccessControlUnauthorizedAccount` error names, in words. */
 function roleName(role: unknown): string {
   const value = String(role).toLowerCase();
   if (/^0x0{64}$/.test(value)) return 'the administrator who manages roles';
-  return value === NETWORK_ADMIN_ROLE ? 'the network administrator' : 'an administrator';
+  return value === id('NETWORK_ADMIN_ROLE') ? 'the network administrator' : 'an administrator';
 }
 
 /** Every custom error of the ABI, as a sentence. `who` fills in names; the caller is "you". */
@@ -106,7 +104,8 @@ export interface ContractErrorDescription {
   message: string;
 }
 
-const registryInterface = new Interface(ehrRegistryAbi);
+// Made on first use: importing this module costs nothing (no module-level work for bundlers to keep).
+let registryInterface: Interface | undefined;
 
 function wordsFor(options: DescribeOptions): ErrorWords {
   const { names, locale } = options;
@@ -183,6 +182,7 @@ export function describeContractError(
   for (const data of revertDataCandidates(error)) {
     let parsed: ReturnType<Interface['parseError']>;
     try {
+      registryInterface ??= new Interface(ehrRegistryAbi);
       parsed = registryInterface.parseError(data);
     } catch {
       continue;

@@ -42,6 +42,10 @@ describe('bridge endpoints', () => {
     assert.equal(mask, ENDPOINT_SERVICES.records | ENDPOINT_SERVICES.entries);
     assert.deepEqual(endpointServices(mask | (1 << 30)), ['records', 'entries']);
     assert.deepEqual(endpointServices(ALL_ENDPOINT_SERVICES), Object.keys(ENDPOINT_SERVICES));
+    assert.equal(
+      ALL_ENDPOINT_SERVICES,
+      Object.values(ENDPOINT_SERVICES).reduce((mask, bit) => mask | bit, 0),
+    );
     assert.equal(new Set(Object.values(ENDPOINT_SERVICES)).size, Object.keys(ENDPOINT_SERVICES).length);
   });
 });

@@ -212,7 +212,7 @@ export class EhrAdmin extends EhrElement {
               </table>`,
         )}
         <form novalidate aria-label=${s.addDoctor} @submit=${(e: SubmitEvent) => void this.addDoctor(e)}>
-          <label>${s.name}<input name="name" required maxlength="128" autocomplete="off" /></label>
+          <label>${s.name}<input name="name" required autocomplete="off" /></label>
           <label>${s.address}<input name="address" required autocomplete="off" spellcheck="false" /></label>
           <button class="primary" type="submit" ?disabled=${this.busy}>${s.addDoctor}</button>
         </form>
@@ -249,12 +249,8 @@ export class EhrAdmin extends EhrElement {
     const f = new FormData(form);
     const name = String(f.get('name') ?? '').trim();
     const address = String(f.get('address') ?? '').trim();
-    if (!name) {
-      this.formError = this.strings.doctorNameRequired;
-      return;
-    }
-    if (!ADDRESS.test(address)) {
-      this.formError = this.strings.invalidAddress;
+    if (!name || !ADDRESS.test(address)) {
+      this.formError = name ? this.strings.invalidAddress : this.strings.doctorNameRequired;
       return;
     }
     this.formError = '';

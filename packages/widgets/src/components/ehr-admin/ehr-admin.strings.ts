@@ -23,7 +23,7 @@ export const ehrAdminStrings = {
   loadingDoctors: 'Loading doctors…',
   noDoctors: 'This hospital has no doctors yet. Add one below.',
   addDoctor: 'Add doctor',
-  doctorNameRequired: 'Enter the doctor’s name.',
+  doctorNameRequired: 'Enter a name.',
   registrationsHeading: 'Pending registration requests',
   loadingRegistrations: 'Loading registration requests…',
   noRegistrations: 'No pending registration requests.',

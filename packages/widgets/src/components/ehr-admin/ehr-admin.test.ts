@@ -98,7 +98,7 @@ describe('<ehr-admin>', () => {
     fill(el, { name: '', address: FIXTURE_ACCOUNTS.otherDoctor });
     submit();
     await until(
-      () => el.shadowRoot!.querySelector('[role="alert"]')?.textContent?.includes('doctor’s name') ?? false,
+      () => el.shadowRoot!.querySelector('[role="alert"]')?.textContent?.includes('Enter a name') ?? false,
       'a name is required',
     );
     expect(ds.calls.some((c) => c.method === 'addDoctor')).to.equal(false);
