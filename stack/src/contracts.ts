@@ -2,8 +2,9 @@
  * The contracts part of `npm start`: deploys EhrRegistry (or reuses the deployment in
  * `.data/deployment.json` while the persisted anvil chain still holds it), then makes sure the dev
  * network exists — hospitals A and B with their bridge signers, doctorA at A, doctorB at B, each with
- * a display name, and hospital A's bridge endpoint — and
- * publishes `deploymentFile` and `ehrRegistryAddress`. Safe to run on every restart.
+ * a display name, and the bridge endpoint of every hospital this stack runs (portals find the bridges
+ * from the chain) — and publishes `deploymentFile` and `ehrRegistryAddress`. Safe to run on every
+ * restart.
  */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { join } from 'node:path';
@@ -19,8 +20,10 @@ import {
   registryAt,
 } from '@ehr-anchor/contracts/deploy';
 import type { StackUp } from './context.js';
+import type { DevHospitalKey } from './hospital-fixtures.js';
+import { SITES, portOf, sitesOf } from './sites.js';
 
-export type DevHospital = 'hospitalA' | 'hospitalB';
+export type DevHospital = DevHospitalKey;
 
 type DevKey = keyof typeof DEV_KEYS;
 
@@ -50,9 +53,17 @@ export const DEV_HOSPITALS: Record<
 /** What a dev bridge serves (everything this version's bridge offers but the live event stream). */
 export const DEV_ENDPOINT_SERVICES = ALL_ENDPOINT_SERVICES & ~ENDPOINT_SERVICES.events;
 
-/** The URL the bridge part of `npm start` serves hospital A's bridge on (EHR_BRIDGE_PORT, default 8787). */
-export function devBridgeUrl(): string {
-  return `http://127.0.0.1:${process.env.EHR_BRIDGE_PORT ?? 8787}`;
+/**
+ * The URL the bridge part of `npm start` serves a hospital's bridge on: A on EHR_BRIDGE_PORT (default
+ * 8787), B on EHR_BRIDGE_B_PORT (default A's + 1). Undefined when the port is OS-chosen (0): nothing
+ * known to publish before the bridge starts.
+ */
+export function devBridgeUrl(
+  hospital: DevHospital = 'hospitalA',
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  const port = portOf(SITES[hospital], 'EHR_BRIDGE_PORT', 8787, env);
+  return port > 0 ? `http://127.0.0.1:${port}` : undefined;
 }
 
 /**
@@ -155,10 +166,13 @@ export const up: StackUp = async (ctx) => {
   ctx.log(`contracts: EhrRegistry ${reused ? 'reused' : 'deployed'} at ${deployment.addresses.ehrRegistry}`);
   const provider = chainProvider(rpcUrl);
   try {
-    // Hospital A's bridge is the bridge part's, on its fixed port; portals find it from the chain.
-    const changes = await ensureDevNetwork(provider, deployment.addresses.ehrRegistry, {
-      hospitalA: devBridgeUrl(),
-    });
+    // Each hospital's bridge is the bridge part's, on its fixed port; portals find it from the chain.
+    const endpoints: Partial<Record<DevHospital, string>> = {};
+    for (const site of sitesOf(ctx.values)) {
+      const url = devBridgeUrl(site.key);
+      if (url) endpoints[site.key] = url;
+    }
+    const changes = await ensureDevNetwork(provider, deployment.addresses.ehrRegistry, endpoints);
     ctx.log(`contracts: dev network ${changes.length ? changes.join(', ') : 'already set up'}`);
   } finally {
     provider.destroy();

@@ -25,12 +25,12 @@ describe('contracts stack part (npm start)', () => {
   const dirs: string[] = [];
   after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
 
-  async function runUp(rpcUrl: string, dataDir: string) {
+  async function runUp(rpcUrl: string, dataDir: string, hospitals: '1' | '2' = '2') {
     const rows: StackRow[] = [];
     const logs: string[] = [];
     const ctx: StackContext = {
       dataDir,
-      values: { rpcUrl, chainId: '1337' },
+      values: { rpcUrl, chainId: '1337', hospitals },
       row: (r) => rows.push(r),
       log: (m) => logs.push(m),
     };
@@ -38,7 +38,7 @@ describe('contracts stack part (npm start)', () => {
     return { values: ctx.values, rows, logs };
   }
 
-  it('deploys and registers hospitals A and B with their bridges, named doctors and A’s bridge endpoint, then reuses it across restarts', async () => {
+  it('deploys and registers hospitals A and B with their bridges, named doctors and both bridge endpoints, then reuses it across restarts', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'ehr-contracts-stack-'));
     dirs.push(dataDir);
     const statePath = join(dataDir, 'anvil-state.json');
@@ -68,12 +68,13 @@ describe('contracts stack part (npm start)', () => {
           [address(hospital), DEV_HOSPITALS[hospital].doctorName, true],
         );
       }
-      assert.deepEqual(
-        [...(await registry.getFunction('endpointOf')(address('hospitalA')))],
-        [devBridgeUrl(), BigInt(DEV_ENDPOINT_SERVICES)],
-        'portals find hospital A’s bridge from the chain',
-      );
-      assert.deepEqual([...(await registry.getFunction('endpointOf')(address('hospitalB')))], ['', 0n]);
+      for (const hospital of ['hospitalA', 'hospitalB'] as const)
+        assert.deepEqual(
+          [...(await registry.getFunction('endpointOf')(address(hospital)))],
+          [devBridgeUrl(hospital), BigInt(DEV_ENDPOINT_SERVICES)],
+          `portals find ${hospital}’s bridge from the chain`,
+        );
+      assert.notEqual(devBridgeUrl('hospitalA'), devBridgeUrl('hospitalB'));
       const block = await provider.getBlockNumber();
       provider.destroy();
 
@@ -105,13 +106,29 @@ describe('contracts stack part (npm start)', () => {
     }
     const b = await startAnvil(); // a fresh chain: nothing at the recorded address
     try {
-      const again = await runUp(b.rpcUrl, dataDir);
+      const again = await runUp(b.rpcUrl, dataDir, '1');
       assert.match(again.logs.join('\n'), /deployed[\s\S]*added hospitalA/);
       const provider = chainProvider(b.rpcUrl);
       assert.notEqual(await provider.getCode(again.values.ehrRegistryAddress!), '0x');
+      // EHR_HOSPITALS=1: B stays registered (its name and doctor) but publishes no bridge it does not run.
+      const registry = registryAt(again.values.ehrRegistryAddress!, provider);
+      assert.equal((await registry.getFunction('endpointOf')(address('hospitalA')))[0], devBridgeUrl());
+      assert.deepEqual([...(await registry.getFunction('endpointOf')(address('hospitalB')))], ['', 0n]);
       provider.destroy();
     } finally {
       await b.stop();
     }
+  });
+
+  it('puts each hospital’s bridge on its own port, and publishes none for an OS-chosen port', () => {
+    assert.equal(devBridgeUrl('hospitalA', {}), 'http://127.0.0.1:8787');
+    assert.equal(devBridgeUrl('hospitalB', {}), 'http://127.0.0.1:8788');
+    assert.equal(devBridgeUrl('hospitalB', { EHR_BRIDGE_PORT: '25787' }), 'http://127.0.0.1:25788');
+    assert.equal(
+      devBridgeUrl('hospitalB', { EHR_BRIDGE_PORT: '25787', EHR_BRIDGE_B_PORT: '25900' }),
+      'http://127.0.0.1:25900',
+    );
+    assert.equal(devBridgeUrl('hospitalA', { EHR_BRIDGE_PORT: '0' }), undefined);
+    assert.equal(devBridgeUrl('hospitalB', { EHR_BRIDGE_PORT: '0' }), undefined);
   });
 });

@@ -383,7 +383,9 @@ describe('elements against the real bridge, anvil and Kubo', () => {
       contractAddress: stack.contractAddress,
       ethereum: new TestWallet(new Wallet(stack.hospitalKey), stack.chainId, { rpcUrl: stack.rpcUrl }),
     });
-    await (await hospital.addDoctor({ address: doctorWallet.address, hospital: '' })).wait();
+    await (
+      await hospital.addDoctor({ address: doctorWallet.address, name: 'Dr. Scope Tester', hospital: '' })
+    ).wait();
     const raw = async (token: string) => {
       const items: { seq: number; category: ScopeCategory }[] = [];
       let cursor: string | undefined;
