@@ -579,7 +579,7 @@ export class FixtureDataSource implements EhrDataSource {
     this.note('listGrants', [patientId]);
     const now = Math.floor(Date.now() / 1000);
     return this.grants.map((g) => {
-      // As on chain: a grant to a hospital that was removed is ended for good (re-adding it does not revive it).
+      // As on chain: a grant to a hospital or doctor that was removed is ended for good (re-adding does not revive it).
       const ended = this.endedGrants.has(g);
       const expired = g.expiresAt !== 0 && g.expiresAt <= now;
       return {
@@ -746,9 +746,11 @@ export class FixtureDataSource implements EhrDataSource {
 
   async removeDoctor(hospital: string, address: string): Promise<TxHandle> {
     this.calls.push({ method: 'removeDoctor', args: [hospital, address] });
-    return this.tx(
-      () => (this.doctors = this.doctors.filter((d) => !(d.hospital === hospital && d.address === address))),
-    );
+    return this.tx(() => {
+      this.doctors = this.doctors.filter((d) => !(d.hospital === hospital && d.address === address));
+      // As on chain: the doctor's own grants end with the registration they were given to.
+      for (const g of this.grants) if (g.grantee === address) this.endedGrants.add(g);
+    });
   }
 
   async listRegistrations(hospital: string): Promise<RegistrationRequest[]> {

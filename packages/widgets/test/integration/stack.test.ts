@@ -189,6 +189,82 @@ describe('elements against the real bridge, anvil and Kubo', () => {
     );
   });
 
+  it('a grant to a hospital that was removed and added again is not in force: the bridge refuses, the consent screen says it ended', async () => {
+    const source = (key: string) =>
+      new HttpChainDataSource({
+        bridgeUrl: stack.bridgeUrl,
+        rpcUrl: stack.rpcUrl,
+        chainId: stack.chainId,
+        contractAddress: stack.contractAddress,
+        ethereum: new TestWallet(new Wallet(key), stack.chainId, { rpcUrl: stack.rpcUrl }),
+      });
+    const admin = source(stack.adminKey);
+    const patient = source(stack.patientKey);
+    // A hospital of its own (nobody else's grants are touched), and its bridge's account, which reads
+    // through the hospital's grants.
+    const clinic = {
+      address: Wallet.createRandom().address,
+      name: 'Riverside Clinic',
+      bridgeSigner: Wallet.createRandom(),
+      keyWrappingKey: `0x${'42'.repeat(32)}`,
+    };
+    const add = async () =>
+      (await admin.addHospital({ ...clinic, bridgeSigner: clinic.bridgeSigner.address })).wait();
+    /** The clinic's bridge account reading the patient's record list at the real bridge (a fresh session). */
+    const readAsClinic = async () => {
+      const ds = new HttpChainDataSource({
+        bridgeUrl: stack.bridgeUrl,
+        rpcUrl: stack.rpcUrl,
+        chainId: stack.chainId,
+        contractAddress: stack.contractAddress,
+      });
+      await ds.signIn(clinic.bridgeSigner.address, (m) => clinic.bridgeSigner.signMessage(m));
+      const res = await fetch(`${stack.bridgeUrl}/patients/${stack.subject}/records?category=observations`, {
+        headers: { authorization: `Bearer ${ds.sessionToken}` },
+      });
+      return res.status;
+    };
+    const clinicGrant = async () =>
+      (await patient.listGrants(stack.subject)).find((g) => g.grantee === clinic.address);
+    await add();
+    const grant = () =>
+      patient.grant(stack.subject, {
+        grantee: clinic.address,
+        granteeKind: 'hospital',
+        scope: ['observations'],
+        expiresAt: 0,
+      });
+    await (await grant()).wait();
+    expect(await readAsClinic(), 'granted: the clinic reads').to.equal(200);
+    expect(await clinicGrant()).to.include({ active: true, granteeName: 'Riverside Clinic' });
+
+    await (await admin.removeHospital(clinic.address)).wait();
+    await add();
+    expect(await readAsClinic(), 'removed and re-added: refused').to.equal(403);
+    const ended = (await clinicGrant())!;
+    expect(ended).to.include({ active: false, inactiveReason: 'ended', granteeKind: 'hospital' });
+    expect(ended.scope).to.deep.equal(['observations']);
+
+    const el = await signedIn(stack.patientKey, html`<consent-manager></consent-manager>`);
+    const cm = el.querySelector<ConsentManager>('consent-manager')!;
+    const rowOf = () => cm.shadowRoot!.querySelector(`[part="grants"] tr[data-grantee="${clinic.address}"]`);
+    await until(rowOf, 'the clinic’s grant listed from chain', 60_000);
+    const row = rowOf()!;
+    const status = row.querySelector('td.status')!;
+    expect(status.getAttribute('data-status')).to.equal('ended');
+    expect(status.textContent).to.contain(
+      'Riverside Clinic was removed from the network after you gave this grant, so it is no longer in force.',
+    );
+    expect(row.textContent).to.contain('Riverside Clinic');
+    await expect(el).to.be.accessible();
+
+    // Granting again is a new grant, in force for the hospital as it is now.
+    await (await grant()).wait();
+    expect(await readAsClinic(), 'granted again: the clinic reads').to.equal(200);
+    expect(await clinicGrant()).to.include({ active: true });
+    await (await patient.revoke(stack.subject, clinic.address)).wait();
+  });
+
   it('uploads a document as a granted doctor and follows it to anchored', async () => {
     const el = await signedIn(
       stack.doctorKey,

@@ -241,7 +241,13 @@ export class ConsentManager extends EhrElement {
             <td>${g.granteeKind === 'hospital' ? s.hospital : s.doctor}</td>
             <td class="scope">${this.scopeText(g)}</td>
             <td>${g.expiresAt ? formatDateTime(g.expiresAt) : s.never}</td>
-            <td>${g.active ? s.active : g.inactiveReason === 'ended' ? s.ended : s.expired}</td>
+            <td class="status" data-status=${g.active ? 'active' : (g.inactiveReason ?? 'expired')}>${
+              g.active
+                ? s.active
+                : g.inactiveReason === 'ended'
+                  ? html`<strong>${s.ended}</strong><br /><span class="muted">${s.endedHelp(who, g.granteeKind)}</span>`
+                  : html`<strong>${s.expired}</strong><br /><span class="muted">${s.expiredHelp}</span>`
+            }</td>
             <td><button type="button" ?disabled=${busy} aria-label=${s.revokeLabel(who)} @click=${() => this.askRevoke(g)}>${s.revoke}</button></td>
           </tr>`;
         })}

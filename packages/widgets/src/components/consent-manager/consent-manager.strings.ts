@@ -26,7 +26,12 @@ export const consentManagerStrings = {
   status: 'Status',
   active: 'Active',
   expired: 'Expired',
-  ended: 'Ended: removed from the network',
+  expiredHelp: 'Its last day has passed: they can no longer see these records.',
+  ended: 'Ended',
+  /** An ended grant, in the chain's terms: the grantee's registration it was given to is gone. */
+  endedHelp: (who: string, kind: 'hospital' | 'doctor') =>
+    `${who} was removed from the network after you gave this grant, so it is no longer in force. ` +
+    `${kind === 'hospital' ? 'Adding the hospital' : 'Adding the doctor'} again does not bring it back: grant access again if you want them to see your records.`,
   revoke: 'Revoke',
   revokeLabel: (who: string) => `Revoke access of ${who}`,
   revokeTitle: (who: string) => `Revoke access of ${who}?`,

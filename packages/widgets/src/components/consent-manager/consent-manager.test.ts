@@ -265,8 +265,32 @@ describe('<consent-manager>', () => {
     ).wait();
     const el = await manager(ds, ds.patientId);
     const table = await shadowQuery(el, '[part="grants"]', 'grants table');
-    expect(table.textContent).to.contain('Ended: removed from the network');
+    const status = table.querySelector('td.status')!;
+    expect(status.getAttribute('data-status')).to.equal('ended');
+    expect(status.textContent).to.contain('Ended');
+    expect(status.textContent).to.contain(
+      'was removed from the network after you gave this grant, so it is no longer in force',
+    );
+    expect(status.textContent).to.contain('Adding the hospital again does not bring it back');
     expect((await ds.listGrants(ds.patientId))[0]!.active).to.equal(false);
+  });
+
+  it('shows a grant to a removed doctor as ended, in words about the doctor', async () => {
+    const ds = await FixtureDataSource.create({ bundle });
+    await (
+      await ds.grant(ds.patientId, {
+        grantee: FIXTURE_ACCOUNTS.doctor,
+        granteeKind: 'doctor',
+        scope: ['observations'],
+        expiresAt: 0,
+      })
+    ).wait();
+    await (await ds.removeDoctor(FIXTURE_ACCOUNTS.hospital, FIXTURE_ACCOUNTS.doctor)).wait();
+    const el = await manager(ds, ds.patientId);
+    const table = await shadowQuery(el, '[part="grants"]', 'grants table');
+    const status = table.querySelector('td.status')!;
+    expect(status.getAttribute('data-status')).to.equal('ended');
+    expect(status.textContent).to.contain('Adding the doctor again does not bring it back');
   });
 
   it('lists who read what in the access log', async () => {
