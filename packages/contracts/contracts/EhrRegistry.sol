@@ -388,8 +388,8 @@ contract EhrRegistry is AccessControl {
 
     /**
      * @notice Adds a staff member (health worker) to the calling hospital. Only a registered hospital.
-     * Staff may add documents for the hospital's patients (the bridge checks the patient is one of its
-     * hospital's) without a grant; they read nothing through consent (`canRead` is false for them).
+     * Staff read nothing through consent (`canRead` is false for them) and cannot be grantees; a bridge
+     * may accept their uploads for its hospital's own patients (`hospitalOfStaff`), a rule of the bridge.
      * @param staff The staff member's account; it may hold no other role.
      * @param name The staff member's display name (1 to MAX_NAME_LENGTH bytes).
      */
