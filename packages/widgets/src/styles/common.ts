@@ -5,6 +5,8 @@ export const common = css`
   .base {
     display: grid;
     gap: calc(var(--_space) * 2);
+    /* Layout follows the element's own width (container queries), not the window's. */
+    container: ehr / inline-size;
   }
   h2,
   h3 {
@@ -36,13 +38,69 @@ export const common = css`
   th,
   td {
     text-align: start;
+    vertical-align: top;
     padding: 0.25rem 0.5rem;
     border-bottom: 1px solid var(--_border);
-    overflow-wrap: anywhere;
+    /* Words break only where they would not fit at all (never "Kin d" in a header). */
+    overflow-wrap: break-word;
+  }
+  th {
+    white-space: nowrap;
+  }
+  td.actions {
+    white-space: nowrap;
+    text-align: end;
   }
   .mono {
     font-family: var(--ehr-font-mono, ui-monospace, monospace);
     font-size: 0.85em;
+    overflow-wrap: anywhere;
+  }
+  /*
+   * Responsive tables (class "cards"): below 40rem each row becomes a card, each cell a line with its
+   * column's name (data-label). The table keeps its roles (role="table"/"row"/"cell" in the markup),
+   * so screen readers still announce rows and column headers.
+   */
+  @container ehr (max-width: 40rem) {
+    table.cards,
+    table.cards tbody,
+    table.cards tr,
+    table.cards td {
+      display: block;
+    }
+    table.cards thead {
+      position: absolute;
+      width: 1px;
+      height: 1px;
+      overflow: hidden;
+      clip-path: inset(50%);
+      white-space: nowrap;
+    }
+    table.cards tr {
+      border: 1px solid var(--_border);
+      border-radius: var(--_radius);
+      padding: var(--_space);
+      margin-bottom: var(--_space);
+    }
+    table.cards td {
+      border: 0;
+      padding: 0.15rem 0;
+      display: grid;
+      grid-template-columns: minmax(6rem, 35%) minmax(0, 1fr);
+      gap: var(--_space);
+    }
+    table.cards td[data-label]::before {
+      content: attr(data-label);
+      font-weight: 600;
+      color: var(--_muted);
+    }
+    table.cards td.actions {
+      display: flex;
+      flex-wrap: wrap;
+      justify-content: flex-start;
+      gap: var(--_space);
+      padding-top: var(--_space);
+    }
   }
   .tx[data-phase='confirmed'] {
     color: var(--_ok);

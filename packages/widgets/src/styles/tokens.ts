@@ -48,6 +48,8 @@ export const tokens = css`
     background: var(--_bg-alt);
     color: var(--_fg);
     cursor: pointer;
+    /* A button's label is never broken inside a word ("Remov/e"); buttons with long labels wrap whole words by opting in. */
+    white-space: nowrap;
   }
   button.primary {
     background: var(--_accent);

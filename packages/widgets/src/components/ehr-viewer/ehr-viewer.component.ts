@@ -1,6 +1,7 @@
 import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { Task } from '@lit/task';
+import { keyed } from 'lit/directives/keyed.js';
 import type { Attachment, DocumentReference, FhirResource, Observation, Patient } from 'fhir/r4';
 import { EhrElement, describeError } from '../../internal/ehr-element.js';
 import { VIRTUALIZE_ABOVE, loadedVirtualizer, virtualizerReady } from '../../internal/lazy-virtualizer.js';
@@ -18,6 +19,7 @@ import {
   formatAddress,
   formatCodeableConcept,
   formatContactPoint,
+  dateKey,
   formatDate,
   formatIdentifier,
   formatReferenceRange,
@@ -537,6 +539,7 @@ export class EhrViewer extends EhrElement {
     return rows;
   }
 
+  /** Groups by category (in display order), each newest first by clinical date (undated last). */
   private buildRows(records: RecordSummary[]): Row[] {
     const by = new Map<RecordCategory, RecordSummary[]>();
     for (const r of records) {
@@ -545,10 +548,13 @@ export class EhrViewer extends EhrElement {
       if (!list) by.set(r.category, (list = []));
       list.push(r);
     }
+    // The bridge lists by arrival; a row's clinical date is the listed one, or the verified content's.
+    const when = (r: RecordSummary) => dateKey(r.date ?? this.verifier.summaryOf(r.key)?.date);
     const rows: Row[] = [];
     for (const c of RECORD_CATEGORIES) {
       const list = by.get(c);
       if (!list) continue;
+      list.sort((a, b) => when(b) - when(a) || Number(b.key) - Number(a.key) || (a.key < b.key ? 1 : -1));
       rows.push({ kind: 'header', category: c, count: list.length });
       for (const summary of list) rows.push({ kind: 'record', summary });
     }
@@ -567,8 +573,14 @@ export class EhrViewer extends EhrElement {
         if (rows.length === 0) return html`<p role="status">${s.emptyRecords}</p>`;
         let shown = 0;
         for (const r of rows) if (r.kind === 'record') shown++;
+        // A new list element per row set (a filter change, new records): a virtualizer kept across
+        // it laid the new rows out at the old rows' measured heights, so rows overlapped, and rows
+        // it had placed could stay on screen after the list became short.
         return html`<p class="muted count" aria-live="polite">${s.recordCount(shown)}</p>
-          <div part="record-list" class="record-list" role="list" tabindex="0" aria-labelledby="timeline-heading">${this.renderRowList(rows)}</div>`;
+          ${keyed(
+            rows,
+            html`<div part="record-list" class="record-list" role="list" tabindex="0" aria-labelledby="timeline-heading">${this.renderRowList(rows)}</div>`,
+          )}`;
       },
     });
   }

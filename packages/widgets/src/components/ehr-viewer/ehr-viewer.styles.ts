@@ -54,22 +54,36 @@ export const styles = [
       margin: 0;
       padding: 0;
     }
+    /* The element's own width decides the layout (container "ehr" on .base, styles/common.ts), not
+       the window's: a viewer in a side panel of a wide page is laid out as narrow. */
     .body {
       display: grid;
-      grid-template-columns: minmax(0, 1fr) minmax(0, 1fr);
+      grid-template-columns: minmax(0, 1fr);
       gap: calc(var(--_space) * 2);
-    }
-    @media (max-width: 48rem) {
-      .body {
-        grid-template-columns: 1fr;
-      }
     }
     .record-list {
       height: var(--ehr-viewer-list-height, 28rem);
-      overflow: auto;
+      overflow-x: hidden;
+      overflow-y: auto;
       border: 1px solid var(--_border);
       border-radius: var(--_radius);
       contain: strict;
+    }
+    /* Wide: the timeline and the open record side by side; the record stays in view while the list scrolls. */
+    @container ehr (min-width: 50rem) {
+      .body {
+        grid-template-columns: minmax(20rem, 5fr) minmax(0, 7fr);
+        align-items: start;
+      }
+      .record-list {
+        height: var(--ehr-viewer-list-height, min(75vh, 44rem));
+      }
+      .detail {
+        position: sticky;
+        top: var(--_space);
+        max-height: calc(100vh - 2 * var(--_space));
+        overflow-y: auto;
+      }
     }
     .row,
     .group {
@@ -82,14 +96,40 @@ export const styles = [
     }
     .record {
       display: grid;
-      grid-template-columns: 7rem 1fr auto;
+      grid-template-columns: 7.5rem minmax(0, 1fr) auto;
       gap: var(--_space);
       width: 100%;
       text-align: start;
+      white-space: normal;
       border: 0;
       border-bottom: 1px solid var(--_border);
       border-radius: 0;
       background: var(--_bg);
+    }
+    .record .when {
+      white-space: nowrap;
+    }
+    .record .what {
+      overflow-wrap: break-word;
+    }
+    .record .value {
+      white-space: nowrap;
+    }
+    /* Narrow: the date above the title, the badge beside it. */
+    @container ehr (max-width: 30rem) {
+      .record {
+        grid-template-columns: minmax(0, 1fr) auto;
+        row-gap: 0;
+      }
+      .record .when {
+        grid-column: 1 / -1;
+        font-size: 0.85em;
+        color: var(--_muted);
+      }
+    }
+    .matches button {
+      white-space: normal;
+      text-align: start;
     }
     .record[aria-current='true'] {
       background: var(--_bg-alt);
