@@ -58,7 +58,7 @@ interface HistoryItem {
   key: string;
 }
 
-/** What is kept in Web Storage per patient: the draft and, while amending, what it amends. */
+/** What is kept in Web Storage per signed-in user and patient: the draft and, while amending, what it amends. */
 interface Saved {
   draft: EntryDraft;
   amending: EntryRef[] | null;
@@ -73,8 +73,8 @@ const STORAGE_PREFIX = 'ehr-clinical-entry:';
  * lab results (value, unit, reference range) and assessment and plan (ClinicalImpression) — tied
  * together by one Encounter and sent as one FHIR transaction Bundle through the data source. The
  * form validates before submitting and points at exactly the field that is wrong; a draft survives
- * a page reload (Web Storage, keyed by patient); after saving it follows every created record to
- * "anchored". "Amend" edits the entry as new FHIR versions and shows the version history with what
+ * a page reload (Web Storage, keyed by the signed-in account and the patient: one doctor never sees
+ * another's draft); once saved the form starts empty and the entry is followed to "anchored". "Amend" edits the entry as new FHIR versions and shows the version history with what
  * changed and each version's own verification.
  *
  * @summary Create (and amend) a clinical entry as FHIR, stored on the hospital's FHIR server and anchored.
@@ -122,6 +122,8 @@ export class ClinicalEntry extends EhrElement {
   private lastRefs: EntryRef[] = [];
   private pollTimer: ReturnType<typeof setTimeout> | undefined;
   private loadedFor: string | undefined;
+  /** The draft of the last saved entry: what "Amend this entry" edits (the form itself starts empty). */
+  private submittedDraft: EntryDraft | undefined;
 
   private get patient(): string {
     return this.patientId || this.session?.patientId || '';
@@ -146,11 +148,26 @@ export class ClinicalEntry extends EhrElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     super.willUpdate(changed);
-    const key = `${this.draftStorage}|${this.patient}`;
+    const key = `${this.draftStorage}|${this.storageKey}`;
     if (this.patient && this.loadedFor !== key) {
+      // Another person signed in, or another patient: their own draft (or none), and none of the
+      // previous one's messages, progress or entry to amend.
+      if (this.loadedFor !== undefined) this.forgetEntry();
       this.loadedFor = key;
       this.restore();
     }
+  }
+
+  /** Forgets what belongs to the entry on screen: messages, progress, history, the entry to amend. */
+  private forgetEntry(): void {
+    clearTimeout(this.pollTimer);
+    this.phase = { kind: 'editing' };
+    this.errors = new Map();
+    this.attempted = false;
+    this.history = [];
+    this.rebased = undefined;
+    this.lastRefs = [];
+    this.submittedDraft = undefined;
   }
 
   // ───────── draft storage ─────────
@@ -167,8 +184,10 @@ export class ClinicalEntry extends EhrElement {
     }
   }
 
+  /** Drafts are kept per signed-in account and patient (an account in any letter case is one account). */
   private get storageKey(): string {
-    return `${STORAGE_PREFIX}${this.patient}`;
+    const user = this.session?.account?.toLowerCase() ?? 'anonymous';
+    return `${STORAGE_PREFIX}${user}|${this.patient}`;
   }
 
   private restore(): void {
@@ -369,8 +388,8 @@ export class ClinicalEntry extends EhrElement {
 
         ${this.errors.size ? html`<p class="error" role="alert">${s.invalidSummary(this.errors.size)}</p>` : nothing}
         <div class="actions">
-          <button class="primary" type="submit" ?disabled=${busy}>${this.amending ? s.submitAmendment : s.submit}</button>
-          <button type="button" ?disabled=${busy} @click=${() => this.discardDraft()}>${s.discard}</button>
+          <button class="primary" type="submit" ?disabled=${busy || done}>${this.amending ? s.submitAmendment : s.submit}</button>
+          <button type="button" ?disabled=${busy || done} @click=${() => this.discardDraft()}>${s.discard}</button>
         </div>
       </form>`;
   }
@@ -472,7 +491,14 @@ export class ClinicalEntry extends EhrElement {
         </ul>
         ${tx ? html`<p>${s.transaction}: <span class="mono">${tx}</span></p>` : nothing}
       </div>
-      ${anchored === p.items.length ? html`<button type="button" @click=${() => this.startAmendment()}>${s.amend}</button>` : nothing}
+      ${
+        anchored === p.items.length
+          ? html`<div class="actions">
+              <button type="button" @click=${() => this.startAmendment()}>${s.amend}</button>
+              <button type="button" @click=${() => this.newEntry()}>${s.newEntry}</button>
+            </div>`
+          : nothing
+      }
     </section>`;
   }
 
@@ -537,8 +563,13 @@ export class ClinicalEntry extends EhrElement {
       versionId: item.versionId,
       key: item.key,
     }));
-    // Saved: the draft is done; what stays is the link to the entry, until it is amended.
+    // Saved: the draft is done and the form starts empty; what stays is the link to the entry (and
+    // what was written, for "Amend this entry").
     this.storage?.removeItem(this.storageKey);
+    this.submittedDraft = this.draft;
+    this.draft = emptyDraft();
+    this.amending = null;
+    this.errors = new Map();
     this.restored = false;
     this.attempted = false;
     this.phase = {
@@ -578,8 +609,16 @@ export class ClinicalEntry extends EhrElement {
     }, this.pollInterval);
   }
 
+  /** Leaves the saved entry and starts another (the form is empty since the save). */
+  newEntry(): void {
+    this.forgetEntry();
+    this.draft = emptyDraft();
+    this.amending = null;
+  }
+
   /** Re-opens the saved entry for editing; saving it PUTs new versions of the same resources. */
   startAmendment(): void {
+    if (this.submittedDraft) this.draft = structuredClone(this.submittedDraft);
     this.amending = this.lastRefs;
     this.phase = { kind: 'editing' };
     this.history = [];

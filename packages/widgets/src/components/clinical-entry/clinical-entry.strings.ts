@@ -68,6 +68,7 @@ export const clinicalEntryStrings = {
   submit: 'Save entry',
   submitAmendment: 'Save amendment',
   amend: 'Amend this entry',
+  newEntry: 'Write another entry',
   discard: 'Discard draft',
   draftRestored: 'Your unsaved draft was restored.',
   invalidSummary: (n: number) => (n === 1 ? 'One field needs attention.' : `${n} fields need attention.`),

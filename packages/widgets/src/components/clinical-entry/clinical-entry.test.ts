@@ -1,4 +1,5 @@
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
+import { ContextProvider } from '@lit/context';
 import { setViewport } from '@web/test-runner-commands';
 import type { Bundle, Condition, MedicationRequest, Observation } from 'fhir/r4';
 import { FixtureDataSource } from '../../testing/index.js';
@@ -9,6 +10,7 @@ import type { ClinicalEntry, EhrEntrySubmittedEvent } from './clinical-entry.com
 import { FixtureEntries } from './clinical-entry.fixture.js';
 import { EntryRefusedError, HttpEntrySource, entrySourceFor } from './clinical-entry.source.js';
 import type { EhrVersionHistory } from '../ehr-viewer/version-history.js';
+import { ehrSessionContext, type EhrSession } from '../../context/session.js';
 
 let bundle: Bundle;
 before(async () => {
@@ -226,6 +228,81 @@ describe('<clinical-entry>', () => {
       'other patient',
     );
     expect(other.shadowRoot!.querySelector('#f-cond-0-text')).to.equal(null);
+  });
+
+  it('keeps drafts per signed-in account: another doctor in the same browser starts empty, the first finds theirs again', async () => {
+    const { ds, entries } = await world();
+    const host = await fixture<HTMLDivElement>(html`<div></div>`);
+    const session = (account: string): EhrSession => ({
+      dataSource: entries.source,
+      wallet: 'connected',
+      account,
+      role: 'doctor',
+    });
+    const provider = new ContextProvider(host, {
+      context: ehrSessionContext,
+      initialValue: session('0xAa00000000000000000000000000000000000001'),
+    });
+    const el = document.createElement('clinical-entry') as ClinicalEntry;
+    el.patientId = ds.patientId;
+    host.append(el);
+    await until(() => el.shadowRoot!.querySelector('form'), 'the form');
+    await type(el, 'f-assessment', 'Dr A: suspected migraine.');
+    entries.refuseNext(new EntryRefusedError('forbidden', 'no grant', []));
+    await submit(el); // a refusal: a message that belongs to doctor A
+    await until(() => el.shadowRoot!.querySelector('[role="alert"]'), "doctor A's refusal");
+
+    provider.setValue(session('0xBb00000000000000000000000000000000000002'));
+    await until(() => q(el, '#f-assessment').value === '', "doctor B does not see doctor A's draft");
+    expect(el.shadowRoot!.textContent).not.to.contain('Your unsaved draft was restored.');
+    expect(el.shadowRoot!.querySelector('[role="alert"]'), "none of doctor A's messages").to.equal(null);
+    await type(el, 'f-assessment', 'Dr B: tension headache.');
+
+    // Back to doctor A (the address in another letter case is the same account).
+    provider.setValue(session('0xaa00000000000000000000000000000000000001'));
+    await until(() => q(el, '#f-assessment').value === 'Dr A: suspected migraine.', "doctor A's own draft");
+    expect(el.shadowRoot!.textContent).to.contain('Your unsaved draft was restored.');
+    provider.setValue(session('0xBb00000000000000000000000000000000000002'));
+    await until(() => q(el, '#f-assessment').value === 'Dr B: tension headache.', "doctor B's own draft");
+  });
+
+  it('empties the form once the entry is saved (Save disabled while it is followed); "Write another entry" starts a new one, "Amend" brings back what was saved', async () => {
+    const { ds, entries } = await world();
+    const el = await entryForm(entries, ds.patientId);
+    await fillEverything(el);
+    await submit(el);
+    await until(() => el.shadowRoot!.querySelector('[part="result"]'), 'saved');
+    expect(q(el, '#f-assessment').value, 'the form is empty after the save').to.equal('');
+    expect(q(el, '#f-vital-weight').value).to.equal('');
+    expect(el.shadowRoot!.querySelector('#f-cond-0-text'), 'no condition rows').to.equal(null);
+    expect(q<HTMLButtonElement>(el, 'button[type="submit"]').disabled, 'Save entry is disabled').to.equal(
+      true,
+    );
+    await entries.anchorPending();
+    await until(
+      () => q(el, '[part="result"]').textContent!.includes('All 10 records of this entry are anchored.'),
+      'anchored',
+    );
+    await click(el, 'Amend this entry');
+    expect(q(el, '#f-assessment').value, 'the amendment starts from what was saved').to.equal(
+      'Stage 1 hypertension.',
+    );
+    expect(q<HTMLButtonElement>(el, 'button[type="submit"]').textContent!.trim()).to.equal('Save amendment');
+    await click(el, 'Discard draft');
+    // A new save, then a new entry: empty, enabled, no result left on screen.
+    await fillEverything(el);
+    await submit(el);
+    await until(() => el.shadowRoot!.querySelector('[part="result"]'), 'saved again');
+    await entries.anchorPending();
+    await until(
+      () => q(el, '[part="result"]').textContent!.includes('All 10 records of this entry are anchored.'),
+      'anchored again',
+    );
+    await click(el, 'Write another entry');
+    expect(el.shadowRoot!.querySelector('[part="result"]'), 'the saved entry left the screen').to.equal(null);
+    expect(q(el, '#f-assessment').value).to.equal('');
+    expect(q<HTMLButtonElement>(el, 'button[type="submit"]').disabled).to.equal(false);
+    expect(q<HTMLButtonElement>(el, 'button[type="submit"]').textContent!.trim()).to.equal('Save entry');
   });
 
   it('submits every section as one FHIR transaction through the data source and follows it to anchored', async () => {
