@@ -28,7 +28,14 @@ import {
   valueOf,
 } from '../../fhir/format.js';
 import { safeUrl, sanitizeNarrative, sanitizerReady } from '../../fhir/sanitize.js';
-import { attachmentHashMatches, attachmentView, base64ToBytes, mediaType } from '../../fhir/attachment.js';
+import {
+  attachmentHashMatches,
+  attachmentView,
+  base64ToBytes,
+  downloadName,
+  looksLikePdf,
+  mediaType,
+} from '../../fhir/attachment.js';
 import { EhrRecordSelectEvent } from '../../events/record-select.js';
 import { EhrPatientSelectEvent } from '../../events/patient-select.js';
 import { EhrVerifiedEvent } from '../../events/verified.js';
@@ -54,7 +61,12 @@ interface ShownAttachment {
   title: string;
   type: string;
   view: ReturnType<typeof attachmentView>;
+  /** The download's file name, with the extension of its content type. */
+  fileName: string;
+  /** Download URL (octet-stream, never rendered in the page's origin). */
   url?: string;
+  /** A PDF's preview URL (typed `application/pdf`: the browser's PDF viewer). */
+  previewUrl?: string;
   text?: string;
   blocked?: boolean;
 }
@@ -84,6 +96,7 @@ interface ShownAttachment {
  * @csspart detail - The detail panel.
  * @csspart narrative - Sanitized narrative HTML.
  * @csspart attachment - An attachment preview.
+ * @csspart pdf-preview - A verified PDF, in the browser's own PDF viewer.
  *
  * @cssprop --ehr-viewer-list-height - Height of the timeline (default 28rem).
  * @cssprop --ehr-viewer-heading-color - Heading color.
@@ -223,24 +236,27 @@ export class EhrViewer extends EhrElement {
         // Bytes fetched by URL are covered only by Attachment.hash; without one they are not shown.
         blocked = (await attachmentHashMatches(att, bytes)) !== true;
       } else continue;
-      const view = attachmentView(att);
+      let view = attachmentView(att);
+      // A "PDF" that is not one is only offered for download.
+      if (view === 'pdf' && !looksLikePdf(bytes)) view = 'download-only';
       const type = mediaType(att);
       const shown: ShownAttachment = {
         index,
-        title: att.title ?? `attachment-${index + 1}`,
+        title: att.title ?? downloadName(att, index),
+        fileName: downloadName(att, index),
         type,
         view,
         blocked,
       };
       if (!blocked) {
         // The download blob is typed octet-stream so that no browser renders it in our origin.
-        const url = URL.createObjectURL(
-          new Blob([bytes], {
-            type: view === 'image' || view === 'frame' ? type : 'application/octet-stream',
-          }),
-        );
-        this.objectUrls.push(url);
-        shown.url = url;
+        const blob = (t: string) => {
+          const url = URL.createObjectURL(new Blob([bytes], { type: t }));
+          this.objectUrls.push(url);
+          return url;
+        };
+        shown.url = blob(view === 'image' || view === 'frame' ? type : 'application/octet-stream');
+        if (view === 'pdf') shown.previewUrl = blob('application/pdf');
         if (view === 'text') shown.text = new TextDecoder().decode(bytes);
       }
       out.push(shown);
@@ -819,7 +835,7 @@ export class EhrViewer extends EhrElement {
           ? html`<p role="alert" class="error">${a.title}: ${s.attachmentBlocked}</p>`
           : html`<figure part="attachment" class="attachment">
               <figcaption>${a.title} <span class="muted">(${a.type})</span>
-                <a href=${a.url!} download=${a.title}>${s.download}</a></figcaption>
+                <a href=${a.url!} download=${a.fileName}>${s.download}</a></figcaption>
               ${
                 a.view === 'image'
                   ? html`<img src=${a.url!} alt=${s.previewOf(a.title)} />`
@@ -827,7 +843,9 @@ export class EhrViewer extends EhrElement {
                     ? html`<pre class="raw">${a.text}</pre>`
                     : a.view === 'frame'
                       ? html`<iframe sandbox="" referrerpolicy="no-referrer" src=${a.url!} title=${s.previewOf(a.title)}></iframe>`
-                      : html`<p class="muted">${s.noPreview}</p>`
+                      : a.view === 'pdf'
+                        ? html`<iframe part="pdf-preview" class="pdf" referrerpolicy="no-referrer" src=${a.previewUrl!} title=${s.previewOf(a.title)}></iframe>`
+                        : html`<p class="muted">${s.noPreview}</p>`
               }
             </figure>`,
       )}`;

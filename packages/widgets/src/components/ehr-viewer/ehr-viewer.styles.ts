@@ -194,5 +194,8 @@ export const styles = [
       min-height: 12rem;
       border: 1px solid var(--_border);
     }
+    .attachment iframe.pdf {
+      height: min(70vh, 40rem);
+    }
   `,
 ];
