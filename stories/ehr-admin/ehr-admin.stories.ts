@@ -111,8 +111,27 @@ export const DoctorRemoved: Story = {
       () => allInShadow<HTMLButtonElement>(el, '[part="doctors"] button')[0],
     );
     remove.click();
+    const confirm = await until('the confirmation dialog', () =>
+      inShadow<HTMLButtonElement>(el, 'dialog[part="confirm-dialog"][open] button[value="confirm"]'),
+    );
+    confirm.click();
     await until('the confirmed transaction', () => txPhase(el) === 'confirmed');
     await until('no doctor left', () => shadowText(el).includes('has no doctors yet'));
+  },
+};
+
+export const ConfirmRemoveHospital: Story = {
+  name: 'Network: confirm removing a hospital',
+  args: { view: 'network' },
+  loaders: [async () => ({ ds: await fixture() })],
+  play: async ({ canvasElement }) => {
+    const el = admin(canvasElement);
+    const remove = await until(
+      'the remove button',
+      () => allInShadow<HTMLButtonElement>(el, '[part="hospitals"] button')[0],
+    );
+    remove.click();
+    await until('the confirmation dialog', () => inShadow(el, 'dialog[part="confirm-dialog"][open]'));
   },
 };
 

@@ -645,6 +645,8 @@ describe('the seed flows, end to end in the demo portal', () => {
         .locator('[part="doctors"] tr', { hasText: address('doctorA') })
         .getByRole('button', { name: /^Remove/ })
         .click();
+      // Removing asks first.
+      await hel.getByRole('dialog').getByRole('button', { name: 'Remove doctor', exact: true }).click();
       await confirmed(hel);
       await shot(hospital, '01-roles', '3-hospital-removed-doctor');
 

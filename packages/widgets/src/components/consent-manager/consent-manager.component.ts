@@ -12,6 +12,7 @@ import {
 } from '../../data/data-source.js';
 import { runTx, type TxState } from '../../internal/tx-state.js';
 import { renderTx } from '../../internal/tx-status.js';
+import { ConfirmController, confirmStyles } from '../../internal/confirm.js';
 import { EhrConsentGrantRequestEvent } from '../../events/consent-grant-request.js';
 import { EhrConsentGrantedEvent } from '../../events/consent-granted.js';
 import { EhrConsentRevokedEvent } from '../../events/consent-revoked.js';
@@ -95,13 +96,8 @@ export class ConsentManager extends EhrElement {
         border-bottom: 1px solid currentColor;
         padding-bottom: 0.25rem;
       }
-      dialog.confirm::backdrop {
-        background: rgb(0 0 0 / 0.4);
-      }
-      button.danger {
-        color: var(--ehr-color-danger, #b00020);
-      }
     `,
+    confirmStyles,
   ];
 
   /** The patient (subject) whose consents are managed; defaults to the signed-in patient. */
@@ -248,41 +244,26 @@ export class ConsentManager extends EhrElement {
                   ? html`<strong>${s.ended}</strong><br /><span class="muted">${s.endedHelp(who, g.granteeKind)}</span>`
                   : html`<strong>${s.expired}</strong><br /><span class="muted">${s.expiredHelp}</span>`
             }</td>
-            <td><button type="button" ?disabled=${busy} aria-label=${s.revokeLabel(who)} @click=${() => this.askRevoke(g)}>${s.revoke}</button></td>
+            <td><button type="button" ?disabled=${busy} aria-label=${s.revokeLabel(who)} @click=${() => void this.askRevoke(g)}>${s.revoke}</button></td>
           </tr>`;
         })}
       </tbody>
     </table>
-    <dialog part="revoke-dialog" class="confirm" aria-labelledby="revoke-title" aria-describedby="revoke-body" @cancel=${() => (this.revoking = undefined)}>
-      ${
-        this.revoking
-          ? html`<h3 id="revoke-title">${s.revokeTitle(this.revoking.granteeName ?? this.revoking.grantee)}</h3>
-              <p id="revoke-body">${s.revokeBody(this.scopeText(this.revoking))}</p>
-              <div class="actions">
-                <button type="button" value="cancel" autofocus @click=${() => this.closeRevoke(false)}>${s.cancel}</button>
-                <button type="button" value="revoke" class="danger" @click=${() => this.closeRevoke(true)}>${s.revokeConfirm}</button>
-              </div>`
-          : nothing
-      }
-    </dialog>`;
+    ${this.confirm.render()}`;
   }
 
-  /** The grant the revoke dialog asks about. */
-  @state() private accessor revoking: Grant | undefined;
+  private readonly confirm = new ConfirmController(this, { part: 'revoke-dialog', confirmValue: 'revoke' });
 
-  private askRevoke(g: Grant): void {
-    this.revoking = g;
-    void this.updateComplete.then(() =>
-      this.renderRoot.querySelector<HTMLDialogElement>('dialog.confirm')?.showModal(),
-    );
-  }
-
-  /** Closes the revoke dialog; revokes only when the person confirmed. */
-  private closeRevoke(confirmed: boolean): void {
-    const grant = this.revoking;
-    this.revoking = undefined;
-    this.renderRoot.querySelector<HTMLDialogElement>('dialog.confirm')?.close();
-    if (confirmed && grant) void this.revoke(grant.grantee);
+  /** Asks first (what ends, for whom); revokes only when the person confirmed. */
+  private async askRevoke(g: Grant): Promise<void> {
+    const s = this.strings;
+    const ok = await this.confirm.ask({
+      title: s.revokeTitle(g.granteeName ?? g.grantee),
+      body: s.revokeBody(this.scopeText(g)),
+      confirm: s.revokeConfirm,
+      cancel: s.cancel,
+    });
+    if (ok) await this.revoke(g.grantee);
   }
 
   @state() private accessor expiryChoice: ExpiryChoice = '90d';

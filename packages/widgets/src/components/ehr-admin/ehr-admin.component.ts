@@ -6,6 +6,7 @@ import type { TxHandle } from '../../data/data-source.js';
 import { runTx, type TxState } from '../../internal/tx-state.js';
 import { renderTx } from '../../internal/tx-status.js';
 import { EhrAdminChangeEvent } from '../../events/admin-change.js';
+import { ConfirmController, confirmStyles } from '../../internal/confirm.js';
 import { tokens } from '../../styles/tokens.js';
 import { common } from '../../styles/common.js';
 import { ehrAdminStrings, type EhrAdminStrings } from './ehr-admin.strings.js';
@@ -30,11 +31,12 @@ type AdminAction = EhrAdminChangeEvent['detail']['action'];
  * @csspart registrations - The pending registrations table.
  * @csspart register-form - The visitor's registration form.
  * @csspart tx-status - The live transaction status line.
+ * @csspart confirm-dialog - The confirmation asked before removing a hospital or a doctor.
  *
  * @cssprop --ehr-color-accent - Accent color.
  */
 export class EhrAdmin extends EhrElement {
-  static override styles = [tokens, common];
+  static override styles = [tokens, common, confirmStyles];
 
   /**
    * Which screen: `network` (hospitals), `hospital` (doctors and registrations of `hospital`) or
@@ -102,7 +104,7 @@ export class EhrAdmin extends EhrElement {
     return html`<div part="base" class="base">
       ${view === 'network' ? this.renderHospitals() : view === 'hospital' ? this.renderHospital() : this.renderRegister()}
       <p class="error" role="alert">${this.formError}</p>
-      ${renderTx(this.tx, s)}
+      ${renderTx(this.tx, s)} ${this.confirm.render()}
     </div>`;
   }
 
@@ -135,7 +137,7 @@ export class EhrAdmin extends EhrElement {
                     <td>${h.name}</td>
                     <td class="mono">${h.address}</td>
                     <td class="mono">${h.bridgeSigner ?? ''}</td>
-                    <td><button type="button" ?disabled=${this.busy} aria-label=${s.removeLabel(h.name)} @click=${() => void this.removeHospital(h.address)}>${s.remove}</button></td>
+                    <td><button type="button" ?disabled=${this.busy} aria-label=${s.removeLabel(h.name)} @click=${() => void this.removeHospital(h.address, h.name)}>${s.remove}</button></td>
                   </tr>`,
                 )}
               </tbody>
@@ -177,9 +179,20 @@ export class EhrAdmin extends EhrElement {
     if (ok) form.reset();
   }
 
-  private async removeHospital(address: string): Promise<void> {
+  private readonly confirm = new ConfirmController(this);
+
+  /** Asks first (what ends for whom); removes only when the person confirmed. */
+  private async removeHospital(address: string, name: string | undefined): Promise<void> {
     const source = this.source;
     if (!source) return;
+    const s = this.strings;
+    const ok = await this.confirm.ask({
+      title: s.removeHospitalTitle(name || s.thisHospital),
+      body: s.removeHospitalBody,
+      confirm: s.removeHospitalConfirm,
+      cancel: s.cancel,
+    });
+    if (!ok) return;
     await this.change(
       this.strings.remove,
       'remove-hospital',
@@ -205,7 +218,7 @@ export class EhrAdmin extends EhrElement {
                     (d) => html`<tr>
                       <td>${d.name ?? ''}</td>
                       <td class="mono">${d.address}</td>
-                      <td><button type="button" ?disabled=${this.busy} aria-label=${s.removeLabel(d.name ?? d.address)} @click=${() => void this.removeDoctor(d.address)}>${s.remove}</button></td>
+                      <td><button type="button" ?disabled=${this.busy} aria-label=${s.removeLabel(d.name ?? d.address)} @click=${() => void this.removeDoctor(d.address, d.name)}>${s.remove}</button></td>
                     </tr>`,
                   )}
                 </tbody>
@@ -264,9 +277,17 @@ export class EhrAdmin extends EhrElement {
     if (ok) form.reset();
   }
 
-  private async removeDoctor(address: string): Promise<void> {
+  private async removeDoctor(address: string, name: string | undefined): Promise<void> {
     const source = this.source;
     if (!source) return;
+    const s = this.strings;
+    const ok = await this.confirm.ask({
+      title: s.removeDoctorTitle(name || s.thisDoctor),
+      body: s.removeDoctorBody,
+      confirm: s.removeDoctorConfirm,
+      cancel: s.cancel,
+    });
+    if (!ok) return;
     await this.change(
       this.strings.remove,
       'remove-doctor',

@@ -12,6 +12,17 @@ export const ehrAdminStrings = {
   name: 'Name',
   remove: 'Remove',
   removeLabel: (what: string) => `Remove ${what}`,
+  cancel: 'Cancel',
+  thisHospital: 'this hospital',
+  thisDoctor: 'this doctor',
+  removeHospitalTitle: (name: string) => `Remove ${name} from the network?`,
+  removeHospitalBody:
+    'Its bridge can no longer anchor records, its doctors and staff lose their roles, and the access patients gave the hospital and its doctors ends. Records it anchored stay verifiable. Adding it again later restores none of this.',
+  removeHospitalConfirm: 'Remove hospital',
+  removeDoctorTitle: (name: string) => `Remove ${name} from this hospital?`,
+  removeDoctorBody:
+    'From the next block on they can no longer read any patient’s records, and the access patients gave them ends. What they wrote stays in the records.',
+  removeDoctorConfirm: 'Remove doctor',
   invalidAddress: 'Enter a 0x address (40 hex digits).',
   hospitalsHeading: 'Hospitals',
   loadingHospitals: 'Loading hospitals from the chain…',

@@ -25,6 +25,19 @@ function fill(el: EhrAdmin, values: Record<string, string>): void {
   }
 }
 
+/** Answers the open confirmation dialog; returns its text. */
+async function answer(el: EhrAdmin, confirm: boolean): Promise<string> {
+  const dialog = await shadowQuery<HTMLDialogElement>(
+    el,
+    'dialog[part="confirm-dialog"][open]',
+    'the confirmation',
+  );
+  const text = dialog.textContent!.replace(/\s+/g, ' ');
+  dialog.querySelector<HTMLButtonElement>(`button[value="${confirm ? 'confirm' : 'cancel'}"]`)!.click();
+  await until(() => !dialog.open, 'the dialog closed');
+  return text;
+}
+
 const phase = (el: EhrAdmin): string | undefined =>
   el.shadowRoot!.querySelector<HTMLElement>('[part="tx-status"]')?.dataset.phase;
 
@@ -58,7 +71,7 @@ describe('<ehr-admin>', () => {
     );
   });
 
-  it('removes a hospital', async () => {
+  it('removes a hospital only after a confirmation that names it and says what ends', async () => {
     const ds = await FixtureDataSource.create({ bundle });
     const el = await admin(ds, 'network');
     const remove = await shadowQuery<HTMLButtonElement>(
@@ -67,6 +80,28 @@ describe('<ehr-admin>', () => {
       'remove button',
     );
     remove.click();
+    const asked = await answer(el, false);
+    expect(asked).to.contain('Remove Riverside Clinic from the network?');
+    expect(asked).to.contain('access patients gave the hospital');
+    expect(
+      ds.calls.some((c) => c.method === 'removeHospital'),
+      'Cancel removes nothing',
+    ).to.equal(false);
+    expect(el.shadowRoot!.querySelector('[part="hospitals"]')!.textContent).to.contain('Riverside Clinic');
+    remove.click();
+    const dialog = await shadowQuery<HTMLDialogElement>(el, 'dialog[part="confirm-dialog"][open]');
+    await expect(el).to.be.accessible();
+    expect(el.shadowRoot!.activeElement?.getAttribute('value'), 'the safe answer has the focus').to.equal(
+      'cancel',
+    );
+    dialog.dispatchEvent(new Event('cancel', { cancelable: true })); // Escape
+    await until(() => !dialog.open, 'Escape closes it');
+    expect(
+      ds.calls.some((c) => c.method === 'removeHospital'),
+      'Escape removes nothing',
+    ).to.equal(false);
+    remove.click();
+    await answer(el, true);
     await until(
       () => !el.shadowRoot!.querySelector('[part="hospitals"]')!.textContent!.includes('Riverside Clinic'),
       'removed',
@@ -115,6 +150,7 @@ describe('<ehr-admin>', () => {
     el.shadowRoot!.querySelector<HTMLButtonElement>(
       `[part="doctors"] button[aria-label="Remove Dr. Ben Other"]`,
     )!.click();
+    expect(await answer(el, true)).to.contain('from this hospital?');
     await until(
       () =>
         !el
