@@ -53,6 +53,13 @@ describe('clinical formatting (fhir/format.ts, fhir/units.ts)', () => {
     expect(valueOf(observation('39156-5', 28.882523927115272, 'kg/m2'), en)).to.equal('28.9 kg/m²');
   });
 
+  it('follows the unit where the code has no precision of its own (glucose in mmol/L, creatinine in µmol/L)', () => {
+    expect(valueOf(observation('2339-0', 5.4321, 'mmol/L'), 'en-US')).to.equal('5.4 mmol/L');
+    expect(valueOf(observation('2947-0', 139.6, 'mmol/L'), 'en-US')).to.equal('140 mmol/L');
+    expect(valueOf(observation('38483-4', 88.417, 'umol/L'), 'en-US')).to.equal('88 µmol/L');
+    expect(valueOf(observation('2708-6', 97.6, '%'), 'en-US')).to.equal('98%');
+  });
+
   it('never invents digits the source did not have (178 cm stays 178 cm)', () => {
     expect(valueOf(observation('8302-2', 178, 'cm'), 'en-US')).to.equal('178 cm');
     expect(valueOf(observation('6298-4', 4.25, 'mmol/L'), 'en-US')).to.equal('4.3 mmol/L');

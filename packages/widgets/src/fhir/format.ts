@@ -264,7 +264,7 @@ export function valueOf(resource: FhirResource, locale?: string): string | undef
       (sys.code ?? sys.unit) === (dia.code ?? dia.unit)
     ) {
       const n = (q: Quantity, code: string) =>
-        formatClinicalNumber(q.value!, quantityDecimals(q.value!, code), locale);
+        formatClinicalNumber(q.value!, quantityDecimals(q.value!, code, q.code ?? q.unit), locale);
       const unit = formatUnit(sys.code ?? sys.unit);
       return `${n(sys, SYSTOLIC)}/${n(dia, DIASTOLIC)}${unit ? ` ${unit}` : ''}`;
     }

@@ -72,80 +72,29 @@ export function formatUnit(unit: string | undefined): string {
 }
 
 /**
- * Decimals clinicians report per LOINC code (vital signs and common labs). Values with more digits
- * than this are rounded; values with fewer keep theirs (a typed `178` stays `178`, not `178.0`).
+ * Where the clinical precision of an observation differs from its unit's (below): per LOINC code,
+ * or per LOINC code in one unit ("<code> <unit>"). Sodium is reported in whole mmol/L, potassium
+ * with one decimal; creatinine in mg/dL with two decimals, in µmol/L with none.
  */
 const LOINC_DECIMALS: Record<string, number> = {
-  // vital signs
-  '8480-6': 0, // systolic blood pressure
-  '8462-4': 0, // diastolic blood pressure
-  '8867-4': 0, // heart rate
-  '9279-1': 0, // respiratory rate
-  '2708-6': 0, // oxygen saturation
-  '59408-5': 0, // oxygen saturation by pulse oximetry
-  '8310-5': 1, // body temperature
-  '29463-7': 1, // body weight
-  '8302-2': 1, // body height
-  '39156-5': 1, // body mass index
-  '9843-4': 1, // head circumference
-  '8287-5': 1, // head circumference (tape)
-  '72514-3': 0, // pain severity 0-10
-  // metabolic panel
-  '2339-0': 0, // glucose
-  '2345-7': 0, // glucose, serum
-  '6299-2': 0, // urea nitrogen
-  '38483-4': 2, // creatinine
-  '2160-0': 2, // creatinine, serum
-  '33914-3': 0, // eGFR
-  '49765-1': 1, // calcium
+  '38483-4 mg/dL': 2, // creatinine
+  '2160-0 mg/dL': 2, // creatinine, serum
+  '1975-2 mg/dL': 1, // bilirubin total
+  '49765-1 mg/dL': 1, // calcium
+  '17861-6 mg/dL': 1, // calcium, serum
   '2947-0': 0, // sodium
   '2951-2': 0, // sodium, serum
-  '6298-4': 1, // potassium
-  '2823-3': 1, // potassium, serum
   '2069-3': 0, // chloride
+  '2075-0': 0, // chloride, serum
   '20565-8': 0, // carbon dioxide
   '2028-9': 0, // carbon dioxide, serum
-  '1742-6': 0, // ALT
-  '1920-8': 0, // AST
-  '6768-6': 0, // alkaline phosphatase
-  '1975-2': 1, // bilirubin total
-  '2885-2': 1, // protein total
-  '1751-7': 1, // albumin
-  '10834-0': 1, // globulin
-  // lipids
-  '2093-3': 0, // total cholesterol
-  '2571-8': 0, // triglycerides
-  '2085-9': 0, // HDL
-  '18262-6': 0, // LDL (direct)
-  '13457-7': 0, // LDL (calculated)
-  // diabetes
-  '4548-4': 1, // HbA1c
-  '14959-1': 1, // microalbumin/creatinine ratio
-  // blood count
-  '6690-2': 1, // leukocytes
-  '789-8': 2, // erythrocytes
-  '718-7': 1, // hemoglobin
-  '4544-3': 1, // hematocrit
-  '787-2': 1, // MCV
-  '785-6': 1, // MCH
-  '786-4': 1, // MCHC
-  '21000-5': 1, // RDW
+  '2708-6': 0, // oxygen saturation
+  '59408-5': 0, // oxygen saturation by pulse oximetry
   '777-3': 0, // platelets
-  '32207-3': 1, // platelet distribution width
-  '32623-1': 1, // mean platelet volume
-  // urine strip
-  '5803-2': 1, // pH
-  '5811-5': 3, // specific gravity
-  '5792-7': 0, // glucose, urine
-  '5797-6': 0, // ketones, urine
-  '5804-0': 0, // protein, urine
-  '20505-4': 1, // bilirubin, urine
-  // other
-  '10230-1': 0, // ejection fraction
-  '33762-6': 0, // NT-proBNP
+  '5811-5': 3, // urine specific gravity
+  '5803-2': 1, // urine pH
+  '14959-1': 1, // microalbumin/creatinine ratio
   '38265-5': 1, // T-score
-  '57905-2': 0, // fecal hemoglobin
-  '33756-8': 0, // polyp size
 };
 
 /** Decimals per UCUM unit, when the LOINC code is not in the table above. */
@@ -177,14 +126,16 @@ const UNIT_DECIMALS: Record<string, number> = {
   'ng/mL': 1,
   'pg/mL': 0,
   '{score}': 0,
+  '[pH]': 1,
 };
 
 /**
  * The decimals to show for a value of this observation code and unit: the clinical convention when
- * known, else by magnitude (0 from 100 up, 1 from 10, 2 from 1, 3 below).
+ * known (the code's in this unit, the code's, the unit's), else by magnitude (0 from 100 up, 1 from
+ * 10, 2 from 1, 3 below).
  */
 export function quantityDecimals(value: number, loinc?: string, unit?: string): number {
-  const byCode = loinc ? LOINC_DECIMALS[loinc] : undefined;
+  const byCode = loinc ? (LOINC_DECIMALS[`${loinc} ${unit}`] ?? LOINC_DECIMALS[loinc]) : undefined;
   if (byCode !== undefined) return byCode;
   const byUnit = unit ? UNIT_DECIMALS[unit] : undefined;
   if (byUnit !== undefined) return byUnit;
