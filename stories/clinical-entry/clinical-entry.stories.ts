@@ -12,7 +12,8 @@ interface Loaded {
 }
 
 /** Where `<clinical-entry>` keeps the draft of a patient (sessionStorage, see the element's README). */
-const draftKey = (entries: FixtureEntries) => `ehr-clinical-entry:${entries.patientId}`;
+/** Drafts are kept per signed-in account and patient; the stories have no session ("anonymous"). */
+const draftKey = (entries: FixtureEntries) => `ehr-clinical-entry:anonymous|${entries.patientId}`;
 
 /** Each story starts from its own storage: no draft of another story shows up in this one. */
 async function loadEntries(draft?: object): Promise<Loaded> {
