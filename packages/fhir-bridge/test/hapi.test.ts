@@ -214,7 +214,53 @@ describe('with a real HAPI FHIR server', () => {
         what: 'the tombstone anchored',
       },
     );
+    // The three versions of the empty-notification case were anchored just before the delete.
+    // HAPI refuses a Provenance about a deleted resource ("HAPI-1096: Resource
+    // Observation/empty-notif-1 is deleted, specified in path: Provenance.target", 400): those
+    // written after the delete are skipped, not dead letters.
+    const written = await waitFor(
+      async () => {
+        const versions = (await bridge.app.outbox.versions('Observation', 'empty-notif-1')).filter(
+          (v) => !v.deleted,
+        );
+        return versions.every((v) => v.provenance) ? versions.map((v) => v.provenance!) : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 200, what: 'every version of empty-notif-1 written back or skipped' },
+    );
+    assert.equal(written.length, 3);
+    for (const p of written) assert.match(p, /^(done:.+|skipped:deleted at the source)$/);
+    assert.deepEqual(await bridge.app.outbox.deadLetters(), { provenance: 0 });
   });
+
+  it(
+    'writes no Provenance, and no dead letter, for a version that arrives after its resource was deleted at the source',
+    { timeout: 120_000 },
+    async () => {
+      const id = `late-${Date.now()}`;
+      const created = await fhir<Observation>(`${hapi.baseUrl}/Observation/${id}`, {
+        method: 'PUT',
+        body: JSON.stringify({ resourceType: 'Observation', id, status: 'final', code: { text: 'late' } }),
+      });
+      const del = await fetch(`${hapi.baseUrl}/Observation/${id}`, { method: 'DELETE' });
+      assert.ok(del.ok);
+      // A late delivery (a REST-hook retry) of the version HAPI no longer has as current.
+      const res = await push(bridge.url, '/fhir', {
+        resourceType: 'Bundle',
+        type: 'collection',
+        entry: [{ resource: created }],
+      });
+      assert.equal(res.status, 202);
+      const provenance = await waitFor(
+        async () => (await bridge.app.outbox.versions('Observation', id))[0]?.provenance ?? undefined,
+        { timeoutMs: 90_000, intervalMs: 200, what: 'the Provenance step settled the late version' },
+      );
+      assert.equal(provenance, 'skipped:deleted at the source');
+      const status = (await (
+        await fetch(`${bridge.url}/status`, { headers: { authorization: `Bearer ${BEARER}` } })
+      ).json()) as { deadLetters: { provenance: number } };
+      assert.equal(status.deadLetters.provenance, 0);
+    },
+  );
 
   it(
     'syncs a type from HAPI page by page and resumes an interrupted sync where it stopped',

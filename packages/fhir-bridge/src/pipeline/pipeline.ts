@@ -388,6 +388,15 @@ export class Pipeline {
         } catch (error) {
           const status = (error as { response?: { status?: number } }).response?.status;
           if (!status) throw error;
+          if (status < 500 && (await this.#deletedAtSource(source, record))) {
+            // The version was anchored, then the resource deleted at the source before its
+            // Provenance was written: a server with referential integrity (HAPI: "HAPI-1096:
+            // Resource Observation/x is deleted, specified in path: Provenance.target") refuses a
+            // Provenance about it, now and forever. Nothing to write back; not a dead letter.
+            await outbox.setProvenance(record.seq, 'skipped:deleted at the source');
+            progressed = true;
+            continue;
+          }
           const attempts = (record.provenanceAttempts ?? 0) + 1;
           const dead = status < 500 || attempts >= limits.maxAttempts;
           const delay = Math.min(limits.retryMaxMs, limits.retryBaseMs * 2 ** Math.min(attempts - 1, 20));
@@ -403,6 +412,15 @@ export class Pipeline {
       }
     }
     return progressed;
+  }
+
+  /** Whether the source says the record's resource is deleted now (410 Gone on a read). */
+  async #deletedAtSource(source: SourceConfig, record: RecordInfo): Promise<boolean> {
+    const read = await this.deps.ingestor
+      .client(source)
+      .read(record.resourceType, record.resourceId)
+      .catch(() => undefined);
+    return read?.status === 'gone';
   }
 
   /** Runs the steps until nothing is left to do (tests, `ehr-bridge` one-shot use). */
