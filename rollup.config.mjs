@@ -149,7 +149,7 @@ const LAZY_TRIGGERS = [
   ],
   [
     /\/clinical-entry\.rebase\.ts$/,
-    '<clinical-entry> after a conflict: the first "Load the current version"',
+    '<clinical-entry> amendments: the first amendment saved or "Load the current version" after a conflict',
   ],
 ];
 

@@ -21,6 +21,7 @@ import {
   fieldId,
   labFromTest,
   validateDraft,
+  type AmendmentMerge,
   type EntryDraft,
   type EntryRef,
 } from './clinical-entry.model.js';
@@ -537,13 +538,23 @@ export class ClinicalEntry extends EhrElement {
       return;
     }
     const amendment = this.amending !== null;
-    const { bundle, parts } = buildEntryBundle(this.draft, patientFhirId, this.amending ?? []);
     this.phase = { kind: 'submitting' };
     this.history = [];
     this.rebased = undefined;
     let items: SubmittedItem[];
+    let parts: string[];
     try {
-      items = await entries.submitEntry(this.patient, bundle);
+      // An amendment is a change to the versions the doctor opened: read them, apply only the
+      // form's changed fields (everything the form does not show is kept), PUT with If-Match.
+      let merge: AmendmentMerge | undefined;
+      if (this.amending && this.source) {
+        this.rebase ??= await import('./clinical-entry.rebase.js');
+        const opened = await this.rebase.openedVersions(this.source, this.patient, this.amending);
+        merge = this.rebase.amendmentMerge(this.draft, opened);
+      }
+      const built = buildEntryBundle(this.draft, patientFhirId, this.amending ?? [], merge);
+      parts = built.parts;
+      items = await entries.submitEntry(this.patient, built.bundle);
     } catch (error) {
       const issues = error instanceof EntryRefusedError ? error.issues : [];
       // The draft stays saved (it is removed only once the server took the entry), so nothing typed is lost.

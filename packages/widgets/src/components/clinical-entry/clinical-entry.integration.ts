@@ -7,7 +7,8 @@
  */
 import { assert, expect, html } from '@open-wc/testing';
 import { setViewport } from '@web/test-runner-commands';
-import type { Bundle, Condition, Encounter, Observation } from 'fhir/r4';
+import type { Bundle, Condition, Encounter, FhirResource, Observation } from 'fhir/r4';
+import { loadSyntheaBundle } from '@ehr-anchor/testkit/browser-fixtures';
 import { until } from '../../../test/helpers.js';
 import { signedIn as signedInOn, type StackSettings } from '../../../test/integration/stack-session.js';
 import '../../index.js';
@@ -324,6 +325,186 @@ describe('<clinical-entry> against the real bridge, HAPI FHIR, anvil and Kubo', 
     );
     expect(field(el, 'f-cond-0-status').value).to.equal('remission');
     expect(field(el, 'f-vital-heartRate').value).to.equal('66');
+    await expect(el).to.be.accessible();
+  });
+
+  it('an amendment changes only the fields the doctor edited: extensions, identifiers, extra codings, notes, performers, the narrative and tags another system added stay byte-equal on HAPI, after a conflict (412, load the current version) and without one', async () => {
+    const provider = await signedIn(
+      stack.doctorKey,
+      html`<clinical-entry patient-id=${stack.subject} poll-interval="300"></clinical-entry>`,
+    );
+    const el = provider.querySelector<ClinicalEntry>('clinical-entry')!;
+    await formOf(el);
+    await fillEverything(el);
+    let items: EhrEntrySubmittedEvent['detail']['items'] = [];
+    el.addEventListener('ehr-entry-submitted', (e) => (items = e.detail.items), { once: true });
+    el.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
+    const anchored = (n: number, what: string) =>
+      until(
+        () =>
+          el
+            .shadowRoot!.querySelector('[part="result"]')
+            ?.textContent?.includes(`All ${n} records of this entry are anchored.`),
+        what,
+        180_000,
+      );
+    await anchored(10, 'the entry anchored');
+    await click(el, 'Amend this entry');
+
+    // Another system enriches the entry's lab result and condition (through the bridge, as a second
+    // client would), with elements the form does not know, taken from the Synthea fixtures where
+    // they exist there: a SNOMED coding and verification status, category, issued, meta tags.
+    const tiny = await loadSyntheaBundle('tiny-clemente-kreiger.json');
+    const fixture = (tiny.entry ?? []).map((e) => e.resource! as FhirResource);
+    const fixtureCondition = fixture.find((r): r is Condition => r.resourceType === 'Condition')!;
+    const fixtureLab = fixture.find(
+      (r): r is Observation =>
+        r.resourceType === 'Observation' && r.category?.[0]?.coding?.[0]?.code === 'laboratory',
+    )!;
+    const byId = async <T>(type: string, id: string) => fhir<T>(`${type}/${id}`);
+    const observations = await Promise.all(
+      items
+        .filter((i) => i.resourceType === 'Observation')
+        .map((i) => byId<Observation>('Observation', i.resourceId)),
+    );
+    const lab = observations.find((o) => o.category?.[0]?.coding?.[0]?.code === 'laboratory')!;
+    const conditionId = items.find((i) => i.resourceType === 'Condition')!.resourceId;
+    const encounterId = items.find((i) => i.resourceType === 'Encounter')!.resourceId;
+    const condition = await byId<Condition>('Condition', conditionId);
+    const encounter = await byId<Encounter>('Encounter', encounterId);
+    const richLab: Observation = {
+      ...lab,
+      meta: { tag: fixtureLab.meta!.tag! },
+      text: {
+        status: 'generated',
+        div: '<div xmlns="http://www.w3.org/1999/xhtml">Glucose 104 mg/dL (H)</div>',
+      },
+      extension: [
+        { url: 'http://example.org/fhir/StructureDefinition/analyser', valueString: 'Cobas c 311, unit 7' },
+      ],
+      identifier: [{ system: 'urn:oid:2.16.840.1.113883.19.5', value: 'LAB-2026-000778' }],
+      code: {
+        ...lab.code,
+        coding: [
+          ...lab.code.coding!,
+          { system: 'http://snomed.info/sct', code: '33747003', display: 'Glucose measurement, blood' },
+        ],
+      },
+      issued: fixtureLab.issued!,
+      interpretation: [
+        {
+          coding: [
+            { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation', code: 'H' },
+          ],
+        },
+      ],
+      note: [{ text: 'Non-fasting sample.' }],
+      performer: [{ display: 'Central laboratory' }],
+    };
+    const richCondition: Condition = {
+      ...condition,
+      meta: { tag: fixtureLab.meta!.tag! },
+      verificationStatus: fixtureCondition.verificationStatus!,
+      category: [
+        {
+          coding: [
+            { system: 'http://terminology.hl7.org/CodeSystem/condition-category', code: 'problem-list-item' },
+          ],
+        },
+      ],
+      code: { ...condition.code, coding: fixtureCondition.code!.coding! },
+      note: [{ text: 'Confirmed by home readings.' }],
+      extension: [{ url: 'http://example.org/fhir/StructureDefinition/reviewed', valueBoolean: true }],
+    };
+    const elsewhere = entrySourceFor(provider.session!.dataSource)!;
+    await elsewhere.submitEntry(stack.subject, {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          resource: encounter,
+          request: { method: 'PUT', url: `Encounter/${encounterId}`, ifMatch: 'W/"1"' },
+        },
+        {
+          resource: richCondition,
+          request: { method: 'PUT', url: `Condition/${conditionId}`, ifMatch: 'W/"1"' },
+        },
+        { resource: richLab, request: { method: 'PUT', url: `Observation/${lab.id}`, ifMatch: 'W/"1"' } },
+      ],
+    });
+    const enrichedLab = await byId<Observation>('Observation', lab.id!);
+    const enrichedCondition = await byId<Condition>('Condition', conditionId);
+    expect([enrichedLab.meta?.versionId, enrichedCondition.meta?.versionId]).to.deep.equal(['2', '2']);
+    const unknownLab = [
+      'text',
+      'extension',
+      'identifier',
+      'issued',
+      'interpretation',
+      'note',
+      'performer',
+    ] as const;
+    const unknownCondition = ['verificationStatus', 'category', 'note', 'extension'] as const;
+    const kept = (now: Observation, cond: Condition) => {
+      for (const k of unknownLab)
+        expect(JSON.stringify(now[k]), `Observation.${k}`).to.equal(JSON.stringify(enrichedLab[k]));
+      expect(JSON.stringify(now.meta?.tag), 'Observation.meta.tag').to.equal(
+        JSON.stringify(enrichedLab.meta?.tag),
+      );
+      expect(JSON.stringify(now.code.coding?.[1]), 'the SNOMED coding').to.equal(
+        JSON.stringify(enrichedLab.code.coding?.[1]),
+      );
+      for (const k of unknownCondition)
+        expect(JSON.stringify(cond[k]), `Condition.${k}`).to.equal(JSON.stringify(enrichedCondition[k]));
+      expect(JSON.stringify(cond.code?.coding), 'Condition.code.coding').to.equal(
+        JSON.stringify(enrichedCondition.code?.coding),
+      );
+    };
+
+    // This doctor's amendment still names version 1: refused (412), then the current version loaded.
+    await type(el, 'f-lab-0-value', '131');
+    await type(el, 'f-cond-0-status', 'remission');
+    el.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
+    await until(
+      () => el.shadowRoot!.querySelector('[part="refusal"][data-kind="conflict"]'),
+      'the conflict',
+      60_000,
+    );
+    el.shadowRoot!.querySelector<HTMLButtonElement>('[part="load-current"]')!.click();
+    await until(() => el.shadowRoot!.querySelector('[part="rebased"]'), 'the current version loaded', 60_000);
+    const rebased = el.shadowRoot!.querySelector('[part="rebased"]')!.textContent!;
+    expect(rebased).to.contain('Condition version 2');
+    expect(rebased).to.contain('Observation version 2');
+    expect(field(el, 'f-lab-0-value').value, 'the doctor’s change stays in the form').to.equal('131');
+    el.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
+    await anchored(10, 'the amendment after the conflict anchored');
+    const v3 = await byId<Observation>('Observation', lab.id!);
+    const c3 = await byId<Condition>('Condition', conditionId);
+    expect([v3.meta?.versionId, v3.valueQuantity?.value]).to.deep.equal(['3', 131]);
+    expect([c3.meta?.versionId, c3.clinicalStatus?.coding?.[0]?.code]).to.deep.equal(['3', 'remission']);
+    kept(v3, c3);
+
+    // Amended again without a conflict (If-Match of version 3): the unknown elements stay again.
+    await click(el, 'Amend this entry');
+    await type(el, 'f-lab-0-value', '118');
+    await type(el, 'f-lab-0-high', '140');
+    el.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
+    await anchored(10, 'the second amendment anchored');
+    const v4 = await byId<Observation>('Observation', lab.id!);
+    const c4 = await byId<Condition>('Condition', conditionId);
+    expect([v4.meta?.versionId, v4.valueQuantity?.value, v4.referenceRange?.[0]?.high?.value]).to.deep.equal([
+      '4',
+      118,
+      140,
+    ]);
+    expect(c4.meta?.versionId, 'an unchanged Condition gets no new version').to.equal('3');
+    kept(v4, c4);
+    // Everything but the fields edited is the enriched version, byte for byte.
+    const strip = (o: Observation) => {
+      const { meta: _m, valueQuantity: _v, referenceRange: _r, ...rest } = o;
+      return JSON.stringify(rest);
+    };
+    expect(strip(v4)).to.equal(strip(enrichedLab));
     await expect(el).to.be.accessible();
   });
 

@@ -217,15 +217,25 @@ const uuid = (): string => `urn:uuid:${crypto.randomUUID()}`;
 const ucum = (value: number, unit: string): Quantity => ({ value, unit, system: UCUM, code: unit });
 
 /**
+ * Turns the resource the form builds for an amended part into the resource that is PUT: the
+ * version the doctor amended with only the form's changed fields replaced (`mergeAmendment` in
+ * ./clinical-entry.rebase.ts), so elements the form does not edit are kept.
+ */
+export type AmendmentMerge = (part: string, built: FhirResource) => FhirResource;
+
+/**
  * The transaction Bundle of a draft. New resources are POSTed with `urn:uuid` fullUrls; with
  * `previous` (an amendment of an entry already written), resources of the same form part are PUT
  * at their id with `If-Match` on the version the doctor amended, so the server makes new versions
- * instead of new resources. `parts[i]` names the form part of `entry[i]`.
+ * instead of new resources. With `merge`, what is PUT is that version with the form's changes
+ * applied (nothing the form does not show is lost); without it, the resource as the form builds it.
+ * `parts[i]` names the form part of `entry[i]`.
  */
 export function buildEntryBundle(
   d: EntryDraft,
   patientId: string,
   previous: EntryRef[] = [],
+  merge?: AmendmentMerge,
 ): { bundle: Bundle; parts: string[] } {
   const patient = { reference: `Patient/${patientId}` };
   const prior = new Map(previous.map((p) => [p.part, p]));
@@ -235,8 +245,9 @@ export function buildEntryBundle(
   const add = (part: string, resource: FhirResource): string => {
     const before = prior.get(part);
     if (before && before.resourceType === resource.resourceType) {
+      const built = { ...resource, id: before.resourceId } as FhirResource;
       entries.push({
-        resource: { ...resource, id: before.resourceId } as FhirResource,
+        resource: merge ? merge(part, built) : built,
         request: {
           method: 'PUT',
           url: `${resource.resourceType}/${before.resourceId}`,
@@ -282,7 +293,12 @@ export function buildEntryBundle(
       intent: 'order',
       medicationCodeableConcept: {
         text: m.text.trim(),
-        ...(rx ? { coding: [{ system: RXNORM, code: rx.code, display: rx.display }] } : {}),
+        // A code from outside the built-in list (an amended resource written elsewhere) is kept.
+        ...(rx
+          ? { coding: [{ system: RXNORM, code: rx.code, display: rx.display }] }
+          : m.rxnorm.trim()
+            ? { coding: [{ system: RXNORM, code: m.rxnorm.trim() }] }
+            : {}),
       },
       subject: patient,
       encounter: encounterRef,

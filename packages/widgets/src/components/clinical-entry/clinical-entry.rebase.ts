@@ -1,14 +1,23 @@
 /**
- * `<clinical-entry>` after an amendment conflict: "Load the current version" reads the current
- * version of every resource the amendment names and re-applies the doctor's draft on top of it,
- * field by field (a three-way merge against the versions the doctor had opened). Loaded on the
- * first click (a dynamic import), so a portal that never meets a conflict never downloads it.
+ * `<clinical-entry>` amendments: what is saved is the amended version with only the form's changed
+ * fields replaced (`mergeAmendment`, so extensions, identifiers, extra codings, notes, performers…
+ * that the form does not show are kept), and after a conflict "Load the current version" reads the
+ * current version of every resource the amendment names and re-applies the doctor's draft on top
+ * of it, field by field (a three-way merge against the versions the doctor had opened). Loaded on
+ * the first amendment saved or conflict met (a dynamic import), so a portal that only writes new
+ * entries never downloads it.
  */
 import { html, nothing, type TemplateResult } from 'lit';
 import type { FhirResource } from 'fhir/r4';
-import type { EhrDataSource } from '../../data/data-source.js';
-import { LOINC, RXNORM } from '@ehr-anchor/core/entry-rules';
-import { FREQUENCIES, VITAL_SIGNS, type EntryDraft, type EntryRef } from './clinical-entry.model.js';
+import { DataSourceError, type EhrDataSource } from '../../data/data-source.js';
+import { CONDITION_CLINICAL, LOINC, RXNORM } from '@ehr-anchor/core/entry-rules';
+import {
+  FREQUENCIES,
+  VITAL_SIGNS,
+  type AmendmentMerge,
+  type EntryDraft,
+  type EntryRef,
+} from './clinical-entry.model.js';
 import type { VersionSource } from './clinical-entry.source.js';
 import type { ClinicalEntryStrings } from './clinical-entry.strings.js';
 
@@ -242,4 +251,201 @@ export function renderRebased(
         : nothing
     }
   </section>`;
+}
+
+// ───────── amendments as a merge onto the amended version ─────────
+
+type Json = Record<string, unknown>;
+type Path = (string | number)[];
+
+function get(o: unknown, path: Path): unknown {
+  let at = o;
+  for (const k of path) at = (at as Record<string | number, unknown> | undefined)?.[k];
+  return at;
+}
+
+/** Removes empty objects and arrays left along `path` (FHIR has no empty elements). */
+function prune(o: Json, path: Path): void {
+  for (let n = path.length - 1; n > 0; n--) {
+    const parent = get(o, path.slice(0, n - 1)) as Record<string | number, unknown> | undefined;
+    const key = path[n - 1]!;
+    const child = parent?.[key];
+    const empty = Array.isArray(child)
+      ? child.length === 0
+      : !!child && typeof child === 'object' && Object.keys(child).length === 0;
+    if (!parent || !empty) return;
+    if (Array.isArray(parent)) parent.splice(key as number, 1);
+    else delete parent[key];
+  }
+}
+
+/** Sets (a copy of) `value` at `path` in `o`, creating containers; `undefined` removes the element. */
+function put(o: Json, path: Path, value: unknown): void {
+  let at = o as Record<string | number, unknown>;
+  for (let i = 0; i < path.length - 1; i++) {
+    const k = path[i]!;
+    if (at[k] === undefined || at[k] === null) {
+      if (value === undefined) return;
+      at[k] = typeof path[i + 1] === 'number' ? [] : {};
+    }
+    at = at[k] as Record<string | number, unknown>;
+  }
+  const last = path.at(-1)!;
+  if (value !== undefined) at[last] = structuredClone(value);
+  else {
+    if (Array.isArray(at)) at.splice(last as number, 1);
+    else delete at[last];
+    prune(o, path);
+  }
+}
+
+/** The coding of `system` in the concept at `path` takes the built one's (added first, or removed); other codings stay. */
+function putCoding(merged: Json, built: Json, path: Path, system: string): void {
+  const from = (get(built, [...path, 'coding']) as { system?: string }[] | undefined)?.find(
+    (c) => c.system === system,
+  );
+  const codings = [...((get(merged, [...path, 'coding']) as { system?: string }[] | undefined) ?? [])];
+  const i = codings.findIndex((c) => c.system === system);
+  if (from && i >= 0) codings[i] = structuredClone(from);
+  else if (from) codings.unshift(structuredClone(from));
+  else if (i >= 0) codings.splice(i, 1);
+  put(merged, [...path, 'coding'], codings.length ? codings : undefined);
+}
+
+/** The element of each resource type that carries the entry's date (besides the Encounter's period). */
+const DATE_ELEMENT: Record<string, string> = {
+  Condition: 'recordedDate',
+  MedicationRequest: 'authoredOn',
+  Observation: 'effectiveDateTime',
+  ClinicalImpression: 'date',
+};
+
+/**
+ * Applies one changed form field (`path` as in `entryFields`) of `part` to `merged`: only the
+ * elements that field fills are replaced by the form's (`built`); everything else stays.
+ */
+function applyField(part: string, field: string, merged: Json, built: Json): void {
+  const copy = (...path: Path) => put(merged, path, get(built, path));
+  const name = field.replace(/^.*[.\]]/, '');
+  if (part === 'encounter') {
+    if (name === 'date') copy('period', 'start');
+    else copy('class');
+  } else if (part.startsWith('condition-')) {
+    if (name === 'text') copy('code', 'text');
+    else if (name === 'onset') copy('onsetDateTime');
+    else putCoding(merged, built, ['clinicalStatus'], CONDITION_CLINICAL);
+  } else if (part.startsWith('medication-')) {
+    if (name === 'rxnorm') putCoding(merged, built, ['medicationCodeableConcept'], RXNORM);
+    else if (name === 'text') copy('medicationCodeableConcept', 'text');
+    else {
+      copy('dosageInstruction', 0, 'text');
+      if (name === 'frequency') {
+        copy('dosageInstruction', 0, 'timing', 'repeat');
+        copy('dosageInstruction', 0, 'asNeededBoolean');
+      } else if (name === 'dose') copy('dosageInstruction', 0, 'doseAndRate', 0, 'doseQuantity', 'value');
+      else
+        for (const k of ['unit', 'system', 'code'])
+          copy('dosageInstruction', 0, 'doseAndRate', 0, 'doseQuantity', k);
+    }
+  } else if (part === 'vital-bloodPressure') {
+    const loinc = VITAL_SIGNS[name as 'systolic' | 'diastolic'].loinc;
+    const has = (c: unknown) =>
+      (get(c, ['code', 'coding']) as { code?: string }[] | undefined)?.some((cd) => cd.code === loinc);
+    const from = (built.component as unknown[]).find(has);
+    const components = (merged.component ??= []) as Json[];
+    const i = components.findIndex(has);
+    if (i < 0) components.push(structuredClone(from) as Json);
+    else put(merged, ['component', i, 'valueQuantity'], get(from, ['valueQuantity']));
+  } else if (part.startsWith('vital-')) {
+    copy('valueQuantity', 'value');
+  } else if (part.startsWith('lab-')) {
+    if (name === 'loinc') putCoding(merged, built, ['code'], LOINC);
+    else if (name === 'name') copy('code', 'text');
+    else if (name === 'value') copy('valueQuantity', 'value');
+    else if (name === 'unit') {
+      for (const k of ['unit', 'system', 'code']) copy('valueQuantity', k);
+      for (const end of ['low', 'high'])
+        if (get(merged, ['referenceRange', 0, end]) && get(built, ['referenceRange', 0, end]))
+          for (const k of ['unit', 'system', 'code']) copy('referenceRange', 0, end, k);
+    } else copy('referenceRange', 0, name);
+  } else if (part === 'assessment') {
+    if (name === 'assessment') copy('summary');
+    else copy('note', 0, 'text');
+  }
+}
+
+/**
+ * The resource an amendment PUTs for one part: `opened` (the version the doctor amended, the one
+ * If-Match names) with only the fields the doctor changed in the form taken from `built` (what the
+ * form makes of the draft). A field counts as changed when the form's value differs from the one
+ * `entryFields` reads out of `opened`; every element the form does not edit — extensions,
+ * identifiers, other codings, notes, performers, the narrative — is kept as it is, so nothing the
+ * form does not show is lost. An unchanged part is `opened` as it was (the server makes no new
+ * version). Server-managed `meta` (versionId, lastUpdated, source) is left to the server.
+ */
+export function mergeAmendment(
+  part: string,
+  opened: FhirResource,
+  built: FhirResource,
+  dateChanged = false,
+): FhirResource {
+  const merged = structuredClone(opened) as unknown as Json;
+  const b = built as unknown as Json;
+  const before = entryFields(part, opened);
+  const after = entryFields(part, built);
+  for (const field of new Set([...before.keys(), ...after.keys()]))
+    if (before.get(field) !== after.get(field)) applyField(part, field, merged, b);
+  const dateElement = DATE_ELEMENT[built.resourceType];
+  if (dateChanged && dateElement) put(merged, [dateElement], b[dateElement]);
+  // Every resource of an entry references its Encounter (a new one when the Encounter is new).
+  const encounter = get(b, ['encounter', 'reference']);
+  if (encounter !== undefined && get(merged, ['encounter', 'reference']) !== encounter)
+    merged.encounter = structuredClone(b.encounter);
+  const meta = merged.meta as Json | undefined;
+  if (meta) {
+    delete meta.versionId;
+    delete meta.lastUpdated;
+    delete meta.source;
+    if (!Object.keys(meta).length) delete merged.meta;
+  }
+  merged.id = built.id;
+  return merged as unknown as FhirResource;
+}
+
+/** The exact versions an amendment edits (those its If-Match names), by form part, from the data source. */
+export async function openedVersions(
+  source: EhrDataSource,
+  patient: string,
+  amending: EntryRef[],
+  signal?: AbortSignal,
+): Promise<Map<string, FhirResource>> {
+  const read = await Promise.all(
+    amending.map(async (ref) => {
+      const detail = await source.getRecord(patient, ref.key, signal);
+      // Never build on bytes the bridge itself reports as altered.
+      if (detail.bridgeIntegrityError)
+        throw new DataSourceError(
+          'invalid',
+          'the version to amend failed its integrity check; nothing was sent',
+        );
+      return [ref.part, detail.resource] as const;
+    }),
+  );
+  return new Map(read);
+}
+
+/**
+ * The `merge` of `buildEntryBundle` for an amendment of `opened` (by part): each amended part is
+ * its opened version with the draft's changes (`mergeAmendment`); a changed entry date moves every
+ * resource's date element with the Encounter's.
+ */
+export function amendmentMerge(draft: EntryDraft, opened: Map<string, FhirResource>): AmendmentMerge {
+  const encounter = opened.get('encounter');
+  const dateChanged = !!encounter && entryFields('encounter', encounter).get('date') !== draft.date;
+  return (part, built) => {
+    const version = opened.get(part);
+    return version && version.resourceType === built.resourceType
+      ? mergeAmendment(part, version, built, dateChanged)
+      : built;
+  };
 }
