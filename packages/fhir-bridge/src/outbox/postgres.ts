@@ -411,6 +411,18 @@ export class PostgresOutbox implements Outbox {
   async scrub(): Promise<void> {
     // Rewrites the table without the dead row versions that held plaintext ids (a one-time lock).
     await this.#q('VACUUM FULL records');
+    // The planner's statistics of schema 1 keep sample values of its columns — plaintext ids and
+    // body bytes — in pg_statistic: ANALYZE replaces them with samples of the keyed/sealed columns,
+    // and VACUUM FULL rewrites pg_statistic without the replaced rows (allowed to the database owner).
+    await this.#q('ANALYZE records');
+    try {
+      await this.#q('VACUUM FULL pg_statistic');
+    } catch (error) {
+      if ((error as { code?: string }).code !== '42501') throw error;
+      throw new Error(
+        "the outbox migration must rewrite the database's statistics (VACUUM FULL pg_statistic), which only the database owner or a superuser may do: start the bridge once as the owner of its database (the migration finishes then)",
+      );
+    }
   }
 
   async getState(key: string): Promise<string | undefined> {

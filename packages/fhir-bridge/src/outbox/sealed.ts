@@ -103,14 +103,15 @@ export class SealedOutbox implements Outbox {
   /** Creates the tables, then migrates schema-1 rows (plaintext ids and bodies) to sealed ones. */
   async init(): Promise<void> {
     await this.inner.init();
-    let migrated = 0;
-    for (;;) {
-      const legacy = await this.inner.legacyRecords(500);
-      if (legacy.length === 0) break;
+    let legacy = await this.inner.legacyRecords(500);
+    // Marked before the first row is rewritten: until the scrub has run once (it can fail, e.g.
+    // without the rights, or the process can stop), every start finishes the migration.
+    if (legacy.length) await this.inner.setState('outbox:schema', 'scrubbing');
+    while (legacy.length) {
       await this.inner.rewriteRecords(legacy.map((r) => this.#sealLegacy(r)));
-      migrated += legacy.length;
+      legacy = await this.inner.legacyRecords(500);
     }
-    if (migrated > 0) await this.inner.scrub();
+    if ((await this.inner.getState('outbox:schema')) === 'scrubbing') await this.inner.scrub();
     await this.inner.setState('outbox:schema', String(OUTBOX_SCHEMA));
   }
 
