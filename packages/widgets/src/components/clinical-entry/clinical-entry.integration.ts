@@ -92,15 +92,63 @@ async function fillEverything(el: ClinicalEntry): Promise<void> {
   await type(el, 'f-assessment', 'Stage 1 hypertension.');
 }
 
+/** A signed-in doctor's <clinical-entry> with every section filled in (not saved). */
+async function filledForm(
+  key = stack.doctorKey,
+): Promise<{ provider: Awaited<ReturnType<typeof signedIn>>; el: ClinicalEntry }> {
+  const provider = await signedIn(
+    key,
+    html`<clinical-entry patient-id=${stack.subject} poll-interval="300"></clinical-entry>`,
+  );
+  const el = provider.querySelector<ClinicalEntry>('clinical-entry')!;
+  await formOf(el);
+  await fillEverything(el);
+  return { provider, el };
+}
+
+/** Waits until every one of the `n` records of the last save is anchored. */
+const allAnchored = (el: ClinicalEntry, n: number, what: string) =>
+  until(
+    () =>
+      el
+        .shadowRoot!.querySelector('[part="result"]')
+        ?.textContent?.includes(`All ${n} records of this entry are anchored.`),
+    what,
+    180_000,
+  );
+
+/** A doctor signed in saves an entry with every section and waits until it is anchored. */
+async function savedEntry(): Promise<{
+  provider: Awaited<ReturnType<typeof signedIn>>;
+  el: ClinicalEntry;
+  items: EhrEntrySubmittedEvent['detail']['items'];
+}> {
+  const { provider, el } = await filledForm();
+  let items: EhrEntrySubmittedEvent['detail']['items'] = [];
+  el.addEventListener('ehr-entry-submitted', (e) => (items = e.detail.items), { once: true });
+  el.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
+  await allAnchored(el, 10, 'the entry anchored');
+  return { provider, el, items };
+}
+
+/** The same entry amended elsewhere first (another tab, through the bridge): each resource PUT over its version 1. */
+async function amendElsewhere(
+  provider: Awaited<ReturnType<typeof signedIn>>,
+  resources: (Encounter | Condition | Observation)[],
+): Promise<void> {
+  await entrySourceFor(provider.session!.dataSource)!.submitEntry(stack.subject, {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: resources.map((resource) => ({
+      resource,
+      request: { method: 'PUT', url: `${resource.resourceType}/${resource.id}`, ifMatch: 'W/"1"' },
+    })),
+  });
+}
+
 describe('<clinical-entry> against the real bridge, HAPI FHIR, anvil and Kubo', () => {
   it('a doctor creates an entry with every section: stored on HAPI with its codes and units, anchored, amended into two verified versions, verified in <ehr-viewer>', async () => {
-    const provider = await signedIn(
-      stack.doctorKey,
-      html`<clinical-entry patient-id=${stack.subject} poll-interval="300"></clinical-entry>`,
-    );
-    const el = provider.querySelector<ClinicalEntry>('clinical-entry')!;
-    await formOf(el);
-    await fillEverything(el);
+    const { provider, el } = await filledForm();
     // An impossible vital sign is caught before anything is sent.
     await type(el, 'f-vital-temperature', '73');
     el.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
@@ -259,24 +307,7 @@ describe('<clinical-entry> against the real bridge, HAPI FHIR, anvil and Kubo', 
   });
 
   it('an amendment overtaken by another (If-Match of version 1, HAPI at 2): the bridge refuses it with 412, the element shows the conflict and keeps the draft, HAPI keeps the other version', async () => {
-    const provider = await signedIn(
-      stack.doctorKey,
-      html`<clinical-entry patient-id=${stack.subject} poll-interval="300"></clinical-entry>`,
-    );
-    const el = provider.querySelector<ClinicalEntry>('clinical-entry')!;
-    await formOf(el);
-    await fillEverything(el);
-    let items: EhrEntrySubmittedEvent['detail']['items'] = [];
-    el.addEventListener('ehr-entry-submitted', (e) => (items = e.detail.items), { once: true });
-    el.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
-    await until(
-      () =>
-        el
-          .shadowRoot!.querySelector('[part="result"]')
-          ?.textContent?.includes('All 10 records of this entry are anchored.'),
-      'anchored',
-      180_000,
-    );
+    const { provider, el, items } = await savedEntry();
     await click(el, 'Amend this entry');
 
     // The same entry amended elsewhere first (another tab, through the bridge): the Condition is at version 2.
@@ -290,18 +321,7 @@ describe('<clinical-entry> against the real bridge, HAPI FHIR, anvil and Kubo', 
         coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'inactive' }],
       },
     };
-    const elsewhere = entrySourceFor(provider.session!.dataSource)!;
-    await elsewhere.submitEntry(stack.subject, {
-      resourceType: 'Bundle',
-      type: 'transaction',
-      entry: [
-        {
-          resource: encounter,
-          request: { method: 'PUT', url: `Encounter/${encounterId}`, ifMatch: 'W/"1"' },
-        },
-        { resource: theirs, request: { method: 'PUT', url: `Condition/${conditionId}`, ifMatch: 'W/"1"' } },
-      ],
-    });
+    await amendElsewhere(provider, [encounter, theirs]);
     expect((await fhir<Condition>(`Condition/${conditionId}`)).meta?.versionId).to.equal('2');
 
     // This amendment still names version 1.
@@ -329,26 +349,7 @@ describe('<clinical-entry> against the real bridge, HAPI FHIR, anvil and Kubo', 
   });
 
   it('an amendment changes only the fields the doctor edited: extensions, identifiers, extra codings, notes, performers, the narrative and tags another system added stay byte-equal on HAPI, after a conflict (412, load the current version) and without one', async () => {
-    const provider = await signedIn(
-      stack.doctorKey,
-      html`<clinical-entry patient-id=${stack.subject} poll-interval="300"></clinical-entry>`,
-    );
-    const el = provider.querySelector<ClinicalEntry>('clinical-entry')!;
-    await formOf(el);
-    await fillEverything(el);
-    let items: EhrEntrySubmittedEvent['detail']['items'] = [];
-    el.addEventListener('ehr-entry-submitted', (e) => (items = e.detail.items), { once: true });
-    el.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
-    const anchored = (n: number, what: string) =>
-      until(
-        () =>
-          el
-            .shadowRoot!.querySelector('[part="result"]')
-            ?.textContent?.includes(`All ${n} records of this entry are anchored.`),
-        what,
-        180_000,
-      );
-    await anchored(10, 'the entry anchored');
+    const { provider, el, items } = await savedEntry();
     await click(el, 'Amend this entry');
 
     // Another system enriches the entry's lab result and condition (through the bridge, as a second
@@ -416,22 +417,7 @@ describe('<clinical-entry> against the real bridge, HAPI FHIR, anvil and Kubo', 
       note: [{ text: 'Confirmed by home readings.' }],
       extension: [{ url: 'http://example.org/fhir/StructureDefinition/reviewed', valueBoolean: true }],
     };
-    const elsewhere = entrySourceFor(provider.session!.dataSource)!;
-    await elsewhere.submitEntry(stack.subject, {
-      resourceType: 'Bundle',
-      type: 'transaction',
-      entry: [
-        {
-          resource: encounter,
-          request: { method: 'PUT', url: `Encounter/${encounterId}`, ifMatch: 'W/"1"' },
-        },
-        {
-          resource: richCondition,
-          request: { method: 'PUT', url: `Condition/${conditionId}`, ifMatch: 'W/"1"' },
-        },
-        { resource: richLab, request: { method: 'PUT', url: `Observation/${lab.id}`, ifMatch: 'W/"1"' } },
-      ],
-    });
+    await amendElsewhere(provider, [encounter, richCondition, richLab]);
     const enrichedLab = await byId<Observation>('Observation', lab.id!);
     const enrichedCondition = await byId<Condition>('Condition', conditionId);
     expect([enrichedLab.meta?.versionId, enrichedCondition.meta?.versionId]).to.deep.equal(['2', '2']);
@@ -477,7 +463,7 @@ describe('<clinical-entry> against the real bridge, HAPI FHIR, anvil and Kubo', 
     expect(rebased).to.contain('Observation version 2');
     expect(field(el, 'f-lab-0-value').value, 'the doctor’s change stays in the form').to.equal('131');
     el.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
-    await anchored(10, 'the amendment after the conflict anchored');
+    await allAnchored(el, 10, 'the amendment after the conflict anchored');
     const v3 = await byId<Observation>('Observation', lab.id!);
     const c3 = await byId<Condition>('Condition', conditionId);
     expect([v3.meta?.versionId, v3.valueQuantity?.value]).to.deep.equal(['3', 131]);
@@ -489,7 +475,7 @@ describe('<clinical-entry> against the real bridge, HAPI FHIR, anvil and Kubo', 
     await type(el, 'f-lab-0-value', '118');
     await type(el, 'f-lab-0-high', '140');
     el.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
-    await anchored(10, 'the second amendment anchored');
+    await allAnchored(el, 10, 'the second amendment anchored');
     const v4 = await byId<Observation>('Observation', lab.id!);
     const c4 = await byId<Condition>('Condition', conditionId);
     expect([v4.meta?.versionId, v4.valueQuantity?.value, v4.referenceRange?.[0]?.high?.value]).to.deep.equal([
@@ -510,13 +496,7 @@ describe('<clinical-entry> against the real bridge, HAPI FHIR, anvil and Kubo', 
 
   it('refuses a doctor of another hospital: a clear error and nothing written on HAPI', async () => {
     const before = await fhir<Bundle>('Encounter?_summary=count');
-    const provider = await signedIn(
-      stack.otherHospitalDoctorKey,
-      html`<clinical-entry patient-id=${stack.subject} poll-interval="300"></clinical-entry>`,
-    );
-    const el = provider.querySelector<ClinicalEntry>('clinical-entry')!;
-    await formOf(el);
-    await fillEverything(el);
+    const { el } = await filledForm(stack.otherHospitalDoctorKey);
     el.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
     await until(
       () =>
