@@ -879,7 +879,11 @@ describe('interop: HAPI FHIR JPA pushes through REST-hook subscriptions to the b
       });
       assert.equal(search.status, 200);
       assert.equal((await api(w.bridge.url, `/patients/${w.subject}/consents`, patient)).status, 200);
-      assert.equal((await api(w.bridge.url, `/patients/${w.subject}/records`, stranger)).status, 403);
+      // Five refusals of one actor in one window: the first is audited at once, the other four as
+      // one aggregated AuditEvent (count and period) when the window closes (flushed here).
+      for (let i = 0; i < 5; i++)
+        assert.equal((await api(w.bridge.url, `/patients/${w.subject}/records`, stranger)).status, 403);
+      await w.bridge.app.read.side.denials.flush(true);
       assert.equal((await api(w.bridge.url, `/records/${some}`, undefined)).status, 401);
       const log = await api(w.bridge.url, `/patients/${w.subject}/access-log?limit=1000`, patient);
       const entries = log.body.items as AuditEntry[];
@@ -901,6 +905,15 @@ describe('interop: HAPI FHIR JPA pushes through REST-hook subscriptions to the b
         'refused requests claim no BALP pattern',
       );
       await validateAll('AuditEvent (read side, real requests)', events);
+      const aggregated = events.filter((a) => a.period);
+      assert.equal(aggregated.length, 1, "the stranger's four later refusals are one aggregated AuditEvent");
+      assert.equal(aggregated[0]!.outcome, '4');
+      assert.match(aggregated[0]!.outcomeDesc!, /^4 more refused requests in this period/);
+      assert.equal(
+        aggregated[0]!.agent[0]!.who?.identifier?.value?.toLowerCase(),
+        `did:pkh:eip155:1337:${w.wallets.stranger.address.toLowerCase()}`,
+      );
+      await validateAll('AuditEvent (aggregated denial: 4 refused requests in one event)', aggregated);
 
       // Every action × outcome of the audit writer itself, erasure included (not reachable above).
       const actions: AuditAction[] = auditActionSchema.options;
