@@ -68,3 +68,14 @@ export {
   type TopicSubscriptionOptions,
   type ValidationResult,
 } from './hapi-conformance.js';
+export {
+  benchSummary,
+  cpuMeter,
+  cpuSeconds,
+  fmt,
+  loadAverage,
+  median,
+  pct,
+  table,
+  type BenchSummaryRow,
+} from './bench.js';
