@@ -99,16 +99,24 @@ try {
   }
   await buildDemo(log);
 
-  log('starting anvil (chain id 1337, gas price 0, state in .data/anvil-state.json)');
+  // EHR_BLOCK_TIME=2: a block every 2 s, as the Besu QBFT genesis sets (default: one per transaction).
+  const blockTime = Number(process.env.EHR_BLOCK_TIME ?? 0);
+  if (!Number.isInteger(blockTime) || blockTime < 0)
+    throw new StartError(
+      `EHR_BLOCK_TIME must be a whole number of seconds (0 = a block per transaction), not "${process.env.EHR_BLOCK_TIME}"`,
+    );
+  const mining = blockTime > 0 ? `a block every ${blockTime} s` : 'a block per transaction';
+  log(`starting anvil (chain id 1337, gas price 0, ${mining}, state in .data/anvil-state.json)`);
   const anvil = await startAnvil({
     statePath: join(dataDir, 'anvil-state.json'),
     port: Number(process.env.EHR_RPC_PORT ?? 8545),
+    ...(blockTime > 0 ? { blockTime } : {}),
   });
   stops.push(() => anvil.stop());
   rows.push({
     name: 'chain (anvil)',
     url: anvil.rpcUrl,
-    note: 'chain id 1337, free gas, like a Besu QBFT dev network',
+    note: `chain id 1337, free gas, ${mining}, like a Besu QBFT dev network`,
   });
 
   const values: Record<string, string> = {

@@ -13,10 +13,24 @@ describe('test harness', () => {
       assert.equal(await anvil.rpc('eth_gasPrice'), '0x0');
       await anvil.rpc('evm_mine');
       assert.equal(Number(await anvil.rpc<string>('eth_blockNumber')), 1);
+      assert.equal(await anvil.rpc('anvil_getAutomine'), true, 'a block per transaction by default');
     } finally {
       await anvil.stop();
     }
     assert.equal(isAlive(anvil.process.pid), false);
+  });
+
+  it('mines a block every blockTime seconds, with or without transactions, like QBFT', async () => {
+    const anvil = await startAnvil({ blockTime: 1 });
+    try {
+      assert.equal(await anvil.rpc('anvil_getAutomine'), false, 'no block per transaction');
+      await waitFor(async () => Number(await anvil.rpc<string>('eth_blockNumber')) >= 2 || undefined, {
+        timeoutMs: 30_000,
+        what: 'two blocks mined on the interval',
+      });
+    } finally {
+      await anvil.stop();
+    }
   });
 
   it('starts Kubo with the test profile and round-trips add/cat, then removes its repo', async () => {
