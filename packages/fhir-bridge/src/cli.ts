@@ -8,13 +8,24 @@
  *   ehr-bridge retry  [--url URL]                               put dead letters back in their queues
  *   ehr-bridge verify <Type/id> [--url URL] [--config FILE]     check every version against the chain
  *   ehr-bridge keys init --file FILE                             write a new key store (mode 0600)
+ *   ehr-bridge endpoint set <url> [--services a,b] [--config FILE]  publish the bridge's URL on chain (hospital key)
  */
 import { parseArgs } from 'node:util';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { contentHash, leafHash, openEnvelope, recordAad, verifyProof, type Hex } from '@ehr-anchor/core';
 import type { ApiAnchorLookup, ApiBridgeStatus, ApiDeadLetterRetry } from '@ehr-anchor/core/api';
+import {
+  ALL_ENDPOINT_SERVICES,
+  ENDPOINT_SERVICES,
+  checkEndpointUrl,
+  describeContractError,
+  endpointServiceMask,
+  endpointServices,
+  type EndpointService,
+} from '@ehr-anchor/contracts';
 import { buildApp } from './app.js';
+import { Chain } from './pipeline/chain.js';
 import {
   ConfigError,
   ENV_VARS,
@@ -44,6 +55,11 @@ Usage:
       store from --config) the decrypted content's hash.
   ehr-bridge keys init --file FILE
       Write a new key store (one active hospital key, a pseudonym key), mode 0600.
+  ehr-bridge endpoint set <url> [--services records,entries,…] [--config FILE]
+      Publish where this hospital's bridge answers (EhrRegistry setEndpoint), so portals find it
+      from the chain. Signed with the hospital's own key, read from the file EHR_HOSPITAL_KEY_FILE
+      (never from the command line); the chain and registry come from the bridge's configuration.
+      Default services: every one this bridge serves but the live event stream.
 
 Configuration (env wins over the JSON file named by --config or EHR_BRIDGE_CONFIG):
 ${Object.entries(ENV_VARS)
@@ -57,6 +73,7 @@ ${Object.entries(NESTED_ENV_VARS)
   .join('\n')}
   EHR_BRIDGE_URL                   bridge base URL for status/verify/retry (default http://127.0.0.1:8787)
   EHR_BRIDGE_TOKEN                 operator credential they send (the bridge's operatorToken, or a source's bearer secret)
+  EHR_HOSPITAL_KEY_FILE            endpoint set: file holding the hospital account's private key (0x…)
 `;
 
 function fail(message: string): never {
@@ -276,6 +293,62 @@ async function keys(sub: string | undefined, args: { file?: string }) {
   process.stdout.write(`wrote a new key store to ${args.file}\n`);
 }
 
+/**
+ * `ehr-bridge endpoint set <url>`: the hospital publishes its bridge's public URL and services on
+ * chain. The URL is checked as portals check it (https, or http on loopback; no credentials, query
+ * or fragment); a refusal of the chain is said in a sentence (e.g. the key is not a hospital's).
+ */
+async function endpoint(
+  sub: string | undefined,
+  url: string | undefined,
+  args: { config?: string; services?: string },
+): Promise<void> {
+  if (sub !== 'set' || !url) fail('usage: ehr-bridge endpoint set <url> [--services a,b] [--config FILE]');
+  let checked: string;
+  try {
+    checked = checkEndpointUrl(url);
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  let services = ALL_ENDPOINT_SERVICES & ~ENDPOINT_SERVICES.events;
+  if (args.services) {
+    const names = args.services.split(',').map((s) => s.trim());
+    const unknown = names.filter((n) => !(n in ENDPOINT_SERVICES));
+    if (unknown.length)
+      fail(`unknown service ${unknown.join(', ')} (known: ${Object.keys(ENDPOINT_SERVICES).join(', ')})`);
+    services = endpointServiceMask(names as EndpointService[]);
+  }
+  const keyFile = process.env.EHR_HOSPITAL_KEY_FILE;
+  if (!keyFile) fail('set EHR_HOSPITAL_KEY_FILE to the file holding the hospital account’s private key');
+  const c = config(args.config);
+  const chain = new Chain({
+    rpcUrl: c.rpcUrl,
+    ...(c.deploymentFile ? { deploymentFile: c.deploymentFile } : {}),
+    ...(c.anchorAddress ? { anchorAddress: c.anchorAddress } : {}),
+    signerKey: readFileSync(keyFile, 'utf8').trim(),
+  });
+  try {
+    const registry = chain.registry.connect(chain.wallet) as typeof chain.registry;
+    const [current, currentServices] = (await chain.registry.getFunction('endpointOf')(
+      chain.wallet.address,
+    )) as [string, bigint];
+    if (current === checked && Number(currentServices) === services) {
+      process.stdout.write(`${checked} is already published for ${chain.wallet.address}\n`);
+      return;
+    }
+    try {
+      await (await registry.getFunction('setEndpoint')(checked, services)).wait();
+    } catch (error) {
+      fail(describeContractError(error)?.message ?? (error as Error).message);
+    }
+    process.stdout.write(
+      `published ${checked} (${endpointServices(services).join(', ')}) for hospital ${chain.wallet.address}\n`,
+    );
+  } finally {
+    chain.provider.destroy();
+  }
+}
+
 export async function main(argv = process.argv.slice(2)): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -290,6 +363,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       anchor: { type: 'boolean' },
       url: { type: 'string' },
       file: { type: 'string' },
+      services: { type: 'string' },
     },
   });
   const [command, ...rest] = positionals;
@@ -310,6 +384,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       return verify(values, rest[0]);
     case 'keys':
       return keys(rest[0], values);
+    case 'endpoint':
+      return endpoint(rest[0], rest[1], values);
     default:
       fail(`unknown command ${command} (see --help)`);
   }

@@ -10,6 +10,7 @@
  * before anything reaches the FHIR server. Every attempt is audited (action `edit`).
  */
 import { pseudonym } from '@ehr-anchor/core';
+import { SCOPE_LABELS, SCOPES, scopeCategories } from '@ehr-anchor/contracts';
 import { entryReceiptSchema, recordVersionsSchema, type RecordVersion } from '@ehr-anchor/core/api';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { strictJsonParser } from '../../plugins/errors.js';
@@ -70,14 +71,26 @@ export async function entryRoutes(root: FastifyInstance): Promise<void> {
         subject,
         check: async (actor) => {
           const hospital = actor.roles.doctorOf;
-          if (!hospital) return 'only an active doctor may write clinical entries';
-          if (hospital !== (await side.hospital()))
-            return "the doctor does not belong to this bridge's hospital";
+          if (!hospital) return 'Only an active doctor may write clinical entries.';
+          const own = await side.hospital();
+          if (hospital !== own) {
+            // Not a consent question: entries go to the doctor's own hospital's bridge and FHIR server.
+            const [theirs, this_] = await Promise.all([
+              side.chain.hospitalName(hospital),
+              own ? side.chain.hospitalName(own) : null,
+            ]);
+            return `You are a doctor of ${theirs ?? 'another hospital'}, not of ${this_ ?? 'this hospital'}: write the entry through ${theirs ?? 'your hospital'}'s own system.`;
+          }
           // Authorization before validation: a caller who may not write learns nothing about the rules.
           scope = entryScope(req.body);
-          return (await side.chain.canRead(actor.address, subject, scope))
-            ? null
-            : 'the patient has not granted this doctor (or their hospital) the categories of this entry';
+          if (await side.chain.canRead(actor.address, subject, scope)) return null;
+          // Which categories the patient's grants (to the doctor or to their hospital) leave out.
+          const missing: string[] = [];
+          for (const category of scopeCategories(scope))
+            if (!(await side.chain.canRead(actor.address, subject, SCOPES[category])))
+              missing.push(SCOPE_LABELS[category]);
+          const name = own ? await side.chain.hospitalName(own) : null;
+          return `The patient has not granted you or ${name ?? 'your hospital'} access to: ${missing.join(', ')}. Ask the patient to add these to a grant.`;
         },
       };
       const receipt = await side.run(req, spec, async () => {

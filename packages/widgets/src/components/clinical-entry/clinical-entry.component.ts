@@ -5,6 +5,7 @@ import { EhrElement, describeError } from '../../internal/ehr-element.js';
 import { tokens } from '../../styles/tokens.js';
 import { common } from '../../styles/common.js';
 import '../ehr-viewer/version-history.js';
+import { DataSourceError } from '../../data/data-source.js';
 import {
   CONDITION_CLINICAL_STATUSES,
   DOSE_UNITS,
@@ -559,10 +560,16 @@ export class ClinicalEntry extends EhrElement {
       const issues = error instanceof EntryRefusedError ? error.issues : [];
       // The draft stays saved (it is removed only once the server took the entry), so nothing typed is lost.
       const conflict = error instanceof EntryRefusedError && error.kind === 'conflict';
+      // A refusal that says why (which hospital, which categories the grants leave out) is shown as
+      // said, instead of the general "ask for access", which may not be the reason.
+      const why =
+        error instanceof DataSourceError && error.kind === 'forbidden' && !/^HTTP \d+$/.test(error.message)
+          ? error.message
+          : undefined;
       this.phase = {
         kind: 'refused',
-        message: describeError(error, this.strings),
-        issues,
+        message: why ?? describeError(error, this.strings),
+        issues: why ? issues.filter((i) => i.message !== why) : issues,
         ...(conflict ? { conflict } : {}),
       };
       return;

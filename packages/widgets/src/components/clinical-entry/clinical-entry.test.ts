@@ -387,7 +387,7 @@ describe('<clinical-entry>', () => {
     entries.refuseNext(
       new EntryRefusedError(
         'forbidden',
-        'the patient has not granted this doctor (or their hospital) the categories of this entry',
+        'The patient has not granted you or Dev Hospital A access to: Conditions. Ask the patient to add these to a grant.',
         [],
       ),
     );
@@ -396,8 +396,12 @@ describe('<clinical-entry>', () => {
       () =>
         el
           .shadowRoot!.querySelector('[role="alert"]')
-          ?.textContent?.includes('Ask the patient to grant you access'),
+          ?.textContent?.includes('access to: Conditions. Ask the patient to add these to a grant.'),
       'refusal',
+    );
+    // One reason, the server's: not the general "ask for access" besides it.
+    expect(el.shadowRoot!.querySelector('[role="alert"]')!.textContent).not.to.include(
+      'You do not have access',
     );
     await expect(el).to.be.accessible();
     expect(sessionStorage.length, 'the draft is kept').to.equal(1);
