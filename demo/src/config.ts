@@ -13,7 +13,13 @@ export interface DemoAccount {
 }
 
 export interface PortalConfig {
+  /** Hospital A's bridge (the pushes, and the provider's only bridge in the single-hospital layout). */
   bridgeUrl: string;
+  /**
+   * Several hospitals run: the provider gets no `bridge-url` and reads every hospital's bridge as
+   * published on chain (one merged timeline).
+   */
+  network?: boolean;
   rpcUrl: string;
   chainId: number;
   contractAddress: string;

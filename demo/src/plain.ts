@@ -34,7 +34,8 @@ async function main(): Promise<void> {
   ]);
   if (!config.bundleUrl || !defined) $('bundle-missing').hidden = false;
   const provider = $<ProviderElement>('provider');
-  provider.setAttribute('bridge-url', config.bridgeUrl);
+  // Several hospitals: no bridge-url, the provider finds every hospital's bridge on chain.
+  if (!config.network) provider.setAttribute('bridge-url', config.bridgeUrl);
   provider.setAttribute('rpc-url', config.rpcUrl);
   provider.setAttribute('chain-id', String(config.chainId));
   provider.setAttribute('contract-address', config.contractAddress);

@@ -5,7 +5,9 @@
  * then that hospital's Synthea fixtures loaded through it — the real way when its FHIR server is
  * up (a REST-hook Subscription pointing at the bridge, bundles loaded into the server), else by
  * POSTing the bundles to the bridge directly. With two hospitals the patients are split between
- * them, two of them seen at both (src/hospital-fixtures.ts).
+ * them, two of them seen at both (src/hospital-fixtures.ts). Once a bridge listens, its hospital
+ * publishes the bridge's URL on chain (`setEndpoint`, signed with the hospital's dev key), so portals
+ * find every hospital's bridge from chain state.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +18,9 @@ import {
   loadSyntheaBundles,
   loadSyntheaIntoHapi,
 } from '@ehr-anchor/testkit';
+import { chainProvider } from '@ehr-anchor/contracts/deploy';
 import type { Bundle } from 'fhir/r4';
+import { ensureDevNetwork } from './contracts.js';
 import type { StackContext, StackPart, StackUp } from './context.js';
 import { bundlesFor } from './hospital-fixtures.js';
 import { portOf, sitesOf, valueKey, type Site } from './sites.js';
@@ -72,6 +76,21 @@ async function startBridge(ctx: StackContext, site: Site, peers: string[]): Prom
     },
   });
   const bridge = await startServer(config);
+  // The hospital publishes where its bridge answers (setEndpoint, signed with the hospital's key):
+  // portals find every hospital's bridge from chain state.
+  const registry = ctx.values.ehrRegistryAddress;
+  if (registry) {
+    const provider = chainProvider(rpcUrl);
+    try {
+      const done = await ensureDevNetwork(provider, registry, { [site.key]: bridge.url });
+      if (done.length) ctx.log(`bridge ${site.letter}: ${done.join(', ')}`);
+    } catch (error) {
+      await bridge.close();
+      throw error;
+    } finally {
+      provider.destroy();
+    }
+  }
   ctx.values[valueKey(site, 'bridgeUrl')] = bridge.url;
   ctx.values[valueKey(site, 'bridgeKeyStoreFile')] = config.keyStoreFile;
   return bridge;

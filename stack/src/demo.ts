@@ -204,6 +204,7 @@ export const up: StackUp = async (ctx) => {
   const bundleFile = findBundle();
   const config: PortalConfig = {
     bridgeUrl,
+    ...(sites.length > 1 ? { network: true } : {}),
     rpcUrl,
     chainId: Number(chainId ?? 1337),
     contractAddress: ehrRegistryAddress,

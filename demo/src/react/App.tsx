@@ -92,7 +92,7 @@ export function App({ config }: { config: PortalConfig }) {
 
   const sees = (panel: keyof typeof PANELS) => (PANELS[panel] as readonly string[]).includes(role);
   const connection = {
-    'bridge-url': config.bridgeUrl,
+    ...(config.network ? {} : { 'bridge-url': config.bridgeUrl }),
     'rpc-url': config.rpcUrl,
     'chain-id': config.chainId,
     'contract-address': config.contractAddress,

@@ -11,14 +11,22 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createRestHookSubscription, startAnvil, startKubo, stopAll } from '@ehr-anchor/testkit';
-import { openOutbox } from '@ehr-anchor/fhir-bridge';
+import {
+  createRestHookSubscription,
+  startAnvil,
+  startCluster,
+  startKubo,
+  stopAll,
+} from '@ehr-anchor/testkit';
+import { openOutbox, type RunningBridge } from '@ehr-anchor/fhir-bridge';
 import { DEV_SOURCE_SECRET } from '@ehr-anchor/stack/bridge';
 import type { StackContext, StackUp } from '@ehr-anchor/stack/context';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 
 export interface E2eStack {
   values: Record<string, string>;
+  /** The running bridges, hospital A's first (two with `hospitals: 2`). */
+  bridges: RunningBridge[];
   /** The stack's data dir (bridge outbox, keys, …), deleted by stop(). */
   dataDir: string;
   demoUrl: string;
@@ -41,8 +49,15 @@ async function runPart(
   if (handle?.stop) stops.push(handle.stop.bind(handle));
 }
 
-/** Starts the stack; the caller must `stop()` it (also on failure). */
-export async function startStack(log: (m: string) => void = (m) => console.log(`# ${m}`)): Promise<E2eStack> {
+/**
+ * Starts the stack; the caller must `stop()` it (also on failure). `hospitals: 2` runs the
+ * two-hospital layout of `npm start`: two Kubo nodes in one private network, a HAPI server and a
+ * bridge per hospital, each bridge subscribed to its own server and publishing its URL on chain.
+ */
+export async function startStack(
+  log: (m: string) => void = (m) => console.log(`# ${m}`),
+  { hospitals = 1 }: { hospitals?: 1 | 2 } = {},
+): Promise<E2eStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ehr-e2e-'));
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
@@ -53,19 +68,23 @@ export async function startStack(log: (m: string) => void = (m) => console.log(`
   try {
     const anvil = await startAnvil();
     stops.push(() => anvil.stop());
-    const kubo = await startKubo();
-    stops.push(() => kubo.stop());
-    const ctx: StackContext = {
-      dataDir,
-      values: {
-        rpcUrl: anvil.rpcUrl,
-        chainId: '1337',
-        ipfsApiUrl: kubo.apiUrl,
-        ipfsGatewayUrl: kubo.gatewayUrl,
-      },
-      row: (r) => log(`${r.name}: ${r.url}`),
-      log,
-    };
+    const values: Record<string, string> = { rpcUrl: anvil.rpcUrl, chainId: '1337' };
+    if (hospitals === 1) {
+      const kubo = await startKubo();
+      stops.push(() => kubo.stop());
+      Object.assign(values, { ipfsApiUrl: kubo.apiUrl, ipfsGatewayUrl: kubo.gatewayUrl });
+    } else {
+      const cluster = await startCluster({ nodes: 2 });
+      stops.push(() => cluster.stop());
+      Object.assign(values, {
+        hospitals: '2',
+        ipfsApiUrl: cluster.nodes[0]!.apiUrl,
+        ipfsGatewayUrl: cluster.nodes[0]!.gatewayUrl,
+        ipfsApiUrlB: cluster.nodes[1]!.apiUrl,
+        ipfsGatewayUrlB: cluster.nodes[1]!.gatewayUrl,
+      });
+    }
+    const ctx: StackContext = { dataDir, values, row: (r) => log(`${r.name}: ${r.url}`), log };
     // Free ports for the parts that default to fixed ones.
     process.env.EHR_BRIDGE_PORT = '0';
     process.env.EHR_DEMO_PORT = '0';
@@ -77,17 +96,31 @@ export async function startStack(log: (m: string) => void = (m) => console.log(`
     ]);
     const fhirBaseUrl = ctx.values.fhirBaseUrl;
     if (!fhirBaseUrl) throw new Error('the FHIR server part published no fhirBaseUrl');
-    // The bridge part's "fixtures already loaded" mark (see the file comment).
-    mkdirSync(join(dataDir, 'bridge'), { recursive: true });
-    const outbox = await openOutbox(`sqlite:${join(dataDir, 'bridge', 'outbox.db')}`);
-    await outbox.setState('stack:fixtures', 'left to the e2e flows');
-    await outbox.close();
-    await runPart('bridge', () => import('@ehr-anchor/stack/bridge'), ctx, stops);
-    await createRestHookSubscription(fhirBaseUrl, `${ctx.values.bridgeUrl}/fhir`, [
-      `Authorization: Bearer ${DEV_SOURCE_SECRET}`,
-    ]);
+    // The bridge part's "fixtures already loaded" mark (see the file comment), in each bridge's outbox.
+    for (const dir of hospitals === 1 ? ['bridge'] : ['bridge', 'bridge-b']) {
+      mkdirSync(join(dataDir, dir), { recursive: true });
+      const outbox = await openOutbox(`sqlite:${join(dataDir, dir, 'outbox.db')}`);
+      await outbox.setState('stack:fixtures', 'left to the e2e flows');
+      await outbox.close();
+    }
+    const { startBridges } = await import('@ehr-anchor/stack/bridge');
+    const part = await startBridges(ctx);
+    stops.push(() => part.stop());
+    for (const suffix of hospitals === 1 ? [''] : ['', 'B'])
+      await createRestHookSubscription(
+        ctx.values[`fhirBaseUrl${suffix}`]!,
+        `${ctx.values[`bridgeUrl${suffix}`]}/fhir`,
+        [`Authorization: Bearer ${DEV_SOURCE_SECRET}`],
+      );
     await runPart('demo', () => import('@ehr-anchor/stack/demo'), ctx, stops);
-    return { values: ctx.values, dataDir, demoUrl: ctx.values.demoUrl!, fhirBaseUrl, stop };
+    return {
+      values: ctx.values,
+      bridges: part.bridges,
+      dataDir,
+      demoUrl: ctx.values.demoUrl!,
+      fhirBaseUrl,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;

@@ -65,8 +65,12 @@ export class VerificationController implements ReactiveController {
     return checking;
   }
 
-  /** The expected subject of the patient on screen (a promise shared by every record of the view). */
-  private expectedSubject(source: EhrDataSource): Promise<string> {
+  /**
+   * The expected subject of the patient on screen (a promise shared by every record of the view), or
+   * the one the source established for the record's own hospital when it reads several.
+   */
+  private expectedSubject(source: EhrDataSource, detail?: RecordDetail): Promise<string> {
+    if (detail?.origin?.subject !== undefined) return Promise.resolve(detail.origin.subject);
     if (!this.subject) {
       this.subject = source.expectedSubject(this.patientId);
       // Rejections surface per record as `unknown`; a later reset asks again.
@@ -79,7 +83,9 @@ export class VerificationController implements ReactiveController {
   async verifyDetail(detail: RecordDetail): Promise<Verification> {
     const source = this.source;
     if (!source) return { state: 'unknown', detail: 'No data source.' };
-    const v = await verifyRecord(detail, this.expectedSubject(source), (root) => source.anchorOf(root));
+    const v = await verifyRecord(detail, this.expectedSubject(source, detail), (root) =>
+      source.anchorOf(root),
+    );
     if (source === this.source) this.settle(detail.summary.key, v);
     return v;
   }
@@ -101,7 +107,7 @@ export class VerificationController implements ReactiveController {
         .getRecord(patientId, key)
         .then((detail) => {
           this.summaries.set(key, detail.summary);
-          return verifyRecord(detail, this.expectedSubject(source), (root) => source.anchorOf(root));
+          return verifyRecord(detail, this.expectedSubject(source, detail), (root) => source.anchorOf(root));
         })
         .catch((error: unknown): Verification => ({ state: 'unknown', detail: (error as Error).message }))
         .then((v) => {

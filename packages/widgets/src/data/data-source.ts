@@ -75,6 +75,8 @@ export interface RecordSummary {
   value?: string;
   /** `pending` until the bridge has anchored the batch holding this record. */
   state: 'anchored' | 'pending';
+  /** The hospital whose bridge served it, when a source reads several hospitals (shown on the row). */
+  origin?: { hospital: string; name: string };
 }
 
 export interface RecordQuery {
@@ -88,12 +90,20 @@ export interface RecordQuery {
 /**
  * Where a record comes from: the hospital whose bridge served it, as the data source established it
  * from configuration or chain state — never from what the bridge says about the record. The record
- * verifies only if its root was anchored by this hospital. (Today a source talks to one bridge; a
- * provider of several bridges gives each record the hospital of the bridge it came from.)
+ * verifies only if its root was anchored by this hospital. A source of several bridges
+ * (`HospitalNetworkDataSource`) gives each record the hospital of the bridge it came from.
  */
 export interface RecordOrigin {
   /** The hospital's address (its admin account on chain). */
   hospital: string;
+  /** The hospital's name on chain, when the source read it. */
+  name?: string;
+  /**
+   * The subject the chain binds to the patient on screen at this hospital, when a source reads
+   * several hospitals (each has its own pseudonym of the person); the verdict then expects it instead
+   * of the view's `expectedSubject`. Established from chain state by the source, never from a bridge.
+   */
+  subject?: string;
 }
 
 /** A record with everything the browser needs to verify it. */
@@ -330,10 +340,28 @@ export interface EhrDataSource {
   requestRegistration(input: RegistrationInput): Promise<TxHandle>;
 
   /**
+   * How each hospital's bridge answered the last request that needed it, for a source that reads
+   * several hospitals (optional): the viewer names those whose records are missing.
+   */
+  hospitalStates?(): HospitalState[];
+
+  /**
    * Sign-In with Ethereum against the bridge (optional: fixtures and read-only sources may omit it).
    * `sign` asks the wallet to `personal_sign` the EIP-4361 message.
    */
   signIn?(address: string, sign: (message: string) => Promise<string>): Promise<SignInResult>;
+}
+
+/** How a hospital's bridge answered, in a source that reads several hospitals. */
+export interface HospitalState {
+  /** The hospital's address on chain. */
+  hospital: string;
+  /** Its name on chain. */
+  name: string;
+  /** `unavailable`: no answer (down, or no bridge published); `refused`: it answered no (e.g. no grant covers it). */
+  state: 'available' | 'unavailable' | 'refused';
+  /** Why, in words for the person (the bridge's own sentence for a refusal). */
+  message?: string;
 }
 
 /** Roles of the signed-in account, as the bridge derived them from chain state. */

@@ -24,6 +24,11 @@ function roleOf(r: SignInResult): { role: EhrRole; patientId?: string; hospital?
   return { role: 'visitor' };
 }
 
+/** A source over several hospitals' bridges (HospitalNetworkDataSource): whom a sign-in signs for. */
+interface MultiBridge {
+  signInTargets(): Promise<{ name: string }[]>;
+}
+
 function rpcCode(error: unknown): number | undefined {
   const code = (error as { code?: unknown }).code;
   return typeof code === 'number' ? code : undefined;
@@ -71,7 +76,11 @@ export class EhrProvider extends LitElement {
     `,
   ];
 
-  /** Bridge base URL. */
+  /**
+   * Bridge base URL: one hospital's bridge. Without it (and with `rpc-url`, `chain-id` and
+   * `contract-address`) the provider reads every hospital: their bridges as published on chain
+   * (`endpointOf`), one merged timeline, a sign-in at each bridge.
+   */
   @property({ attribute: 'bridge-url' }) accessor bridgeUrl = '';
   /** Chain JSON-RPC URL for reads (anchors, grants). */
   @property({ attribute: 'rpc-url' }) accessor rpcUrl = '';
@@ -151,25 +160,30 @@ export class EhrProvider extends LitElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('ethereum') && this.isConnected) this.subscribe();
-    if (!this.dataSource && this.bridgeUrl && this.rpcUrl && this.contractAddress) {
+    if (!this.dataSource && this.rpcUrl && this.contractAddress && (this.bridgeUrl || this.chainId)) {
       const key = [this.bridgeUrl, this.rpcUrl, this.chainId, this.contractAddress, this.bridgeHospital].join(
         '|',
       );
       if (key !== this.builtKey || changed.has('ethereum')) {
         this.builtKey = key;
         const ethereum = this.ethereum;
+        const chain = { rpcUrl: this.rpcUrl, chainId: this.chainId, contractAddress: this.contractAddress };
         // Loaded on demand: pages that pass a dataSource never load ethers through here.
-        void import('../../data/http-chain-data-source.js').then(({ HttpChainDataSource }) => {
-          if (this.builtKey !== key) return;
-          this.builtSource = new HttpChainDataSource({
-            bridgeUrl: this.bridgeUrl,
-            rpcUrl: this.rpcUrl,
-            chainId: this.chainId,
-            contractAddress: this.contractAddress,
-            ...(this.bridgeHospital ? { hospital: this.bridgeHospital } : {}),
-            ethereum: ethereum as never,
+        if (this.bridgeUrl)
+          void import('../../data/http-chain-data-source.js').then(({ HttpChainDataSource }) => {
+            if (this.builtKey !== key) return;
+            this.builtSource = new HttpChainDataSource({
+              ...chain,
+              bridgeUrl: this.bridgeUrl,
+              ...(this.bridgeHospital ? { hospital: this.bridgeHospital } : {}),
+              ethereum: ethereum as never,
+            });
           });
-        });
+        else
+          void import('../../data/hospital-network-data-source.js').then(({ HospitalNetworkDataSource }) => {
+            if (this.builtKey !== key) return;
+            this.builtSource = new HospitalNetworkDataSource({ ...chain, ethereum: ethereum as never });
+          });
       }
     }
     const source = this.source;
@@ -274,6 +288,9 @@ export class EhrProvider extends LitElement {
     this.busy = true;
     this.message = this.strings.signingIn;
     try {
+      // Several hospitals: one signature per bridge, said before the first prompt.
+      const targets = await (source as Partial<MultiBridge>).signInTargets?.();
+      if (targets && targets.length > 1) this.message = this.strings.signingInTo(targets.map((t) => t.name));
       const result = await source.signIn(account, async (message) => {
         try {
           return String(

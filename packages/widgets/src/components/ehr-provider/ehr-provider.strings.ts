@@ -15,10 +15,12 @@ export const ehrProviderStrings = {
   switchNetwork: 'Switch network',
   signIn: 'Sign in',
   signingIn: 'Sign the message in your wallet…',
+  signingInTo: (hospitals: string[]) =>
+    `Signing in to ${hospitals.length} hospitals (${hospitals.join(', ')}): your wallet asks you to sign once for each.`,
   signOut: 'Sign out',
   signedInAs: (role: string) => `Signed in as ${role}`,
   notConfigured:
-    'Set bridge-url, rpc-url, chain-id and contract-address (or a dataSource) on <ehr-provider>.',
+    'Set rpc-url, chain-id and contract-address (and bridge-url for one hospital only), or a dataSource, on <ehr-provider>.',
   roles: {
     admin: 'network admin',
     hospital: 'hospital',

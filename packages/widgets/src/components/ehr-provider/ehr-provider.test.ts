@@ -31,7 +31,7 @@ function button(el: EhrProvider): HTMLButtonElement | null {
 describe('<ehr-provider>', () => {
   it('says how to configure it when it has no settings', async () => {
     const el = await fixture<EhrProvider>(html`<ehr-provider .ethereum=${undefined}></ehr-provider>`);
-    expect(status(el)).to.contain('Set bridge-url');
+    expect(status(el)).to.contain('Set rpc-url, chain-id and contract-address');
     await expect(el).to.be.accessible();
   });
 

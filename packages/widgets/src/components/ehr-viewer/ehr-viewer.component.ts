@@ -1,6 +1,6 @@
 import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
-import { Task } from '@lit/task';
+import { Task, TaskStatus } from '@lit/task';
 import { keyed } from 'lit/directives/keyed.js';
 import type { Attachment, DocumentReference, FhirResource, Observation, Patient } from 'fhir/r4';
 import { EhrElement, describeError } from '../../internal/ehr-element.js';
@@ -577,7 +577,33 @@ export class EhrViewer extends EhrElement {
     return rows;
   }
 
+  /**
+   * The hospitals whose records are missing from the timeline (a source over several hospitals
+   * reports them: a bridge that did not answer, or refused), each in a sentence.
+   */
+  private renderHospitalStates(): TemplateResult | typeof nothing {
+    const s = this.strings;
+    const states = this.source?.hospitalStates?.() ?? [];
+    const missing = states.filter((h) => h.state !== 'available');
+    if (!missing.length) return nothing;
+    return html`<ul part="hospital-states" class="hospital-states" role="alert">
+      ${missing.map(
+        (h) =>
+          html`<li data-state=${h.state} data-hospital=${h.hospital}>${h.state === 'unavailable' ? s.hospitalUnavailable(h.name) : s.hospitalRefused(h.name, h.message ?? '')}</li>`,
+      )}
+    </ul>`;
+  }
+
   private renderRecords(): TemplateResult {
+    // Which hospitals are missing comes first: the list below is not everything.
+    return html`${
+      this.recordsTask.status === TaskStatus.COMPLETE || this.recordsTask.status === TaskStatus.ERROR
+        ? this.renderHospitalStates()
+        : nothing
+    }${this.renderRecordList()}`;
+  }
+
+  private renderRecordList(): TemplateResult {
     const s = this.strings;
     return this.recordsTask.render({
       initial: () => html`<p role="status">${s.loadingRecords}</p>`,
@@ -644,7 +670,7 @@ export class EhrViewer extends EhrElement {
         @click=${() => this.select(r.key)}
       >
         <span class="when">${formatDate(r.date)}</span>
-        <span class="what">${r.title}${r.value ? html` <span class="value">${r.value}</span>` : nothing}</span>
+        <span class="what">${r.title}${r.value ? html` <span class="value">${r.value}</span>` : nothing}${r.origin ? html` <span part="origin" class="origin">${this.strings.fromHospital(r.origin.name)}</span>` : nothing}</span>
         ${this.renderBadge(badge)}
       </button>
     </div>`;
@@ -711,6 +737,7 @@ export class EhrViewer extends EhrElement {
     ];
     return html`<div class="detail-head">
         <h4>${d.summary.title}</h4>
+        ${d.summary.origin ? html`<span part="origin" class="origin">${s.fromHospital(d.summary.origin.name)}</span>` : nothing}
         ${this.renderBadge(v)}
         <button type="button" @click=${() => (this.selectedKey = '')}>${s.closeDetail}</button>
       </div>

@@ -13,6 +13,12 @@ export const ehrViewerStrings = {
     'The long list cannot be shown: a part of this page did not load. Reload the page to try again.',
   loadingRecord: 'Loading the record…',
   emptyRecords: 'No records match these filters. Clear a filter or widen the dates.',
+  /** The hospital a record comes from (a timeline of several hospitals). */
+  fromHospital: (name: string) => `From ${name}`,
+  hospitalUnavailable: (name: string) =>
+    `${name} is unavailable: its records are not shown until its system answers again. The other hospitals' records are shown.`,
+  hospitalRefused: (name: string, why: string) =>
+    `${name} did not share its records with you${why ? `: ${why}` : '.'}`,
   retry: 'Retry',
   birthDate: 'Born',
   identifiers: 'Identifiers',

@@ -138,6 +138,19 @@ export const styles = [
     .value {
       color: var(--_muted);
     }
+    .origin {
+      display: block;
+      font-size: 0.85em;
+      font-weight: normal;
+      color: var(--_muted);
+    }
+    .hospital-states {
+      list-style: none;
+      padding: var(--_space);
+      margin: var(--_space) 0;
+      border: 1px solid var(--_border);
+      border-radius: var(--_radius);
+    }
     .badge {
       font-size: 0.8em;
       border: 1px solid currentColor;
