@@ -144,6 +144,10 @@ const LAZY_TRIGGERS = [
     'bridge + chain data source: an element configured by attributes, not a dataSource property',
   ],
   [
+    /\/hospital-network-data-source\.ts$/,
+    'every hospital of the network: an <ehr-provider> with rpc-url and contract-address but no bridge-url',
+  ],
+  [
     /\/core\/src\/verify\.ts$/,
     'record verification (core: JCS, keccak, leaf, Merkle proof): the first record with a proof to check',
   ],

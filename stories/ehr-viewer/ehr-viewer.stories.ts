@@ -1,7 +1,14 @@
 import type { Meta, StoryObj } from '@storybook/web-components-vite';
 import type { FixtureDataSource } from '@ehr-anchor/widgets/testing';
 import '@ehr-anchor/widgets/ehr-viewer.js';
-import { emptyFixture, failing, fixture, stalled, withDocument } from '../support/data-sources.js';
+import {
+  emptyFixture,
+  failing,
+  fixture,
+  stalled,
+  twoHospitals,
+  withDocument,
+} from '../support/data-sources.js';
 import { allInShadow, inShadow, mount, shadowText, storyElement, until } from '../support/render.js';
 
 interface Loaded {
@@ -53,6 +60,33 @@ export const Verified: Story = {
     await until('the detail marked verified', () =>
       inShadow(el, '[part="detail"] [part="badge"][data-state="verified"]'),
     );
+  },
+};
+
+export const TwoHospitals: Story = {
+  name: 'Two hospitals (one merged timeline)',
+  loaders: [async () => ({ ds: twoHospitals(await fixture()) })],
+  play: async ({ canvasElement }) => {
+    const el = viewer(canvasElement);
+    for (const name of ['Riverside General', 'Hillcrest Clinic'])
+      await until(`a row from ${name}`, () =>
+        allInShadow(el, '[part="record"] [part="origin"]').some((o) => o.textContent === `From ${name}`),
+      );
+    await until('a verified badge in the timeline', () => rowBadge(el, 'verified'));
+  },
+};
+
+export const HospitalUnavailable: Story = {
+  name: 'Two hospitals, one unavailable',
+  loaders: [async () => ({ ds: twoHospitals(await fixture(), { unavailable: true }) })],
+  play: async ({ canvasElement }) => {
+    const el = viewer(canvasElement);
+    await until('the unavailable hospital named above the list', () =>
+      inShadow(el, '[part="hospital-states"] [data-state="unavailable"]')?.textContent?.includes(
+        'Hillcrest Clinic is unavailable',
+      ),
+    );
+    await until('the other hospital’s records, verified', () => rowBadge(el, 'verified'));
   },
 };
 

@@ -146,3 +146,40 @@ export function entriesStalled(entries: FixtureEntries): FixtureEntries['source'
       prop === 'submitEntry' ? () => new Promise<never>(() => {}) : Reflect.get(target, prop, receiver),
   });
 }
+
+/**
+ * The view of a patient seen at two hospitals, over one fixture source: every other record is
+ * labelled as coming from "Riverside General" or "Hillcrest Clinic" (the labels a source of several
+ * hospitals gives its rows; the verdict still comes from the fixture's real proofs and roots), and
+ * with `unavailable` the second hospital is reported down — its rows left out, as the real
+ * `HospitalNetworkDataSource` does when a bridge does not answer.
+ */
+export function twoHospitals(ds: DataSource, { unavailable = false } = {}): DataSource {
+  const hospitals = [
+    { hospital: '0x00000000000000000000000000000000000000a1', name: 'Riverside General' },
+    { hospital: '0x00000000000000000000000000000000000000b2', name: 'Hillcrest Clinic' },
+  ] as const;
+  const originOf = (key: string) => hospitals[[...key].reduce((n, c) => n + c.charCodeAt(0), 0) % 2]!;
+  return new Proxy(ds, {
+    get(target, prop, receiver) {
+      if (prop === 'hospitalStates')
+        return () =>
+          hospitals.map((h, i) => ({
+            ...h,
+            state: unavailable && i === 1 ? ('unavailable' as const) : ('available' as const),
+          }));
+      if (prop === 'listRecords')
+        return async (...args: Parameters<DataSource['listRecords']>) =>
+          (await target.listRecords(...args))
+            .map((r) => ({ ...r, origin: originOf(r.key) }))
+            .filter((r) => !unavailable || r.origin !== hospitals[1]);
+      if (prop === 'getRecord')
+        return async (...args: Parameters<DataSource['getRecord']>) => {
+          const d = await target.getRecord(...args);
+          return { ...d, summary: { ...d.summary, origin: originOf(d.summary.key) } };
+        };
+      const value: unknown = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
