@@ -219,22 +219,29 @@ describe('clinical entries over HTTP (real HAPI FHIR + anvil + Kubo)', () => {
     assert.equal(wrongSubject.status, 403, 'the other patient never granted this doctor');
   });
 
-  for (const [who, why] of [
-    ['expired grant', 'a doctor of this hospital whose grant expired'],
-    ['removed doctor', 'a doctor the hospital removed (their grant is still on chain)'],
+  for (const [who, why, said] of [
+    [
+      'expired grant',
+      'a doctor of this hospital whose grant expired',
+      /^The patient has not granted you or .+ access to: .*Conditions.*\. Ask the patient to add these to a grant\.$/,
+    ],
+    ['removed doctor', 'a doctor the hospital removed (their grant is still on chain)', /active doctor/],
     [
       'doctor of granted hospital',
       "a doctor of another hospital (this bridge writes only for its own hospital's doctors)",
+      // One reason, not a grant: entries go to the doctor's own hospital.
+      /^You are a doctor of .+, not of .+: write the entry through .+’s own system\.$/,
     ],
-    ['patient self', 'the patient'],
-    ['stranger', 'a stranger'],
+    ['patient self', 'the patient', /active doctor/],
+    ['stranger', 'a stranger', /active doctor/],
   ] as const) {
-    it(`refuses ${why} with 403 OperationOutcome and writes nothing`, async () => {
+    it(`refuses ${why} with 403 OperationOutcome saying why, and writes nothing`, async () => {
       const before = await encounterCount(hapi.baseUrl, w.patient.id!);
       const token = await signIn(w.bridge.url, w.wallets[who]);
       const r = await post(token, fullEntry(w.patient.id!));
       assert.equal(r.status, 403, JSON.stringify(r.body));
       assert.equal((r.body as unknown as OperationOutcome).issue[0]!.code, 'security');
+      assert.match((r.body as unknown as OperationOutcome).issue[0]!.diagnostics ?? '', said);
       assert.equal(await encounterCount(hapi.baseUrl, w.patient.id!), before);
     });
   }

@@ -97,11 +97,13 @@ export class HospitalNetworkDataSource implements EhrDataSource, ClinicalEntrySo
   private readonly chain: ChainClient;
   private sites: Promise<Map<string, Site>> | undefined;
   private readonly states = new Map<string, HospitalState>();
-  private account: string | undefined;
   private roles: SignInResult | undefined;
   /** Subjects seen in search results that the chain binds to no wallet: their hospital. */
   private readonly unbound = new Map<string, string>();
-  private readonly listeners = new Set<() => void>();
+  /** The chain's (subject, hospital) bindings of a subject's person, by subject. */
+  private readonly boundTo = new Map<string, Promise<Array<{ subject: string; hospital: string }>>>();
+  /** Subjects the signed-in account may see at a hospital (`hospital|subject`), for this sign-in. */
+  private readonly confirmed = new Map<string, Promise<string>>();
 
   constructor(readonly config: HospitalNetworkConfig) {
     this.chain = new ChainClient({
@@ -177,12 +179,6 @@ export class HospitalNetworkDataSource implements EhrDataSource, ClinicalEntrySo
     return [...this.states.values()];
   }
 
-  /** Called when {@link hospitalStates} changes. Returns the unsubscribe function. */
-  onStatesChange(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
   private setState(site: Site, state: HospitalState['state'], message?: string): void {
     const prev = this.states.get(site.info.hospital);
     if (prev?.state === state && prev.message === message) return;
@@ -192,7 +188,6 @@ export class HospitalNetworkDataSource implements EhrDataSource, ClinicalEntrySo
       state,
       ...(message ? { message } : {}),
     });
-    for (const l of this.listeners) l();
   }
 
   /** Runs `fn` against a hospital's bridge, recording whether it answered. */
@@ -248,14 +243,14 @@ export class HospitalNetworkDataSource implements EhrDataSource, ClinicalEntrySo
       }
     }
     if (!roles) throw failure ?? new DataSourceError('network', 'No hospital’s bridge answered.');
-    this.account = getAddress(address);
     this.roles = roles;
+    this.confirmed.clear();
     return roles;
   }
 
   signOut(): void {
-    this.account = undefined;
     this.roles = undefined;
+    this.confirmed.clear();
     void this.sites?.then((sites) => {
       for (const site of sites.values()) {
         site.signedIn = false;
@@ -266,8 +261,22 @@ export class HospitalNetworkDataSource implements EhrDataSource, ClinicalEntrySo
 
   // ───────── whose records: the person behind a subject, from chain state ─────────
 
-  /** Every (subject, hospital) of the person `subject` names, the hospital of `subject` first. */
-  private async bindings(subject: string): Promise<Array<{ subject: string; hospital: string }>> {
+  /**
+   * Every (subject, hospital) of the person `subject` names, the hospital of `subject` first. Asked
+   * of the chain once per subject: bindings are never undone (an unbound subject is asked again).
+   */
+  private bindings(subject: string): Promise<Array<{ subject: string; hospital: string }>> {
+    const key = subject.toLowerCase();
+    let known = this.boundTo.get(key);
+    if (!known) {
+      known = this.readBindings(subject);
+      this.boundTo.set(key, known);
+      known.catch(() => this.boundTo.delete(key));
+    }
+    return known;
+  }
+
+  private async readBindings(subject: string): Promise<Array<{ subject: string; hospital: string }>> {
     if (!/^0x[0-9a-fA-F]{64}$/.test(subject))
       throw new DataSourceError('invalid', 'A patient is named by their 32-byte subject.');
     const [wallet] = (await this.chain.call('patientOf', [subject])) as [string];
@@ -277,6 +286,7 @@ export class HospitalNetworkDataSource implements EhrDataSource, ClinicalEntrySo
       return [{ subject: subject.toLowerCase(), hospital }];
     }
     const [list] = (await this.chain.call('subjectsOf', [wallet])) as [Array<[string, string]>];
+    if (!list.length) this.boundTo.delete(subject.toLowerCase());
     const all = list.map(([s, h]) => ({ subject: s.toLowerCase(), hospital: getAddress(h) }));
     const own = all.filter((b) => b.subject === subject.toLowerCase());
     return [...own, ...all.filter((b) => b.subject !== subject.toLowerCase())];
@@ -363,7 +373,7 @@ export class HospitalNetworkDataSource implements EhrDataSource, ClinicalEntrySo
    */
   private async fromSite(site: Site, at: string, detail: RecordDetail): Promise<RecordDetail> {
     const origin = { hospital: site.info.hospital, name: site.info.name };
-    const subject = detail.origin ? await site.source!.expectedSubject(at) : undefined;
+    const subject = detail.origin ? await this.confirmedSubject(site, at) : undefined;
     return {
       ...detail,
       summary: { ...detail.summary, key: this.keyOf(site, detail.summary.key), origin },
@@ -503,6 +513,21 @@ export class HospitalNetworkDataSource implements EhrDataSource, ClinicalEntrySo
 
   async revoke(subject: string, grantee: string): Promise<TxHandle> {
     return (await this.anySource()).revoke(subject, grantee);
+  }
+
+  /**
+   * `expectedSubject` of the hospital's source, asked once per hospital and subject for a sign-in (a
+   * view verifies many records of one subject; the bridge checks consent on every read anyway).
+   */
+  private confirmedSubject(site: Site, at: string): Promise<string> {
+    const key = `${site.info.hospital}|${at}`;
+    let known = this.confirmed.get(key);
+    if (!known) {
+      known = site.source!.expectedSubject(at);
+      this.confirmed.set(key, known);
+      known.catch(() => this.confirmed.delete(key));
+    }
+    return known;
   }
 
   /** Every hospital's log of this person's records, merged, newest first. */

@@ -79,7 +79,7 @@ export async function entryRoutes(root: FastifyInstance): Promise<void> {
               side.chain.hospitalName(hospital),
               own ? side.chain.hospitalName(own) : null,
             ]);
-            return `You are a doctor of ${theirs ?? 'another hospital'}, not of ${this_ ?? 'this hospital'}: write the entry through ${theirs ?? 'your hospital'}'s own system.`;
+            return `You are a doctor of ${theirs ?? 'another hospital'}, not of ${this_ ?? 'this hospital'}: write the entry through ${theirs ?? 'your hospital'}’s own system.`;
           }
           // Authorization before validation: a caller who may not write learns nothing about the rules.
           scope = entryScope(req.body);

@@ -494,18 +494,20 @@ describe('<clinical-entry> against the real bridge, HAPI FHIR, anvil and Kubo', 
     await expect(el).to.be.accessible();
   });
 
-  it('refuses a doctor of another hospital: a clear error and nothing written on HAPI', async () => {
+  it('refuses a doctor of another hospital with the one true reason (their own hospital’s system, not a grant) and writes nothing on HAPI', async () => {
     const before = await fhir<Bundle>('Encounter?_summary=count');
     const { el } = await filledForm(stack.otherHospitalDoctorKey);
     el.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
     await until(
       () =>
-        el
-          .shadowRoot!.querySelector('[role="alert"]')
-          ?.textContent?.includes('Ask the patient to grant you access'),
+        /You are a doctor of .+, not of .+: write the entry through .+’s own system\./.test(
+          el.shadowRoot!.querySelector('[role="alert"]')?.textContent ?? '',
+        ),
       'refusal',
       60_000,
     );
+    // No second, contradicting reason (a grant would not help: entries go to the doctor's own hospital).
+    expect(el.shadowRoot!.querySelector('[role="alert"]')!.textContent).not.to.include('grant');
     await expect(el).to.be.accessible();
     expect((await fhir<Bundle>('Encounter?_summary=count')).total).to.equal(before.total);
   });
