@@ -255,10 +255,10 @@ export const NoConsent: Story = {
   ...refused(
     new EntryRefusedError(
       'forbidden',
-      'the patient has not granted this doctor (or their hospital) the categories of this entry',
+      'The patient has not granted you or Riverside General access to: Conditions, Medications. Ask the patient to add these to a grant.',
       [],
     ),
-    'Ask the patient to grant you access',
+    'access to: Conditions, Medications. Ask the patient to add these to a grant.',
   ),
 };
 

@@ -447,13 +447,7 @@ export class HospitalNetworkDataSource implements EhrDataSource, ClinicalEntrySo
 
   /** Read from the chain, never from a bridge (any hospital's source asks the same chain). */
   async anchorOf(root: string): Promise<AnchorOnChain | undefined> {
-    const [hospital, timestamp, count] = (await this.chain.call('anchorOf', [root])) as [
-      string,
-      bigint,
-      bigint,
-    ];
-    if (timestamp === 0n) return undefined;
-    return { root, hospital, timestamp: Number(timestamp), count: Number(count) };
+    return (await this.anySource()).anchorOf(root);
   }
 
   // ───────── clinical entries: to the doctor's own hospital ─────────

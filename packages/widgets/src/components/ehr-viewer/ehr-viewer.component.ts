@@ -586,12 +586,12 @@ export class EhrViewer extends EhrElement {
     const states = this.source?.hospitalStates?.() ?? [];
     const missing = states.filter((h) => h.state !== 'available');
     if (!missing.length) return nothing;
-    return html`<ul part="hospital-states" class="hospital-states" role="alert">
+    return html`<div part="hospital-states" class="hospital-states" role="alert"><ul>
       ${missing.map(
         (h) =>
           html`<li data-state=${h.state} data-hospital=${h.hospital}>${h.state === 'unavailable' ? s.hospitalUnavailable(h.name) : s.hospitalRefused(h.name, h.message ?? '')}</li>`,
       )}
-    </ul>`;
+    </ul></div>`;
   }
 
   private renderRecords(): TemplateResult {

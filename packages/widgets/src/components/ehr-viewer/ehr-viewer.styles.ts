@@ -144,8 +144,12 @@ export const styles = [
       font-weight: normal;
       color: var(--_muted);
     }
-    .hospital-states {
+    .hospital-states ul {
       list-style: none;
+      margin: 0;
+      padding: 0;
+    }
+    .hospital-states {
       padding: var(--_space);
       margin: var(--_space) 0;
       border: 1px solid var(--_border);
