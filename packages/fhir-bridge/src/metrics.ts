@@ -69,8 +69,16 @@ export function createMetrics() {
     labelNames: ['step'] as const,
     registers: [registry],
   });
+  const readStage = new Histogram({
+    name: 'ehr_bridge_read_stage_seconds',
+    help: 'Wall time of each stage of read requests (session, chain, store, ipfs, open, audit)',
+    labelNames: ['stage'] as const,
+    buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  });
   return {
     registry,
+    readStage,
     received,
     duplicates,
     rejected,

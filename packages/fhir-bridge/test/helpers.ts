@@ -102,9 +102,10 @@ export interface Env {
   stop(): Promise<void>;
 }
 
-export async function startEnv(): Promise<Env> {
+/** Real anvil (with the registry and the dev network) and Kubo; `anvil.blockTime` for QBFT-like blocks. */
+export async function startEnv(anvil: Parameters<typeof startAnvil>[0] = {}): Promise<Env> {
   const dir = await mkdtemp(join(tmpdir(), 'ehr-bridge-test-'));
-  const [chain, kubo] = await Promise.all([startChain(dir), startKubo()]);
+  const [chain, kubo] = await Promise.all([startChain(dir, anvil), startKubo()]);
   return {
     dir,
     chain,

@@ -1,8 +1,18 @@
 /**
- * What the read side asks the chain. Every answer is read at the latest block on each request
- * (the provider has no cache), so a revocation, an expiry or a removed doctor is refused on the
- * very next request — the bridge never trusts a role or a grant it saw earlier.
+ * What the read side asks the chain. Every answer is read at the latest block on each request, so
+ * a revocation, an expiry or a removed doctor is refused on the very next request — the bridge
+ * never trusts a role or a grant it saw earlier.
+ *
+ * Per-block cache (on by default, `read.consentCache`): a request first learns the latest block
+ * number, then reads every answer *at that block* (`eth_call` with that block tag), memoized by
+ * (block, question). State at a given block never changes (QBFT blocks are final), so a cached answer
+ * is exactly what the chain says at that block; a new block starts a new cache. The block number
+ * itself is never reused across requests: a request only shares a `eth_blockNumber` call that
+ * started after the request arrived, so once a revoke's block is mined, every request that arrives
+ * afterwards reads at that block or later. One cheap call per request (shared by requests arriving
+ * together) replaces five to seven `eth_call`s.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { ehrRegistryAbi } from '@ehr-anchor/contracts';
 import { Contract, getAddress, id as keccakId, JsonRpcProvider, ZeroAddress, type EventLog } from 'ethers';
 import type { SessionRoles } from '@ehr-anchor/core/api';
@@ -20,16 +30,36 @@ export interface GrantEvent {
   logIndex: number;
 }
 
+/** The request being served: when it arrived (performance.now()) and the block it reads at. */
+const requestScope = new AsyncLocalStorage<{ since: number; block?: Promise<number> }>();
+
+/**
+ * Runs `fn` (the rest of a request's life: a Fastify `onRequest` hook's `done`) as one request of
+ * the read side: chain answers are read at one block, the newest as of its arrival or later.
+ */
+export function inRequestScope(fn: () => void): void {
+  requestScope.run({ since: performance.now() }, fn);
+}
+
+/** How many answers one block's cache holds at most (a flood of distinct questions cannot grow memory). */
+const MAX_CACHED = 50_000;
+
 export class ChainReader {
   readonly registry: Contract;
   readonly provider: JsonRpcProvider;
   #ownProvider: boolean;
+  /** The `eth_blockNumber` call in flight and when it was started (performance.now()). */
+  #head: { started: number; block: Promise<number> } | null = null;
+  #cacheBlock = -1;
+  #cache = new Map<string, Promise<unknown>>();
 
   constructor(
     rpcUrlOrProvider: string | JsonRpcProvider,
     readonly registryAddress: string,
     /** Block the registry was deployed in (start of event scans). */
     readonly fromBlock = 0,
+    /** Read each answer at the latest block number and memoize it per block (see above). */
+    readonly cachePerBlock = true,
   ) {
     this.#ownProvider = typeof rpcUrlOrProvider === 'string';
     this.provider =
@@ -47,19 +77,69 @@ export class ChainReader {
     if (this.#ownProvider) this.provider.destroy();
   }
 
+  /**
+   * The latest block number, as of a moment after the current request arrived: within a request
+   * (see {@link inRequestScope}) the first answer is kept, so all its questions see one block; an
+   * `eth_blockNumber` call in flight is shared only by requests that arrived before it started.
+   * Outside a request, a fresh call.
+   */
+  latestBlock(): Promise<number> {
+    const scope = requestScope.getStore();
+    if (scope?.block) return scope.block;
+    const head = this.#head;
+    const block = scope && head && head.started > scope.since ? head.block : this.#startHeadCall();
+    if (scope) scope.block = block;
+    return block;
+  }
+
+  #startHeadCall(): Promise<number> {
+    const entry = { started: performance.now(), block: this.provider.getBlockNumber() };
+    this.#head = entry;
+    const clear = () => {
+      if (this.#head === entry) this.#head = null;
+    };
+    entry.block.then(clear, clear);
+    return entry.block;
+  }
+
+  /**
+   * `fn` of the registry at the latest block: memoized per (block, question) with the cache on,
+   * else an uncached call at 'latest'.
+   */
+  async #at<T>(fn: string, args: unknown[]): Promise<T> {
+    const call = this.registry.getFunction(fn);
+    if (!this.cachePerBlock) return (await call.staticCall(...args, { blockTag: 'latest' })) as T;
+    const block = await this.latestBlock();
+    if (block !== this.#cacheBlock) {
+      if (block < this.#cacheBlock) return (await call.staticCall(...args, { blockTag: block })) as T;
+      this.#cacheBlock = block;
+      this.#cache = new Map();
+    }
+    const key = `${fn}|${args.map(String).join('|').toLowerCase()}`;
+    let answer = this.#cache.get(key);
+    if (!answer) {
+      answer = call.staticCall(...args, { blockTag: block });
+      if (this.#cache.size >= MAX_CACHED) this.#cache.clear();
+      this.#cache.set(key, answer);
+      // A failed call is not an answer: the next request asks again.
+      answer.catch(() => {
+        if (this.#cache.get(key) === answer) this.#cache.delete(key);
+      });
+    }
+    return (await answer) as T;
+  }
+
   async chainId(): Promise<number> {
     return Number((await this.provider.getNetwork()).chainId);
   }
 
   /** May `reader` read `subject`'s records in every category of `scope`, at the latest block? */
   async canRead(reader: string, subject: string, scope: number): Promise<boolean> {
-    return (await this.registry
-      .getFunction('canRead')
-      .staticCall(reader, subject, scope, { blockTag: 'latest' })) as boolean;
+    return this.#at<boolean>('canRead', [reader, subject, scope]);
   }
 
   async patientOf(subject: string): Promise<string | null> {
-    const wallet = (await this.registry.getFunction('patientOf').staticCall(subject)) as string;
+    const wallet = await this.#at<string>('patientOf', [subject]);
     return wallet === ZeroAddress ? null : getAddress(wallet);
   }
 
@@ -77,12 +157,11 @@ export class ChainReader {
     address: string,
     options: { subjects?: boolean } = {},
   ): Promise<SessionRoles & { patient: boolean }> {
-    const r = this.registry;
     const [admin, isHospital, doctorOf, isPatient] = await Promise.all([
-      r.getFunction('hasRole').staticCall(NETWORK_ADMIN_ROLE, address) as Promise<boolean>,
-      r.getFunction('isHospital').staticCall(address) as Promise<boolean>,
-      r.getFunction('hospitalOfDoctor').staticCall(address) as Promise<string>,
-      r.getFunction('isPatient').staticCall(address) as Promise<boolean>,
+      this.#at<boolean>('hasRole', [NETWORK_ADMIN_ROLE, address]),
+      this.#at<boolean>('isHospital', [address]),
+      this.#at<string>('hospitalOfDoctor', [address]),
+      this.#at<boolean>('isPatient', [address]),
     ]);
     return {
       admin,
@@ -97,22 +176,18 @@ export class ChainReader {
 
   /** The hospital whose bridge signs with `signer` (zero address → null). */
   async hospitalOfSigner(signer: string): Promise<string | null> {
-    const h = (await this.registry.getFunction('hospitalOfSigner').staticCall(signer)) as string;
+    const h = await this.#at<string>('hospitalOfSigner', [signer]);
     return h === ZeroAddress ? null : getAddress(h);
   }
 
   async anchorOf(root: string): Promise<{ hospital: string; timestamp: number; count: number } | null> {
-    const [hospital, timestamp, count] = (await this.registry.getFunction('anchorOf').staticCall(root)) as [
-      string,
-      bigint,
-      bigint,
-    ];
+    const [hospital, timestamp, count] = await this.#at<[string, bigint, bigint]>('anchorOf', [root]);
     if (timestamp === 0n) return null;
     return { hospital: getAddress(hospital), timestamp: Number(timestamp), count: Number(count) };
   }
 
   async verifyLeaf(root: string, leaf: string, proof: readonly string[]): Promise<boolean> {
-    return (await this.registry.getFunction('verifyLeaf').staticCall(root, leaf, proof)) as boolean;
+    return this.#at<boolean>('verifyLeaf', [root, leaf, proof]);
   }
 
   /** The latest block's timestamp in ms: the clock grants expire by (anvil's may differ from the wall clock). */

@@ -49,6 +49,12 @@ export const ReadConfigSchema = z.object({
   corsOrigins: z.array(z.string().min(1).transform(toOrigin)).optional(),
   /** Refusals of one caller (same action, same patient) within this many seconds become one AuditEvent with a count. */
   deniedAuditWindowSec: z.number().int().min(1).max(3_600).default(60),
+  /**
+   * Read chain answers (consent, roles, anchors) at the latest block number and memoize them per
+   * block: one `eth_blockNumber` per request instead of five to seven `eth_call`s. A revoke still
+   * refuses the very next request after its block (read/chain.ts); `false` asks every question anew.
+   */
+  consentCache: z.boolean().default(true),
   /** First block of event scans (the registry's deployment block). */
   fromBlock: z.coerce.number().int().min(0).default(0),
 });

@@ -16,6 +16,7 @@ import type { ChainReader } from './chain.js';
 import { GoneError, RecordReader, TamperError } from './records.js';
 import type { SessionIssuer } from './session.js';
 import type { ReadStore } from './store.js';
+import { timed, type ReadStage, type StageObserver } from './timing.js';
 
 export interface ReadSideDeps {
   outbox: Outbox;
@@ -49,6 +50,8 @@ export interface ReadSideDeps {
   uploadLimit?: number;
   /** Window of aggregated refusals in the audit trail (seconds, default 60). */
   deniedAuditWindowSec?: number;
+  /** Receives each request stage's wall time (the read-stage histogram). */
+  observe?: StageObserver;
 }
 
 /** Refusals counted per actor, action and patient; see {@link ReadSide.audit}. */
@@ -198,10 +201,10 @@ export class ReadSide {
       typeof header === 'string' && /^Bearer\s+/i.test(header)
         ? header.replace(/^Bearer\s+/i, '')
         : undefined;
-    const session = await this.deps.sessions.verify(token);
+    const session = await this.timed('session', () => this.deps.sessions.verify(token));
     return {
       address: session.address,
-      roles: await this.deps.chain.roles(session.address, { subjects: false }),
+      roles: await this.timed('chain', () => this.deps.chain.roles(session.address, { subjects: false })),
     };
   }
 
@@ -212,15 +215,19 @@ export class ReadSide {
   async guard(req: FastifyRequest, spec: GuardSpec): Promise<Actor> {
     let actor: Actor | null = null;
     try {
-      actor = await this.actor(req);
+      const current = await this.actor(req);
+      actor = current;
+      const { subject, scope } = spec;
+      const address = current.address;
       if (
-        spec.subject &&
-        spec.scope !== undefined &&
-        !(await this.deps.chain.canRead(actor.address, spec.subject, spec.scope))
+        subject &&
+        scope !== undefined &&
+        !(await this.timed('chain', () => this.deps.chain.canRead(address, subject, scope)))
       ) {
         throw forbidden();
       }
-      const reason = spec.check ? await spec.check(actor) : null;
+      const check = spec.check;
+      const reason = check ? await this.timed('chain', () => check(current)) : null;
       if (reason) throw forbidden(reason);
     } catch (error) {
       if (error instanceof HttpError && (error.statusCode === 401 || error.statusCode === 403)) {
@@ -269,10 +276,11 @@ export class ReadSide {
       req?: FastifyRequest;
     },
   ): Promise<void> {
+    const subject = spec.subject;
     const self =
       spec.actor !== null &&
-      !!spec.subject &&
-      (await this.deps.chain.patientOf(spec.subject)) === spec.actor.address;
+      !!subject &&
+      (await this.timed('chain', () => this.deps.chain.patientOf(subject))) === spec.actor.address;
     const input: AuditInput = {
       action: spec.action,
       outcome: spec.outcome,
@@ -283,8 +291,15 @@ export class ReadSide {
       ...(spec.reason ? { reason: spec.reason } : {}),
       ...(spec.req ? { http: auditHttp(spec.req) } : {}),
     };
-    if (spec.outcome === 'denied') await this.denials.note(input);
-    else await this.auditor.record(input);
+    await this.timed('audit', async () => {
+      if (spec.outcome === 'denied') await this.denials.note(input);
+      else await this.auditor.record(input);
+    });
+  }
+
+  /** Runs `fn`, reporting its wall time as a stage of the request (the read-stage histogram). */
+  timed<T>(stage: ReadStage, fn: () => Promise<T> | T): Promise<T> {
+    return timed(this.deps.observe, stage, fn);
   }
 
   /** The categories of `subject` the actor may read now (one `canRead` per category, in parallel). */

@@ -7,7 +7,7 @@ import { fromHex, type Hex } from '@ehr-anchor/core';
 import cors from '@fastify/cors';
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import { ChainReader } from './chain.js';
+import { ChainReader, inRequestScope } from './chain.js';
 import { ConsentMirror } from './consent-mirror.js';
 import { ReadSide } from './context.js';
 import { PatientIndex } from './patient-index.js';
@@ -41,7 +41,14 @@ export const readSidePlugin = fp(
     const config = app.config.read;
     let known: number | undefined;
     const chainId = async () => (known ??= await app.chain.chainId());
-    const chain = new ChainReader(app.chain.provider, app.chain.address, config.fromBlock);
+    const chain = new ChainReader(
+      app.chain.provider,
+      app.chain.address,
+      config.fromBlock,
+      config.consentCache,
+    );
+    // Each request reads the chain at one block, the newest as of its arrival (read/chain.ts).
+    app.addHook('onRequest', (_req, _reply, done) => inRequestScope(done));
     const store = new ReadStore(config.store ?? defaultStorePath(app.config.outbox));
     // Sign-in origins: configured ones; on loopback without any, the configured CORS origins, the
     // bridge's own and any loopback origin (development). Never the request's Host header.
@@ -81,6 +88,7 @@ export const readSidePlugin = fp(
       source: config.source,
       uploadLimit: config.uploadLimit,
       deniedAuditWindowSec: config.deniedAuditWindowSec,
+      observe: (stage, seconds) => app.metrics.readStage.observe({ stage }, seconds),
       onQueued: () => app.pipeline.wake(),
       ...(fhir ? { fhir } : {}),
     });

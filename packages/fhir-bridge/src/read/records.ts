@@ -29,6 +29,7 @@ import type { KeyStore } from '../keys/keystore.js';
 import { ContentTooLargeError } from '../pipeline/ipfs.js';
 import type { Outbox, RecordInfo } from '../outbox/types.js';
 import type { ChainReader } from './chain.js';
+import { timed, type StageObserver } from './timing.js';
 
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
 
@@ -100,6 +101,8 @@ export interface RecordReaderDeps {
   chain: ChainReader;
   /** Reads content in full with a fallback to the peer nodes holding replicas (IpfsStore.catBytes). */
   ipfsRead?: (cid: string, limit: number) => Promise<Uint8Array>;
+  /** Receives each stage's wall time (the read-stage histogram). */
+  observe?: StageObserver;
 }
 
 export function leafOf(info: RecordInfo): LeafInput {
@@ -118,17 +121,18 @@ export class RecordReader {
   constructor(readonly deps: RecordReaderDeps) {}
 
   async info(seq: number): Promise<RecordInfo | undefined> {
-    const [info] = await this.deps.outbox.bySeq([seq]);
+    const [info] = await timed(this.deps.observe, 'store', () => this.deps.outbox.bySeq([seq]));
     return info;
   }
 
   /** The anchor of a record's batch, checked against the chain (`anchorOf`). */
   async anchorOf(info: RecordInfo): Promise<{ anchor: RecordAnchor | null; root: string | null }> {
     if (info.batchId === null) return { anchor: null, root: null };
-    const batch = await this.deps.outbox.getBatch(info.batchId);
+    const batchId = info.batchId;
+    const batch = await timed(this.deps.observe, 'store', () => this.deps.outbox.getBatch(batchId));
     if (!batch) return { anchor: null, root: null };
     if (info.state !== 'anchored') return { anchor: null, root: batch.root };
-    const onChain = await this.deps.chain.anchorOf(batch.root);
+    const onChain = await timed(this.deps.observe, 'chain', () => this.deps.chain.anchorOf(batch.root));
     if (!onChain) throw new TamperError('root-unknown', `root ${batch.root} is not anchored on chain`);
     return {
       root: batch.root,
@@ -155,10 +159,13 @@ export class RecordReader {
           throw error;
         })
       : catBytes(this.deps.ipfs, info.cid);
-    const bytes = await fetched.catch((error: unknown) => {
-      if (error instanceof HttpError) throw error;
-      throw new HttpError(502, 'transient', 'the record content could not be fetched from IPFS');
-    });
+    const bytes = await timed(this.deps.observe, 'ipfs', () =>
+      fetched.catch((error: unknown) => {
+        if (error instanceof HttpError) throw error;
+        throw new HttpError(502, 'transient', 'the record content could not be fetched from IPFS');
+      }),
+    );
+    const opening = performance.now();
     const actual = await cidForBytes(bytes);
     if (actual !== info.cid)
       throw new TamperError('cid-mismatch', `IPFS returned bytes whose CID is ${actual}, not ${info.cid}`);
@@ -184,7 +191,9 @@ export class RecordReader {
     const computedLeaf = leafHash(leaf);
     if (computedLeaf !== info.leaf.toLowerCase())
       throw new TamperError('proof-invalid', 'the leaf fields do not hash to the stored leaf');
+    const openMs = performance.now() - opening;
     const { anchor, root } = await this.anchorOf(info);
+    const verifying = performance.now();
     // The bridge checks its own store: the leaf is the stored record's own (its subject) and the
     // hospital is whoever the chain says anchored the root; which patient and hospital a reader
     // expects is for the reader to check (the browser does, against chain state).
@@ -200,6 +209,7 @@ export class RecordReader {
       hospital,
       anchoredBy: anchor !== null || notYet ? hospital : null,
     });
+    this.deps.observe?.('open', (openMs + performance.now() - verifying) / 1000);
     if (result.status === 'tampered') {
       // subject-mismatch and hospital-mismatch cannot happen here (the leaf's own subject and the
       // chain's own hospital are expected); were they ever, the stored leaf is not what was anchored.

@@ -76,7 +76,7 @@ export async function recordRoutes(root: FastifyInstance): Promise<void> {
         const before = parseCursor(q.cursor);
         const since = q.since ? Date.parse(q.since) : -Infinity;
         const until = q.until ? Date.parse(q.until) : Infinity;
-        const rows = await side.deps.outbox.bySubject(subject, MAX_SCAN);
+        const rows = await side.timed('store', () => side.deps.outbox.bySubject(subject, MAX_SCAN));
         const candidates: RecordInfo[] = [];
         const seen = new Set<string>();
         for (const r of rows) {
