@@ -55,6 +55,13 @@ const AREAS: Area[] = [
     env: { EHR_BENCH_READ_SECONDS: '5', EHR_BENCH_READ_LEVELS: '1,4,16,64' },
     limitSec: 180,
   },
+  {
+    name: 'scale-out',
+    workspace: 'packages/fhir-bridge',
+    script: 'bench:scale',
+    env: { EHR_BENCH_N: '6000', EHR_BENCH_WARMUP: '600' },
+    limitSec: 240,
+  },
 ];
 
 const only = process.argv.slice(2);
