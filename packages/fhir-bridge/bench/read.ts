@@ -105,7 +105,7 @@ try {
   const hospitalA = new Wallet(DEV_KEYS.hospitalA).address;
   const hospital = registryAt(chain.registry, chainSigner(DEV_KEYS.hospitalA, provider));
   const doctors = Array.from({ length: DOCTORS }, () => Wallet.createRandom());
-  for (const d of doctors) await send(hospital, 'addDoctor', d.address);
+  for (const [i, d] of doctors.entries()) await send(hospital, 'addDoctor', d.address, `Dr. Bench ${i + 1}`);
   const subjects: string[] = [];
   for (const b of bundles) {
     const patient = b.entry!.find((e) => e.resource?.resourceType === 'Patient')!.resource!;
