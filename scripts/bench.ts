@@ -46,7 +46,7 @@ const AREAS: Area[] = [
     workspace: 'packages/fhir-bridge',
     script: 'bench:latency',
     env: { EHR_BENCH_SECONDS: '10' },
-    limitSec: 240,
+    limitSec: 300,
   },
   {
     name: 'read side',
