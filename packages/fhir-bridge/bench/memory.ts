@@ -23,8 +23,6 @@ import { fileURLToPath } from 'node:url';
 import {
   DEV_KEYS,
   freePort,
-  loadBulkResources,
-  loadSyntheaBundles,
   processRssBytes,
   startKubo,
   startProcess,
@@ -36,32 +34,13 @@ import { DatabaseSync } from 'node:sqlite';
 import { loadKeyStore } from '../src/keys/keystore.js';
 import { AtRestKeys } from '../src/outbox/sealed.js';
 import { BEARER, startChain } from '../test/helpers.js';
+import { resourceAt, templates } from './lib.js';
 
 const N = Number(process.env.EHR_BENCH_N ?? 200_000);
 const BATCH = Number(process.env.EHR_BENCH_BATCH ?? 5_000);
 const BUNDLE = 1_000;
 const WARMUP = Number(process.env.EHR_BENCH_WARMUP ?? 60_000);
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-
-type Resource = { resourceType: string; id?: string; [k: string]: unknown };
-const templates: Resource[] = [
-  ...[...loadSyntheaBundles().values()].flatMap((b) =>
-    b.entry!.map((e) => e.resource as unknown as Resource),
-  ),
-  ...(loadBulkResources([
-    'Condition',
-    'Encounter',
-    'MedicationRequest',
-    'Procedure',
-    'Immunization',
-  ]) as unknown as Resource[]),
-];
-
-/** The i-th synthetic resource: a fixture resource under a new id (so every one is a new version). */
-function resourceAt(run: string, i: number): Resource {
-  const t = templates[i % templates.length]!;
-  return { ...t, id: `${run}-${i}` };
-}
 
 interface Bridge {
   proc: ManagedProcess;
@@ -311,7 +290,7 @@ const env = { rpcUrl: chain.anvil.rpcUrl, deploymentFile: chain.deploymentFile, 
 const rows: string[][] = [];
 try {
   console.log(
-    `memory bench: ${fmt(N)} resources batched (batch ${fmt(BATCH)}, after a ${fmt(WARMUP)}-resource warm-up), ${templates.length} fixture templates, Kubo profile ${kuboProfile}${kuboConfig.length ? ` + ${process.env.EHR_BENCH_KUBO_CONFIG}` : ''}, load average ${loadavg()[0]!.toFixed(1)}`,
+    `memory bench: ${fmt(N)} resources batched (batch ${fmt(BATCH)}, after a ${fmt(WARMUP)}-resource warm-up), ${templates().length} fixture templates, Kubo profile ${kuboProfile}${kuboConfig.length ? ` + ${process.env.EHR_BENCH_KUBO_CONFIG}` : ''}, load average ${loadavg()[0]!.toFixed(1)}`,
   );
 
   // Batched, with a warm-up so "RSS before" is a bridge at its working set (V8 heaps and malloc

@@ -15,32 +15,16 @@ import {
   recordAad,
   type Hex,
 } from '@ehr-anchor/core';
-import { loadBulkResources, loadSyntheaBundles } from '@ehr-anchor/testkit';
 import { parseBasePush, parseJson } from '../src/ingest/parse.js';
 import { proofOf } from '../src/pipeline/pipeline.js';
 import { prepareResource } from '../src/ingest/prepare.js';
 import { SqliteOutbox } from '../src/outbox/sqlite.js';
 import { cidV1String, sealForHospital } from '../src/pipeline/fast-crypto.js';
 import { fileBlocks } from '../src/pipeline/ipfs.js';
+import { resourceAt } from './lib.js';
 
 const N = Number(process.env.EHR_STAGES_N ?? 20_000);
-type Resource = { resourceType: string; id?: string; [k: string]: unknown };
-const templates: Resource[] = [
-  ...[...loadSyntheaBundles().values()].flatMap((b) =>
-    b.entry!.map((e) => e.resource as unknown as Resource),
-  ),
-  ...(loadBulkResources([
-    'Condition',
-    'Encounter',
-    'MedicationRequest',
-    'Procedure',
-    'Immunization',
-  ]) as unknown as Resource[]),
-];
-const resources = Array.from({ length: N }, (_, i) => ({
-  ...templates[i % templates.length]!,
-  id: `stage-${i}`,
-}));
+const resources = Array.from({ length: N }, (_, i) => resourceAt('stage', i));
 const rows: [string, number][] = [];
 function stage<T>(name: string, fn: () => T): T {
   const t0 = process.cpuUsage();
