@@ -60,7 +60,7 @@ describe('consent cache per block', () => {
       await cAsked;
       assert.notEqual(b, a, 'B arrived after A’s call started: it makes its own');
       assert.equal(c, b, 'C arrived before B’s call started: it shares it');
-      assert.equal(bAgain, b, 'one request reads at one block');
+      assert.equal(bAgain, b, 'questions asked together share one call');
       for (const n of await Promise.all([a, b, c])) assert.ok(Number.isInteger(n));
     } finally {
       chain.close();

@@ -31,11 +31,11 @@ export interface GrantEvent {
 }
 
 /** The request being served: when it arrived (performance.now()) and the block it reads at. */
-const requestScope = new AsyncLocalStorage<{ since: number; block?: Promise<number> }>();
+const requestScope = new AsyncLocalStorage<{ since: number }>();
 
 /**
  * Runs `fn` (the rest of a request's life: a Fastify `onRequest` hook's `done`) as one request of
- * the read side: chain answers are read at one block, the newest as of its arrival or later.
+ * the read side: every chain answer is read at a block at least as new as the newest at its arrival.
  */
 export function inRequestScope(fn: () => void): void {
   requestScope.run({ since: performance.now() }, fn);
@@ -78,18 +78,16 @@ export class ChainReader {
   }
 
   /**
-   * The latest block number, as of a moment after the current request arrived: within a request
-   * (see {@link inRequestScope}) the first answer is kept, so all its questions see one block; an
-   * `eth_blockNumber` call in flight is shared only by requests that arrived before it started.
-   * Outside a request, a fresh call.
+   * The latest block number, as of a moment after the current request arrived: an `eth_blockNumber`
+   * call in flight is shared only by requests (see {@link inRequestScope}) that arrived before it
+   * started; otherwise a new call. No block number is kept once its call answered — not even for
+   * the rest of one request: work a request starts in the background (timers, pipelines) inherits
+   * its scope and must not read at that request's block forever.
    */
   latestBlock(): Promise<number> {
     const scope = requestScope.getStore();
-    if (scope?.block) return scope.block;
     const head = this.#head;
-    const block = scope && head && head.started > scope.since ? head.block : this.#startHeadCall();
-    if (scope) scope.block = block;
-    return block;
+    return scope && head && head.started > scope.since ? head.block : this.#startHeadCall();
   }
 
   #startHeadCall(): Promise<number> {
