@@ -9,9 +9,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { DEV_KEYS } from '@ehr-anchor/testkit';
+import { brokenWords, horizontalOverflow } from '@ehr-anchor/testkit/layout';
 import { leafHash, type Hex } from '@ehr-anchor/core';
 import { AtRestKeys, loadKeyStore } from '@ehr-anchor/fhir-bridge';
 import { Wallet, hexlify, randomBytes } from 'ethers';
@@ -20,6 +22,8 @@ import type { Bundle, Condition, MedicationRequest, Observation, Patient } from 
 import { launchBrowser, rpc, shot, shotOf, startStack, writeArtifact, type E2eStack } from './harness.js';
 
 const address = (role: keyof typeof DEV_KEYS) => new Wallet(DEV_KEYS[role]).address;
+/** An account on screen: shown by name or shortened, the whole address in data-address (any case). */
+const byAddress = (role: keyof typeof DEV_KEYS) => `[data-address="${address(role)}" i]`;
 /** The FHIR id of the dev patient's record (the tiny Synthea sample's Patient; fixture data, synthetic). */
 const TINY_PATIENT = 'd78af07c-9cb9-4f31-9b11-c45a28f2eec8';
 const STEP = { timeout: 180_000 };
@@ -120,7 +124,7 @@ async function accessLogShows(reader: keyof typeof DEV_KEYS, flow: string): Prom
   await reload(p);
   const mine = consents(p)
     .locator('[part="access-log"] tbody tr')
-    .filter({ hasText: new RegExp(address(reader), 'i') });
+    .filter({ has: p.locator(byAddress(reader)) });
   await mine.first().waitFor(SEE);
   await shot(p, flow, `access-log-shows-${reader}`);
 }
@@ -233,7 +237,7 @@ describe('the seed flows, end to end in the demo portal', () => {
         const patient = await portal('patient');
         await consents(patient).locator('[part="grant-form"]').waitFor(SEE);
         await grant(patient, address('doctorA'), 'doctor');
-        await consents(patient).locator('[part="grants"]').getByText(address('doctorA')).waitFor(SEE);
+        await consents(patient).locator('[part="grants"]').locator(byAddress('doctorA')).waitFor(SEE);
         await shot(patient, '05-consent', '1-patient-granted-doctor');
         await shotOf(consents(patient).locator('[part="base"]'), '05-consent', 'consent-manager');
 
@@ -278,7 +282,7 @@ describe('the seed flows, end to end in the demo portal', () => {
     screenshotsOnFailure(async () => {
       const patient = await portal('patient');
       await grant(patient, address('hospitalB'), 'hospital');
-      await consents(patient).locator('[part="grants"]').getByText(address('hospitalB')).waitFor(SEE);
+      await consents(patient).locator('[part="grants"]').locator(byAddress('hospitalB')).waitFor(SEE);
       const doctor = await portal('doctorB');
       await search(doctor, 'Kreiger');
       await doctorViewer(doctor).locator('[part="search"] .matches button').first().click();
@@ -376,7 +380,7 @@ describe('the seed flows, end to end in the demo portal', () => {
       const hospital = await portal('hospitalA');
       const admin = hospital.locator('ehr-admin');
       await reload(hospital);
-      await admin.locator('[part="registrations"]').getByText(address('visitor')).waitFor(SEE);
+      await admin.locator('[part="registrations"]').locator(byAddress('visitor')).waitFor(SEE);
       await shot(hospital, '02-registration', '2-hospital-sees-request');
       await admin.getByRole('button', { name: new RegExp(`Approve.*${address('visitor')}`, 'i') }).click();
       await confirmed(admin);
@@ -415,7 +419,7 @@ describe('the seed flows, end to end in the demo portal', () => {
       await hel.locator('form[aria-label="Add doctor"] input[name="address"]').fill(address('healthWorker'));
       await hel.locator('form[aria-label="Add doctor"] button[type="submit"]').click();
       await confirmed(hel);
-      await hel.locator('[part="doctors"]').getByText(address('healthWorker')).waitFor(SEE);
+      await hel.locator('[part="doctors"]').locator(byAddress('healthWorker')).waitFor(SEE);
       await shot(hospital, '01-roles', '2-hospital-added-staff');
     }),
   );
@@ -642,7 +646,7 @@ describe('the seed flows, end to end in the demo portal', () => {
       const hel = hospital.locator('ehr-admin');
       // The row of doctorA (shown by name, with the address beside it), and its Remove button.
       await hel
-        .locator('[part="doctors"] tr', { hasText: address('doctorA') })
+        .locator('[part="doctors"] tr', { has: hospital.locator(byAddress('doctorA')) })
         .getByRole('button', { name: /^Remove/ })
         .click();
       // Removing asks first.
@@ -748,9 +752,12 @@ describe('the seed flows, end to end in the demo portal', () => {
       // anyone but the patient — the reads, downloads, entries and refusals of the flows above.
       const onScreen = await log.locator('tbody tr').evaluateAll((trs) =>
         trs.map((tr) => {
-          const td = [...tr.querySelectorAll('td')].map((c) => c.textContent?.trim() ?? '');
+          const cells = [...tr.querySelectorAll('td')];
+          const td = cells.map((c) => c.textContent?.trim() ?? '');
+          // The actor is shown by name with its address shortened; the whole address is in data-address.
+          const address = cells[1]?.querySelector('[data-address]')?.getAttribute('data-address');
           return {
-            actor: (/0x[0-9a-fA-F]{40}|anonymous/.exec(td[1] ?? '')?.[0] ?? td[1] ?? '').toLowerCase(),
+            actor: (address ?? /anonymous/.exec(td[1] ?? '')?.[0] ?? td[1] ?? '').toLowerCase(),
             action: td[2] ?? '',
             what: td[3] ?? '',
             outcome: td[4] ?? '',
@@ -798,5 +805,59 @@ describe('the seed flows, end to end in the demo portal', () => {
       assert.ok(has('doctorB', 'read', 'success'), "hospital B's doctor's read (flow 6)");
       assert.ok(has('healthWorker', 'upload', 'success'), "the health worker's upload (flow 8)");
     }),
+  );
+  it(
+    "visual review: each role's key screen at 1280 and 390 px — nothing overflows sideways, no word broken in headers and buttons",
+    STEP,
+    () =>
+      screenshotsOnFailure(async () => {
+        // Committed as docs/screenshots/after/ (linked from the README): what each person sees.
+        const dir = resolve(import.meta.dirname, '..', '..', '..', 'docs', 'screenshots', 'after');
+        mkdirSync(dir, { recursive: true });
+        const screens: Array<{ name: string; role: string; prepare?: (p: Page) => Promise<void> }> = [
+          {
+            name: 'patient',
+            role: 'patient',
+            prepare: async (p) => {
+              await rows(patientViewer(p)).first().click();
+              await patientViewer(p).locator('[part="detail"] [part="badge"]').first().waitFor(SEE);
+            },
+          },
+          {
+            name: 'doctor',
+            role: 'doctorA',
+            prepare: async (p) => {
+              await search(p, 'Kreiger');
+              await doctorViewer(p).locator('[part="search"] .matches button').first().click();
+              await rows(doctorViewer(p)).first().click();
+              await doctorViewer(p).locator('[part="detail"] [part="badge"]').first().waitFor(SEE);
+            },
+          },
+          { name: 'admin', role: 'admin' },
+          { name: 'hospital', role: 'hospitalA' },
+          { name: 'health-worker', role: 'healthWorker' },
+          { name: 'visitor', role: 'visitor' },
+        ];
+        const problems: string[] = [];
+        for (const screen of screens) {
+          const p = await portal(screen.role);
+          for (const width of [1280, 390]) {
+            await p.setViewportSize({ width, height: 900 });
+            await reload(p);
+            await screen.prepare?.(p);
+            // tsx (esbuild) names functions through a helper the page does not have.
+            await p.evaluate('window.__name ??= (f) => f');
+            const found = [
+              ...(await p.evaluate(horizontalOverflow, undefined)),
+              ...(await p.evaluate(brokenWords, undefined)).map((b) => `word broken: ${b}`),
+            ];
+            problems.push(...found.map((f) => `${screen.name} at ${width} px: ${f}`));
+            await p.screenshot({ path: join(dir, `${screen.name}-${width}.png`), fullPage: true });
+          }
+          await p.setViewportSize({ width: 1400, height: 1600 });
+        }
+        writeArtifact('12-visual-review', 'problems.json', JSON.stringify(problems, null, 1));
+        assert.deepEqual(problems, [], 'every screen fits its width');
+      }),
   );
 });

@@ -66,7 +66,8 @@ export class ChainClient {
     if (code === 4100) return new DataSourceError('wallet-locked', 'The wallet is locked.', { cause: error });
     // A custom error of the registry, as a sentence for the person (never its name and arguments).
     const described = describeContractError(error);
-    if (described) return new DataSourceError('reverted', described.message, { cause: error });
+    if (described)
+      return new DataSourceError('reverted', described.message, { cause: error, forPeople: true });
     return new DataSourceError('unknown', (error as RpcError).message ?? String(error), { cause: error });
   }
 

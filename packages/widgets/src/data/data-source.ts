@@ -390,13 +390,23 @@ export type DataErrorKind =
   | 'unknown';
 
 export class DataSourceError extends Error {
+  /** The HTTP status the bridge answered with, when it answered. */
+  readonly status: number | undefined;
+  /**
+   * The message is a sentence for the person using the element (written by this package or taken
+   * from the contracts' error table), so elements may show it; otherwise they show their own
+   * sentence for `kind` and never the message (it may be a library's or a server's text).
+   */
+  readonly forPeople: boolean;
   constructor(
     readonly kind: DataErrorKind,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; status?: number; forPeople?: boolean },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'DataSourceError';
+    this.status = options?.status;
+    this.forPeople = options?.forPeople ?? false;
   }
 }
 

@@ -232,7 +232,7 @@ export class HttpChainDataSource implements EhrDataSource {
       } catch (error) {
         if (error instanceof DataSourceError) throw error;
       }
-      throw new DataSourceError(kindOfStatus(res.status), message);
+      throw new DataSourceError(kindOfStatus(res.status), message, { status: res.status });
     }
     return res;
   }
@@ -420,7 +420,9 @@ export class HttpChainDataSource implements EhrDataSource {
   private async patientWallet(subject: string): Promise<string> {
     const [wallet] = (await this.chain.call('patientOf', [subject])) as [string];
     if (/^0x0{40}$/i.test(wallet))
-      throw new DataSourceError('not-found', 'This patient has no registered wallet.');
+      throw new DataSourceError('not-found', 'This patient has no registered wallet yet.', {
+        forPeople: true,
+      });
     return wallet;
   }
 
@@ -476,7 +478,9 @@ export class HttpChainDataSource implements EhrDataSource {
   async grant(_subject: string, request: GrantRequest): Promise<TxHandle> {
     // A grant always names what it covers: no scope is refused here (and by the contract: EmptyScope).
     if (request.scope.length === 0)
-      throw new DataSourceError('invalid', 'Choose at least one kind of record to share.');
+      throw new DataSourceError('invalid', 'Choose at least one kind of record to share.', {
+        forPeople: true,
+      });
     const mask = request.scope.reduce((m, c) => m | SCOPES[c], 0);
     const expiry = request.expiresAt > 0 ? BigInt(request.expiresAt) : NO_EXPIRY;
     return this.send('grantAccess', request.grantee, mask, expiry);
@@ -545,7 +549,7 @@ export class HttpChainDataSource implements EhrDataSource {
       } catch {
         // not JSON
       }
-      throw new DataSourceError(status === 0 ? 'network' : kindOfStatus(status), message);
+      throw new DataSourceError(status === 0 ? 'network' : kindOfStatus(status), message, { status });
     }
     const receipt = JSON.parse(body) as DocumentReceipt;
     return { recordKey: String(receipt.seq), state: receipt.state, cid: receipt.contentCid };
@@ -582,7 +586,11 @@ export class HttpChainDataSource implements EhrDataSource {
 
   async addHospital(h: Hospital): Promise<TxHandle> {
     if (!h.bridgeSigner || !h.keyWrappingKey)
-      throw new DataSourceError('invalid', 'A hospital needs a bridge signer and a key-wrapping public key.');
+      throw new DataSourceError(
+        'invalid',
+        'A hospital needs a bridge signer address and its bridge’s key-wrapping public key.',
+        { forPeople: true },
+      );
     return this.send('addHospital', h.address, h.bridgeSigner, h.keyWrappingKey, h.name);
   }
 
@@ -607,7 +615,8 @@ export class HttpChainDataSource implements EhrDataSource {
   }
 
   async addDoctor(doctor: Doctor): Promise<TxHandle> {
-    if (!doctor.name?.trim()) throw new DataSourceError('invalid', 'A doctor needs a name.');
+    if (!doctor.name?.trim())
+      throw new DataSourceError('invalid', 'Enter the doctor’s name.', { forPeople: true });
     return this.send('addDoctor', doctor.address, doctor.name.trim());
   }
 

@@ -82,6 +82,11 @@ export interface ErrorStrings {
   noWallet: string;
   reverted: string;
   conflict: string;
+  invalid: string;
+  fileTooLarge: string;
+  unsupportedType: string;
+  busy: string;
+  unavailable: string;
   unknown: string;
 }
 
@@ -95,23 +100,29 @@ export const defaultErrorStrings: ErrorStrings = {
   walletLocked: 'Your wallet is locked. Unlock it and try again.',
   wrongNetwork: 'Your wallet is on another network. Switch to the hospital network and try again.',
   noWallet: 'No wallet was found. Install or enable a wallet to make changes.',
-  reverted: 'The transaction failed on chain.',
+  reverted: 'The network refused this change, so nothing was changed.',
   conflict:
     'Someone else changed this record since you opened it. Nothing was saved; reload it to see the current version.',
-  unknown: 'Something went wrong.',
+  invalid: 'The hospital’s system did not accept this. Check what you entered and try again.',
+  fileTooLarge: 'The file is too large for the hospital’s system.',
+  unsupportedType: 'The hospital’s system does not accept this kind of file.',
+  busy: 'The hospital’s system is busy. Wait a moment and try again.',
+  unavailable: 'The hospital’s system is unavailable right now. Try again in a few minutes.',
+  unknown: 'Something went wrong. Try again; if it keeps happening, contact the hospital.',
 };
 
-/** A sentence that says what happened and what to do. */
+/**
+ * A sentence that says what happened and what to do — never a library's or a server's own text:
+ * only messages a data source marked as written for people (`forPeople`, e.g. the contracts'
+ * sentence for a custom error) are shown as they are.
+ */
 export function describeError(error: unknown, s: ErrorStrings = defaultErrorStrings): string {
-  const detail = error instanceof Error ? error.message : String(error);
-  if (!(error instanceof DataSourceError)) return `${s.unknown} ${detail}`.trim();
+  if (!(error instanceof DataSourceError)) return s.unknown;
   switch (error.kind) {
     case 'unauthorized':
       return s.unauthorized;
     case 'forbidden':
       return s.forbidden;
-    case 'not-found':
-      return s.notFound;
     case 'gone':
       return s.gone;
     case 'network':
@@ -124,11 +135,21 @@ export function describeError(error: unknown, s: ErrorStrings = defaultErrorStri
       return s.wrongNetwork;
     case 'no-wallet':
       return s.noWallet;
-    case 'reverted':
-      return `${s.reverted} ${detail}`;
     case 'conflict':
       return s.conflict;
     default:
-      return `${s.unknown} ${detail}`.trim();
+  }
+  if (error.forPeople && error.message) return error.message;
+  switch (error.kind) {
+    case 'not-found':
+      return s.notFound;
+    case 'reverted':
+      return s.reverted;
+    case 'invalid':
+      return error.status === 413 ? s.fileTooLarge : error.status === 415 ? s.unsupportedType : s.invalid;
+    default:
+      if (error.status === 429) return s.busy;
+      if (error.status === 502 || error.status === 503 || error.status === 504) return s.unavailable;
+      return s.unknown;
   }
 }

@@ -56,10 +56,21 @@ export const common = css`
     font-size: 0.85em;
     overflow-wrap: anywhere;
   }
+  /* An account: its name, then its shortened address (the whole one on hover and copy). */
+  .account .address {
+    white-space: nowrap;
+    color: var(--_muted);
+  }
+  .account .name + .address::before {
+    content: '(';
+  }
+  .account .name + .address::after {
+    content: ')';
+  }
   /*
-   * Responsive tables (class "cards"): below 40rem each row becomes a card, each cell a line with its
-   * column's name (data-label). The table keeps its roles (role="table"/"row"/"cell" in the markup),
-   * so screen readers still announce rows and column headers.
+   * Responsive tables (class "cards"): below 40rem each row becomes a card and each cell a line that
+   * starts with its column's name (data-label, also what a screen reader reads there), so nothing
+   * scrolls sideways and no header is squeezed into broken words.
    */
   @container ehr (max-width: 40rem) {
     table.cards,
@@ -69,12 +80,7 @@ export const common = css`
       display: block;
     }
     table.cards thead {
-      position: absolute;
-      width: 1px;
-      height: 1px;
-      overflow: hidden;
-      clip-path: inset(50%);
-      white-space: nowrap;
+      display: none;
     }
     table.cards tr {
       border: 1px solid var(--_border);

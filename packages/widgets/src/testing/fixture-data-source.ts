@@ -9,7 +9,12 @@
 import type { Bundle, DocumentReference, FhirResource, Patient } from 'fhir/r4';
 import { buildTree, contentHash, leafHash, pseudonym, randomSalt, type Hex } from '@ehr-anchor/core/record';
 import { applyContactChange } from '@ehr-anchor/core/contact';
-import { SCOPES } from '@ehr-anchor/contracts';
+import {
+  CONTRACT_ERROR_MESSAGES,
+  SCOPES,
+  contractErrorMessage,
+  type EhrRegistryErrorName,
+} from '@ehr-anchor/contracts';
 import type { VersionInfo } from '../components/clinical-entry/clinical-entry.source.js';
 import {
   DataSourceError,
@@ -387,7 +392,15 @@ export class FixtureDataSource implements EhrDataSource {
     this.failNext = undefined;
     const mined = new Promise<{ blockNumber: number }>((resolve, reject) => {
       const settle = (): void => {
-        if (fail) reject(new DataSourceError('reverted', `Transaction reverted: ${fail}`));
+        // A custom error of the registry comes with its sentence, as the chain client decodes it.
+        if (fail)
+          reject(
+            fail in CONTRACT_ERROR_MESSAGES
+              ? new DataSourceError('reverted', contractErrorMessage(fail as EhrRegistryErrorName), {
+                  forPeople: true,
+                })
+              : new DataSourceError('reverted', `Transaction reverted: ${fail}`),
+          );
         else {
           effect();
           resolve({ blockNumber: this.calls.length });

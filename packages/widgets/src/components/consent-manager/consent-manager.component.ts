@@ -8,11 +8,14 @@ import {
   type AccessLogPage,
   type Grant,
   type GrantRequest,
+  type RecordSummary,
   type ScopeCategory,
 } from '../../data/data-source.js';
+import { formatDateTime } from '../../fhir/format.js';
 import { runTx, type TxState } from '../../internal/tx-state.js';
 import { renderTx } from '../../internal/tx-status.js';
 import { ConfirmController, confirmStyles } from '../../internal/confirm.js';
+import { renderAccount } from '../../internal/account.js';
 import { EhrConsentGrantRequestEvent } from '../../events/consent-grant-request.js';
 import { EhrConsentGrantedEvent } from '../../events/consent-granted.js';
 import { EhrConsentRevokedEvent } from '../../events/consent-revoked.js';
@@ -51,11 +54,6 @@ function expiryOf(choice: ExpiryChoice, date: string): number | undefined {
   return end > Date.now() / 1000 ? end : undefined;
 }
 
-/** A Unix time as a date and time for people, in the browser's locale. */
-function formatDateTime(seconds: number): string {
-  return new Date(seconds * 1000).toLocaleString(undefined, { dateStyle: 'long', timeStyle: 'short' });
-}
-
 /**
  * The patient's consents: grants to hospitals and doctors read from chain state, grant and revoke
  * through the wallet (with pending / confirmed / failed transaction states), and the access log —
@@ -84,7 +82,7 @@ export class ConsentManager extends EhrElement {
     common,
     css`
       .grant-form input[name='grantee'] {
-        min-width: 26rem;
+        min-width: min(26rem, 100%);
       }
       .scopes label.check,
       .expiry label.check {
@@ -138,6 +136,64 @@ export class ConsentManager extends EhrElement {
     args: () => [this.source, this.patient, this.logPageSize, this.signedInAs] as const,
   });
 
+  /**
+   * Names of the network's hospitals and doctors (chain state), so the access log says who, and the
+   * patient's records' titles, so it says what. Either may fail: the log then shows addresses and
+   * record types.
+   */
+  private readonly wordsTask = new Task(this, {
+    task: async ([source, patient], { signal }) => {
+      const names = new Map<string, string>();
+      const titles = new Map<string, RecordSummary>();
+      if (!source || !patient) return { names, titles };
+      await Promise.all([
+        source
+          .listHospitals(signal)
+          .then((hospitals) =>
+            Promise.all(
+              hospitals.map(async (h) => {
+                if (h.name) names.set(h.address.toLowerCase(), h.name);
+                for (const d of await source.listDoctors(h.address, signal))
+                  if (d.name) names.set(d.address.toLowerCase(), d.name);
+              }),
+            ),
+          )
+          .catch(() => undefined),
+        source
+          .listRecords(patient, {}, signal)
+          .then((records) => {
+            for (const r of records) titles.set(r.key, r);
+          })
+          .catch(() => undefined),
+      ]);
+      return { names, titles };
+    },
+    args: () => [this.source, this.patient, this.signedInAs] as const,
+  });
+
+  /** Who did it, in words: "You", a name, or the (shortened) address. */
+  private renderActor(e: AccessLogEntry): TemplateResult {
+    const s = this.strings;
+    if (e.actor === 'anonymous')
+      return html`<span class="account" data-address="anonymous">${s.someone}</span>`;
+    if (this.session?.account && e.actor.toLowerCase() === this.session.account.toLowerCase())
+      return html`<span class="account" data-address=${e.actor}>${s.you}</span>`;
+    return renderAccount(e.actor, this.wordsTask.value?.names.get(e.actor.toLowerCase()));
+  }
+
+  /** What was touched, in words: the record's title (bridge "Observation#71", fixture "Observation/abc/1"). */
+  private recordWords(what: string | undefined): string {
+    if (!what) return '';
+    const titles = this.wordsTask.value?.titles;
+    const byKey = titles?.get(what) ?? titles?.get(/^[A-Za-z]+#(\d+)$/.exec(what)?.[1] ?? '');
+    if (byKey) return byKey.title;
+    const [type, id] = what.split(/[#/]/);
+    if (type === 'Patient') return this.strings.yourDetails;
+    for (const r of titles?.values() ?? [])
+      if (r.resourceType === type && r.resourceId === id) return r.title;
+    return type ?? what;
+  }
+
   /** Loads the page after the last one shown and appends it. */
   private async showOlder(first: AccessLogPage): Promise<void> {
     const source = this.source;
@@ -189,16 +245,16 @@ export class ConsentManager extends EhrElement {
     const log = [...first.entries, ...(this.older?.entries ?? [])];
     if (!log.length) return html`<p>${s.noLog}</p>`;
     const next = this.older ? this.older.next : first.next;
-    return html`<table part="access-log">
+    return html`<table part="access-log" class="cards">
         <thead><tr><th scope="col">${s.when}</th><th scope="col">${s.who}</th><th scope="col">${s.action}</th><th scope="col">${s.what}</th><th scope="col">${s.outcome}</th></tr></thead>
         <tbody>
           ${log.map(
-            (e) => html`<tr>
-              <td>${new Date(e.at).toLocaleString()}</td>
-              <td class="mono">${e.actor}${e.actorRole ? html` <span class="muted">(${e.actorRole})</span>` : nothing}</td>
-              <td>${e.action}</td>
-              <td class="mono">${e.what ?? ''}</td>
-              <td>${e.outcome}</td>
+            (e) => html`<tr data-action=${e.action} data-what=${e.what ?? ''} data-outcome=${e.outcome}>
+              <td data-label=${s.when}>${formatDateTime(e.at)}</td>
+              <td data-label=${s.who}>${this.renderActor(e)}${e.actorRole ? html` <span class="muted">(${e.actorRole})</span>` : nothing}</td>
+              <td data-label=${s.action}>${s.actions[e.action] ?? e.action}</td>
+              <td data-label=${s.what}>${this.recordWords(e.what)}</td>
+              <td data-label=${s.outcome}>${s.outcomes[e.outcome] ?? e.outcome}</td>
             </tr>`,
           )}
         </tbody>
@@ -225,7 +281,7 @@ export class ConsentManager extends EhrElement {
     const s = this.strings;
     if (grants.length === 0) return html`<p>${s.noGrants}</p>`;
     const busy = this.tx.phase === 'signing' || this.tx.phase === 'pending';
-    return html`<table part="grants">
+    return html`<table part="grants" class="cards">
       <thead>
         <tr><th scope="col">${s.grantee}</th><th scope="col">${s.kind}</th><th scope="col">${s.scope}</th><th scope="col">${s.expires}</th><th scope="col">${s.status}</th><th scope="col"><span class="visually-hidden">${s.revoke}</span></th></tr>
       </thead>
@@ -233,18 +289,18 @@ export class ConsentManager extends EhrElement {
         ${grants.map((g) => {
           const who = g.granteeName ?? g.grantee;
           return html`<tr data-grantee=${g.grantee} data-scope-bits=${g.scopeBits}>
-            <td>${g.granteeName ? html`${g.granteeName}<br />` : nothing}<span class="mono">${g.grantee}</span></td>
-            <td>${g.granteeKind === 'hospital' ? s.hospital : s.doctor}</td>
-            <td class="scope">${this.scopeText(g)}</td>
-            <td>${g.expiresAt ? formatDateTime(g.expiresAt) : s.never}</td>
-            <td class="status" data-status=${g.active ? 'active' : (g.inactiveReason ?? 'expired')}>${
+            <td data-label=${s.grantee}>${renderAccount(g.grantee, g.granteeName)}</td>
+            <td data-label=${s.kind}>${g.granteeKind === 'hospital' ? s.hospital : s.doctor}</td>
+            <td data-label=${s.scope} class="scope">${this.scopeText(g)}</td>
+            <td data-label=${s.expires}>${g.expiresAt ? formatDateTime(g.expiresAt) : s.never}</td>
+            <td data-label=${s.status} class="status" data-status=${g.active ? 'active' : (g.inactiveReason ?? 'expired')}>${
               g.active
                 ? s.active
                 : g.inactiveReason === 'ended'
                   ? html`<strong>${s.ended}</strong><br /><span class="muted">${s.endedHelp(who, g.granteeKind)}</span>`
                   : html`<strong>${s.expired}</strong><br /><span class="muted">${s.expiredHelp}</span>`
             }</td>
-            <td><button type="button" ?disabled=${busy} aria-label=${s.revokeLabel(who)} @click=${() => void this.askRevoke(g)}>${s.revoke}</button></td>
+            <td class="actions"><button type="button" ?disabled=${busy} aria-label=${s.revokeLabel(who)} @click=${() => void this.askRevoke(g)}>${s.revoke}</button></td>
           </tr>`;
         })}
       </tbody>

@@ -70,6 +70,19 @@ export const consentManagerStrings = {
   action: 'Action',
   what: 'Record',
   outcome: 'Outcome',
+  you: 'You',
+  someone: 'Someone not signed in',
+  yourDetails: 'Your personal details',
+  /** What a person did in the access log, in words. */
+  actions: {
+    read: 'Read',
+    search: 'Searched for you',
+    download: 'Downloaded',
+    upload: 'Uploaded',
+    edit: 'Changed',
+    refused: 'Was refused',
+  } as Record<string, string>,
+  outcomes: { success: 'Allowed', denied: 'Refused', error: 'Failed' } as Record<string, string>,
   retry: 'Retry',
   /** Each consent category: its name and what granting it lets the grantee see, in plain words. */
   scopes: {

@@ -7,6 +7,7 @@ import { runTx, type TxState } from '../../internal/tx-state.js';
 import { renderTx } from '../../internal/tx-status.js';
 import { EhrAdminChangeEvent } from '../../events/admin-change.js';
 import { ConfirmController, confirmStyles } from '../../internal/confirm.js';
+import { renderAccount } from '../../internal/account.js';
 import { tokens } from '../../styles/tokens.js';
 import { common } from '../../styles/common.js';
 import { ehrAdminStrings, type EhrAdminStrings } from './ehr-admin.strings.js';
@@ -129,15 +130,15 @@ export class EhrAdmin extends EhrElement {
       ${this.loadingOrError(this.hospitalsTask, s.loadingHospitals, (list) =>
         !list?.length
           ? html`<p>${s.noHospitals}</p>`
-          : html`<table part="hospitals">
+          : html`<table part="hospitals" class="cards">
               <thead><tr><th scope="col">${s.name}</th><th scope="col">${s.address}</th><th scope="col">${s.bridgeSigner}</th><th scope="col"><span class="visually-hidden">${s.remove}</span></th></tr></thead>
               <tbody>
                 ${list.map(
                   (h) => html`<tr>
-                    <td>${h.name}</td>
-                    <td class="mono">${h.address}</td>
-                    <td class="mono">${h.bridgeSigner ?? ''}</td>
-                    <td><button type="button" ?disabled=${this.busy} aria-label=${s.removeLabel(h.name)} @click=${() => void this.removeHospital(h.address, h.name)}>${s.remove}</button></td>
+                    <td data-label=${s.name}>${h.name}</td>
+                    <td data-label=${s.address}>${renderAccount(h.address)}</td>
+                    <td data-label=${s.bridgeSigner}>${h.bridgeSigner ? renderAccount(h.bridgeSigner) : ''}</td>
+                    <td class="actions"><button type="button" ?disabled=${this.busy} aria-label=${s.removeLabel(h.name)} @click=${() => void this.removeHospital(h.address, h.name)}>${s.remove}</button></td>
                   </tr>`,
                 )}
               </tbody>
@@ -147,10 +148,32 @@ export class EhrAdmin extends EhrElement {
         <label>${s.name}<input name="name" required autocomplete="off" /></label>
         <label>${s.address}<input name="address" required autocomplete="off" spellcheck="false" /></label>
         <label>${s.bridgeSigner}<input name="bridgeSigner" required autocomplete="off" spellcheck="false" /></label>
-        <label>${s.keyWrappingKey}<input name="keyWrappingKey" autocomplete="off" spellcheck="false" /></label>
+        <label>${s.keyWrappingKey}<input name="keyWrappingKey" autocomplete="off" spellcheck="false" aria-describedby="kwk-help" /></label>
+        <span id="kwk-help" class="muted">${s.keyWrappingHelp}</span>
         <button class="primary" type="submit" ?disabled=${this.busy}>${s.addHospital}</button>
       </form>
     </section>`;
+  }
+
+  /**
+   * Checks a form's fields in order: the first wrong one gets the message (naming it), is marked
+   * `aria-invalid` and takes the focus; true when one was wrong.
+   */
+  private invalid(
+    form: HTMLFormElement,
+    checks: Array<[field: string, ok: boolean, message: string]>,
+  ): boolean {
+    for (const [field] of checks) form.querySelector(`[name="${field}"]`)?.removeAttribute('aria-invalid');
+    const wrong = checks.find(([, ok]) => !ok);
+    if (!wrong) {
+      this.formError = '';
+      return false;
+    }
+    this.formError = wrong[2];
+    const input = form.querySelector<HTMLElement>(`[name="${wrong[0]}"]`);
+    input?.setAttribute('aria-invalid', 'true');
+    input?.focus();
+    return true;
   }
 
   private async addHospital(e: SubmitEvent): Promise<void> {
@@ -163,10 +186,15 @@ export class EhrAdmin extends EhrElement {
     const address = String(f.get('address') ?? '').trim();
     const bridgeSigner = String(f.get('bridgeSigner') ?? '').trim();
     const keyWrappingKey = String(f.get('keyWrappingKey') ?? '').trim();
-    if (!name || !ADDRESS.test(address) || !ADDRESS.test(bridgeSigner)) {
-      this.formError = this.strings.invalidAddress;
+    const s = this.strings;
+    if (
+      this.invalid(form, [
+        ['name', !!name, s.nameRequired(s.name)],
+        ['address', ADDRESS.test(address), s.invalidAddressOf(s.address)],
+        ['bridgeSigner', ADDRESS.test(bridgeSigner), s.invalidAddressOf(s.bridgeSigner)],
+      ])
+    )
       return;
-    }
     this.formError = '';
     const ok = await this.change(
       this.strings.addHospital,
@@ -211,14 +239,14 @@ export class EhrAdmin extends EhrElement {
         ${this.loadingOrError(this.doctorsTask, s.loadingDoctors, (list) =>
           !list?.length
             ? html`<p>${s.noDoctors}</p>`
-            : html`<table part="doctors">
+            : html`<table part="doctors" class="cards">
                 <thead><tr><th scope="col">${s.name}</th><th scope="col">${s.address}</th><th scope="col"><span class="visually-hidden">${s.remove}</span></th></tr></thead>
                 <tbody>
                   ${list.map(
                     (d) => html`<tr>
-                      <td>${d.name ?? ''}</td>
-                      <td class="mono">${d.address}</td>
-                      <td><button type="button" ?disabled=${this.busy} aria-label=${s.removeLabel(d.name ?? d.address)} @click=${() => void this.removeDoctor(d.address, d.name)}>${s.remove}</button></td>
+                      <td data-label=${s.name}>${d.name ?? ''}</td>
+                      <td data-label=${s.address}>${renderAccount(d.address)}</td>
+                      <td class="actions"><button type="button" ?disabled=${this.busy} aria-label=${s.removeLabel(d.name ?? d.address)} @click=${() => void this.removeDoctor(d.address, d.name)}>${s.remove}</button></td>
                     </tr>`,
                   )}
                 </tbody>
@@ -235,14 +263,14 @@ export class EhrAdmin extends EhrElement {
         ${this.loadingOrError(this.registrationsTask, s.loadingRegistrations, (list) =>
           !list?.length
             ? html`<p>${s.noRegistrations}</p>`
-            : html`<table part="registrations">
+            : html`<table part="registrations" class="cards">
                 <thead><tr><th scope="col">${s.applicant}</th><th scope="col">${s.subject}</th><th scope="col"><span class="visually-hidden">${s.approve}</span></th></tr></thead>
                 <tbody>
                   ${list.map(
                     (r) => html`<tr>
-                      <td class="mono">${r.applicant}</td>
-                      <td class="mono">${r.subject}</td>
-                      <td>
+                      <td data-label=${s.applicant}>${renderAccount(r.applicant)}</td>
+                      <td data-label=${s.subject} class="mono">${r.subject}</td>
+                      <td class="actions">
                         <button type="button" class="primary" ?disabled=${this.busy} aria-label=${s.approveLabel(r.applicant)} @click=${() => void this.decide(r.id, true)}>${s.approve}</button>
                         <button type="button" ?disabled=${this.busy} aria-label=${s.rejectLabel(r.applicant)} @click=${() => void this.decide(r.id, false)}>${s.reject}</button>
                       </td>
@@ -262,10 +290,14 @@ export class EhrAdmin extends EhrElement {
     const f = new FormData(form);
     const name = String(f.get('name') ?? '').trim();
     const address = String(f.get('address') ?? '').trim();
-    if (!name || !ADDRESS.test(address)) {
-      this.formError = name ? this.strings.invalidAddress : this.strings.doctorNameRequired;
+    const s = this.strings;
+    if (
+      this.invalid(form, [
+        ['name', !!name, s.doctorNameRequired],
+        ['address', ADDRESS.test(address), s.invalidAddressOf(s.address)],
+      ])
+    )
       return;
-    }
     this.formError = '';
     const ok = await this.change(
       this.strings.addDoctor,
@@ -342,14 +374,13 @@ export class EhrAdmin extends EhrElement {
     const f = new FormData(form);
     const hospital = String(f.get('hospital') ?? '');
     const subject = String(f.get('subject') ?? '').trim();
-    if (!ADDRESS.test(hospital)) {
-      this.formError = this.strings.invalidAddress;
+    if (
+      this.invalid(form, [
+        ['hospital', ADDRESS.test(hospital), this.strings.hospitalRequired],
+        ['subject', BYTES32.test(subject), this.strings.invalidSubject],
+      ])
+    )
       return;
-    }
-    if (!BYTES32.test(subject)) {
-      this.formError = this.strings.invalidSubject;
-      return;
-    }
     this.formError = '';
     const ok = await this.change(
       this.strings.requestRegistration,

@@ -24,6 +24,12 @@ export const ehrAdminStrings = {
     'From the next block on they can no longer read any patient’s records, and the access patients gave them ends. What they wrote stays in the records.',
   removeDoctorConfirm: 'Remove doctor',
   invalidAddress: 'Enter a 0x address (40 hex digits).',
+  /** A field that needs an account address, named. */
+  invalidAddressOf: (field: string) => `${field}: enter the account’s address, 0x followed by 40 hex digits.`,
+  nameRequired: (field: string) => `${field}: enter a name.`,
+  hospitalRequired: 'Choose the hospital to ask.',
+  keyWrappingHelp:
+    'The public key the hospital’s bridge encrypts record keys to (0x and hex digits), from the bridge’s own setup. Optional: the bridge can publish it later.',
   hospitalsHeading: 'Hospitals',
   loadingHospitals: 'Loading hospitals from the chain…',
   noHospitals: 'No hospitals yet. Add the first one below.',

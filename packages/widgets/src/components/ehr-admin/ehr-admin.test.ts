@@ -108,16 +108,26 @@ describe('<ehr-admin>', () => {
     );
   });
 
-  it('refuses a malformed address without a transaction', async () => {
+  it('refuses a malformed address without a transaction, naming the field that is wrong', async () => {
     const ds = await FixtureDataSource.create({ bundle });
     const el = await admin(ds, 'network');
     await shadowQuery(el, '[part="hospitals"]');
+    const alert = () => el.shadowRoot!.querySelector('[role="alert"]')!.textContent!;
+    const submit = () =>
+      el.shadowRoot!.querySelector<HTMLButtonElement>('form button[type="submit"]')!.click();
     fill(el, { name: 'X', address: '0x123', bridgeSigner: 'nope' });
-    el.shadowRoot!.querySelector<HTMLButtonElement>('form button[type="submit"]')!.click();
+    submit();
+    await until(() => alert().includes('Address: enter the account’s address'), 'the address field named');
+    const field = el.shadowRoot!.querySelector<HTMLInputElement>('[name="address"]')!;
+    expect(field.getAttribute('aria-invalid')).to.equal('true');
+    expect(el.shadowRoot!.activeElement).to.equal(field);
+    fill(el, { address: FIXTURE_ACCOUNTS.visitor });
+    submit();
     await until(
-      () => el.shadowRoot!.querySelector('[role="alert"]')!.textContent!.includes('40 hex digits'),
-      'error',
+      () => alert().includes('Bridge signer address: enter the account’s address'),
+      'the signer named',
     );
+    expect(field.hasAttribute('aria-invalid'), 'the fixed field is no longer marked').to.equal(false);
     expect(ds.calls.some((c) => c.method === 'addHospital')).to.equal(false);
     await expect(el).to.be.accessible();
   });
@@ -126,7 +136,11 @@ describe('<ehr-admin>', () => {
     const ds = await FixtureDataSource.create({ bundle });
     const el = await admin(ds, 'hospital', FIXTURE_ACCOUNTS.hospital);
     const doctors = await shadowQuery(el, '[part="doctors"]', 'doctors');
-    expect(doctors.textContent).to.contain(FIXTURE_ACCOUNTS.doctor);
+    // By name, with the address shortened beside it (whole on hover and copy).
+    expect(doctors.textContent).to.contain('Dr. Demo');
+    expect(
+      doctors.querySelector(`[data-address="${FIXTURE_ACCOUNTS.doctor}"]`)?.getAttribute('title'),
+    ).to.equal(FIXTURE_ACCOUNTS.doctor);
     await expect(el).to.be.accessible();
     const submit = () =>
       el.shadowRoot!.querySelector<HTMLButtonElement>('form button[type="submit"]')!.click();
@@ -150,12 +164,9 @@ describe('<ehr-admin>', () => {
     el.shadowRoot!.querySelector<HTMLButtonElement>(
       `[part="doctors"] button[aria-label="Remove Dr. Ben Other"]`,
     )!.click();
-    expect(await answer(el, true)).to.contain('from this hospital?');
+    expect(await answer(el, true)).to.contain('Remove Dr. Ben Other from this hospital?');
     await until(
-      () =>
-        !el
-          .shadowRoot!.querySelector('[part="doctors"]')!
-          .textContent!.includes(FIXTURE_ACCOUNTS.otherDoctor),
+      () => !el.shadowRoot!.querySelector('[part="doctors"]')!.textContent!.includes('Dr. Ben Other'),
       'doctor removed',
     );
   });
