@@ -73,7 +73,7 @@ export const Grants: Story = {
   play: async ({ canvasElement }) => {
     const el = manager(canvasElement);
     await until('the grant listed', () =>
-      inShadow(el, '[part="grants"]')?.textContent!.includes(FIXTURE_ACCOUNTS.hospital),
+      inShadow(el, `[part="grants"] [data-address="${FIXTURE_ACCOUNTS.hospital}"]`),
     );
     await until('the access log', () => allInShadow(el, '[part="access-log"] tbody tr').length > 0);
   },
@@ -128,7 +128,7 @@ export const TransactionConfirmed: Story = {
     await submitGrant(el, FIXTURE_ACCOUNTS.otherHospital, 'hospital');
     await until('the confirmed transaction', () => txPhase(el) === 'confirmed');
     await until('the new grant listed', () =>
-      inShadow(el, '[part="grants"]')?.textContent!.includes(FIXTURE_ACCOUNTS.otherHospital),
+      inShadow(el, `[part="grants"] [data-address="${FIXTURE_ACCOUNTS.otherHospital}"]`),
     );
   },
 };

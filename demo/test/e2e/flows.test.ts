@@ -754,13 +754,13 @@ describe('the seed flows, end to end in the demo portal', () => {
         trs.map((tr) => {
           const cells = [...tr.querySelectorAll('td')];
           const td = cells.map((c) => c.textContent?.trim() ?? '');
-          // The actor is shown by name with its address shortened; the whole address is in data-address.
+          // Shown in words (names, titles, "Read"); what the bridge recorded is in data-* attributes.
           const address = cells[1]?.querySelector('[data-address]')?.getAttribute('data-address');
           return {
             actor: (address ?? /anonymous/.exec(td[1] ?? '')?.[0] ?? td[1] ?? '').toLowerCase(),
-            action: td[2] ?? '',
-            what: td[3] ?? '',
-            outcome: td[4] ?? '',
+            action: (tr as HTMLElement).dataset.action ?? '',
+            what: (tr as HTMLElement).dataset.what ?? '',
+            outcome: (tr as HTMLElement).dataset.outcome ?? '',
           };
         }),
       );

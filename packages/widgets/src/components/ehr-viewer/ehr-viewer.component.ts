@@ -536,7 +536,8 @@ export class EhrViewer extends EhrElement {
 
   // Badges re-render the element as verdicts arrive; keeping the same rows array (and counts) for
   // the same records and filter spares the virtualizer a relayout of every row each time.
-  private rowsMemo: { records: RecordSummary[]; categories: Set<RecordCategory>; rows: Row[] } | undefined;
+  private rowsMemo:
+    { records: RecordSummary[]; categories: Set<RecordCategory>; rows: Row[]; sig: string } | undefined;
   private countsMemo: { records: RecordSummary[]; counts: Map<RecordCategory, number> } | undefined;
 
   private counts(records: RecordSummary[]): Map<RecordCategory, number> {
@@ -551,7 +552,16 @@ export class EhrViewer extends EhrElement {
     if (this.rowsMemo?.records === records && this.rowsMemo.categories === this.categories)
       return this.rowsMemo.rows;
     const rows = this.buildRows(records);
-    this.rowsMemo = { records, categories: this.categories, rows };
+    // The same rows read again (a poll, a sign-in) keep the same array: the list element is keyed
+    // by it, and a new one would reset the scroll position and detach the row under the pointer.
+    const sig = rows
+      .map((r) => (r.kind === 'header' ? `h:${r.category}` : `${r.summary.key}:${r.summary.state}`))
+      .join(',');
+    if (this.rowsMemo?.sig === sig) {
+      this.rowsMemo = { ...this.rowsMemo, records, categories: this.categories };
+      return this.rowsMemo.rows;
+    }
+    this.rowsMemo = { records, categories: this.categories, rows, sig };
     return rows;
   }
 
