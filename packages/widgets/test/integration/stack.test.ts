@@ -25,6 +25,9 @@ import type { ConsentManager } from '../../src/components/consent-manager/consen
 import type { RecordUploader } from '../../src/components/record-uploader/record-uploader.component.js';
 import type { EhrAdmin } from '../../src/components/ehr-admin/ehr-admin.component.js';
 
+/** An account on screen (shown by name or shortened): the whole address is in data-address, any case. */
+const account = (address: string) => `[data-address="${address}" i]`;
+
 interface Stack extends StackSettings {
   freshDoctorKey: string;
   hospitalB: string;
@@ -155,12 +158,12 @@ describe('elements against the real bridge, anvil and Kubo', () => {
       60_000,
     );
     await until(
-      () => cm.shadowRoot!.querySelector('[part="grants"]')?.textContent?.includes(stack.doctorB),
+      () => cm.shadowRoot!.querySelector(`[part="grants"] ${account(stack.doctorB)}`),
       'grant listed from chain',
       60_000,
     );
     const row = [...cm.shadowRoot!.querySelectorAll('[part="grants"] tbody tr')].find((r) =>
-      r.textContent!.includes(stack.doctorB),
+      r.querySelector(account(stack.doctorB)),
     )!;
     // Exactly what was granted, from chain state.
     expect(row.querySelector('td.scope')!.textContent).to.equal('Documents');
@@ -183,7 +186,7 @@ describe('elements against the real bridge, anvil and Kubo', () => {
       60_000,
     );
     await until(
-      () => !cm.shadowRoot!.querySelector('[part="grants"]')?.textContent?.includes(stack.doctorB),
+      () => !cm.shadowRoot!.querySelector(`[part="grants"] ${account(stack.doctorB)}`),
       'grant gone',
       60_000,
     );
@@ -326,7 +329,7 @@ describe('elements against the real bridge, anvil and Kubo', () => {
     expect(status(el)).to.contain('network admin');
     const admin = el.querySelector<EhrAdmin>('ehr-admin')!;
     const table = await shadowQuery(admin, '[part="hospitals"]', 'hospitals from chain events', 60_000);
-    expect(table.textContent).to.contain(new Wallet(stack.hospitalKey).address);
+    expect(table.querySelector(account(new Wallet(stack.hospitalKey).address))).to.not.equal(null);
     await expect(el).to.be.accessible();
   });
 
@@ -366,13 +369,13 @@ describe('elements against the real bridge, anvil and Kubo', () => {
     const row = await until(
       () =>
         [...(admin.shadowRoot!.querySelectorAll('[part="registrations"] tbody tr') ?? [])].some((r) =>
-          r.textContent!.includes(visitor.address),
+          r.querySelector(account(visitor.address)),
         ),
       'the pending request',
       60_000,
     ).then(() =>
       [...admin.shadowRoot!.querySelectorAll('[part="registrations"] tbody tr')].find((r) =>
-        r.textContent!.includes(visitor.address),
+        r.querySelector(account(visitor.address)),
       )!,
     );
     expect(row.textContent).to.contain(subject);
@@ -383,7 +386,7 @@ describe('elements against the real bridge, anvil and Kubo', () => {
       60_000,
     );
     await until(
-      () => !admin.shadowRoot!.textContent!.includes(visitor.address),
+      () => !admin.shadowRoot!.querySelector(account(visitor.address)),
       'request no longer pending',
       60_000,
     );
